@@ -1,0 +1,95 @@
+// Package magics holds what every magic shares: the call of a %line or
+// %%cell magic, the environment it runs in, the registry that finds it by
+// name, and IPython-style option parsing. The magics themselves live in
+// the sub-packages timeit, memit and scalene.
+package magics
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/native"
+)
+
+// Call is one use of a magic in a cell.
+type Call struct {
+	Name     string // without the % signs
+	Cell     bool   // %%name: Body is the rest of the cell
+	Args     string // the rest of the magic line, raw
+	Body     string // cell magics: the lines after the magic line
+	Count    int    // execution count of the cell (the n of In[n])
+	Line     int    // line of the magic line in the cell
+	BodyLine int    // line of the first body line in the cell
+}
+
+// Env is what a magic may use while it runs.
+type Env struct {
+	// Decls are the declarations stored from earlier successful cells.
+	Decls []cell.Decl
+	// Publisher receives the magic's outputs (display bundles, streams).
+	Publisher kernel.Publisher
+	// Workspace returns the kernel's native workspace, creating it on
+	// first use.
+	Workspace func() (*native.Workspace, error)
+	// SetVar defines or replaces a variable that later cells can use
+	// (for -v NAME).
+	SetVar func(name string, value any) error
+}
+
+// Magic is a named magic.
+type Magic interface {
+	// Name is the magic's name without % signs, such as "timeit".
+	Name() string
+	// Doc is a one-line description for %lsmagic and completion.
+	Doc() string
+	// Run runs the magic. The value it returns, if not nil, becomes the
+	// cell's value when the magic is the cell's last item (for -o); a value
+	// with a String method is shown with it. A returned *kernel.Error is
+	// shown as it is; any other error is shown with its text.
+	Run(ctx context.Context, call Call, env Env) (any, error)
+}
+
+// Registry finds magics by name.
+type Registry struct {
+	byName map[string]Magic
+}
+
+// NewRegistry returns a registry holding the given magics.
+func NewRegistry(ms ...Magic) *Registry {
+	r := &Registry{byName: make(map[string]Magic)}
+	for _, m := range ms {
+		r.byName[m.Name()] = m
+	}
+	return r
+}
+
+// Lookup returns the magic with the given name.
+func (r *Registry) Lookup(name string) (Magic, bool) {
+	m, ok := r.byName[name]
+	return m, ok
+}
+
+// Names returns the names of the registered magics, sorted.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.byName))
+	for n := range r.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Run runs the magic that call names.
+func (r *Registry) Run(ctx context.Context, call Call, env Env) (any, error) {
+	m, ok := r.Lookup(call.Name)
+	if !ok {
+		if call.Cell {
+			return nil, &kernel.Error{Name: "UsageError", Value: fmt.Sprintf("Cell magic `%%%%%s` not found.", call.Name)}
+		}
+		return nil, &kernel.Error{Name: "UsageError", Value: fmt.Sprintf("Line magic function `%%%s` not found.", call.Name)}
+	}
+	return m.Run(ctx, call, env)
+}

@@ -1,0 +1,111 @@
+// Package native compiles Go code with the real toolchain and runs it in a
+// child process: one workspace module per kernel, go test -c with the
+// user's build cache, a child in its own process group with time and
+// memory limits, and errors mapped back to cell lines.
+package native
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// Snippet is Go source taken from a cell, with the cell line it starts on,
+// so that errors and profiles point back into the cell.
+type Snippet struct {
+	Source string
+	Cell   int // execution count of the cell (the n of In[n])
+	Line   int // line in that cell where Source starts
+}
+
+// Benchmark is one generated benchmark function:
+//
+//	func Benchmark<Name>(b *testing.B) {
+//		<Setup>
+//		<BeforeLoop>
+//		for b.Loop() { <Body> }
+//		<AfterLoop>
+//	}
+//
+// Variables the body declares with := are used, and expression statements
+// are kept alive, so that any statement IPython's %timeit accepts compiles
+// and measures real work.
+type Benchmark struct {
+	Name       string
+	Setup      Snippet
+	Body       Snippet
+	BeforeLoop string // Go source, not from a cell (harness calls)
+	AfterLoop  string // Go source, not from a cell (harness calls)
+}
+
+// Program is a test package generated from the declaration store and a
+// magic's code.
+type Program struct {
+	Decls      []cell.Decl
+	Benchmarks []Benchmark
+}
+
+// Binary is a compiled test binary in a workspace.
+type Binary struct {
+	Path      string
+	BuildTime time.Duration
+}
+
+// RunOptions controls one run of a Binary.
+type RunOptions struct {
+	Args        []string      // test flags, e.g. -test.bench=^BenchmarkCell$
+	Env         []string      // added to the environment
+	Timeout     time.Duration // 0: no time limit
+	MemoryLimit int64         // bytes of resident memory; 0: the default share of the machine
+	// Output, when not nil, receives what the child prints that is not a
+	// benchmark result line, as it prints it (capped).
+	Output io.Writer
+}
+
+// RunResult is what a finished run produced.
+type RunResult struct {
+	// Bench holds the benchmark result lines and configuration lines
+	// ("goos: linux", "BenchmarkCell-2  100  12.5 ns/op ..."), for benchfmt.
+	Bench []byte
+	// PeakRSS is the child's peak resident set size in bytes (VmHWM), if known.
+	PeakRSS int64
+	Elapsed time.Duration
+}
+
+// Workspace is a Go module in a temporary directory, reused by every build
+// of one kernel so that the build cache keeps rebuilds fast. The module
+// holds the generated test package and, under harness/, the child side of
+// runtime/harness, importable as "perfnbcell/harness".
+type Workspace struct {
+	dir string
+}
+
+// NewWorkspace creates a workspace in a new temporary directory below
+// parent ("" for the system's temporary directory).
+func NewWorkspace(parent string) (*Workspace, error) {
+	panic("not implemented")
+}
+
+// Dir is the workspace's directory; profiles can be written below it.
+func (w *Workspace) Dir() string { return w.dir }
+
+// Build generates the program's test file, builds it with go test -c and
+// returns the binary. A compile error is returned as an error whose text
+// names cell lines (In[3]:5:2: undefined: x).
+func (w *Workspace) Build(ctx context.Context, p Program) (*Binary, error) {
+	panic("not implemented")
+}
+
+// Run runs the binary. A panic, os.Exit, crash, timeout, exceeded memory
+// limit or interrupt becomes an error that says so in words, with cell line
+// numbers; cancelling ctx kills the child's process group within a second.
+func (w *Workspace) Run(ctx context.Context, b *Binary, opts RunOptions) (*RunResult, error) {
+	panic("not implemented")
+}
+
+// Close removes the workspace and everything in it.
+func (w *Workspace) Close() error {
+	panic("not implemented")
+}
