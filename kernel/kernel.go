@@ -2,13 +2,303 @@ package kernel
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
+	"os/user"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+const (
+	// shutdownCellGrace is how long a shutdown waits for a running cell to
+	// return after its context is cancelled.
+	shutdownCellGrace = 400 * time.Millisecond
+	// iopubDrainDelay lets zmq4's PUB queue send the last messages before
+	// the sockets close.
+	iopubDrainDelay = 20 * time.Millisecond
+	// queueSize is the length of each socket's incoming message queue.
+	queueSize = 256
 )
 
 // Run serves the Jupyter protocol for interp on the sockets that the
 // connection file names, until a shutdown_request arrives or ctx is done.
 // Log lines (dropped messages, socket errors) go to logger.
+//
+// Run returns nil after a shutdown_request, and ctx.Err() when ctx is done;
+// in both cases it has called interp.Shutdown and closed the sockets.
+// While Run serves, SIGINT interrupts the running cell instead of ending
+// the process.
 func Run(ctx context.Context, connectionFile string, interp Interpreter, logger *slog.Logger) error {
-	return errors.New("kernel: not implemented")
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ci, err := readConnectionFile(connectionFile)
+	if err != nil {
+		return err
+	}
+	anyZero := ci.ShellPort == 0 || ci.ControlPort == 0 || ci.StdinPort == 0 || ci.IOPubPort == 0 || ci.HBPort == 0
+	socks, err := bindSockets(ci, logger)
+	if err != nil {
+		return err
+	}
+	defer socks.close()
+	if anyZero {
+		if err := writeConnectionFile(connectionFile, ci); err != nil {
+			return err
+		}
+	}
+
+	k := newKernel(ci, socks, interp, logger)
+	defer k.stop()
+
+	go heartbeat(socks.hb, logger)
+	shellCh := make(chan *message, queueSize)
+	controlCh := make(chan *message, queueSize)
+	stdinCh := make(chan *message, queueSize)
+	go k.readLoop(socks.shell, "shell", shellCh)
+	go k.readLoop(socks.control, "control", controlCh)
+	go k.readLoop(socks.stdin, "stdin", stdinCh)
+	go k.shellLoop(shellCh)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+
+	k.publish("status", nil, map[string]any{"execution_state": "starting"})
+	logger.Info("kernel started", "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort, "session", k.codec.session)
+	for {
+		select {
+		case <-ctx.Done():
+			k.shutdown(nil, socks.control, false)
+			return ctx.Err()
+		case <-sigs:
+			logger.Info("SIGINT: interrupting the running cell")
+			k.interrupt()
+		case m := <-controlCh:
+			if k.handleControl(socks.control, m) {
+				return nil
+			}
+		case r := <-k.shellShutdown:
+			k.shutdown(r, socks.shell, decodeRestart(r))
+			return nil
+		case m := <-stdinCh:
+			k.handleStdin(m)
+		}
+	}
+}
+
+// kernel is the state of one running kernel.
+type kernel struct {
+	interp   Interpreter
+	log      *slog.Logger
+	codec    *codec
+	socks    *sockets
+	info     map[string]any // kernel_info_reply content
+	topicPre string
+
+	life     context.Context // cancelled at shutdown; parent of every cell
+	stopLife context.CancelFunc
+
+	shellBusy     atomic.Bool
+	shellDone     chan struct{}      // closed when shellLoop returns
+	shellShutdown chan *message      // shutdown_request received on shell
+	runMu         sync.Mutex         // guards cancelRun
+	cancelRun     context.CancelFunc // cancels the running cell
+
+	// The shell goroutine alone uses these.
+	count       int       // execution counter
+	abortBefore time.Time // stop_on_error: abort requests sent before this
+
+	inputSlot chan struct{} // one input_request at a time
+	inputMu   sync.Mutex
+	inputWait chan string // receives the pending input_reply's value
+}
+
+func newKernel(ci *connectionInfo, socks *sockets, interp Interpreter, logger *slog.Logger) *kernel {
+	name := "perfnb"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	life, stop := context.WithCancel(context.Background())
+	k := &kernel{
+		interp:        interp,
+		log:           logger,
+		codec:         newCodec([]byte(ci.Key), name),
+		socks:         socks,
+		life:          life,
+		stopLife:      stop,
+		shellDone:     make(chan struct{}),
+		shellShutdown: make(chan *message, 1),
+		inputSlot:     make(chan struct{}, 1),
+	}
+	k.topicPre = "kernel." + k.codec.session + "."
+	k.info = kernelInfoContent(interp.Info())
+	return k
+}
+
+func (k *kernel) stop() { k.stopLife() }
+
+// readLoop receives messages on sock, decodes them and queues them on out,
+// until the socket is closed. Undecodable messages are logged and dropped.
+func (k *kernel) readLoop(sock zmq4.Socket, channel string, out chan<- *message) {
+	for {
+		zm, err := sock.Recv()
+		if err != nil {
+			if k.life.Err() == nil {
+				k.log.Debug("socket closed", "channel", channel, "err", err)
+			}
+			return
+		}
+		m, err := k.codec.decode(zm.Frames)
+		if err != nil {
+			k.log.Warn("dropped an invalid message", "channel", channel, "reason", err.Error(), "frames", len(zm.Frames))
+			continue
+		}
+		select {
+		case out <- m:
+		case <-k.life.Done():
+			return
+		}
+	}
+}
+
+// publish sends a message on iopub with parent as its parent (or none).
+func (k *kernel) publish(msgType string, parent *message, content any) {
+	frames, err := k.codec.encode([][]byte{[]byte(k.topicPre + msgType)}, msgType, parent, nil, content)
+	if err != nil {
+		k.log.Error("cannot publish", "msg_type", msgType, "err", err)
+		return
+	}
+	if err := k.socks.iopub.SendMulti(zmq4.NewMsgFrom(frames...)); err != nil {
+		k.log.Warn("cannot publish on iopub", "msg_type", msgType, "err", err)
+	}
+}
+
+// publishStatus publishes the execution state with parent.
+func (k *kernel) publishStatus(state string, parent *message) {
+	k.publish("status", parent, map[string]any{"execution_state": state})
+}
+
+// reply answers request m on sock, to m's identities.
+func (k *kernel) reply(sock zmq4.Socket, m *message, msgType string, content any) {
+	frames, err := k.codec.encode(m.identities, msgType, m, nil, content)
+	if err != nil {
+		k.log.Error("cannot encode a reply", "msg_type", msgType, "err", err)
+		return
+	}
+	if err := sock.SendMulti(zmq4.NewMsgFrom(frames...)); err != nil {
+		k.log.Warn("cannot send a reply", "msg_type", msgType, "err", err)
+	}
+}
+
+// interrupt cancels the running cell, if any.
+func (k *kernel) interrupt() {
+	k.runMu.Lock()
+	if k.cancelRun != nil {
+		k.cancelRun()
+	}
+	k.runMu.Unlock()
+}
+
+// shutdown stops the running cell, shuts the interpreter down and, for a
+// shutdown_request m, replies on sock and on iopub.
+func (k *kernel) shutdown(m *message, sock zmq4.Socket, restart bool) {
+	k.stopLife()
+	select {
+	case <-k.shellDone:
+	case <-time.After(shutdownCellGrace):
+		k.log.Warn("shutdown: the running request did not return in time")
+	}
+	if err := k.interp.Shutdown(restart); err != nil {
+		k.log.Warn("shutdown: the interpreter reported an error", "err", err)
+	}
+	if m != nil {
+		content := map[string]any{"status": "ok", "restart": restart}
+		k.reply(sock, m, "shutdown_reply", content)
+		k.publish("shutdown_reply", m, content)
+	}
+	time.Sleep(iopubDrainDelay)
+	k.log.Info("kernel shut down", "restart", restart)
+}
+
+// decodeRestart reads the restart flag of a shutdown_request.
+func decodeRestart(m *message) bool {
+	var c struct {
+		Restart bool `json:"restart"`
+	}
+	_ = json.Unmarshal(m.content, &c)
+	return c.Restart
+}
+
+// requestInput sends an input_request to the client that sent parent and
+// waits for its input_reply.
+func (k *kernel) requestInput(ctx context.Context, parent *message, prompt string, password bool) (string, error) {
+	select {
+	case k.inputSlot <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-k.inputSlot }()
+
+	wait := make(chan string, 1)
+	k.inputMu.Lock()
+	k.inputWait = wait
+	k.inputMu.Unlock()
+	defer func() {
+		k.inputMu.Lock()
+		k.inputWait = nil
+		k.inputMu.Unlock()
+	}()
+
+	frames, err := k.codec.encode(parent.identities, "input_request", parent, nil,
+		map[string]any{"prompt": prompt, "password": password})
+	if err != nil {
+		return "", fmt.Errorf("cannot encode the input request: %w", err)
+	}
+	// zmq4 blocks a send on a socket that never had a peer: do not let that
+	// hold up an interrupt.
+	go func() {
+		if err := k.socks.stdin.SendMulti(zmq4.NewMsgFrom(frames...)); err != nil {
+			k.log.Warn("cannot send an input_request", "err", err)
+		}
+	}()
+	select {
+	case v := <-wait:
+		return v, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// handleStdin delivers an input_reply to the waiting Input.
+func (k *kernel) handleStdin(m *message) {
+	if m.header.MsgType != "input_reply" {
+		k.log.Warn("unexpected message on stdin", "msg_type", m.header.MsgType)
+		return
+	}
+	var c struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(m.content, &c); err != nil {
+		k.log.Warn("dropped an input_reply with bad content", "err", err)
+		return
+	}
+	k.inputMu.Lock()
+	wait := k.inputWait
+	k.inputMu.Unlock()
+	if wait == nil {
+		k.log.Warn("dropped an input_reply nobody waits for")
+		return
+	}
+	select {
+	case wait <- c.Value:
+	default:
+		k.log.Warn("dropped a second input_reply for one input_request")
+	}
 }

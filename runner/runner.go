@@ -1,12 +1,22 @@
 // Package runner executes a notebook without Jupyter: every code cell in
 // order through a kernel.Interpreter, with progress on the terminal, and
 // the outputs written back as nbformat 4.
+//
+// The outputs are collected as a Jupyter client collects them: consecutive
+// stream texts of the same name are merged, update_display_data replaces
+// the earlier display with the same id in place, clear_output with wait
+// clears when the next output arrives, and a cell's value and error come
+// last. Fields of the notebook and its cells that the runner does not
+// know are written back unchanged.
 package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
@@ -21,7 +31,260 @@ type Options struct {
 	Progress    io.Writer     // progress lines and cell text output
 }
 
-// Run executes the notebook with interp.
+// CellError is the error Run returns when a cell fails and errors are not
+// allowed.
+type CellError struct {
+	Cell  int           // the cell's position in the notebook, from 1
+	Count int           // its execution count, the n of In[n]
+	Err   *kernel.Error // the error shown on the cell
+}
+
+// Error says which cell failed and why.
+func (e *CellError) Error() string {
+	return fmt.Sprintf("cell %d (In[%d]) failed: %s", e.Cell, e.Count, e.Err.Error())
+}
+
+// Unwrap returns the cell's error.
+func (e *CellError) Unwrap() error { return e.Err }
+
+// kernelspec is what Run writes into the notebook's metadata.kernelspec.
+var kernelspec = map[string]any{
+	"name":         "perfnb",
+	"display_name": "Go (perfnb)",
+	"language":     "go",
+}
+
+// stopGrace is how long Run waits for a cell to stop once it has been
+// cancelled, before it gives up on the interpreter.
+const stopGrace = 10 * time.Second
+
+// Run executes the notebook with interp. It stops at the first failing
+// cell, writes the outputs so far and returns a *CellError, unless
+// opts.AllowErrors is set. The notebook is written in every case once it
+// has been read, even when the run is interrupted through ctx.
 func Run(ctx context.Context, interp kernel.Interpreter, opts Options) error {
-	return errors.New("runner: not implemented")
+	return runWith(ctx, interp, opts, stopGrace)
+}
+
+func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace time.Duration) error {
+	nb, err := readNotebook(opts.Path)
+	if err != nil {
+		return err
+	}
+	outPath := opts.Output
+	if outPath == "" {
+		outPath = opts.Path
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	if err := nb.ensureIDs(); err != nil {
+		return err
+	}
+	if err := setMetadata(nb, interp.Info()); err != nil {
+		return err
+	}
+
+	// Blank code cells are not run, as Jupyter clients skip them.
+	var toRun []int
+	for i, c := range nb.cells {
+		if c.cellType != "code" {
+			continue
+		}
+		if strings.TrimSpace(c.source) == "" {
+			c.clear()
+			continue
+		}
+		toRun = append(toRun, i)
+	}
+
+	r := &run{displays: make(map[string][]*output), progress: &lineWriter{w: progress}}
+	start := time.Now()
+	var (
+		runErr error
+		failed []string
+		done   int
+	)
+	for n, idx := range toRun {
+		c := nb.cells[idx]
+		count := n + 1
+		c.clear()
+		c.executionCount = count
+		tag := fmt.Sprintf("[%d/%d] In[%d]", n+1, len(toRun), count)
+		r.mu.Lock()
+		r.progress.endLine()
+		r.progress.write(fmt.Sprintf("%s %s\n", tag, firstLine(c.source)))
+		r.mu.Unlock()
+
+		cellStart := time.Now()
+		cellErr, fatal := execute(ctx, interp, r, c, count, opts.Timeout, grace)
+		done++
+
+		r.mu.Lock()
+		r.progress.endLine()
+		status := "ok"
+		if cellErr != nil {
+			status = "failed: " + cellErr.Error()
+		}
+		r.progress.write(fmt.Sprintf("%s %s in %s\n", tag, status, formatDuration(time.Since(cellStart))))
+		r.mu.Unlock()
+
+		if fatal != nil {
+			runErr = fatal
+			break
+		}
+		if cellErr != nil {
+			failed = append(failed, fmt.Sprintf("In[%d]", count))
+			if !opts.AllowErrors {
+				runErr = &CellError{Cell: idx + 1, Count: count, Err: cellErr}
+				break
+			}
+		}
+	}
+	if runErr != nil {
+		// Later cells did not run in this execution: show them so.
+		for _, idx := range toRun[done:] {
+			nb.cells[idx].clear()
+		}
+	}
+
+	r.mu.Lock()
+	werr := writeNotebook(nb, outPath)
+	summary := fmt.Sprintf("Ran %d of %d code cells in %s", done, len(toRun), formatDuration(time.Since(start)))
+	if len(failed) > 0 {
+		summary += fmt.Sprintf("; %d failed (%s)", len(failed), strings.Join(failed, ", "))
+	}
+	if werr == nil {
+		summary += "; wrote " + outPath
+	}
+	r.progress.endLine()
+	r.progress.write(summary + "\n")
+	r.mu.Unlock()
+	return errors.Join(runErr, werr)
+}
+
+// execute runs one cell and records its outputs. It returns the cell's
+// error, if any, and a fatal error when the run cannot go on: the run was
+// interrupted, or the interpreter did not stop after being cancelled.
+func execute(ctx context.Context, interp kernel.Interpreter, r *run, c *nbCell, count int, timeout, grace time.Duration) (cellErr *kernel.Error, fatal error) {
+	cellCtx, cancel := context.WithCancel(ctx)
+	if timeout > 0 {
+		cellCtx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	defer cancel()
+
+	col := &collector{run: r, cell: c}
+	req := kernel.ExecuteRequest{
+		Code:           c.source,
+		StoreHistory:   true,
+		AllowStdin:     false,
+		StopOnError:    true,
+		ExecutionCount: count,
+	}
+	results := make(chan kernel.ExecuteResult, 1)
+	go func() { results <- interp.Execute(cellCtx, req, col) }()
+
+	var res kernel.ExecuteResult
+	select {
+	case res = <-results:
+	case <-cellCtx.Done():
+		select {
+		case res = <-results:
+		case <-time.After(grace):
+			col.close()
+			e := &kernel.Error{
+				Name:  "TimeoutError",
+				Value: fmt.Sprintf("In[%d] did not stop within %s of being interrupted", count, grace),
+			}
+			e.Traceback = []string{e.Error()}
+			col.fail(e)
+			return e, fmt.Errorf("cannot go on: %w", e)
+		}
+	}
+	col.close()
+
+	timedOut := errors.Is(cellCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	if res.Data != nil && !(timedOut && res.Error != nil) {
+		col.result(res.Data, res.Metadata, count)
+	}
+	switch {
+	case res.Error != nil && timedOut:
+		e := &kernel.Error{
+			Name:  "TimeoutError",
+			Value: fmt.Sprintf("In[%d] did not finish within %s and was interrupted", count, timeout),
+		}
+		e.Traceback = append([]string{e.Error()}, res.Error.Traceback...)
+		col.fail(e)
+		return e, nil
+	case res.Error != nil:
+		col.fail(res.Error)
+		if ctx.Err() != nil {
+			return res.Error, fmt.Errorf("interrupted at In[%d]: %w", count, ctx.Err())
+		}
+		return res.Error, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("interrupted after In[%d]: %w", count, ctx.Err())
+	}
+	return nil, nil
+}
+
+// setMetadata writes the perfnb kernelspec and the interpreter's language
+// info into the notebook's metadata, keeping other language_info fields.
+func setMetadata(nb *notebook, info kernel.Info) error {
+	if err := nb.setMeta("kernelspec", kernelspec); err != nil {
+		return err
+	}
+	li := map[string]any{}
+	if raw, ok := nb.metadata["language_info"]; ok {
+		_ = json.Unmarshal(raw, &li) // a malformed one is replaced
+		if li == nil {
+			li = map[string]any{}
+		}
+	}
+	l := info.Language
+	if l.Name == "" {
+		l.Name = "go"
+	}
+	for k, v := range map[string]string{
+		"name":               l.Name,
+		"version":            l.Version,
+		"mimetype":           l.Mimetype,
+		"file_extension":     l.FileExtension,
+		"pygments_lexer":     l.PygmentsLexer,
+		"codemirror_mode":    l.CodemirrorMode,
+		"nbconvert_exporter": l.NBConvertExporter,
+	} {
+		if v != "" {
+			li[k] = v
+		}
+	}
+	return nb.setMeta("language_info", li)
+}
+
+// firstLine returns the first non-blank line of src, shortened for a
+// progress line.
+func firstLine(src string) string {
+	for _, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if r := []rune(line); len(r) > 60 {
+			line = string(r[:59]) + "…"
+		}
+		return line
+	}
+	return ""
+}
+
+// formatDuration prints d the way a person reads it in a progress line.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return d.Round(time.Second).String()
 }

@@ -1,12 +1,62 @@
-// Package memit implements the %memit and %%memit magics.
+// Package memit implements the %memit and %%memit magics: the peak
+// resident memory of a natively compiled statement and its increment over
+// the memory in use before it, as memory_profiler's %memit reports them,
+// with the Go heap's view beside them.
+//
+//	%memit [-r R] [-t TIMEOUT] [-i INTERVAL] [-c] [-o] [-q] [-m LIMIT] statement
+//	%%memit [options] [setup]
+//	body
+//
+// The statement (or body) is compiled with the declarations of earlier
+// cells into a benchmark and run once in a child process:
+//
+//	setup; harness.MemStart(); for b.Loop() { body }; harness.MemStop()
+//
+// with -test.benchtime=1x, so the body runs exactly once per run (the
+// testing package's first run with N=1 is the only one when b.Loop and a
+// fixed count of 1 are used). MemStart collects garbage, returns free
+// memory to the system, resets the kernel's high-water mark of resident
+// memory through /proc/self/clear_refs and reads the baseline; MemStop
+// reads the high-water mark (VmHWM), so the peak is exact and short spikes
+// are not missed, unlike memory_profiler's sampling. Where the mark cannot
+// be reset the child samples resident memory every -i seconds instead.
+//
+// Options, with memory_profiler's meanings:
+//
+//	-r R        run the body R times (setup runs before each); report the
+//	            largest peak (default 1)
+//	-t T        stop the child after T seconds (default: no limit)
+//	-i I        sampling interval in seconds where sampling is used (the
+//	            fallback, and children with -c; default 0.1)
+//	-c          include child processes: their resident memory, sampled
+//	            every -i seconds, is added to the peak (Go programs rarely
+//	            start processes; a child's short spike can be missed)
+//	-o          return the *Result as the cell's value
+//	-q          quiet: publish nothing
+//	-m LIMIT, --limit LIMIT
+//	            memory limit of the child, such as 512MiB or 2GiB (a plain
+//	            number is MiB; default: half of the machine's available
+//	            memory). When resident memory or the Go heap exceeds it, the
+//	            child is stopped and the cell fails with MemoryLimitExceeded.
 package memit
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 
+	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/native"
 )
+
+// benchName is the generated benchmark's name (BenchmarkMemit).
+const benchName = "Memit"
 
 // Magic is the memit magic.
 type Magic struct{}
@@ -14,13 +64,273 @@ type Magic struct{}
 // New returns the memit magic.
 func New() *Magic { return &Magic{} }
 
+var _ magics.Magic = (*Magic)(nil)
+
 // Name returns "memit".
 func (*Magic) Name() string { return "memit" }
 
 // Doc describes the magic in one line.
-func (*Magic) Doc() string { return "" }
+func (*Magic) Doc() string {
+	return "Peak memory and increment of a compiled statement, as memory_profiler: %memit [-r R] [-t TIMEOUT] [-i INTERVAL] [-c] [-o] [-q] [-m LIMIT|--limit LIMIT] statement; %%memit [options] [setup] with the body below. -m sets the child's memory limit (512MiB, 2GiB; default half the available memory)."
+}
 
 // Run runs the magic.
 func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
-	return nil, errors.New("memit: not implemented")
+	opts, err := parseOptions(call)
+	if err != nil {
+		return nil, err
+	}
+	if env.Workspace == nil {
+		return nil, &kernel.Error{Name: "MemitError", Value: "no native workspace: %memit needs the Go toolchain"}
+	}
+	ws, err := env.Workspace()
+	if err != nil {
+		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the native workspace: %v", err)}
+	}
+
+	bin, err := ws.Build(ctx, program(call, env, opts))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, interrupted()
+		}
+		return nil, compileError(err)
+	}
+
+	result, err := os.CreateTemp(ws.Dir(), "memit-*.jsonl")
+	if err != nil {
+		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the result file: %v", err)}
+	}
+	result.Close()
+	defer os.Remove(result.Name())
+
+	limit := opts.limit
+	if limit == 0 {
+		limit = defaultLimit()
+	}
+	runOpts := native.RunOptions{
+		Args: []string{
+			"-test.run=^$",
+			"-test.bench=^Benchmark" + benchName + "$",
+			"-test.benchtime=1x",
+			"-test.count=" + strconv.Itoa(opts.repeat),
+		},
+		Env: []string{
+			"PERFNB_RESULT=" + result.Name(),
+			"PERFNB_MEMIT_INTERVAL=" + strconv.FormatFloat(opts.interval.Seconds(), 'g', -1, 64),
+			"PERFNB_MEMIT_LIMIT=" + strconv.FormatInt(limit, 10),
+		},
+		Timeout: opts.timeout,
+		// The harness stops the child at the limit and says why; the
+		// engine's limit, a little higher, is the backstop.
+		MemoryLimit: limit + max(limit/8, 64*mib),
+	}
+	if opts.children {
+		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_CHILDREN=1")
+	}
+	if m := os.Getenv("PERFNB_MEMIT_METHOD"); m != "" {
+		// For scripts/bench-memit: force sampling to compare with
+		// memory_profiler's method.
+		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_METHOD="+m)
+	}
+	if env.Publisher != nil {
+		runOpts.Output = &streamWriter{pub: env.Publisher}
+	}
+
+	_, runErr := ws.Run(ctx, bin, runOpts)
+	data, readErr := os.ReadFile(result.Name())
+	reports, parseErr := harness.ReadMemReports(data)
+	for _, r := range reports {
+		if r.LimitExceeded {
+			return nil, limitError(r, opts.limit == 0)
+		}
+	}
+	if runErr != nil {
+		return nil, runError(ctx, runErr, limit, opts.limit == 0)
+	}
+	if readErr != nil || parseErr != nil {
+		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr))}
+	}
+
+	res := newResult(reports, opts)
+	if !opts.quiet && env.Publisher != nil {
+		env.Publisher.Display(kernel.Bundle{
+			"text/plain": res.String(),
+			"text/html":  res.HTML(),
+		}, nil, "")
+	}
+	if opts.output && res != nil {
+		return res, nil
+	}
+	return nil, nil
+}
+
+// program generates the benchmark: setup, then the body between MemStart
+// and MemStop.
+func program(call magics.Call, env magics.Env, o options) native.Program {
+	body := native.Snippet{Source: o.body, Cell: call.Count, Line: call.BodyLine}
+	if !call.Cell {
+		// The statement follows the options on the magic line.
+		body.Line = call.Line
+		body.Col = statementColumn(call, o.body)
+	}
+	return native.Program{
+		Decls: env.Decls,
+		Benchmarks: []native.Benchmark{{
+			Name:       benchName,
+			Setup:      native.Snippet{Source: o.setup, Cell: call.Count, Line: call.Line, Col: statementColumn(call, o.setup)},
+			Body:       body,
+			BeforeLoop: "harness.MemStart()",
+			AfterLoop:  "harness.MemStop()",
+		}},
+	}
+}
+
+// statementColumn is the column of the magic line where code, the end of
+// the magic's arguments, starts, assuming the line reads "%memit " or
+// "%%memit " followed by the arguments.
+func statementColumn(call magics.Call, code string) int {
+	i := strings.LastIndex(call.Args, code)
+	if code == "" || i < 0 {
+		return 1
+	}
+	prefix := len("%memit ")
+	if call.Cell {
+		prefix++
+	}
+	return prefix + i + 1
+}
+
+// defaultLimit is the child's memory limit when -m is not given: the
+// engine's default, PERFNB_MEMORY_LIMIT if set, else half of the memory
+// available on the machine.
+func defaultLimit() int64 {
+	if v := os.Getenv(native.MemoryLimitEnv); v != "" {
+		if n, err := native.ParseBytes(v); err == nil {
+			return n
+		}
+	}
+	avail := meminfo("MemAvailable:")
+	if avail <= 0 {
+		return 4 << 30
+	}
+	return avail / 2
+}
+
+// meminfo returns a field of /proc/meminfo in bytes, or 0.
+func meminfo(name string) int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, name); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+func interrupted() *kernel.Error {
+	return &kernel.Error{Name: "Interrupted", Value: "%memit was interrupted; the child process was stopped"}
+}
+
+// compileError reports a build failure with the compiler's lines, which
+// name cell lines (In[3]:5:2: undefined: x).
+func compileError(err error) *kernel.Error {
+	var ne *native.Error
+	if errors.As(err, &ne) && ne.Kind == native.Interrupted {
+		return interrupted()
+	}
+	e := runError(context.Background(), err, 0, false)
+	if e.Name != "CompileError" && (ne == nil || ne.Kind == native.CompileFailed) {
+		e.Name = "CompileError"
+	}
+	return e
+}
+
+// limitText tells the user how to change the limit.
+func limitText(isDefault bool) string {
+	if isDefault {
+		return "by default half of the available memory, or " + native.MemoryLimitEnv + "; raise it with -m, for example %memit -m 2GiB"
+	}
+	return "raise it with -m/--limit, for example %memit -m 2GiB"
+}
+
+func limitError(r harness.MemReport, isDefault bool) *kernel.Error {
+	what := "resident memory"
+	if r.Note != "" {
+		what = r.Note
+	}
+	v := fmt.Sprintf("memory limit exceeded: %s reached %s, over the limit of %s; the child process was stopped (%s)",
+		what, mibText(r.Peak), mibText(r.Limit), limitText(isDefault))
+	return &kernel.Error{Name: "MemoryLimitExceeded", Value: v, Traceback: []string{"MemoryLimitExceeded: " + v}}
+}
+
+// runError turns a failed build or run of the child into the cell's
+// error, named as %timeit names them: CompileError, panic, Crash, Exit,
+// Timeout, Interrupted, MemoryLimitExceeded.
+func runError(ctx context.Context, err error, limit int64, isDefault bool) *kernel.Error {
+	if ctx.Err() != nil {
+		return interrupted()
+	}
+	var ke *kernel.Error
+	if errors.As(err, &ke) {
+		return ke
+	}
+	var ne *native.Error
+	if errors.As(err, &ne) {
+		switch ne.Kind {
+		case native.Interrupted:
+			return interrupted()
+		case native.OutOfMemory:
+			return limitExceeded(limit, isDefault, nil)
+		}
+		lines := append([]string{ne.Name() + ": " + ne.Summary}, ne.Lines...)
+		return &kernel.Error{Name: ne.Name(), Value: ne.Summary, Traceback: lines}
+	}
+	// Not the engine's error: guess from the text.
+	text := strings.TrimSpace(err.Error())
+	lines := strings.Split(text, "\n")
+	lower := strings.ToLower(text)
+	name := "MemitError"
+	switch {
+	case strings.Contains(lower, "memory limit"):
+		return limitExceeded(limit, isDefault, lines)
+	case strings.Contains(lower, "timed out") || strings.Contains(lower, "time limit"):
+		name = "Timeout"
+	case strings.Contains(lower, "panic"):
+		name = "panic"
+	}
+	return &kernel.Error{Name: name, Value: firstLine(lines), Traceback: lines}
+}
+
+func limitExceeded(limit int64, isDefault bool, details []string) *kernel.Error {
+	v := fmt.Sprintf("memory limit exceeded: the child used more than %s and was stopped (%s)", mibText(limit), limitText(isDefault))
+	return &kernel.Error{Name: "MemoryLimitExceeded", Value: v, Traceback: append([]string{"MemoryLimitExceeded: " + v}, details...)}
+}
+
+func firstLine(lines []string) string {
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// streamWriter publishes what the child prints on the cell's stdout.
+type streamWriter struct {
+	mu  sync.Mutex
+	pub kernel.Publisher
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pub.Stream("stdout", string(p))
+	return len(p), nil
 }

@@ -27,6 +27,8 @@ type Item struct {
 	// Decls lists what an Import, Declaration or top-level := Stmt declares, as
 	// the store will keep it.
 	Decls []Decl
+	// Detail is, for Help items, 0 for name? and 1 for name??.
+	Detail int
 }
 
 // Magic is a %line or %%cell magic.

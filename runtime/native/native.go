@@ -6,7 +6,10 @@ package native
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -18,6 +21,9 @@ type Snippet struct {
 	Source string
 	Cell   int // execution count of the cell (the n of In[n])
 	Line   int // line in that cell where Source starts
+	// Col is the column of that line where Source starts (1 when 0), for
+	// a statement that follows a magic on the same line.
+	Col int
 }
 
 // Benchmark is one generated benchmark function:
@@ -62,6 +68,14 @@ type RunOptions struct {
 	// Output, when not nil, receives what the child prints that is not a
 	// benchmark result line, as it prints it (capped).
 	Output io.Writer
+	// Stderr, when not nil, receives what the child writes on its standard
+	// error (capped, without a panic's trace, which goes into the error);
+	// when nil, that goes to Output too.
+	Stderr io.Writer
+	// OutputLimit caps what Output and Stderr receive together, in bytes;
+	// 0 means DefaultOutputLimit. Beyond it, one line says the output was
+	// truncated and the rest is discarded.
+	OutputLimit int
 }
 
 // RunResult is what a finished run produced.
@@ -79,13 +93,19 @@ type RunResult struct {
 // holds the generated test package and, under harness/, the child side of
 // runtime/harness, importable as "perfnbcell/harness".
 type Workspace struct {
-	dir string
+	dir       string
+	goCmd     string // the go command
+	goVersion string // the toolchain's version, for go.mod ("1.26.8")
+
+	mu   sync.Mutex // serialises builds
+	seq  int        // number of the last build
+	bins []string   // binaries kept, oldest first
 }
 
 // NewWorkspace creates a workspace in a new temporary directory below
 // parent ("" for the system's temporary directory).
 func NewWorkspace(parent string) (*Workspace, error) {
-	panic("not implemented")
+	return newWorkspace(parent)
 }
 
 // Dir is the workspace's directory; profiles can be written below it.
@@ -95,17 +115,23 @@ func (w *Workspace) Dir() string { return w.dir }
 // returns the binary. A compile error is returned as an error whose text
 // names cell lines (In[3]:5:2: undefined: x).
 func (w *Workspace) Build(ctx context.Context, p Program) (*Binary, error) {
-	panic("not implemented")
+	return w.build(ctx, p)
 }
 
 // Run runs the binary. A panic, os.Exit, crash, timeout, exceeded memory
 // limit or interrupt becomes an error that says so in words, with cell line
 // numbers; cancelling ctx kills the child's process group within a second.
 func (w *Workspace) Run(ctx context.Context, b *Binary, opts RunOptions) (*RunResult, error) {
-	panic("not implemented")
+	return w.run(ctx, b, opts)
 }
 
 // Close removes the workspace and everything in it.
 func (w *Workspace) Close() error {
-	panic("not implemented")
+	if w == nil || w.dir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(w.dir); err != nil {
+		return fmt.Errorf("removing the native workspace: %w", err)
+	}
+	return nil
 }

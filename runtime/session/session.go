@@ -1,13 +1,28 @@
 // Package session implements kernel.Interpreter for Go: it routes each
 // cell's items to the yaegi interpreter or to magics, keeps the execution
 // history and the declaration store, and turns failures into cell errors.
+//
+// A cell is parsed with cell.Parse and its items run in order: Go items by
+// the interpreter (runtime/interp), %magics by the magics registry, name?
+// by the inspector, which answers with a "page" payload. The declarations
+// of a cell enter the store only when the whole cell succeeds; while a cell
+// runs, the interpreter and the magics see the store plus the declarations
+// of the cell's items that have already run.
 package session
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/native"
 )
 
 // Options configures a Session.
@@ -21,39 +36,389 @@ type Options struct {
 	TempDir string
 }
 
-// Session is one kernel's Go state.
-type Session struct {
-	opts Options
+// evaluator runs Go items; *interp.Interp is the real one, tests use a
+// fake.
+type evaluator interface {
+	// Eval evaluates one Import, Declaration, Statement or Expression
+	// item of cell In[count]; output goes to pub.
+	Eval(ctx context.Context, item cell.Item, count int, pub kernel.Publisher) (value reflect.Value, hasValue bool, err error)
+	// SetVar defines or replaces a variable later cells can use.
+	SetVar(name string, value any) error
+	// Close releases the interpreter.
+	Close() error
 }
 
-// New returns a fresh session.
-func New(opts Options) *Session { return &Session{opts: opts} }
+// interruptedValue is the evalue of an interrupted cell.
+const interruptedValue = "the cell was interrupted (everything defined before it is kept)"
+
+// Session is one kernel's Go state.
+type Session struct {
+	opts    Options
+	eval    evaluator
+	evalErr error // why the interpreter could not start, if it could not
+
+	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
+	store   *cell.Store // declarations of the successful cells
+	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
+
+	workspace    *native.Workspace
+	workspaceErr error
+
+	history []historyEntry
+	docs    *docIndex
+}
+
+// New returns a fresh session with its interpreter.
+func New(opts Options) *Session {
+	s := newSession(opts, nil)
+	s.eval, s.evalErr = newInterp(s.Decls)
+	return s
+}
+
+// newSession returns a session that evaluates with ev (tests pass a fake).
+func newSession(opts Options, ev evaluator) *Session {
+	if opts.Magics == nil {
+		opts.Magics = magics.NewRegistry()
+	}
+	return &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex()}
+}
 
 var _ kernel.Interpreter = (*Session)(nil)
 
+// Decls returns the declarations the running cell can use: those of the
+// successful earlier cells, plus, while a cell runs, those of its items
+// that have already run. It is safe for concurrent use.
+func (s *Session) Decls() []cell.Decl {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != nil {
+		return s.pending.Decls()
+	}
+	return s.store.Decls()
+}
+
+// Store returns the declaration store (not safe for use while a cell runs).
+func (s *Session) Store() *cell.Store { return s.store }
+
 // Info describes the kernel for kernel_info_reply.
-func (s *Session) Info() kernel.Info { return kernel.Info{} }
+func (s *Session) Info() kernel.Info {
+	goVersion := strings.TrimPrefix(runtime.Version(), "go")
+	return kernel.Info{
+		Implementation:        "perfnb",
+		ImplementationVersion: s.opts.Version,
+		Language: kernel.LanguageInfo{
+			Name:              "go",
+			Version:           goVersion,
+			Mimetype:          "text/x-go",
+			FileExtension:     ".go",
+			PygmentsLexer:     "go",
+			CodemirrorMode:    "go",
+			NBConvertExporter: "script",
+		},
+		Banner: fmt.Sprintf("perfnb %s: Go %s for performance experiments.\n"+
+			"Cells are interpreted by yaegi; %%timeit, %%memit and %%scalene compile them natively.\n"+
+			"Type name? for documentation, Tab to complete.", s.opts.Version, goVersion),
+		HelpLinks: []kernel.HelpLink{
+			{Text: "Go documentation", URL: "https://go.dev/doc/"},
+			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
+			{Text: "perfnb README", URL: "https://github.com/perfnb/perfnb#readme"},
+		},
+	}
+}
 
-// Execute runs one cell.
+// Execute runs one cell: its items in order, stopping at the first error.
+// The cell's declarations are stored only when every item succeeded.
 func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
-	return kernel.ExecuteResult{Error: &kernel.Error{Name: "NotImplemented"}}
+	res := s.execute(ctx, req, pub)
+	if res.Error == nil && len(req.UserExpressions) > 0 {
+		res.UserExpressions = s.userExpressions(ctx, req.UserExpressions, req.ExecutionCount)
+	}
+	if req.StoreHistory && !req.Silent {
+		var out string
+		if t, ok := res.Data["text/plain"].(string); ok {
+			out = t
+		}
+		s.addHistory(req.ExecutionCount, req.Code, out)
+	}
+	return res
 }
 
-// Complete suggests completions at cursor.
-func (s *Session) Complete(code string, cursor int) kernel.Completion { return kernel.Completion{} }
+func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) (res kernel.ExecuteResult) {
+	count := req.ExecutionCount
+	items, err := cell.Parse(req.Code)
+	if err != nil {
+		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
+	}
+	var decls []cell.Decl
+	s.mu.Lock()
+	s.pending = s.store.Clone()
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.pending = nil
+		if res.Error == nil {
+			s.store.Add(decls...)
+		}
+	}()
 
-// Inspect documents the name at cursor.
-func (s *Session) Inspect(code string, cursor, detailLevel int) kernel.Inspection {
-	return kernel.Inspection{}
+	for i, it := range items {
+		if ctx.Err() != nil {
+			return kernel.ExecuteResult{Error: interrupted()}
+		}
+		for j := range it.Decls {
+			it.Decls[j].Cell = count
+		}
+		last := i == len(items)-1
+		switch it.Kind {
+		case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
+			if s.eval == nil {
+				return kernel.ExecuteResult{Error: &kernel.Error{Name: "Error",
+					Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)}}
+			}
+			var v reflect.Value
+			var ok bool
+			err := guard(func() (err error) {
+				v, ok, err = s.eval.Eval(ctx, it, count, pub)
+				return err
+			})
+			if err != nil {
+				return kernel.ExecuteResult{Error: cellError(ctx, err)}
+			}
+			if last && it.Kind == cell.Expression && ok {
+				res.Data = valueBundle(v)
+			}
+		case cell.LineMagic, cell.CellMagic:
+			var v any
+			err := guard(func() (err error) {
+				v, err = s.runMagic(ctx, it, count, pub)
+				return err
+			})
+			if err != nil {
+				return kernel.ExecuteResult{Error: cellError(ctx, err)}
+			}
+			if last && v != nil {
+				res.Data = valueBundle(reflect.ValueOf(v))
+			}
+		case cell.Help:
+			text, _ := s.help(it.Source, it.Detail)
+			res.Payload = append(res.Payload, map[string]any{
+				"source": "page",
+				"data":   map[string]any{"text/plain": text},
+				"start":  0,
+			})
+		}
+		decls = append(decls, it.Decls...)
+		s.mu.Lock()
+		s.pending.Add(it.Decls...)
+		s.mu.Unlock()
+	}
+	return res
 }
 
-// IsComplete says whether code is ready to run.
+// runMagic runs a %line or %%cell magic.
+func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
+	m := it.Magic
+	call := magics.Call{
+		Name:     m.Name,
+		Cell:     m.Cell,
+		Args:     m.Args,
+		Body:     m.Body,
+		Count:    count,
+		Line:     m.Line,
+		BodyLine: m.BodyLine,
+	}
+	env := magics.Env{
+		Decls:     s.Decls(),
+		Publisher: pub,
+		Workspace: s.Workspace,
+		SetVar: func(name string, value any) error {
+			if s.eval == nil {
+				return fmt.Errorf("the Go interpreter could not start: %w", s.evalErr)
+			}
+			return s.eval.SetVar(name, value)
+		},
+	}
+	return s.opts.Magics.Run(ctx, call, env)
+}
+
+// Workspace returns the session's native workspace, creating it on first
+// use; it is removed at Shutdown.
+func (s *Session) Workspace() (*native.Workspace, error) {
+	if s.workspace == nil && s.workspaceErr == nil {
+		s.workspace, s.workspaceErr = native.NewWorkspace(s.opts.TempDir)
+		if s.workspaceErr != nil {
+			s.workspaceErr = fmt.Errorf("creating the native build workspace: %w", s.workspaceErr)
+		}
+	}
+	return s.workspace, s.workspaceErr
+}
+
+// valueBundle renders a cell's value: text/plain with fmt's %v (or the
+// String method of a value that has one), and text/html when the value has
+// an HTML() string method.
+func valueBundle(v reflect.Value) kernel.Bundle {
+	if !v.IsValid() {
+		return kernel.Bundle{"text/plain": "<nil>"}
+	}
+	b := kernel.Bundle{"text/plain": fmt.Sprintf("%v", v)}
+	if v.CanInterface() {
+		if h, ok := v.Interface().(interface{ HTML() string }); ok {
+			if html := safeCall(h.HTML); html != "" {
+				b["text/html"] = html
+			}
+		}
+	}
+	return b
+}
+
+// guard calls f, turning a panic that escapes it into an error, so that a
+// bug in the interpreter or a magic fails the cell, not the kernel.
+func guard(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &kernel.Error{Name: "panic", Value: fmt.Sprint(r),
+				Traceback: []string{fmt.Sprintf("panic: %v", r), "(inside perfnb, not in the cell: please report it)"}}
+		}
+	}()
+	return f()
+}
+
+// safeCall calls f, turning a panic into an empty string.
+func safeCall(f func() string) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	return f()
+}
+
+// interrupted is the error of an interrupted cell.
+func interrupted() *kernel.Error {
+	return &kernel.Error{Name: "Interrupted", Value: interruptedValue,
+		Traceback: []string{"Interrupted: " + interruptedValue}}
+}
+
+// cellError turns an item's failure into the cell's error.
+func cellError(ctx context.Context, err error) *kernel.Error {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return interrupted()
+	}
+	var ke *kernel.Error
+	if errors.As(err, &ke) {
+		if ke.Name == "Interrupted" {
+			return interrupted()
+		}
+		if len(ke.Traceback) == 0 {
+			c := *ke
+			c.Traceback = []string{ke.Error()}
+			return &c
+		}
+		return ke
+	}
+	return &kernel.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
+}
+
+// syntaxError turns a cell.Parse error into a SyntaxError, with the line
+// of the cell and a caret under the column in its traceback.
+func syntaxError(err error, code string, count int) *kernel.Error {
+	var se *cell.SyntaxError
+	if !errors.As(err, &se) {
+		msg := fmt.Sprintf("In[%d]: %v", count, err)
+		return &kernel.Error{Name: "SyntaxError", Value: msg, Traceback: []string{"SyntaxError: " + msg}}
+	}
+	msg := fmt.Sprintf("In[%d]:%d:%d: %s", count, se.Line, se.Col, se.Msg)
+	tb := []string{"SyntaxError: " + msg}
+	lines := strings.Split(strings.ReplaceAll(code, "\r\n", "\n"), "\n")
+	if se.Line >= 1 && se.Line <= len(lines) {
+		line := lines[se.Line-1]
+		tb = append(tb, "    "+strings.ReplaceAll(line, "\t", "    "))
+		col := se.Col - 1
+		if col > len(line) {
+			col = len(line)
+		}
+		if col >= 0 {
+			prefix := strings.ReplaceAll(line[:col], "\t", "    ")
+			tb = append(tb, "    "+strings.Repeat(" ", len([]rune(prefix)))+"^")
+		}
+	}
+	return &kernel.Error{Name: "SyntaxError", Value: msg, Traceback: tb}
+}
+
+// discard is a Publisher that drops everything (for user_expressions).
+type discard struct{}
+
+func (discard) Stream(string, string)                               {}
+func (discard) Display(kernel.Bundle, map[string]any, string)       {}
+func (discard) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
+func (discard) ClearOutput(bool)                                    {}
+func (discard) Input(context.Context, string, bool) (string, error) {
+	return "", kernel.ErrStdinNotAllowed
+}
+
+// userExpressions evaluates the user_expressions of an execute_request.
+func (s *Session) userExpressions(ctx context.Context, exprs map[string]string, count int) map[string]any {
+	out := make(map[string]any, len(exprs))
+	for name, expr := range exprs {
+		out[name] = s.userExpression(ctx, expr, count)
+	}
+	return out
+}
+
+func (s *Session) userExpression(ctx context.Context, expr string, count int) map[string]any {
+	fail := func(e *kernel.Error) map[string]any {
+		tb := e.Traceback
+		if tb == nil {
+			tb = []string{e.Error()}
+		}
+		return map[string]any{"status": "error", "ename": e.Name, "evalue": e.Value, "traceback": tb}
+	}
+	if s.eval == nil {
+		return fail(&kernel.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)})
+	}
+	items, err := cell.Parse(expr)
+	if err != nil {
+		return fail(syntaxError(err, expr, count))
+	}
+	if len(items) != 1 || items[0].Kind != cell.Expression {
+		return fail(&kernel.Error{Name: "SyntaxError", Value: fmt.Sprintf("not a Go expression: %q", expr)})
+	}
+	var v reflect.Value
+	var ok bool
+	err = guard(func() (err error) {
+		v, ok, err = s.eval.Eval(ctx, items[0], count, discard{})
+		return err
+	})
+	if err != nil {
+		return fail(cellError(ctx, err))
+	}
+	data := kernel.Bundle{"text/plain": ""}
+	if ok {
+		data = valueBundle(v)
+	}
+	return map[string]any{"status": "ok", "data": data, "metadata": map[string]any{}}
+}
+
+// IsComplete says whether code is ready to run (for jupyter console).
 func (s *Session) IsComplete(code string) kernel.Completeness {
-	return kernel.Completeness{Status: "unknown"}
+	status, indent := cell.IsComplete(code)
+	return kernel.Completeness{Status: status, Indent: indent}
 }
 
-// History answers a history request.
-func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry { return nil }
-
-// Shutdown stops child processes and removes temporary files.
-func (s *Session) Shutdown(restart bool) error { return nil }
+// Shutdown removes the native workspace and closes the interpreter.
+func (s *Session) Shutdown(restart bool) error {
+	var errs []error
+	if s.workspace != nil {
+		if err := s.workspace.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("removing the native workspace: %w", err))
+		}
+		s.workspace = nil
+	}
+	if s.eval != nil {
+		if err := s.eval.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the interpreter: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,223 @@
+package kernel
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+const (
+	// protocolVersion is the version of the messaging protocol we speak.
+	protocolVersion = "5.3"
+	// delimiter separates the ZeroMQ routing identities from the message.
+	delimiter = "<IDS|MSG>"
+	// dateLayout is ISO 8601 with microseconds and a time zone, as
+	// jupyter_client writes it.
+	dateLayout = "2006-01-02T15:04:05.000000Z07:00"
+	// replayMemory is how many recent signatures are remembered to refuse
+	// a replayed message.
+	replayMemory = 1 << 14
+)
+
+// header is a message header.
+type header struct {
+	MsgID    string `json:"msg_id"`
+	Session  string `json:"session"`
+	Username string `json:"username"`
+	Date     string `json:"date"`
+	MsgType  string `json:"msg_type"`
+	Version  string `json:"version"`
+}
+
+// message is a decoded incoming message. The parent header, metadata and
+// content stay raw JSON (already checked to be valid); handlers decode the
+// content they need.
+type message struct {
+	identities [][]byte
+	header     header
+	rawHeader  json.RawMessage // sent back verbatim as parent_header
+	parent     json.RawMessage
+	metadata   json.RawMessage
+	content    json.RawMessage
+	buffers    [][]byte
+	received   time.Time
+}
+
+// Errors of decode, each meaning the message is dropped.
+var (
+	errNoDelimiter  = errors.New("no <IDS|MSG> delimiter")
+	errShortMessage = errors.New("fewer than the 5 frames that follow the delimiter")
+	errBadSignature = errors.New("bad or missing signature")
+	errReplayed     = errors.New("duplicate signature (replayed message)")
+)
+
+// codec signs, checks, encodes and decodes messages for one kernel
+// session. It is safe for concurrent use.
+type codec struct {
+	key      []byte // nil or empty: messages are neither signed nor checked
+	session  string
+	username string
+
+	mu     sync.Mutex
+	seen   map[string]struct{}
+	order  []string // ring of remembered signatures, oldest at next
+	next   int
+	nowFor func() time.Time // the clock, replaceable in tests
+}
+
+func newCodec(key []byte, username string) *codec {
+	return &codec{
+		key:      key,
+		session:  uuid.NewString(),
+		username: username,
+		seen:     make(map[string]struct{}),
+		nowFor:   time.Now,
+	}
+}
+
+// sign returns the hex HMAC-SHA256 of the four signed frames, or nil
+// without a key.
+func (c *codec) sign(frames ...[]byte) []byte {
+	if len(c.key) == 0 {
+		return nil
+	}
+	mac := hmac.New(sha256.New, c.key)
+	for _, f := range frames {
+		mac.Write(f)
+	}
+	sum := mac.Sum(nil)
+	out := make([]byte, hex.EncodedLen(len(sum)))
+	hex.Encode(out, sum)
+	return out
+}
+
+// verify checks sig against the signed frames in constant time and refuses
+// a signature seen before.
+func (c *codec) verify(sig []byte, frames ...[]byte) error {
+	if len(c.key) == 0 {
+		return nil
+	}
+	if !hmac.Equal(sig, c.sign(frames...)) {
+		return errBadSignature
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := string(sig)
+	if _, dup := c.seen[s]; dup {
+		return errReplayed
+	}
+	if len(c.order) < replayMemory {
+		c.order = append(c.order, s)
+	} else {
+		delete(c.seen, c.order[c.next])
+		c.order[c.next] = s
+		c.next = (c.next + 1) % replayMemory
+	}
+	c.seen[s] = struct{}{}
+	return nil
+}
+
+// decode splits frames into identities and message parts, checks the
+// signature and the JSON of every part.
+func (c *codec) decode(frames [][]byte) (*message, error) {
+	d := -1
+	for i, f := range frames {
+		if string(f) == delimiter {
+			d = i
+			break
+		}
+	}
+	if d < 0 {
+		return nil, errNoDelimiter
+	}
+	rest := frames[d+1:]
+	if len(rest) < 5 {
+		return nil, errShortMessage
+	}
+	if err := c.verify(rest[0], rest[1], rest[2], rest[3], rest[4]); err != nil {
+		return nil, err
+	}
+	m := &message{
+		identities: frames[:d],
+		rawHeader:  rest[1],
+		parent:     rest[2],
+		metadata:   rest[3],
+		content:    rest[4],
+		buffers:    rest[5:],
+		received:   c.nowFor(),
+	}
+	if err := json.Unmarshal(rest[1], &m.header); err != nil {
+		return nil, fmt.Errorf("invalid JSON in the header: %w", err)
+	}
+	if m.header.MsgType == "" {
+		return nil, errors.New("the header has no msg_type")
+	}
+	for _, part := range []struct {
+		name string
+		data []byte
+	}{{"parent_header", rest[2]}, {"metadata", rest[3]}, {"content", rest[4]}} {
+		if !json.Valid(part.data) {
+			return nil, fmt.Errorf("invalid JSON in the %s", part.name)
+		}
+	}
+	if !isObject(rest[4]) {
+		return nil, errors.New("the content is not a JSON object")
+	}
+	return m, nil
+}
+
+// isObject reports whether data is a JSON object.
+func isObject(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
+}
+
+// newHeader returns a fresh header of type msgType for this session.
+func (c *codec) newHeader(msgType string) header {
+	return header{
+		MsgID:    uuid.NewString(),
+		Session:  c.session,
+		Username: c.username,
+		Date:     c.nowFor().Format(dateLayout),
+		MsgType:  msgType,
+		Version:  protocolVersion,
+	}
+}
+
+var emptyObject = []byte("{}")
+
+// encode builds the frames of a message: identities (or the topic on
+// iopub), delimiter, signature, header, parent header, metadata, content.
+// parent may be nil; metadata nil means {}.
+func (c *codec) encode(identities [][]byte, msgType string, parent *message, metadata map[string]any, content any) ([][]byte, error) {
+	h, err := json.Marshal(c.newHeader(msgType))
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode a %s header: %w", msgType, err)
+	}
+	ph := []byte(emptyObject)
+	if parent != nil {
+		ph = parent.rawHeader
+	}
+	md := []byte(emptyObject)
+	if len(metadata) > 0 {
+		if md, err = json.Marshal(metadata); err != nil {
+			return nil, fmt.Errorf("cannot encode %s metadata: %w", msgType, err)
+		}
+	}
+	ct, err := json.Marshal(content)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode %s content: %w", msgType, err)
+	}
+	frames := make([][]byte, 0, len(identities)+6)
+	frames = append(frames, identities...)
+	frames = append(frames, []byte(delimiter), c.sign(h, ph, md, ct), h, ph, md, ct)
+	return frames, nil
+}

@@ -1,0 +1,165 @@
+package kernel
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// frames builds a wire message signed with signKey (no signature when
+// signKey is empty).
+func testFrames(t *testing.T, signKey string, ids []string, hdr, parent, md, content string) [][]byte {
+	t.Helper()
+	c := newCodec([]byte(signKey), "test")
+	var out [][]byte
+	for _, id := range ids {
+		out = append(out, []byte(id))
+	}
+	return append(out, []byte(delimiter), c.sign([]byte(hdr), []byte(parent), []byte(md), []byte(content)),
+		[]byte(hdr), []byte(parent), []byte(md), []byte(content))
+}
+
+const testHeader = `{"msg_id":"m1","session":"s","username":"u","date":"2026-01-02T03:04:05.000006Z","msg_type":"kernel_info_request","version":"5.3"}`
+
+func TestDecodeSignature(t *testing.T) {
+	good := testFrames(t, "secret", []string{"id1"}, testHeader, "{}", "{}", "{}")
+	tests := []struct {
+		name    string
+		key     string
+		frames  [][]byte
+		wantErr error
+	}{
+		{"good signature", "secret", good, nil},
+		{"wrong key", "other", good, errBadSignature},
+		{"missing signature", "secret", testFrames(t, "", []string{"id1"}, testHeader, "{}", "{}", "{}"), errBadSignature},
+		{"tampered content", "secret", func() [][]byte {
+			f := testFrames(t, "secret", nil, testHeader, "{}", "{}", `{"code":"1"}`)
+			f[len(f)-1] = []byte(`{"code":"2"}`)
+			return f
+		}(), errBadSignature},
+		{"empty key accepts unsigned", "", testFrames(t, "", nil, testHeader, "{}", "{}", "{}"), nil},
+		{"empty key ignores a signature", "", good, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := newCodec([]byte(tc.key), "k").decode(tc.frames)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("decode error = %v, want %v", err, tc.wantErr)
+			}
+			if err == nil && m.header.MsgType != "kernel_info_request" {
+				t.Errorf("msg_type = %q", m.header.MsgType)
+			}
+		})
+	}
+}
+
+func TestDecodeRefusesReplay(t *testing.T) {
+	c := newCodec([]byte("secret"), "k")
+	f := testFrames(t, "secret", nil, testHeader, "{}", "{}", "{}")
+	if _, err := c.decode(f); err != nil {
+		t.Fatalf("first decode: %v", err)
+	}
+	if _, err := c.decode(f); !errors.Is(err, errReplayed) {
+		t.Fatalf("second decode error = %v, want %v", err, errReplayed)
+	}
+}
+
+func TestDecodeFraming(t *testing.T) {
+	tests := []struct {
+		name    string
+		frames  [][]byte
+		wantErr string // substring; "" means success
+		wantIDs int
+	}{
+		{"two identities", testFrames(t, "k", []string{"a", "b"}, testHeader, "{}", "{}", "{}"), "", 2},
+		{"no identity", testFrames(t, "k", nil, testHeader, "{}", "{}", "{}"), "", 0},
+		{"buffers kept", append(testFrames(t, "k", []string{"a"}, testHeader, "{}", "{}", "{}"), []byte("buf")), "", 1},
+		{"no delimiter", testFrames(t, "k", []string{"a"}, testHeader, "{}", "{}", "{}")[2:], "delimiter", 0},
+		{"short", testFrames(t, "k", []string{"a"}, testHeader, "{}", "{}", "{}")[:5], "fewer", 0},
+		{"nothing", nil, "delimiter", 0},
+		{"bad header JSON", testFrames(t, "k", nil, `{"msg_type":`, "{}", "{}", "{}"), "header", 0},
+		{"no msg_type", testFrames(t, "k", nil, `{"msg_id":"x"}`, "{}", "{}", "{}"), "msg_type", 0},
+		{"bad parent JSON", testFrames(t, "k", nil, testHeader, "{", "{}", "{}"), "parent_header", 0},
+		{"bad metadata JSON", testFrames(t, "k", nil, testHeader, "{}", "nope", "{}"), "metadata", 0},
+		{"bad content JSON", testFrames(t, "k", nil, testHeader, "{}", "{}", `{"code": }`), "content", 0},
+		{"content not an object", testFrames(t, "k", nil, testHeader, "{}", "{}", `[1]`), "content", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := newCodec([]byte("k"), "k").decode(tc.frames)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("decode error = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if len(m.identities) != tc.wantIDs {
+				t.Errorf("%d identities, want %d", len(m.identities), tc.wantIDs)
+			}
+			if string(m.rawHeader) != testHeader {
+				t.Errorf("raw header = %s", m.rawHeader)
+			}
+		})
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	c := newCodec([]byte("key"), "alice")
+	parent, err := c.decode(testFrames(t, "key", []string{"peer"}, testHeader, "{}", "{}", "{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := c.encode(parent.identities, "kernel_info_reply", parent, nil, map[string]any{"status": "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(frames[0]) != "peer" || string(frames[1]) != delimiter {
+		t.Fatalf("frames start %q %q, want identity then delimiter", frames[0], frames[1])
+	}
+	if string(frames[4]) != testHeader {
+		t.Errorf("parent header = %s, want the request's header verbatim", frames[4])
+	}
+	// A second codec with the same key (the client) accepts it.
+	m, err := newCodec([]byte("key"), "client").decode(frames)
+	if err != nil {
+		t.Fatalf("client cannot decode the kernel's message: %v", err)
+	}
+	var h header
+	if err := json.Unmarshal(m.rawHeader, &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Version != "5.3" || h.MsgType != "kernel_info_reply" || h.Username != "alice" || h.Session != c.session || h.MsgID == "" {
+		t.Errorf("header = %+v", h)
+	}
+	if !strings.HasSuffix(h.Date, "Z") && !strings.Contains(h.Date[19:], "+") && !strings.Contains(h.Date[19:], "-") {
+		t.Errorf("date %q has no time zone", h.Date)
+	}
+	if len(frames[2]) != 64 {
+		t.Errorf("signature %q is not hex SHA-256", frames[2])
+	}
+}
+
+func TestCompleteUTF8(t *testing.T) {
+	e := []byte("é") // 2 bytes
+	euro := []byte("€")
+	tests := []struct {
+		in   []byte
+		want int
+	}{
+		{[]byte("abc"), 3},
+		{nil, 0},
+		{append([]byte("ab"), e[0]), 2},
+		{append([]byte("ab"), e...), 4},
+		{append([]byte("a"), euro[:2]...), 1},
+		{append([]byte("a"), euro...), 4},
+	}
+	for _, tc := range tests {
+		if got := completeUTF8(tc.in); got != tc.want {
+			t.Errorf("completeUTF8(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package memit
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/native"
+)
+
+// fakePublisher records what the magic publishes.
+type fakePublisher struct {
+	mu       sync.Mutex
+	displays []kernel.Bundle
+	stdout   strings.Builder
+}
+
+func (p *fakePublisher) Stream(name, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stdout.WriteString(text)
+}
+
+func (p *fakePublisher) Display(data kernel.Bundle, _ map[string]any, _ string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.displays = append(p.displays, data)
+}
+func (p *fakePublisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
+func (p *fakePublisher) ClearOutput(bool)                                    {}
+func (p *fakePublisher) Input(context.Context, string, bool) (string, error) {
+	return "", kernel.ErrStdinNotAllowed
+}
+
+// workspace returns a native workspace shared by the test's subtests.
+func workspace(t *testing.T) func() (*native.Workspace, error) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs child processes")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no Go toolchain")
+	}
+	ws, err := native.NewWorkspace(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return func() (*native.Workspace, error) { return ws, nil }
+}
+
+const touchBody = "s := make([]byte, %d<<20)\nfor i := 0; i < len(s); i += 4096 {\n\ts[i] = 1\n}\n"
+
+func TestEndToEnd(t *testing.T) {
+	wsf := workspace(t)
+	keep := []cell.Decl{{Kind: cell.VarDecl, Name: "keep", Source: "var keep []byte", Cell: 1, Line: 1}}
+	tests := []struct {
+		name  string
+		call  magics.Call
+		decls []cell.Decl
+		want  float64 // MiB of increment, within 5%
+		check func(t *testing.T, r *Result, pub *fakePublisher)
+	}{
+		{
+			name: "touch 64 MiB",
+			call: magics.Call{Cell: true, Args: "-o", Body: strings.ReplaceAll(touchBody, "%d", "64")},
+			want: 64,
+			check: func(t *testing.T, r *Result, pub *fakePublisher) {
+				if len(pub.displays) != 1 {
+					t.Fatalf("%d displays, want 1", len(pub.displays))
+				}
+				d := pub.displays[0]
+				if d["text/plain"] != r.String() || !strings.HasPrefix(r.String(), "peak memory: ") {
+					t.Errorf("text/plain = %q, result %q", d["text/plain"], r.String())
+				}
+				if h, _ := d["text/html"].(string); !strings.Contains(h, "<table") {
+					t.Errorf("text/html = %q", h)
+				}
+				if r.Method != "hwm" || r.Allocated < 64<<20 || r.HeapPeak-r.HeapBaseline < 64<<20 {
+					t.Errorf("result %+v", r)
+				}
+			},
+		},
+		{
+			// Setup keeps 100 MiB live; only the body's 16 MiB count.
+			name:  "setup excluded",
+			call:  magics.Call{Cell: true, Args: "-o -q keep = make([]byte, 100<<20); for i := range keep { keep[i] = 1 }", Body: strings.ReplaceAll(touchBody, "%d", "16")},
+			decls: keep,
+			want:  16,
+			check: func(t *testing.T, r *Result, pub *fakePublisher) {
+				if len(pub.displays) != 0 {
+					t.Errorf("-q published %d displays", len(pub.displays))
+				}
+				if r.Baseline < 100<<20 {
+					t.Errorf("baseline %d: setup's memory is not resident", r.Baseline)
+				}
+			},
+		},
+		{
+			name: "line mode, repeats, output",
+			call: magics.Call{Args: `-r 3 -o -q s := make([]byte, 8<<20); for i := range s { s[i] = 1 }; println("hello from the body")`},
+			want: 8,
+			check: func(t *testing.T, r *Result, pub *fakePublisher) {
+				if len(r.Peaks) != 3 || r.Repeat != 3 {
+					t.Errorf("peaks %v, repeat %d", r.Peaks, r.Repeat)
+				}
+				if n := strings.Count(pub.stdout.String(), "hello from the body"); n != 3 {
+					t.Errorf("body printed %d times, want 3: %q", n, pub.stdout.String())
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := &fakePublisher{}
+			tt.call.Name, tt.call.Count, tt.call.Line, tt.call.BodyLine = "memit", 2, 1, 2
+			v, err := New().Run(context.Background(), tt.call, magics.Env{Decls: tt.decls, Publisher: pub, Workspace: wsf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, ok := v.(*Result)
+			if !ok {
+				t.Fatalf("value %T, want *Result", v)
+			}
+			inc := float64(r.Increment) / mib
+			t.Logf("%s", r)
+			if math.Abs(inc-tt.want)/tt.want > 0.05 {
+				t.Errorf("increment %.2f MiB, want %.0f MiB ± 5%%", inc, tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, r, pub)
+			}
+		})
+	}
+}
+
+func TestEndToEndErrors(t *testing.T) {
+	wsf := workspace(t)
+	tests := []struct {
+		name     string
+		call     magics.Call
+		timeout  time.Duration // cancel the context after this long (interrupt)
+		wantName string
+		wantText string
+	}{
+		{name: "runaway", call: magics.Call{Args: "-m 128MiB var xs [][]byte; for { b := make([]byte, 1<<20); for i := range b { b[i] = 1 }; xs = append(xs, b) }"},
+			wantName: "MemoryLimitExceeded", wantText: "memory limit exceeded"},
+		// Never touched: not resident, but the Go heap crosses the limit.
+		{name: "runaway heap", call: magics.Call{Args: "--limit=128MiB var xs [][]byte; for { xs = append(xs, make([]byte, 1<<20)) }"},
+			wantName: "MemoryLimitExceeded", wantText: "Go heap reached"},
+		{name: "compile error", call: magics.Call{Args: "undefinedName + 1"},
+			wantName: "CompileError", wantText: "In[2]"},
+		{name: "panic", call: magics.Call{Args: `panic("boom")`},
+			wantName: "panic", wantText: "boom"},
+		{name: "timeout", call: magics.Call{Args: "-t 0.5 for {}"},
+			wantName: "Timeout"},
+		{name: "interrupt", call: magics.Call{Args: "for {}"}, timeout: 2 * time.Second,
+			wantName: "Interrupted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			tt.call.Name, tt.call.Count, tt.call.Line = "memit", 2, 1
+			if tt.timeout > 0 {
+				// Build first so that the interrupt lands while the child runs.
+				if ws, _ := wsf(); ws != nil {
+					o, _ := parseOptions(tt.call)
+					if _, err := ws.Build(ctx, program(tt.call, magics.Env{}, o)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := New().Run(ctx, tt.call, magics.Env{Publisher: &fakePublisher{}, Workspace: wsf})
+			var ke *kernel.Error
+			if !errors.As(err, &ke) {
+				t.Fatalf("error %v (%T), want a *kernel.Error", err, err)
+			}
+			t.Logf("%s after %v", ke, time.Since(start).Round(time.Millisecond))
+			if ke.Name != tt.wantName || !strings.Contains(ke.Error()+strings.Join(ke.Traceback, "\n"), tt.wantText) {
+				t.Errorf("error %s: %s\n%s\nwant %s containing %q", ke.Name, ke.Value, ke.TracebackText(), tt.wantName, tt.wantText)
+			}
+		})
+	}
+}

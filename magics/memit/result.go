@@ -1,0 +1,210 @@
+package memit
+
+import (
+	"fmt"
+	"html"
+	"strings"
+	"time"
+
+	"github.com/perfnb/perfnb/runtime/harness"
+)
+
+// mib is memory_profiler's unit, 2^20 bytes.
+const mib = 1 << 20
+
+// failureLine is memory_profiler's text when no memory figure was read.
+const failureLine = "ERROR: could not read memory usage, try with a lower interval or more iterations"
+
+// Result is what %memit -o returns. Sizes are in bytes (divide by 2^20
+// for memory_profiler's MiB); the figures are those of the run with the
+// highest peak.
+type Result struct {
+	// Peak is the child's peak resident set size while the body ran.
+	Peak int64
+	// Increment is Peak minus Baseline.
+	Increment int64
+	// Baseline is the resident set size after setup and a collection.
+	Baseline int64
+	// HeapPeak is the highest size of the Go heap's objects while the body
+	// ran (sampled every millisecond), and HeapBaseline its size at the start.
+	HeapPeak     int64
+	HeapBaseline int64
+	// Allocated and Objects count the heap allocations the body made,
+	// including those already collected.
+	Allocated uint64
+	Objects   uint64
+	// GCCycles counts the collections during the body and GCPause their
+	// total stop-the-world pause.
+	GCCycles uint64
+	GCPause  time.Duration
+	// Wall is the body's wall-clock time.
+	Wall time.Duration
+	// Peaks holds each run's peak (memory_profiler's mem_usage), in bytes.
+	Peaks []int64
+	// Repeat, Timeout, Interval and IncludeChildren are the options used.
+	Repeat          int
+	Timeout         time.Duration
+	Interval        time.Duration
+	IncludeChildren bool
+	// Method is how the peak was measured: "hwm" (the kernel's exact
+	// high-water mark, VmHWM) or "sample" / "mprof" (resident memory
+	// sampled every Interval).
+	Method string
+	// Note explains a fallback to sampling, if any.
+	Note string
+	// Children is the sampled peak of child processes' resident memory
+	// included in Peak (with -c).
+	Children int64
+}
+
+// String returns memory_profiler's line:
+// "peak memory: 52.10 MiB, increment: 31.08 MiB".
+func (r *Result) String() string {
+	if r == nil || r.Peak <= 0 {
+		return failureLine
+	}
+	return fmt.Sprintf("peak memory: %.2f MiB, increment: %.2f MiB", float64(r.Peak)/mib, float64(r.Increment)/mib)
+}
+
+// newResult combines the reports of the runs: as memory_profiler does, the
+// highest peak is reported. It returns nil when no run read the memory.
+func newResult(reports []harness.MemReport, o options) *Result {
+	best := -1
+	var peaks []int64
+	for i, r := range reports {
+		if r.LimitExceeded {
+			continue
+		}
+		peaks = append(peaks, r.Peak)
+		if r.Peak > 0 && (best < 0 || r.Peak > reports[best].Peak) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	b := reports[best]
+	return &Result{
+		Peak:            b.Peak,
+		Increment:       b.Peak - b.Baseline,
+		Baseline:        b.Baseline,
+		HeapPeak:        int64(b.HeapPeak),
+		HeapBaseline:    int64(b.HeapBaseline),
+		Allocated:       b.Allocated,
+		Objects:         b.Objects,
+		GCCycles:        b.GCCycles,
+		GCPause:         time.Duration(b.GCPause),
+		Wall:            time.Duration(b.Wall),
+		Peaks:           peaks,
+		Repeat:          o.repeat,
+		Timeout:         o.timeout,
+		Interval:        o.interval,
+		IncludeChildren: o.children,
+		Method:          b.Method,
+		Note:            b.Note,
+		Children:        b.Children,
+	}
+}
+
+// explanation is one sentence on why resident memory and the Go heap
+// disagree, or "" when they roughly agree.
+func (r *Result) explanation() string {
+	rss := r.Increment - r.Children
+	heap := r.HeapPeak - r.HeapBaseline
+	const slack = 4 * mib // runtime metadata, stacks, rounding
+	switch {
+	case r.Children > slack && r.Children > rss:
+		return fmt.Sprintf("Child processes account for %s of the peak (their resident memory, sampled every %v and added to the peak, as with memory_profiler's -c); the Go heap is this process's only.",
+			mibText(r.Children), r.Interval)
+	case heap > 2*rss+slack:
+		return fmt.Sprintf("The Go heap grew by %s but resident memory only by %s: memory that is allocated but never written is not resident, because the system maps a page only when it is first touched and Go does not need to clear fresh memory from the system.",
+			mibText(heap), mibText(rss))
+	case rss > 2*heap+slack:
+		return fmt.Sprintf("Resident memory grew by %s but the Go heap only by %s (sampled every millisecond): the rest is memory outside the Go heap (goroutine stacks, memory mapped by the program or by C code), or heap memory that was used and collected between two samples.",
+			mibText(rss), mibText(heap))
+	}
+	return ""
+}
+
+// methodText describes how the peak was measured.
+func (r *Result) methodText() string {
+	switch r.Method {
+	case harness.MemMethodHWM:
+		return "kernel high-water mark (VmHWM)"
+	case harness.MemMethodSample:
+		return fmt.Sprintf("sampled every %v", r.Interval)
+	case harness.MemMethodMprof:
+		return fmt.Sprintf("sampled every %v (memory_profiler)", r.Interval)
+	}
+	return r.Method
+}
+
+// roundDuration keeps four significant digits.
+func roundDuration(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for x := d; x >= 10000; x /= 10 {
+		unit *= 10
+	}
+	return d.Round(unit)
+}
+
+// HTML renders the result as a compact table.
+func (r *Result) HTML() string {
+	if r == nil || r.Peak <= 0 {
+		return "<pre>" + html.EscapeString(failureLine) + "</pre>"
+	}
+	var b strings.Builder
+	row := func(name, value, title string) {
+		fmt.Fprintf(&b, "<tr><th style=\"text-align:left;padding:1px 12px 1px 0\" title=\"%s\">%s</th><td style=\"text-align:right;padding:1px 0\">%s</td></tr>\n",
+			html.EscapeString(title), html.EscapeString(name), html.EscapeString(value))
+	}
+	b.WriteString("<div class=\"perfnb-memit\">\n")
+	fmt.Fprintf(&b, "<table style=\"border-collapse:collapse;font-variant-numeric:tabular-nums\">\n<caption style=\"text-align:left\">%s</caption>\n",
+		html.EscapeString(r.String()))
+	row("peak RSS", mibText(r.Peak), "highest resident set size of the child while the body ran")
+	row("increment", mibText(r.Increment), "peak RSS minus baseline")
+	row("baseline", mibText(r.Baseline), "resident set size after setup and a collection")
+	if r.IncludeChildren {
+		row("children (in peak)", mibText(r.Children), "sampled resident memory of child processes, included in the peak")
+	}
+	row("Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth")
+	row("allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), thousands(r.Objects)), "all heap allocations of the body, including those already collected")
+	row("collections", fmt.Sprintf("%d, %v paused", r.GCCycles, roundDuration(r.GCPause)), "garbage collection cycles and their total stop-the-world pause")
+	row("wall time", roundDuration(r.Wall).String(), "the body's elapsed time")
+	runs := fmt.Sprintf("%d", r.Repeat)
+	if r.Repeat > 1 {
+		runs += " (largest peak shown)"
+	}
+	row("runs", runs, "-r: runs of the body")
+	method := r.methodText()
+	if r.IncludeChildren {
+		method += fmt.Sprintf("; children sampled every %v", r.Interval)
+	}
+	row("method", method, "how the peak was measured")
+	b.WriteString("</table>\n")
+	for _, s := range []string{r.explanation(), r.Note} {
+		if s != "" {
+			fmt.Fprintf(&b, "<p style=\"margin:4px 0;max-width:48em\">%s</p>\n", html.EscapeString(s))
+		}
+	}
+	b.WriteString("</div>")
+	return b.String()
+}
+
+// mibText formats bytes as MiB with two decimals, as memory_profiler does.
+func mibText(n int64) string {
+	return fmt.Sprintf("%.2f MiB", float64(n)/mib)
+}
+
+// thousands formats n with comma separators.
+func thousands(n uint64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,302 @@
+package scalene
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/pprof/profile"
+)
+
+// Category says where a CPU sample's leaf frame was running.
+type Category int
+
+// The categories of CPU time, as the line table's columns show them.
+//
+// Scalene splits time into Python, native and system. Go has no
+// interpreter, so the split here is:
+//   - Go: the cell's own code and any library code it calls (the standard
+//     library included), which is the work the line asked for;
+//   - Runtime: the Go runtime on the line's behalf (allocation, the
+//     collector's assists, memory moves and clears, map and channel
+//     internals, the scheduler);
+//   - System: system calls, the kernel's share (futex, madvise, mmap,
+//     read, write and the like).
+const (
+	CatGo Category = iota
+	CatRuntime
+	CatSystem
+)
+
+// String names the category as the table's column does.
+func (c Category) String() string {
+	switch c {
+	case CatGo:
+		return "Go"
+	case CatRuntime:
+		return "runtime"
+	case CatSystem:
+		return "system"
+	}
+	return "unknown"
+}
+
+// systemFuncs are runtime functions that are thin wrappers around a system
+// call (mostly assembly stubs in runtime/sys_linux_*.s): a sample whose leaf
+// is one of them was taken in, or at the edge of, the kernel.
+var systemFuncs = map[string]bool{
+	"runtime.futex": true, "runtime.usleep": true, "runtime.osyield": true,
+	"runtime.nanosleep": true, "runtime.epollwait": true, "runtime.epollctl": true,
+	"runtime.write1": true, "runtime.write": true, "runtime.read": true,
+	"runtime.open": true, "runtime.closefd": true, "runtime.pipe2": true,
+	"runtime.madvise": true, "runtime.mmap": true, "runtime.sysMmap": true,
+	"runtime.munmap": true, "runtime.sysMunmap": true, "runtime.mincore": true,
+	"runtime.rtsigprocmask": true, "runtime.sigprocmask": true,
+	"runtime.rt_sigaction": true, "runtime.sigaltstack": true,
+	"runtime.raise": true, "runtime.raiseproc": true, "runtime.tgkill": true,
+	"runtime.getpid": true, "runtime.gettid": true, "runtime.exit": true,
+	"runtime.exitThread": true, "runtime.clone": true, "runtime.setitimer": true,
+	"runtime.timer_create": true, "runtime.timer_settime": true,
+	"runtime.timer_delete": true, "runtime.sched_getaffinity": true,
+	"runtime.fcntl": true, "runtime.setNonblock": true,
+}
+
+// systemPrefixes are packages whose functions are system call wrappers.
+var systemPrefixes = []string{
+	"syscall.",
+	"internal/runtime/syscall.",
+	"runtime/internal/syscall.",
+	"internal/syscall/",
+	"golang.org/x/sys/unix.",
+}
+
+// runtimePrefixes are the Go runtime's packages.
+var runtimePrefixes = []string{
+	"runtime.",
+	"internal/runtime/",
+	"runtime/internal/",
+	"gcWriteBarrier", // assembly helpers without a package prefix
+}
+
+// Classify says which column a CPU sample goes to, given the function its
+// leaf frame (the innermost inlined function of the first location) runs.
+func Classify(fn *profile.Function) Category {
+	if fn == nil {
+		return CatRuntime
+	}
+	if isCellFile(fn.Filename) {
+		return CatGo
+	}
+	name := fn.Name
+	if systemFuncs[name] {
+		return CatSystem
+	}
+	for _, p := range systemPrefixes {
+		if strings.HasPrefix(name, p) {
+			return CatSystem
+		}
+	}
+	for _, p := range runtimePrefixes {
+		if strings.HasPrefix(name, p) {
+			return CatRuntime
+		}
+	}
+	return CatGo
+}
+
+// isCellFile reports whether a file name is a cell's, "In[N]".
+func isCellFile(name string) bool {
+	_, ok := cellNumber(name)
+	return ok
+}
+
+// cellNumber returns N for a file named "In[N]".
+func cellNumber(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, "In[")
+	if !ok {
+		return 0, false
+	}
+	num, ok := strings.CutSuffix(rest, "]")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// LineKey names a line of a cell: line Line of In[Cell].
+type LineKey struct {
+	Cell int
+	Line int
+}
+
+// String formats the key as "In[3]:7".
+func (k LineKey) String() string { return fmt.Sprintf("In[%d]:%d", k.Cell, k.Line) }
+
+// LineStats is what one line (or the unattributed rest) received.
+type LineStats struct {
+	CPU          [3]int64 // nanoseconds, indexed by Category
+	AllocBytes   int64    // bytes allocated, all executions
+	AllocObjects int64    // objects allocated, all executions
+}
+
+// CPUTotal is the line's CPU time in all categories.
+func (s *LineStats) CPUTotal() int64 { return s.CPU[0] + s.CPU[1] + s.CPU[2] }
+
+func (s *LineStats) add(o *LineStats) {
+	for i := range s.CPU {
+		s.CPU[i] += o.CPU[i]
+	}
+	s.AllocBytes += o.AllocBytes
+	s.AllocObjects += o.AllocObjects
+}
+
+// BodyFunc locates the profiled body: the generated benchmark function
+// and the cell lines its body occupies.
+//
+// runtime/pprof gives each function one file name, that of the first frame
+// it records, but the generated benchmark mixes the cell's lines (after a
+// //line In[N] directive) with lines of the generated file (the loop, the
+// harness calls). Its frames are therefore told apart by line number: a
+// line inside the body's range is the cell's, any other is generated code
+// and is skipped. (Should a long body's range overlap the generated lines'
+// numbers, those few lines are counted as the cell's.)
+type BodyFunc struct {
+	Name        string // function name without package, e.g. BenchmarkScalene
+	Cell        int
+	First, Last int // cell lines of the body, inclusive
+}
+
+func (b *BodyFunc) matches(fn *profile.Function) bool {
+	if b == nil || fn == nil {
+		return false
+	}
+	n := fn.Name
+	return strings.HasSuffix(n, "."+b.Name) && !strings.Contains(n[:len(n)-len(b.Name)-1], "(")
+}
+
+// Attribution is a profile's samples attributed to cell lines.
+type Attribution struct {
+	// Body, when set, says which function holds the profiled body (see
+	// BodyFunc).
+	Body  *BodyFunc
+	Lines map[LineKey]*LineStats
+	// Outside holds what no cell line accounts for: the collector's
+	// background workers, the scheduler, the test harness's own work.
+	Outside LineStats
+	// Total is the sum over Lines and Outside.
+	Total LineStats
+}
+
+// NewAttribution returns an empty attribution.
+func NewAttribution() *Attribution {
+	return &Attribution{Lines: make(map[LineKey]*LineStats)}
+}
+
+func (a *Attribution) line(k LineKey) *LineStats {
+	s := a.Lines[k]
+	if s == nil {
+		s = &LineStats{}
+		a.Lines[k] = s
+	}
+	return s
+}
+
+// CellLine returns the innermost cell line of a sample's stack: the first
+// frame, from the leaf, whose function lives in a file named In[N]. Inlined
+// frames count, innermost first, as profile.Location.Line lists them.
+func (a *Attribution) CellLine(s *profile.Sample) (LineKey, bool) {
+	for _, loc := range s.Location {
+		for _, ln := range loc.Line {
+			if ln.Function == nil {
+				continue
+			}
+			if a.Body.matches(ln.Function) {
+				if l := int(ln.Line); l >= a.Body.First && l <= a.Body.Last {
+					return LineKey{Cell: a.Body.Cell, Line: l}, true
+				}
+				continue
+			}
+			if n, ok := cellNumber(ln.Function.Filename); ok {
+				return LineKey{Cell: n, Line: int(ln.Line)}, true
+			}
+		}
+	}
+	return LineKey{}, false
+}
+
+// leafFunction is the innermost function of the sample's first location.
+func leafFunction(s *profile.Sample) *profile.Function {
+	if len(s.Location) == 0 || len(s.Location[0].Line) == 0 {
+		return nil
+	}
+	return s.Location[0].Line[0].Function
+}
+
+// sampleIndex returns the index of the sample type named typ.
+func sampleIndex(p *profile.Profile, typ string) (int, error) {
+	for i, st := range p.SampleType {
+		if st.Type == typ {
+			return i, nil
+		}
+	}
+	names := make([]string, len(p.SampleType))
+	for i, st := range p.SampleType {
+		names[i] = st.Type
+	}
+	return 0, fmt.Errorf("the profile has no %q samples (it has %s)", typ, strings.Join(names, ", "))
+}
+
+// AddCPU attributes a CPU profile's time: each sample's value goes to its
+// innermost cell line, in the column its leaf frame's function says
+// (Classify). Samples without a cell frame go to Outside.
+func (a *Attribution) AddCPU(p *profile.Profile) error {
+	idx, err := sampleIndex(p, "cpu")
+	if err != nil {
+		return err
+	}
+	if u := p.SampleType[idx].Unit; u != "nanoseconds" && u != "" {
+		return fmt.Errorf("CPU samples are in %s, not nanoseconds", u)
+	}
+	for _, s := range p.Sample {
+		v := s.Value[idx]
+		cat := Classify(leafFunction(s))
+		var st LineStats
+		st.CPU[cat] = v
+		if k, ok := a.CellLine(s); ok {
+			a.line(k).add(&st)
+		} else {
+			a.Outside.add(&st)
+		}
+		a.Total.add(&st)
+	}
+	return nil
+}
+
+// AddAlloc attributes an allocation profile's alloc_space and
+// alloc_objects to the innermost cell line of each sample. With
+// MemProfileRate = 1 every allocation is a sample of its own and the
+// figures are exact.
+func (a *Attribution) AddAlloc(p *profile.Profile) error {
+	bi, err := sampleIndex(p, "alloc_space")
+	if err != nil {
+		return err
+	}
+	oi, err := sampleIndex(p, "alloc_objects")
+	if err != nil {
+		return err
+	}
+	for _, s := range p.Sample {
+		st := LineStats{AllocBytes: s.Value[bi], AllocObjects: s.Value[oi]}
+		if k, ok := a.CellLine(s); ok {
+			a.line(k).add(&st)
+		} else {
+			a.Outside.add(&st)
+		}
+		a.Total.add(&st)
+	}
+	return nil
+}

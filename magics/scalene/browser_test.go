@@ -1,0 +1,264 @@
+package scalene
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// testdataResult is a Result over the profiles in testdata, as the magic
+// would have it for the cell of testdata/cell_test.go.txt.
+func testdataResult(t *testing.T) *Result {
+	t.Helper()
+	decls := []cell.Decl{
+		{Kind: cell.FuncDecl, Name: "work", Cell: 2, Line: 1, Source: "func work(n int) int {\n\ts := 0\n\tfor i := 0; i < n; i++ {\n\t\ts += i * i % 7\n\t}\n\treturn s\n}"},
+		{Kind: cell.FuncDecl, Name: "alloc", Cell: 2, Line: 9, Source: "func alloc() {\n\tfor i := 0; i < 1000; i++ {\n\t\tb := make([]byte, 1024)\n\t\tsink = b\n\t}\n}"},
+	}
+	return &Result{
+		Cell:       3,
+		Sources:    NewSources(3, "work(300000)\nwork(100000)\nalloc()\n", 1, decls),
+		CPU:        loadProfile(t, "testdata/cpu.pb.gz"),
+		Mem:        loadProfile(t, "testdata/mem.pb.gz"),
+		CPUPath:    "testdata/cpu.pb.gz",
+		MemPath:    "testdata/mem.pb.gz",
+		Executions: 1,
+	}
+}
+
+func TestRenderBundle(t *testing.T) {
+	b, err := testdataResult(t).Render(RenderOptions{Table: TableOptions{Threshold: 1}, FlameGraph: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := b["text/html"].(string)
+	for _, want := range []string{"<svg", `class="perfnb-flame-pprof"`, `sandbox="allow-scripts"`, "In[2]:11", "Flame graph: CPU time", "Flame graph: Allocated bytes"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, "<iframe"); n != 2 {
+		t.Errorf("%d iframes, want 2 (CPU and memory)", n)
+	}
+	t.Logf("HTML output: %d bytes", len(page))
+	none, err := testdataResult(t).Render(RenderOptions{Table: TableOptions{Threshold: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := none["text/html"].(string); strings.Contains(h, "<iframe") || strings.Contains(h, "<svg") {
+		t.Error("--no-flamegraph output has a flame graph")
+	}
+}
+
+// runChromium runs headless Chromium with the team's flags and returns its
+// standard output.
+func runChromium(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=8000"}
+	cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// probeScript runs inside pprof's page in the sandboxed srcdoc iframe, as
+// a user would: it counts the flame graph's boxes, clicks the box of
+// perfnbcell.work to zoom, types a search, and posts what it saw to the
+// parent page.
+const probeScript = `<script>(function(){
+var r={errors:[]};
+window.addEventListener('error',function(e){r.errors.push(String(e.message))});
+function boxes(){return Array.prototype.slice.call(document.querySelectorAll('#stack-chart .boxbg'))}
+function boxFor(re){var found=null;boxes().forEach(function(b){var t=b.querySelector('.boxtext');if(!found&&t&&re.test(t.textContent))found=b});return found}
+window.addEventListener('load',function(){setTimeout(function(){
+  r.boxes=boxes().length;
+  r.chartWidth=document.getElementById('stack-chart').clientWidth;
+  var b=boxFor(/work/);
+  r.workWidthBefore=b?b.clientWidth:-1;
+  if(b){
+    b.dispatchEvent(new MouseEvent('mousedown',{bubbles:true,clientX:5,clientY:5}));
+    b.dispatchEvent(new MouseEvent('click',{bubbles:true,clientX:5,clientY:5}));
+  }
+  setTimeout(function(){
+    r.url=document.URL;
+    r.boxesAfterZoom=boxes().length;
+    var z=boxFor(/work/);
+    r.workWidthAfter=z?z.clientWidth:-1;
+    var s=document.getElementById('search');
+    s.value='alloc';
+    s.dispatchEvent(new Event('input',{bubbles:true}));
+    setTimeout(function(){
+      r.hilite=document.querySelectorAll('#stack-chart .hilite').length;
+      var a=document.querySelector('#action-menu a[href]');
+      if(a){a.click()}
+      setTimeout(function(){r.stillHere=!!document.getElementById('stack-chart');parent.postMessage(JSON.stringify(r),'*')},200);
+    },300);
+  },300);
+},300)});
+})();</script>`
+
+// notebookPage wraps the magic's HTML output in a page that looks like a
+// notebook: with nbconvert when it is installed (a real HTML export of a
+// notebook holding the output), else a plain page.
+func notebookPage(t *testing.T, dir, output, text string, dark bool) string {
+	t.Helper()
+	nb := map[string]any{
+		"nbformat": 4, "nbformat_minor": 5,
+		"metadata": map[string]any{"kernelspec": map[string]any{"name": "perfnb", "display_name": "Go (perfnb)", "language": "go"}},
+		"cells": []any{map[string]any{
+			"cell_type": "code", "execution_count": 3, "id": "c3", "metadata": map[string]any{},
+			"source": "%%scalene\nwork(300000)\nwork(100000)\nalloc()",
+			"outputs": []any{map[string]any{
+				"output_type": "display_data", "metadata": map[string]any{},
+				"data": map[string]any{"text/html": output, "text/plain": text},
+			}},
+		}},
+	}
+	name := "light"
+	if dark {
+		name = "dark"
+	}
+	ipynb := filepath.Join(dir, "scalene-"+name+".ipynb")
+	data, err := json.Marshal(nb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ipynb, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "scalene-"+name+".html")
+	args := []string{"-m", "nbconvert", "--to", "html", "--output", out, ipynb}
+	if dark {
+		args = append(args, "--HTMLExporter.theme=dark")
+	}
+	if err := exec.Command("/usr/bin/python3", args...).Run(); err == nil {
+		return out
+	}
+	style := "background:#fff;color:#222"
+	if dark {
+		style = "background:#111;color:#ddd"
+	}
+	page := fmt.Sprintf("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"%s;font-family:sans-serif;margin:20px\"><pre>In [3]: %%%%scalene ...</pre>%s</body></html>", style, output)
+	if err := os.WriteFile(out, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFlameGraphInBrowser opens a notebook page holding the magic's output
+// in headless Chromium: the static SVG and pprof's page are there, and
+// pprof's flame graph renders, zooms and searches inside its sandboxed
+// srcdoc iframe. scripts/flamegraph-browser runs it and keeps the
+// screenshots (SCALENE_SHOTS=dir).
+func TestFlameGraphInBrowser(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("no " + chromium)
+	}
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	dir := t.TempDir()
+	res := testdataResult(t)
+	bundle, err := res.Render(RenderOptions{Table: TableOptions{Threshold: 1}, FlameGraph: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	output := bundle["text/html"].(string)
+
+	t.Run("notebook page", func(t *testing.T) {
+		page := notebookPage(t, dir, output, bundle["text/plain"].(string), false)
+		dom := runChromium(t, "--dump-dom", "file://"+page)
+		for _, want := range []string{"<svg", "perfnbcell.work (In[2])", "<iframe", "In[3]: % of time", "In[2]:11"} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("rendered page lacks %q", want)
+			}
+		}
+	})
+
+	t.Run("pprof in srcdoc iframe", func(t *testing.T) {
+		pg, err := RenderPprofFlameGraph(res.CPU, "cpu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg = bytes.Replace(pg, []byte("</body>"), []byte(probeScript+"</body>"), 1)
+		frame := EmbedPprofPage(pg, "probe", 600)
+		page := filepath.Join(dir, "probe.html")
+		if d := os.Getenv("SCALENE_SHOTS"); d != "" {
+			page = filepath.Join(d, "probe.html")
+		}
+		doc := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><pre id="probe">pending</pre>` + frame +
+			`<script>window.addEventListener('message',function(e){document.getElementById('probe').textContent=e.data})</script></body></html>`
+		if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dom := runChromium(t, "--window-size=1200,900", "--dump-dom", "file://"+page)
+		m := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(dom)
+		if m == nil {
+			t.Fatalf("no probe result in:\n%.2000s", dom)
+		}
+		var r struct {
+			Errors                          []string
+			Boxes, BoxesAfterZoom, Hilite   int
+			ChartWidth                      int
+			WorkWidthBefore, WorkWidthAfter int
+			URL                             string
+			StillHere                       bool
+		}
+		if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &r); err != nil {
+			t.Fatalf("probe said %q: %v", m[1], err)
+		}
+		t.Logf("probe: %+v", r)
+		if len(r.Errors) > 0 {
+			t.Errorf("script errors in the frame: %v", r.Errors)
+		}
+		if r.Boxes < 10 || r.ChartWidth < 500 {
+			t.Errorf("flame graph has %d boxes in %d px", r.Boxes, r.ChartWidth)
+		}
+		if !strings.Contains(r.URL, "p=") || r.WorkWidthAfter <= r.WorkWidthBefore || r.WorkWidthAfter < r.ChartWidth*9/10 {
+			t.Errorf("click did not zoom: url %q, work box %d px → %d px of %d", r.URL, r.WorkWidthBefore, r.WorkWidthAfter, r.ChartWidth)
+		}
+		if r.Hilite == 0 {
+			t.Error("search highlighted nothing")
+		}
+		if !r.StillHere {
+			t.Error("a link navigated the frame away")
+		}
+	})
+
+	t.Run("screenshots", func(t *testing.T) {
+		shots := os.Getenv("SCALENE_SHOTS")
+		if shots == "" {
+			shots = dir
+		}
+		opened := strings.ReplaceAll(output, `<details class="perfnb-flame-pprof"`, `<details open class="perfnb-flame-pprof"`)
+		for _, dark := range []bool{false, true} {
+			page := notebookPage(t, dir, opened, bundle["text/plain"].(string), dark)
+			png := filepath.Join(shots, strings.TrimSuffix(filepath.Base(page), ".html")+".png")
+			runChromium(t, "--window-size=1280,2600", "--hide-scrollbars", "--screenshot="+png, "file://"+page)
+			st, err := os.Stat(png)
+			if err != nil || st.Size() < 20000 {
+				t.Errorf("screenshot %s: %v", png, err)
+			}
+			t.Logf("screenshot: %s", png)
+		}
+	})
+}

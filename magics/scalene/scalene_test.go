@@ -1,0 +1,224 @@
+package scalene
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/native"
+)
+
+// fakePublisher records what the magic publishes.
+type fakePublisher struct {
+	mu       sync.Mutex
+	displays []kernel.Bundle
+	stdout   strings.Builder
+}
+
+func (p *fakePublisher) Stream(name, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stdout.WriteString(text)
+}
+func (p *fakePublisher) Display(data kernel.Bundle, _ map[string]any, _ string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.displays = append(p.displays, data)
+}
+func (p *fakePublisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
+func (p *fakePublisher) ClearOutput(bool)                                    {}
+func (p *fakePublisher) Input(context.Context, string, bool) (string, error) {
+	return "", kernel.ErrStdinNotAllowed
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		call    magics.Call
+		check   func(c *config) bool
+		wantErr string
+	}{
+		{"line defaults", magics.Call{Args: "f()", Count: 4, Line: 2},
+			func(c *config) bool {
+				return c.cpu && c.mem && c.flame && c.duration == time.Second && c.threshold == 1 &&
+					c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 10}
+			}, ""},
+		{"cell options", magics.Call{Cell: true, Args: "--cpu-only --duration 250ms --cpu-percent-threshold=5 --reduced-profile --no-flamegraph",
+			Body: "f()\ng()\n", Count: 7, BodyLine: 2},
+			func(c *config) bool {
+				return c.cpu && !c.mem && !c.flame && c.reduced && c.duration == 250*time.Millisecond &&
+					c.threshold == 5 && c.body.Line == 2 && c.body.Source == "f()\ng()\n"
+			}, ""},
+		{"memory only", magics.Call{Args: "--memory-only --profile-dir /tmp/x f()"},
+			func(c *config) bool { return !c.cpu && c.mem && c.profileDir == "/tmp/x" }, ""},
+		{"both only", magics.Call{Args: "--memory-only --cpu-only f()"}, nil, "exclude each other"},
+		{"no statement", magics.Call{Args: "--cpu-only"}, nil, "nothing to profile"},
+		{"empty cell", magics.Call{Cell: true, Body: "\n"}, nil, "nothing to profile"},
+		{"code on cell line", magics.Call{Cell: true, Args: "f()", Body: "g()"}, nil, "options on its line"},
+		{"bad duration", magics.Call{Args: "--duration soon f()"}, nil, "duration"},
+		{"zero duration", magics.Call{Args: "--duration 0 f()"}, nil, "positive"},
+		{"unknown", magics.Call{Args: "--gpu f()"}, nil, "not recognized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.call.Name = "scalene"
+			c, err := parse(tt.call)
+			if tt.wantErr != "" {
+				var ke *kernel.Error
+				if !errors.As(err, &ke) || ke.Name != "UsageError" || !strings.Contains(ke.Value, tt.wantErr) {
+					t.Fatalf("error = %v, want a UsageError containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("got %+v", c)
+			}
+		})
+	}
+}
+
+// workspace returns a native workspace, or skips when there is no Go
+// toolchain.
+func workspace(t *testing.T) *native.Workspace {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs a child process")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		if _, err := os.Stat("/usr/local/go/bin/go"); err != nil {
+			t.Skip("no Go toolchain")
+		}
+	}
+	ws, err := native.NewWorkspace(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// calibratedDecls are earlier cells: spin does n units of CPU work, fill
+// allocates 1,000 × 1 KiB on its line 4.
+var calibratedDecls = []cell.Decl{
+	{Kind: cell.VarDecl, Name: "sink", Cell: 1, Line: 1, Source: "var sink []byte"},
+	{Kind: cell.FuncDecl, Name: "spin", Cell: 2, Line: 1, Source: "func spin(n int) int {\n\ts := 0\n\tfor i := 0; i < n; i++ {\n\t\ts += i * i % 7\n\t}\n\treturn s\n}"},
+	{Kind: cell.FuncDecl, Name: "fill", Cell: 3, Line: 1, Source: "func fill() {\n\tfor i := 0; i < 1000; i++ {\n\t\tb := make([]byte, 1024)\n\t\tsink = b\n\t}\n}"},
+}
+
+// calibratedBody has two lines costing 3:1 in CPU (the loops are the cell's
+// own, so the time lands on those lines) and a call of fill.
+const calibratedBody = "x := 0\n" +
+	"for i := 0; i < 300000; i++ { x += i * i % 7 }\n" +
+	"for i := 0; i < 100000; i++ { x += i * i % 7 }\n" +
+	"fill()\n" +
+	"_ = x\n"
+
+func TestRunEndToEnd(t *testing.T) {
+	ws := workspace(t)
+	pub := &fakePublisher{}
+	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
+	out := filepath.Join(t.TempDir(), "page.html")
+	call := magics.Call{Name: "scalene", Cell: true, Args: "--duration 500ms --outfile " + out, Body: calibratedBody, Count: 9, Line: 1, BodyLine: 2}
+	v, err := New().Run(context.Background(), call, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil {
+		t.Errorf("returned %v, want nil", v)
+	}
+	if len(pub.displays) != 1 {
+		t.Fatalf("%d displays", len(pub.displays))
+	}
+	text := pub.displays[0]["text/plain"].(string)
+	page := pub.displays[0]["text/html"].(string)
+	t.Log("\n" + text)
+	t.Logf("HTML: %d bytes", len(page))
+	for _, want := range []string{
+		"In[9]: % of time = 100.00% out of",
+		"Allocated 1000.0 KiB in 1,000 objects per execution on the cell's lines (1 execution",
+		"In[3]:3 │", // fill's make line, declared in an earlier cell
+		"1000.0 KiB │     1,000 │",
+		"CPU profile: ", "memory profile: ", "go tool pprof -http=: ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+	for _, want := range []string{"<svg", "<iframe", "srcdoc=", "In[9]: % of time"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "<iframe") {
+		t.Errorf("--outfile: %v", err)
+	}
+	// The 3:1 split is measured by scripts/bench-scalene; here only check
+	// that the first loop got more than the second.
+	var l3, l4 int64
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 2 && (f[0] == "3" || f[0] == "4") && strings.HasSuffix(f[2], "%") {
+			var p int64
+			for _, c := range strings.TrimSuffix(f[2], "%") {
+				p = p*10 + int64(c-'0')
+			}
+			if f[0] == "3" {
+				l3 = p
+			} else {
+				l4 = p
+			}
+		}
+	}
+	if l3 <= l4 {
+		t.Errorf("line 3 has %d%%, line 4 %d%%: want the first loop heavier", l3, l4)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	ws := workspace(t)
+	env := magics.Env{Publisher: &fakePublisher{}, Workspace: func() (*native.Workspace, error) { return ws, nil }}
+	tests := []struct {
+		name, args string
+		timeout    time.Duration // cancel the context after this
+		want       string
+	}{
+		{"compile", "--cpu-only undefinedThing()", 0, "CompileError"},
+		{"panic", "--cpu-only --duration 10ms panic(\"boom\")", 0, "panic"},
+		{"timeout", "--cpu-only --timeout 1s for {}", 0, "Timeout"},
+		{"interrupt", "--cpu-only --duration 1m for {}", 1500 * time.Millisecond, "Interrupted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := New().Run(ctx, magics.Call{Name: "scalene", Args: tt.args, Count: 2, Line: 1}, env)
+			var ke *kernel.Error
+			if !errors.As(err, &ke) || ke.Name != tt.want {
+				t.Fatalf("error = %#v, want %s", err, tt.want)
+			}
+			if tt.timeout > 0 && time.Since(start) > tt.timeout+5*time.Second {
+				t.Errorf("returned %v after the interrupt", time.Since(start)-tt.timeout)
+			}
+			if tt.want == "CompileError" && !strings.Contains(ke.TracebackText(), "In[2]:1") {
+				t.Errorf("compile error does not name the cell line: %s", ke.TracebackText())
+			}
+		})
+	}
+}

@@ -1,0 +1,176 @@
+package scalene
+
+import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"html"
+	"slices"
+	"strings"
+
+	"github.com/google/pprof/profile"
+)
+
+// flameNode is a frame in the call tree: one function called along one
+// path from the root.
+type flameNode struct {
+	name     string
+	cat      Category
+	cell     int // n of In[n] for a cell's function, else -1
+	value    int64
+	children map[string]*flameNode
+}
+
+func (n *flameNode) child(fn *profile.Function) *flameNode {
+	name := "?"
+	if fn != nil {
+		name = fn.Name
+	}
+	c := n.children[name]
+	if c == nil {
+		c = &flameNode{name: name, cat: Classify(fn), cell: -1, children: map[string]*flameNode{}}
+		if fn != nil {
+			if k, ok := cellNumber(fn.Filename); ok {
+				c.cell = k
+			}
+		}
+		n.children[name] = c
+	}
+	return c
+}
+
+// buildFlameTree merges the samples' stacks, root first, inlined frames
+// included, keyed by function name as pprof's flame graph does.
+func buildFlameTree(p *profile.Profile, si int) *flameNode {
+	root := &flameNode{name: "all", cell: -1, children: map[string]*flameNode{}}
+	for _, s := range p.Sample {
+		v := s.Value[si]
+		if v == 0 {
+			continue
+		}
+		root.value += v
+		n := root
+		for i := len(s.Location) - 1; i >= 0; i-- {
+			lines := s.Location[i].Line
+			for j := len(lines) - 1; j >= 0; j-- {
+				n = n.child(lines[j].Function)
+				n.value += v
+			}
+		}
+	}
+	return root
+}
+
+// SVGOptions sets up a static flame graph.
+type SVGOptions struct {
+	SampleType string               // "cpu", "alloc_space", ...
+	Format     func(v int64) string // a value as the titles show it
+	Width      int                  // in SVG units; 0 for 1200
+	MaxDepth   int                  // rows below the root; 0 for 60
+}
+
+// FlameSVG draws a static flame graph (an icicle: the root on top, callees
+// below) of one sample type as a self-contained SVG element: rectangles
+// with labels where they fit and a <title> on each for hovering. It needs
+// no script, so it shows where notebook viewers strip scripts.
+func FlameSVG(p *profile.Profile, opts SVGOptions) (string, error) {
+	si, err := sampleIndex(p, opts.SampleType)
+	if err != nil {
+		return "", err
+	}
+	if opts.Width == 0 {
+		opts.Width = 1200
+	}
+	if opts.MaxDepth == 0 {
+		opts.MaxDepth = 60
+	}
+	if opts.Format == nil {
+		opts.Format = func(v int64) string { return fmt.Sprint(v) }
+	}
+	root := buildFlameTree(p, si)
+	const row = 18
+	const charW = 6.6 // width of a character at font-size 11, monospace
+	var body strings.Builder
+	depth := 0
+	total := float64(root.value)
+	var draw func(n *flameNode, x, w float64, d int)
+	draw = func(n *flameNode, x, w float64, d int) {
+		if w < 0.5 || d > opts.MaxDepth {
+			return
+		}
+		depth = max(depth, d)
+		y := d * row
+		label := shortName(n.name)
+		if n.cell >= 0 {
+			label += fmt.Sprintf(" In[%d]", n.cell)
+		}
+		title := fmt.Sprintf("%s\n%s, %.2f%%", n.name, opts.Format(n.value), 100*float64(n.value)/total)
+		if n.cell >= 0 {
+			title = fmt.Sprintf("%s (In[%d])\n%s, %.2f%%", n.name, n.cell, opts.Format(n.value), 100*float64(n.value)/total)
+		}
+		if d == 0 {
+			label = "all: " + opts.Format(n.value)
+			title = "all samples\n" + opts.Format(n.value)
+		}
+		fmt.Fprintf(&body, `<g><title>%s</title><rect x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s"/>`,
+			html.EscapeString(title), x, y, max(w-0.6, 0.4), row-1, flameColor(n, d))
+		if w > 3*charW {
+			nc := int((w - 6) / charW)
+			if len([]rune(label)) > nc {
+				r := []rune(label)
+				label = string(r[:max(nc-1, 1)]) + "…"
+			}
+			fmt.Fprintf(&body, `<text x="%.1f" y="%d">%s</text>`, x+3, y+13, html.EscapeString(label))
+		}
+		body.WriteString("</g>\n")
+		kids := make([]*flameNode, 0, len(n.children))
+		for _, c := range n.children {
+			kids = append(kids, c)
+		}
+		slices.SortFunc(kids, func(a, b *flameNode) int { return cmp.Compare(a.name, b.name) })
+		cx := x
+		for _, c := range kids {
+			cw := w * float64(c.value) / float64(n.value)
+			draw(c, cx, cw, d+1)
+			cx += cw
+		}
+	}
+	if root.value == 0 {
+		return `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="20"><text x="2" y="14" font-size="12" fill="#888">no samples</text></svg>`, nil
+	}
+	draw(root, 0, float64(opts.Width), 0)
+	h := (depth + 1) * row
+	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" style="max-width:%dpx;display:block" font-family="ui-monospace,Menlo,Consolas,monospace" font-size="11" fill="#111">
+%s</svg>`, opts.Width, h, opts.Width, body.String()), nil
+}
+
+// shortName drops the import path from a function name:
+// internal/runtime/syscall.Syscall6 → syscall.Syscall6.
+func shortName(name string) string {
+	if i := strings.LastIndex(name, "/"); i >= 0 && i < len(name)-1 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// flameColor picks a fill by category (cell code blue, other Go code
+// green, runtime orange, system red), its lightness varying with the name
+// so that neighbours differ. Fills are light enough for dark text and
+// opaque, so the graph reads on light and dark pages alike.
+func flameColor(n *flameNode, d int) string {
+	if d == 0 {
+		return "hsl(220,10%,78%)"
+	}
+	h := fnv.New32a()
+	h.Write([]byte(n.name))
+	l := 62 + int(h.Sum32()%14)
+	switch {
+	case n.cell >= 0:
+		return fmt.Sprintf("hsl(217,85%%,%d%%)", l)
+	case n.cat == CatRuntime:
+		return fmt.Sprintf("hsl(35,90%%,%d%%)", l)
+	case n.cat == CatSystem:
+		return fmt.Sprintf("hsl(0,80%%,%d%%)", l+2)
+	}
+	return fmt.Sprintf("hsl(150,45%%,%d%%)", l)
+}

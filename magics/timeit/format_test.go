@@ -1,0 +1,273 @@
+package timeit
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics"
+)
+
+func TestFormatTime(t *testing.T) {
+	tests := []struct {
+		seconds   float64
+		precision int
+		want      string
+	}{
+		{8.26e-9, 3, "8.26 ns"},
+		{0.5, 3, "500 ms"},
+		{65.4, 3, "1min 5s"},
+		{9.999e-4, 3, "1e+03 \u03bcs"},
+		{3725, 3, "1h 2min 5s"},
+		{3605, 3, "1h 5s"},
+		{3600, 3, "1h"},
+		{60.5, 3, "1min"},
+		{90061, 3, "1d 1h 1min 1s"},
+		{0, 3, "0 ns"},
+		{1.5, 3, "1.5 s"},
+		{59.99, 3, "60 s"},
+		{2.5e-5, 3, "25 \u03bcs"},
+		{1e-12, 3, "0.001 ns"},
+		{0.643e-9, 3, "0.643 ns"},
+		{1.23456e-3, 5, "1.2346 ms"},
+		{1.23456e-3, 1, "1 ms"},
+		{123456e-9, 3, "123 \u03bcs"},
+	}
+	for _, tt := range tests {
+		if got := FormatTime(tt.seconds, tt.precision); got != tt.want {
+			t.Errorf("FormatTime(%g, %d) = %q, want %q", tt.seconds, tt.precision, got, tt.want)
+		}
+	}
+}
+
+func TestResultLine(t *testing.T) {
+	tests := []struct {
+		r    Result
+		want string
+	}{
+		{Result{Average: 29.9e-9, Stdev: 0.643e-9, Repeat: 7, Loops: 10000000, Precision: 3},
+			"29.9 ns ± 0.643 ns per loop (mean ± std. dev. of 7 runs, 10,000,000 loops each)"},
+		{Result{Average: 1.2, Stdev: 0, Repeat: 1, Loops: 1, Precision: 3},
+			"1.2 s ± 0 ns per loop (mean ± std. dev. of 1 run, 1 loop each)"},
+		{Result{Average: 2.5e-3, Stdev: 1.25e-5, Repeat: 3, Loops: 100, Precision: 2},
+			"2.5 ms ± 12 \u03bcs per loop (mean ± std. dev. of 3 runs, 100 loops each)"},
+		{Result{Average: 4e-7, Stdev: 1e-8, Repeat: 10, Loops: 1000, Precision: 3},
+			"400 ns ± 10 ns per loop (mean ± std. dev. of 10 runs, 1,000 loops each)"},
+	}
+	for _, tt := range tests {
+		if got := tt.r.Line(); got != tt.want {
+			t.Errorf("Line() = %q, want %q", got, tt.want)
+		}
+	}
+	r := Result{Average: 29.9e-9, Stdev: 0.643e-9, Repeat: 7, Loops: 10000000, Precision: 3}
+	if got, want := r.String(), "<TimeitResult : 29.9 ns ± 0.643 ns per loop (mean ± std. dev. of 7 runs, 10,000,000 loops each)>"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 123456: "123,456", 1234567: "1,234,567", -1000: "-1,000"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestWarning(t *testing.T) {
+	tests := []struct {
+		best, worst float64
+		want        string
+	}{
+		{1e-6, 5.23e-6, "The slowest run took 5.23 times longer than the fastest. This could mean that an intermediate result is being cached."},
+		{1e-6, 4e-6, ""}, // not more than 4 times
+		{1e-8, 9e-7, ""}, // slowest under 1 \u03bcs
+		{0, 1, ""},       // best is zero
+		{2e-3, 8.1e-3, "The slowest run took 4.05 times longer than the fastest. This could mean that an intermediate result is being cached."},
+	}
+	for _, tt := range tests {
+		r := Result{Best: tt.best, Worst: tt.worst}
+		if got := r.Warning(); got != tt.want {
+			t.Errorf("Warning(best %g, worst %g) = %q, want %q", tt.best, tt.worst, got, tt.want)
+		}
+	}
+}
+
+func TestAutoLoops(t *testing.T) {
+	tests := []struct {
+		sec  float64
+		want int
+	}{
+		{100e-9, 2_000_000},
+		{1e-9, 200_000_000},
+		{0.3e-9, 1_000_000_000},
+		{10e-3, 20},
+		{0.05, 5},
+		{0.15, 2},
+		{1, 1},
+		{0, 10_000_000_000},
+	}
+	for _, tt := range tests {
+		if got := autoLoops(tt.sec); got != tt.want {
+			t.Errorf("autoLoops(%g) = %d, want %d", tt.sec, got, tt.want)
+		}
+	}
+}
+
+func TestSummarise(t *testing.T) {
+	ms := []measurement{{secPerOp: 1e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 2e-6, bytesPerOp: 16, allocsPerOp: 1},
+		{secPerOp: 3e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 4e-6, bytesPerOp: 16, allocsPerOp: 1}}
+	r := summarise("", ms, 1000, 3, 0.4)
+	if math.Abs(r.Average-2.5e-6) > 1e-15 || r.Best != 1e-6 || r.Worst != 4e-6 || r.Repeat != 4 || r.Loops != 1000 {
+		t.Errorf("summary %+v", r)
+	}
+	// The population standard deviation, as IPython computes it.
+	if want := math.Sqrt(1.25) * 1e-6; math.Abs(r.Stdev-want) > 1e-15 {
+		t.Errorf("Stdev = %g, want %g", r.Stdev, want)
+	}
+	if math.Abs(r.AllRuns[1]-2e-3) > 1e-15 || r.BytesPerOp != 16 || r.AllocsPerOp != 1 || r.CompileTime != 0.4 {
+		t.Errorf("summary %+v", r)
+	}
+	if !(r.MedianLo <= r.Median && r.Median <= r.MedianHi) || r.Median < 2e-6 || r.Median > 3e-6 {
+		t.Errorf("median %g [%g, %g]", r.Median, r.MedianLo, r.MedianHi)
+	}
+}
+
+func TestParseCall(t *testing.T) {
+	tests := []struct {
+		name    string
+		call    magics.Call
+		check   func(*config) string
+		wantErr string
+	}{
+		{
+			name: "line mode with options",
+			call: magics.Call{Name: "timeit", Args: "-n100 -r 5 -p4 -qo -v res x := 3*7", Count: 4, Line: 2},
+			check: func(c *config) string {
+				if c.loops != 100 || c.repeat != 5 || c.precision != 4 || !c.quiet || !c.ret || c.varName != "res" {
+					return "options wrong"
+				}
+				b := c.variants[0].body
+				if b.Source != "x := 3*7" || b.Cell != 4 || b.Line != 2 || b.Col != len("%timeit -n100 -r 5 -p4 -qo -v res ")+1 {
+					return "statement snippet wrong"
+				}
+				return ""
+			},
+		},
+		{
+			name: "defaults",
+			call: magics.Call{Name: "timeit", Args: "x*y"},
+			check: func(c *config) string {
+				if c.loops != 0 || c.repeat != 7 || c.precision != 3 || c.quiet || c.ret {
+					return "defaults wrong"
+				}
+				return ""
+			},
+		},
+		{
+			name: "a negative number is a statement",
+			call: magics.Call{Name: "timeit", Args: "-1 * x"},
+			check: func(c *config) string {
+				if c.variants[0].body.Source != "-1 * x" {
+					return "statement lost"
+				}
+				return ""
+			},
+		},
+		{
+			name: "cell mode: the rest of the line is setup",
+			call: magics.Call{Name: "timeit", Cell: true, Args: "-n 10 s := make([]int, 100)", Body: "sum := 0\nfor _, v := range s {\n\tsum += v\n}", Count: 2, Line: 1, BodyLine: 2},
+			check: func(c *config) string {
+				if c.setup.Source != "s := make([]int, 100)" || c.setup.Line != 1 || c.setup.Col != len("%%timeit -n 10 ")+1 {
+					return "setup wrong"
+				}
+				if len(c.variants) != 1 || c.variants[0].body.Line != 2 || !strings.HasPrefix(c.variants[0].body.Source, "sum := 0") {
+					return "body wrong"
+				}
+				return ""
+			},
+		},
+		{name: "empty statement", call: magics.Call{Name: "timeit", Args: "  "}, check: func(c *config) string {
+			if c != nil {
+				return "want nothing to time"
+			}
+			return ""
+		}},
+		{name: "bad loop count", call: magics.Call{Name: "timeit", Args: "-n ten x"}, wantErr: "UsageError"},
+		{name: "zero runs", call: magics.Call{Name: "timeit", Args: "-r 0 x"}, wantErr: "UsageError: -r needs at least 1 run"},
+		{name: "unknown option", call: magics.Call{Name: "timeit", Args: "-z x"}, wantErr: "UsageError"},
+		{name: "bad variable name", call: magics.Call{Name: "timeit", Args: "-v 9x x"}, wantErr: "UsageError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseCall(tt.call)
+			if tt.wantErr != "" {
+				var ke *kernel.Error
+				if !errors.As(err, &ke) || !strings.Contains(ke.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tt.check(c); msg != "" {
+				t.Errorf("%s: %+v", msg, c)
+			}
+		})
+	}
+}
+
+func TestParseVariants(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		labels []string
+		srcs   []string
+		lines  []int
+		cols   []int
+	}{
+		{
+			name:   "one line each",
+			body:   "concat: s := concatWords(words)\nbuilder: s := buildWords(words)",
+			labels: []string{"concat", "builder"},
+			srcs:   []string{"s := concatWords(words)", "s := buildWords(words)"},
+			lines:  []int{5, 6},
+			cols:   []int{9, 10},
+		},
+		{
+			name:   "continuation lines and comments",
+			body:   "// compare\n\nloop:   n := 0\n  for i := range 10 {\n    n += i\n  }\nformula: n := 45\n",
+			labels: []string{"loop", "formula"},
+			srcs:   []string{"n := 0\n  for i := range 10 {\n    n += i\n  }", "n := 45"},
+			lines:  []int{7, 11},
+			cols:   []int{9, 10},
+		},
+		{name: "plain body", body: "x := 1\ny := x + 2"},
+		{name: "one label is not a comparison", body: "a: x := 1\ny := 2"},
+		{name: "Go labels are not variants", body: "outer: for i := range 3 {\n\tbreak outer\n}\ninner:\nfor {\n\tbreak inner\n}"},
+		{name: "code before the first label", body: "x := 1\na: y := x\nb: z := x"},
+		{name: "a map literal key is not a label", body: "m := map[string]int{\n\"a\": 1,\n}"},
+		{name: "short variable declaration", body: "a := 1\nb := 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs, err := parseVariants(tt.body, 3, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != len(tt.labels) {
+				t.Fatalf("got %d variants %+v, want %d", len(vs), vs, len(tt.labels))
+			}
+			for i, v := range vs {
+				if v.label != tt.labels[i] || v.body.Source != tt.srcs[i] || v.body.Line != tt.lines[i] || v.body.Col != tt.cols[i] || v.body.Cell != 3 {
+					t.Errorf("variant %d = %+v, want %s %q at line %d col %d", i, v, tt.labels[i], tt.srcs[i], tt.lines[i], tt.cols[i])
+				}
+			}
+		})
+	}
+	if _, err := parseVariants("a: x := 1\na: x := 2", 1, 1); err == nil {
+		t.Error("a label used twice is accepted")
+	}
+}

@@ -1,0 +1,204 @@
+// Package display is the rich-output API that Go cells call without an
+// import: display.HTML, Markdown, SVG, PNG, JPEG, JSON, Text, Bundle and
+// ClearOutput, each publishing display_data (or clear_output) through the
+// kernel.Publisher of the running cell.
+//
+// Every display function returns a *Handle naming its output (a Jupyter
+// display id). The handle's methods of the same names replace that output
+// in place with update_display_data, which is how a cell animates a
+// progress bar or refreshes a chart:
+//
+//	h := display.HTML("<b>starting</b>")
+//	for i := 1; i <= 10; i++ {
+//		h.HTML(fmt.Sprintf("<b>step %d</b>", i))
+//	}
+//
+// A *Handle is not shown when it is the value of a cell's trailing
+// expression, so `display.HTML("<b>x</b>")` as the last line of a cell shows
+// the HTML once, not the handle.
+//
+// The interpreter builds one Display per kernel with New and exposes its
+// Symbols to yaegi under the import path "perfnb/display"; the package keeps
+// no mutable state of its own.
+package display
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/perfnb/perfnb/kernel"
+)
+
+// ImportPath is the import path under which cells see this package.
+const ImportPath = "perfnb/display"
+
+// Display publishes rich outputs for one kernel.
+type Display struct {
+	pub func() kernel.Publisher
+}
+
+// New returns a Display that publishes through the publisher pub returns
+// at the moment of each call (the publisher of the running cell); pub may
+// return nil, and then outputs are dropped.
+func New(pub func() kernel.Publisher) *Display {
+	return &Display{pub: pub}
+}
+
+// Handle names one displayed output so that it can be updated later.
+type Handle struct {
+	d  *Display
+	id string
+}
+
+// ID returns the Jupyter display id of the output.
+func (h *Handle) ID() string { return h.id }
+
+// String describes the handle.
+func (h *Handle) String() string { return "display " + h.id }
+
+// HTML replaces the output with HTML.
+func (h *Handle) HTML(s string) { h.d.update(h.id, htmlBundle(s)) }
+
+// Markdown replaces the output with Markdown.
+func (h *Handle) Markdown(s string) { h.d.update(h.id, markdownBundle(s)) }
+
+// SVG replaces the output with an SVG image given as its XML text.
+func (h *Handle) SVG(s string) { h.d.update(h.id, svgBundle(s)) }
+
+// PNG replaces the output with a PNG image given as its encoded bytes.
+func (h *Handle) PNG(b []byte) { h.d.update(h.id, imageBundle("image/png", "PNG", b)) }
+
+// JPEG replaces the output with a JPEG image given as its encoded bytes.
+func (h *Handle) JPEG(b []byte) { h.d.update(h.id, imageBundle("image/jpeg", "JPEG", b)) }
+
+// JSON replaces the output with v encoded as JSON.
+func (h *Handle) JSON(v any) { h.d.update(h.id, h.d.jsonBundle(v)) }
+
+// Text replaces the output with plain text.
+func (h *Handle) Text(s string) { h.d.update(h.id, kernel.Bundle{"text/plain": s}) }
+
+// Bundle replaces the output with a MIME bundle (MIME type to data).
+func (h *Handle) Bundle(data map[string]any) { h.d.update(h.id, kernel.Bundle(data)) }
+
+// HTML displays HTML.
+func (d *Display) HTML(s string) *Handle { return d.show(htmlBundle(s)) }
+
+// Markdown displays Markdown.
+func (d *Display) Markdown(s string) *Handle { return d.show(markdownBundle(s)) }
+
+// SVG displays an SVG image given as its XML text.
+func (d *Display) SVG(s string) *Handle { return d.show(svgBundle(s)) }
+
+// PNG displays a PNG image given as its encoded bytes.
+func (d *Display) PNG(b []byte) *Handle { return d.show(imageBundle("image/png", "PNG", b)) }
+
+// JPEG displays a JPEG image given as its encoded bytes.
+func (d *Display) JPEG(b []byte) *Handle { return d.show(imageBundle("image/jpeg", "JPEG", b)) }
+
+// JSON displays v encoded as JSON (application/json, with the indented
+// text as the text/plain fallback).
+func (d *Display) JSON(v any) *Handle { return d.show(d.jsonBundle(v)) }
+
+// Text displays plain text.
+func (d *Display) Text(s string) *Handle { return d.show(kernel.Bundle{"text/plain": s}) }
+
+// Bundle displays a MIME bundle (MIME type to data) as given.
+func (d *Display) Bundle(data map[string]any) *Handle { return d.show(kernel.Bundle(data)) }
+
+// ClearOutput clears the cell's output now.
+func (d *Display) ClearOutput() {
+	if p := d.pub(); p != nil {
+		p.ClearOutput(false)
+	}
+}
+
+// ClearOutputWait clears the cell's output when the next output arrives,
+// which avoids flicker when redrawing.
+func (d *Display) ClearOutputWait() {
+	if p := d.pub(); p != nil {
+		p.ClearOutput(true)
+	}
+}
+
+// Symbols returns the package's members as yaegi exports them: the map to
+// register under ImportPath + "/display" with the interpreter's Use.
+func (d *Display) Symbols() map[string]reflect.Value {
+	return map[string]reflect.Value{
+		"HTML":            reflect.ValueOf(d.HTML),
+		"Markdown":        reflect.ValueOf(d.Markdown),
+		"SVG":             reflect.ValueOf(d.SVG),
+		"PNG":             reflect.ValueOf(d.PNG),
+		"JPEG":            reflect.ValueOf(d.JPEG),
+		"JSON":            reflect.ValueOf(d.JSON),
+		"Text":            reflect.ValueOf(d.Text),
+		"Bundle":          reflect.ValueOf(d.Bundle),
+		"ClearOutput":     reflect.ValueOf(d.ClearOutput),
+		"ClearOutputWait": reflect.ValueOf(d.ClearOutputWait),
+		"Handle":          reflect.ValueOf((*Handle)(nil)),
+	}
+}
+
+func (d *Display) show(b kernel.Bundle) *Handle {
+	h := &Handle{d: d, id: uuid.NewString()}
+	if p := d.pub(); p != nil {
+		p.Display(b, map[string]any{}, h.id)
+	}
+	return h
+}
+
+func (d *Display) update(id string, b kernel.Bundle) {
+	if p := d.pub(); p != nil {
+		p.UpdateDisplay(b, map[string]any{}, id)
+	}
+}
+
+func (d *Display) jsonBundle(v any) kernel.Bundle {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		msg := fmt.Sprintf("display.JSON: cannot encode the value as JSON: %v", err)
+		return kernel.Bundle{"text/plain": msg}
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return kernel.Bundle{"text/plain": string(raw)}
+	}
+	text, _ := json.MarshalIndent(generic, "", "  ")
+	return kernel.Bundle{"application/json": generic, "text/plain": string(text)}
+}
+
+var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
+
+// htmlText is the text/plain fallback of HTML: the text without its tags.
+func htmlText(s string) string {
+	t := strings.TrimSpace(html.UnescapeString(tagRE.ReplaceAllString(s, "")))
+	if t == "" {
+		return "[HTML]"
+	}
+	return t
+}
+
+func htmlBundle(s string) kernel.Bundle {
+	return kernel.Bundle{"text/html": s, "text/plain": htmlText(s)}
+}
+
+func markdownBundle(s string) kernel.Bundle {
+	return kernel.Bundle{"text/markdown": s, "text/plain": s}
+}
+
+func svgBundle(s string) kernel.Bundle {
+	return kernel.Bundle{"image/svg+xml": s, "text/plain": "[SVG image]"}
+}
+
+func imageBundle(mime, name string, b []byte) kernel.Bundle {
+	return kernel.Bundle{
+		mime:         base64.StdEncoding.EncodeToString(b),
+		"text/plain": fmt.Sprintf("[%s image, %d bytes]", name, len(b)),
+	}
+}

@@ -1,0 +1,764 @@
+// Package interp evaluates the Go items of notebook cells with yaegi and
+// keeps their state between cells.
+//
+// One yaegi interpreter lives as long as the kernel. On top of yaegi the
+// package adds what a notebook needs:
+//
+//   - redefinition: funcs, vars and consts are redefined by yaegi itself; a
+//     redefined type or method (which yaegi would keep) makes the package
+//     build a fresh interpreter and replay its record of declarations with
+//     the new definition (see Interp.Eval);
+//   - imports on first use: a selector on an undeclared name that is a
+//     standard-library package name (or display) imports the package first;
+//   - standard streams: fmt.Print*, log, print/println, os.Stdout and
+//     os.Stderr publish on the running cell's stdout and stderr streams, and
+//     os.Stdin reads lines from the client through Publisher.Input;
+//   - safety: os.Exit stops the cell, not the kernel; a panic in a goroutine
+//     a cell started is reported on stderr instead of ending the process;
+//   - interrupts: cancelling the context stops the cell promptly, time.Sleep
+//     included, and keeps every earlier definition;
+//   - errors as *kernel.Error with cell positions In[N]:line:col.
+package interp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/scanner"
+	"go/token"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	yaegi "github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/display"
+)
+
+// Options configures an Interp.
+type Options struct {
+	// Decls returns the session's declaration store. It is optional: the
+	// interpreter replays its own record of what it evaluated, which holds
+	// the store's entries plus the imports made on first use and the
+	// earlier items of the running cell. It is accepted so that callers
+	// can pass the store; it is not called.
+	Decls func() []cell.Decl
+}
+
+// Interp evaluates cell items in one persistent Go state. Eval, SetVar and
+// Close must be called from one goroutine at a time; the standard streams
+// and the display functions are safe to use from goroutines the cells
+// start.
+type Interp struct {
+	opts Options
+
+	cur     *current
+	stdout  *stream
+	stderr  *stream
+	stdin   *stdin
+	display *display.Display
+
+	yi      *yaegi.Interpreter
+	imports map[string]string // local package name to import path, in yi
+	log     *declLog
+	vars    map[string]any // values given to SetVar, by name
+	seq     int            // numbers temporaries of rewritten go statements
+	closed  bool
+
+	intMu       sync.Mutex
+	interrupted chan struct{} // closed when the running cell is interrupted
+}
+
+// exitError is what os.Exit panics with inside a cell.
+type exitError struct{ code int }
+
+func (e exitError) Error() string {
+	return fmt.Sprintf("os.Exit(%d) called: the cell stopped; the kernel keeps running", e.code)
+}
+
+// New returns an interpreter with the standard library, the display
+// package and a fresh state.
+func New(opts Options) (*Interp, error) {
+	i := &Interp{
+		opts:        opts,
+		cur:         &current{},
+		imports:     map[string]string{},
+		log:         newDeclLog(),
+		vars:        map[string]any{},
+		interrupted: make(chan struct{}),
+	}
+	i.stdout = &stream{cur: i.cur, name: "stdout"}
+	i.stderr = &stream{cur: i.cur, name: "stderr"}
+	i.stdin = &stdin{cur: i.cur}
+	i.display = display.New(i.cur.publisher)
+	yi, err := i.newYaegi()
+	if err != nil {
+		return nil, err
+	}
+	i.yi = yi
+	return i, nil
+}
+
+// newYaegi returns a yaegi interpreter wired to i's streams, with the
+// standard library, the display package and perfnb's overrides.
+func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
+	yi := yaegi.New(yaegi.Options{
+		Stdin:  i.stdin,
+		Stdout: i.stdout,
+		Stderr: &yaegiStderr{cur: i.cur, out: i.stderr},
+	})
+	if err := yi.Use(stdlib.Symbols); err != nil {
+		return nil, fmt.Errorf("loading the standard library into the interpreter: %w", err)
+	}
+	osStdin := &File{name: "/dev/stdin", r: i.stdin, fd: 0}
+	osStdout := &File{name: "/dev/stdout", w: i.stdout, fd: 1}
+	osStderr := &File{name: "/dev/stderr", w: i.stderr, fd: 2}
+	err := yi.Use(yaegi.Exports{
+		"os/os": {
+			"Exit":   reflect.ValueOf(func(code int) { panic(exitError{code}) }),
+			"Stdin":  reflect.ValueOf(&osStdin).Elem(),
+			"Stdout": reflect.ValueOf(&osStdout).Elem(),
+			"Stderr": reflect.ValueOf(&osStderr).Elem(),
+		},
+		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep)},
+		display.ImportPath + "/display": i.display.Symbols(),
+		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading perfnb's packages into the interpreter: %w", err)
+	}
+	if _, err := yi.Eval(`import ` + rtAlias + ` "` + rtPath + `"`); err != nil {
+		return nil, fmt.Errorf("importing perfnb's runtime package: %w", err)
+	}
+	return yi, nil
+}
+
+// sleep replaces time.Sleep so that an interrupt wakes the cell.
+func (i *Interp) sleep(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	i.intMu.Lock()
+	ch := i.interrupted
+	i.intMu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ch:
+	}
+}
+
+// goPanic reports a panic recovered in a goroutine a cell started.
+func (i *Interp) goPanic(r any) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "panic in goroutine: %v\n", r)
+	for _, l := range formatTrace(i.cur.takeTrace()) {
+		b.WriteString(l + "\n")
+	}
+	_, _ = i.stderr.Write([]byte(b.String()))
+}
+
+// Close stops the goroutines the cells started (at their next step) and
+// releases the interpreter.
+func (i *Interp) Close() error {
+	if i.closed {
+		return nil
+	}
+	i.closed = true
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _ = i.yi.EvalWithContext(ctx, "")
+	i.markInterrupted()
+	i.yi, i.log, i.vars = nil, nil, nil
+	i.cur.set(nil, nil, 0)
+	return nil
+}
+
+func (i *Interp) markInterrupted() {
+	i.intMu.Lock()
+	close(i.interrupted)
+	i.interrupted = make(chan struct{})
+	i.intMu.Unlock()
+}
+
+// SetVar defines (or replaces) the global name with value, keeping its
+// concrete type, so that later cells can use it (fields and methods of a
+// struct included).
+func (i *Interp) SetVar(name string, value any) error {
+	if i.closed {
+		return errors.New("the interpreter is closed")
+	}
+	if !token.IsIdentifier(name) || name == "_" {
+		return fmt.Errorf("cannot define %q: not a Go identifier", name)
+	}
+	if value == nil {
+		return fmt.Errorf("cannot define %s from a nil value: its type is unknown", name)
+	}
+	if err := i.defineVar(i.yi, name, value); err != nil {
+		return err
+	}
+	i.vars[name] = value
+	i.log.remove(name)
+	return nil
+}
+
+func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error {
+	err := yi.Use(yaegi.Exports{varsPath + "/vars": {"V_" + name: reflect.ValueOf(value)}})
+	if err == nil {
+		_, err = yi.Eval(`import ` + varsAlias + ` "` + varsPath + `"`)
+		if err != nil && strings.Contains(err.Error(), "redeclared") {
+			err = nil
+		}
+	}
+	if err == nil {
+		_, err = yi.Eval(`var ` + name + ` = ` + varsAlias + `.V_` + name)
+	}
+	if err != nil {
+		return fmt.Errorf("defining %s in the interpreter: %w", name, err)
+	}
+	return nil
+}
+
+// Eval evaluates one item of cell count. Output goes to pub while it
+// runs (and afterwards, from goroutines it started, until the next Eval).
+// For an Expression it returns the value, with hasValue false for a call
+// without result (or a display handle). A failure is a *kernel.Error.
+//
+// A trailing call is shown when it has results, except the (int, error)
+// of fmt.Println-like writes.
+//
+// Re-running works: a func, var or const is redefined in place; a
+// redefined type or method, or an import of another package under a name
+// already in use, makes Eval build a fresh yaegi interpreter and replay
+// every recorded declaration with the new one. Replaying re-runs the
+// initialisers of package-level variables (including a top-level x :=
+// f(), recorded as var x = f()), so their side effects happen again; then
+// every variable of plain data type (numbers, strings, and slices, maps,
+// arrays, structs and pointers of those) whose type did not change gets its
+// previous value back. A recorded declaration that no longer compiles with
+// the new definition is dropped, with a note on stderr.
+func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel.Publisher) (value reflect.Value, hasValue bool, err error) {
+	if i.closed {
+		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "the interpreter is closed"}
+	}
+	i.cur.set(ctx, pub, count)
+	item.Line = max(item.Line, 1)
+	src := item.Source
+	var a *analysis
+	if item.Kind == cell.Import || item.Kind == cell.Declaration || strings.ContainsAny(src, ".(:") || strings.Contains(src, "go") {
+		a = analyze(item.Kind, src, i.isConst, &i.seq)
+	}
+	if a != nil {
+		src = a.source
+		if err := i.autoImport(ctx, a.pkgs, count, item.Line); err != nil {
+			return reflect.Value{}, false, i.toError(ctx, err, count, item.Line)
+		}
+	}
+	switch item.Kind {
+	case cell.Import:
+		err = i.evalImport(ctx, a, item, count)
+	case cell.Declaration:
+		err = i.evalDecl(ctx, a, item, src, count)
+	case cell.Statement:
+		if _, err = i.run(ctx, item.Kind, src, count, item.Line); err == nil {
+			decls := item.Decls
+			if len(decls) == 0 {
+				decls = defineDecls(a, item.Source, count, item.Line)
+			}
+			i.record(decls)
+		}
+	case cell.Expression:
+		value, err = i.run(ctx, item.Kind, src, count, item.Line)
+		if err == nil {
+			hasValue = i.hasValue(a, value)
+		}
+	default:
+		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
+	}
+	if err != nil {
+		return reflect.Value{}, false, i.toError(ctx, err, count, item.Line)
+	}
+	if !hasValue {
+		value = reflect.Value{}
+	}
+	return value, hasValue, nil
+}
+
+// run evaluates src, whose first line is line of cell count.
+func (i *Interp) run(ctx context.Context, kind cell.Kind, src string, count, line int) (reflect.Value, error) {
+	code := fmt.Sprintf("\n//line In[%d]/_.go:%d:1\n%s", count, line, src)
+	if kind == cell.Statement || kind == cell.Expression {
+		// Make yaegi evaluate statements in its main function even when
+		// they start with a keyword such as var or func.
+		code = ";" + code
+	}
+	v, err := i.yi.EvalWithContext(ctx, code)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		i.markInterrupted()
+	}
+	return v, err
+}
+
+// record adds declarations that were evaluated to the log.
+func (i *Interp) record(decls []cell.Decl) {
+	for _, d := range decls {
+		if d.Kind != cell.ImportDecl {
+			delete(i.vars, d.Name)
+		}
+		i.log.add(d)
+	}
+}
+
+// isConst reports whether name is a constant declared by an earlier cell.
+func (i *Interp) isConst(name string) bool {
+	d, ok := i.log.get(name)
+	return ok && d.Kind == cell.ConstDecl
+}
+
+// autoImport imports the standard-library packages (and display) that
+// names refer to, unless a name is already declared.
+func (i *Interp) autoImport(ctx context.Context, names []string, count, line int) error {
+	for _, name := range names {
+		if _, ok := i.imports[name]; ok {
+			continue
+		}
+		if _, ok := i.log.get(name); ok {
+			continue
+		}
+		if _, ok := i.vars[name]; ok {
+			continue
+		}
+		p, ok := stdPackages()[name]
+		if !ok {
+			continue
+		}
+		src := fmt.Sprintf("import %s %q", name, p)
+		if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
+			return err
+		}
+		i.imports[name] = p
+		i.log.add(cell.Decl{Kind: cell.ImportDecl, Name: name, Source: src, Cell: count, Line: line})
+	}
+	return nil
+}
+
+// AutoImports returns the import paths the interpreter imported on first
+// use (which the declaration store does not list), by package name.
+func (i *Interp) AutoImports() map[string]string {
+	out := map[string]string{}
+	if i.log == nil {
+		return out
+	}
+	for _, d := range i.log.list() {
+		if d.Kind == cell.ImportDecl {
+			out[d.Name] = i.imports[d.Name]
+		}
+	}
+	return out
+}
+
+// evalImport evaluates an Import item spec by spec: an import already in
+// place is skipped, one that reuses a name for another path rebuilds.
+func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, count int) error {
+	if a == nil {
+		_, err := i.run(ctx, item.Kind, item.Source, count, item.Line)
+		return err
+	}
+	var conflict []cell.Decl
+	for _, s := range importSpecs(a) {
+		alias, p := s[0], s[1]
+		name := alias
+		if name == "" {
+			name = stdPackageName(p)
+		}
+		src := fmt.Sprintf("import %s %q", alias, p)
+		line := item.Line
+		for _, is := range a.file.Imports {
+			if is.Path.Value == fmt.Sprintf("%q", p) {
+				line += a.fset.Position(is.Pos()).Line - 1
+			}
+		}
+		if name == "_" || name == "." {
+			if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
+				return err
+			}
+			continue
+		}
+		d := cell.Decl{Kind: cell.ImportDecl, Name: name, Source: fmt.Sprintf("import %s %q", name, p), Cell: count, Line: line}
+		if old, ok := i.imports[name]; ok {
+			if old != p {
+				conflict = append(conflict, d)
+			}
+			continue
+		}
+		if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
+			return err
+		}
+		i.imports[name] = p
+		i.log.add(d)
+	}
+	if len(conflict) > 0 {
+		return i.rebuild(ctx, conflict, count)
+	}
+	return nil
+}
+
+// evalDecl evaluates a Declaration item.
+func (i *Interp) evalDecl(ctx context.Context, a *analysis, item cell.Item, src string, count int) error {
+	decls := item.Decls
+	if len(decls) == 0 {
+		decls = deriveDecls(a, item.Source, count, item.Line)
+	}
+	same, rebuild := len(decls) > 0, false
+	for _, d := range decls {
+		old, ok := i.log.get(key(d))
+		if !ok || old.Source != d.Source {
+			same = false
+		}
+		if ok && old.Source != d.Source && (d.Kind == cell.TypeDecl || d.Kind == cell.MethodDecl || old.Kind == cell.TypeDecl) {
+			rebuild = true
+		}
+	}
+	switch {
+	case same:
+		// Re-running an unchanged declaration: keep the one in place, so
+		// that values of an unchanged type stay compatible with it.
+		for _, d := range decls {
+			i.log.add(d)
+		}
+		return nil
+	case rebuild:
+		return i.rebuild(ctx, decls, count)
+	}
+	if _, err := i.run(ctx, item.Kind, src, count, item.Line); err != nil {
+		return err
+	}
+	i.record(decls)
+	return nil
+}
+
+// hasValue says whether the value of an Expression item is to be shown.
+func (i *Interp) hasValue(a *analysis, v reflect.Value) bool {
+	if !v.IsValid() {
+		return false
+	}
+	if v.Type() == reflect.TypeOf((*display.Handle)(nil)) {
+		return false
+	}
+	if a == nil || a.expr == nil {
+		return true
+	}
+	e := a.expr
+	for {
+		p, ok := e.(*ast.ParenExpr)
+		if !ok {
+			break
+		}
+		e = p.X
+	}
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return true
+	}
+	if id, ok := call.Fun.(*ast.Ident); ok && id.Obj == nil && builtins[id.Name] {
+		if _, shadowed := i.log.get(id.Name); !shadowed {
+			switch id.Name {
+			case "print", "println", "panic", "close", "delete", "clear":
+				return false
+			}
+			return true
+		}
+	}
+	if !pureSelector(call.Fun) {
+		return true
+	}
+	off := func(p token.Pos) int { return a.fset.Position(p).Offset - a.base }
+	fun := a.source[off(call.Fun.Pos()):off(call.Fun.End())]
+	fv, err := i.yi.EvalWithContext(context.Background(), fun)
+	if err != nil || !fv.IsValid() || fv.Kind() != reflect.Func {
+		return true
+	}
+	return shownResults(fv.Type())
+}
+
+// shownResults reports whether a call of a function of type t has a value
+// to show: it has results, and they are not the (n int, err error) of a
+// write such as fmt.Println, whose count nobody wants to see.
+func shownResults(t reflect.Type) bool {
+	switch t.NumOut() {
+	case 0:
+		return false
+	case 2:
+		errType := reflect.TypeOf((*error)(nil)).Elem()
+		return !(t.Out(0).Kind() == reflect.Int && t.Out(1) == errType)
+	}
+	return true
+}
+
+// rebuild replaces the yaegi interpreter by a fresh one holding the log
+// with decls applied. Declarations from earlier cells that no longer
+// compile are dropped with a note on stderr; when the new declarations
+// themselves fail, the old interpreter stays.
+func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) error {
+	next := i.log.clone()
+	fresh := map[string]bool{}
+	for _, d := range decls {
+		next.add(d)
+		fresh[key(d)] = true
+		if d.Kind != cell.ImportDecl {
+			next.remove("import:" + d.Name)
+		}
+	}
+	var notes []string
+	for attempt := 0; ; attempt++ {
+		yi, imports, err := i.replay(ctx, next, fresh)
+		if err == nil {
+			i.restoreVars(yi, next, fresh)
+			for _, n := range notes {
+				_, _ = i.stderr.Write([]byte(n))
+			}
+			i.yi, i.imports, i.log = yi, imports, next
+			for _, d := range decls {
+				delete(i.vars, d.Name)
+			}
+			return nil
+		}
+		if ctx.Err() != nil || attempt >= 20 {
+			return err
+		}
+		keys := next.locate(err.Error())
+		if len(keys) == 0 {
+			return err
+		}
+		for _, k := range keys {
+			if fresh[k] {
+				return err
+			}
+		}
+		for _, k := range keys {
+			d, _ := next.get(k)
+			notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
+				k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+			next.remove(k)
+		}
+	}
+}
+
+// replay evaluates the declarations of l in a fresh yaegi interpreter:
+// imports one by one, then everything else in one source (yaegi resolves
+// the order of package-level declarations), then the SetVar values.
+func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) (*yaegi.Interpreter, map[string]string, error) {
+	yi, err := i.newYaegi()
+	if err != nil {
+		return nil, nil, err
+	}
+	imports := map[string]string{}
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, d := range l.list() {
+		if d.Kind == cell.ImportDecl {
+			src := fmt.Sprintf("\n//line In[%d]/_.go:%d:1\n%s", d.Cell, d.Line, d.Source)
+			if _, err := yi.EvalWithContext(ctx, src); err != nil {
+				return nil, nil, err
+			}
+			a := analyze(cell.Import, d.Source, i.isConst, &i.seq)
+			if a != nil {
+				for _, s := range importSpecs(a) {
+					imports[d.Name] = s[1]
+				}
+			}
+			continue
+		}
+		id := fmt.Sprintf("%d:%d:%s", d.Cell, d.Line, d.Source)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		src := d.Source
+		if strings.Contains(src, "go") {
+			if a := analyze(cell.Declaration, src, i.isConst, &i.seq); a != nil {
+				src = a.source
+			}
+		}
+		fmt.Fprintf(&b, "\n//line In[%d]/_.go:%d:1\n%s\n", d.Cell, d.Line, src)
+	}
+	if b.Len() > 0 {
+		if _, err := yi.EvalWithContext(ctx, b.String()); err != nil {
+			return nil, nil, err
+		}
+	}
+	for name, v := range i.vars {
+		if _, redefined := l.get(name); redefined || fresh[name] {
+			continue
+		}
+		if err := i.defineVar(yi, name, v); err != nil {
+			return nil, nil, err
+		}
+	}
+	return yi, imports, nil
+}
+
+// restoreVars gives the variables of the new interpreter the values they
+// had in the old one, where their type is plain data and did not change.
+func (i *Interp) restoreVars(yi *yaegi.Interpreter, l *declLog, fresh map[string]bool) {
+	for _, d := range l.list() {
+		if d.Kind != cell.VarDecl || fresh[key(d)] {
+			continue
+		}
+		oldp, err1 := evalQuiet(i.yi, "&"+d.Name)
+		newp, err2 := evalQuiet(yi, "&"+d.Name)
+		if err1 != nil || err2 != nil || !oldp.IsValid() || !newp.IsValid() ||
+			oldp.Kind() != reflect.Pointer || oldp.Type() != newp.Type() || oldp.IsNil() || newp.IsNil() ||
+			!plainData(oldp.Type().Elem(), map[reflect.Type]bool{}) {
+			continue
+		}
+		newp.Elem().Set(oldp.Elem())
+	}
+}
+
+// evalQuiet evaluates src, turning a panic of yaegi into an error.
+func evalQuiet(yi *yaegi.Interpreter, src string) (v reflect.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return yi.Eval(src)
+}
+
+// plainData reports whether values of t hold only data (no funcs,
+// channels, interfaces or unsafe pointers), so that a value made by one
+// interpreter means the same in another.
+func plainData(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer, reflect.Uintptr:
+		return false
+	case reflect.Array, reflect.Slice, reflect.Pointer:
+		return plainData(t.Elem(), seen)
+	case reflect.Map:
+		return plainData(t.Key(), seen) && plainData(t.Elem(), seen)
+	case reflect.Struct:
+		for k := 0; k < t.NumField(); k++ {
+			if !plainData(t.Field(k).Type, seen) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func firstLine(s string) string {
+	if j := strings.IndexByte(s, '\n'); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
+
+// Matches a yaegi position without a file name ("_.go:1:28: " or "1:28: ").
+var barePos = regexp.MustCompile(`^(?:_\.go:)?\d+:\d+: `)
+
+// cfgPanic matches the internal panics of yaegi's compiler.
+var cfgPanic = regexp.MustCompile(`CFG (?:pre|post)-order panic`)
+
+// toError turns an evaluation error into the cell's error.
+func (i *Interp) toError(ctx context.Context, err error, count, line int) *kernel.Error {
+	var ke *kernel.Error
+	if errors.As(err, &ke) {
+		return ke
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return &kernel.Error{
+			Name:      "Interrupted",
+			Value:     "the cell was interrupted; everything defined before it is kept",
+			Traceback: []string{"Interrupted: the cell was interrupted; everything defined before it is kept"},
+		}
+	}
+	trace := i.cur.takeTrace()
+	var p yaegi.Panic
+	if errors.As(err, &p) {
+		var ex exitError
+		if e, ok := p.Value.(error); ok && errors.As(e, &ex) {
+			return &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+		}
+		msg := cellPos(fmt.Sprint(p.Value))
+		if cfgPanic.MatchString(msg) {
+			return compileError(msg, count, line)
+		}
+		tb := append([]string{"panic: " + msg}, formatTrace(trace)...)
+		return &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+	}
+	var list scanner.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		ke := compileError(list[0].Error(), count, line)
+		ke.Traceback = nil
+		for _, e := range list {
+			ke.Traceback = append(ke.Traceback, "CompileError: "+fixPos(e.Error(), count, line))
+		}
+		return ke
+	}
+	return compileError(err.Error(), count, line)
+}
+
+func compileError(msg string, count, line int) *kernel.Error {
+	msg = fixPos(msg, count, line)
+	var tb []string
+	for _, l := range strings.Split(msg, "\n") {
+		tb = append(tb, "CompileError: "+l)
+	}
+	return &kernel.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
+}
+
+// cellFile matches the file names the interpreter gives to cell code:
+// In[N]/_.go, whose last element yaegi needs to be its default name.
+var cellFile = regexp.MustCompile(`In\[(\d+)\]/_\.go:`)
+
+// cellPos rewrites the file names of positions in msg as In[N].
+func cellPos(msg string) string {
+	if !strings.Contains(msg, "/_.go:") {
+		return msg
+	}
+	return cellFile.ReplaceAllString(msg, "In[$1]:")
+}
+
+// fixPos gives a cell position to a message whose position is yaegi's.
+func fixPos(msg string, count, line int) string {
+	msg = cellPos(msg)
+	if strings.HasPrefix(msg, "In[") {
+		return msg
+	}
+	if loc := barePos.FindStringIndex(msg); loc != nil {
+		msg = msg[loc[1]:]
+	}
+	return fmt.Sprintf("In[%d]:%d:1: %s", count, line, msg)
+}
+
+// formatTrace turns yaegi's panic trace lines into traceback lines.
+func formatTrace(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		pos, fn, ok := strings.Cut(cellPos(l), ": panic: ")
+		if !ok {
+			out = append(out, l)
+			continue
+		}
+		fn = strings.TrimSuffix(fn, "(...)")
+		if fn == "main" {
+			fn = "cell"
+		} else {
+			fn = strings.TrimPrefix(fn, "main.")
+		}
+		out = append(out, fmt.Sprintf("    at %s (%s)", pos, fn))
+	}
+	return out
+}

@@ -1,0 +1,461 @@
+package interp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// fakePub records what an execution publishes.
+type fakePub struct {
+	mu       sync.Mutex
+	streams  map[string]*strings.Builder
+	displays []fakeDisplay
+	clears   []bool
+	input    func() (string, error)
+	prompts  int
+}
+
+type fakeDisplay struct {
+	update bool
+	data   kernel.Bundle
+	id     string
+}
+
+func newPub() *fakePub { return &fakePub{streams: map[string]*strings.Builder{}} }
+
+func (p *fakePub) Stream(name, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.streams[name] == nil {
+		p.streams[name] = &strings.Builder{}
+	}
+	p.streams[name].WriteString(text)
+}
+
+func (p *fakePub) Display(data kernel.Bundle, _ map[string]any, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.displays = append(p.displays, fakeDisplay{false, data, id})
+}
+
+func (p *fakePub) UpdateDisplay(data kernel.Bundle, _ map[string]any, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.displays = append(p.displays, fakeDisplay{true, data, id})
+}
+
+func (p *fakePub) ClearOutput(wait bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clears = append(p.clears, wait)
+}
+
+func (p *fakePub) Input(ctx context.Context, prompt string, password bool) (string, error) {
+	p.mu.Lock()
+	p.prompts++
+	in := p.input
+	p.mu.Unlock()
+	if in == nil {
+		return "", kernel.ErrStdinNotAllowed
+	}
+	return in()
+}
+
+func (p *fakePub) text(name string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b := p.streams[name]; b != nil {
+		return b.String()
+	}
+	return ""
+}
+
+func newInterp(t *testing.T) *Interp {
+	t.Helper()
+	i, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { i.Close() })
+	return i
+}
+
+// step is one item to evaluate and what to expect of it.
+type step struct {
+	kind   cell.Kind
+	src    string
+	line   int    // default 1
+	want   string // with an Expression: the value's %v; "-" for no value
+	errSub string // expected substring of the error's name: value
+	stdout string // expected substring of stdout
+	stderr string // expected substring of stderr
+}
+
+func st(src string) step            { return step{kind: cell.Statement, src: src} }
+func dc(src string) step            { return step{kind: cell.Declaration, src: src} }
+func ex(src, want string) step      { return step{kind: cell.Expression, src: src, want: want} }
+func fails(s step, sub string) step { s.errSub = sub; return s }
+
+// runSteps evaluates steps in one interpreter, each as its own cell.
+func runSteps(t *testing.T, i *Interp, steps []step) {
+	t.Helper()
+	for n, s := range steps {
+		pub := newPub()
+		line := s.line
+		if line == 0 {
+			line = 1
+		}
+		item := cell.Item{Kind: s.kind, Source: s.src, Line: line}
+		v, has, err := i.Eval(context.Background(), item, n+1, pub)
+		if s.errSub != "" {
+			if err == nil || !strings.Contains(err.Error(), s.errSub) {
+				t.Errorf("step %d %q: error %v, want one containing %q", n+1, s.src, err, s.errSub)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("step %d %q: %v (stderr %q)", n+1, s.src, err, pub.text("stderr"))
+			continue
+		}
+		if s.kind == cell.Expression {
+			got := "-"
+			if has {
+				got = fmt.Sprintf("%v", v)
+			}
+			if got != s.want {
+				t.Errorf("step %d %q = %s, want %s", n+1, s.src, got, s.want)
+			}
+		}
+		if s.stdout != "" && !strings.Contains(pub.text("stdout"), s.stdout) {
+			t.Errorf("step %d %q: stdout %q, want %q in it", n+1, s.src, pub.text("stdout"), s.stdout)
+		}
+		if s.stderr != "" && !strings.Contains(pub.text("stderr"), s.stderr) {
+			t.Errorf("step %d %q: stderr %q, want %q in it", n+1, s.src, pub.text("stderr"), s.stderr)
+		}
+	}
+}
+
+func TestEval(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"expressions", []step{
+			ex("1 + 2 + 3", "6"),
+			ex("[]int{1, 4, 9}", "[1 4 9]"),
+			dc("func g() {}"),
+			ex("g()", "-"),
+			dc("func two() (int, string) { return 1, \"a\" }"),
+			ex("two()", "1"),
+			ex(`fmt.Println("quiet")`, "-"),
+			ex(`fmt.Sprint("shown")`, "shown"),
+			ex(`println("builtin")`, "-"),
+		}},
+		{"redefine vars funcs consts", []step{
+			st("x := 1"), st("x := 2"), ex("x", "2"),
+			st(`x := "s"`), ex("x", "s"),
+			dc("var x = 3.5"), ex("x", "3.5"),
+			dc("func f() int { return 1 }"), ex("f()", "1"),
+			dc("func f() int { return 2 }"), ex("f()", "2"),
+			dc("const c = 1"), dc("const c = 2"), ex("c", "2"),
+		}},
+		{"redefine type and method", []step{
+			dc("type T struct{ A int }"),
+			dc("func (t T) M() int { return t.A }"),
+			ex("T{1}.M()", "1"),
+			st("n := 40"), st("n++"),
+			st("ts := []T{{A: 5}}"),
+			dc("func (t T) M() int { return t.A * 10 }"),
+			ex("T{1}.M()", "10"),
+			dc("type T struct{ A, B int }"),
+			ex("T{1, 2}", "{1 2}"),
+			ex("T{3, 4}.M()", "30"),
+			ex("n", "41"), // plain data of an unchanged type keeps its value
+			ex("len(ts)", "1"),
+			dc("type T struct{ A, B int }"), // unchanged: no rebuild
+			ex("T{5, 6}.B", "6"),
+		}},
+		{"redefinition drops what no longer compiles", []step{
+			dc("type P struct{ A int }"),
+			dc("func (p P) Get() int { return p.A }"),
+			{kind: cell.Declaration, src: "type P struct{ B int }", stderr: "P.Get (In[2]:1) was dropped"},
+			ex("P{B: 2}.B", "2"),
+			fails(ex("P{B: 2}.Get()", ""), "Get"),
+		}},
+		{"auto import", []step{
+			{kind: cell.Statement, src: `fmt.Println("hello")`, stdout: "hello\n"},
+			ex(`strings.ToUpper("go")`, "GO"),
+			ex("rand.Intn(1)", "0"), // math/rand
+			ex(`template.HTMLEscapeString("<")`, "&lt;"),
+			dc("var buf bytes.Buffer"),
+			st(`buf.WriteString("b")`), ex("buf.String()", "b"),
+			{kind: cell.Import, src: `import "crypto/rand"`},
+			ex("rand.Reader != nil", "true"),
+			{kind: cell.Import, src: `import "fmt"`}, // already there
+			st("sort := 3"), ex("sort", "3"),         // a variable is not a package
+		}},
+		{"streams", []step{
+			{kind: cell.Statement, src: `fmt.Print("a"); fmt.Printf("%d", 1)`, stdout: "a1"},
+			{kind: cell.Statement, src: `os.Stdout.WriteString("w")`, stdout: "w"},
+			{kind: cell.Statement, src: `fmt.Fprintln(os.Stderr, "e")`, stderr: "e\n"},
+			{kind: cell.Statement, src: `log.Println("logged")`, stderr: "logged"},
+		}},
+		{"errors", []step{
+			fails(step{kind: cell.Expression, src: "\nundefinedz + 1", line: 3}, "CompileError: In[1]:4:1: undefined: undefinedz"),
+			fails(st(`panic("boom")`), "panic: boom"),
+			dc("func h() { var m map[string]int; m[\"a\"] = 1 }"),
+			fails(st("h()"), "panic: assignment to entry in nil map"),
+			fails(st("x := ("), "CompileError: In[5]:"),
+			fails(st("os.Exit(3)"), "Exit: os.Exit(3) called: the cell stopped; the kernel keeps running"),
+			ex("1", "1"),
+		}},
+		{"goroutines", []step{
+			{kind: cell.Statement, src: "done := make(chan bool)\ngo func() { defer close(done); panic(\"bad\") }()\n<-done\ntime.Sleep(20 * time.Millisecond)", stderr: "panic in goroutine: bad"},
+			dc("func boom(n int, c chan bool) { defer close(c); panic(fmt.Sprint(\"n=\", n)) }"),
+			{kind: cell.Statement, src: "c := make(chan bool)\ngo boom(7, c)\n<-c\ntime.Sleep(20 * time.Millisecond)", stderr: "panic in goroutine: n=7"},
+			dc("func send(c chan int, n float64) { time.Sleep(10 * time.Millisecond); c <- int(n) }"),
+			dc("const k = 2"),
+			st("ch := make(chan int, 2)"),
+			st("v := 1.0\ngo send(ch, v)\ngo send(ch, k)\nv = 5"), // arguments are evaluated at the go statement
+			ex("<-ch + <-ch", "3"),
+			fails(st("go os.Exit(1)\ntime.Sleep(20 * time.Millisecond)\npanic(\"after\")"), "after"),
+			ex("1", "1"), // still alive
+			dc("func spawn(c chan bool) { go func() { defer close(c); var s []int; _ = s[3] }() }"),
+			{kind: cell.Statement, src: "c2 := make(chan bool)\nspawn(c2)\n<-c2\ntime.Sleep(20 * time.Millisecond)", stderr: "panic in goroutine: runtime error: index out of range"},
+		}},
+		{"imports and keyword statements", []step{
+			{kind: cell.Import, src: "import (\n\t\"fmt\"\n\tstr \"strings\"\n)"},
+			ex(`str.Repeat("ab", 2)`, "abab"),
+			fails(step{kind: cell.Import, src: "import (\n\t\"fmt\"\n\t\"nosuch/pkg\"\n)", line: 4}, "In[3]:6:"),
+			{kind: cell.Statement, src: "var greeting = \"hi\"\nfmt.Println(greeting)", stdout: "hi\n"},
+			ex("func() int { return 7 }()", "7"),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			runSteps(t, newInterp(t), tc.steps)
+		})
+	}
+}
+
+func TestPanicTraceback(t *testing.T) {
+	i := newInterp(t)
+	pub := newPub()
+	if _, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Declaration, Source: "func k() {\n\tpanic(\"deep\")\n}", Line: 2}, 1, pub); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: "k()", Line: 4}, 2, pub)
+	var ke *kernel.Error
+	if !errors.As(err, &ke) || ke.Name != "panic" || ke.Value != "deep" {
+		t.Fatalf("err = %#v, want panic deep", err)
+	}
+	tb := strings.Join(ke.Traceback, "\n")
+	for _, want := range []string{"In[1]:3:2", "In[2]:4:1"} {
+		if !strings.Contains(tb, want) {
+			t.Errorf("traceback %q lacks %s", tb, want)
+		}
+	}
+	if s := pub.text("stderr"); s != "" {
+		t.Errorf("stderr %q, want nothing (the trace belongs in the traceback)", s)
+	}
+}
+
+func TestInterrupt(t *testing.T) {
+	i := newInterp(t)
+	runSteps(t, i, []step{st("kept := 42")})
+	for _, src := range []string{"for {}", "time.Sleep(time.Hour)", "select {}", "var s string\nfmt.Scanln(&s)"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		pub := newPub()
+		pub.input = func() (string, error) { <-ctx.Done(); return "", ctx.Err() }
+		time.AfterFunc(100*time.Millisecond, cancel)
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := i.Eval(ctx, cell.Item{Kind: cell.Statement, Source: src, Line: 1}, 2, pub)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			var ke *kernel.Error
+			if !errors.As(err, &ke) || ke.Name != "Interrupted" {
+				t.Errorf("%q: err = %v, want Interrupted", src, err)
+			}
+		case <-time.After(1100 * time.Millisecond):
+			t.Fatalf("%q: not interrupted within 1 s", src)
+		}
+		cancel()
+		runSteps(t, i, []step{ex("kept", "42")})
+	}
+}
+
+func TestStdin(t *testing.T) {
+	i := newInterp(t)
+	lines := []string{"alice", "bob and carol"}
+	pub := newPub()
+	pub.input = func() (string, error) {
+		l := lines[0]
+		lines = lines[1:]
+		return l, nil
+	}
+	eval := func(n int, kind cell.Kind, src string) reflect.Value {
+		t.Helper()
+		v, _, err := i.Eval(context.Background(), cell.Item{Kind: kind, Source: src, Line: 1}, n, pub)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		return v
+	}
+	eval(1, cell.Statement, "var name string\nfmt.Scanln(&name)")
+	if v := eval(1, cell.Expression, "name"); v.String() != "alice" {
+		t.Errorf("fmt.Scanln read %q, want alice", v)
+	}
+	eval(2, cell.Statement, "r := bufio.NewReader(os.Stdin)\nline, _ := r.ReadString('\\n')")
+	if v := eval(2, cell.Expression, "line"); v.String() != "bob and carol\n" {
+		t.Errorf("bufio read %q", v)
+	}
+	if pub.prompts != 2 {
+		t.Errorf("%d input requests, want 2", pub.prompts)
+	}
+	pub.input = nil // the client does not allow stdin
+	eval(3, cell.Statement, "_, err := fmt.Scanln(&name)")
+	if v := eval(3, cell.Expression, "err.Error()"); v.String() != kernel.ErrStdinNotAllowed.Error() {
+		t.Errorf("error %q, want %q", v, kernel.ErrStdinNotAllowed)
+	}
+}
+
+func TestDisplay(t *testing.T) {
+	i := newInterp(t)
+	pub := newPub()
+	steps := []struct {
+		src  string
+		kind cell.Kind
+	}{
+		{`display.HTML("<b>x</b>")`, cell.Expression},
+		{`h := display.Markdown("# a")`, cell.Statement},
+		{`h.Markdown("# b")`, cell.Statement},
+		{`display.PNG([]byte{1, 2, 3})`, cell.Expression},
+		{`display.JSON(map[string]int{"a": 1})`, cell.Expression},
+		{`display.ClearOutput()`, cell.Expression},
+	}
+	for n, s := range steps {
+		_, has, err := i.Eval(context.Background(), cell.Item{Kind: s.kind, Source: s.src, Line: 1}, n+1, pub)
+		if err != nil {
+			t.Fatalf("%q: %v", s.src, err)
+		}
+		if has {
+			t.Errorf("%q has a value, want none", s.src)
+		}
+	}
+	d := pub.displays
+	if len(d) != 5 {
+		t.Fatalf("%d displays, want 5: %v", len(d), d)
+	}
+	if d[0].data["text/html"] != "<b>x</b>" || d[0].data["text/plain"] != "x" || d[0].update {
+		t.Errorf("HTML display %v", d[0])
+	}
+	if !d[2].update || d[2].id != d[1].id || d[1].id == "" || d[2].data["text/markdown"] != "# b" {
+		t.Errorf("update %v of %v", d[2], d[1])
+	}
+	if d[3].data["image/png"] != "AQID" {
+		t.Errorf("PNG %v", d[3].data)
+	}
+	if m, ok := d[4].data["application/json"].(map[string]any); !ok || m["a"] != 1.0 {
+		t.Errorf("JSON %#v", d[4].data)
+	}
+	if len(pub.clears) != 1 || pub.clears[0] {
+		t.Errorf("clears %v", pub.clears)
+	}
+}
+
+// Result is what %timeit gives to SetVar.
+type Result struct {
+	Average time.Duration
+	Runs    int
+}
+
+func (r Result) Double() int { return 2 * r.Runs }
+
+func TestSetVar(t *testing.T) {
+	i := newInterp(t)
+	if err := i.SetVar("r", Result{Average: 1500, Runs: 7}); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, i, []step{ex("r.Average", "1.5µs"), ex("r.Double()", "14")})
+	if err := i.SetVar("r", Result{Runs: 8}); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, i, []step{
+		ex("r.Runs", "8"),
+		dc("type U int"), dc("type U string"), // rebuild: r survives
+		ex("r.Runs", "8"),
+	})
+	if err := i.SetVar("1x", 1); err == nil {
+		t.Error("SetVar accepted 1x")
+	}
+}
+
+func TestRewriteGo(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"go f(x, 1)", "{ _pnbG1f, _pnbG1a0 := f, x; go func() { " + recoverText + "_pnbG1f(_pnbG1a0, 1) }() }"},
+		{"go func() {}()", "go func() { " + recoverText + "}()"},
+		{"go println(x)", "{ _pnbG1a0 := x; go func() { " + recoverText + "println(_pnbG1a0) }() }"},
+		{"go f(a,\n\tb...)", "{ _pnbG1f, _pnbG1a0, _pnbG1a1 := f, a, b; go func() { " + recoverText + "_pnbG1f(_pnbG1a0, _pnbG1a1...) }()\n }"},
+		{"x := 1", "x := 1"},
+	}
+	for _, tc := range tests {
+		seq := 0
+		a := analyze(cell.Statement, tc.src, func(string) bool { return false }, &seq)
+		if a == nil {
+			t.Fatalf("%q does not parse", tc.src)
+		}
+		if a.source != tc.want {
+			t.Errorf("rewrite %q:\n got %q\nwant %q", tc.src, a.source, tc.want)
+		}
+	}
+}
+
+func TestClose(t *testing.T) {
+	i, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := i.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Expression, Source: "1"}, 1, newPub()); err == nil {
+		t.Error("Eval after Close succeeded")
+	}
+}
+
+func BenchmarkEvalTrivial(b *testing.B) {
+	i, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer i.Close()
+	pub := newPub()
+	item := cell.Item{Kind: cell.Statement, Source: "_ = 1", Line: 1}
+	for b.Loop() {
+		if _, _, err := i.Eval(context.Background(), item, 1, pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNew(b *testing.B) {
+	for b.Loop() {
+		i, err := New(Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i.Close()
+	}
+}

@@ -1,0 +1,355 @@
+package interp
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/display"
+)
+
+// Internal packages the interpreter registers with yaegi, and the names
+// under which rewritten code imports them.
+const (
+	rtPath    = "perfnb/rt"
+	rtAlias   = "_pnbrt"
+	varsPath  = "perfnb/vars"
+	varsAlias = "_pnbvars"
+)
+
+// preferred settles package names that several standard-library packages
+// share, for imports on first use.
+var preferred = map[string]string{
+	"rand":     "math/rand",
+	"template": "text/template",
+	"scanner":  "text/scanner",
+	"pprof":    "runtime/pprof",
+	"parse":    "text/template/parse",
+	"constant": "go/constant",
+	"build":    "go/build",
+}
+
+// stdPackages maps a package name to the import path imported on first
+// use of that name: the standard-library packages yaegi knows, plus the
+// display package. It is computed once and never modified.
+var stdPackages = sync.OnceValue(func() map[string]string {
+	byName := map[string][]string{}
+	for key := range stdlib.Symbols {
+		dir, name := path.Dir(key), path.Base(key)
+		if dir == "." || strings.Contains(dir, ".") || strings.Contains(dir, "internal") {
+			continue // "." (MapTypes) and yaegi's own packages
+		}
+		byName[name] = append(byName[name], dir)
+	}
+	m := make(map[string]string, len(byName)+1)
+	for name, paths := range byName {
+		if p, ok := preferred[name]; ok {
+			m[name] = p
+			continue
+		}
+		sort.Slice(paths, func(a, b int) bool {
+			ca, cb := strings.Count(paths[a], "/"), strings.Count(paths[b], "/")
+			if ca != cb {
+				return ca < cb
+			}
+			return paths[a] < paths[b]
+		})
+		m[name] = paths[0]
+	}
+	m["display"] = display.ImportPath
+	return m
+})
+
+// stdPackageName returns the package name of a standard-library import
+// path ("math/rand/v2" is "rand"), or the last element of the path.
+func stdPackageName(importPath string) string {
+	if importPath == display.ImportPath {
+		return "display"
+	}
+	for key := range stdlib.Symbols {
+		if path.Dir(key) == importPath {
+			return path.Base(key)
+		}
+	}
+	return path.Base(importPath)
+}
+
+// analysis is what the interpreter learns from parsing an item.
+type analysis struct {
+	file   *ast.File
+	fset   *token.FileSet
+	base   int // offset of the item's source in the parsed text
+	pkgs   []string
+	expr   ast.Expr // Expression items: the expression
+	source string   // the source with go statements rewritten
+}
+
+// builtins are the predeclared functions, which cannot be used as values.
+var builtins = map[string]bool{
+	"append": true, "cap": true, "clear": true, "close": true, "complex": true,
+	"copy": true, "delete": true, "imag": true, "len": true, "make": true,
+	"max": true, "min": true, "new": true, "panic": true, "print": true,
+	"println": true, "real": true, "recover": true,
+}
+
+// analyze parses the source of an item of the given kind. It returns nil
+// when the source does not parse: yaegi then reports the error itself.
+// seq numbers the temporaries of rewritten go statements.
+func analyze(kind cell.Kind, src string, isConst func(string) bool, seq *int) *analysis {
+	var prefix, suffix string
+	switch kind {
+	case cell.Import, cell.Declaration:
+		prefix = "package p;"
+	default:
+		prefix, suffix = "package p; func _() {", "\n}"
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	if err != nil {
+		return nil
+	}
+	a := &analysis{file: f, fset: fset, base: len(prefix), source: src}
+	if kind == cell.Expression {
+		if body := f.Decls[0].(*ast.FuncDecl).Body; len(body.List) == 1 {
+			if es, ok := body.List[0].(*ast.ExprStmt); ok {
+				a.expr = es.X
+			}
+		}
+	}
+	seen := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Obj == nil && !seen[id.Name] {
+				seen[id.Name] = true
+				a.pkgs = append(a.pkgs, id.Name)
+			}
+		}
+		return true
+	})
+	if strings.Contains(src, "go") {
+		a.source = a.rewriteGo(src, isConst, seq)
+	}
+	return a
+}
+
+// edit replaces src[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// recoverText is deferred at the start of every goroutine a cell starts, so
+// that its panic is reported instead of ending the kernel.
+const recoverText = `defer func() { if r := recover(); r != nil { ` + rtAlias + `.GoPanic(r) } }(); `
+
+// rewriteGo makes every go statement of src run its call under a deferred
+// recover. A function literal gets the deferred call inserted at the start
+// of its body; any other call has its function value and arguments
+// evaluated into temporaries at the go statement, as Go does, and the call
+// made in a function literal. Line numbers are kept: the edits add no line
+// breaks.
+func (a *analysis) rewriteGo(src string, isConst func(string) bool, seq *int) string {
+	var edits []edit
+	off := func(p token.Pos) int { return a.fset.Position(p).Offset - a.base }
+	text := func(n ast.Node) string { return src[off(n.Pos()):off(n.End())] }
+	ast.Inspect(a.file, func(n ast.Node) bool {
+		g, ok := n.(*ast.GoStmt)
+		if !ok {
+			return true
+		}
+		if lit, ok := g.Call.Fun.(*ast.FuncLit); ok {
+			at := off(lit.Body.Lbrace) + 1
+			edits = append(edits, edit{at, at, " " + recoverText})
+			return true
+		}
+		*seq++
+		tmp := fmt.Sprintf("_pnbG%d", *seq)
+		var names, values, args []string
+		fun := text(g.Call.Fun)
+		if id, ok := g.Call.Fun.(*ast.Ident); !ok || id.Obj != nil || !builtins[id.Name] {
+			names, values = append(names, tmp+"f"), append(values, fun)
+			fun = tmp + "f"
+		}
+		for k, arg := range g.Call.Args {
+			if constant(arg, isConst) {
+				args = append(args, text(arg))
+				continue
+			}
+			name := fmt.Sprintf("%sa%d", tmp, k)
+			names, values, args = append(names, name), append(values, text(arg)), append(args, name)
+		}
+		call := fun + "(" + strings.Join(args, ", ")
+		if g.Call.Ellipsis.IsValid() {
+			call += "..."
+		}
+		call += ")"
+		var b strings.Builder
+		b.WriteString("{ ")
+		if len(names) > 0 {
+			fmt.Fprintf(&b, "%s := %s; ", strings.Join(names, ", "), strings.Join(values, ", "))
+		}
+		fmt.Fprintf(&b, "go func() { %s%s }()", recoverText, call)
+		orig := text(g)
+		b.WriteString(strings.Repeat("\n", strings.Count(orig, "\n")-strings.Count(b.String(), "\n")))
+		b.WriteString(" }")
+		edits = append(edits, edit{off(g.Pos()), off(g.End()), b.String()})
+		return false
+	})
+	if len(edits) == 0 {
+		return src
+	}
+	sort.Slice(edits, func(x, y int) bool { return edits[x].start > edits[y].start })
+	for _, e := range edits {
+		src = src[:e.start] + e.text + src[e.end:]
+	}
+	return src
+}
+
+// constant reports whether e is a constant expression whose evaluation
+// time does not matter (and whose untyped-ness must be kept).
+func constant(e ast.Expr, isConst func(string) bool) bool {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		return true
+	case *ast.Ident:
+		switch e.Name {
+		case "true", "false", "nil", "iota":
+			return e.Obj == nil
+		}
+		if e.Obj != nil {
+			return e.Obj.Kind == ast.Con
+		}
+		return isConst(e.Name)
+	case *ast.ParenExpr:
+		return constant(e.X, isConst)
+	case *ast.UnaryExpr:
+		return constant(e.X, isConst)
+	case *ast.BinaryExpr:
+		return constant(e.X, isConst) && constant(e.Y, isConst)
+	}
+	return false
+}
+
+// deriveDecls lists what an Import or Declaration item declares, for items
+// that come without Decls. Each name of a grouped declaration gets the
+// whole group as its source (a const group's iota needs it).
+func deriveDecls(a *analysis, src string, count, line int) []cell.Decl {
+	if a == nil {
+		return nil
+	}
+	var out []cell.Decl
+	add := func(kind cell.DeclKind, name string) {
+		out = append(out, cell.Decl{Kind: kind, Name: name, Source: src, Cell: count, Line: line})
+	}
+	for _, d := range a.file.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil {
+				add(cell.FuncDecl, d.Name.Name)
+			} else if len(d.Recv.List) == 1 {
+				add(cell.MethodDecl, recvName(d.Recv.List[0].Type)+"."+d.Name.Name)
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.ImportSpec:
+					p, _ := strconv.Unquote(s.Path.Value)
+					add(cell.ImportDecl, p)
+				case *ast.TypeSpec:
+					add(cell.TypeDecl, s.Name.Name)
+				case *ast.ValueSpec:
+					kind := cell.VarDecl
+					if d.Tok == token.CONST {
+						kind = cell.ConstDecl
+					}
+					for _, n := range s.Names {
+						if n.Name != "_" {
+							add(kind, n.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// defineDecls lists the variables a top-level statement x, y := f()
+// declares, stored as var x, y = f().
+func defineDecls(a *analysis, src string, count, line int) []cell.Decl {
+	if a == nil {
+		return nil
+	}
+	body := a.file.Decls[0].(*ast.FuncDecl).Body
+	if len(body.List) != 1 {
+		return nil
+	}
+	as, ok := body.List[0].(*ast.AssignStmt)
+	if !ok || as.Tok != token.DEFINE {
+		return nil
+	}
+	off := func(p token.Pos) int { return a.fset.Position(p).Offset - a.base }
+	decl := "var " + src[off(as.Pos()):off(as.TokPos)] + "= " + src[off(as.Rhs[0].Pos()):off(as.End())]
+	var out []cell.Decl
+	for _, l := range as.Lhs {
+		if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
+			out = append(out, cell.Decl{Kind: cell.VarDecl, Name: id.Name, Source: decl, Cell: count, Line: line})
+		}
+	}
+	return out
+}
+
+// recvName is the type name of a method receiver: T for T, *T and T[K].
+func recvName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.StarExpr:
+		return recvName(e.X)
+	case *ast.IndexExpr:
+		return recvName(e.X)
+	case *ast.IndexListExpr:
+		return recvName(e.X)
+	case *ast.ParenExpr:
+		return recvName(e.X)
+	case *ast.Ident:
+		return e.Name
+	}
+	return ""
+}
+
+// importSpecs lists the imports of an Import item: local name (alias, or
+// "" for the package's own name) and path.
+func importSpecs(a *analysis) [][2]string {
+	var out [][2]string
+	for _, s := range a.file.Imports {
+		p, _ := strconv.Unquote(s.Path.Value)
+		name := ""
+		if s.Name != nil {
+			name = s.Name.Name
+		}
+		out = append(out, [2]string{name, p})
+	}
+	return out
+}
+
+// pureSelector reports whether e is an identifier or a chain of selectors
+// on one, which can be evaluated without side effects.
+func pureSelector(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return true
+	case *ast.SelectorExpr:
+		return pureSelector(e.X)
+	case *ast.ParenExpr:
+		return pureSelector(e.X)
+	}
+	return false
+}

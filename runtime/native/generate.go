@@ -1,0 +1,666 @@
+package native
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/scanner"
+	"go/token"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// GeneratedFile is the name of the test file Generate's source is written
+// to in a workspace; positions outside cell code refer to it.
+const GeneratedFile = "cell_test.go"
+
+// The import paths of the workspace's own packages.
+const (
+	harnessPath = "perfnbcell/harness"
+	displayPath = "perfnbcell/display"
+)
+
+// Generate returns the source of the test file for p: a package main
+// _test.go file holding the declarations the benchmarks need and one
+// BenchmarkName function per benchmark.
+//
+// Rules, so that any code the interpreter accepted also builds here:
+//   - Only the stored declarations the benchmarks use, directly or through
+//     other declarations, are compiled (with the methods of the types they
+//     use, and every init function and blank var). An unused declaration
+//     costs nothing: its initialiser does not run in the child.
+//   - Imports are those the code uses: the store's import declarations,
+//     and standard-library packages referred to by name but never imported,
+//     which the interpreter imports on first use (see stdPackages). Unused
+//     imports are dropped, so the build cannot fail with "imported and not
+//     used".
+//   - Code that calls perfnb's display package (display.HTML(...) and so on,
+//     which only exists in the interpreter) builds against a no-op stub in
+//     the workspace: showing output is not what is measured.
+//   - Variables that setup or body declare at their top level are used
+//     after them (_ = x), so "declared and not used" cannot happen, and an
+//     expression statement that is not a call (x*y, s[i], len(s), a
+//     conversion) is passed to harness.Keep so that it is legal and its
+//     value cannot be optimised away. The loop is for b.Loop(), which keeps
+//     the results of assignments and calls alive.
+//   - Every piece of cell code is preceded by a //line directive, so that
+//     compiler errors, panics and profiles name cell lines (In[3]:5:2).
+//
+// A syntax error in a snippet or declaration is returned with the cell
+// position it occurs at.
+func Generate(p Program) ([]byte, error) {
+	g := &generator{
+		declByName: map[string][]int{},
+		methodsOf:  map[string][]int{},
+		typeNames:  map[string]bool{},
+	}
+	if err := g.parseDecls(p.Decls); err != nil {
+		return nil, err
+	}
+	for _, bm := range p.Benchmarks {
+		if err := g.addBenchmark(bm); err != nil {
+			return nil, err
+		}
+	}
+	g.selectDecls()
+	return g.emit(), nil
+}
+
+// declInfo is a parsed declaration of the store.
+type declInfo struct {
+	decl    cell.Decl
+	imports []importInfo // for import declarations
+	names   []string     // package-level names it declares
+	recv    string       // receiver base type, for methods
+	always  bool         // init functions and blank vars
+	refs    []string     // unresolved identifiers it uses
+	sels    []string     // unresolved identifiers used as X in X.Sel
+	used    bool
+}
+
+type importInfo struct {
+	name string // local name: explicit or the package's default name
+	spec string // the import spec as Go source: `name "path"` or `"path"`
+	path string
+}
+
+// benchCode is a benchmark ready to print.
+type benchCode struct {
+	name          string
+	param         string
+	setup, body   *snippetCode
+	before, after string
+}
+
+// snippetCode is a cell snippet rewritten for the benchmark.
+type snippetCode struct {
+	sn       Snippet
+	text     string   // rewritten source
+	declared []string // names declared at the snippet's top level
+	refs     []string // unresolved identifiers
+	sels     []string // unresolved identifiers used as X in X.Sel
+	hasB     bool     // mentions an identifier named b
+}
+
+type generator struct {
+	decls      []*declInfo
+	declByName map[string][]int // package-level name -> indexes in decls
+	methodsOf  map[string][]int // receiver type -> method decl indexes
+	typeNames  map[string]bool  // types declared in the store
+	benches    []*benchCode
+}
+
+func cellFile(n int) string { return fmt.Sprintf("In[%d]", n) }
+
+func lineDirective(file string, line, col int) string {
+	if line < 1 {
+		line = 1
+	}
+	if col < 1 {
+		col = 1
+	}
+	return fmt.Sprintf("//line %s:%d:%d", file, line, col)
+}
+
+// parseErr turns a go/parser error into one whose lines read
+// In[3]:5:2: message.
+func parseErr(err error) error {
+	var list scanner.ErrorList
+	if !errors.As(err, &list) {
+		return err
+	}
+	var lines []string
+	for i, e := range list {
+		if i == 10 {
+			lines = append(lines, "too many errors")
+			break
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s", e.Pos, e.Msg))
+	}
+	return &Error{Kind: CompileFailed, Summary: "syntax error: " + lines[0], Lines: lines}
+}
+
+func (g *generator) parseDecls(decls []cell.Decl) error {
+	seen := map[string]bool{}
+	for _, d := range decls {
+		key := fmt.Sprintf("%d:%d:%s", d.Cell, d.Line, d.Source)
+		if seen[key] {
+			continue // one declaration stored under several names
+		}
+		seen[key] = true
+		fset := token.NewFileSet()
+		src := "package p\n" + lineDirective(cellFile(d.Cell), d.Line, 1) + "\n" + d.Source + "\n"
+		f, err := parser.ParseFile(fset, "decl.go", src, 0)
+		if err != nil {
+			return parseErr(err)
+		}
+		info := &declInfo{decl: d}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			ii := importInfo{name: defaultName(p), spec: imp.Path.Value, path: p}
+			if imp.Name != nil {
+				ii.name = imp.Name.Name
+				ii.spec = imp.Name.Name + " " + imp.Path.Value
+			}
+			info.imports = append(info.imports, ii)
+		}
+		for _, decl := range f.Decls {
+			switch decl := decl.(type) {
+			case *ast.FuncDecl:
+				if decl.Recv != nil && len(decl.Recv.List) > 0 {
+					info.recv = recvType(decl.Recv.List[0].Type)
+				} else if decl.Name.Name == "init" {
+					info.always = true
+				} else {
+					info.names = append(info.names, decl.Name.Name)
+				}
+			case *ast.GenDecl:
+				for _, spec := range decl.Specs {
+					switch spec := spec.(type) {
+					case *ast.TypeSpec:
+						info.names = append(info.names, spec.Name.Name)
+						g.typeNames[spec.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range spec.Names {
+							if n.Name == "_" {
+								info.always = true
+							} else {
+								info.names = append(info.names, n.Name)
+							}
+						}
+					}
+				}
+			}
+		}
+		info.refs, info.sels = unresolved(f)
+		i := len(g.decls)
+		g.decls = append(g.decls, info)
+		for _, n := range info.names {
+			g.declByName[n] = append(g.declByName[n], i)
+		}
+		if info.recv != "" {
+			g.methodsOf[info.recv] = append(g.methodsOf[info.recv], i)
+		}
+	}
+	return nil
+}
+
+// defaultName guesses the name a package is imported under from its path:
+// the last element, without a /vN suffix.
+func defaultName(p string) string {
+	base := path.Base(p)
+	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && path.Dir(p) != "." {
+		base = path.Base(path.Dir(p))
+	}
+	if i := strings.IndexAny(base, ".-"); i > 0 {
+		base = base[:i]
+	}
+	return base
+}
+
+func recvType(e ast.Expr) string {
+	for {
+		switch t := e.(type) {
+		case *ast.StarExpr:
+			e = t.X
+		case *ast.ParenExpr:
+			e = t.X
+		case *ast.IndexExpr:
+			e = t.X
+		case *ast.IndexListExpr:
+			e = t.X
+		case *ast.Ident:
+			return t.Name
+		default:
+			return ""
+		}
+	}
+}
+
+// unresolved lists the identifiers of f that do not refer to a declaration
+// inside f, and those of them used as the X of a selector X.Sel (package
+// names, if they are not package-level variables).
+func unresolved(f *ast.File) (refs, sels []string) {
+	seen := map[string]bool{}
+	for _, id := range f.Unresolved {
+		if !seen[id.Name] {
+			seen[id.Name] = true
+			refs = append(refs, id.Name)
+		}
+	}
+	seenSel := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if s, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := s.X.(*ast.Ident); ok && id.Obj == nil && !seenSel[id.Name] {
+				seenSel[id.Name] = true
+				sels = append(sels, id.Name)
+			}
+		}
+		return true
+	})
+	return refs, sels
+}
+
+// parseStmts parses Go statements as the body of a function. With a
+// snippet, positions are those of the cell.
+func parseStmts(src string, sn *Snippet) (*token.FileSet, *ast.File, *ast.BlockStmt, int, error) {
+	prefix := "package p\nfunc _() {\n"
+	if sn != nil {
+		prefix += lineDirective(cellFile(sn.Cell), sn.Line, sn.Col) + "\n"
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "snippet.go", prefix+src+"\n}\n", parser.ParseComments)
+	if err != nil {
+		return nil, nil, nil, 0, parseErr(err)
+	}
+	body := f.Decls[0].(*ast.FuncDecl).Body
+	return fset, f, body, len(prefix), nil
+}
+
+// edit replaces text[start:end] (offsets in the snippet) with repl.
+type edit struct {
+	start, end int
+	repl       string
+}
+
+// prepareSnippet rewrites a cell snippet: expression statements that are not
+// legal as statements are kept through harness.Keep, and the names declared
+// at its top level are recorded.
+func (g *generator) prepareSnippet(sn Snippet) (*snippetCode, error) {
+	sc := &snippetCode{sn: sn}
+	if strings.TrimSpace(sn.Source) == "" {
+		return sc, nil
+	}
+	fset, f, body, base, err := parseStmts(sn.Source, &sn)
+	if err != nil {
+		return nil, err
+	}
+	file := cellFile(sn.Cell)
+	for _, st := range body.List {
+		switch st := st.(type) {
+		case *ast.AssignStmt:
+			if st.Tok == token.DEFINE {
+				for _, l := range st.Lhs {
+					if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
+						sc.declared = append(sc.declared, id.Name)
+					}
+				}
+			}
+		case *ast.DeclStmt:
+			if gd, ok := st.Decl.(*ast.GenDecl); ok && gd.Tok == token.VAR {
+				for _, spec := range gd.Specs {
+					for _, id := range spec.(*ast.ValueSpec).Names {
+						if id.Name != "_" {
+							sc.declared = append(sc.declared, id.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	var edits []edit
+	ast.Inspect(body, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Name == "b" {
+			sc.hasB = true
+		}
+		es, ok := n.(*ast.ExprStmt)
+		if !ok || !g.needsKeep(es.X) {
+			return true
+		}
+		startPos := fset.Position(es.X.Pos())
+		endPos := fset.Position(es.X.End())
+		start := fset.File(es.X.Pos()).Offset(es.X.Pos()) - base
+		end := fset.File(es.X.End()).Offset(es.X.End()) - base
+		edits = append(edits,
+			edit{start, start, "harness.Keep(/*line " + fmt.Sprintf("%s:%d:%d", file, startPos.Line, startPos.Column) + "*/"},
+			edit{end, end, ")/*line " + fmt.Sprintf("%s:%d:%d", file, endPos.Line, endPos.Column) + "*/"})
+		return true
+	})
+	text := sn.Source
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
+	for _, e := range edits {
+		text = text[:e.start] + e.repl + text[e.end:]
+	}
+	sc.text = text
+	sc.refs, sc.sels = unresolved(f)
+	if len(edits) > 0 {
+		sc.sels = append(sc.sels, "harness")
+	}
+	return sc, nil
+}
+
+// builtinValue lists the built-in functions whose call is not a legal
+// statement.
+var builtinValue = map[string]bool{
+	"append": true, "cap": true, "complex": true, "imag": true, "len": true,
+	"make": true, "max": true, "min": true, "new": true, "real": true,
+}
+
+// basicTypes lists the predeclared types (a call of one is a conversion).
+var basicTypes = map[string]bool{
+	"any": true, "bool": true, "byte": true, "complex64": true, "complex128": true,
+	"error": true, "float32": true, "float64": true, "int": true, "int8": true,
+	"int16": true, "int32": true, "int64": true, "rune": true, "string": true,
+	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true,
+	"uintptr": true, "comparable": true,
+}
+
+// needsKeep reports whether an expression statement would be rejected by
+// the compiler as unused: anything but a function call or a receive.
+func (g *generator) needsKeep(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.ParenExpr:
+		return g.needsKeep(e.X)
+	case *ast.UnaryExpr:
+		return e.Op != token.ARROW
+	case *ast.CallExpr:
+		fun := e.Fun
+		for {
+			p, ok := fun.(*ast.ParenExpr)
+			if !ok {
+				break
+			}
+			fun = p.X
+		}
+		switch f := fun.(type) {
+		case *ast.Ident:
+			return builtinValue[f.Name] || basicTypes[f.Name] || g.typeNames[f.Name]
+		case *ast.ArrayType, *ast.MapType, *ast.ChanType, *ast.FuncType,
+			*ast.InterfaceType, *ast.StructType, *ast.StarExpr:
+			return true
+		case *ast.IndexExpr:
+			id, ok := f.X.(*ast.Ident)
+			return ok && g.typeNames[id.Name]
+		}
+		return false
+	}
+	return true
+}
+
+func (g *generator) addBenchmark(bm Benchmark) error {
+	bc := &benchCode{name: bm.Name, param: "b", before: bm.BeforeLoop, after: bm.AfterLoop}
+	var err error
+	if bc.setup, err = g.prepareSnippet(bm.Setup); err != nil {
+		return err
+	}
+	if bc.body, err = g.prepareSnippet(bm.Body); err != nil {
+		return err
+	}
+	// The body sees the variables the setup declares: they are not free.
+	setupNames := map[string]bool{}
+	for _, n := range bc.setup.declared {
+		setupNames[n] = true
+	}
+	bc.body.refs = without(bc.body.refs, setupNames)
+	bc.body.sels = without(bc.body.sels, setupNames)
+	if bc.setup.hasB || bc.body.hasB {
+		bc.param = "perfnbB"
+	}
+	for _, part := range []*string{&bc.before, &bc.after} {
+		if strings.TrimSpace(*part) == "" {
+			continue
+		}
+		src, err := renameB(*part, bc.param)
+		if err != nil {
+			return fmt.Errorf("generated code around the loop does not parse: %w", err)
+		}
+		*part = src
+	}
+	g.benches = append(g.benches, bc)
+	return nil
+}
+
+func without(names []string, drop map[string]bool) []string {
+	var out []string
+	for _, n := range names {
+		if !drop[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// renameB parses generated statements, renames the identifier b to param,
+// and returns them printed again.
+func renameB(src, param string) (string, error) {
+	if param == "b" {
+		return src, nil
+	}
+	fset, _, body, _, err := parseStmts(src, nil)
+	if err != nil {
+		return "", err
+	}
+	ast.Inspect(body, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Name == "b" {
+			id.Name = param
+		}
+		return true
+	})
+	var buf bytes.Buffer
+	for _, st := range body.List {
+		if err := printer.Fprint(&buf, fset, st); err != nil {
+			return "", err
+		}
+		buf.WriteByte('\n')
+	}
+	return buf.String(), nil
+}
+
+// roots returns what the benchmarks use: unresolved identifiers and
+// selector bases.
+func (g *generator) roots() (refs, sels []string) {
+	for _, bc := range g.benches {
+		refs = append(refs, bc.setup.refs...)
+		refs = append(refs, bc.body.refs...)
+		sels = append(sels, bc.setup.sels...)
+		sels = append(sels, bc.body.sels...)
+		for _, part := range []string{bc.before, bc.after} {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			if _, f, _, _, err := parseStmts(part, nil); err == nil {
+				r, s := unresolved(f)
+				refs = append(refs, r...)
+				sels = append(sels, s...)
+			}
+		}
+	}
+	return refs, sels
+}
+
+// selectDecls marks the declarations the benchmarks need.
+func (g *generator) selectDecls() {
+	refs, _ := g.roots()
+	var work []int
+	use := func(i int) {
+		if !g.decls[i].used {
+			g.decls[i].used = true
+			work = append(work, i)
+		}
+	}
+	for i, d := range g.decls {
+		if d.always {
+			use(i)
+		}
+	}
+	for _, r := range refs {
+		for _, i := range g.declByName[r] {
+			use(i)
+		}
+	}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		d := g.decls[i]
+		for _, r := range d.refs {
+			for _, j := range g.declByName[r] {
+				use(j)
+			}
+		}
+		for _, n := range d.names {
+			for _, j := range g.methodsOf[n] {
+				use(j)
+			}
+		}
+	}
+}
+
+// imports returns the import specs the selected code needs.
+func (g *generator) imports() []string {
+	_, sels := g.roots()
+	for _, d := range g.decls {
+		if d.used {
+			sels = append(sels, d.sels...)
+		}
+	}
+	if len(g.benches) > 0 {
+		sels = append(sels, "testing", "harness")
+	}
+	declared := map[string]bool{}
+	for _, d := range g.decls {
+		if d.used {
+			for _, n := range d.names {
+				declared[n] = true
+			}
+		}
+	}
+	stored := map[string]importInfo{}
+	var specs []string
+	seenSpec := map[string]bool{}
+	add := func(spec string) {
+		if !seenSpec[spec] {
+			seenSpec[spec] = true
+			specs = append(specs, spec)
+		}
+	}
+	for _, d := range g.decls {
+		for _, imp := range d.imports {
+			switch imp.name {
+			case "_", ".":
+				add(imp.spec)
+			default:
+				stored[imp.name] = imp
+			}
+		}
+	}
+	done := map[string]bool{}
+	for _, name := range sels {
+		if done[name] || declared[name] {
+			continue
+		}
+		done[name] = true
+		if imp, ok := stored[name]; ok {
+			add(imp.spec)
+			continue
+		}
+		switch name {
+		case "harness":
+			add(strconv.Quote(harnessPath))
+		case "display":
+			add(strconv.Quote(displayPath))
+		default:
+			if p, ok := stdPackages[name]; ok {
+				if defaultName(p) == name {
+					add(strconv.Quote(p))
+				} else {
+					add(name + " " + strconv.Quote(p))
+				}
+			}
+		}
+	}
+	sort.Strings(specs)
+	return specs
+}
+
+// lineWriter builds the file and knows the line it is on, to restore
+// positions in the generated file after cell code.
+type lineWriter struct {
+	buf  bytes.Buffer
+	line int // number of the line being written (1-based)
+}
+
+func (w *lineWriter) printf(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	w.buf.WriteString(s)
+	w.line += strings.Count(s, "\n")
+}
+
+// cellCode writes cell code behind a //line directive, then restores the
+// generated file's own positions.
+func (w *lineWriter) cellCode(sn Snippet, text string) {
+	w.printf("%s\n", lineDirective(cellFile(sn.Cell), sn.Line, sn.Col))
+	w.printf("%s\n", strings.TrimRight(text, "\n"))
+	w.printf("%s\n", lineDirective(GeneratedFile, w.line+1, 1))
+}
+
+func (g *generator) emit() []byte {
+	w := &lineWriter{line: 1}
+	w.printf("// Code generated by perfnb from notebook cells. DO NOT EDIT.\n\npackage main\n\n")
+	if specs := g.imports(); len(specs) > 0 {
+		w.printf("import (\n")
+		for _, s := range specs {
+			w.printf("\t%s\n", s)
+		}
+		w.printf(")\n")
+	}
+	for _, d := range g.decls {
+		if !d.used {
+			continue
+		}
+		w.printf("\n")
+		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, d.decl.Source)
+	}
+	for _, bc := range g.benches {
+		w.printf("\nfunc Benchmark%s(%s *testing.B) {\n", bc.name, bc.param)
+		w.printf("\tdefer harness.RedirectStdout()()\n")
+		if bc.setup.text != "" {
+			w.cellCode(bc.setup.sn, bc.setup.text)
+			for _, n := range bc.setup.declared {
+				w.printf("\t_ = %s\n", n)
+			}
+		}
+		if strings.TrimSpace(bc.before) != "" {
+			w.printf("%s\n", strings.TrimRight(bc.before, "\n"))
+		}
+		w.printf("\tfor %s.Loop() {\n", bc.param)
+		if bc.body.text != "" {
+			w.cellCode(bc.body.sn, bc.body.text)
+			for _, n := range bc.body.declared {
+				w.printf("\t\t_ = %s\n", n)
+			}
+		}
+		w.printf("\t}\n")
+		if strings.TrimSpace(bc.after) != "" {
+			w.printf("%s\n", strings.TrimRight(bc.after, "\n"))
+		}
+		w.printf("}\n")
+	}
+	return w.buf.Bytes()
+}

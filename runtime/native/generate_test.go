@@ -1,0 +1,158 @@
+package native
+
+import (
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strings"
+	"testing"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+func bench(setup, body string) Benchmark {
+	return Benchmark{
+		Name:  "Cell",
+		Setup: Snippet{Source: setup, Cell: 7, Line: 1, Col: 10},
+		Body:  Snippet{Source: body, Cell: 7, Line: 2},
+	}
+}
+
+func TestGenerate(t *testing.T) {
+	decls := []cell.Decl{
+		{Kind: cell.ImportDecl, Name: "os", Source: `import "os"`, Cell: 1, Line: 1},
+		{Kind: cell.ImportDecl, Name: "strings", Source: `import str "strings"`, Cell: 1, Line: 2},
+		{Kind: cell.FuncDecl, Name: "fib", Source: "func fib(n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn fib(n-1) + fib(n-2)\n}", Cell: 2, Line: 1},
+		{Kind: cell.VarDecl, Name: "words", Source: `var words = str.Fields("a b c")`, Cell: 3, Line: 4},
+		{Kind: cell.TypeDecl, Name: "point", Source: `type point struct{ x, y int }`, Cell: 3, Line: 1},
+		{Kind: cell.MethodDecl, Name: "point.norm", Source: `func (p point) norm() int { return abs(p.x) + abs(p.y) }`, Cell: 3, Line: 2},
+		{Kind: cell.FuncDecl, Name: "abs", Source: `func abs(x int) int { return max(x, -x) }`, Cell: 3, Line: 3},
+		{Kind: cell.FuncDecl, Name: "show", Source: `func show() { display.HTML("<b>hi</b>") }`, Cell: 4, Line: 1},
+		{Kind: cell.VarDecl, Name: "b", Source: `var b = 2`, Cell: 4, Line: 2},
+		{Kind: cell.FuncDecl, Name: "unused", Source: `func unused() { fmt.Println(os.Args) }`, Cell: 5, Line: 1},
+	}
+	tests := []struct {
+		name        string
+		bench       Benchmark
+		want, avoid []string
+	}{
+		{
+			name:  "auto import and declared variable used",
+			bench: bench("", `s := strings.Repeat("a", 3)`),
+			want:  []string{"\t\"strings\"\n", "_ = s\n", "//line In[7]:2:1\ns := strings.Repeat", "func BenchmarkCell(b *testing.B)", "for b.Loop() {"},
+			avoid: []string{"\"os\"", "func fib", "func unused", "\"fmt\""},
+		},
+		{
+			name:  "stored import under its alias, used declaration and its dependencies",
+			bench: bench("", `n := len(words) + fib(10) + point{1, 2}.norm()`),
+			want:  []string{"str \"strings\"", "//line In[3]:4:1\nvar words", "//line In[2]:1:1\nfunc fib", "func (p point) norm()", "func abs(", "type point"},
+			avoid: []string{"\"os\"", "func unused", "func show"},
+		},
+		{
+			name:  "expression statements kept",
+			bench: bench("x, y := 3, 7", "x*y\nlen(words)\nfib(3)\nint(x)\n<-make(chan int, 1)"),
+			want:  []string{"harness.Keep(/*line In[7]:2:1*/x*y)", "harness.Keep(/*line In[7]:3:1*/len(words))", "\nfib(3)\n", "harness.Keep(/*line In[7]:5:1*/int(x))", "\n<-make(chan int, 1)", "\"perfnbcell/harness\"", "//line In[7]:1:10\nx, y := 3, 7", "_ = x\n", "_ = y\n"},
+		},
+		{
+			name:  "display calls build against the stub",
+			bench: bench("", "show()"),
+			want:  []string{"\"perfnbcell/display\"", "func show()"},
+		},
+		{
+			name:  "a cell variable named b renames the benchmark's parameter",
+			bench: bench("", "x := b * 2"),
+			want:  []string{"func BenchmarkCell(perfnbB *testing.B)", "for perfnbB.Loop()", "var b = 2"},
+		},
+		{
+			name: "code around the loop follows the renamed parameter",
+			bench: Benchmark{Name: "Cell", Body: Snippet{Source: "b++", Cell: 9, Line: 2},
+				BeforeLoop: "b.ReportAllocs()\nruntime.GC()", AfterLoop: "b.ReportMetric(1, \"x/op\")"},
+			want: []string{"perfnbB.ReportAllocs()", "perfnbB.ReportMetric(1, \"x/op\")", "\"runtime\""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := Generate(Program{Decls: decls, Benchmarks: []Benchmark{tt.bench}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := string(src)
+			if _, err := parser.ParseFile(token.NewFileSet(), GeneratedFile, src, 0); err != nil {
+				t.Fatalf("generated source does not parse: %v\n%s", err, s)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(s, w) {
+					t.Errorf("generated source lacks %q:\n%s", w, s)
+				}
+			}
+			for _, a := range tt.avoid {
+				if strings.Contains(s, a) {
+					t.Errorf("generated source has %q:\n%s", a, s)
+				}
+			}
+		})
+	}
+}
+
+// TestGenerateLineMapping checks that positions in the generated file map
+// back to the cell, for cell code, and to the generated file elsewhere.
+func TestGenerateLineMapping(t *testing.T) {
+	src, err := Generate(Program{
+		Decls:      []cell.Decl{{Kind: cell.FuncDecl, Name: "f", Source: "func f() int {\n\treturn 1\n}", Cell: 2, Line: 3}},
+		Benchmarks: []Benchmark{{Name: "Cell", Setup: Snippet{Source: "a := f()", Cell: 4, Line: 1, Col: 9}, Body: Snippet{Source: "a*2\nc := a", Cell: 4, Line: 2}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, GeneratedFile, src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"f": "In[2]:3:6",
+		"a": "In[4]:1:9",
+		"c": "In[4]:3:1",
+	}
+	found := map[string]string{}
+	inspectIdents(f, func(name string, pos token.Pos) {
+		if _, ok := found[name]; !ok {
+			found[name] = fset.Position(pos).String()
+		}
+	})
+	for name, pos := range want {
+		if found[name] != pos {
+			t.Errorf("%s is at %s, want %s\n%s", name, found[name], pos, src)
+		}
+	}
+	// The Keep wrapper keeps the expression at its cell column.
+	if got := found["Keep"]; !strings.HasPrefix(got, "In[4]:2:") {
+		t.Errorf("harness.Keep is at %s, want on In[4]:2", got)
+	}
+	// The benchmark's own code is in the generated file.
+	if got := found["Loop"]; !strings.HasPrefix(got, GeneratedFile+":") {
+		t.Errorf("b.Loop is at %s, want in %s", got, GeneratedFile)
+	}
+}
+
+func TestGenerateSyntaxError(t *testing.T) {
+	_, err := Generate(Program{Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "x := \ny := 2)", Cell: 5, Line: 3}}}})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != CompileFailed {
+		t.Fatalf("got %v, want a compile error", err)
+	}
+	if !strings.Contains(e.Error(), "In[5]:4:") {
+		t.Errorf("error %q does not name line In[5]:4", e.Error())
+	}
+}
+
+// inspectIdents calls fn for every identifier of f, in source order.
+func inspectIdents(f *ast.File, fn func(name string, pos token.Pos)) {
+	ast.Inspect(f, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			fn(id.Name, id.Pos())
+		}
+		return true
+	})
+}

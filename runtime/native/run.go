@@ -1,0 +1,448 @@
+package native
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/perfnb/perfnb/runtime/harness"
+)
+
+// DefaultOutputLimit is how much a child may print, in bytes, before the
+// rest of its output is discarded.
+const DefaultOutputLimit = 1 << 20
+
+// MemoryLimitEnv names the environment variable that sets the children's
+// memory limit, in bytes or with a KiB, MiB or GiB suffix ("512MiB"). Without
+// it, a child may use half of the memory available when it starts.
+//
+// The limit is enforced from outside, by watching the child's resident set
+// size: GOMEMLIMIT is deliberately not set, since it would make the
+// garbage collector work harder and change what is measured.
+const MemoryLimitEnv = "PERFNB_MEMORY_LIMIT"
+
+// memoryPoll is how often a child's resident memory is checked.
+const memoryPoll = 20 * time.Millisecond
+
+// maxTraceBytes caps what is kept of a crashing child's standard error.
+const maxTraceBytes = 256 << 10
+
+// memoryLimit returns the limit for a run, in bytes, and how to change it.
+func memoryLimit(requested int64) (int64, error) {
+	if requested > 0 {
+		return requested, nil
+	}
+	if v := strings.TrimSpace(os.Getenv(MemoryLimitEnv)); v != "" {
+		n, err := ParseBytes(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s=%q: %w", MemoryLimitEnv, v, err)
+		}
+		return n, nil
+	}
+	avail, err := memAvailable()
+	if err != nil || avail <= 0 {
+		return 4 << 30, nil
+	}
+	return avail / 2, nil
+}
+
+// ParseBytes reads a size in bytes, with an optional suffix: K, KB, KiB,
+// M, MB, MiB, G, GB, GiB (all binary multiples), case-insensitive.
+func ParseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	num := strings.TrimRight(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
+	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+		"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+		"t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || f <= 0 {
+		return 0, fmt.Errorf("not a size: write bytes, or a number with MiB or GiB")
+	}
+	return int64(f * mult), nil
+}
+
+// memAvailable reads MemAvailable from /proc/meminfo, in bytes.
+func memAvailable() (int64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	return procField(b, "MemAvailable:"), nil
+}
+
+// procField returns a "Name:   1234 kB" field of a /proc file, in bytes.
+func procField(b []byte, name string) int64 {
+	i := bytes.Index(b, []byte(name))
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(string(b[i+len(name):]))
+	if len(fields) == 0 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(fields[0], 10, 64)
+	return n << 10
+}
+
+// cappedOutput forwards output to writers until a limit, then says once that
+// the rest was discarded. It is shared by the child's output streams.
+type cappedOutput struct {
+	mu        sync.Mutex
+	left      int
+	truncated bool
+}
+
+func (c *cappedOutput) write(w io.Writer, p []byte) {
+	if w == nil || len(p) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.truncated {
+		return
+	}
+	if len(p) > c.left {
+		w.Write(p[:c.left])
+		c.truncated = true
+		fmt.Fprintf(w, "\n[output truncated: the cell printed more than %s; the rest was discarded]\n", formatBytes(int64(c.left+len(p))))
+		return
+	}
+	c.left -= len(p)
+	w.Write(p)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// isBenchLine reports whether a line of the test binary's standard output
+// is for benchfmt: a result or a configuration line.
+func isBenchLine(l string) bool {
+	for _, p := range []string{"Benchmark", "goos:", "goarch:", "pkg:", "cpu:"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// crashMarker reports whether a line of standard error starts the runtime's
+// report of a panic or a fatal error.
+func crashMarker(l string) bool {
+	for _, p := range []string{"panic: ", "fatal error: ", "runtime: ", "SIGQUIT", "SIGABRT", "unexpected fault address"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Kind: Interrupted, Summary: "the cell was interrupted", Err: err}
+	}
+	limit, err := memoryLimit(opts.MemoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	outLimit := opts.OutputLimit
+	if outLimit <= 0 {
+		outLimit = DefaultOutputLimit
+	}
+	capped := &cappedOutput{left: outLimit}
+	stderrW := opts.Stderr
+	if stderrW == nil {
+		stderrW = opts.Output
+	}
+
+	var pipes [6]*os.File // read, write: stdout, stderr, cell output
+	for i := 0; i < 6; i += 2 {
+		if pipes[i], pipes[i+1], err = os.Pipe(); err != nil {
+			for _, f := range pipes {
+				if f != nil {
+					f.Close()
+				}
+			}
+			return nil, fmt.Errorf("starting the cell's process: %w", err)
+		}
+	}
+	cmd := exec.Command(b.Path, opts.Args...)
+	cmd.Dir = w.dir
+	cmd.Env = append(append(os.Environ(), harness.OutputFDEnv+"=3"), opts.Env...)
+	cmd.Stdout, cmd.Stderr = pipes[1], pipes[3]
+	cmd.ExtraFiles = []*os.File{pipes[5]}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	start := time.Now()
+	err = cmd.Start()
+	pipes[1].Close()
+	pipes[3].Close()
+	pipes[5].Close()
+	if err != nil {
+		pipes[0].Close()
+		pipes[2].Close()
+		pipes[4].Close()
+		return nil, fmt.Errorf("starting the cell's process: %w", err)
+	}
+	pid := cmd.Process.Pid
+
+	var (
+		readers       sync.WaitGroup
+		bench, failed bytes.Buffer
+		trace         bytes.Buffer
+	)
+	readers.Add(3)
+	go func() { // standard output: benchmark lines apart
+		defer readers.Done()
+		sc := bufio.NewScanner(pipes[0])
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		inFail := false
+		for sc.Scan() {
+			l := sc.Text()
+			switch {
+			case isBenchLine(l):
+				inFail = false
+				if bench.Len() < 4<<20 {
+					bench.WriteString(l + "\n")
+				}
+			case strings.HasPrefix(l, "--- "):
+				inFail = true
+				failed.WriteString(l + "\n")
+			case inFail && strings.HasPrefix(l, "    "):
+				if failed.Len() < 64<<10 {
+					failed.WriteString(l + "\n")
+				}
+			case l == "PASS" || l == "FAIL" || strings.HasPrefix(l, "ok ") || strings.HasPrefix(l, "FAIL\t"):
+				inFail = false
+			default:
+				inFail = false
+				capped.write(opts.Output, []byte(l+"\n"))
+			}
+		}
+		io.Copy(io.Discard, pipes[0])
+	}()
+	go func() { // standard error: a crash report apart
+		defer readers.Done()
+		r := bufio.NewReader(pipes[2])
+		crashing := false
+		for {
+			l, err := r.ReadString('\n')
+			if l != "" {
+				if !crashing && crashMarker(l) {
+					crashing = true
+				}
+				if crashing {
+					if trace.Len() < maxTraceBytes {
+						trace.WriteString(l)
+					}
+				} else {
+					capped.write(stderrW, []byte(l))
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // what the cell prints
+		defer readers.Done()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := pipes[4].Read(buf)
+			capped.write(opts.Output, buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var timeout <-chan time.Time
+	if opts.Timeout > 0 {
+		t := time.NewTimer(opts.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	tick := time.NewTicker(memoryPoll)
+	defer tick.Stop()
+	var (
+		reason  ErrorKind
+		peak    int64
+		waitErr error
+	)
+	kill := func(k ErrorKind) {
+		if reason == 0 {
+			reason = k
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	ctxDone := ctx.Done()
+wait:
+	for {
+		select {
+		case waitErr = <-done:
+			break wait
+		case <-ctxDone:
+			ctxDone = nil
+			kill(Interrupted)
+		case <-timeout:
+			kill(TimedOut)
+		case <-tick.C:
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil {
+				continue
+			}
+			if hwm := procField(status, "VmHWM:"); hwm > peak {
+				peak = hwm
+			}
+			if procField(status, "VmRSS:") > limit {
+				kill(OutOfMemory)
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	// The readers end when the child's descriptors close; a grandchild that
+	// kept them open is killed with the group.
+	readersDone := make(chan struct{})
+	go func() { readers.Wait(); close(readersDone) }()
+	select {
+	case <-readersDone:
+	case <-time.After(200 * time.Millisecond):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		select {
+		case <-readersDone:
+		case <-time.After(time.Second):
+		}
+	}
+	pipes[0].Close()
+	pipes[2].Close()
+	pipes[4].Close()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss<<10 > peak {
+		peak = ru.Maxrss << 10
+	}
+	res := &RunResult{Bench: bench.Bytes(), PeakRSS: peak, Elapsed: elapsed}
+
+	switch reason {
+	case Interrupted:
+		return res, &Error{Kind: Interrupted, Summary: "the cell was interrupted", Err: context.Cause(ctx)}
+	case TimedOut:
+		return res, &Error{Kind: TimedOut, Summary: fmt.Sprintf("the cell ran for more than %s, its time limit, and was stopped", opts.Timeout)}
+	case OutOfMemory:
+		return res, &Error{Kind: OutOfMemory, Summary: fmt.Sprintf(
+			"memory limit exceeded: the cell used more than %s (the limit; change it with the %s environment variable, for example %s=8GiB)",
+			formatBytes(limit), MemoryLimitEnv, MemoryLimitEnv)}
+	}
+	if waitErr == nil {
+		return res, nil
+	}
+	return res, exitError(waitErr, cmd.ProcessState, trace.String(), failed.String())
+}
+
+// exitError describes how the child ended, from its exit status, its
+// crash report and the testing package's failure lines.
+func exitError(waitErr error, ps *os.ProcessState, trace, failed string) error {
+	frames := cellFrames(trace)
+	lines := strings.Split(strings.TrimRight(trace, "\n"), "\n")
+	for i, l := range lines {
+		if msg, ok := strings.CutPrefix(l, "panic: "); ok {
+			// A multi-line panic value continues up to the blank line.
+			for _, more := range lines[i+1:] {
+				if more == "" || strings.HasPrefix(more, "[signal") || strings.HasPrefix(more, "goroutine ") {
+					break
+				}
+				msg += " " + strings.TrimSpace(more)
+			}
+			msg = strings.TrimSuffix(msg, " [recovered]")
+			return &Error{Kind: Panicked, Summary: "the cell panicked: " + msg, Lines: frames, Err: waitErr}
+		}
+	}
+	for _, l := range lines {
+		if msg, ok := strings.CutPrefix(l, "fatal error: "); ok {
+			return &Error{Kind: Crashed, Summary: "the cell crashed: fatal error: " + msg, Lines: frames, Err: waitErr}
+		}
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return &Error{Kind: Crashed, Summary: fmt.Sprintf("the cell's process was killed by %s", ws.Signal()), Lines: frames, Err: waitErr}
+	}
+	if strings.TrimSpace(failed) != "" {
+		var msgs []string
+		for _, l := range strings.Split(failed, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--- ") {
+				msgs = append(msgs, t)
+			}
+		}
+		if len(msgs) > 0 {
+			return &Error{Kind: Exited, Summary: "the benchmark failed: " + msgs[0], Lines: msgs[1:], Err: waitErr}
+		}
+	}
+	var exit *exec.ExitError
+	code := -1
+	if errors.As(waitErr, &exit) {
+		code = exit.ExitCode()
+	}
+	return &Error{Kind: Exited, Summary: fmt.Sprintf("the cell's process exited with status %d (os.Exit or log.Fatal in the cell?)", code), Lines: frames, Err: waitErr}
+}
+
+// cellFrames picks the frames of a Go trace that are in cells, as
+// "In[3]:5 in fib", without repeats of the same line in a row.
+func cellFrames(trace string) []string {
+	lines := strings.Split(trace, "\n")
+	var frames []string
+	last := ""
+	repeats := 0
+	for i := 1; i < len(lines); i++ {
+		loc := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(loc, "In[") {
+			continue
+		}
+		if sp := strings.LastIndex(loc, " +0x"); sp > 0 {
+			loc = loc[:sp]
+		}
+		fn := strings.TrimSpace(lines[i-1])
+		if p := strings.LastIndex(fn, "("); p > 0 {
+			fn = fn[:p]
+		}
+		fn = strings.TrimPrefix(strings.TrimPrefix(fn, "perfnbcell."), "main.")
+		f := loc
+		if fn != "" && !strings.HasPrefix(fn, "Benchmark") {
+			f += " in " + fn
+		}
+		if f == last {
+			repeats++
+			continue
+		}
+		if repeats > 0 {
+			frames = append(frames, fmt.Sprintf("  (the line above %d more times)", repeats))
+			repeats = 0
+		}
+		if len(frames) >= 20 {
+			frames = append(frames, "...")
+			break
+		}
+		frames = append(frames, f)
+		last = f
+	}
+	if repeats > 0 {
+		frames = append(frames, fmt.Sprintf("  (the line above %d more times)", repeats))
+	}
+	return frames
+}

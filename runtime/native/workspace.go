@@ -1,0 +1,223 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/perfnb/perfnb/runtime/harness"
+)
+
+// keepBinaries is how many of the latest test binaries a workspace keeps;
+// older ones are removed when a build succeeds.
+const keepBinaries = 8
+
+// displayStub is the workspace's perfnbcell/display package: perfnb's
+// display API exists only in the interpreter, so natively compiled code
+// that shows something builds against these no-ops and shows nothing.
+const displayStub = `// Package display stands in for perfnb's display package in natively
+// built code: every function does nothing.
+package display
+
+func HTML(args ...any)        {}
+func Markdown(args ...any)    {}
+func SVG(args ...any)         {}
+func PNG(args ...any)         {}
+func JPEG(args ...any)        {}
+func JSON(args ...any)        {}
+func Text(args ...any)        {}
+func ClearOutput(args ...any) {}
+`
+
+func newWorkspace(parent string) (*Workspace, error) {
+	goCmd, err := findGo()
+	if err != nil {
+		return nil, err
+	}
+	version, err := goVersion(goCmd)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(parent, "perfnb-native-")
+	if err != nil {
+		return nil, fmt.Errorf("creating the native workspace: %w", err)
+	}
+	w := &Workspace{dir: dir, goCmd: goCmd, goVersion: version}
+	if err := w.populate(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return w, nil
+}
+
+// findGo returns the go command: the one on PATH, else the one in GOROOT.
+func findGo() (string, error) {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p, nil
+	}
+	for _, root := range []string{os.Getenv("GOROOT"), "/usr/local/go", "/usr/lib/go"} {
+		if root == "" {
+			continue
+		}
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("native measurement needs the Go toolchain, and the go command was not found on PATH")
+}
+
+// goVersion asks the toolchain for its version, as go.mod writes it.
+func goVersion(goCmd string) (string, error) {
+	cmd := exec.Command(goCmd, "env", "GOVERSION")
+	cmd.Env = goEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("asking the go command for its version: %w", err)
+	}
+	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
+	end := 0
+	for end < len(v) && (v[end] == '.' || '0' <= v[end] && v[end] <= '9') {
+		end++
+	}
+	v = strings.Trim(v[:end], ".")
+	if strings.Count(v, ".") < 1 {
+		v = "1.24" // a development toolchain: b.Loop needs 1.24
+	}
+	return v, nil
+}
+
+// goEnv is the environment of the go command: the user's, with the build
+// and module caches it names, but never a download (the workspace only
+// uses the standard library and its own packages), no workspace file, no
+// cross-compilation, and no VCS stamping.
+func goEnv() []string {
+	drop := map[string]bool{"GOFLAGS": true, "GOTOOLCHAIN": true, "GOPROXY": true, "GOWORK": true,
+		"GO111MODULE": true, "GOOS": true, "GOARCH": true}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local", "GOPROXY=off",
+		"GOWORK=off", "GO111MODULE=on")
+}
+
+// populate writes go.mod, the harness package and the display stub.
+func (w *Workspace) populate() error {
+	files := map[string]string{
+		"go.mod":             fmt.Sprintf("module perfnbcell\n\ngo %s\n", w.goVersion),
+		"display/display.go": displayStub,
+	}
+	err := fs.WalkDir(harness.Child, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		b, err := fs.ReadFile(harness.Child, p)
+		if err != nil {
+			return err
+		}
+		files[filepath.Join("harness", p)] = string(b)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("copying the harness into the native workspace: %w", err)
+	}
+	for name, content := range files {
+		p := filepath.Join(w.dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("writing the native workspace: %w", err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("writing the native workspace: %w", err)
+		}
+	}
+	return nil
+}
+
+func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
+	src, err := Generate(p)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := os.WriteFile(filepath.Join(w.dir, GeneratedFile), src, 0o644); err != nil {
+		return nil, fmt.Errorf("writing the generated test file: %w", err)
+	}
+	w.seq++
+	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
+	// -ldflags=-w leaves out DWARF, which only debuggers read: it takes a
+	// third of the link time. Tracebacks and pprof use the symbol and
+	// line tables, which stay.
+	cmd := exec.Command(w.goCmd, "test", "-c", "-o", bin, "-vet=off", "-ldflags=-w", ".")
+	cmd.Dir = w.dir
+	cmd.Env = goEnv()
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	start := time.Now()
+	err = runGroup(ctx, cmd)
+	elapsed := time.Since(start)
+	if ctx.Err() != nil {
+		return nil, &Error{Kind: Interrupted, Summary: "the build was interrupted", Err: ctx.Err()}
+	}
+	if err != nil {
+		return nil, compileError(out.String(), err)
+	}
+	w.bins = append(w.bins, bin)
+	for len(w.bins) > keepBinaries {
+		os.Remove(w.bins[0])
+		w.bins = w.bins[1:]
+	}
+	return &Binary{Path: bin, BuildTime: elapsed}, nil
+}
+
+// runGroup runs cmd in its own process group and kills the whole group
+// when ctx is cancelled.
+func runGroup(ctx context.Context, cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return <-done
+	}
+}
+
+// compileError keeps the compiler's messages from go test -c's output:
+// they already name cell lines, thanks to the //line directives.
+func compileError(out string, err error) error {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.TrimSpace(l) == "",
+			strings.HasPrefix(l, "# "),
+			strings.HasPrefix(l, "FAIL"),
+			strings.HasPrefix(l, "ok "):
+			continue
+		}
+		lines = append(lines, strings.TrimPrefix(l, "./"))
+	}
+	if len(lines) == 0 {
+		return &Error{Kind: CompileFailed, Summary: "the build failed: " + err.Error(), Err: err}
+	}
+	return &Error{Kind: CompileFailed, Summary: lines[0], Lines: lines, Err: err}
+}

@@ -1,0 +1,234 @@
+package session
+
+import (
+	"go/token"
+	"sort"
+	"strings"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// predeclared lists Go's predeclared identifiers.
+func predeclared() []string {
+	return []string{
+		"any", "append", "bool", "byte", "cap", "clear", "close", "comparable", "complex",
+		"complex128", "complex64", "copy", "delete", "error", "false", "float32", "float64",
+		"imag", "int", "int16", "int32", "int64", "int8", "iota", "len", "make", "max", "min",
+		"new", "nil", "panic", "print", "println", "real", "recover", "rune", "string", "true",
+		"uint", "uint16", "uint32", "uint64", "uint8", "uintptr",
+	}
+}
+
+// keywords lists Go's keywords.
+func keywords() []string {
+	var kw []string
+	for t := token.BREAK; t <= token.VAR; t++ {
+		if t.IsKeyword() {
+			kw = append(kw, t.String())
+		}
+	}
+	return kw
+}
+
+// candidate is one completion with its kind for Jupyter's type metadata.
+type candidate struct {
+	text, kind string
+}
+
+// Complete completes the identifier or selector before the cursor (in code
+// points): magic names after % at the start of a line, standard-library
+// import paths inside an import's quotes, members of a package after
+// pkg., methods of a type declared in a cell after T., and otherwise
+// package names, names declared in earlier cells, keywords and
+// predeclared identifiers. Matches are sorted; CursorStart..CursorEnd is
+// the text they replace.
+func (s *Session) Complete(code string, cursor int) kernel.Completion {
+	r := []rune(code)
+	if cursor < 0 || cursor > len(r) {
+		cursor = len(r)
+	}
+	before := string(r[:cursor])
+	line := before[strings.LastIndexByte(before, '\n')+1:]
+	cands, start := s.candidates(r, cursor, line, code)
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].text < cands[j].text })
+	matches := make([]string, 0, len(cands))
+	types := make([]map[string]any, 0, len(cands))
+	seen := make(map[string]bool)
+	for _, c := range cands {
+		if seen[c.text] {
+			continue
+		}
+		seen[c.text] = true
+		matches = append(matches, c.text)
+		types = append(types, map[string]any{"start": start, "end": cursor, "text": c.text, "type": c.kind})
+	}
+	return kernel.Completion{
+		Matches:     matches,
+		CursorStart: start,
+		CursorEnd:   cursor,
+		Metadata:    map[string]any{"_jupyter_types_experimental": types},
+	}
+}
+
+// candidates returns the completions at cursor and where the text they
+// replace starts.
+func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candidate, int) {
+	std := s.docs.std.get()
+
+	// %magic at the start of a line.
+	if t := strings.TrimLeft(line, " \t"); strings.HasPrefix(t, "%") && !strings.ContainsAny(t, " \t") {
+		partial := strings.TrimLeft(t, "%")
+		pct := t[:len(t)-len(partial)]
+		var out []candidate
+		for _, n := range s.opts.Magics.Names() {
+			if strings.HasPrefix(n, partial) {
+				out = append(out, candidate{pct + n, "magic"})
+			}
+		}
+		return out, cursor - len([]rune(t))
+	}
+
+	// An import path inside quotes.
+	if partial, ok := importPathPrefix(line, code, len(before(r, cursor))-len(line)); ok {
+		var out []candidate
+		for _, p := range std.paths {
+			if strings.HasPrefix(p, partial) {
+				out = append(out, candidate{p, "path"})
+			}
+		}
+		return out, cursor - len([]rune(partial))
+	}
+	if inStringOrComment(line) {
+		return nil, cursor
+	}
+
+	start := cursor
+	for start > 0 && isIdentRune(r[start-1]) {
+		start--
+	}
+	partial := string(r[start:cursor])
+	if start > 0 && r[start-1] == '.' {
+		// A selector X.partial.
+		xEnd := start - 1
+		xStart := xEnd
+		for xStart > 0 && isIdentRune(r[xStart-1]) {
+			xStart--
+		}
+		if xStart == xEnd || xStart > 0 && r[xStart-1] == '.' {
+			return nil, start
+		}
+		x := string(r[xStart:xEnd])
+		var out []candidate
+		s.mu.Lock()
+		_, isType := s.store.Lookup(x)
+		names := s.storeMethods(x)
+		s.mu.Unlock()
+		for _, m := range names {
+			if strings.HasPrefix(m, partial) {
+				out = append(out, candidate{m, "function"})
+			}
+		}
+		if isType {
+			return out, start
+		}
+		if p := std.byPackageName(x, s.imports(code)); p != nil {
+			for _, m := range p.sorted {
+				if strings.HasPrefix(m, partial) {
+					out = append(out, candidate{m, memberKind(p.members[m])})
+				}
+			}
+		}
+		return out, start
+	}
+	if partial == "" {
+		return nil, cursor
+	}
+	var out []candidate
+	add := func(names []string, kind string) {
+		for _, n := range names {
+			if strings.HasPrefix(n, partial) {
+				out = append(out, candidate{n, kind})
+			}
+		}
+	}
+	s.mu.Lock()
+	stored := s.store.Names()
+	s.mu.Unlock()
+	add(stored, "instance")
+	add(std.names, "module")
+	var aliases []string
+	for a := range s.imports(code) {
+		aliases = append(aliases, a)
+	}
+	add(aliases, "module")
+	add(keywords(), "keyword")
+	add(predeclared(), "function")
+	return out, start
+}
+
+func before(r []rune, cursor int) string { return string(r[:cursor]) }
+
+// storeMethods lists the methods of a type declared in a cell (call with
+// s.mu held).
+func (s *Session) storeMethods(typ string) []string {
+	var out []string
+	for _, d := range s.store.Decls() {
+		if d.Kind != cell.MethodDecl {
+			continue
+		}
+		if t, m, ok := strings.Cut(d.Name, "."); ok && t == typ {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// importPathPrefix reports whether the cursor, at the end of line, is
+// inside the quotes of an import path, and the path typed so far. lineOff
+// is the byte offset of line in code.
+func importPathPrefix(line, code string, lineOff int) (string, bool) {
+	q := strings.LastIndexByte(line, '"')
+	if q < 0 || strings.Count(line, `"`)%2 == 0 {
+		return "", false
+	}
+	head := strings.Fields(line[:q])
+	switch {
+	case len(head) >= 1 && head[0] == "import" && len(head) <= 2:
+		return line[q+1:], true
+	case len(head) <= 1 && inImportBlock(code[:lineOff]):
+		return line[q+1:], true
+	}
+	return "", false
+}
+
+// inImportBlock reports whether text ends inside an import ( ... ) block.
+func inImportBlock(text string) bool {
+	i := strings.LastIndex(text, "import (")
+	if i < 0 {
+		i = strings.LastIndex(text, "import(")
+	}
+	return i >= 0 && !strings.Contains(text[i:], ")")
+}
+
+// inStringOrComment reports whether the end of line is inside an
+// interpreted string, a rune literal or a // comment (a rough check).
+func inStringOrComment(line string) bool {
+	inStr := byte(0)
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case inStr != 0:
+			if c == '\\' {
+				i++
+			} else if c == inStr {
+				inStr = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			inStr = c
+		case c == '/' && i+1 < len(line) && line[i+1] == '/':
+			return true
+		}
+	}
+	return inStr != 0
+}

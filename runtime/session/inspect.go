@@ -1,0 +1,218 @@
+package session
+
+import (
+	"fmt"
+	"go/token"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// Inspect documents the identifier or selector under or just before the
+// cursor (or, inside a call's parentheses, the function called): a
+// standard-library package or member (signature and doc comment read from
+// the Go sources), a name declared in an earlier cell (its source and the
+// cell that declared it), a predeclared identifier, a keyword or a magic.
+func (s *Session) Inspect(code string, cursor, detailLevel int) kernel.Inspection {
+	for _, name := range []string{nameAt(code, cursor), callAt(code, cursor)} {
+		if name == "" {
+			continue
+		}
+		if text, found := s.describe(name, code, detailLevel); found {
+			return kernel.Inspection{Found: true, Data: kernel.Bundle{"text/plain": text}, Metadata: map[string]any{}}
+		}
+	}
+	return kernel.Inspection{Found: false, Data: kernel.Bundle{}, Metadata: map[string]any{}}
+}
+
+// help answers name? in a cell, as IPython's pager does.
+func (s *Session) help(name string, detail int) (string, bool) {
+	text, found := s.describe(name, "", detail)
+	if !found {
+		return fmt.Sprintf("Object `%s` not found.", name), false
+	}
+	return text, true
+}
+
+// describe documents name (an identifier, a selector such as fmt.Println
+// or strings.Builder.WriteString, or %magic); code is the cell being
+// edited, whose imports count.
+func (s *Session) describe(name, code string, detail int) (string, bool) {
+	if m, ok := strings.CutPrefix(name, "%"); ok {
+		m = strings.TrimLeft(m, "%")
+		if mg, ok := s.opts.Magics.Lookup(m); ok {
+			return fmt.Sprintf("%%%s: %s", m, mg.Doc()), true
+		}
+		return "", false
+	}
+	parts := strings.Split(name, ".")
+	std := s.docs.std.get()
+	imports := s.imports(code)
+
+	// A name declared in a cell, or a method of a type declared in one.
+	if d, ok := s.lookupDecl(name); ok {
+		return declText(d), true
+	}
+	if len(parts) == 1 {
+		if p := std.byPackageName(name, imports); p != nil {
+			if pd, err := s.docs.pkg(p.path); err == nil {
+				return pd.synopsis(detail), true
+			}
+			return fmt.Sprintf("package %s // import %q\n", p.name, p.path), true
+		}
+		if token.IsKeyword(name) {
+			return fmt.Sprintf("%s is a Go keyword: https://go.dev/ref/spec#Keywords\n", name), true
+		}
+		if pd, err := s.docs.pkg("builtin"); err == nil {
+			if text, ok := pd.member(parts, detail); ok {
+				return text, true
+			}
+		}
+		return "", false
+	}
+	p := std.byPackageName(parts[0], imports)
+	if p == nil || len(parts) > 3 {
+		// x.Field of a variable x declared in a cell: document x.
+		if d, ok := s.lookupDecl(parts[0]); ok {
+			return declText(d), true
+		}
+		return "", false
+	}
+	if _, ok := p.members[parts[1]]; !ok {
+		return "", false
+	}
+	pd, err := s.docs.pkg(p.path)
+	if err != nil {
+		// No sources: say at least what yaegi knows.
+		return fmt.Sprintf("%s.%s (package %q)\n", p.name, parts[1], p.path), true
+	}
+	return pd.member(parts[1:], detail)
+}
+
+// lookupDecl finds a name declared in an earlier cell.
+func (s *Session) lookupDecl(name string) (cell.Decl, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.store.Lookup(name)
+	if ok && d.Kind == cell.ImportDecl {
+		return cell.Decl{}, false
+	}
+	return d, ok
+}
+
+// declText documents a stored declaration: its source (doc comment
+// included) and where it was declared.
+func declText(d cell.Decl) string {
+	return fmt.Sprintf("%s\n\ndeclared in In[%d], line %d\n", strings.TrimSpace(d.Source), d.Cell, d.Line)
+}
+
+var importRE = regexp.MustCompile(`(?m)^\s*(?:import\s+)?(?:([\pL_][\pL\pN_]*|\.)\s+)?("[^"\n]+")\s*(?:\)\s*)?(?:;|//.*)?$`)
+
+// imports maps the package names the stored imports and the imports of
+// code define to their paths.
+func (s *Session) imports(code string) map[string]string {
+	std := s.docs.std.get()
+	m := make(map[string]string)
+	add := func(alias, quoted string, explicit bool) {
+		path, err := strconv.Unquote(quoted)
+		if err != nil || alias == "_" || alias == "." {
+			return
+		}
+		if alias == "" {
+			p, ok := std.byPath[path]
+			if !ok {
+				return
+			}
+			alias = p.name
+		}
+		if explicit || std.byPath[path] != nil {
+			m[alias] = path
+		}
+	}
+	s.mu.Lock()
+	decls := s.store.Decls()
+	s.mu.Unlock()
+	for _, d := range decls {
+		if d.Kind != cell.ImportDecl {
+			continue
+		}
+		for _, sub := range importRE.FindAllStringSubmatch(d.Source, -1) {
+			add(sub[1], sub[2], true)
+		}
+	}
+	for _, sub := range importRE.FindAllStringSubmatch(code, -1) {
+		add(sub[1], sub[2], false)
+	}
+	return m
+}
+
+// nameAt returns the identifier or selector (a.b.c) around cursor (in
+// code points), or %magic.
+func nameAt(code string, cursor int) string {
+	r := []rune(code)
+	cursor = max(0, min(cursor, len(r)))
+	end := cursor
+	for end < len(r) && isIdentRune(r[end]) {
+		end++
+	}
+	start := selectorStart(r, cursor)
+	if start == end {
+		return ""
+	}
+	for start > 0 && r[start-1] == '%' {
+		start--
+	}
+	return strings.Trim(string(r[start:end]), ".")
+}
+
+// callAt returns the function called around the cursor: the selector
+// before the innermost parenthesis open at the cursor, or before the
+// parentheses just closed before it.
+func callAt(code string, cursor int) string {
+	r := []rune(code)
+	cursor = max(0, min(cursor, len(r)))
+	i := cursor
+	for i > 0 && (r[i-1] == ' ' || r[i-1] == '\t') {
+		i--
+	}
+	closed := i > 0 && r[i-1] == ')'
+	depth := 0
+	for i--; i >= 0; i-- {
+		switch r[i] {
+		case ')':
+			depth++
+		case '(':
+			if closed {
+				depth--
+				if depth > 0 {
+					continue
+				}
+			} else if depth > 0 {
+				depth--
+				continue
+			}
+			j := i
+			for j > 0 && (r[j-1] == ' ' || r[j-1] == '\t') {
+				j--
+			}
+			return strings.Trim(string(r[selectorStart(r, j):j]), ".")
+		}
+	}
+	return ""
+}
+
+// selectorStart goes back from i over identifier runes and dots.
+func selectorStart(r []rune, i int) int {
+	for i > 0 && (isIdentRune(r[i-1]) || r[i-1] == '.' && i > 1 && isIdentRune(r[i-2])) {
+		i--
+	}
+	return i
+}
+
+func isIdentRune(c rune) bool {
+	return c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c)
+}

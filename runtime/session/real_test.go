@@ -1,0 +1,64 @@
+package session
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/perfnb/perfnb/kernel"
+)
+
+// TestWithInterpreter runs cells through the real yaegi interpreter.
+func TestWithInterpreter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the interpreter")
+	}
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	tests := []struct {
+		code   string
+		plain  string // text/plain of the value; "" for none
+		stdout string
+		errVal string // a part of the error's value; "" for success
+	}{
+		{"1 + 2 + 3", "6", "", ""},
+		{"[]int{1, 4, 9}", "[1 4 9]", "", ""},
+		{"fmt.Println(\"hello, world\")", "", "hello, world\n", ""},
+		{"import \"strings\"\ntype T struct{ S string }\nfunc (t T) Up() string { return strings.ToUpper(t.S) }\nt := T{\"go\"}\nfmt.Println(t.Up())\nt.Up()", "GO", "GO\n", ""},
+		{"func (t T) Up() string { return \"redefined \" + t.S }\nt.Up()", "redefined go", "", ""},
+		{"x := 1\n%nosuch", "", "", "`%nosuch` not found"},
+		{"y := 2\nundefinedThing()", "", "", "In[7]:2"},
+		{"y", "2", "", ""}, // defined before the failure: kept by the interpreter
+		{"zzz", "", "", "undefined"},
+	}
+	for i, tt := range tests {
+		pub := &fakePub{}
+		res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
+		if tt.errVal != "" {
+			if res.Error == nil || !strings.Contains(res.Error.Value, tt.errVal) {
+				t.Errorf("In[%d] %q: error %+v, want one containing %q", i+1, tt.code, res.Error, tt.errVal)
+			}
+			continue
+		}
+		if res.Error != nil {
+			t.Errorf("In[%d] %q: error %+v", i+1, tt.code, res.Error)
+			continue
+		}
+		got, _ := res.Data["text/plain"].(string)
+		if got != tt.plain {
+			t.Errorf("In[%d] %q: value %q, want %q", i+1, tt.code, got, tt.plain)
+		}
+		if tt.stdout != "" && pub.stream.String() != "stdout:"+tt.stdout {
+			t.Errorf("In[%d] %q: output %q, want stdout %q", i+1, tt.code, pub.stream.String(), tt.stdout)
+		}
+	}
+	if d, ok := s.Store().Lookup("T.Up"); !ok || d.Cell != 5 {
+		t.Errorf("T.Up in the store: %+v, %v; want it from In[5]", d, ok)
+	}
+	if _, ok := s.Store().Lookup("x"); ok {
+		t.Errorf("x stored from a failing cell")
+	}
+	if in := s.Inspect("t.Up()", 1, 0); !in.Found || !strings.Contains(in.Data["text/plain"].(string), "var t = T{\"go\"}") {
+		t.Errorf("Inspect(t) = %+v", in)
+	}
+}

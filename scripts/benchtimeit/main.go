@@ -1,0 +1,208 @@
+// Command benchtimeit measures perfnb's %timeit against go test -bench.
+//
+// For workloads from about 1 ns to about 10 ms per operation, it runs the
+// %timeit magic in-process (through magics, with a real native workspace,
+// as the kernel does) and a plain go test -bench benchmark of the same code,
+// interleaved, for a few rounds, and prints the medians and their
+// difference. It then prints the build time of a second small cell and the
+// total time of a %timeit of a statement of about 100 ns.
+//
+//	go run ./scripts/benchtimeit [-rounds 3]
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/timeit"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/native"
+)
+
+// workload is one statement to time.
+type workload struct {
+	name, stmt string
+}
+
+var decls = []cell.Decl{
+	{Kind: cell.ImportDecl, Name: "strconv", Source: `import "strconv"`, Cell: 1, Line: 1},
+	{Kind: cell.VarDecl, Name: "n", Source: `var n = 7`, Cell: 1, Line: 2},
+	{Kind: cell.FuncDecl, Name: "fib", Source: "func fib(n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn fib(n-1) + fib(n-2)\n}", Cell: 1, Line: 3},
+}
+
+var workloads = []workload{
+	{"arith ~1ns", "x := n*3 + 1"},
+	{"itoa ~20ns", "s := strconv.Itoa(n * 123457)"},
+	{"fib(8) ~100ns", "x := fib(8)"},
+	{"fib(18) ~10µs", "x := fib(18)"},
+	{"fib(25) ~500µs", "x := fib(25)"},
+	{"fib(31) ~10ms", "x := fib(31)"},
+}
+
+// publisher discards what the magic publishes.
+type publisher struct{}
+
+func (publisher) Stream(string, string)                               {}
+func (publisher) Display(kernel.Bundle, map[string]any, string)       {}
+func (publisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
+func (publisher) ClearOutput(bool)                                    {}
+func (publisher) Input(context.Context, string, bool) (string, error) {
+	return "", kernel.ErrStdinNotAllowed
+}
+
+func main() {
+	rounds := flag.Int("rounds", 3, "rounds of interleaved measurements")
+	flag.Parse()
+	log.SetFlags(0)
+	ctx := context.Background()
+
+	ws, err := native.NewWorkspace("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	env := magics.Env{Decls: decls, Publisher: publisher{}, Workspace: func() (*native.Workspace, error) { return ws, nil }}
+	m := timeit.New()
+	count := 1
+	timeitMean := func(args string) (*timeit.Result, time.Duration) {
+		count++
+		start := time.Now()
+		v, err := m.Run(ctx, magics.Call{Name: "timeit", Args: "-q -o " + args, Count: count, Line: 1}, env)
+		if err != nil {
+			log.Fatalf("%%timeit %s: %v", args, err)
+		}
+		return v.(*timeit.Result), time.Since(start)
+	}
+
+	ref, cleanup, err := buildReference()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cleanup()
+
+	ours := make([][]float64, len(workloads))
+	theirs := make([][]float64, len(workloads))
+	for r := 0; r < *rounds; r++ {
+		for i, w := range workloads {
+			res, _ := timeitMean(w.stmt)
+			ours[i] = append(ours[i], res.Average*1e9)
+			ns, err := runReference(ref, i)
+			if err != nil {
+				log.Fatal(err)
+			}
+			theirs[i] = append(theirs[i], ns)
+			fmt.Fprintf(os.Stderr, "round %d %-16s timeit %12.4g ns  go test %12.4g ns\n", r+1, w.name, res.Average*1e9, ns)
+		}
+	}
+	fmt.Printf("\n%-16s %16s %16s %8s\n", "workload", "%timeit mean", "go test ns/op", "diff")
+	for i, w := range workloads {
+		a, b := median(ours[i]), median(theirs[i])
+		fmt.Printf("%-16s %13.4g ns %13.4g ns %+7.1f%%\n", w.name, a, b, (a-b)/b*100)
+	}
+	fmt.Printf("(medians of %d interleaved rounds; %%timeit: mean of 7 runs; go test: default -benchtime=1s)\n\n", *rounds)
+
+	var builds []float64
+	for i := 0; i < 5; i++ {
+		res, _ := timeitMean(fmt.Sprintf("-n 1 -r 1 y%d := %d", i, i))
+		builds = append(builds, res.CompileTime)
+	}
+	fmt.Printf("build time of a small cell after the first: median %.3f s, min %.3f s, max %.3f s (5 cells)\n",
+		median(builds), minOf(builds), maxOf(builds))
+	var totals []float64
+	for i := 0; i < 3; i++ {
+		res, took := timeitMean(fmt.Sprintf("x := fib(8) + %d", i))
+		totals = append(totals, took.Seconds())
+		fmt.Printf("%%timeit x := fib(8) + %d: %s, in %.2f s total (build %.2f s)\n", i, res.Line(), took.Seconds(), res.CompileTime)
+	}
+	fmt.Printf("total time of a %%timeit of a ~100 ns statement: median %.2f s\n", median(totals))
+}
+
+// buildReference writes the workloads as an ordinary benchmark package and
+// builds its test binary.
+func buildReference() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "benchtimeit-ref-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	var src strings.Builder
+	src.WriteString("package main\n\nimport (\n\t\"strconv\"\n\t\"testing\"\n)\n\n")
+	for _, d := range decls[1:] {
+		src.WriteString(d.Source + "\n\n")
+	}
+	src.WriteString("var _ = strconv.Itoa\n\n")
+	for i, w := range workloads {
+		fmt.Fprintf(&src, "func BenchmarkW%d(b *testing.B) {\n\tfor b.Loop() {\n\t\t%s\n\t\t_ = %s\n\t}\n}\n\n", i, w.stmt, strings.Fields(w.stmt)[0])
+	}
+	files := map[string]string{"go.mod": "module benchref\n\ngo 1.26\n", "ref_test.go": src.String()}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			cleanup()
+			return "", nil, err
+		}
+	}
+	bin := filepath.Join(dir, "ref.test")
+	cmd := exec.Command("go", "test", "-c", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false", "GOPROXY=off", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("building the reference benchmarks: %v\n%s", err, out)
+	}
+	return bin, cleanup, nil
+}
+
+// runReference runs workload i with go test's defaults and returns ns/op.
+func runReference(bin string, i int) (float64, error) {
+	out, err := exec.Command(bin, "-test.run=^$", fmt.Sprintf("-test.bench=^BenchmarkW%d$", i)).Output()
+	if err != nil {
+		return 0, fmt.Errorf("running the reference benchmark: %v\n%s", err, out)
+	}
+	r := benchfmt.NewReader(bytes.NewReader(out), "reference")
+	for r.Scan() {
+		if res, ok := r.Result().(*benchfmt.Result); ok {
+			if v, ok := res.Value("sec/op"); ok {
+				return v * 1e9, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no result from the reference benchmark:\n%s", out)
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func minOf(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs {
+		m = min(m, x)
+	}
+	return m
+}
+
+func maxOf(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
