@@ -219,7 +219,7 @@ func (e *env) runChecks(t *testing.T, timeout time.Duration, script string, chec
 		pass         bool
 	}
 	var results []result
-	var other []string
+	var other, figures []string
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -228,13 +228,18 @@ func (e *env) runChecks(t *testing.T, timeout time.Duration, script string, chec
 		case strings.HasPrefix(line, "PASS "):
 			name, _, _ := strings.Cut(strings.TrimPrefix(line, "PASS "), " ")
 			results = append(results, result{name: name, pass: true})
+			for _, f := range figures {
+				t.Logf("%s:%s", name, f) // a figure the check measured
+			}
+			figures = nil
 		case strings.HasPrefix(line, "FAIL "):
 			name, detail, _ := strings.Cut(strings.TrimPrefix(line, "FAIL "), ": ")
 			results = append(results, result{name: name, detail: detail})
+			figures = nil
 		case strings.HasPrefix(line, "    ") && len(results) > 0 && !results[len(results)-1].pass:
 			results[len(results)-1].detail += "\n" + line
-		case strings.HasPrefix(line, "  ") && len(results) > 0:
-			t.Logf("%s:%s", results[len(results)-1].name, line) // a measured figure
+		case strings.HasPrefix(line, "  "):
+			figures = append(figures, line)
 		default:
 			other = append(other, line)
 		}

@@ -117,10 +117,10 @@ class Kernel:
         self.kc.wait_for_ready(timeout=TIMEOUT)
 
     def drain(self):
-        for ch in (self.kc.iopub_channel, self.kc.shell_channel, self.kc.stdin_channel):
+        for get in (self.kc.get_iopub_msg, self.kc.get_shell_msg, self.kc.get_stdin_msg):
             while True:
                 try:
-                    ch.get_msg(timeout=0.05)
+                    get(timeout=0.05)
                 except Empty:
                     break
 
@@ -149,7 +149,7 @@ class Kernel:
                    % (msg_id, timeout, [m["msg_type"] for m in messages]))
             if stdin is not None:
                 try:
-                    req = self.kc.stdin_channel.get_msg(timeout=0.01)
+                    req = self.kc.get_stdin_msg(timeout=0.01)
                 except Empty:
                     pass
                 else:

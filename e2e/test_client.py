@@ -314,9 +314,16 @@ def stdin_allowed(k):
 
 @check
 def stdin_not_allowed(k):
-    r = k.execute("var name string\nfmt.Scanln(&name)", allow_stdin=False)
-    text = one_error(r, "stdin with allow_stdin=False")
-    expect("input" in text.lower() or "stdin" in text.lower(), "the error does not explain stdin is not allowed", text)
+    """With allow_stdin false, reading stdin fails clearly: either the cell
+    fails, or the read returns an error that says why."""
+    r = k.execute('var name string\n_, err := fmt.Scanln(&name)\nfmt.Println("err:", err)', allow_stdin=False)
+    expect(not r.stdin_requests, "an input_request was sent although allow_stdin is false")
+    if r.status == "error":
+        text = one_error(r, "stdin with allow_stdin=False")
+    else:
+        text = r.stdout()
+        expect(text.startswith("err: ") and text.strip() != "err: <nil>", "fmt.Scanln did not fail: %r" % text, r.describe())
+    expect(re.search(r"(?i)input|stdin", text), "the error does not explain that stdin is not allowed", text)
 
 
 def completion(k, code, cursor=None):

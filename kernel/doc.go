@@ -2,4 +2,37 @@
 // ZeroMQ: it reads a connection file, binds the shell, iopub, stdin, control
 // and heartbeat sockets, signs and checks messages, and dispatches requests
 // to an Interpreter. It knows the protocol, not Go.
+//
+// # Goroutines
+//
+// One goroutine reads each of the shell, control and stdin sockets and
+// decodes what arrives: a message with a bad or missing signature (or one
+// replayed), malformed frames or invalid JSON is logged and dropped there.
+// Shell requests are handled one at a time by the shell goroutine, which
+// calls the Interpreter; control requests (kernel_info, interrupt,
+// shutdown), input replies and signals are handled by the goroutine that
+// called Run, so an interrupt or a shutdown is answered while a cell runs.
+// The heartbeat echoes from its own goroutine.
+//
+// # Files
+//
+//   - connection.go: the connection file and endpoints (tcp, ipc).
+//   - wire.go: framing, HMAC-SHA256 signing and checking, headers.
+//   - sockets.go, transport.go: zmq4 sockets, bound through transports
+//     that buffer reads and gather each message's frames into one write.
+//   - kernel.go: Run, publishing, replies, interrupt, shutdown, stdin.
+//   - dispatch.go, handlers.go: the requests.
+//   - publisher.go: the Publisher of a running cell, which coalesces
+//     stream output (at most one message per 50 ms or 8 KiB).
+//   - heartbeat.go: the heartbeat echo.
+//
+// # Behaviour worth knowing
+//
+// The kernel owns the execution counter: it increments it for a request
+// with store_history set and silent unset. A silent request publishes no
+// execute_input and no execute_result. After a failed cell with
+// stop_on_error, execute requests received before the failure's reply, or
+// sent before it (by their header date) and received within a second, are
+// answered "aborted", as ipykernel does for requests queued behind an
+// error.
 package kernel

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -98,39 +97,5 @@ func TestWithJupyterClient(t *testing.T) {
 		}
 	case <-time.After(time.Second):
 		t.Error("Run did not return within 1 s of the client's shutdown")
-	}
-}
-
-func waitForPorts(t testing.TB, cf string) *connectionInfo {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := readConnectionFile(cf)
-		if err == nil && c.ShellPort != 0 && c.HBPort != 0 {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the kernel did not write its ports: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// TestSIGINTInterrupts checks that SIGINT interrupts the running cell and
-// leaves the kernel serving.
-func TestSIGINTInterrupts(t *testing.T) {
-	f := &fakeInterp{started: make(chan struct{}, 1)}
-	c, _ := startKernel(t, f)
-	c.request(c.shell, "execute_request", execContent("block", nil))
-	<-f.started
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if r := content(t, c.recv(c.shellIn, "execute_reply")); r["ename"] != "Interrupted" {
-		t.Errorf("reply after SIGINT = %v", r)
-	}
-	c.request(c.shell, "execute_request", execContent("hello", nil))
-	if r := content(t, c.recv(c.shellIn, "execute_reply")); r["status"] != "ok" {
-		t.Errorf("reply after SIGINT = %v", r)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-zeromq/zmq4"
@@ -33,11 +34,21 @@ const (
 // Run returns nil after a shutdown_request, and ctx.Err() when ctx is done;
 // in both cases it has called interp.Shutdown and closed the sockets.
 // While Run serves, SIGINT interrupts the running cell instead of ending
-// the process.
+// the process, and SIGTERM shuts the kernel down as a shutdown_request
+// would (Run then returns nil).
 func Run(ctx context.Context, connectionFile string, interp Interpreter, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// From the start: jupyter_client sends SIGINT to the process group.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+	// SIGTERM (jupyter_client's fallback when a shutdown times out) still
+	// stops child processes and removes temporary files.
+	terms := make(chan os.Signal, 1)
+	signal.Notify(terms, syscall.SIGTERM)
+	defer signal.Stop(terms)
 	ci, err := readConnectionFile(connectionFile)
 	if err != nil {
 		return err
@@ -66,10 +77,6 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 	go k.readLoop(socks.stdin, "stdin", stdinCh)
 	go k.shellLoop(shellCh)
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
-	defer signal.Stop(sigs)
-
 	k.publish("status", nil, map[string]any{"execution_state": "starting"})
 	logger.Info("kernel started", "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort, "session", k.codec.session)
 	for {
@@ -77,6 +84,10 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 		case <-ctx.Done():
 			k.shutdown(nil, socks.control, false)
 			return ctx.Err()
+		case <-terms:
+			logger.Info("SIGTERM: shutting down")
+			k.shutdown(nil, socks.control, false)
+			return nil
 		case <-sigs:
 			logger.Info("SIGINT: interrupting the running cell")
 			k.interrupt()

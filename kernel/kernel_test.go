@@ -679,3 +679,18 @@ func TestIPCTransport(t *testing.T) {
 		t.Errorf("socket files left behind: %v", left)
 	}
 }
+
+func waitForPorts(t testing.TB, cf string) *connectionInfo {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := readConnectionFile(cf)
+		if err == nil && c.ShellPort != 0 && c.HBPort != 0 {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the kernel did not write its ports: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -66,11 +66,10 @@ type codec struct {
 	session  string
 	username string
 
-	mu     sync.Mutex
-	seen   map[string]struct{}
-	order  []string // ring of remembered signatures, oldest at next
-	next   int
-	nowFor func() time.Time // the clock, replaceable in tests
+	mu    sync.Mutex
+	seen  map[string]struct{}
+	order []string // ring of remembered signatures, oldest at next
+	next  int
 }
 
 func newCodec(key []byte, username string) *codec {
@@ -79,7 +78,6 @@ func newCodec(key []byte, username string) *codec {
 		session:  uuid.NewString(),
 		username: username,
 		seen:     make(map[string]struct{}),
-		nowFor:   time.Now,
 	}
 }
 
@@ -152,7 +150,7 @@ func (c *codec) decode(frames [][]byte) (*message, error) {
 		metadata:   rest[3],
 		content:    rest[4],
 		buffers:    rest[5:],
-		received:   c.nowFor(),
+		received:   time.Now(),
 	}
 	if err := json.Unmarshal(rest[1], &m.header); err != nil {
 		return nil, fmt.Errorf("invalid JSON in the header: %w", err)
@@ -186,13 +184,13 @@ func (c *codec) newHeader(msgType string) header {
 		MsgID:    uuid.NewString(),
 		Session:  c.session,
 		Username: c.username,
-		Date:     c.nowFor().Format(dateLayout),
+		Date:     time.Now().Format(dateLayout),
 		MsgType:  msgType,
 		Version:  protocolVersion,
 	}
 }
 
-var emptyObject = []byte("{}")
+const emptyObject = "{}"
 
 // encode builds the frames of a message: identities (or the topic on
 // iopub), delimiter, signature, header, parent header, metadata, content.
@@ -208,11 +206,11 @@ func (c *codec) encode(identities [][]byte, msgType string, parent *message, met
 	}
 	md := []byte(emptyObject)
 	if len(metadata) > 0 {
-		if md, err = json.Marshal(metadata); err != nil {
+		if md, err = marshal(metadata); err != nil {
 			return nil, fmt.Errorf("cannot encode %s metadata: %w", msgType, err)
 		}
 	}
-	ct, err := json.Marshal(content)
+	ct, err := marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode %s content: %w", msgType, err)
 	}
@@ -220,4 +218,16 @@ func (c *codec) encode(identities [][]byte, msgType string, parent *message, met
 	frames = append(frames, identities...)
 	frames = append(frames, []byte(delimiter), c.sign(h, ph, md, ct), h, ph, md, ct)
 	return frames, nil
+}
+
+// marshal encodes v as JSON without escaping <, > and & (HTML outputs stay
+// their size).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

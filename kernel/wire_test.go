@@ -163,3 +163,13 @@ func TestCompleteUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalKeepsHTML(t *testing.T) {
+	got, err := marshal(map[string]any{"text/html": "<b>a & b</b>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"text/html":"<b>a & b</b>"}`; string(got) != want {
+		t.Errorf("marshal = %s, want %s", got, want)
+	}
+}

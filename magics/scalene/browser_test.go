@@ -82,14 +82,20 @@ func runChromium(t *testing.T, args ...string) string {
 
 // probeScript runs inside pprof's page in the sandboxed srcdoc iframe, as
 // a user would: it counts the flame graph's boxes, clicks the box of
-// perfnbcell.work to zoom, types a search, and posts what it saw to the
+// perfnbcell.work to zoom, searches by regexp (Enter), and posts what it saw to the
 // parent page.
 const probeScript = `<script>(function(){
 var r={errors:[]};
 window.addEventListener('error',function(e){r.errors.push(String(e.message))});
 function boxes(){return Array.prototype.slice.call(document.querySelectorAll('#stack-chart .boxbg'))}
 function boxFor(re){var found=null;boxes().forEach(function(b){var t=b.querySelector('.boxtext');if(!found&&t&&re.test(t.textContent))found=b});return found}
-window.addEventListener('load',function(){setTimeout(function(){
+var done=false;
+// pprof renders at load, and again on resize: a sandboxed frame may get
+// its size from the parent after its scripts ran.
+function probe(){
+if(done||boxes().length==0)return;
+done=true;
+try{
   r.boxes=boxes().length;
   r.chartWidth=document.getElementById('stack-chart').clientWidth;
   var b=boxFor(/work/);
@@ -98,22 +104,26 @@ window.addEventListener('load',function(){setTimeout(function(){
     b.dispatchEvent(new MouseEvent('mousedown',{bubbles:true,clientX:5,clientY:5}));
     b.dispatchEvent(new MouseEvent('click',{bubbles:true,clientX:5,clientY:5}));
   }
-  setTimeout(function(){
-    r.url=document.URL;
-    r.boxesAfterZoom=boxes().length;
-    var z=boxFor(/work/);
-    r.workWidthAfter=z?z.clientWidth:-1;
-    var s=document.getElementById('search');
-    s.value='alloc';
-    s.dispatchEvent(new Event('input',{bubbles:true}));
-    setTimeout(function(){
-      r.hilite=document.querySelectorAll('#stack-chart .hilite').length;
-      var a=document.querySelector('#action-menu a[href]');
-      if(a){a.click()}
-      setTimeout(function(){r.stillHere=!!document.getElementById('stack-chart');parent.postMessage(JSON.stringify(r),'*')},200);
-    },300);
-  },300);
-},300)});
+  r.url=document.URL;
+  r.boxesAfterZoom=boxes().length;
+  var z=boxFor(/work/);
+  r.workWidthAfter=z?z.clientWidth:-1;
+  var s=document.getElementById('search');
+  s.value='alloc';
+  s.dispatchEvent(new KeyboardEvent('keydown',{key:'Enter',bubbles:true,cancelable:true}));
+  r.searchURL=document.URL;
+  var f=boxFor(/alloc/);
+  r.allocWidth=f?f.clientWidth:-1;
+  var a=document.querySelector('#action-menu a[href]');
+  var ev=new MouseEvent('click',{bubbles:true,cancelable:true});
+  if(a){a.dispatchEvent(ev)}
+  r.linkBlocked=ev.defaultPrevented;
+}catch(e){r.errors.push(String(e))}
+console.log('PROBE '+JSON.stringify(r));
+parent.postMessage(JSON.stringify(r),'*');
+}
+probe();
+window.addEventListener('resize',probe);
 })();</script>`
 
 // notebookPage wraps the magic's HTML output in a page that looks like a
@@ -210,18 +220,23 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		dom := runChromium(t, "--window-size=1200,900", "--dump-dom", "file://"+page)
+		// A sandboxed frame runs in its own process and learns its size from
+		// the parent asynchronously, after --dump-dom may already have
+		// dumped; in the parent's process it is laid out before its
+		// scripts run, so the probe's result is there in time. (The
+		// screenshots below use the default, isolated frames.)
+		dom := runChromium(t, "--window-size=1200,900", "--disable-features=IsolateSandboxedIframes", "--dump-dom", "file://"+page)
 		m := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(dom)
 		if m == nil {
 			t.Fatalf("no probe result in:\n%.2000s", dom)
 		}
 		var r struct {
-			Errors                          []string
-			Boxes, BoxesAfterZoom, Hilite   int
-			ChartWidth                      int
-			WorkWidthBefore, WorkWidthAfter int
-			URL                             string
-			StillHere                       bool
+			Errors                            []string
+			Boxes, BoxesAfterZoom, AllocWidth int
+			ChartWidth                        int
+			WorkWidthBefore, WorkWidthAfter   int
+			URL, SearchURL                    string
+			LinkBlocked                       bool
 		}
 		if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &r); err != nil {
 			t.Fatalf("probe said %q: %v", m[1], err)
@@ -236,11 +251,11 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		if !strings.Contains(r.URL, "p=") || r.WorkWidthAfter <= r.WorkWidthBefore || r.WorkWidthAfter < r.ChartWidth*9/10 {
 			t.Errorf("click did not zoom: url %q, work box %d px → %d px of %d", r.URL, r.WorkWidthBefore, r.WorkWidthAfter, r.ChartWidth)
 		}
-		if r.Hilite == 0 {
-			t.Error("search highlighted nothing")
+		if !strings.Contains(r.SearchURL, "p=alloc") || r.AllocWidth < r.ChartWidth*9/10 {
+			t.Errorf("search for alloc: url %q, alloc box %d px of %d", r.SearchURL, r.AllocWidth, r.ChartWidth)
 		}
-		if !r.StillHere {
-			t.Error("a link navigated the frame away")
+		if !r.LinkBlocked {
+			t.Error("a link in pprof's page can navigate the frame away")
 		}
 	})
 

@@ -140,9 +140,14 @@ func EmbedPprofPage(page []byte, title string, height int) string {
 	} else {
 		s = iframeShim + s
 	}
-	return fmt.Sprintf(`<iframe title="%s" sandbox="allow-scripts" style="width:100%%;height:%dpx;border:1px solid rgba(128,128,128,.4);background:#fff" srcdoc="%s"></iframe>`,
-		html.EscapeString(title), height, html.EscapeString(s))
+	return fmt.Sprintf(`<iframe title="%s" sandbox="allow-scripts" style="width:100%%;height:%dpx;border:1px solid rgba(128,128,128,.4);background:#fff" srcdoc='%s'></iframe>`,
+		html.EscapeString(title), height, srcdocEscaper.Replace(s))
 }
+
+// srcdocEscaper escapes a page for a single-quoted attribute value: only
+// & and ' need it there, and pprof's page is mostly JSON full of double
+// quotes, which html.EscapeString would grow by a third.
+var srcdocEscaper = strings.NewReplacer("&", "&amp;", "'", "&#39;")
 
 // frameHeight is a height for the pprof page's iframe that shows the
 // deepest stack: 20 px a row, plus the header.
@@ -155,5 +160,5 @@ func frameHeight(p *profile.Profile) int {
 		}
 		depth = max(depth, d)
 	}
-	return min(max(120+20*(depth+1), 240), 900)
+	return min(max(120+20*(depth+1), 240), 720)
 }

@@ -12,6 +12,9 @@ import (
 // chosen by the order of magnitude) with precision significant digits
 // (%g). IPython's quirks are kept: 9.999e-4 s gives "1e+03 µs".
 func FormatTime(seconds float64, precision int) string {
+	if math.IsInf(seconds, 0) || math.IsNaN(seconds) {
+		return fmt.Sprintf("%g s", seconds)
+	}
 	if seconds >= 60 {
 		parts := []struct {
 			suffix string

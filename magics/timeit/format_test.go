@@ -34,6 +34,7 @@ func TestFormatTime(t *testing.T) {
 		{1.23456e-3, 5, "1.2346 ms"},
 		{1.23456e-3, 1, "1 ms"},
 		{123456e-9, 3, "123 \u03bcs"},
+		{math.Inf(1), 3, "+Inf s"},
 	}
 	for _, tt := range tests {
 		if got := FormatTime(tt.seconds, tt.precision); got != tt.want {

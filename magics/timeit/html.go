@@ -3,6 +3,7 @@ package timeit
 import (
 	"fmt"
 	"html"
+	"math"
 	"strings"
 )
 
@@ -17,6 +18,9 @@ func esc(s string) string { return html.EscapeString(s) }
 
 // medianCI formats the median and its confidence interval.
 func (r *Result) medianCI() string {
+	if math.IsInf(r.MedianLo, 0) || math.IsInf(r.MedianHi, 0) || math.IsNaN(r.MedianLo) || math.IsNaN(r.MedianHi) {
+		return FormatTime(r.Median, r.Precision) + " [no interval: 6 or more runs needed]"
+	}
 	return fmt.Sprintf("%s [%s, %s]", FormatTime(r.Median, r.Precision),
 		FormatTime(r.MedianLo, r.Precision), FormatTime(r.MedianHi, r.Precision))
 }

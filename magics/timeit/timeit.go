@@ -378,7 +378,7 @@ func noResult(v variant) error {
 func kernelError(err error) error {
 	var ne *native.Error
 	if errors.As(err, &ne) {
-		tb := append([]string{ne.Name() + ": " + ne.Summary}, ne.Lines...)
+		tb := append([]string{ne.Summary}, ne.Lines...)
 		if ne.Kind == native.CompileFailed && len(ne.Lines) > 0 {
 			tb = ne.Lines
 		}

@@ -20,12 +20,18 @@ const (
 
 // Item is one piece of a cell, in the order it appears.
 type Item struct {
-	Kind   Kind
-	Source string // Go source of the item (for magics: the magic line)
+	Kind Kind
+	// Source is the Go source of the item, as in the cell (padded with
+	// spaces when it starts mid-line, so that columns match); for magics
+	// the magic line; for Help the name asked about (fmt.Println, x or
+	// %timeit).
+	Source string
 	Line   int    // 1-based line of the cell where the item starts
 	Magic  *Magic // for LineMagic and CellMagic
 	// Decls lists what an Import, Declaration or top-level := Stmt declares, as
-	// the store will keep it.
+	// the store will keep it: one Decl per name, the names of one
+	// declaration (var a, b = f(), a := f(), a const group) sharing Kind,
+	// Line and Source. Parse leaves Cell 0; the session sets it.
 	Decls []Decl
 	// Detail is, for Help items, 0 for name? and 1 for name??.
 	Detail int

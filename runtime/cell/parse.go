@@ -40,7 +40,8 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e
 //     var x = f();
 //   - the cell's last item, when it is an expression statement, is an
 //     Expression item (whether it has a value is for the interpreter to
-//     find out).
+//     find out);
+//   - a package clause (package main, from a pasted file) is ignored.
 //
 // Comment lines directly above a declaration are part of its Source. An
 // item that starts in the middle of a line (after a semicolon) has its
@@ -300,6 +301,12 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 		text := strings.Repeat(" ", pad) + p.src[textStart:textEnd]
 
 		switch u.tok {
+		case token.PACKAGE:
+			// A pasted file's package clause: cells have no package.
+			if u.next == token.IDENT && u.end-u.start < 200 && !strings.Contains(p.src[u.start:u.end], "\n") {
+				group = nil
+				continue
+			}
 		case token.RBRACE, token.RPAREN, token.RBRACK:
 			l, c := p.position(u.start)
 			return &SyntaxError{Line: l, Col: c, Msg: "unexpected " + u.tok.String()}

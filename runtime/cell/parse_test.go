@@ -235,6 +235,11 @@ expr@1:                      a
 			"stmt@1: outer:\nfor {\n\tbreak outer\n}\n",
 		},
 		{
+			"pasted file",
+			"package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(1)\n}\n",
+			"import@3: import \"fmt\"\n  import fmt@3: import \"fmt\"\ndecl@5: func main() {\n\tfmt.Println(1)\n}\n  func main@5: func main() {\n\tfmt.Println(1)\n}\n",
+		},
+		{
 			"CRLF line ends",
 			"x := 1\r\nx\r\n",
 			"stmt@1: x := 1\n  var x@1: var x = 1\nexpr@2: x\n",
@@ -278,6 +283,23 @@ func TestParseSyntaxErrors(t *testing.T) {
 			}
 			if se.Line != tt.line || se.Col != tt.col || !strings.Contains(se.Msg, tt.msg) {
 				t.Errorf("Parse(%q) error = %v; want %d:%d: ...%s...", tt.src, se, tt.line, tt.col, tt.msg)
+			}
+		})
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	cells := map[string]string{
+		"tiny": "_ = 1",
+		"mixed": "import \"strings\"\n\n// T is a thing.\ntype T struct{ S string }\n\nfunc (t T) Up() string { return strings.ToUpper(t.S) }\n\n" +
+			"t := T{\"go\"}\nfor i := 0; i < 3; i++ {\n\tfmt.Println(t.Up(), i)\n}\n%timeit t.Up()\nt.Up()",
+	}
+	for name, src := range cells {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Parse(src); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

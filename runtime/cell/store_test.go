@@ -71,6 +71,12 @@ func TestStore(t *testing.T) {
 			names: []string{"a", "b"},
 		},
 		{
+			name:  "re-running a multi-name declaration",
+			cells: []string{"a, b := 1, 2", "a, b := 3, 4"},
+			want:  "a In[2]:1 var a, b = 3, 4\n",
+			names: []string{"a", "b"},
+		},
+		{
 			name:  "const group",
 			cells: []string{"const (\n\tA = iota\n\tB\n\tC\n)", "const B = 10"},
 			want:  "A In[1]:1 const (\n\tA = iota\n\t_\n\tC\n)\nB In[2]:1 const B = 10\n",

@@ -75,6 +75,9 @@ type Interp struct {
 	interrupted chan struct{} // closed when the running cell is interrupted
 }
 
+// settle is how long an interrupted evaluation is given to stop.
+const settle = 20 * time.Millisecond
+
 // exitError is what os.Exit panics with inside a cell.
 type exitError struct{ code int }
 
@@ -272,7 +275,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			if len(decls) == 0 {
 				decls = defineDecls(a, item.Source, count, item.Line)
 			}
-			i.record(decls)
+			i.record(withCell(decls, count, item.Line))
 		}
 	case cell.Expression:
 		value, err = i.run(ctx, item.Kind, src, count, item.Line)
@@ -302,6 +305,10 @@ func (i *Interp) run(ctx context.Context, kind cell.Kind, src string, count, lin
 	v, err := i.yi.EvalWithContext(ctx, code)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		i.markInterrupted()
+		// yaegi returns at once and lets the interrupted code stop at its
+		// next step in the background; give it that moment before the
+		// next evaluation touches the same state.
+		time.Sleep(settle)
 	}
 	return v, err
 }
@@ -314,6 +321,20 @@ func (i *Interp) record(decls []cell.Decl) {
 		}
 		i.log.add(d)
 	}
+}
+
+// withCell returns decls with their cell set to count (cell.Parse leaves
+// it to the store) and a missing line set to line.
+func withCell(decls []cell.Decl, count, line int) []cell.Decl {
+	out := make([]cell.Decl, len(decls))
+	for k, d := range decls {
+		d.Cell = count
+		if d.Line < 1 {
+			d.Line = line
+		}
+		out[k] = d
+	}
+	return out
 }
 
 // isConst reports whether name is a constant declared by an earlier cell.
@@ -349,8 +370,9 @@ func (i *Interp) autoImport(ctx context.Context, names []string, count, line int
 	return nil
 }
 
-// AutoImports returns the import paths the interpreter imported on first
-// use (which the declaration store does not list), by package name.
+// AutoImports returns the import path of every package the interpreter
+// holds, by local name: those imported by cells and those imported on
+// first use (which the declaration store does not list).
 func (i *Interp) AutoImports() map[string]string {
 	out := map[string]string{}
 	if i.log == nil {
@@ -412,14 +434,14 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 
 // evalDecl evaluates a Declaration item.
 func (i *Interp) evalDecl(ctx context.Context, a *analysis, item cell.Item, src string, count int) error {
-	decls := item.Decls
+	decls := withCell(item.Decls, count, item.Line)
 	if len(decls) == 0 {
 		decls = deriveDecls(a, item.Source, count, item.Line)
 	}
 	same, rebuild := len(decls) > 0, false
 	for _, d := range decls {
 		old, ok := i.log.get(key(d))
-		if !ok || old.Source != d.Source {
+		if !ok || old.Source != d.Source || (d.Kind != cell.TypeDecl && d.Kind != cell.MethodDecl) {
 			same = false
 		}
 		if ok && old.Source != d.Source && (d.Kind == cell.TypeDecl || d.Kind == cell.MethodDecl || old.Kind == cell.TypeDecl) {
@@ -428,8 +450,8 @@ func (i *Interp) evalDecl(ctx context.Context, a *analysis, item cell.Item, src 
 	}
 	switch {
 	case same:
-		// Re-running an unchanged declaration: keep the one in place, so
-		// that values of an unchanged type stay compatible with it.
+		// Re-running unchanged types and methods: keep the ones in place,
+		// so that values of an unchanged type stay compatible with it.
 		for _, d := range decls {
 			i.log.add(d)
 		}

@@ -21,10 +21,12 @@ import (
 // to in a workspace; positions outside cell code refer to it.
 const GeneratedFile = "cell_test.go"
 
-// The import paths of the workspace's own packages.
+// The import paths of the workspace's own packages, and the path under
+// which cells import perfnb's display package in the interpreter.
 const (
-	harnessPath = "perfnbcell/harness"
-	displayPath = "perfnbcell/display"
+	harnessPath       = "perfnbcell/harness"
+	displayPath       = "perfnbcell/display"
+	interpDisplayPath = "perfnb/display"
 )
 
 // Generate returns the source of the test file for p: a package main
@@ -164,10 +166,14 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 		info := &declInfo{decl: d}
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
-			ii := importInfo{name: defaultName(p), spec: imp.Path.Value, path: p}
+			quoted := imp.Path.Value
+			if p == interpDisplayPath {
+				p, quoted = displayPath, strconv.Quote(displayPath)
+			}
+			ii := importInfo{name: defaultName(p), spec: quoted, path: p}
 			if imp.Name != nil {
 				ii.name = imp.Name.Name
-				ii.spec = imp.Name.Name + " " + imp.Path.Value
+				ii.spec = imp.Name.Name + " " + quoted
 			}
 			info.imports = append(info.imports, ii)
 		}

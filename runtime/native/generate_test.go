@@ -30,6 +30,7 @@ func TestGenerate(t *testing.T) {
 		{Kind: cell.FuncDecl, Name: "abs", Source: `func abs(x int) int { return max(x, -x) }`, Cell: 3, Line: 3},
 		{Kind: cell.FuncDecl, Name: "show", Source: `func show() { display.HTML("<b>hi</b>") }`, Cell: 4, Line: 1},
 		{Kind: cell.VarDecl, Name: "b", Source: `var b = 2`, Cell: 4, Line: 2},
+		{Kind: cell.ImportDecl, Name: "perfnb/display", Source: `import disp "perfnb/display"`, Cell: 4, Line: 3},
 		{Kind: cell.FuncDecl, Name: "unused", Source: `func unused() { fmt.Println(os.Args) }`, Cell: 5, Line: 1},
 	}
 	tests := []struct {
@@ -58,6 +59,12 @@ func TestGenerate(t *testing.T) {
 			name:  "display calls build against the stub",
 			bench: bench("", "show()"),
 			want:  []string{"\"perfnbcell/display\"", "func show()"},
+		},
+		{
+			name:  "an explicit import of perfnb/display uses the stub",
+			bench: Benchmark{Name: "Cell", Body: Snippet{Source: `h := disp.HTML("x")`, Cell: 9, Line: 1}},
+			want:  []string{"disp \"perfnbcell/display\""},
+			avoid: []string{"\"perfnb/display\""},
 		},
 		{
 			name:  "a cell variable named b renames the benchmark's parameter",

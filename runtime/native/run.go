@@ -241,11 +241,13 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 	}()
 	go func() { // standard error: a crash report apart
 		defer readers.Done()
-		r := bufio.NewReader(pipes[2])
+		// ReadSlice, not ReadString: a line without end must not grow
+		// without bound.
+		r := bufio.NewReaderSize(pipes[2], 64<<10)
 		crashing := false
 		for {
-			l, err := r.ReadString('\n')
-			if l != "" {
+			b, err := r.ReadSlice('\n')
+			if l := string(b); l != "" {
 				if !crashing && crashMarker(l) {
 					crashing = true
 				}
@@ -257,7 +259,7 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 					capped.write(stderrW, []byte(l))
 				}
 			}
-			if err != nil {
+			if err != nil && err != bufio.ErrBufferFull {
 				return
 			}
 		}

@@ -195,24 +195,32 @@ func TestRunMemoryLimit(t *testing.T) {
 
 func TestRunFloodCapped(t *testing.T) {
 	w := newTestWorkspace(t)
-	bin := buildBody(t, w, nil, "", `fmt.Println("flooding the output with a long line of text")`)
-	var out bytes.Buffer
-	res, err := w.Run(context.Background(), bin, RunOptions{
-		Args:        []string{"-test.run=^$", "-test.bench=.", "-test.benchtime=200000x"},
-		Output:      &out,
-		OutputLimit: 64 << 10,
-	})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct{ name, body string }{
+		{"stdout lines", `fmt.Println("flooding the output with a long line of text")`},
+		{"stderr without newlines", `os.Stderr.WriteString("flooding standard error without a newline ")`},
 	}
-	if out.Len() > 64<<10+200 {
-		t.Errorf("output is %d bytes, want it capped near 64 KiB", out.Len())
-	}
-	if !strings.Contains(out.String(), "output truncated") {
-		t.Errorf("output does not say it was truncated")
-	}
-	if !bytes.Contains(res.Bench, []byte("BenchmarkCell")) {
-		t.Errorf("benchmark line lost: %q", res.Bench)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := buildBody(t, w, nil, "", tt.body)
+			var out bytes.Buffer
+			res, err := w.Run(context.Background(), bin, RunOptions{
+				Args:        []string{"-test.run=^$", "-test.bench=.", "-test.benchtime=200000x"},
+				Output:      &out,
+				OutputLimit: 64 << 10,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Len() > 64<<10+200 {
+				t.Errorf("output is %d bytes, want it capped near 64 KiB", out.Len())
+			}
+			if !strings.Contains(out.String(), "output truncated") {
+				t.Errorf("output does not say it was truncated")
+			}
+			if !bytes.Contains(res.Bench, []byte("BenchmarkCell")) {
+				t.Errorf("benchmark line lost: %q", res.Bench)
+			}
+		})
 	}
 }
 

@@ -37,6 +37,7 @@ func TestComplete(t *testing.T) {
 		{"code points", "é := fmt.Sprin", -1, []string{"Sprint", "Sprintf", "Sprintln"}, 9},
 		{"nothing after a space", "x := ", -1, []string{}, 5},
 		{"inside a string", `fmt.Println("fmt.Spr`, -1, []string{}, 20},
+		{"display package", "display.HT", -1, []string{"HTML"}, 8},
 		{"unknown package", "nosuch.Fo", -1, []string{}, 7},
 		{"unexported members hidden", "fmt.new", -1, []string{}, 4},
 	}
@@ -81,6 +82,7 @@ func TestInspect(t *testing.T) {
 		{"len(x)", 1, 0, true, []string{"func len(v Type) int"}},
 		{"for", -1, 0, true, []string{"keyword"}},
 		{"%timeit", 3, 0, true, []string{"time a statement"}},
+		{"display.HTML", 9, 0, true, []string{"display.HTML: func(string) *display.Handle"}},
 		{"nosuchname", -1, 0, false, nil},
 		{"fmt.NoSuch", -1, 0, false, nil},
 		{"   ", 1, 0, false, nil},

@@ -87,8 +87,14 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 	}
 	pd, err := s.docs.pkg(p.path)
 	if err != nil {
-		// No sources: say at least what yaegi knows.
-		return fmt.Sprintf("%s.%s (package %q)\n", p.name, parts[1], p.path), true
+		// No sources (perfnb's display package): say what reflection knows.
+		v := p.members[parts[1]]
+		sig := "?"
+		if v.IsValid() {
+			sig = v.Type().String()
+		}
+		return fmt.Sprintf("%s.%s: %s\n\npackage %s (%q), available in every cell without an import\n",
+			p.name, parts[1], sig, p.name, p.path), true
 	}
 	return pd.member(parts[1:], detail)
 }
@@ -112,11 +118,27 @@ func declText(d cell.Decl) string {
 
 var importRE = regexp.MustCompile(`(?m)^\s*(?:import\s+)?(?:([\pL_][\pL\pN_]*|\.)\s+)?("[^"\n]+")\s*(?:\)\s*)?(?:;|//.*)?$`)
 
-// imports maps the package names the stored imports and the imports of
-// code define to their paths.
+// autoImporter is implemented by an interpreter that imports standard
+// packages on first use.
+type autoImporter interface {
+	// AutoImports maps the names of the packages imported on first use
+	// to their paths.
+	AutoImports() map[string]string
+}
+
+// imports maps the package names that the interpreter imported on first
+// use, the stored imports and the imports of code define to their paths
+// (later ones win).
 func (s *Session) imports(code string) map[string]string {
 	std := s.docs.std.get()
 	m := make(map[string]string)
+	if ai, ok := s.eval.(autoImporter); ok {
+		for name, path := range ai.AutoImports() {
+			if path != "" {
+				m[name] = path
+			}
+		}
+	}
 	add := func(alias, quoted string, explicit bool) {
 		path, err := strconv.Unquote(quoted)
 		if err != nil || alias == "_" || alias == "." {

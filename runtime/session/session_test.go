@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -434,5 +435,27 @@ func TestShutdown(t *testing.T) {
 	}
 	if !fe.closed {
 		t.Error("the interpreter was not closed")
+	}
+}
+
+func TestShutdownRemovesWorkspace(t *testing.T) {
+	s, _, _ := newTest(t)
+	s.opts.TempDir = t.TempDir()
+	w, err := s.Workspace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w2, _ := s.Workspace(); w2 != w {
+		t.Errorf("Workspace() made a second workspace")
+	}
+	dir := w.Dir()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("workspace directory: %v", err)
+	}
+	if err := s.Shutdown(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("workspace %s still there after Shutdown (%v)", dir, err)
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"sync"
 
 	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/display"
 )
 
 // stdPackage is a standard-library package cells can import.
@@ -28,18 +31,11 @@ type stdIndex struct {
 }
 
 // newStdIndex reads yaegi's stdlib.Symbols, whose keys are "path/name"
-// (such as "fmt/fmt" and "math/rand/v2/rand").
+// (such as "fmt/fmt" and "math/rand/v2/rand"), and adds perfnb's display
+// package, which every cell can use without an import.
 func newStdIndex() *stdIndex {
 	x := &stdIndex{byPath: make(map[string]*stdPackage), byName: make(map[string][]*stdPackage)}
-	for k, syms := range stdlib.Symbols {
-		i := strings.LastIndexByte(k, '/')
-		if i < 0 {
-			continue
-		}
-		path, name := k[:i], k[i+1:]
-		if strings.HasPrefix(path, "github.com/") || strings.Contains(path, "internal") {
-			continue
-		}
+	add := func(path, name string, syms map[string]reflect.Value) {
 		p := &stdPackage{path: path, name: name, members: make(map[string]reflect.Value)}
 		for m, v := range syms {
 			if ast.IsExported(m) {
@@ -52,6 +48,18 @@ func newStdIndex() *stdIndex {
 		x.byName[name] = append(x.byName[name], p)
 		x.paths = append(x.paths, path)
 	}
+	for k, syms := range stdlib.Symbols {
+		i := strings.LastIndexByte(k, '/')
+		if i < 0 {
+			continue
+		}
+		path, name := k[:i], k[i+1:]
+		if strings.HasPrefix(path, "github.com/") || strings.Contains(path, "internal") {
+			continue
+		}
+		add(path, name, syms)
+	}
+	add(display.ImportPath, "display", display.New(func() kernel.Publisher { return nil }).Symbols())
 	sort.Strings(x.paths)
 	for name, ps := range x.byName {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].path < ps[j].path })
