@@ -53,10 +53,37 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if shared.env != nil {
+		if n := killKernels(shared.env.bin); n > 0 {
+			fmt.Fprintf(os.Stderr, "e2e: killed %d perfnb kernels left running\n", n)
+		}
+	}
 	if shared.root != "" {
 		os.RemoveAll(shared.root)
 	}
 	os.Exit(code)
+}
+
+// killKernels kills the processes running the binary bin (kernels that a
+// failed or timed-out client left behind: jupyter_client starts kernels in
+// a session of their own, out of reach of the client's process group) and
+// returns how many it killed. It reads /proc, so it does nothing elsewhere.
+func killKernels(bin string) int {
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	n := 0
+	for _, p := range procs {
+		exe, err := os.Readlink(p)
+		if err != nil || strings.TrimSuffix(exe, " (deleted)") != bin {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscanf(p, "/proc/%d/exe", &pid); err == nil && pid != os.Getpid() {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // requireJupyter skips the test when /usr/bin/python3 cannot import
@@ -197,6 +224,11 @@ func (e *env) run(t *testing.T, timeout time.Duration, name string, args ...stri
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%s %s timed out after %v: %w", name, strings.Join(args, " "), timeout, ctx.Err())
+	}
+	if err != nil {
+		if n := killKernels(e.bin); n > 0 {
+			t.Logf("killed %d perfnb kernels that %s left running", n, filepath.Base(name))
+		}
 	}
 	t.Logf("%s %s: %v in %v", filepath.Base(name), strings.Join(args, " "), errOrOK(err), time.Since(start).Round(time.Millisecond))
 	return out.String(), err

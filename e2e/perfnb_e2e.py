@@ -17,6 +17,11 @@ from queue import Empty
 
 from jupyter_client.manager import KernelManager
 
+try:  # Debian's python3-jupyter-kernel-test: the protocol's JSON schemas
+    from jupyter_kernel_test import msgspec_v5
+except ImportError:  # pragma: no cover - the checks then skip validation
+    msgspec_v5 = None
+
 KERNEL_NAME = os.environ.get("PERFNB_KERNEL", "perfnb")
 TIMEOUT = float(os.environ.get("PERFNB_E2E_TIMEOUT", "60"))
 
@@ -36,6 +41,23 @@ def expect(cond, message, *detail):
         if detail:
             message += "\n" + "\n".join(str(d) for d in detail)
         raise CheckFailed(message)
+
+
+def validate(msg):
+    """Checks msg against the messaging protocol's schema (where
+    jupyter_kernel_test has one for its type)."""
+    if msgspec_v5 is None:
+        return
+    msg_type = msg["header"]["msg_type"]
+    if msg_type not in msgspec_v5.schema_fragments:
+        return
+    if msg["content"].get("status") == "aborted":
+        return  # the protocol's name; jupyter_kernel_test 0.4.5 only knows "abort"
+    clean = {key: value for key, value in msg.items() if not key.startswith("_")}
+    try:
+        msgspec_v5.validate_message(clean)
+    except Exception as e:  # noqa: BLE001 - jsonschema's ValidationError and others
+        raise CheckFailed("%s does not follow the protocol: %s\n%r" % (msg_type, str(e).split("\n")[0], clean))
 
 
 class Result:
@@ -134,6 +156,7 @@ class Kernel:
             except Empty:
                 continue
             if msg["parent_header"].get("msg_id") == msg_id:
+                validate(msg)
                 return msg
 
     def collect(self, msg_id, timeout=TIMEOUT, stdin=None, on_message=None):
@@ -153,6 +176,7 @@ class Kernel:
                 except Empty:
                     pass
                 else:
+                    validate(req)
                     stdin_requests.append(req)
                     self.kc.input(stdin(req["content"]))
             try:
@@ -161,6 +185,7 @@ class Kernel:
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
+            validate(msg)
             msg["_received"] = time.monotonic()
             messages.append(msg)
             if on_message:

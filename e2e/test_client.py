@@ -194,6 +194,19 @@ def compile_error(k):
 
 
 @check
+def failed_cell_leaves_no_trace(k):
+    r = k.execute("y := laterDefined + 1")
+    one_error(r, "undefined name")
+    r = k.execute("fmt.Println(laterDefined)")
+    text = one_error(r, "undefined name again")
+    expect("laterDefined" in text and "panic" not in text.lower(),
+           "the second use of an undefined name does not say it is undefined", text)
+    k.ok("laterDefined := 41")
+    r = k.ok("y := laterDefined + 1\ny")
+    expect(r.result_text() == "42", "defining a name after a failed use of it: %r" % r.result_text(), r.describe())
+
+
+@check
 def panic_error(k):
     k.ok("keep := 7")
     r = k.execute('fmt.Println("before")\npanic("boom")')
@@ -275,7 +288,8 @@ def interrupt_sigint(k):
 
 @check
 def stop_on_error(k):
-    failing = k.kc.execute('panic("first fails")', stop_on_error=True)
+    # The first cell runs long enough for the second to be queued behind it.
+    failing = k.kc.execute('time.Sleep(500 * time.Millisecond)\npanic("first fails")', stop_on_error=True)
     queued = k.kc.execute('fmt.Println("must not run")')
     r1 = k.shell_reply(failing)
     r2 = k.shell_reply(queued)
@@ -340,10 +354,10 @@ def complete(k):
     expect(texts == {"fmt.Sprint", "fmt.Sprintf", "fmt.Sprintln"},
            "fmt.Sprin completes to %r (matches %r, cursor_start %r)" % (sorted(texts), c["matches"], c["cursor_start"]))
     expect(c["cursor_end"] == len("fmt.Sprin"), "cursor_end %r" % c["cursor_end"])
-    code = 'x := 1\ns := strings.ToUp("a")\n'
+    code = 'x := 1\ns := bytes.ToUp([]byte("a"))\n'
     cur = code.index("ToUp") + 4
     c, texts = completion(k, code, cur)
-    expect(any("strings.ToUpper(" in t for t in texts), "strings.ToUp in the middle of a cell: %r" % c)
+    expect(any("bytes.ToUpper(" in t for t in texts), "bytes.ToUp in the middle of a cell: %r" % c)
     k.ok("func myVeryOwnHelper() int { return 1 }\nmyVeryOwnValue := 2")
     c, texts = completion(k, "myVeryOwn")
     expect(texts == {"myVeryOwnHelper", "myVeryOwnValue"}, "names from earlier cells: %r" % c["matches"])
@@ -351,6 +365,9 @@ def complete(k):
     expect("strings" in texts or "strings." in texts, "package names: %r" % c["matches"])
     c, texts = completion(k, "fallth")
     expect("fallthrough" in texts, "keywords: %r" % c["matches"])
+    k.ok('import "strings"')
+    c, texts = completion(k, "strings.ToUp")
+    expect("strings.ToUpper" in texts, 'strings.ToUp after a cell `import "strings"`: %r' % c)
     # Cursor positions count code points, not bytes.
     code = 's := "héllo"; fmt.Sprin'
     c, texts = completion(k, code)

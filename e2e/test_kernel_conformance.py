@@ -31,7 +31,7 @@ class PerfnbKernelTests(jupyter_kernel_test.KernelTests):
 
     completion_samples = [
         {"text": "fmt.Sprin", "matches": {"Sprint", "Sprintf", "Sprintln"}},
-        {"text": "strings.ToUpp", "matches": {"ToUpper"}},
+        {"text": "strings.HasPre", "matches": {"HasPrefix"}},
         {"text": "fallthr", "matches": {"fallthrough"}},
     ]
 

@@ -4,6 +4,7 @@ through jupyter_client.
 Run: JUPYTER_PATH=... /usr/bin/python3 e2e/test_magics.py [check ...]
 """
 
+import os
 import re
 import sys
 import time
@@ -82,6 +83,57 @@ def timeit_interrupt(k):
 
 
 @check
+def timeit_result_options(k):
+    r = k.ok("%timeit -o -n 100 -r 3 x := 3 * 7", timeout=MAGIC_TIMEOUT)
+    res = r.result_text() or ""
+    expect("TimeitResult" in res or TIMEIT.search(res), "-o: the cell's value is %r" % res, r.describe())
+    r = k.ok("%timeit -q -v tres -n 100 -r 3 x := 3 * 7", timeout=MAGIC_TIMEOUT)
+    expect(not TIMEIT.search(r.all_text()), "-q printed the timeit line", r.describe())
+    r = k.ok("tres.Loops")
+    expect(r.result_text() == "100", "-v: tres.Loops = %r, want 100" % r.result_text(), r.describe())
+    r = k.ok("len(tres.Timings)")
+    expect(r.result_text() == "3", "-v: len(tres.Timings) = %r, want 3" % r.result_text(), r.describe())
+    r = k.ok("tres.Average > 0 && tres.Best <= tres.Worst")
+    expect(r.result_text() == "true", "-v: Average/Best/Worst inconsistent", r.describe())
+
+
+@check
+def timeit_comparison(k):
+    k.ok("\n".join([
+        'words := strings.Fields("a quick brown fox jumps over the lazy dog again and again")',
+        "func concatWords(ws []string) string {",
+        "\ts := \"\"",
+        "\tfor _, w := range ws {",
+        "\t\ts += w",
+        "\t}",
+        "\treturn s",
+        "}",
+        "func buildWords(ws []string) string {",
+        "\tvar b strings.Builder",
+        "\tfor _, w := range ws {",
+        "\t\tb.WriteString(w)",
+        "\t}",
+        "\treturn b.String()",
+        "}",
+    ]))
+    r = k.ok("%%timeit -r 5\nconcat: s := concatWords(words)\nbuilder: s := buildWords(words)",
+             timeout=MAGIC_TIMEOUT)
+    text = r.all_text()
+    for label in ("concat", "builder"):
+        expect(label in text, "the comparison does not show %r" % label, r.describe())
+    html = html_of(r)
+    expect("<table" in html and "concat" in html and "builder" in html, "no comparison table in text/html", r.describe())
+
+
+@check
+def timeit_panic(k):
+    r = k.execute('%timeit panic("inside timeit")', timeout=MAGIC_TIMEOUT)
+    expect(r.status == "error" and len(r.errors()) == 1, "a panicking %timeit is not one error", r.describe())
+    expect("inside timeit" in r.error_text(), "the panic value is not shown", r.error_text())
+    expect(k.alive(), "a panicking %timeit killed the kernel")
+
+
+@check
 def memit_line(k):
     r = k.ok("%memit b := make([]byte, 64<<20); for i := range b { b[i] = 1 }", timeout=MAGIC_TIMEOUT)
     m = MEMIT.search(r.all_text())
@@ -89,6 +141,41 @@ def memit_line(k):
     inc = float(re.search(r"increment: (-?[\d.]+) MiB", m.group(0)).group(1))
     expect(56 <= inc <= 80, "increment %.2f MiB for 64 MiB touched" % inc)
     print("  " + m.group(0))
+
+
+@check
+def memit_setup_excluded(k):
+    code = "\n".join([
+        "%%memit big := make([]byte, 96<<20); for i := range big { big[i] = 1 }",
+        "s := make([]byte, 16<<20)",
+        "for i := range s {",
+        "\ts[i] = 1",
+        "}",
+    ])
+    r = k.ok(code, timeout=MAGIC_TIMEOUT)
+    m = MEMIT.search(r.all_text())
+    expect(m, "no %%memit line", r.describe())
+    inc = float(re.search(r"increment: (-?[\d.]+) MiB", m.group(0)).group(1))
+    expect(10 <= inc <= 30, "increment %.2f MiB for a 16 MiB body after a 96 MiB setup" % inc, m.group(0))
+    print("  " + m.group(0))
+
+
+@check
+def memit_limit(k):
+    r = k.execute("%memit -m 128MiB var xs [][]byte; for { b := make([]byte, 1<<20); for i := range b { b[i] = 1 }; xs = append(xs, b) }",
+                  timeout=MAGIC_TIMEOUT)
+    text = one_error_text(r, "runaway %memit")
+    expect("memory limit exceeded" in text, "the error does not say the memory limit was exceeded", text)
+    expect(k.alive(), "a runaway %memit killed the kernel")
+    r = k.ok("1 + 1")
+    expect(r.result_text() == "2", "the kernel does not answer after a runaway %memit")
+
+
+def one_error_text(r, what):
+    expect(r.status == "error", "%s: status %r, want error" % (what, r.status), r.describe())
+    expect(len(r.outputs()) == 1 and r.outputs()[0]["msg_type"] == "error",
+           "%s: want exactly one output, an error" % what, r.describe())
+    return r.error_text()
 
 
 @check
@@ -109,7 +196,12 @@ def scalene_cell(k):
     html = html_of(r)
     expect(html, "no text/html output", r.describe())
     expect(re.search(r"(?i)flame", html), "the HTML holds no flame graph", r.describe())
-    expect(re.search(r"% of time = [\d.]+% out of", r.all_text()), "no Scalene title line in text/plain", r.describe())
+    text = r.all_text()
+    expect(re.search(r"% of time = [\d.]+% out of", text), "no Scalene title line in text/plain", r.describe())
+    paths = re.findall(r"(/\S+\.pb\.gz)", text + html)
+    expect(paths, "no .pb.gz profile path printed", r.describe())
+    for path in set(paths):
+        expect(os.path.exists(path), "the profile %s does not exist" % path)
 
 
 if __name__ == "__main__":

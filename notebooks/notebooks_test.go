@@ -98,10 +98,18 @@ func readNB(t *testing.T, path string) nbFile {
 	return nb
 }
 
-// checkOutputs reports every error output, and every measuring magic cell
-// without a result: a display_data or execute_result with text.
+// checkOutputs reports the problems of an executed notebook.
 func checkOutputs(t *testing.T, name string, nb nbFile) {
 	t.Helper()
+	for _, p := range problems(nb) {
+		t.Errorf("%s: %s", name, p)
+	}
+}
+
+// problems lists every error output of nb, and every measuring magic cell
+// without a result: a display_data or execute_result with text.
+func problems(nb nbFile) []string {
+	var ps []string
 	for i, c := range nb.Cells {
 		if c.CellType != "code" {
 			continue
@@ -112,7 +120,7 @@ func checkOutputs(t *testing.T, name string, nb nbFile) {
 			switch o["output_type"] {
 			case "error":
 				tb, _ := json.Marshal(o["traceback"])
-				t.Errorf("%s: cell %d (%s) failed: %v: %v\n%s", name, i+1, firstLine(src), o["ename"], o["evalue"], tb)
+				ps = append(ps, fmt.Sprintf("cell %d (%s) failed: %v: %v\n%s", i+1, firstLine(src), o["ename"], o["evalue"], tb))
 			case "display_data", "execute_result":
 				data, _ := o["data"].(map[string]any)
 				if data["text/plain"] != nil || data["text/html"] != nil {
@@ -121,14 +129,49 @@ func checkOutputs(t *testing.T, name string, nb nbFile) {
 			}
 		}
 		if m := magicLine.FindString(src); m != "" && results == 0 {
-			t.Errorf("%s: cell %d (%s): %s printed no result; outputs: %v", name, i+1, firstLine(src), strings.TrimSpace(m), c.Outputs)
+			ps = append(ps, fmt.Sprintf("cell %d (%s): %s printed no result; outputs: %v", i+1, firstLine(src), strings.TrimSpace(m), c.Outputs))
 		}
 	}
+	return ps
 }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
+}
+
+func TestProblems(t *testing.T) {
+	display := map[string]any{"output_type": "display_data", "data": map[string]any{"text/plain": "1 ns"}, "metadata": map[string]any{}}
+	stream := map[string]any{"output_type": "stream", "name": "stdout", "text": "hi"}
+	failure := map[string]any{"output_type": "error", "ename": "E", "evalue": "bad", "traceback": []any{}}
+	code := func(src string, outs ...map[string]any) nbCell {
+		b, _ := json.Marshal(src)
+		return nbCell{CellType: "code", Source: b, Outputs: outs}
+	}
+	tests := []struct {
+		name string
+		cell nbCell
+		want string // "" for no problem
+	}{
+		{"plain cell", code("x := 1", stream), ""},
+		{"magic with a result", code("%timeit f()", display), ""},
+		{"cell magic with a result", code("// setup\n%%memit\nf()", stream, display), ""},
+		{"magic without a result", code("%scalene f()", stream), "%scalene printed no result"},
+		{"cell magic without outputs", code("%%timeit -r 5\na: f()\nb: g()"), "%%timeit printed no result"},
+		{"error", code("f()", stream, failure), "failed: E: bad"},
+		{"not a magic", code("s := \"%timeit\"", stream), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := problems(nbFile{Cells: []nbCell{tt.cell}})
+			switch {
+			case tt.want == "" && len(got) > 0:
+				t.Errorf("problems = %q, want none", got)
+			case tt.want != "" && (len(got) != 1 || !strings.Contains(got[0], tt.want)):
+				t.Errorf("problems = %q, want one containing %q", got, tt.want)
+			}
+		})
+	}
 }
 
 // TestSavedNotebooks checks the committed notebooks without running them:

@@ -123,11 +123,11 @@ func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace
 
 		r.mu.Lock()
 		r.progress.endLine()
-		status := "ok"
+		status := "ok in " + formatDuration(time.Since(cellStart))
 		if cellErr != nil {
-			status = "failed: " + cellErr.Error()
+			status = "failed in " + formatDuration(time.Since(cellStart)) + ": " + cellErr.Error()
 		}
-		r.progress.write(fmt.Sprintf("%s %s in %s\n", tag, status, formatDuration(time.Since(cellStart))))
+		r.progress.write(tag + " " + status + "\n")
 		r.mu.Unlock()
 
 		if fatal != nil {
@@ -169,10 +169,12 @@ func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace
 // interrupted, or the interpreter did not stop after being cancelled.
 func execute(ctx context.Context, interp kernel.Interpreter, r *run, c *nbCell, count int, timeout, grace time.Duration) (cellErr *kernel.Error, fatal error) {
 	cellCtx, cancel := context.WithCancel(ctx)
-	if timeout > 0 {
-		cellCtx, cancel = context.WithTimeout(ctx, timeout)
-	}
 	defer cancel()
+	if timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		cellCtx, cancelTimeout = context.WithTimeout(cellCtx, timeout)
+		defer cancelTimeout()
+	}
 
 	col := &collector{run: r, cell: c}
 	req := kernel.ExecuteRequest{

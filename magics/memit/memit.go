@@ -35,9 +35,19 @@
 //	-q          quiet: publish nothing
 //	-m LIMIT, --limit LIMIT
 //	            memory limit of the child, such as 512MiB or 2GiB (a plain
-//	            number is MiB; default: half of the machine's available
-//	            memory). When resident memory or the Go heap exceeds it, the
-//	            child is stopped and the cell fails with MemoryLimitExceeded.
+//	            number is MiB; default: the engine's, PERFNB_MEMORY_LIMIT or
+//	            half of the memory available). When resident memory or the
+//	            Go heap exceeds it, the child is stopped (the harness checks
+//	            every millisecond; the engine's own watch, set a little
+//	            higher, is the backstop) and the cell fails with
+//	            MemoryLimitExceeded; the kernel is not affected.
+//
+// The result's figures: peak RSS, increment, baseline (text/plain has
+// memory_profiler's line, text/html a table), and from runtime/metrics the
+// Go heap's peak (sampled every millisecond), the bytes and objects
+// allocated, the number of collections and their total pause, and the
+// body's wall time. Errors are named as for %timeit: CompileError, panic,
+// Crash, Exit, Timeout, Interrupted, MemoryLimitExceeded.
 package memit
 
 import (
@@ -289,7 +299,10 @@ func runError(ctx context.Context, err error, limit int64, isDefault bool) *kern
 		case native.OutOfMemory:
 			return limitExceeded(limit, isDefault, nil)
 		}
-		lines := append([]string{ne.Name() + ": " + ne.Summary}, ne.Lines...)
+		lines := append([]string{ne.Summary}, ne.Lines...)
+		if ne.Kind == native.CompileFailed && len(ne.Lines) > 0 {
+			lines = ne.Lines
+		}
 		return &kernel.Error{Name: ne.Name(), Value: ne.Summary, Traceback: lines}
 	}
 	// Not the engine's error: guess from the text.

@@ -228,12 +228,38 @@ func (a *Attribution) CellLine(s *profile.Sample) (LineKey, bool) {
 	return LineKey{}, false
 }
 
-// leafFunction is the innermost function of the sample's first location.
-func leafFunction(s *profile.Sample) *profile.Function {
-	if len(s.Location) == 0 || len(s.Location[0].Line) == 0 {
-		return nil
+// inPackageInit reports whether the sample was taken while the package's
+// variables were initialised (runtime.doInit1 on the stack): declarations
+// such as var data = load() run once, before the benchmark, and are not
+// part of the profiled body's cost.
+func inPackageInit(s *profile.Sample) bool {
+	for _, loc := range s.Location {
+		for _, ln := range loc.Line {
+			if ln.Function != nil && (ln.Function.Name == "runtime.doInit1" || ln.Function.Name == "runtime.doInit") {
+				return true
+			}
+		}
 	}
-	return s.Location[0].Line[0].Function
+	return false
+}
+
+// leafFunction is the innermost function of the sample's stack, not
+// counting runtime.asyncPreempt: the preemption signal's handler makes the
+// interrupted goroutine call it, and a profiling signal that arrives with
+// it (sysmon preempts a goroutine that runs 10 ms without a call, which a
+// hot loop does every few samples) records its first instruction as the
+// leaf, though the CPU time of that sample was spent in the interrupted
+// code. On a loaded machine that is a third of a tight loop's samples.
+func leafFunction(s *profile.Sample) *profile.Function {
+	for _, loc := range s.Location {
+		for _, ln := range loc.Line {
+			if ln.Function != nil && ln.Function.Name == "runtime.asyncPreempt" {
+				continue
+			}
+			return ln.Function
+		}
+	}
+	return nil
 }
 
 // sampleIndex returns the index of the sample type named typ.
@@ -252,7 +278,8 @@ func sampleIndex(p *profile.Profile, typ string) (int, error) {
 
 // AddCPU attributes a CPU profile's time: each sample's value goes to its
 // innermost cell line, in the column its leaf frame's function says
-// (Classify). Samples without a cell frame go to Outside.
+// (Classify). Samples without a cell frame, or taken during package
+// initialisation, go to Outside.
 func (a *Attribution) AddCPU(p *profile.Profile) error {
 	idx, err := sampleIndex(p, "cpu")
 	if err != nil {
@@ -266,7 +293,7 @@ func (a *Attribution) AddCPU(p *profile.Profile) error {
 		cat := Classify(leafFunction(s))
 		var st LineStats
 		st.CPU[cat] = v
-		if k, ok := a.CellLine(s); ok {
+		if k, ok := a.CellLine(s); ok && !inPackageInit(s) {
 			a.line(k).add(&st)
 		} else {
 			a.Outside.add(&st)
@@ -277,7 +304,8 @@ func (a *Attribution) AddCPU(p *profile.Profile) error {
 }
 
 // AddAlloc attributes an allocation profile's alloc_space and
-// alloc_objects to the innermost cell line of each sample. With
+// alloc_objects to the innermost cell line of each sample (package
+// initialisation's allocations go to Outside). With
 // MemProfileRate = 1 every allocation is a sample of its own and the
 // figures are exact.
 func (a *Attribution) AddAlloc(p *profile.Profile) error {
@@ -291,7 +319,7 @@ func (a *Attribution) AddAlloc(p *profile.Profile) error {
 	}
 	for _, s := range p.Sample {
 		st := LineStats{AllocBytes: s.Value[bi], AllocObjects: s.Value[oi]}
-		if k, ok := a.CellLine(s); ok {
+		if k, ok := a.CellLine(s); ok && !inPackageInit(s) {
 			a.line(k).add(&st)
 		} else {
 			a.Outside.add(&st)

@@ -128,9 +128,15 @@ func cpuFixture() *profile.Profile {
 	for range 2 {
 		f.sample([]int64{1, ms}, []frame{futex}, []frame{mallocgc}, []frame{at(work, 4)}, []frame{at(benchFrame, 2)})
 	}
-	// 40 samples in sort.Ints called from In[5]:3: library code is Go.
-	for range 40 {
+	// 35 samples in sort.Ints called from In[5]:3: library code is Go.
+	for range 35 {
 		f.sample([]int64{1, ms}, []frame{sortFrame}, []frame{at(benchFrame, 3)})
+	}
+	// 5 samples whose leaf is asyncPreempt's entry, injected into In[5]:3:
+	// the time is the line's own.
+	preempt := frame{"runtime.asyncPreempt", "/usr/local/go/src/runtime/preempt_amd64.s", 9}
+	for range 5 {
+		f.sample([]int64{1, ms}, []frame{preempt}, []frame{at(benchFrame, 3)})
 	}
 	// 10 samples in the collector's background worker: no cell frame.
 	for range 10 {
@@ -182,6 +188,9 @@ func TestAddAlloc(t *testing.T) {
 	}
 	f.sample([]int64{3, 96, 0, 0}, []frame{at(benchFrame, 2)})
 	f.sample([]int64{7, 700, 7, 700}, []frame{testingRun})
+	// var data = load() in In[1]: package initialisation, not the body.
+	doInit := frame{"runtime.doInit1", "/usr/local/go/src/runtime/proc.go", 7000}
+	f.sample([]int64{1, 5000, 1, 5000}, []frame{mallocgc}, []frame{{"main.load", "In[1]", 3}}, []frame{{"main.init", "In[1]", 1}}, []frame{doInit})
 	att := NewAttribution()
 	if err := att.AddAlloc(f.p); err != nil {
 		t.Fatal(err)
@@ -199,7 +208,10 @@ func TestAddAlloc(t *testing.T) {
 			t.Errorf("%v = %+v, want %d bytes in %d objects", tt.k, got, tt.bytes, tt.objects)
 		}
 	}
-	if att.Outside.AllocBytes != 700 || att.Total.AllocBytes != 1024000+96+700 {
+	if att.Lines[LineKey{1, 3}] != nil {
+		t.Errorf("package initialisation attributed to In[1]:3: %+v", att.Lines[LineKey{1, 3}])
+	}
+	if att.Outside.AllocBytes != 5700 || att.Total.AllocBytes != 1024000+96+5700 {
 		t.Errorf("outside %d, total %d bytes", att.Outside.AllocBytes, att.Total.AllocBytes)
 	}
 	if err := NewAttribution().AddAlloc(cpuFixture()); err == nil {

@@ -1,15 +1,14 @@
 package scalene
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +123,7 @@ parent.postMessage(JSON.stringify(r),'*');
 }
 probe();
 window.addEventListener('resize',probe);
+setInterval(probe,200);
 })();</script>`
 
 // notebookPage wraps the magic's HTML output in a page that looks like a
@@ -211,51 +211,26 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		}
 		pg = bytes.Replace(pg, []byte("</body>"), []byte(probeScript+"</body>"), 1)
 		frame := EmbedPprofPage(pg, "probe", 600)
-		page := filepath.Join(dir, "probe.html")
-		if d := os.Getenv("SCALENE_SHOTS"); d != "" {
-			page = filepath.Join(d, "probe.html")
-		}
-		doc := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><pre id="probe">pending</pre>` + frame +
-			`<script>window.addEventListener('message',function(e){document.getElementById('probe').textContent=e.data})</script></body></html>`
-		if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		// A sandboxed frame runs in its own process and learns its size from
-		// the parent asynchronously, after --dump-dom may already have
-		// dumped; in the parent's process it is laid out before its
-		// scripts run, so the probe's result is there in time. (The
-		// screenshots below use the default, isolated frames.)
-		dom := runChromium(t, "--window-size=1200,900", "--disable-features=IsolateSandboxedIframes", "--dump-dom", "file://"+page)
-		m := regexp.MustCompile(`(?s)<pre id="probe">(.*?)</pre>`).FindStringSubmatch(dom)
-		if m == nil {
-			t.Fatalf("no probe result in:\n%.2000s", dom)
-		}
-		var r struct {
-			Errors                            []string
-			Boxes, BoxesAfterZoom, AllocWidth int
-			ChartWidth                        int
-			WorkWidthBefore, WorkWidthAfter   int
-			URL, SearchURL                    string
-			LinkBlocked                       bool
-		}
-		if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &r); err != nil {
-			t.Fatalf("probe said %q: %v", m[1], err)
-		}
-		t.Logf("probe: %+v", r)
-		if len(r.Errors) > 0 {
-			t.Errorf("script errors in the frame: %v", r.Errors)
-		}
-		if r.Boxes < 10 || r.ChartWidth < 500 {
-			t.Errorf("flame graph has %d boxes in %d px", r.Boxes, r.ChartWidth)
-		}
-		if !strings.Contains(r.URL, "p=") || r.WorkWidthAfter <= r.WorkWidthBefore || r.WorkWidthAfter < r.ChartWidth*9/10 {
-			t.Errorf("click did not zoom: url %q, work box %d px → %d px of %d", r.URL, r.WorkWidthBefore, r.WorkWidthAfter, r.ChartWidth)
-		}
-		if !strings.Contains(r.SearchURL, "p=alloc") || r.AllocWidth < r.ChartWidth*9/10 {
-			t.Errorf("search for alloc: url %q, alloc box %d px of %d", r.SearchURL, r.AllocWidth, r.ChartWidth)
-		}
-		if !r.LinkBlocked {
-			t.Error("a link in pprof's page can navigate the frame away")
+		// The frame in a closed <details>, as the magic publishes it, that
+		// the page opens after load, as a user would: pprof renders when
+		// the frame gets its size.
+		for _, closed := range []bool{false, true} {
+			name := map[bool]string{false: "probe.html", true: "probe-details.html"}[closed]
+			page := filepath.Join(dir, name)
+			if d := os.Getenv("SCALENE_SHOTS"); d != "" {
+				page = filepath.Join(d, name)
+			}
+			body := frame
+			if closed {
+				body = `<details id="d"><summary>pprof</summary>` + frame + `</details>` +
+					`<script>setTimeout(function(){document.getElementById('d').open=true},500)</script>`
+			}
+			doc := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><pre id="probe">pending</pre>` + body +
+				`<script>window.addEventListener('message',function(e){document.getElementById('probe').textContent=e.data})</script></body></html>`
+			if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkProbe(t, page, closed)
 		}
 	})
 
@@ -276,4 +251,139 @@ func TestFlameGraphInBrowser(t *testing.T) {
 			t.Logf("screenshot: %s", png)
 		}
 	})
+}
+
+// checkProbe opens a page holding a frame with probeScript and checks what
+// the probe saw: boxes, zoom, search, blocked links.
+func checkProbe(t *testing.T, page string, closed bool) {
+	t.Helper()
+	// Real time, default site isolation (the sandboxed frame runs in its
+	// own process): wait until the probe reports or 30 s pass.
+	got := chromiumEval(t, "file://"+page, `new Promise(function(resolve){
+		var n=0;(function poll(){var t=document.getElementById('probe').textContent;
+		if(t!=='pending'||n++>300){resolve(t)}else{setTimeout(poll,100)}})()})`)
+	if got == "pending" {
+		t.Fatal("the probe in the frame did not report within 30 s")
+	}
+	m := []string{"", got}
+	var r struct {
+		Errors                            []string
+		Boxes, BoxesAfterZoom, AllocWidth int
+		ChartWidth                        int
+		WorkWidthBefore, WorkWidthAfter   int
+		URL, SearchURL                    string
+		LinkBlocked                       bool
+	}
+	if err := json.Unmarshal([]byte(m[1]), &r); err != nil {
+		t.Fatalf("probe said %q: %v", m[1], err)
+	}
+	t.Logf("probe: %+v", r)
+	if len(r.Errors) > 0 {
+		t.Errorf("script errors in the frame: %v", r.Errors)
+	}
+	if r.Boxes < 10 || r.ChartWidth < 500 {
+		t.Errorf("flame graph has %d boxes in %d px", r.Boxes, r.ChartWidth)
+	}
+	if !strings.Contains(r.URL, "p=") || r.WorkWidthAfter <= r.WorkWidthBefore || r.WorkWidthAfter < r.ChartWidth*9/10 {
+		t.Errorf("click did not zoom: url %q, work box %d px → %d px of %d", r.URL, r.WorkWidthBefore, r.WorkWidthAfter, r.ChartWidth)
+	}
+	if !strings.Contains(r.SearchURL, "p=alloc") || r.AllocWidth < r.ChartWidth*9/10 {
+		t.Errorf("search for alloc: url %q, alloc box %d px of %d", r.SearchURL, r.AllocWidth, r.ChartWidth)
+	}
+	if !r.LinkBlocked {
+		t.Error("a link in pprof's page can navigate the frame away")
+	}
+	if closed {
+		t.Logf("(frame opened after load)")
+	}
+}
+
+// chromiumEval opens url in headless Chromium driven over the DevTools
+// protocol (--remote-debugging-pipe: JSON messages ending in NUL on file
+// descriptors 3 and 4), evaluates expr in the page, awaiting it if it is a
+// promise, and returns its value as a string.
+func chromiumEval(t *testing.T, url, expr string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	toChrome, ourEnd, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromChrome, chromeEnd, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--window-size=1200,900", "--remote-debugging-pipe", "about:blank")
+	cmd.ExtraFiles = []*os.File{toChrome, chromeEnd}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	toChrome.Close()
+	chromeEnd.Close()
+	defer func() {
+		ourEnd.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		fromChrome.Close()
+	}()
+	rd := bufio.NewReader(fromChrome)
+	type message struct {
+		ID     int             `json:"id"`
+		Method string          `json:"method"`
+		Result map[string]any  `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	// read returns the next message for which done is true, skipping
+	// the others (events, earlier replies).
+	read := func(what string, done func(m message) bool) message {
+		t.Helper()
+		for {
+			line, err := rd.ReadBytes(0)
+			if err != nil {
+				t.Fatalf("DevTools, waiting for %s: %v\n%s", what, err, stderr.String())
+			}
+			var m message
+			if err := json.Unmarshal(line[:len(line)-1], &m); err != nil {
+				t.Fatalf("DevTools message %q: %v", line, err)
+			}
+			if done(m) {
+				return m
+			}
+		}
+	}
+	id := 0
+	call := func(session, method string, params any) map[string]any {
+		t.Helper()
+		id++
+		msg := map[string]any{"id": id, "method": method, "params": params}
+		if session != "" {
+			msg["sessionId"] = session
+		}
+		data, _ := json.Marshal(msg)
+		if _, err := ourEnd.Write(append(data, 0)); err != nil {
+			t.Fatalf("DevTools %s: %v\n%s", method, err, stderr.String())
+		}
+		reply := read(method, func(m message) bool { return m.ID == id })
+		if len(reply.Error) > 0 {
+			t.Fatalf("DevTools %s: %s", method, reply.Error)
+		}
+		return reply.Result
+	}
+	target := call("", "Target.createTarget", map[string]any{"url": "about:blank"})
+	session := call("", "Target.attachToTarget", map[string]any{"targetId": target["targetId"], "flatten": true})
+	sid, _ := session["sessionId"].(string)
+	call(sid, "Page.enable", map[string]any{})
+	call(sid, "Page.navigate", map[string]any{"url": url})
+	read("the page's load", func(m message) bool { return m.Method == "Page.loadEventFired" })
+	res := call(sid, "Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true})
+	v, _ := res["result"].(map[string]any)
+	if v == nil || res["exceptionDetails"] != nil {
+		t.Fatalf("evaluate returned %v", res)
+	}
+	return fmt.Sprint(v["value"])
 }

@@ -126,7 +126,7 @@ try{history.pushState=set;history.replaceState=set}catch(e){}
 try{Object.defineProperty(document,'URL',{get:function(){return cur},configurable:true})}catch(e){}
 document.addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('a[href]');if(a&&a.getAttribute('href')!=='#'){e.preventDefault()}},true);
 })();</script>
-<style>.header .menu-item,.header .title{display:none!important}#action-source,#action-source-tab{display:none!important}</style>`
+<style>.header .menu-item,.header .title{display:none!important}#action-source,#action-source-tab{display:none!important}#stack-holder{overflow-x:hidden}</style>`
 
 // EmbedPprofPage wraps a pprof page for a notebook output: an iframe
 // whose srcdoc holds the page with iframeShim injected, scripts allowed,

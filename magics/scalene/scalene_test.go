@@ -3,6 +3,7 @@ package scalene
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,6 +187,28 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 }
 
+func TestRunLineMagicMemoryOnly(t *testing.T) {
+	ws := workspace(t)
+	pub := &fakePublisher{}
+	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
+	call := magics.Call{Name: "scalene", Args: "--memory-only --reduced-profile fill()", Count: 4, Line: 1}
+	if _, err := New().Run(context.Background(), call, env); err != nil {
+		t.Fatal(err)
+	}
+	text := pub.displays[0]["text/plain"].(string)
+	t.Log("\n" + text)
+	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │ 1000.0 KiB │     1,000 │", "b := make([]byte, 1024)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{"Time", "CPU profile:", "sink = b"} {
+		if strings.Contains(text, unwanted) {
+			t.Errorf("--memory-only --reduced-profile text has %q", unwanted)
+		}
+	}
+}
+
 func TestRunErrors(t *testing.T) {
 	ws := workspace(t)
 	env := magics.Env{Publisher: &fakePublisher{}, Workspace: func() (*native.Workspace, error) { return ws, nil }}
@@ -220,5 +243,33 @@ func TestRunErrors(t *testing.T) {
 				t.Errorf("compile error does not name the cell line: %s", ke.TracebackText())
 			}
 		})
+	}
+}
+
+func TestCellError(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	bg := context.Background()
+	tests := []struct {
+		ctx  context.Context
+		err  error
+		want string
+	}{
+		{bg, &native.Error{Kind: native.CompileFailed, Summary: "In[2]:1:1: undefined: x", Lines: []string{"In[2]:1:1: undefined: x"}}, "CompileError"},
+		{bg, &native.Error{Kind: native.Panicked, Summary: "the cell panicked: boom"}, "panic"},
+		{bg, &native.Error{Kind: native.TimedOut, Summary: "the child ran over its time limit"}, "Timeout"},
+		{bg, &native.Error{Kind: native.Interrupted, Summary: "interrupted"}, "Interrupted"},
+		{bg, &native.Error{Kind: native.OutOfMemory, Summary: "the child exceeded its memory limit"}, "MemoryLimitExceeded"},
+		{bg, &native.Error{Kind: native.Crashed, Summary: "fatal error: stack overflow"}, "Crash"},
+		{bg, fmt.Errorf("wrapped: %w", &native.Error{Kind: native.Panicked, Summary: "p"}), "panic"},
+		{canceled, &native.Error{Kind: native.Crashed, Summary: "killed"}, "Interrupted"},
+		{bg, &kernel.Error{Name: "Custom", Value: "x"}, "Custom"},
+		{bg, errors.New("something else"), "ScaleneError"},
+	}
+	for _, tt := range tests {
+		got := cellError(tt.ctx, tt.err)
+		if got.Name != tt.want || got.Value == "" {
+			t.Errorf("cellError(%v) = %s: %q, want %s", tt.err, got.Name, got.Value, tt.want)
+		}
 	}
 }

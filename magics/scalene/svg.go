@@ -127,7 +127,10 @@ func FlameSVG(p *profile.Profile, opts SVGOptions) (string, error) {
 		for _, c := range n.children {
 			kids = append(kids, c)
 		}
-		slices.SortFunc(kids, func(a, b *flameNode) int { return cmp.Compare(a.name, b.name) })
+		// Widest first, as pprof draws them; ties by name, for stable output.
+		slices.SortFunc(kids, func(a, b *flameNode) int {
+			return cmp.Or(cmp.Compare(b.value, a.value), cmp.Compare(a.name, b.name))
+		})
 		cx := x
 		for _, c := range kids {
 			cw := w * float64(c.value) / float64(n.value)

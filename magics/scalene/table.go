@@ -247,7 +247,7 @@ func (t *Table) MemoryLine() string {
 	line := fmt.Sprintf("Allocated %s in %s objects per execution on the cell's lines (%s %s, every allocation recorded)",
 		HumanBytes(float64(bytes)/float64(t.Executions)), cmp.Or(perExec(objects, t.Executions), "0"), thousands(t.Executions), runs)
 	if t.Outside.AllocBytes > 0 {
-		line += fmt.Sprintf("; the runtime and test harness allocated %s more", HumanBytes(float64(t.Outside.AllocBytes)))
+		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", HumanBytes(float64(t.Outside.AllocBytes)))
 	}
 	return line + "."
 }

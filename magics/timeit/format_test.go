@@ -76,6 +76,14 @@ func TestThousands(t *testing.T) {
 	}
 }
 
+func TestFormatRatio(t *testing.T) {
+	for x, want := range map[float64]string{1: "×1.00", 3.204: "×3.20", 12.34: "×12.3", 439170.4: "×439,170", math.Inf(1): "×?"} {
+		if got := formatRatio(x); got != want {
+			t.Errorf("formatRatio(%g) = %q, want %q", x, got, want)
+		}
+	}
+}
+
 func TestWarning(t *testing.T) {
 	tests := []struct {
 		best, worst float64
@@ -101,11 +109,14 @@ func TestAutoLoops(t *testing.T) {
 		want int
 	}{
 		{100e-9, 2_000_000},
+		{99e-9, 2_500_000},
 		{1e-9, 200_000_000},
-		{0.3e-9, 1_000_000_000},
+		{0.3e-9, 800_000_000},
 		{10e-3, 20},
-		{0.05, 5},
+		{9e-3, 25},
+		{0.05, 4},
 		{0.15, 2},
+		{0.09, 3},
 		{1, 1},
 		{0, 10_000_000_000},
 	}

@@ -135,7 +135,7 @@ func formatRatio(x float64) string {
 	case math.IsInf(x, 0) || math.IsNaN(x):
 		return "×?"
 	case x >= 100:
-		return fmt.Sprintf("×%.0f", x)
+		return "×" + thousands(int(math.Round(x)))
 	case x >= 10:
 		return fmt.Sprintf("×%.1f", x)
 	}

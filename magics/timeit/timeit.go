@@ -6,10 +6,11 @@
 // results and benchmath summarises them.
 //
 // One deliberate difference from IPython: with no -n, the loop count is
-// the smallest 1, 2 or 5 × 10^k (not only 10^k) for which one run takes at
-// least 0.2 s, as Python's timeit.autorange does, so that a run takes 0.2
-// to 0.5 s rather than up to 2 s. It is computed from one calibration run
-// of about 50 ms rather than by trying each count. The build time, shown in
+// the smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k (not only 10^k)
+// for which one run takes at least 0.2 s, so that a run takes 0.2 to 0.3 s
+// rather than up to 2 s, and a %timeit of a 100 ns statement returns in
+// about 2 s. It is computed from one calibration run of about 50 ms rather
+// than by trying each count. The build time, shown in
 // the HTML table and kept in Result.CompileTime, is not printed in the
 // text output.
 package timeit
@@ -52,7 +53,10 @@ const calibrationTime = "50ms"
 // outputBudget caps what the cell may print in one %timeit, in bytes.
 const outputBudget = 1 << 20
 
-var optionSpec = magics.OptionSpec{Flags: []string{"q", "o", "t", "c"}, Values: []string{"n", "r", "p", "v"}}
+// optionSpec lists IPython's %timeit options.
+func optionSpec() magics.OptionSpec {
+	return magics.OptionSpec{Flags: []string{"q", "o", "t", "c"}, Values: []string{"n", "r", "p", "v"}}
+}
 
 // variant is one timed statement: the single one of %timeit, or a
 // labelled variant of a comparison.
@@ -75,7 +79,7 @@ type config struct {
 // returns nil when there is nothing to time (a %timeit with no
 // statement, as IPython does).
 func parseCall(call magics.Call) (*config, error) {
-	opts, rest, err := magics.ParseOptions(call.Args, optionSpec)
+	opts, rest, err := magics.ParseOptions(call.Args, optionSpec())
 	if err != nil {
 		return nil, err
 	}
@@ -229,19 +233,23 @@ func benchArgs(names ...string) []string {
 	return []string{"-test.run=^$", "-test.bench=^Benchmark(" + strings.Join(names, "|") + ")$"}
 }
 
-// autoLoops is the smallest 1, 2 or 5 × 10^k loop count for which a run
-// lasts at least autorangeTarget, given the time of one loop.
+// autoLoops is the smallest loop count of the series 1, 1.5, 2, 2.5, 3, 4,
+// 5, 6, 8 × 10^k (whole numbers only) for which a run lasts at least
+// autorangeTarget, given the time of one loop. The steps are finer than
+// IPython's powers of ten so that a run lasts 0.2 to 0.3 s, not up to 2 s.
 func autoLoops(secPerOp float64) int {
-	n := 1
-	for range 10 {
-		for _, m := range []int{1, 2, 5} {
-			if float64(m*n)*secPerOp >= autorangeTarget*(1-1e-9) {
-				return m * n
+	steps := []int{10, 15, 20, 25, 30, 40, 50, 60, 80} // tenths
+	for n := 1; n <= 1e10; n *= 10 {
+		for _, m := range steps {
+			if m*n%10 != 0 {
+				continue
+			}
+			if c := m * n / 10; float64(c)*secPerOp >= autorangeTarget*(1-1e-9) {
+				return c
 			}
 		}
-		n *= 10
 	}
-	return n
+	return 1e10
 }
 
 // Run runs the magic.

@@ -362,20 +362,26 @@ func (g *generator) prepareSnippet(sn Snippet) (*snippetCode, error) {
 	return sc, nil
 }
 
-// builtinValue lists the built-in functions whose call is not a legal
-// statement.
-var builtinValue = map[string]bool{
-	"append": true, "cap": true, "complex": true, "imag": true, "len": true,
-	"make": true, "max": true, "min": true, "new": true, "real": true,
+// builtinValue reports whether name is a built-in function whose call is
+// not a legal statement.
+func builtinValue(name string) bool {
+	switch name {
+	case "append", "cap", "complex", "imag", "len", "make", "max", "min", "new", "real":
+		return true
+	}
+	return false
 }
 
-// basicTypes lists the predeclared types (a call of one is a conversion).
-var basicTypes = map[string]bool{
-	"any": true, "bool": true, "byte": true, "complex64": true, "complex128": true,
-	"error": true, "float32": true, "float64": true, "int": true, "int8": true,
-	"int16": true, "int32": true, "int64": true, "rune": true, "string": true,
-	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true,
-	"uintptr": true, "comparable": true,
+// basicType reports whether name is a predeclared type (a call of one is a
+// conversion).
+func basicType(name string) bool {
+	switch name {
+	case "any", "bool", "byte", "complex64", "complex128", "error", "float32", "float64",
+		"int", "int8", "int16", "int32", "int64", "rune", "string",
+		"uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "comparable":
+		return true
+	}
+	return false
 }
 
 // needsKeep reports whether an expression statement would be rejected by
@@ -397,7 +403,7 @@ func (g *generator) needsKeep(e ast.Expr) bool {
 		}
 		switch f := fun.(type) {
 		case *ast.Ident:
-			return builtinValue[f.Name] || basicTypes[f.Name] || g.typeNames[f.Name]
+			return builtinValue(f.Name) || basicType(f.Name) || g.typeNames[f.Name]
 		case *ast.ArrayType, *ast.MapType, *ast.ChanType, *ast.FuncType,
 			*ast.InterfaceType, *ast.StructType, *ast.StarExpr:
 			return true
@@ -605,6 +611,10 @@ func (g *generator) imports() []string {
 	return specs
 }
 
+// innerPrefix starts the name of the function that holds a benchmark's
+// loop; Benchmark<Name> calls it.
+const innerPrefix = "perfnbBenchmark"
+
 // lineWriter builds the file and knows the line it is on, to restore
 // positions in the generated file after cell code.
 type lineWriter struct {
@@ -644,8 +654,13 @@ func (g *generator) emit() []byte {
 		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, d.decl.Source)
 	}
 	for _, bc := range g.benches {
-		w.printf("\nfunc Benchmark%s(%s *testing.B) {\n", bc.name, bc.param)
+		// The timed function has the shape of an ordinary benchmark, so
+		// that the compiler lays out its loop as it would in go test: the
+		// redirection of standard output happens in a wrapper.
+		w.printf("\nfunc Benchmark%s(b *testing.B) {\n", bc.name)
 		w.printf("\tdefer harness.RedirectStdout()()\n")
+		w.printf("\t%s%s(b)\n}\n", innerPrefix, bc.name)
+		w.printf("\n//go:noinline\nfunc %s%s(%s *testing.B) {\n", innerPrefix, bc.name, bc.param)
 		if bc.setup.text != "" {
 			w.cellCode(bc.setup.sn, bc.setup.text)
 			for _, n := range bc.setup.declared {

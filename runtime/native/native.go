@@ -29,11 +29,20 @@ type Snippet struct {
 // Benchmark is one generated benchmark function:
 //
 //	func Benchmark<Name>(b *testing.B) {
+//		defer harness.RedirectStdout()()
+//		perfnbBenchmark<Name>(b)
+//	}
+//
+//	//go:noinline
+//	func perfnbBenchmark<Name>(b *testing.B) {
 //		<Setup>
 //		<BeforeLoop>
 //		for b.Loop() { <Body> }
 //		<AfterLoop>
 //	}
+//
+// (b is renamed when the cell's code uses that name; BeforeLoop and
+// AfterLoop follow the renaming.)
 //
 // Variables the body declares with := are used, and expression statements
 // are kept alive, so that any statement IPython's %timeit accepts compiles

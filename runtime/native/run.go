@@ -425,7 +425,7 @@ func cellFrames(trace string) []string {
 		}
 		fn = strings.TrimPrefix(strings.TrimPrefix(fn, "perfnbcell."), "main.")
 		f := loc
-		if fn != "" && !strings.HasPrefix(fn, "Benchmark") {
+		if fn != "" && !strings.HasPrefix(fn, "Benchmark") && !strings.HasPrefix(fn, innerPrefix) {
 			f += " in " + fn
 		}
 		if f == last {

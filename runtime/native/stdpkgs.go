@@ -5,7 +5,7 @@ package native
 // Where two packages share a name, the more common one wins: math/rand,
 // runtime/pprof, text/scanner and text/template (import the others
 // explicitly). Made from `go list std` of Go 1.26, without internal,
-// vendored and command packages.
+// vendored and command packages. It is never modified.
 var stdPackages = map[string]string{
 	"tar":             "archive/tar",
 	"zip":             "archive/zip",

@@ -97,12 +97,21 @@ func main() {
 	theirs := make([][]float64, len(workloads))
 	for r := 0; r < *rounds; r++ {
 		for i, w := range workloads {
-			res, _ := timeitMean(w.stmt)
-			ours[i] = append(ours[i], res.Average*1e9)
-			ns, err := runReference(ref, i)
+			// Alternate which goes first, so that a drift in the machine's
+			// load does not favour one side.
+			var res *timeit.Result
+			var ns float64
+			if r%2 == 0 {
+				res, _ = timeitMean(w.stmt)
+				ns, err = runReference(ref, i)
+			} else {
+				ns, err = runReference(ref, i)
+				res, _ = timeitMean(w.stmt)
+			}
 			if err != nil {
 				log.Fatal(err)
 			}
+			ours[i] = append(ours[i], res.Average*1e9)
 			theirs[i] = append(theirs[i], ns)
 			fmt.Fprintf(os.Stderr, "round %d %-16s timeit %12.4g ns  go test %12.4g ns\n", r+1, w.name, res.Average*1e9, ns)
 		}

@@ -1,12 +1,18 @@
 """End-to-end checks of %memit / %%memit through jupyter_client, with the
 helpers of e2e/perfnb_e2e.py. Run with a perfnb kernel installed:
 
-    JUPYTER_PATH=... PYTHONPATH=e2e /usr/bin/python3 magics/memit/testdata/jupyter_memit.py
+    JUPYTER_PATH=... PERFNB_KERNEL=name /usr/bin/python3 magics/memit/testdata/jupyter_memit.py
+
+(e2e's runChecks can run it too: it prints PASS/FAIL lines.)
 """
 
+import os
 import re
+import sys
 
-from perfnb_e2e import check, expect, run_checks
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "e2e"))
+
+from perfnb_e2e import check, expect, run_checks  # noqa: E402
 
 T = 240
 MEMIT = re.compile(r"^peak memory: (\d+\.\d\d) MiB, increment: (-?\d+\.\d\d) MiB$", re.MULTILINE)
