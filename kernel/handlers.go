@@ -277,6 +277,6 @@ func (k *kernel) handleCommOpen(m *message) {
 		k.log.Warn("comm_open without a comm_id")
 		return
 	}
-	k.log.Info("no comm target of that name: closing the comm", "target_name", c.TargetName)
+	k.log.Debug("no comm target of that name: closing the comm", "target_name", c.TargetName)
 	k.publish("comm_close", m, map[string]any{"comm_id": c.CommID, "data": map[string]any{}})
 }

@@ -78,18 +78,18 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 	go k.shellLoop(shellCh)
 
 	k.publish("status", nil, map[string]any{"execution_state": "starting"})
-	logger.Info("kernel started", "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort, "session", k.codec.session)
+	logger.Debug("kernel started", "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort, "session", k.codec.session)
 	for {
 		select {
 		case <-ctx.Done():
 			k.shutdown(nil, socks.control, false)
 			return ctx.Err()
 		case <-terms:
-			logger.Info("SIGTERM: shutting down")
+			logger.Debug("SIGTERM: shutting down")
 			k.shutdown(nil, socks.control, false)
 			return nil
 		case <-sigs:
-			logger.Info("SIGINT: interrupting the running cell")
+			logger.Debug("SIGINT: interrupting the running cell")
 			k.interrupt()
 		case m := <-controlCh:
 			if k.handleControl(socks.control, m) {
@@ -235,7 +235,7 @@ func (k *kernel) shutdown(m *message, sock zmq4.Socket, restart bool) {
 		k.publish("shutdown_reply", m, content)
 	}
 	time.Sleep(iopubDrainDelay)
-	k.log.Info("kernel shut down", "restart", restart)
+	k.log.Debug("kernel shut down", "restart", restart)
 }
 
 // decodeRestart reads the restart flag of a shutdown_request.

@@ -2,6 +2,7 @@ package scalene
 
 import (
 	"fmt"
+	"hash/fnv"
 	"html"
 	"strings"
 
@@ -96,23 +97,42 @@ func (r *Result) Render(opts RenderOptions) (kernel.Bundle, error) {
 }
 
 // flameSection writes a flame graph of one sample type: the static SVG,
-// always visible, then pprof's page in a sandboxed iframe inside a
-// <details>, to open for zooming and searching.
+// then pprof's page in a sandboxed iframe inside a <details>. Where
+// scripts run (a live notebook page, an HTML export), a small script opens
+// the <details> and hides the static copy, so the graph the reader sees is
+// the one that zooms on a click; where scripts are stripped (a notebook
+// viewed on a code-hosting site, an untrusted notebook), the static SVG
+// stays and the <details> stays closed.
 func flameSection(b *strings.Builder, p *profile.Profile, si, what string, format func(int64) string) error {
 	svg, err := FlameSVG(p, SVGOptions{SampleType: si, Format: format})
 	if err != nil {
 		return err
 	}
+	h := fnv.New64a()
+	h.Write([]byte(si))
+	h.Write([]byte(svg))
+	id := fmt.Sprintf("perfnb-flame-%x", h.Sum64())
+	fmt.Fprintf(b, `<div class="perfnb-flame" id="%s">`, id)
 	fmt.Fprintf(b, `<div style="margin:10px 0 4px;font-weight:bold;font-size:13px">Flame graph: %s</div>`, html.EscapeString(what))
 	b.WriteString(`<div class="perfnb-flame-static">` + svg + `</div>`)
 	pg, err := RenderPprofFlameGraph(p, si)
 	if err != nil {
 		// The static picture is there; say why the interactive one is not.
-		fmt.Fprintf(b, `<div style="font-size:12px;opacity:.8">(pprof's interactive flame graph is unavailable: %s)</div>`, html.EscapeString(err.Error()))
+		fmt.Fprintf(b, `<div style="font-size:12px;opacity:.8">(pprof's interactive flame graph is unavailable: %s)</div></div>`, html.EscapeString(err.Error()))
 		return nil
 	}
 	fmt.Fprintf(b, `<details class="perfnb-flame-pprof" style="margin-top:4px"><summary style="cursor:pointer;font-size:12px">%s in pprof's flame graph: click a frame to zoom, type a regexp to search</summary>`, html.EscapeString(what))
 	b.WriteString(EmbedPprofPage(pg, what+" flame graph (pprof)", frameHeight(p)))
-	b.WriteString(`</details>`)
+	b.WriteString(`</details></div>`)
+	b.WriteString(strings.ReplaceAll(openFlameScript, "ID", id))
 	return nil
 }
+
+// openFlameScript opens the interactive flame graph of the section whose id
+// replaces ID, and hides its static copy. Notebook front ends run an
+// output's scripts before the output is attached to the page, hence the
+// retries.
+const openFlameScript = `<script>(function(){var n=0;function go(){var s=document.getElementById("ID");` +
+	`if(!s){if(++n<50)setTimeout(go,100);return}var d=s.querySelector("details.perfnb-flame-pprof"),` +
+	`t=s.querySelector(".perfnb-flame-static");if(d&&d.querySelector("iframe")){d.open=true;if(t)t.style.display="none"}}` +
+	`setTimeout(go,0)})()</script>`

@@ -206,6 +206,12 @@ func TestParseCall(t *testing.T) {
 			}
 			return ""
 		}},
+		{name: "-t and -c are accepted", call: magics.Call{Name: "timeit", Args: "-t -c x"}, check: func(c *config) string {
+			if !c.cpu || c.variants[0].body.Source != "x" {
+				return "-t -c not parsed"
+			}
+			return ""
+		}},
 		{name: "bad loop count", call: magics.Call{Name: "timeit", Args: "-n ten x"}, wantErr: "UsageError"},
 		{name: "zero runs", call: magics.Call{Name: "timeit", Args: "-r 0 x"}, wantErr: "UsageError: -r needs at least 1 run"},
 		{name: "unknown option", call: magics.Call{Name: "timeit", Args: "-z x"}, wantErr: "UsageError"},

@@ -17,6 +17,9 @@
 //     a cell started is reported on stderr instead of ending the process;
 //   - interrupts: cancelling the context stops the cell promptly, time.Sleep
 //     included, and keeps every earlier definition;
+//   - memory: a watchdog stops a cell whose heap grows past the kernel's
+//     memory limit (see MemoryLimitEnv), before the OOM killer ends the
+//     kernel;
 //   - errors as *kernel.Error with cell positions In[N]:line:col.
 package interp
 
@@ -29,6 +32,7 @@ import (
 	"go/token"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +53,11 @@ type Options struct {
 	// earlier items of the running cell. It is accepted so that callers
 	// can pass the store; it is not called.
 	Decls func() []cell.Decl
+	// MemoryLimit is the heap size, in bytes, past which a running cell
+	// is stopped with a MemoryLimitExceeded error (see MemoryLimitEnv).
+	// 0 means the default: $PERFNB_KERNEL_MEMORY_LIMIT, else half of the
+	// machine's memory; a negative value turns the guard off.
+	MemoryLimit int64
 }
 
 // Interp evaluates cell items in one persistent Go state. Eval, SetVar and
@@ -64,6 +73,7 @@ type Interp struct {
 	stdin   *stdin
 	display *display.Display
 
+	guard   *memGuard // nil when the memory guard is off
 	yi      *yaegi.Interpreter
 	imports map[string]string // local package name to import path, in yi
 	log     *declLog
@@ -100,6 +110,11 @@ func New(opts Options) (*Interp, error) {
 	i.stderr = &stream{cur: i.cur, name: "stderr"}
 	i.stdin = &stdin{cur: i.cur}
 	i.display = display.New(i.cur.publisher)
+	guard, err := newMemGuard(opts.MemoryLimit)
+	if err != nil {
+		return nil, fmt.Errorf("setting the kernel's memory limit: %w", err)
+	}
+	i.guard = guard
 	yi, err := i.newYaegi()
 	if err != nil {
 		return nil, err
@@ -161,7 +176,7 @@ func (i *Interp) sleep(d time.Duration) {
 // goPanic reports a panic recovered in a goroutine a cell started.
 func (i *Interp) goPanic(r any) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "panic in goroutine: %v\n", r)
+	fmt.Fprintf(&b, "panic in goroutine: %s\n", goMessage(cellPos(fmt.Sprint(r))))
 	for _, l := range formatTrace(i.cur.takeTrace()) {
 		b.WriteString(l + "\n")
 	}
@@ -252,6 +267,11 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "the interpreter is closed"}
 	}
 	i.cur.set(ctx, pub, count)
+	if i.guard != nil {
+		var stop func()
+		ctx, stop = i.guard.watch(ctx)
+		defer stop()
+	}
 	item.Line = max(item.Line, 1)
 	src := item.Source
 	var a *analysis
@@ -285,8 +305,16 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 	default:
 		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
 	}
+	if i.cur.takeStdinRefused() && ctx.Err() == nil {
+		return reflect.Value{}, false, stdinNotAllowed()
+	}
 	if err != nil {
-		return reflect.Value{}, false, i.toError(ctx, err, count, item.Line)
+		if ke := memoryStopped(ctx); ke != nil {
+			return reflect.Value{}, false, ke
+		}
+		ke := i.toError(ctx, err, count, item.Line)
+		fixCellFrame(ke, count, item.Line, item.Line+strings.Count(item.Source, "\n"))
+		return reflect.Value{}, false, ke
 	}
 	if !hasValue {
 		value = reflect.Value{}
@@ -713,7 +741,7 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *kerne
 		if e, ok := p.Value.(error); ok && errors.As(e, &ex) {
 			return &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 		}
-		msg := cellPos(fmt.Sprint(p.Value))
+		msg := goMessage(cellPos(fmt.Sprint(p.Value)))
 		if cfgPanic.MatchString(msg) {
 			return compileError(msg, count, line)
 		}
@@ -730,6 +758,50 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *kerne
 		return ke
 	}
 	return compileError(err.Error(), count, line)
+}
+
+// stdinNotAllowedValue is the evalue of a cell that read standard input
+// while the client does not accept input.
+const stdinNotAllowedValue = "the cell read standard input, but this client does not accept input (allow_stdin is false)"
+
+// stdinNotAllowed is the error of a cell that read standard input while
+// the client does not accept input (nbconvert, perfnb run): the read
+// itself returned kernel.ErrStdinNotAllowed to the code, and the cell
+// fails even if the code ignored that error, as it does in IPython.
+func stdinNotAllowed() *kernel.Error {
+	return &kernel.Error{
+		Name:      "StdinNotAllowed",
+		Value:     stdinNotAllowedValue,
+		Traceback: []string{"StdinNotAllowed: " + stdinNotAllowedValue},
+	}
+}
+
+// reflectMessages translates the panics of package reflect that yaegi lets
+// through for ordinary run-time errors into the messages Go prints for
+// them. The index and the length are not known here, so "index out of
+// range" has no "[5] with length 0".
+var reflectMessages = []struct {
+	re  *regexp.Regexp
+	msg string
+}{
+	{regexp.MustCompile(`^reflect: (?:slice|array|string) index out of range$`), "runtime error: index out of range"},
+	{regexp.MustCompile(`^reflect\.Value\.Slice3?: (?:string )?slice index out of bounds$`), "runtime error: slice bounds out of range"},
+	{regexp.MustCompile(`^reflect: call of reflect\.Value\.\w+ on zero Value$`), "runtime error: invalid memory address or nil pointer dereference"},
+	{regexp.MustCompile(`^reflect: indirection through nil pointer to embedded struct$`), "runtime error: invalid memory address or nil pointer dereference"},
+	{regexp.MustCompile(`^reflect\.Value\.Call: call of nil function$`), "runtime error: invalid memory address or nil pointer dereference (call of a nil func)"},
+	{regexp.MustCompile(`^reflect\.MakeSlice: (?:negative len|len too large)$`), "runtime error: makeslice: len out of range"},
+	{regexp.MustCompile(`^reflect\.MakeSlice: (?:negative cap|len > cap|cap too large)$`), "runtime error: makeslice: cap out of range"},
+}
+
+// goMessage returns msg, a panic's message, in Go's words when it is one of
+// reflect's (see reflectMessages).
+func goMessage(msg string) string {
+	for _, m := range reflectMessages {
+		if m.re.MatchString(msg) {
+			return m.msg
+		}
+	}
+	return msg
 }
 
 func compileError(msg string, count, line int) *kernel.Error {
@@ -763,6 +835,31 @@ func fixPos(msg string, count, line int) string {
 		msg = msg[loc[1]:]
 	}
 	return fmt.Sprintf("In[%d]:%d:1: %s", count, line, msg)
+}
+
+// cellFrame matches the traceback line of the cell's own frame.
+var cellFrame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+):\d+ \(cell\)$`)
+
+// fixCellFrame corrects the cell's own frame in the traceback of ke, the
+// error of an item of cell count spanning lines first to last: for
+// run-time errors raised inside yaegi's operations (an index out of
+// range, a nil pointer), yaegi v0.16 reports the position of an unrelated
+// node, sometimes in another item; such a position is replaced by the
+// item's first line.
+func fixCellFrame(ke *kernel.Error, count, first, last int) {
+	if ke == nil || len(ke.Traceback) == 0 {
+		return
+	}
+	k := len(ke.Traceback) - 1
+	m := cellFrame.FindStringSubmatch(ke.Traceback[k])
+	if m == nil {
+		return
+	}
+	c, _ := strconv.Atoi(m[1])
+	l, _ := strconv.Atoi(m[2])
+	if c != count || l < first || l > last {
+		ke.Traceback[k] = fmt.Sprintf("    at In[%d]:%d (cell)", count, first)
+	}
 }
 
 // formatTrace turns yaegi's panic trace lines into traceback lines.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -330,10 +331,26 @@ func TestStdin(t *testing.T) {
 	if pub.prompts != 2 {
 		t.Errorf("%d input requests, want 2", pub.prompts)
 	}
-	pub.input = nil // the client does not allow stdin
-	eval(3, cell.Statement, "_, err := fmt.Scanln(&name)")
-	if v := eval(3, cell.Expression, "err.Error()"); v.String() != kernel.ErrStdinNotAllowed.Error() {
-		t.Errorf("error %q, want %q", v, kernel.ErrStdinNotAllowed)
+	// The client does not allow stdin: the read returns
+	// kernel.ErrStdinNotAllowed to the code, and the cell fails with a
+	// clear error even though the code ignored it.
+	pub.input = nil
+	for n, src := range []string{
+		"_, err := fmt.Scanln(&name)",
+		"_, err = bufio.NewReader(os.Stdin).ReadString('\\n')",
+	} {
+		_, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: src, Line: 1}, 3+n, pub)
+		var ke *kernel.Error
+		if !errors.As(err, &ke) || ke.Name != "StdinNotAllowed" || !strings.Contains(ke.Value, "allow_stdin is false") {
+			t.Errorf("%q: err = %v, want a StdinNotAllowed error", src, err)
+		}
+		if v := eval(3+n, cell.Expression, "err.Error()"); v.String() != kernel.ErrStdinNotAllowed.Error() {
+			t.Errorf("%q: the code got error %q, want %q", src, v, kernel.ErrStdinNotAllowed)
+		}
+	}
+	// The next cell is not affected.
+	if v := eval(5, cell.Expression, "name"); v.String() != "alice" {
+		t.Errorf("name = %q after the refused reads, want alice", v)
 	}
 }
 
@@ -510,5 +527,78 @@ func TestAutoImports(t *testing.T) {
 	want := map[string]string{"strings": "strings", "fmt": "fmt", "rand": "math/rand", "os": "os"}
 	if got := i.AutoImports(); !reflect.DeepEqual(got, want) {
 		t.Errorf("AutoImports() = %v, want %v", got, want)
+	}
+}
+
+func TestRuntimeErrorMessages(t *testing.T) {
+	const (
+		index = "panic: runtime error: index out of range"
+		slice = "panic: runtime error: slice bounds out of range"
+		nilp  = "panic: runtime error: invalid memory address or nil pointer dereference"
+	)
+	tests := []struct {
+		src  string
+		want string // the error's "name: value"
+		line string // a traceback line that must be kept
+	}{
+		{"var a []int\n_ = a[5]", index, "In[1]:"},
+		{"s := \"abc\"\n_ = s[9]", index, "In[1]:2:"},
+		{"arr := [3]int{}\nk := 5\n_ = arr[k]", index, "In[1]:3:"},
+		{"x := []int{1, 2, 3}\n_ = x[1:10]", slice, "In[1]:2:"},
+		{"x := []int{1, 2, 3}\n_ = x[1:2:9]", slice, "In[1]:2:"},
+		{"str := \"hello\"\n_ = str[2:10]", slice, "In[1]:2:"},
+		{"var p *int\n*p = 1", nilp, "In[1]:2:"},
+		{"var sp *struct{ B int }\nsp.B = 3", nilp, "In[1]:2:"},
+		{"var fn func()\nfn()", nilp, "In[1]:2:"},
+		{"n := -1\n_ = make([]int, n)", "panic: runtime error: makeslice: len out of range", "In[1]:2:"},
+	}
+	for _, tc := range tests {
+		i := newInterp(t)
+		// Each line is its own item, as cell.Parse makes them.
+		var err error
+		for n, l := range strings.Split(tc.src, "\n") {
+			_, _, err = i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: l, Line: n + 1}, 1, newPub())
+		}
+		var ke *kernel.Error
+		if !errors.As(err, &ke) {
+			t.Errorf("%q: err = %v, want a cell error", tc.src, err)
+			continue
+		}
+		if got := ke.Error(); !strings.HasPrefix(got, tc.want) || strings.Contains(got, "reflect") {
+			t.Errorf("%q: error %q, want %q", tc.src, got, tc.want)
+		}
+		if tb := strings.Join(ke.Traceback, "\n"); !strings.Contains(tb, tc.line) || strings.Contains(tb, "reflect") {
+			t.Errorf("%q: traceback %q, want %s in it and no reflect", tc.src, tb, tc.line)
+		}
+	}
+	// Messages that are not reflect's are kept.
+	for _, msg := range []string{"boom", "assignment to entry in nil map", "reflect: something else"} {
+		if got := goMessage(msg); got != msg {
+			t.Errorf("goMessage(%q) = %q, want it unchanged", msg, got)
+		}
+	}
+}
+
+func TestCellFrameInsideItem(t *testing.T) {
+	// yaegi may place a run-time error of a loop at a node of an earlier
+	// item; the cell's frame must still name a line of the failing item.
+	i := newInterp(t)
+	runSteps(t, i, []step{st("x := []int{1, 2, 3}")})
+	src := "for i := 0; i < 5; i++ {\n\t_ = x[i]\n}"
+	_, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: src, Line: 3}, 2, newPub())
+	var ke *kernel.Error
+	if !errors.As(err, &ke) || len(ke.Traceback) == 0 {
+		t.Fatalf("err = %v, want a panic", err)
+	}
+	last := ke.Traceback[len(ke.Traceback)-1]
+	m := cellFrame.FindStringSubmatch(last)
+	if m == nil {
+		if last != "    at In[2]:3 (cell)" {
+			t.Fatalf("cell frame %q, want one in In[2] lines 3-5", last)
+		}
+		return
+	}
+	if l, _ := strconv.Atoi(m[2]); m[1] != "2" || l < 3 || l > 5 {
+		t.Errorf("cell frame %q, want one in In[2] lines 3-5", last)
 	}
 }

@@ -2,6 +2,7 @@ package interp
 
 import (
 	"context"
+	"errors"
 	"io"
 	"regexp"
 	"strings"
@@ -19,12 +20,32 @@ type current struct {
 	ctx   context.Context
 	count int
 	trace []string // yaegi's panic trace lines since the cell started
+	// stdinRefused is set when the running evaluation tried to read
+	// standard input and the client does not accept input.
+	stdinRefused bool
 }
 
 func (c *current) set(ctx context.Context, pub kernel.Publisher, count int) {
 	c.mu.Lock()
-	c.pub, c.ctx, c.count, c.trace = pub, ctx, count, nil
+	c.pub, c.ctx, c.count, c.trace, c.stdinRefused = pub, ctx, count, nil, false
 	c.mu.Unlock()
+}
+
+// refuseStdin records that a read of standard input was refused.
+func (c *current) refuseStdin() {
+	c.mu.Lock()
+	c.stdinRefused = true
+	c.mu.Unlock()
+}
+
+// takeStdinRefused reports (and forgets) whether a read of standard input
+// was refused since the evaluation started.
+func (c *current) takeStdinRefused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.stdinRefused
+	c.stdinRefused = false
+	return r
 }
 
 func (c *current) get() (kernel.Publisher, context.Context) {
@@ -118,6 +139,12 @@ func (r *stdin) fill() error {
 	}
 	line, err := pub.Input(ctx, "", false)
 	if err != nil {
+		if errors.Is(err, kernel.ErrStdinNotAllowed) {
+			// The read returns the error to the cell's code, and the
+			// cell fails once the item ends (see Interp.Eval), as
+			// IPython's StdinNotImplementedError does.
+			r.cur.refuseStdin()
+		}
 		return err
 	}
 	r.data, r.pos, r.last = []byte(line+"\n"), 0, 0

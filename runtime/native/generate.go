@@ -611,10 +611,6 @@ func (g *generator) imports() []string {
 	return specs
 }
 
-// innerPrefix starts the name of the function that holds a benchmark's
-// loop; Benchmark<Name> calls it.
-const innerPrefix = "perfnbBenchmark"
-
 // lineWriter builds the file and knows the line it is on, to restore
 // positions in the generated file after cell code.
 type lineWriter struct {
@@ -654,13 +650,8 @@ func (g *generator) emit() []byte {
 		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, d.decl.Source)
 	}
 	for _, bc := range g.benches {
-		// The timed function has the shape of an ordinary benchmark, so
-		// that the compiler lays out its loop as it would in go test: the
-		// redirection of standard output happens in a wrapper.
-		w.printf("\nfunc Benchmark%s(b *testing.B) {\n", bc.name)
+		w.printf("\nfunc Benchmark%s(%s *testing.B) {\n", bc.name, bc.param)
 		w.printf("\tdefer harness.RedirectStdout()()\n")
-		w.printf("\t%s%s(b)\n}\n", innerPrefix, bc.name)
-		w.printf("\n//go:noinline\nfunc %s%s(%s *testing.B) {\n", innerPrefix, bc.name, bc.param)
 		if bc.setup.text != "" {
 			w.cellCode(bc.setup.sn, bc.setup.text)
 			for _, n := range bc.setup.declared {

@@ -41,7 +41,7 @@ func TestGenerate(t *testing.T) {
 		{
 			name:  "auto import and declared variable used",
 			bench: bench("", `s := strings.Repeat("a", 3)`),
-			want:  []string{"\t\"strings\"\n", "_ = s\n", "//line In[7]:2:1\ns := strings.Repeat", "func BenchmarkCell(b *testing.B) {\n\tdefer harness.RedirectStdout()()\n\tperfnbBenchmarkCell(b)\n}", "//go:noinline\nfunc perfnbBenchmarkCell(b *testing.B) {", "for b.Loop() {"},
+			want:  []string{"\t\"strings\"\n", "_ = s\n", "//line In[7]:2:1\ns := strings.Repeat", "func BenchmarkCell(b *testing.B) {\n\tdefer harness.RedirectStdout()()\n", "for b.Loop() {"},
 			avoid: []string{"\"os\"", "func fib", "func unused", "\"fmt\""},
 		},
 		{
@@ -69,7 +69,7 @@ func TestGenerate(t *testing.T) {
 		{
 			name:  "a cell variable named b renames the benchmark's parameter",
 			bench: bench("", "x := b * 2"),
-			want:  []string{"func perfnbBenchmarkCell(perfnbB *testing.B)", "for perfnbB.Loop()", "var b = 2"},
+			want:  []string{"func BenchmarkCell(perfnbB *testing.B)", "for perfnbB.Loop()", "var b = 2"},
 		},
 		{
 			name: "code around the loop follows the renamed parameter",

@@ -30,11 +30,6 @@ type Snippet struct {
 //
 //	func Benchmark<Name>(b *testing.B) {
 //		defer harness.RedirectStdout()()
-//		perfnbBenchmark<Name>(b)
-//	}
-//
-//	//go:noinline
-//	func perfnbBenchmark<Name>(b *testing.B) {
 //		<Setup>
 //		<BeforeLoop>
 //		for b.Loop() { <Body> }

@@ -190,7 +190,7 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 	cmd.Env = append(append(os.Environ(), harness.OutputFDEnv+"=3"), opts.Env...)
 	cmd.Stdout, cmd.Stderr = pipes[1], pipes[3]
 	cmd.ExtraFiles = []*os.File{pipes[5]}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	start := time.Now()
 	err = cmd.Start()
 	pipes[1].Close()
@@ -338,8 +338,8 @@ wait:
 	pipes[0].Close()
 	pipes[2].Close()
 	pipes[4].Close()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss<<10 > peak {
-		peak = ru.Maxrss << 10
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*maxRSSUnit > peak {
+		peak = ru.Maxrss * maxRSSUnit
 	}
 	res := &RunResult{Bench: bench.Bytes(), PeakRSS: peak, Elapsed: elapsed}
 
@@ -425,7 +425,7 @@ func cellFrames(trace string) []string {
 		}
 		fn = strings.TrimPrefix(strings.TrimPrefix(fn, "perfnbcell."), "main.")
 		f := loc
-		if fn != "" && !strings.HasPrefix(fn, "Benchmark") && !strings.HasPrefix(fn, innerPrefix) {
+		if fn != "" && !strings.HasPrefix(fn, "Benchmark") {
 			f += " in " + fn
 		}
 		if f == last {

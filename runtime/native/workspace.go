@@ -203,7 +203,7 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 // runGroup runs cmd in its own process group and kills the whole group
 // when ctx is cancelled.
 func runGroup(ctx context.Context, cmd *exec.Cmd) error {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		return err

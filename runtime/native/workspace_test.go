@@ -166,6 +166,17 @@ func TestRunInterrupt(t *testing.T) {
 	}
 }
 
+func TestBuildInterrupted(t *testing.T) {
+	w := newTestWorkspace(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := w.Build(ctx, Program{Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "x := 1", Cell: 1, Line: 1}}}})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != Interrupted || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want an interrupted build", err)
+	}
+}
+
 func TestRunTimeout(t *testing.T) {
 	w := newTestWorkspace(t)
 	bin := buildBody(t, w, nil, "", "time.Sleep(time.Hour)")

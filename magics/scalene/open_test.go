@@ -1,0 +1,69 @@
+package scalene
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestFlameGraphOpensWhereScriptsRun checks the progressive enhancement of
+// the flame graph sections: in a page that runs the output's scripts (a
+// live notebook, an HTML export) pprof's zoomable graph is open and the
+// static copy hidden; with the scripts stripped (a code-hosting site, an
+// untrusted notebook) the static SVG shows and the <details> stays closed.
+func TestFlameGraphOpensWhereScriptsRun(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("no " + chromium)
+	}
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	bundle, err := testdataResult(t).Render(RenderOptions{Table: TableOptions{Threshold: 1}, FlameGraph: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	output := bundle["text/html"].(string)
+	if n := strings.Count(output, `class="perfnb-flame"`); n != 2 {
+		t.Fatalf("%d flame graph sections, want 2", n)
+	}
+	stripped := regexp.MustCompile(`(?s)<script>\(function\(\)\{var n=0;.*?</script>`).ReplaceAllString(output, "")
+	if stripped == output {
+		t.Fatal("no opening script in the output")
+	}
+	const probe = `new Promise(function(resolve){var n=0;(function poll(){
+		var ds=document.querySelectorAll('details.perfnb-flame-pprof'),st=document.querySelectorAll('.perfnb-flame-static');
+		var open=0,hidden=0;ds.forEach(function(d){if(d.open)open++});
+		st.forEach(function(s){if(getComputedStyle(s).display==='none')hidden++});
+		if((open==ds.length&&open>0)||n++>30){resolve(JSON.stringify({details:ds.length,open:open,static:st.length,hidden:hidden}))}
+		else{setTimeout(poll,100)}})()})`
+	for _, tc := range []struct {
+		name, html   string
+		open, hidden int
+	}{
+		{"scripts run", output, 2, 2},
+		{"scripts stripped", stripped, 0, 0},
+	} {
+		// The output is attached after its scripts ran, as Jupyter
+		// Notebook 6 does (jQuery's append into a detached element).
+		page := filepath.Join(t.TempDir(), "page.html")
+		js, _ := json.Marshal(tc.html)
+		doc := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><div id="nb"></div><script>
+			var out=document.createElement('div');out.innerHTML=` + string(js) + `;
+			out.querySelectorAll('script').forEach(function(s){(0,eval)(s.textContent)});
+			setTimeout(function(){document.getElementById('nb').appendChild(out)},50);
+			</script></body></html>`
+		if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Details, Open, Static, Hidden int }
+		if err := json.Unmarshal([]byte(chromiumEval(t, "file://"+page, probe)), &got); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got.Details != 2 || got.Static != 2 || got.Open != tc.open || got.Hidden != tc.hidden {
+			t.Errorf("%s: %+v, want 2 details (%d open) and 2 static graphs (%d hidden)", tc.name, got, tc.open, tc.hidden)
+		}
+	}
+}

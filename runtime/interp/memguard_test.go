@@ -1,0 +1,89 @@
+package interp
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+func TestMemoryGuard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates a few hundred MiB")
+	}
+	i, err := New(Options{MemoryLimit: 256 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	eval := func(n int, kind cell.Kind, src string) error {
+		_, _, err := i.Eval(context.Background(), cell.Item{Kind: kind, Source: src, Line: 1}, n, newPub())
+		return err
+	}
+	if err := eval(1, cell.Statement, "kept := 42"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = eval(2, cell.Statement, "var hog [][]byte\nfor {\n\thog = append(hog, make([]byte, 1<<20))\n}")
+	var ke *kernel.Error
+	if !errors.As(err, &ke) || ke.Name != "MemoryLimitExceeded" || !strings.Contains(ke.Value, "256.0 MiB") {
+		t.Fatalf("err = %v, want MemoryLimitExceeded naming the 256.0 MiB limit", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("stopped after %v", d)
+	}
+	// The kernel goes on: the hog can be released, and earlier state is kept.
+	if err := eval(3, cell.Statement, "hog = nil"); err != nil {
+		t.Errorf("releasing the memory: %v", err)
+	}
+	v, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Expression, Source: "kept", Line: 1}, 4, newPub())
+	if err != nil || v.Int() != 42 {
+		t.Errorf("kept = %v, %v; want 42", v, err)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1024", 1024, true},
+		{"512MiB", 512 << 20, true},
+		{"8 GiB", 8 << 30, true},
+		{"1.5g", 3 << 29, true},
+		{"2kb", 2048, true},
+		{"", 0, false},
+		{"-1GiB", 0, false},
+		{"12 parsecs", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := parseBytes(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestMemoryLimitFromEnvironment(t *testing.T) {
+	t.Setenv(MemoryLimitEnv, "off")
+	if g, err := newMemGuard(0); g != nil || err != nil {
+		t.Errorf("off: guard %v, err %v; want none", g, err)
+	}
+	t.Setenv(MemoryLimitEnv, "3GiB")
+	if g, err := newMemGuard(0); err != nil || g == nil || g.limit != 3<<30 {
+		t.Errorf("3GiB: guard %+v, err %v", g, err)
+	}
+	t.Setenv(MemoryLimitEnv, "lots")
+	if _, err := newMemGuard(0); err == nil || !strings.Contains(err.Error(), MemoryLimitEnv) {
+		t.Errorf("lots: err %v, want one naming %s", err, MemoryLimitEnv)
+	}
+	t.Setenv(MemoryLimitEnv, "")
+	if g, err := newMemGuard(0); err != nil || g == nil || g.limit < 1<<20 {
+		t.Errorf("default: guard %+v, err %v", g, err)
+	}
+}
