@@ -54,6 +54,9 @@ def validate(msg):
     if msg["content"].get("status") == "aborted":
         return  # the protocol's name; jupyter_kernel_test 0.4.5 only knows "abort"
     clean = {key: value for key, value in msg.items() if not key.startswith("_")}
+    if msg_type == "input_request" and isinstance(clean["content"].get("password"), bool):
+        # The protocol says boolean; jupyter_kernel_test 0.4.5's schema says number.
+        clean = dict(clean, content=dict(clean["content"], password=int(clean["content"]["password"])))
     try:
         msgspec_v5.validate_message(clean)
     except Exception as e:  # noqa: BLE001 - jsonschema's ValidationError and others
@@ -130,10 +133,14 @@ class Result:
 
 
 class Kernel:
-    def __init__(self, name=KERNEL_NAME):
+    def __init__(self, name=KERNEL_NAME, env=None):
+        """Starts a kernel; env, when given, is added to its environment."""
         self.name = name
         self.km = KernelManager(kernel_name=name)
-        self.km.start_kernel()
+        if env:
+            self.km.start_kernel(env=dict(os.environ, **env))
+        else:
+            self.km.start_kernel()
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=TIMEOUT)
@@ -165,7 +172,14 @@ class Kernel:
         stdin, when given, is called with each input_request's content and
         returns the text to answer.
         """
-        messages, stdin_requests = [], []
+        messages, stdin_requests, problems = [], [], []
+
+        def check(msg):
+            try:
+                validate(msg)
+            except CheckFailed as e:
+                problems.append(str(e))
+
         deadline = time.monotonic() + timeout
         while True:
             expect(time.monotonic() < deadline, "no idle status for %s within %.0f s; got so far: %s"
@@ -176,21 +190,22 @@ class Kernel:
                 except Empty:
                     pass
                 else:
-                    validate(req)
                     stdin_requests.append(req)
                     self.kc.input(stdin(req["content"]))
+                    check(req)
             try:
                 msg = self.kc.get_iopub_msg(timeout=0.05)
             except Empty:
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
-            validate(msg)
+            check(msg)
             msg["_received"] = time.monotonic()
             messages.append(msg)
             if on_message:
                 on_message(msg)
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                expect(not problems, "\n".join(problems))
                 return messages, stdin_requests
 
     def execute(self, code, timeout=TIMEOUT, stdin=None, **kwargs):
@@ -247,6 +262,7 @@ def run_checks(checks=None, argv=None):
     try:
         for c in checks:
             t0 = time.monotonic()
+            ok = False
             try:
                 c(k)
             except CheckFailed as e:
@@ -258,6 +274,15 @@ def run_checks(checks=None, argv=None):
                 print("FAIL %s: %s" % (c.__name__, tb), flush=True)
             else:
                 print("PASS %s (%.2f s)" % (c.__name__, time.monotonic() - t0), flush=True)
+                ok = True
+            if not ok and k.alive():
+                # The check may have left a cell running or waiting for
+                # input: interrupt it so that the next check starts clean.
+                try:
+                    k.km.interrupt_kernel()
+                    time.sleep(0.5)
+                except Exception:  # noqa: BLE001
+                    pass
             if not k.alive():
                 print("note: the kernel died during %s; starting a new one" % c.__name__, flush=True)
                 try:

@@ -6,11 +6,12 @@ Prints PASS/FAIL per check; exits 1 if any failed.
 
 import os
 import platform
+import shutil
+import tempfile
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
@@ -512,22 +513,67 @@ def restart(k):
 
 
 @check
+def heartbeat_while_busy(k):
+    import zmq
+
+    info = k.km.get_connection_info()
+    ctx = zmq.Context()
+    try:
+        msg_id = k.kc.execute("start := time.Now()\nn := 0\nfor time.Since(start) < 3*time.Second {\n\tn++\n}")
+        time.sleep(0.5)
+        worst = 0
+        for i in range(4):
+            sock = ctx.socket(zmq.REQ)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect("%s://%s:%d" % (info["transport"], info["ip"], info["hb_port"]))
+            t0 = time.monotonic()
+            sock.send(b"ping %d" % i)
+            ready = sock.poll(2000)
+            took = time.monotonic() - t0
+            expect(ready, "no heartbeat echo within 2 s while a cell runs")
+            expect(sock.recv() == b"ping %d" % i, "the heartbeat did not echo the ping")
+            worst = max(worst, took)
+            sock.close()
+            time.sleep(0.3)
+        reply = k.shell_reply(msg_id, timeout=30)
+        expect(reply["content"]["status"] == "ok", "the busy cell failed: %r" % reply["content"])
+        print("  slowest heartbeat echo while busy: %.1f ms" % (worst * 1e3))
+    finally:
+        ctx.destroy(linger=0)
+
+
+@check
 def shutdown(_):
-    k = Kernel()
-    k.ok('fmt.Println("bye")')
-    proc_pid = k.km.provisioner.process.pid if getattr(k.km, "provisioner", None) else None
-    t0 = time.monotonic()
-    msg_id = k.kc.shutdown(restart=False)
-    c = control_reply(k, msg_id)
-    expect(c.get("status") == "ok" and c.get("restart") is False, "shutdown_reply: %r" % c)
-    while k.km.is_alive() and time.monotonic() - t0 < 5:
-        time.sleep(0.02)
-    took = time.monotonic() - t0
-    alive = k.km.is_alive()
-    k.kc.stop_channels()
-    k.km.shutdown_kernel(now=True)
-    expect(not alive, "the kernel was still running %.1f s after shutdown_request" % took)
-    print("  exited %.3f s after shutdown_request (pid %s)" % (took, proc_pid))
+    """shutdown_request: a reply, the process gone within a second or so, and
+    the kernel's temporary files (the native workspace of the magics)
+    removed."""
+    tmp = tempfile.mkdtemp(prefix="perfnb-e2e-tmp-")
+    k = Kernel(env={"TMPDIR": tmp})
+    try:
+        k.ok('fmt.Println("bye")')
+        r = k.execute("%timeit -n 10 -r 1 x := 1", timeout=240)
+        used_tmp = os.listdir(tmp)
+        proc_pid = k.km.provisioner.process.pid if getattr(k.km, "provisioner", None) else None
+        t0 = time.monotonic()
+        msg_id = k.kc.shutdown(restart=False)
+        c = control_reply(k, msg_id)
+        expect(c.get("status") == "ok" and c.get("restart") is False, "shutdown_reply: %r" % c)
+        while k.km.is_alive() and time.monotonic() - t0 < 5:
+            time.sleep(0.02)
+        took = time.monotonic() - t0
+        alive = k.km.is_alive()
+        expect(not alive, "the kernel was still running %.1f s after shutdown_request" % took)
+        print("  exited %.3f s after shutdown_request (pid %s)" % (took, proc_pid))
+        if r.status == "ok" and used_tmp:
+            left = os.listdir(tmp)
+            expect(not left, "shutdown left temporary files in TMPDIR: %r (the kernel had %r)" % (left, used_tmp))
+        else:
+            print("  note: %%timeit did not run or used no TMPDIR (status %s, %r); temporary files not checked"
+                  % (r.status, used_tmp))
+    finally:
+        k.kc.stop_channels()
+        k.km.shutdown_kernel(now=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -134,6 +134,18 @@ def timeit_panic(k):
 
 
 @check
+def timeit_floods_stdout(k):
+    r = k.execute('%timeit -n 200000 -r 2 fmt.Println("flooding stdout with a long line of text")', timeout=MAGIC_TIMEOUT)
+    size = sum(len(m["content"].get("text", "")) for m in r.of_type("stream"))
+    status, err = r.status, r.error_text().split("\n")[0][:200]
+    expect(size < 4 << 20, "a flooding %%timeit published %d bytes of output" % size)
+    expect(k.alive(), "a flooding %timeit killed the kernel")
+    r = k.ok("1 + 1")
+    expect(r.result_text() == "2", "the kernel does not answer after a flooding %timeit")
+    print("  flood: status %s, %d bytes of stream output %s" % (status, size, err))
+
+
+@check
 def memit_line(k):
     r = k.ok("%memit b := make([]byte, 64<<20); for i := range b { b[i] = 1 }", timeout=MAGIC_TIMEOUT)
     m = MEMIT.search(r.all_text())

@@ -78,7 +78,9 @@ func (k *kernel) handleExecute(sock zmq4.Socket, m *message) {
 	}
 	req := c.toRequest()
 	if k.shouldAbort(m) {
-		k.reply(sock, m, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.count})
+		// No execution_count, as ipykernel: the cell did not run, and a
+		// count would make front ends show the failed cell's number on it.
+		k.reply(sock, m, "execute_reply", map[string]any{"status": "aborted"})
 		return
 	}
 	if req.StoreHistory {

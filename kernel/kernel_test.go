@@ -430,6 +430,9 @@ func TestErrorAndStopOnError(t *testing.T) {
 	if parentID(r2) != nextID || content(t, r2)["status"] != "aborted" {
 		t.Errorf("queued cell reply = %v, want aborted", content(t, r2))
 	}
+	if n, ok := content(t, r2)["execution_count"]; ok {
+		t.Errorf("aborted reply has execution_count %v: front ends would number the cell that did not run", n)
+	}
 	c.outputs(nextID)
 
 	// After the error, a new request runs normally.

@@ -13,7 +13,8 @@ import (
 // the flame graph sections: in a page that runs the output's scripts (a
 // live notebook, an HTML export) pprof's zoomable graph is open and the
 // static copy hidden; with the scripts stripped (a code-hosting site, an
-// untrusted notebook) the static SVG shows and the <details> stays closed.
+// untrusted notebook) the static SVG image shows and the <details> stays
+// closed.
 func TestFlameGraphOpensWhereScriptsRun(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skip("no " + chromium)
@@ -35,9 +36,10 @@ func TestFlameGraphOpensWhereScriptsRun(t *testing.T) {
 	}
 	const probe = `new Promise(function(resolve){var n=0;(function poll(){
 		var ds=document.querySelectorAll('details.perfnb-flame-pprof'),st=document.querySelectorAll('.perfnb-flame-static');
-		var open=0,hidden=0;ds.forEach(function(d){if(d.open)open++});
-		st.forEach(function(s){if(getComputedStyle(s).display==='none')hidden++});
-		if((open==ds.length&&open>0)||n++>30){resolve(JSON.stringify({details:ds.length,open:open,static:st.length,hidden:hidden}))}
+		var open=0,hidden=0,drawn=0;ds.forEach(function(d){if(d.open)open++});
+		st.forEach(function(s){if(getComputedStyle(s).display==='none')hidden++;
+			var i=s.querySelector('img');if(i&&i.complete&&i.naturalWidth>0)drawn++});
+		if((open==ds.length&&open>0)||n++>30){resolve(JSON.stringify({details:ds.length,open:open,static:st.length,hidden:hidden,drawn:drawn}))}
 		else{setTimeout(poll,100)}})()})`
 	for _, tc := range []struct {
 		name, html   string
@@ -58,12 +60,12 @@ func TestFlameGraphOpensWhereScriptsRun(t *testing.T) {
 		if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var got struct{ Details, Open, Static, Hidden int }
+		var got struct{ Details, Open, Static, Hidden, Drawn int }
 		if err := json.Unmarshal([]byte(chromiumEval(t, "file://"+page, probe)), &got); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got.Details != 2 || got.Static != 2 || got.Open != tc.open || got.Hidden != tc.hidden {
-			t.Errorf("%s: %+v, want 2 details (%d open) and 2 static graphs (%d hidden)", tc.name, got, tc.open, tc.hidden)
+		if got.Details != 2 || got.Static != 2 || got.Open != tc.open || got.Hidden != tc.hidden || got.Drawn != 2 {
+			t.Errorf("%s: %+v, want 2 details (%d open) and 2 static graphs drawn (%d hidden)", tc.name, got, tc.open, tc.hidden)
 		}
 	}
 }

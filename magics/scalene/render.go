@@ -1,6 +1,7 @@
 package scalene
 
 import (
+	"encoding/base64"
 	"fmt"
 	"hash/fnv"
 	"html"
@@ -114,7 +115,12 @@ func flameSection(b *strings.Builder, p *profile.Profile, si, what string, forma
 	id := fmt.Sprintf("perfnb-flame-%x", h.Sum64())
 	fmt.Fprintf(b, `<div class="perfnb-flame" id="%s">`, id)
 	fmt.Fprintf(b, `<div style="margin:10px 0 4px;font-weight:bold;font-size:13px">Flame graph: %s</div>`, html.EscapeString(what))
-	b.WriteString(`<div class="perfnb-flame-static">` + svg + `</div>`)
+	// The static copy is an <img> holding the SVG rather than inline SVG:
+	// the HTML sanitizers of notebook front ends (Jupyter Notebook and
+	// JupyterLab with an untrusted notebook, for example) drop <svg>
+	// elements but keep an image's data URL.
+	fmt.Fprintf(b, `<div class="perfnb-flame-static"><img alt="%s flame graph" style="width:100%%;max-width:%dpx;display:block" src="data:image/svg+xml;base64,%s"></div>`,
+		html.EscapeString(what), defaultSVGWidth, base64.StdEncoding.EncodeToString([]byte(svg)))
 	pg, err := RenderPprofFlameGraph(p, si)
 	if err != nil {
 		// The static picture is there; say why the interactive one is not.

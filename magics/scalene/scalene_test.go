@@ -157,7 +157,7 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("text lacks %q", want)
 		}
 	}
-	for _, want := range []string{"<svg", "<iframe", "srcdoc=", "In[9]: % of time"} {
+	for _, want := range []string{"data:image/svg+xml;base64,", "<iframe", "srcdoc=", "In[9]: % of time"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
 		}

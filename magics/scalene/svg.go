@@ -69,6 +69,9 @@ type SVGOptions struct {
 	MaxDepth   int                  // rows below the root; 0 for 60
 }
 
+// defaultSVGWidth is the width of a flame graph SVG, in SVG units.
+const defaultSVGWidth = 1200
+
 // FlameSVG draws a static flame graph (an icicle: the root on top, callees
 // below) of one sample type as a self-contained SVG element: rectangles
 // with labels where they fit and a <title> on each for hovering. It needs
@@ -79,7 +82,7 @@ func FlameSVG(p *profile.Profile, opts SVGOptions) (string, error) {
 		return "", err
 	}
 	if opts.Width == 0 {
-		opts.Width = 1200
+		opts.Width = defaultSVGWidth
 	}
 	if opts.MaxDepth == 0 {
 		opts.MaxDepth = 60

@@ -30,6 +30,7 @@ import (
 	"go/ast"
 	"go/scanner"
 	"go/token"
+	"log"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -83,16 +84,43 @@ type Interp struct {
 
 	intMu       sync.Mutex
 	interrupted chan struct{} // closed when the running cell is interrupted
+
+	deferMu  sync.Mutex
+	deferred []func() // calls deferred by the running cell's own code
+	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
 }
 
 // settle is how long an interrupted evaluation is given to stop.
 const settle = 20 * time.Millisecond
 
-// exitError is what os.Exit panics with inside a cell.
-type exitError struct{ code int }
+// exitError is what os.Exit (and log.Fatal) panics with inside a cell.
+type exitError struct {
+	code int
+	by   string // "log.Fatal", or "" for os.Exit
+}
 
 func (e exitError) Error() string {
+	if e.by != "" {
+		return fmt.Sprintf("%s called (exit status %d): the cell stopped; the kernel keeps running", e.by, e.code)
+	}
 	return fmt.Sprintf("os.Exit(%d) called: the cell stopped; the kernel keeps running", e.code)
+}
+
+// logFatal returns log.Fatal, Fatalf and Fatalln for the interpreter: they
+// write with output (a logger on the cell's stderr with the standard
+// flags; log.SetPrefix and log.SetFlags do not apply to it) and stop the
+// cell as os.Exit(1) does. yaegi makes them panic with the message, which
+// then reads as an ordinary panic.
+func logFatal(output func(int, string) error) map[string]reflect.Value {
+	fatal := func(name, msg string) {
+		_ = output(3, msg)
+		panic(exitError{code: 1, by: name})
+	}
+	return map[string]reflect.Value{
+		"Fatal":   reflect.ValueOf(func(v ...any) { fatal("log.Fatal", fmt.Sprint(v...)) }),
+		"Fatalf":  reflect.ValueOf(func(format string, v ...any) { fatal("log.Fatalf", fmt.Sprintf(format, v...)) }),
+		"Fatalln": reflect.ValueOf(func(v ...any) { fatal("log.Fatalln", fmt.Sprintln(v...)) }),
+	}
 }
 
 // New returns an interpreter with the standard library, the display
@@ -139,15 +167,18 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	osStderr := &File{name: "/dev/stderr", w: i.stderr, fd: 2}
 	err := yi.Use(yaegi.Exports{
 		"os/os": {
-			"Exit":   reflect.ValueOf(func(code int) { panic(exitError{code}) }),
+			"Exit":   reflect.ValueOf(func(code int) { panic(exitError{code: code}) }),
 			"Stdin":  reflect.ValueOf(&osStdin).Elem(),
 			"Stdout": reflect.ValueOf(&osStdout).Elem(),
 			"Stderr": reflect.ValueOf(&osStderr).Elem(),
 		},
 		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep)},
 		display.ImportPath + "/display": i.display.Symbols(),
-		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic)},
+		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic), "Defer": reflect.ValueOf(i.deferCall)},
 	})
+	if err == nil {
+		err = yi.Use(yaegi.Exports{"log/log": logFatal(log.New(i.stderr, "", log.LstdFlags).Output)})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading perfnb's packages into the interpreter: %w", err)
 	}
@@ -181,6 +212,67 @@ func (i *Interp) goPanic(r any) {
 		b.WriteString(l + "\n")
 	}
 	_, _ = i.stderr.Write([]byte(b.String()))
+}
+
+// deferCall registers a call a cell deferred at its top level.
+func (i *Interp) deferCall(f func()) {
+	i.deferMu.Lock()
+	i.deferred = append(i.deferred, f)
+	i.deferMu.Unlock()
+}
+
+// EndCell makes the calls that the code of cell count deferred at its top
+// level (defer statements outside any func), last deferred first, as a
+// function's deferred calls run when it returns; it is called once the
+// cell's items have run, whether they succeeded or not (except after
+// os.Exit or log.Fatal, which drop them, as in Go). Their output goes
+// to pub. A panic in a deferred call is returned as the cell's error.
+func (i *Interp) EndCell(ctx context.Context, count int, pub kernel.Publisher) error {
+	i.deferMu.Lock()
+	calls, exited := i.deferred, i.exited
+	i.deferred, i.exited = nil, false
+	i.deferMu.Unlock()
+	if exited {
+		return nil
+	}
+	if len(calls) == 0 || i.closed {
+		return nil
+	}
+	i.cur.set(ctx, pub, count)
+	var first error
+	for k := len(calls) - 1; k >= 0; k-- {
+		if err := i.callDeferred(calls[k]); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// callDeferred makes one deferred call, turning its panic into the error
+// of the cell.
+func (i *Interp) callDeferred(f func()) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		var p yaegi.Panic
+		if e, ok := r.(error); ok && errors.As(e, &p) {
+			r = p.Value
+		}
+		if e, ok := r.(error); ok {
+			var ex exitError
+			if errors.As(e, &ex) {
+				err = &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+				return
+			}
+		}
+		msg := goMessage(cellPos(fmt.Sprint(r)))
+		tb := append([]string{"panic: " + msg + " (in a deferred call)"}, formatTrace(i.cur.takeTrace())...)
+		err = &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+	}()
+	f()
+	return nil
 }
 
 // Close stops the goroutines the cells started (at their next step) and
@@ -739,6 +831,9 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *kerne
 	if errors.As(err, &p) {
 		var ex exitError
 		if e, ok := p.Value.(error); ok && errors.As(e, &ex) {
+			i.deferMu.Lock()
+			i.exited = true // os.Exit does not run deferred calls
+			i.deferMu.Unlock()
 			return &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(p.Value)))
@@ -804,7 +899,12 @@ func goMessage(msg string) string {
 	return msg
 }
 
+// noSource matches yaegi's error for an import of a package it does not
+// have, which speaks of GOPATH and of its own options.
+var noSource = regexp.MustCompile(`import ("[^"]*") error: unable to find source related to: "[^"]*"\. Either the GOPATH environment variable, or the Interpreter\.Options\.GoPath needs to be set`)
+
 func compileError(msg string, count, line int) *kernel.Error {
+	msg = noSource.ReplaceAllString(msg, "cannot import $1: interpreted cells can import only the standard library")
 	msg = fixPos(msg, count, line)
 	var tb []string
 	for _, l := range strings.Split(msg, "\n") {

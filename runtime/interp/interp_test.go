@@ -217,6 +217,9 @@ func TestEval(t *testing.T) {
 			fails(st("h()"), "panic: assignment to entry in nil map"),
 			fails(st("x := ("), "CompileError: In[5]:"),
 			fails(st("os.Exit(3)"), "Exit: os.Exit(3) called: the cell stopped; the kernel keeps running"),
+			fails(st(`log.Fatal("fatal!")`), "Exit: log.Fatal called (exit status 1): the cell stopped"),
+			fails(st(`log.Fatalf("%d", 1)`), "Exit: log.Fatalf called (exit status 1)"),
+			{kind: cell.Statement, src: `log.Println("still logging")`, stderr: "still logging"},
 			ex("1", "1"),
 		}},
 		{"goroutines", []step{
@@ -237,6 +240,7 @@ func TestEval(t *testing.T) {
 			{kind: cell.Import, src: "import (\n\t\"fmt\"\n\tstr \"strings\"\n)"},
 			ex(`str.Repeat("ab", 2)`, "abab"),
 			fails(step{kind: cell.Import, src: "import (\n\t\"fmt\"\n\t\"nosuch/pkg\"\n)", line: 4}, "In[3]:6:"),
+			fails(step{kind: cell.Import, src: `import "github.com/google/uuid"`}, `cannot import "github.com/google/uuid": interpreted cells can import only the standard library`),
 			{kind: cell.Statement, src: "var greeting = \"hi\"\nfmt.Println(greeting)", stdout: "hi\n"},
 			ex("func() int { return 7 }()", "7"),
 		}},
@@ -600,5 +604,66 @@ func TestCellFrameInsideItem(t *testing.T) {
 	}
 	if l, _ := strconv.Atoi(m[2]); m[1] != "2" || l < 3 || l > 5 {
 		t.Errorf("cell frame %q, want one in In[2] lines 3-5", last)
+	}
+}
+
+func TestDeferAtCellLevel(t *testing.T) {
+	i := newInterp(t)
+	pub := newPub()
+	eval := func(n int, src string) error {
+		_, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: src, Line: 1}, n, pub)
+		return err
+	}
+	// Arguments are evaluated at the defer statement; calls run last
+	// first, when the cell ends, once.
+	for _, src := range []string{
+		`x := 1`,
+		`defer fmt.Println("first deferred", x)`,
+		"if true {\n\tdefer fmt.Println(\"second deferred\")\n}",
+		`x = 2`,
+		`func() { defer fmt.Println("inner"); fmt.Println("body") }()`,
+	} {
+		if err := eval(1, src); err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+	}
+	if got := pub.text("stdout"); got != "body\ninner\n" {
+		t.Errorf("before the cell ends, stdout %q, want only the func literal's output", got)
+	}
+	if err := i.EndCell(context.Background(), 1, pub); err != nil {
+		t.Fatal(err)
+	}
+	want := "body\ninner\nsecond deferred\nfirst deferred 1\n"
+	if got := pub.text("stdout"); got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+	// Later cells do not make the calls again.
+	if err := eval(2, `fmt.Println("next cell")`); err != nil {
+		t.Fatal(err)
+	}
+	if err := i.EndCell(context.Background(), 2, pub); err != nil {
+		t.Fatal(err)
+	}
+	if got := pub.text("stdout"); got != want+"next cell\n" {
+		t.Errorf("stdout %q: a deferred call ran again", got)
+	}
+	// os.Exit drops the deferred calls, as in Go.
+	if err := eval(3, `defer fmt.Println("not after exit")`); err != nil {
+		t.Fatal(err)
+	}
+	if err := eval(3, `os.Exit(2)`); err == nil {
+		t.Fatal("os.Exit did not fail the cell")
+	}
+	if err := i.EndCell(context.Background(), 3, pub); err != nil || strings.Contains(pub.text("stdout"), "not after exit") {
+		t.Errorf("after os.Exit: err %v, stdout %q", err, pub.text("stdout"))
+	}
+	// A panic in a deferred call is the cell's error.
+	if err := eval(3, `defer func() { var a []int; _ = a[1] }()`); err != nil {
+		t.Fatal(err)
+	}
+	err := i.EndCell(context.Background(), 3, pub)
+	var ke *kernel.Error
+	if !errors.As(err, &ke) || ke.Name != "panic" || ke.Value != "runtime error: index out of range" {
+		t.Errorf("panicking deferred call: err = %v", err)
 	}
 }

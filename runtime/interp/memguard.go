@@ -31,7 +31,7 @@ import (
 const MemoryLimitEnv = "PERFNB_KERNEL_MEMORY_LIMIT"
 
 // memoryPoll is how often the watchdog reads the heap's size.
-const memoryPoll = 20 * time.Millisecond
+const memoryPoll = 10 * time.Millisecond
 
 // memGuard stops cells whose heap grows past a limit.
 type memGuard struct {
@@ -129,6 +129,16 @@ func heapBytes() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// liveBytes returns the heap bytes the last garbage collection marked live.
+func liveBytes() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
 // memoryError is the cause given to the context of a cell the watchdog
 // stopped.
 type memoryError struct {
@@ -180,15 +190,23 @@ func (g *memGuard) watch(ctx context.Context) (wctx context.Context, stop func()
 				return
 			case <-t.C:
 			}
-			if heapBytes() <= threshold {
+			h := heapBytes()
+			if h <= threshold {
 				continue
 			}
-			// Count only what is live: collect, then look again.
-			runtime.GC()
-			if h := heapBytes(); h > threshold {
-				cancel(&memoryError{limit: g.limit, heap: h})
-				return
+			// Past the limit by what the last collection found live, or
+			// by a quarter: stop at once, since a cell that allocates
+			// fresh memory can grow by gigabytes in the time a collection
+			// takes. Otherwise count only what is live: collect, then
+			// look again.
+			if liveBytes() <= threshold && h <= threshold+threshold/4 {
+				runtime.GC()
+				if h = heapBytes(); h <= threshold {
+					continue
+				}
 			}
+			cancel(&memoryError{limit: g.limit, heap: h})
+			return
 		}
 	}()
 	return wctx, func() {

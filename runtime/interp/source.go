@@ -138,7 +138,77 @@ func analyze(kind cell.Kind, src string, isConst func(string) bool, seq *int) *a
 	if strings.Contains(src, "go") {
 		a.source = a.rewriteGo(src, isConst, seq)
 	}
+	if kind == cell.Statement && strings.Contains(a.source, "defer") {
+		a.source = rewriteDefer(a.source, isConst, seq)
+	}
 	return a
+}
+
+// rewriteDefer makes the defer statements of a Statement item's src that
+// belong to the cell itself (not to a function literal) register their
+// call with the interpreter, which makes it when the cell ends (see
+// Interp.EndCell), as a function's deferred calls run when it returns.
+// The function value and the arguments are evaluated at the defer
+// statement, as Go does. Without this, yaegi would keep the call in its
+// main frame and make it again at the end of every later evaluation.
+func rewriteDefer(src string, isConst func(string) bool, seq *int) string {
+	const prefix = "package p; func _() {"
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", prefix+src+"\n}", 0)
+	if err != nil {
+		return src
+	}
+	off := func(p token.Pos) int { return fset.Position(p).Offset - len(prefix) }
+	text := func(n ast.Node) string { return src[off(n.Pos()):off(n.End())] }
+	var edits []edit
+	ast.Inspect(f.Decls[0].(*ast.FuncDecl).Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false // its defers are its own
+		case *ast.DeferStmt:
+			*seq++
+			tmp := fmt.Sprintf("_pnbD%d", *seq)
+			var names, values, args []string
+			fun := text(n.Call.Fun)
+			if id, ok := n.Call.Fun.(*ast.Ident); !ok || id.Obj != nil || !builtins[id.Name] {
+				names, values = append(names, tmp+"f"), append(values, fun)
+				fun = tmp + "f"
+			}
+			for k, arg := range n.Call.Args {
+				if constant(arg, isConst) {
+					args = append(args, text(arg))
+					continue
+				}
+				name := fmt.Sprintf("%sa%d", tmp, k)
+				names, values, args = append(names, name), append(values, text(arg)), append(args, name)
+			}
+			call := fun + "(" + strings.Join(args, ", ")
+			if n.Call.Ellipsis.IsValid() {
+				call += "..."
+			}
+			call += ")"
+			var b strings.Builder
+			b.WriteString("{ ")
+			if len(names) > 0 {
+				fmt.Fprintf(&b, "%s := %s; ", strings.Join(names, ", "), strings.Join(values, ", "))
+			}
+			fmt.Fprintf(&b, "%s.Defer(func() { %s })", rtAlias, call)
+			orig := text(n)
+			b.WriteString(strings.Repeat("\n", max(0, strings.Count(orig, "\n")-strings.Count(b.String(), "\n"))))
+			b.WriteString(" }")
+			edits = append(edits, edit{off(n.Pos()), off(n.End()), b.String()})
+			return false
+		}
+		return true
+	})
+	if len(edits) == 0 {
+		return src
+	}
+	sort.Slice(edits, func(x, y int) bool { return edits[x].start > edits[y].start })
+	for _, e := range edits {
+		src = src[:e.start] + e.text + src[e.end:]
+	}
+	return src
 }
 
 // edit replaces src[start:end] with text.

@@ -39,7 +39,8 @@ type candidate struct {
 // Complete completes the identifier or selector before the cursor (in code
 // points): magic names after % at the start of a line, standard-library
 // import paths inside an import's quotes, members of a package after
-// pkg., methods of a type declared in a cell after T., and otherwise
+// pkg., methods of a type declared in a cell after T., fields and methods
+// after v. where v is a variable of such a type, and otherwise
 // package names, names declared in earlier cells, keywords and
 // predeclared identifiers. Matches are sorted; CursorStart..CursorEnd is
 // the text they replace.
@@ -123,10 +124,16 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 		s.mu.Lock()
 		_, isType := s.store.Lookup(x)
 		names := s.storeMethods(x)
+		members := s.varMembers(x)
 		s.mu.Unlock()
 		for _, m := range names {
 			if strings.HasPrefix(m, partial) {
 				out = append(out, candidate{m, "function"})
+			}
+		}
+		for _, m := range members {
+			if strings.HasPrefix(m.text, partial) {
+				out = append(out, m)
 			}
 		}
 		if isType {

@@ -10,6 +10,7 @@ import (
 func TestComplete(t *testing.T) {
 	s, _, _ := newTest(t)
 	run(s, 1, "import str \"strings\"\ntype Point struct{ X, Y int }\nfunc (p Point) Norm() int { return 0 }\nfunc (p *Point) Scale(k int) {}\nmyValue := 3\nfunc myFunc() {}")
+	run(s, 2, "type Named struct {\n\tPoint\n\tName string\n}\nfunc newPoint() *Point { return &Point{} }\nvar origin = Point{}\nvar pp *Point\nnp := newPoint()\nnm := Named{}\nq := new(Point)")
 	tests := []struct {
 		name  string
 		code  string
@@ -33,6 +34,13 @@ func TestComplete(t *testing.T) {
 		{"alias in the cell", "import ss \"sort\"\nss.Ints", -1, []string{"Ints", "IntsAreSorted"}, 20},
 		{"versioned package", "import \"math/rand/v2\"\nrand.IntN", -1, []string{"IntN"}, 27},
 		{"methods of a stored type", "Point.N", -1, []string{"Norm"}, 6},
+		{"fields and methods of a variable", "origin.", -1, []string{"Norm", "Scale", "X", "Y"}, 7},
+		{"of a variable, with a prefix", "origin.S", -1, []string{"Scale"}, 7},
+		{"of a pointer variable", "pp.X", -1, []string{"X"}, 3},
+		{"of a func's result", "np.N", -1, []string{"Norm"}, 3},
+		{"of new(T)", "q.Y", -1, []string{"Y"}, 2},
+		{"embedded fields and methods", "nm.", -1, []string{"Name", "Norm", "Point", "Scale", "X", "Y"}, 3},
+		{"of a variable of a basic type", "myValue.", -1, []string{}, 8},
 		{"cursor in the middle", "fmt.Sprin(x)", 9, []string{"Sprint", "Sprintf", "Sprintln"}, 4},
 		{"code points", "é := fmt.Sprin", -1, []string{"Sprint", "Sprintf", "Sprintln"}, 9},
 		{"nothing after a space", "x := ", -1, []string{}, 5},
@@ -61,6 +69,7 @@ func TestComplete(t *testing.T) {
 func TestInspect(t *testing.T) {
 	s, _, _ := newTest(t)
 	run(s, 4, "// Twice doubles n.\nfunc Twice(n int) int { return 2 * n }\ntotal := Twice(2)")
+	run(s, 5, "type P struct{ X int }\n// Get returns X.\nfunc (p P) Get() int { return p.X }\nvar pv = P{}")
 	tests := []struct {
 		code   string
 		cur    int // -1: end
@@ -80,6 +89,8 @@ func TestInspect(t *testing.T) {
 		{"Twice(3)", 2, 0, true, []string{"// Twice doubles n.\nfunc Twice(n int) int { return 2 * n }", "declared in In[4], line 1"}},
 		{"total", -1, 0, true, []string{"var total = Twice(2)", "declared in In[4], line 3"}},
 		{"len(x)", 1, 0, true, []string{"func len(v Type) int"}},
+		{"pv.Get", -1, 0, true, []string{"// Get returns X.\nfunc (p P) Get() int", "declared in In[5], line 2"}},
+		{"pv.X", -1, 0, true, []string{"var pv = P{}"}},
 		{"for", -1, 0, true, []string{"keyword"}},
 		{"%timeit", 3, 0, true, []string{"time a statement"}},
 		{"display.HTML", 9, 0, true, []string{"display.HTML: func(string) *display.Handle"}},

@@ -76,8 +76,20 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 	}
 	p := std.byPackageName(parts[0], imports)
 	if p == nil || len(parts) > 3 {
-		// x.Field of a variable x declared in a cell: document x.
+		// x.M of a variable x of a type T declared in a cell: document
+		// the method T.M, or else x.
 		if d, ok := s.lookupDecl(parts[0]); ok {
+			if len(parts) == 2 {
+				s.mu.Lock()
+				typ := ""
+				if d.Kind == cell.VarDecl {
+					typ = s.varType(parts[0], d.Source)
+				}
+				s.mu.Unlock()
+				if m, ok := s.lookupDecl(typ + "." + parts[1]); ok && typ != "" {
+					return declText(m), true
+				}
+			}
 			return declText(d), true
 		}
 		return "", false

@@ -143,6 +143,12 @@ func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	return res
 }
 
+// cellEnder is implemented by an evaluator that has work to do when a
+// cell's items have run (*interp.Interp: the cell's deferred calls).
+type cellEnder interface {
+	EndCell(ctx context.Context, count int, pub kernel.Publisher) error
+}
+
 func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) (res kernel.ExecuteResult) {
 	count := req.ExecutionCount
 	items, err := cell.Parse(req.Code)
@@ -161,6 +167,16 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 			s.store.Add(decls...)
 		}
 	}()
+	if ce, ok := s.eval.(cellEnder); ok {
+		// Runs before the deferred function above stores the cell's
+		// declarations, so that a failing deferred call fails the cell.
+		defer func() {
+			err := guard(func() error { return ce.EndCell(ctx, count, pub) })
+			if err != nil && res.Error == nil {
+				res = kernel.ExecuteResult{Error: cellError(ctx, err)}
+			}
+		}()
+	}
 
 	for i, it := range items {
 		if ctx.Err() != nil {
