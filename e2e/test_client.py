@@ -162,6 +162,24 @@ def redefinition(k):
 
 
 @check
+def redefinition_keeps_values_and_output(k):
+    """Redefining a type or method keeps variables' current values and shows
+    no output of earlier cells again."""
+    k.ok("type shape struct{ w int }\nfunc (s shape) area() int { return s.w }")
+    k.ok('announced := func() int { fmt.Println("initialiser ran"); return 1 }()')
+    k.ok('shown := display.HTML("<i>shown once</i>")')
+    k.ok("announced = 100")
+    r = k.ok("func (s shape) area() int { return s.w * s.w }\nshape{3}.area()")
+    expect(r.result_text() == "9", "the redefined method gives %r, want 9" % r.result_text(), r.describe())
+    expect([m["msg_type"] for m in r.outputs()] == ["execute_result"],
+           "redefining a method showed output of earlier cells again", r.describe())
+    r = k.ok("type shape struct{ w, h int }")
+    expect(not r.outputs(), "redefining a type showed output of earlier cells again", r.describe())
+    r = k.ok("announced")
+    expect(r.result_text() == "100", "a variable lost its value when a type was redefined: %r" % r.result_text())
+
+
+@check
 def streaming(k):
     code = 'fmt.Println("first")\ntime.Sleep(1500 * time.Millisecond)\nfmt.Println("second")'
     r = k.ok(code)
