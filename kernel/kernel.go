@@ -79,11 +79,18 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 
 	k.publish("status", nil, map[string]any{"execution_state": "starting"})
 	logger.Debug("kernel started", "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort, "session", k.codec.session)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	orphaned := parentGone(watchCtx)
 	for {
 		select {
 		case <-ctx.Done():
 			k.shutdown(nil, socks.control, false)
 			return ctx.Err()
+		case <-orphaned:
+			logger.Warn("the client that started the kernel is gone: shutting down")
+			k.shutdown(nil, socks.control, false)
+			return nil
 		case <-terms:
 			logger.Debug("SIGTERM: shutting down")
 			k.shutdown(nil, socks.control, false)

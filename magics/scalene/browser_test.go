@@ -225,8 +225,13 @@ func TestFlameGraphInBrowser(t *testing.T) {
 				body = `<details id="d"><summary>pprof</summary>` + frame + `</details>` +
 					`<script>setTimeout(function(){document.getElementById('d').open=true},500)</script>`
 			}
-			doc := `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><pre id="probe">pending</pre>` + body +
-				`<script>window.addEventListener('message',function(e){document.getElementById('probe').textContent=e.data})</script></body></html>`
+			// The listener is in place before the frame exists: the
+			// probe posts once, and a frame's scripts may run before
+			// the rest of the parent page is parsed.
+			doc := `<!DOCTYPE html><html><head><meta charset="utf-8">` +
+				`<script>var probed='pending';window.addEventListener('message',function(e){probed=e.data;var p=document.getElementById('probe');if(p)p.textContent=e.data})</script>` +
+				`</head><body><pre id="probe">pending</pre>` + body +
+				`<script>document.getElementById('probe').textContent=probed</script></body></html>`
 			if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
 				t.Fatal(err)
 			}
