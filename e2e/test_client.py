@@ -560,6 +560,41 @@ def heartbeat_while_busy(k):
         ctx.destroy(linger=0)
 
 
+ORPHAN_SCRIPT = """
+import os, sys
+from jupyter_client.manager import KernelManager
+km = KernelManager(kernel_name=sys.argv[1])
+km.start_kernel(stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=60)
+print(km.provisioner.process.pid, flush=True)
+os._exit(9)
+"""
+
+
+@check
+def parent_death(k):
+    """A kernel whose client dies without shutting it down exits by itself,
+    as ipykernel does (jupyter_client passes JPY_PARENT_PID)."""
+    out = subprocess.run([sys.executable, "-c", ORPHAN_SCRIPT, k.name], capture_output=True, text=True, timeout=120)
+    lines = out.stdout.split()
+    expect(out.returncode == 9 and lines, "the helper client failed: %r %r" % (out.stdout, out.stderr[-2000:]))
+    pid = int(lines[-1])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return  # exited; a zombie until its new parent reaps it
+        except (ProcessLookupError, FileNotFoundError):
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    expect(False, "the kernel (pid %d) was still running 10 s after its client died" % pid)
+
+
 @check
 def shutdown(_):
     """shutdown_request: a reply, the process gone within a second or so, and

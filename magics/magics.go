@@ -1,7 +1,11 @@
 // Package magics holds what every magic shares: the call of a %line or
 // %%cell magic, the environment it runs in, the registry that finds it by
 // name, and IPython-style option parsing. The magics themselves live in
-// the sub-packages timeit, memit and scalene.
+// the sub-packages timeit, memit and scalene, except %lsmagic, which every
+// registry holds. NativeError, Output, Env.NativeWorkspace and the
+// formatters Thousands, FormatCount and FormatBytes are what the magics
+// that run native code share: one set of error names, one capped output
+// stream, one way to get the workspace, one style of numbers.
 package magics
 
 import (
@@ -57,9 +61,11 @@ type Registry struct {
 	byName map[string]Magic
 }
 
-// NewRegistry returns a registry holding the given magics.
+// NewRegistry returns a registry holding the given magics and %lsmagic,
+// which lists them (a magic named "lsmagic" among ms replaces it).
 func NewRegistry(ms ...Magic) *Registry {
 	r := &Registry{byName: make(map[string]Magic)}
+	r.byName["lsmagic"] = &lsmagic{r: r}
 	for _, m := range ms {
 		r.byName[m.Name()] = m
 	}
@@ -82,9 +88,14 @@ func (r *Registry) Names() []string {
 	return names
 }
 
-// Run runs the magic that call names.
+// Run runs the magic that call names. A magic that is unknown, or used
+// in a mode it does not have (see Modes), is a UsageError.
 func (r *Registry) Run(ctx context.Context, call Call, env Env) (any, error) {
 	m, ok := r.Lookup(call.Name)
+	if ok {
+		line, cell := modes(m)
+		ok = call.Cell && cell || !call.Cell && line
+	}
 	if !ok {
 		if call.Cell {
 			return nil, &kernel.Error{Name: "UsageError", Value: fmt.Sprintf("Cell magic `%%%%%s` not found.", call.Name)}

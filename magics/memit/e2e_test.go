@@ -4,80 +4,38 @@ import (
 	"context"
 	"errors"
 	"math"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/runtime/cell"
-	"github.com/perfnb/perfnb/runtime/native"
 )
-
-// fakePublisher records what the magic publishes.
-type fakePublisher struct {
-	mu       sync.Mutex
-	displays []kernel.Bundle
-	stdout   strings.Builder
-}
-
-func (p *fakePublisher) Stream(name, text string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stdout.WriteString(text)
-}
-
-func (p *fakePublisher) Display(data kernel.Bundle, _ map[string]any, _ string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.displays = append(p.displays, data)
-}
-func (p *fakePublisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (p *fakePublisher) ClearOutput(bool)                                    {}
-func (p *fakePublisher) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
-}
-
-// workspace returns a native workspace shared by the test's subtests.
-func workspace(t *testing.T) func() (*native.Workspace, error) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs child processes")
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no Go toolchain")
-	}
-	ws, err := native.NewWorkspace(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	return func() (*native.Workspace, error) { return ws, nil }
-}
 
 const touchBody = "s := make([]byte, %d<<20)\nfor i := 0; i < len(s); i += 4096 {\n\ts[i] = 1\n}\n"
 
 func TestEndToEnd(t *testing.T) {
-	wsf := workspace(t)
+	wsf := magicstest.WorkspaceFunc(t)
 	keep := []cell.Decl{{Kind: cell.VarDecl, Name: "keep", Source: "var keep []byte", Cell: 1, Line: 1}}
 	tests := []struct {
 		name  string
 		call  magics.Call
 		decls []cell.Decl
 		want  float64 // MiB of increment, within 5%
-		check func(t *testing.T, r *Result, pub *fakePublisher)
+		check func(t *testing.T, r *Result, pub *kerneltest.Publisher)
 	}{
 		{
 			name: "touch 64 MiB",
 			call: magics.Call{Cell: true, Args: "-o", Body: strings.ReplaceAll(touchBody, "%d", "64")},
 			want: 64,
-			check: func(t *testing.T, r *Result, pub *fakePublisher) {
-				if len(pub.displays) != 1 {
-					t.Fatalf("%d displays, want 1", len(pub.displays))
+			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+				if len(pub.Displays()) != 1 {
+					t.Fatalf("%d displays, want 1", len(pub.Displays()))
 				}
-				d := pub.displays[0]
+				d := pub.Displays()[0]
 				if d["text/plain"] != r.String() || !strings.HasPrefix(r.String(), "peak memory: ") {
 					t.Errorf("text/plain = %q, result %q", d["text/plain"], r.String())
 				}
@@ -95,9 +53,9 @@ func TestEndToEnd(t *testing.T) {
 			call:  magics.Call{Cell: true, Args: "-o -q keep = make([]byte, 100<<20); for i := range keep { keep[i] = 1 }", Body: strings.ReplaceAll(touchBody, "%d", "16")},
 			decls: keep,
 			want:  16,
-			check: func(t *testing.T, r *Result, pub *fakePublisher) {
-				if len(pub.displays) != 0 {
-					t.Errorf("-q published %d displays", len(pub.displays))
+			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+				if len(pub.Displays()) != 0 {
+					t.Errorf("-q published %d displays", len(pub.Displays()))
 				}
 				if r.Baseline < 100<<20 {
 					t.Errorf("baseline %d: setup's memory is not resident", r.Baseline)
@@ -109,11 +67,11 @@ func TestEndToEnd(t *testing.T) {
 			name: "untouched",
 			call: magics.Call{Args: "-o s := make([]byte, 64<<20)"},
 			want: 0,
-			check: func(t *testing.T, r *Result, pub *fakePublisher) {
+			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
 				if r.HeapPeak-r.HeapBaseline < 63<<20 {
 					t.Errorf("heap grew by %d bytes, want 64 MiB", r.HeapPeak-r.HeapBaseline)
 				}
-				if h, _ := pub.displays[0]["text/html"].(string); !strings.Contains(h, "never written is not resident") {
+				if h, _ := pub.Displays()[0]["text/html"].(string); !strings.Contains(h, "never written is not resident") {
 					t.Errorf("no explanation in the HTML:\n%s", h)
 				}
 			},
@@ -122,19 +80,19 @@ func TestEndToEnd(t *testing.T) {
 			name: "line mode, repeats, output",
 			call: magics.Call{Args: `-r 3 -o -q s := make([]byte, 8<<20); for i := range s { s[i] = 1 }; println("hello from the body")`},
 			want: 8,
-			check: func(t *testing.T, r *Result, pub *fakePublisher) {
+			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
 				if len(r.Peaks) != 3 || r.Repeat != 3 {
 					t.Errorf("peaks %v, repeat %d", r.Peaks, r.Repeat)
 				}
-				if n := strings.Count(pub.stdout.String(), "hello from the body"); n != 3 {
-					t.Errorf("body printed %d times, want 3: %q", n, pub.stdout.String())
+				if n := strings.Count(pub.Text("stdout"), "hello from the body"); n != 3 {
+					t.Errorf("body printed %d times, want 3: %q", n, pub.Text("stdout"))
 				}
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pub := &fakePublisher{}
+			pub := &kerneltest.Publisher{}
 			tt.call.Name, tt.call.Count, tt.call.Line, tt.call.BodyLine = "memit", 2, 1, 2
 			v, err := New().Run(context.Background(), tt.call, magics.Env{Decls: tt.decls, Publisher: pub, Workspace: wsf})
 			if err != nil {
@@ -161,7 +119,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestEndToEndErrors(t *testing.T) {
-	wsf := workspace(t)
+	wsf := magicstest.WorkspaceFunc(t)
 	tests := []struct {
 		name     string
 		call     magics.Call
@@ -200,7 +158,7 @@ func TestEndToEndErrors(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			_, err := New().Run(ctx, tt.call, magics.Env{Publisher: &fakePublisher{}, Workspace: wsf})
+			_, err := New().Run(ctx, tt.call, magics.Env{Publisher: &kerneltest.Publisher{}, Workspace: wsf})
 			var ke *kernel.Error
 			if !errors.As(err, &ke) {
 				t.Fatalf("error %v (%T), want a *kernel.Error", err, err)

@@ -57,7 +57,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
@@ -90,20 +89,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	if err != nil {
 		return nil, err
 	}
-	if env.Workspace == nil {
-		return nil, &kernel.Error{Name: "MemitError", Value: "no native workspace: %memit needs the Go toolchain"}
-	}
-	ws, err := env.Workspace()
+	ws, err := env.NativeWorkspace("memit")
 	if err != nil {
-		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the native workspace: %v", err)}
+		return nil, err
 	}
 
 	bin, err := ws.Build(ctx, program(call, env, opts))
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, interrupted()
-		}
-		return nil, compileError(err)
+		return nil, runError(ctx, err, 0, false)
 	}
 
 	result, err := os.CreateTemp(ws.Dir(), "memit-*.jsonl")
@@ -142,9 +135,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		// memory_profiler's method.
 		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_METHOD="+m)
 	}
-	if env.Publisher != nil {
-		runOpts.Output = &streamWriter{pub: env.Publisher}
-	}
+	runOpts.Output = magics.NewOutput(env.Publisher, "memit").Stdout()
 
 	_, runErr := ws.Run(ctx, bin, runOpts)
 	data, readErr := os.ReadFile(result.Name())
@@ -244,24 +235,6 @@ func meminfo(name string) int64 {
 	return 0
 }
 
-func interrupted() *kernel.Error {
-	return &kernel.Error{Name: "Interrupted", Value: "%memit was interrupted; the child process was stopped"}
-}
-
-// compileError reports a build failure with the compiler's lines, which
-// name cell lines (In[3]:5:2: undefined: x).
-func compileError(err error) *kernel.Error {
-	var ne *native.Error
-	if errors.As(err, &ne) && ne.Kind == native.Interrupted {
-		return interrupted()
-	}
-	e := runError(context.Background(), err, 0, false)
-	if e.Name != "CompileError" && (ne == nil || ne.Kind == native.CompileFailed) {
-		e.Name = "CompileError"
-	}
-	return e
-}
-
 // limitText tells the user how to change the limit.
 func limitText(isDefault bool) string {
 	if isDefault {
@@ -270,80 +243,28 @@ func limitText(isDefault bool) string {
 	return "raise it with -m/--limit, for example %memit -m 2GiB"
 }
 
+// limitError reports the harness's own stop at the limit, which says
+// what crossed it. It is the cell's error even when the cell was
+// interrupted meanwhile.
 func limitError(r harness.MemReport, isDefault bool) *kernel.Error {
 	what := "resident memory"
 	if r.Note != "" {
 		what = r.Note
 	}
-	v := fmt.Sprintf("memory limit exceeded: %s reached %s, over the limit of %s; the child process was stopped (%s)",
+	summary := fmt.Sprintf("memory limit exceeded: %s reached %s, over the limit of %s; the child process was stopped (%s)",
 		what, mibText(r.Peak), mibText(r.Limit), limitText(isDefault))
-	return &kernel.Error{Name: "MemoryLimitExceeded", Value: v, Traceback: []string{"MemoryLimitExceeded: " + v}}
+	return magics.NativeError(context.Background(), &native.Error{Kind: native.OutOfMemory, Summary: summary}, magics.NativeErrorOptions{Magic: "memit"})
 }
 
 // runError turns a failed build or run of the child into the cell's
-// error, named as %timeit names them: CompileError, panic, Crash, Exit,
-// Timeout, Interrupted, MemoryLimitExceeded.
+// error, named as every magic names them (see magics.NativeError). When
+// the engine stops the child at its memory limit, the error names limit,
+// the one the user can change with -m, rather than the engine's, which is
+// a little higher.
 func runError(ctx context.Context, err error, limit int64, isDefault bool) *kernel.Error {
-	if ctx.Err() != nil {
-		return interrupted()
+	o := magics.NativeErrorOptions{Magic: "memit"}
+	if limit > 0 {
+		o.MemoryLimit = fmt.Sprintf("memory limit exceeded: the child used more than %s and was stopped (%s)", mibText(limit), limitText(isDefault))
 	}
-	var ke *kernel.Error
-	if errors.As(err, &ke) {
-		return ke
-	}
-	var ne *native.Error
-	if errors.As(err, &ne) {
-		switch ne.Kind {
-		case native.Interrupted:
-			return interrupted()
-		case native.OutOfMemory:
-			return limitExceeded(limit, isDefault, nil)
-		}
-		lines := append([]string{ne.Summary}, ne.Lines...)
-		if ne.Kind == native.CompileFailed && len(ne.Lines) > 0 {
-			lines = ne.Lines
-		}
-		return &kernel.Error{Name: ne.Name(), Value: ne.Summary, Traceback: lines}
-	}
-	// Not the engine's error: guess from the text.
-	text := strings.TrimSpace(err.Error())
-	lines := strings.Split(text, "\n")
-	lower := strings.ToLower(text)
-	name := "MemitError"
-	switch {
-	case strings.Contains(lower, "memory limit"):
-		return limitExceeded(limit, isDefault, lines)
-	case strings.Contains(lower, "timed out") || strings.Contains(lower, "time limit"):
-		name = "Timeout"
-	case strings.Contains(lower, "panic"):
-		name = "panic"
-	}
-	return &kernel.Error{Name: name, Value: firstLine(lines), Traceback: lines}
-}
-
-func limitExceeded(limit int64, isDefault bool, details []string) *kernel.Error {
-	v := fmt.Sprintf("memory limit exceeded: the child used more than %s and was stopped (%s)", mibText(limit), limitText(isDefault))
-	return &kernel.Error{Name: "MemoryLimitExceeded", Value: v, Traceback: append([]string{"MemoryLimitExceeded: " + v}, details...)}
-}
-
-func firstLine(lines []string) string {
-	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
-			return l
-		}
-	}
-	return ""
-}
-
-// streamWriter publishes what the child prints on the cell's stdout.
-type streamWriter struct {
-	mu  sync.Mutex
-	pub kernel.Publisher
-}
-
-func (w *streamWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.pub.Stream("stdout", string(p))
-	return len(p), nil
+	return magics.NativeError(ctx, err, o)
 }

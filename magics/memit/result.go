@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/harness"
 )
 
@@ -168,7 +169,7 @@ func (r *Result) HTML() string {
 		row("children (in peak)", mibText(r.Children), "sampled resident memory of child processes, included in the peak")
 	}
 	row("Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth")
-	row("allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), thousands(r.Objects)), "all heap allocations of the body, including those already collected")
+	row("allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), magics.Thousands(int64(r.Objects))), "all heap allocations of the body, including those already collected")
 	row("collections", fmt.Sprintf("%d, %v paused", r.GCCycles, roundDuration(r.GCPause)), "garbage collection cycles and their total stop-the-world pause")
 	row("wall time", roundDuration(r.Wall).String(), "the body's elapsed time")
 	runs := fmt.Sprintf("%d", r.Repeat)
@@ -194,17 +195,4 @@ func (r *Result) HTML() string {
 // mibText formats bytes as MiB with two decimals, as memory_profiler does.
 func mibText(n int64) string {
 	return fmt.Sprintf("%.2f MiB", float64(n)/mib)
-}
-
-// thousands formats n with comma separators.
-func thousands(n uint64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

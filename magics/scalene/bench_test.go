@@ -13,7 +13,9 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -42,7 +44,7 @@ func TestBenchScalene(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("SCALENE_BENCH_RUNS")); err == nil && v > 0 {
 		runs = v
 	}
-	ws := workspace(t)
+	ws := magicstest.Workspace(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	const cellN, bodyLine = 2, 1
@@ -50,7 +52,7 @@ func TestBenchScalene(t *testing.T) {
 	// 1. The magic, end to end, several times: CPU split and bytes.
 	var splits, byteErrs []float64
 	for i := range runs {
-		pub := &fakePublisher{}
+		pub := &kerneltest.Publisher{}
 		env := magics.Env{Decls: benchDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 		pdir := filepath.Join(dir, strconv.Itoa(i))
 		call := magics.Call{Name: "scalene", Cell: true, Args: "--no-flamegraph --duration 3s --profile-dir " + pdir,
@@ -59,10 +61,10 @@ func TestBenchScalene(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			fmt.Println(pub.displays[0]["text/plain"])
+			fmt.Println(pub.Displays()[0]["text/plain"])
 		}
 		res := &Result{Cell: cellN, Sources: NewSources(cellN, benchBody, bodyLine, benchDecls), Executions: memoryRuns,
-			CPU: loadProfile(t, filepath.Join(pdir, "scalene-In2-cpu.pb.gz")), Mem: loadProfile(t, filepath.Join(pdir, "scalene-In2-mem.pb.gz"))}
+			CPU: loadProfile(t, onlyFile(t, pdir, "perfnb.cell2.cpu.*.pb.gz")), Mem: loadProfile(t, onlyFile(t, pdir, "perfnb.cell2.mem.*.pb.gz"))}
 		att, err := res.Attribute()
 		if err != nil {
 			t.Fatal(err)

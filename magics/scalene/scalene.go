@@ -18,18 +18,23 @@
 //   - Each sample is attributed to its innermost cell line (the first frame
 //     from the leaf whose file is In[N]), and its CPU time is classified by
 //     the leaf frame: Go (cell and library code), runtime, or system.
+//
+// The profiles are saved where pprof saves the profiles it fetches:
+// $PPROF_TMPDIR if set, else ~/pprof, as
+// perfnb.cell5.cpu.20261121-130501.pb.gz and
+// perfnb.cell5.mem.20261121-130501.pb.gz (--profile-dir DIR chooses
+// another directory). They outlive the kernel, so the paths a saved
+// notebook shows stay valid for go tool pprof.
 package scalene
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -67,7 +72,7 @@ func (*Magic) Name() string { return "scalene" }
 func (*Magic) Doc() string {
 	return "Line-level CPU and memory profile of natively compiled code, with pprof flame graphs " +
 		"(--cpu-only --memory-only --reduced-profile --cpu-percent-threshold N --duration D " +
-		"--outfile F --no-flamegraph --profile-dir DIR --timeout D)"
+		"--outfile F --no-flamegraph --profile-dir DIR --timeout D; profiles are saved in $PPROF_TMPDIR or ~/pprof)"
 }
 
 // config is a parsed call.
@@ -138,21 +143,12 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	if err != nil {
 		return nil, err
 	}
-	if env.Workspace == nil {
-		return nil, &kernel.Error{Name: "ScaleneError", Value: "no native workspace: %scalene needs the Go toolchain"}
-	}
-	ws, err := env.Workspace()
+	ws, err := env.NativeWorkspace("scalene")
 	if err != nil {
-		return nil, &kernel.Error{Name: "ScaleneError", Value: fmt.Sprintf("cannot create the native workspace: %v", err)}
+		return nil, err
 	}
-	dir := c.profileDir
-	if dir == "" {
-		dir = filepath.Join(ws.Dir(), "profiles")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, &kernel.Error{Name: "ScaleneError", Value: fmt.Sprintf("cannot create the profile directory: %v", err)}
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
+	dir, err := profileDir(c.profileDir)
+	if err != nil {
 		return nil, &kernel.Error{Name: "ScaleneError", Value: err.Error()}
 	}
 	prog := native.Program{Decls: env.Decls, Benchmarks: []native.Benchmark{{Name: benchName, Body: c.body}}}
@@ -160,11 +156,11 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
-	out := &streamWriter{pub: env.Publisher}
+	out := magics.NewOutput(env.Publisher, "scalene").Stdout()
 	res := &Result{Cell: call.Count, Sources: NewSources(call.Count, c.body.Source, c.body.Line, env.Decls)}
-	base := filepath.Join(dir, fmt.Sprintf("scalene-In%d", call.Count))
+	name := profileName(call.Count, time.Now())
 	if c.cpu {
-		res.CPUPath = base + "-cpu.pb.gz"
+		res.CPUPath = uniquePath(dir, name("cpu"))
 		args := []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$",
 			"-test.benchtime=" + c.duration.String(), "-test.cpuprofile=" + res.CPUPath}
 		if _, err := ws.Run(ctx, bin, native.RunOptions{Args: args, Timeout: c.timeout, Output: out}); err != nil {
@@ -175,7 +171,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		}
 	}
 	if c.mem {
-		res.MemPath = base + "-mem.pb.gz"
+		res.MemPath = uniquePath(dir, name("mem"))
 		res.Executions = memoryRuns
 		args := []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$",
 			fmt.Sprintf("-test.benchtime=%dx", memoryRuns),
@@ -212,6 +208,61 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	return nil, nil
 }
 
+// ProfileDirEnv is the environment variable that names the directory of
+// saved profiles: pprof's own, where it saves the profiles it fetches.
+const ProfileDirEnv = "PPROF_TMPDIR"
+
+// profileDir returns the directory where the profiles are saved, created
+// if need be: flag (--profile-dir) when given, else $PPROF_TMPDIR, else
+// ~/pprof, as pprof does. Unlike the kernel's workspace, these outlive
+// the kernel, so the paths printed in a saved notebook stay valid.
+func profileDir(flag string) (string, error) {
+	dir := flag
+	if dir == "" {
+		dir = os.Getenv(ProfileDirEnv)
+	}
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot find a directory for the profiles (%w); set %s or use --profile-dir", err, ProfileDirEnv)
+		}
+		dir = filepath.Join(home, "pprof")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create the profile directory: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("cannot resolve the profile directory %s: %w", dir, err)
+	}
+	return abs, nil
+}
+
+// profileName returns the file names of one run's profiles, in the
+// style of pprof's: perfnb.cell5.cpu.20261121-130501.pb.gz for the CPU
+// profile of In[5] taken at that time (local time). The names avoid
+// characters shells treat specially, so they can be pasted into a
+// command.
+func profileName(cell int, at time.Time) func(kind string) string {
+	stamp := at.Format("20060102-150405")
+	return func(kind string) string {
+		return fmt.Sprintf("perfnb.cell%d.%s.%s.pb.gz", cell, kind, stamp)
+	}
+}
+
+// uniquePath returns dir/name, or, when that file exists (the same cell
+// profiled twice in one second), dir/name with a counter before .pb.gz.
+func uniquePath(dir, name string) string {
+	p := filepath.Join(dir, name)
+	base := strings.TrimSuffix(name, ".pb.gz")
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(p); err != nil {
+			return p // free, or unreadable: writing it will tell
+		}
+		p = filepath.Join(dir, fmt.Sprintf("%s.%03d.pb.gz", base, i))
+	}
+}
+
 func readProfile(path string) (*profile.Profile, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -226,49 +277,7 @@ func readProfile(path string) (*profile.Profile, error) {
 }
 
 // cellError turns a failed build or run into the cell's error, named as
-// %timeit and %memit name theirs.
+// every magic names them (see magics.NativeError).
 func cellError(ctx context.Context, err error) *kernel.Error {
-	var ke *kernel.Error
-	if errors.As(err, &ke) {
-		return ke
-	}
-	var ne *native.Error
-	name := "ScaleneError"
-	if errors.As(err, &ne) {
-		switch ne.Kind {
-		case native.CompileFailed:
-			name = "CompileError"
-		case native.Panicked:
-			name = "panic"
-		case native.TimedOut:
-			name = "Timeout"
-		case native.Interrupted:
-			name = "Interrupted"
-		case native.OutOfMemory:
-			name = "MemoryLimitExceeded"
-		default:
-			name = ne.Name()
-		}
-	}
-	if ctx.Err() != nil {
-		name = "Interrupted"
-	}
-	text := strings.TrimSpace(err.Error())
-	lines := strings.Split(text, "\n")
-	return &kernel.Error{Name: name, Value: lines[0], Traceback: lines}
-}
-
-// streamWriter publishes what the child prints on the cell's stdout.
-type streamWriter struct {
-	mu  sync.Mutex
-	pub kernel.Publisher
-}
-
-func (w *streamWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.pub != nil {
-		w.pub.Stream("stdout", string(p))
-	}
-	return len(p), nil
+	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "scalene"})
 }

@@ -5,41 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
-
-// fakePublisher records what the magic publishes.
-type fakePublisher struct {
-	mu       sync.Mutex
-	displays []kernel.Bundle
-	stdout   strings.Builder
-}
-
-func (p *fakePublisher) Stream(name, text string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stdout.WriteString(text)
-}
-func (p *fakePublisher) Display(data kernel.Bundle, _ map[string]any, _ string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.displays = append(p.displays, data)
-}
-func (p *fakePublisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (p *fakePublisher) ClearOutput(bool)                                    {}
-func (p *fakePublisher) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
-}
 
 func TestParse(t *testing.T) {
 	tests := []struct {
@@ -90,26 +67,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// workspace returns a native workspace, or skips when there is no Go
-// toolchain.
-func workspace(t *testing.T) *native.Workspace {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs a child process")
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		if _, err := os.Stat("/usr/local/go/bin/go"); err != nil {
-			t.Skip("no Go toolchain")
-		}
-	}
-	ws, err := native.NewWorkspace(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	return ws
-}
-
 // calibratedDecls are earlier cells: spin does n units of CPU work, fill
 // allocates 1,000 × 1 KiB on its line 4.
 var calibratedDecls = []cell.Decl{
@@ -127,8 +84,10 @@ const calibratedBody = "x := 0\n" +
 	"_ = x\n"
 
 func TestRunEndToEnd(t *testing.T) {
-	ws := workspace(t)
-	pub := &fakePublisher{}
+	ws := magicstest.Workspace(t)
+	profiles := t.TempDir()
+	t.Setenv(ProfileDirEnv, profiles)
+	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 	out := filepath.Join(t.TempDir(), "page.html")
 	call := magics.Call{Name: "scalene", Cell: true, Args: "--duration 500ms --outfile " + out, Body: calibratedBody, Count: 9, Line: 1, BodyLine: 2}
@@ -139,11 +98,11 @@ func TestRunEndToEnd(t *testing.T) {
 	if v != nil {
 		t.Errorf("returned %v, want nil", v)
 	}
-	if len(pub.displays) != 1 {
-		t.Fatalf("%d displays", len(pub.displays))
+	if len(pub.Displays()) != 1 {
+		t.Fatalf("%d displays", len(pub.Displays()))
 	}
-	text := pub.displays[0]["text/plain"].(string)
-	page := pub.displays[0]["text/html"].(string)
+	text := pub.Displays()[0]["text/plain"].(string)
+	page := pub.Displays()[0]["text/html"].(string)
 	t.Log("\n" + text)
 	t.Logf("HTML: %d bytes", len(page))
 	for _, want := range []string{
@@ -164,6 +123,12 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "<iframe") {
 		t.Errorf("--outfile: %v", err)
+	}
+	for _, kind := range []string{"cpu", "mem"} {
+		p := onlyFile(t, profiles, "perfnb.cell9."+kind+".*.pb.gz")
+		if !strings.Contains(text, p) {
+			t.Errorf("text does not name the saved profile %s", p)
+		}
 	}
 	// The 3:1 split is measured by scripts/bench-scalene; here only check
 	// that the first loop got more than the second.
@@ -188,14 +153,15 @@ func TestRunEndToEnd(t *testing.T) {
 }
 
 func TestRunLineMagicMemoryOnly(t *testing.T) {
-	ws := workspace(t)
-	pub := &fakePublisher{}
+	ws := magicstest.Workspace(t)
+	t.Setenv(ProfileDirEnv, t.TempDir())
+	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 	call := magics.Call{Name: "scalene", Args: "--memory-only --reduced-profile fill()", Count: 4, Line: 1}
 	if _, err := New().Run(context.Background(), call, env); err != nil {
 		t.Fatal(err)
 	}
-	text := pub.displays[0]["text/plain"].(string)
+	text := pub.Displays()[0]["text/plain"].(string)
 	t.Log("\n" + text)
 	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │ 1000.0 KiB │     1,000 │", "b := make([]byte, 1024)"} {
 		if !strings.Contains(text, want) {
@@ -210,8 +176,9 @@ func TestRunLineMagicMemoryOnly(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
-	ws := workspace(t)
-	env := magics.Env{Publisher: &fakePublisher{}, Workspace: func() (*native.Workspace, error) { return ws, nil }}
+	ws := magicstest.Workspace(t)
+	t.Setenv(ProfileDirEnv, t.TempDir())
+	env := magics.Env{Publisher: &kerneltest.Publisher{}, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 	tests := []struct {
 		name, args string
 		timeout    time.Duration // cancel the context after this
@@ -271,5 +238,60 @@ func TestCellError(t *testing.T) {
 		if got.Name != tt.want || got.Value == "" {
 			t.Errorf("cellError(%v) = %s: %q, want %s", tt.err, got.Name, got.Value, tt.want)
 		}
+	}
+}
+
+// onlyFile returns the one file of dir that matches pattern.
+func onlyFile(t *testing.T, dir, pattern string) string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil || len(m) != 1 {
+		t.Fatalf("files %s in %s: %v, %v; want one", pattern, dir, m, err)
+	}
+	return m[0]
+}
+
+func TestProfileDir(t *testing.T) {
+	home := t.TempDir()
+	env := t.TempDir()
+	flag := filepath.Join(t.TempDir(), "a", "b")
+	tests := []struct {
+		name, flag, env, want string
+	}{
+		{"pprof's default", "", "", filepath.Join(home, "pprof")},
+		{"PPROF_TMPDIR", "", env, env},
+		{"--profile-dir wins", flag, env, flag},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("HOME", home)
+			t.Setenv(ProfileDirEnv, tt.env)
+			got, err := profileDir(tt.flag)
+			if err != nil || got != tt.want {
+				t.Fatalf("profileDir(%q) = %q, %v; want %q", tt.flag, got, err, tt.want)
+			}
+			if fi, err := os.Stat(got); err != nil || !fi.IsDir() {
+				t.Errorf("%s was not created: %v", got, err)
+			}
+		})
+	}
+}
+
+func TestProfileName(t *testing.T) {
+	at := time.Date(2026, 11, 21, 13, 5, 1, 0, time.Local)
+	name := profileName(5, at)
+	if got, want := name("cpu"), "perfnb.cell5.cpu.20261121-130501.pb.gz"; got != want {
+		t.Errorf("cpu: %q, want %q", got, want)
+	}
+	if got, want := name("mem"), "perfnb.cell5.mem.20261121-130501.pb.gz"; got != want {
+		t.Errorf("mem: %q, want %q", got, want)
+	}
+	dir := t.TempDir()
+	first := uniquePath(dir, name("cpu"))
+	if err := os.WriteFile(first, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if second := uniquePath(dir, name("cpu")); second != filepath.Join(dir, "perfnb.cell5.cpu.20261121-130501.002.pb.gz") {
+		t.Errorf("second profile in the same second: %s", second)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -197,31 +198,13 @@ func HumanBytes(b float64) string {
 	return fmt.Sprintf("%.1f %s", b, units[i])
 }
 
-// thousands formats n with commas: 1,024,000.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 // perExec formats a per-execution count, exact when it divides.
 func perExec(v, n int64) string {
 	if v == 0 {
 		return ""
 	}
 	if v%n == 0 {
-		return thousands(v / n)
+		return magics.Thousands(v / n)
 	}
 	return strconv.FormatFloat(float64(v)/float64(n), 'f', 1, 64)
 }
@@ -245,7 +228,7 @@ func (t *Table) MemoryLine() string {
 	}
 	bytes, objects := t.Total.AllocBytes-t.Outside.AllocBytes, t.Total.AllocObjects-t.Outside.AllocObjects
 	line := fmt.Sprintf("Allocated %s in %s objects per execution on the cell's lines (%s %s, every allocation recorded)",
-		HumanBytes(float64(bytes)/float64(t.Executions)), cmp.Or(perExec(objects, t.Executions), "0"), thousands(t.Executions), runs)
+		HumanBytes(float64(bytes)/float64(t.Executions)), cmp.Or(perExec(objects, t.Executions), "0"), magics.Thousands(t.Executions), runs)
 	if t.Outside.AllocBytes > 0 {
 		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", HumanBytes(float64(t.Outside.AllocBytes)))
 	}

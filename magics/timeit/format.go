@@ -3,8 +3,9 @@ package timeit
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
+
+	"github.com/perfnb/perfnb/magics"
 )
 
 // FormatTime formats a duration in seconds as IPython's %timeit does: from
@@ -44,25 +45,6 @@ func FormatTime(seconds float64, precision int) string {
 	return fmt.Sprintf("%.*g %s", precision, seconds*scaling[order], units[order])
 }
 
-// thousands writes n with commas between groups of three digits, as
-// Python's {:,} does.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -75,7 +57,7 @@ func plural(n int) string {
 func (r *Result) Line() string {
 	return fmt.Sprintf("%s \u00b1 %s per loop (mean \u00b1 std. dev. of %d run%s, %s loop%s each)",
 		FormatTime(r.Average, r.Precision), FormatTime(r.Stdev, r.Precision),
-		r.Repeat, plural(r.Repeat), thousands(r.Loops), plural(r.Loops))
+		r.Repeat, plural(r.Repeat), magics.Thousands(int64(r.Loops)), plural(r.Loops))
 }
 
 // Warning is IPython's warning when the slowest run took more than four

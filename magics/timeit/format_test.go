@@ -68,14 +68,6 @@ func TestResultLine(t *testing.T) {
 	}
 }
 
-func TestThousands(t *testing.T) {
-	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 123456: "123,456", 1234567: "1,234,567", -1000: "-1,000"} {
-		if got := thousands(n); got != want {
-			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestFormatRatio(t *testing.T) {
 	for x, want := range map[float64]string{1: "×1.00", 3.204: "×3.20", 12.34: "×12.3", 439170.4: "×439,170", math.Inf(1): "×?"} {
 		if got := formatRatio(x); got != want {
@@ -287,5 +279,42 @@ func TestParseVariants(t *testing.T) {
 	}
 	if _, err := parseVariants("a: x := 1\na: x := 2", 1, 1); err == nil {
 		t.Error("a label used twice is accepted")
+	}
+}
+
+func TestHTMLMemoryCells(t *testing.T) {
+	tests := []struct {
+		name          string
+		bytes, allocs float64
+		want          []string
+	}{
+		{"large averages", 5.13e6, 2e4, []string{
+			`<td title="5,130,000 B/op">4.89 MiB</td>`, `<td title="20,000 allocs/op">20,000</td>`}},
+		{"thousands", 2000, 2000, []string{
+			`<td title="2,000 B/op">2,000</td>`, `<td title="2,000 allocs/op">2,000</td>`}},
+		{"just below KiB", 9999, 1, []string{`<td title="9,999 B/op">9,999</td>`, `<td title="1 allocs/op">1</td>`}},
+		{"KiB", 123456, 0, []string{`<td title="123,456 B/op">121 KiB</td>`, `<td title="0 allocs/op">0</td>`}},
+		{"GiB", 1.5 * (1 << 30), 3, []string{`<td title="1,610,612,736 B/op">1.50 GiB</td>`}},
+		{"fractional average", 40.5, 0.5, []string{`<td title="40.5 B/op">40.5</td>`, `<td title="0.5 allocs/op">0.5</td>`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Result{Average: 1e-6, Stdev: 1e-8, Median: 1e-6, MedianLo: 1e-6, MedianHi: 1e-6, Best: 1e-6, Worst: 1e-6,
+				Repeat: 7, Loops: 1000, Precision: 3, BytesPerOp: tt.bytes, AllocsPerOp: tt.allocs}
+			fast := *r
+			fast.Label = "fast"
+			slow := fast
+			slow.Label, slow.Average = "slow", 2e-6
+			for what, html := range map[string]string{"result": r.html(), "comparison": (&Comparison{Variants: []*Result{&fast, &slow}}).html()} {
+				for _, w := range tt.want {
+					if !strings.Contains(html, w) {
+						t.Errorf("%s HTML lacks %s:\n%s", what, w, html)
+					}
+				}
+				if strings.Contains(html, "e+") {
+					t.Errorf("%s HTML has an exponent:\n%s", what, html)
+				}
+			}
+		})
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"strconv"
 	"strings"
+
+	"github.com/perfnb/perfnb/magics"
 )
 
 const tableStyle = `<style>
@@ -25,11 +28,35 @@ func (r *Result) medianCI() string {
 		FormatTime(r.MedianLo, r.Precision), FormatTime(r.MedianHi, r.Precision))
 }
 
-func formatCount(x float64) string {
-	if x == float64(int64(x)) {
-		return thousands(int(x))
+// exact writes x in full, with thousands separators for its whole part:
+// 5,130,000 or 40.5.
+func exact(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) >= 1<<62 {
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
-	return fmt.Sprintf("%.3g", x)
+	whole, frac := math.Modf(x)
+	s := magics.Thousands(int64(whole))
+	if frac != 0 {
+		f := strconv.FormatFloat(math.Abs(frac), 'f', -1, 64)
+		if x < 0 && whole == 0 {
+			s = "-0"
+		}
+		s += strings.TrimPrefix(f, "0")
+	}
+	return s
+}
+
+// bytesCell is the table cell of a B/op figure: a count with thousands
+// separators below 10,000, in KiB, MiB or GiB above, and the exact figure
+// in its title.
+func bytesCell(x float64) string {
+	return fmt.Sprintf(`<td title="%s B/op">%s</td>`, esc(exact(x)), esc(magics.FormatBytes(x)))
+}
+
+// allocsCell is the table cell of an allocs/op figure: a whole number
+// with thousands separators, the exact figure in its title.
+func allocsCell(x float64) string {
+	return fmt.Sprintf(`<td title="%s allocs/op">%s</td>`, esc(exact(x)), esc(magics.FormatCount(x)))
 }
 
 // html is the table for one result.
@@ -38,19 +65,20 @@ func (r *Result) html() string {
 	b.WriteString(tableStyle)
 	b.WriteString(`<table class="perfnb-timeit">`)
 	fmt.Fprintf(&b, "<caption>%s</caption>", esc(r.text()))
+	td := func(text string) string { return "<td>" + esc(text) + "</td>" }
 	rows := [][2]string{
-		{"mean ± std. dev.", FormatTime(r.Average, r.Precision) + " ± " + FormatTime(r.Stdev, r.Precision)},
-		{"median [95% CI]", r.medianCI()},
-		{"min", FormatTime(r.Best, r.Precision)},
-		{"max", FormatTime(r.Worst, r.Precision)},
-		{"runs", thousands(r.Repeat)},
-		{"loops per run", thousands(r.Loops)},
-		{"B/op", formatCount(r.BytesPerOp)},
-		{"allocs/op", formatCount(r.AllocsPerOp)},
-		{"build time", fmt.Sprintf("%.2f s", r.CompileTime)},
+		{"mean ± std. dev.", td(FormatTime(r.Average, r.Precision) + " ± " + FormatTime(r.Stdev, r.Precision))},
+		{"median [95% CI]", td(r.medianCI())},
+		{"min", td(FormatTime(r.Best, r.Precision))},
+		{"max", td(FormatTime(r.Worst, r.Precision))},
+		{"runs", td(magics.Thousands(int64(r.Repeat)))},
+		{"loops per run", td(magics.Thousands(int64(r.Loops)))},
+		{"B/op", bytesCell(r.BytesPerOp)},
+		{"allocs/op", allocsCell(r.AllocsPerOp)},
+		{"build time", td(fmt.Sprintf("%.2f s", r.CompileTime))},
 	}
 	for _, row := range rows {
-		fmt.Fprintf(&b, "<tr><th>%s</th><td>%s</td></tr>", esc(row[0]), esc(row[1]))
+		fmt.Fprintf(&b, "<tr><th>%s</th>%s</tr>", esc(row[0]), row[1])
 	}
 	b.WriteString("</table>")
 	return b.String()
@@ -69,10 +97,10 @@ func (c *Comparison) html() string {
 		if i > 0 {
 			ratioCell, sig = formatRatio(ratio(fastest, v)), verdict(fastest, v)
 		}
-		fmt.Fprintf(&b, "<tr><td><b>%s</b></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s × %d</td><td>%s</td><td>%s</td></tr>",
+		fmt.Fprintf(&b, "<tr><td><b>%s</b></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s × %s</td>%s%s</tr>",
 			esc(v.Label), esc(FormatTime(v.Average, v.Precision)+" ± "+FormatTime(v.Stdev, v.Precision)),
-			esc(v.medianCI()), esc(ratioCell), esc(sig), thousands(v.Loops), v.Repeat,
-			esc(formatCount(v.BytesPerOp)), esc(formatCount(v.AllocsPerOp)))
+			esc(v.medianCI()), esc(ratioCell), esc(sig), magics.Thousands(int64(v.Loops)), magics.Thousands(int64(v.Repeat)),
+			bytesCell(v.BytesPerOp), allocsCell(v.AllocsPerOp))
 	}
 	fmt.Fprintf(&b, `<tr><td colspan="8">runs interleaved; significance: Mann-Whitney U test, alpha 0.05 (benchstat's); build time %.2f s</td></tr>`, fastest.CompileTime)
 	b.WriteString("</table>")

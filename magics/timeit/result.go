@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
+
+	"github.com/perfnb/perfnb/magics"
 )
 
 // Result is what %timeit measured, like IPython's TimeitResult. Times are in
@@ -135,7 +137,7 @@ func formatRatio(x float64) string {
 	case math.IsInf(x, 0) || math.IsNaN(x):
 		return "×?"
 	case x >= 100:
-		return "×" + thousands(int(math.Round(x)))
+		return "×" + magics.Thousands(int64(math.Round(x)))
 	case x >= 10:
 		return fmt.Sprintf("×%.1f", x)
 	}

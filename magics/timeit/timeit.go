@@ -17,12 +17,10 @@ package timeit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/perfnb/perfnb/kernel"
@@ -49,9 +47,6 @@ const autorangeTarget = 0.2 // seconds
 
 // calibrationTime is how long the calibration run lasts.
 const calibrationTime = "50ms"
-
-// outputBudget caps what the cell may print in one %timeit, in bytes.
-const outputBudget = 1 << 20
 
 // optionSpec lists IPython's %timeit options.
 func optionSpec() magics.OptionSpec {
@@ -261,12 +256,9 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	if cfg.varName != "" && env.SetVar == nil {
 		return nil, usage("-v is not available here")
 	}
-	if env.Workspace == nil {
-		return nil, &kernel.Error{Name: "TimeitError", Value: "no native workspace is available to build the statement"}
-	}
-	ws, err := env.Workspace()
+	ws, err := env.NativeWorkspace("timeit")
 	if err != nil {
-		return nil, &kernel.Error{Name: "TimeitError", Value: err.Error()}
+		return nil, err
 	}
 	prog := native.Program{Decls: env.Decls}
 	for _, v := range cfg.variants {
@@ -274,17 +266,16 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	bin, err := ws.Build(ctx, prog)
 	if err != nil {
-		return nil, kernelError(err)
+		return nil, cellError(ctx, err)
 	}
-	budget := &outputLimit{left: outputBudget}
-	stdout := &streamWriter{pub: env.Publisher, name: "stdout", budget: budget}
-	stderr := &streamWriter{pub: env.Publisher, name: "stderr", budget: budget}
+	out := magics.NewOutput(env.Publisher, "timeit")
+	stdout, stderr := out.Stdout(), out.Stderr()
 	if cfg.cpu {
 		io.WriteString(stderr, "%timeit -c: testing.B measures wall-clock time; CPU time is not available, so wall-clock time is shown.\n")
 	}
 	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: stdout, Stderr: stderr})
 	if err != nil {
-		return nil, kernelError(err)
+		return nil, cellError(ctx, err)
 	}
 
 	var value any
@@ -382,54 +373,7 @@ func noResult(v variant) error {
 	return &kernel.Error{Name: "TimeitError", Value: what + " produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
 }
 
-// kernelError turns a build or run failure into the cell's error.
-func kernelError(err error) error {
-	var ne *native.Error
-	if errors.As(err, &ne) {
-		tb := append([]string{ne.Summary}, ne.Lines...)
-		if ne.Kind == native.CompileFailed && len(ne.Lines) > 0 {
-			tb = ne.Lines
-		}
-		return &kernel.Error{Name: ne.Name(), Value: ne.Summary, Traceback: tb}
-	}
-	var ke *kernel.Error
-	if errors.As(err, &ke) {
-		return ke
-	}
-	return &kernel.Error{Name: "TimeitError", Value: err.Error()}
-}
-
-// outputLimit is what the cell may still print during one %timeit.
-type outputLimit struct {
-	mu        sync.Mutex
-	left      int
-	truncated bool
-}
-
-// streamWriter publishes what the cell prints as a stream, within the
-// budget.
-type streamWriter struct {
-	pub    kernel.Publisher
-	name   string
-	budget *outputLimit
-}
-
-func (w *streamWriter) Write(p []byte) (int, error) {
-	if w.pub == nil {
-		return len(p), nil
-	}
-	w.budget.mu.Lock()
-	defer w.budget.mu.Unlock()
-	if w.budget.truncated {
-		return len(p), nil
-	}
-	if len(p) > w.budget.left {
-		w.pub.Stream(w.name, string(p[:w.budget.left]))
-		w.pub.Stream(w.name, "\n[output truncated: the cell printed more than 1 MiB during %timeit; the rest was discarded]\n")
-		w.budget.truncated = true
-		return len(p), nil
-	}
-	w.budget.left -= len(p)
-	w.pub.Stream(w.name, string(p))
-	return len(p), nil
+// cellError turns a build or run failure into the cell's error.
+func cellError(ctx context.Context, err error) *kernel.Error {
+	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "timeit"})
 }

@@ -4,54 +4,16 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
-
-// fakePublisher records what a magic publishes.
-type fakePublisher struct {
-	mu       sync.Mutex
-	displays []kernel.Bundle
-	streams  map[string]*strings.Builder
-}
-
-func (p *fakePublisher) Stream(name, text string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.streams == nil {
-		p.streams = map[string]*strings.Builder{}
-	}
-	if p.streams[name] == nil {
-		p.streams[name] = &strings.Builder{}
-	}
-	p.streams[name].WriteString(text)
-}
-
-func (p *fakePublisher) stream(name string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.streams[name] == nil {
-		return ""
-	}
-	return p.streams[name].String()
-}
-
-func (p *fakePublisher) Display(data kernel.Bundle, _ map[string]any, _ string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.displays = append(p.displays, data)
-}
-func (p *fakePublisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (p *fakePublisher) ClearOutput(bool)                                    {}
-func (p *fakePublisher) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
-}
 
 // testEnv is an Env with a real workspace shared by the tests.
 type testEnv struct {
@@ -61,15 +23,7 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds with the Go toolchain")
-	}
-	ws, err := native.NewWorkspace(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	return &testEnv{ws: ws, vars: map[string]any{}}
+	return &testEnv{ws: magicstest.Workspace(t), vars: map[string]any{}}
 }
 
 func (e *testEnv) env(pub kernel.Publisher) magics.Env {
@@ -87,9 +41,9 @@ func (e *testEnv) env(pub kernel.Publisher) magics.Env {
 	}
 }
 
-func run(t *testing.T, e *testEnv, ctx context.Context, call magics.Call) (any, *fakePublisher, error) {
+func run(t *testing.T, e *testEnv, ctx context.Context, call magics.Call) (any, *kerneltest.Publisher, error) {
 	t.Helper()
-	pub := &fakePublisher{}
+	pub := &kerneltest.Publisher{}
 	call.Name = "timeit"
 	if call.Count == 0 {
 		call.Count = 5
@@ -114,14 +68,14 @@ func TestTimeitEndToEnd(t *testing.T) {
 		if v != nil {
 			t.Errorf("value %v without -o", v)
 		}
-		if len(pub.displays) != 1 {
-			t.Fatalf("%d displays, want 1", len(pub.displays))
+		if len(pub.Displays()) != 1 {
+			t.Fatalf("%d displays, want 1", len(pub.Displays()))
 		}
-		text := pub.displays[0]["text/plain"].(string)
+		text := pub.Displays()[0]["text/plain"].(string)
 		if !strings.Contains(text, " per loop (mean ± std. dev. of 7 runs, ") || !strings.HasSuffix(text, " loops each)") {
 			t.Errorf("text/plain %q", text)
 		}
-		html := pub.displays[0]["text/html"].(string)
+		html := pub.Displays()[0]["text/html"].(string)
 		for _, want := range []string{"<table", "median [95% CI]", "B/op", "allocs/op", "build time"} {
 			if !strings.Contains(html, want) {
 				t.Errorf("text/html lacks %q", want)
@@ -169,8 +123,8 @@ func TestTimeitEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(pub.displays) != 0 || v == nil {
-			t.Errorf("-q -o: %d displays, value %v", len(pub.displays), v)
+		if len(pub.Displays()) != 0 || v == nil {
+			t.Errorf("-q -o: %d displays, value %v", len(pub.Displays()), v)
 		}
 	})
 
@@ -187,8 +141,8 @@ func TestTimeitEndToEnd(t *testing.T) {
 		if c.Variants[0].Label != "fast" || c.Variants[1].Label != "slow" || c.Variants[0].Repeat != 5 {
 			t.Errorf("variants %s, %s (want fastest first)", c.Variants[0], c.Variants[1])
 		}
-		text := pub.displays[0]["text/plain"].(string)
-		html := pub.displays[0]["text/html"].(string)
+		text := pub.Displays()[0]["text/plain"].(string)
+		html := pub.Displays()[0]["text/html"].(string)
 		for _, want := range []string{"fast: ", "slow: ", "slower than fast", "p="} {
 			if !strings.Contains(text, want) {
 				t.Errorf("text/plain lacks %q:\n%s", want, text)
@@ -205,10 +159,10 @@ func TestTimeitEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(pub.stream("stdout"), "hello from the cell") {
-			t.Errorf("stdout %q", pub.stream("stdout"))
+		if !strings.Contains(pub.Text("stdout"), "hello from the cell") {
+			t.Errorf("stdout %q", pub.Text("stdout"))
 		}
-		if text := pub.displays[0]["text/plain"].(string); strings.Contains(text, "hello") {
+		if text := pub.Displays()[0]["text/plain"].(string); strings.Contains(text, "hello") {
 			t.Errorf("user output in the result: %q", text)
 		}
 	})

@@ -1,33 +1,12 @@
 package display
 
 import (
-	"context"
 	"reflect"
 	"testing"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 )
-
-type output struct {
-	kind string // "display", "update" or "clear"
-	data kernel.Bundle
-	id   string
-	wait bool
-}
-
-type recorder struct{ outs []output }
-
-func (r *recorder) Stream(name, text string) {}
-func (r *recorder) Display(data kernel.Bundle, _ map[string]any, id string) {
-	r.outs = append(r.outs, output{kind: "display", data: data, id: id})
-}
-func (r *recorder) UpdateDisplay(data kernel.Bundle, _ map[string]any, id string) {
-	r.outs = append(r.outs, output{kind: "update", data: data, id: id})
-}
-func (r *recorder) ClearOutput(wait bool) { r.outs = append(r.outs, output{kind: "clear", wait: wait}) }
-func (r *recorder) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
-}
 
 func TestDisplayBundles(t *testing.T) {
 	tests := []struct {
@@ -56,23 +35,24 @@ func TestDisplayBundles(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &recorder{}
+			r := &kerneltest.Publisher{}
 			h := tc.show(New(func() kernel.Publisher { return r }))
-			if len(r.outs) != 1 || r.outs[0].kind != "display" {
-				t.Fatalf("outputs %v, want one display", r.outs)
+			outs := r.Outputs()
+			if len(outs) != 1 || outs[0].Kind != kerneltest.DisplayKind {
+				t.Fatalf("outputs %v, want one display", outs)
 			}
-			if !reflect.DeepEqual(r.outs[0].data, tc.want) {
-				t.Errorf("bundle %#v, want %#v", r.outs[0].data, tc.want)
+			if !reflect.DeepEqual(outs[0].Data, tc.want) {
+				t.Errorf("bundle %#v, want %#v", outs[0].Data, tc.want)
 			}
-			if h.ID() == "" || r.outs[0].id != h.ID() {
-				t.Errorf("display id %q, handle id %q", r.outs[0].id, h.ID())
+			if h.ID() == "" || outs[0].DisplayID != h.ID() {
+				t.Errorf("display id %q, handle id %q", outs[0].DisplayID, h.ID())
 			}
 		})
 	}
 }
 
 func TestHandleUpdates(t *testing.T) {
-	r := &recorder{}
+	r := &kerneltest.Publisher{}
 	d := New(func() kernel.Publisher { return r })
 	h := d.Text("0")
 	other := d.Text("x")
@@ -86,22 +66,23 @@ func TestHandleUpdates(t *testing.T) {
 	h.Bundle(map[string]any{"text/plain": "5"})
 	d.ClearOutput()
 	d.ClearOutputWait()
+	outs := r.Outputs()
 	if h.ID() == other.ID() {
 		t.Fatal("two displays share an id")
 	}
-	updates := r.outs[2:10]
+	updates := outs[2:10]
 	for k, o := range updates {
-		if o.kind != "update" || o.id != h.ID() {
-			t.Errorf("output %d = %s of %q, want an update of %q", k, o.kind, o.id, h.ID())
+		if o.Kind != kerneltest.UpdateKind || o.DisplayID != h.ID() {
+			t.Errorf("output %d = %s of %q, want an update of %q", k, o.Kind, o.DisplayID, h.ID())
 		}
 	}
-	if got := updates[0].data["text/html"]; got != "<i>1</i>" {
-		t.Errorf("HTML update %v", updates[0].data)
+	if got := updates[0].Data["text/html"]; got != "<i>1</i>" {
+		t.Errorf("HTML update %v", updates[0].Data)
 	}
-	if got := updates[7].data["text/plain"]; got != "5" {
-		t.Errorf("Bundle update %v", updates[7].data)
+	if got := updates[7].Data["text/plain"]; got != "5" {
+		t.Errorf("Bundle update %v", updates[7].Data)
 	}
-	if c := r.outs[10:]; len(c) != 2 || c[0].kind != "clear" || c[0].wait || !c[1].wait {
+	if c := outs[10:]; len(c) != 2 || c[0].Kind != kerneltest.ClearKind || c[0].Wait || !c[1].Wait {
 		t.Errorf("clears %v", c)
 	}
 }

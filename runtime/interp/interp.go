@@ -40,6 +40,7 @@ import (
 
 	yaegi "github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
+	yaegiunsafe "github.com/traefik/yaegi/stdlib/unsafe"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -162,6 +163,9 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	if err := yi.Use(stdlib.Symbols); err != nil {
 		return nil, fmt.Errorf("loading the standard library into the interpreter: %w", err)
 	}
+	if err := yi.Use(yaegiunsafe.Symbols); err != nil {
+		return nil, fmt.Errorf("loading package unsafe into the interpreter: %w", err)
+	}
 	osStdin := &File{name: "/dev/stdin", r: i.stdin, fd: 0}
 	osStdout := &File{name: "/dev/stdout", w: i.stdout, fd: 1}
 	osStderr := &File{name: "/dev/stderr", w: i.stderr, fd: 2}
@@ -174,7 +178,7 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 		},
 		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep)},
 		display.ImportPath + "/display": i.display.Symbols(),
-		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic), "Defer": reflect.ValueOf(i.deferCall)},
+		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic), "Defer": reflect.ValueOf(i.deferCall), "Offsetof": reflect.ValueOf(offsetof)},
 	})
 	if err == nil {
 		err = yi.Use(yaegi.Exports{"log/log": logFatal(log.New(i.stderr, "", log.LstdFlags).Output)})
@@ -376,6 +380,11 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			return reflect.Value{}, false, i.toError(ctx, err, count, item.Line)
 		}
 	}
+	var wrapped []lineRange
+	if item.Kind == cell.Statement || item.Kind == cell.Expression || item.Kind == cell.Declaration {
+		rw := rewriteCell(item.Kind, src, count, item.Line, &i.seq, i.intGlobal)
+		src, wrapped = rw.source, rw.wrapped
+	}
 	switch item.Kind {
 	case cell.Import:
 		err = i.evalImport(ctx, a, item, count)
@@ -405,6 +414,12 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			return reflect.Value{}, false, ke
 		}
 		ke := i.toError(ctx, err, count, item.Line)
+		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
+			if ue := i.undefinedError(item, count); ue != nil {
+				ke = ue
+			}
+		}
+		unwrapFrames(ke, wrapped)
 		fixCellFrame(ke, count, item.Line, item.Line+strings.Count(item.Source, "\n"))
 		return reflect.Value{}, false, ke
 	}
@@ -729,6 +744,7 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 				src = a.source
 			}
 		}
+		src = rewriteCell(cell.Declaration, src, d.Cell, d.Line, &i.seq, i.intGlobal).source
 		fmt.Fprintf(&b, "\n//line In[%d]/_.go:%d:1\n%s\n", d.Cell, d.Line, src)
 	}
 	if b.Len() > 0 {

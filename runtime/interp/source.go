@@ -66,6 +66,7 @@ var stdPackages = sync.OnceValue(func() map[string]string {
 		m[name] = paths[0]
 	}
 	m["display"] = display.ImportPath
+	m["unsafe"] = "unsafe" // loaded from yaegi's stdlib/unsafe
 	return m
 })
 
@@ -74,6 +75,9 @@ var stdPackages = sync.OnceValue(func() map[string]string {
 func stdPackageName(importPath string) string {
 	if importPath == display.ImportPath {
 		return "display"
+	}
+	if importPath == "unsafe" {
+		return "unsafe"
 	}
 	for key := range stdlib.Symbols {
 		if path.Dir(key) == importPath {

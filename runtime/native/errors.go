@@ -43,7 +43,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Name is a short name for the kind of failure, suitable as a Jupyter
 // error name: CompileError, panic, Crash, Exit, Timeout, Interrupted or
-// MemoryLimit.
+// MemoryLimitExceeded (the name the interpreter's memory guard uses too).
 func (e *Error) Name() string {
 	switch e.Kind {
 	case CompileFailed:
@@ -59,7 +59,7 @@ func (e *Error) Name() string {
 	case Interrupted:
 		return "Interrupted"
 	case OutOfMemory:
-		return "MemoryLimit"
+		return "MemoryLimitExceeded"
 	}
 	return "Error"
 }

@@ -1,0 +1,39 @@
+// Package magicstest helps test magics that build and run native code.
+package magicstest
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/perfnb/perfnb/runtime/native"
+)
+
+// Workspace returns a native workspace in a temporary directory, closed
+// when the test ends. It skips the test under -short (building and
+// running child processes takes seconds) and when there is no Go
+// toolchain.
+func Workspace(t testing.TB) *native.Workspace {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs child processes with the Go toolchain")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		if _, err := os.Stat("/usr/local/go/bin/go"); err != nil {
+			t.Skip("no Go toolchain")
+		}
+	}
+	ws, err := native.NewWorkspace(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// WorkspaceFunc returns Workspace(t) as a magics.Env's Workspace.
+func WorkspaceFunc(t testing.TB) func() (*native.Workspace, error) {
+	t.Helper()
+	ws := Workspace(t)
+	return func() (*native.Workspace, error) { return ws, nil }
+}

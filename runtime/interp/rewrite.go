@@ -1,0 +1,562 @@
+package interp
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// This file holds the source rewrites that work around yaegi v0.16's
+// departures from Go:
+//
+//   - range over an integer ("nil type" in yaegi) becomes a three-clause
+//     loop over a hidden counter, when the range expression is recognisably
+//     an integer;
+//   - loop variables get Go 1.22's per-iteration semantics: the body of a
+//     for ... range loop declaring k, v starts with k, v := k, v, and the
+//     body of a three-clause loop that does not change its variable starts
+//     with i := i (only for variables the body uses through a closure, a
+//     pointer or a selector, the only ways the difference shows);
+//   - unsafe.Offsetof of an unexported field, which yaegi cannot find in
+//     its own struct types, is computed by the runtime package;
+//   - runs of top-level statements that declare no cell-level names are
+//     evaluated inside func() { ... }(), where yaegi compiles them as
+//     ordinary function code (at its top level it mixes up the scopes of if
+//     and for statements).
+//
+// Every insertion is followed by a /*line*/ directive, so that positions
+// after it keep their cell line and column.
+
+// rewriter rewrites the source of one item.
+type rewriter struct {
+	src   string
+	fset  *token.FileSet
+	base  int // offset of src in the parsed text
+	count int // the cell's execution count
+	line  int // cell line of src's first line
+	seq   *int
+	// intGlobal reports whether name is a cell-level variable or constant
+	// (or pkg.Name) of integer type.
+	intGlobal func(name string) bool
+	edits     []edit
+}
+
+// cellRewrite holds the result of rewriteCell.
+type cellRewrite struct {
+	source string
+	// wrapped holds the cell lines of the runs of top-level statements
+	// wrapped in func literals.
+	wrapped []lineRange
+}
+
+// rewriteCell applies the rewrites described above to src, the source of
+// an item of the given kind starting at line of cell count. Runs of
+// top-level statements are wrapped only in Statement items. It returns
+// src unchanged when it does not parse.
+func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGlobal func(string) bool) cellRewrite {
+	out := cellRewrite{source: src}
+	if !strings.Contains(src, "for") && !strings.Contains(src, "Offsetof") && kind != cell.Statement {
+		return out
+	}
+	prefix, suffix := "package p\n", ""
+	if kind != cell.Import && kind != cell.Declaration {
+		prefix, suffix = "package p; func _() {\n", "\n}"
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	if err != nil {
+		return out
+	}
+	r := &rewriter{src: src, fset: fset, base: len(prefix), count: count, line: line, seq: seq, intGlobal: intGlobal}
+	ast.Inspect(f, r.visit)
+	if kind == cell.Statement {
+		out.wrapped = r.wrapRuns(f.Decls[0].(*ast.FuncDecl).Body.List)
+	}
+	if len(r.edits) == 0 {
+		return out
+	}
+	sort.SliceStable(r.edits, func(x, y int) bool {
+		ex, ey := r.edits[x], r.edits[y]
+		if ex.start != ey.start {
+			return ex.start > ey.start
+		}
+		return ex.end-ex.start > ey.end-ey.start
+	})
+	s := src
+	for _, e := range r.edits {
+		s = s[:e.start] + e.text + s[e.end:]
+	}
+	out.source = s
+	return out
+}
+
+func (r *rewriter) off(p token.Pos) int { return r.fset.Position(p).Offset - r.base }
+
+func (r *rewriter) text(n ast.Node) string { return r.src[r.off(n.Pos()):r.off(n.End())] }
+
+// pos returns the cell line and column of offset o of src.
+func (r *rewriter) pos(o int) (line, col int) {
+	before := r.src[:o]
+	return r.line + strings.Count(before, "\n"), o - (strings.LastIndexByte(before, '\n') + 1) + 1
+}
+
+// directive returns the line directive giving the text that follows it the
+// position of offset o of src.
+func (r *rewriter) directive(o int) string {
+	l, c := r.pos(o)
+	return fmt.Sprintf("/*line In[%d]/_.go:%d:%d*/", r.count, l, c)
+}
+
+// insert adds text at offset o, followed by a directive restoring o's
+// position.
+func (r *rewriter) insert(o int, text string) {
+	r.edits = append(r.edits, edit{o, o, text + r.directive(o)})
+}
+
+// replace replaces the source of n, which must not span lines.
+func (r *rewriter) replace(start, end int, text string) {
+	r.edits = append(r.edits, edit{start, end, text + r.directive(end)})
+}
+
+func (r *rewriter) visit(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.RangeStmt:
+		r.rangeLoop(n)
+	case *ast.ForStmt:
+		r.forLoop(n)
+	case *ast.CallExpr:
+		r.offsetof(n)
+	}
+	return true
+}
+
+// rangeLoop rewrites a for ... range loop (see the file comment).
+func (r *rewriter) rangeLoop(n *ast.RangeStmt) {
+	if n.Tok != token.DEFINE && n.Key != nil {
+		return
+	}
+	x := r.text(n.X)
+	if n.Value == nil && !strings.Contains(x, "\n") && r.intExpr(n.X, 0) {
+		*r.seq++
+		k, lim := fmt.Sprintf("_pnbK%d", *r.seq), fmt.Sprintf("_pnbN%d", *r.seq)
+		r.replace(r.off(n.For)+len("for"), r.off(n.X.End()),
+			fmt.Sprintf(" %s, %s := 0*(%s), %s; %s < %s; %s++", k, lim, x, x, k, lim, k))
+		if id, ok := n.Key.(*ast.Ident); ok && id.Name != "_" && uses(n.Body, id) {
+			r.insert(r.off(n.Body.Lbrace)+1, fmt.Sprintf(" %s := %s; _ = %[1]s;", id.Name, k))
+		}
+		return
+	}
+	if n.Key == nil {
+		return
+	}
+	var names []string
+	for _, e := range []ast.Expr{n.Key, n.Value} {
+		if id, ok := e.(*ast.Ident); ok && id.Name != "_" && uses(n.Body, id) && escapes(n.Body, id) {
+			names = append(names, id.Name)
+		}
+	}
+	r.copyVars(n.Body, names)
+}
+
+// forLoop gives the variables declared by a three-clause loop's init
+// statement a per-iteration copy, unless the body may change them.
+func (r *rewriter) forLoop(n *ast.ForStmt) {
+	init, ok := n.Init.(*ast.AssignStmt)
+	if !ok || init.Tok != token.DEFINE {
+		return
+	}
+	var names []string
+	for _, e := range init.Lhs {
+		if id, ok := e.(*ast.Ident); ok && id.Name != "_" && uses(n.Body, id) && escapes(n.Body, id) && !changes(n.Body, id) {
+			names = append(names, id.Name)
+		}
+	}
+	r.copyVars(n.Body, names)
+}
+
+// copyVars starts body with names := names.
+func (r *rewriter) copyVars(body *ast.BlockStmt, names []string) {
+	if len(names) == 0 {
+		return
+	}
+	list := strings.Join(names, ", ")
+	r.insert(r.off(body.Lbrace)+1, fmt.Sprintf(" %s := %s;", list, list))
+}
+
+// offsetof rewrites unsafe.Offsetof(x.f) for an unexported field f.
+func (r *rewriter) offsetof(n *ast.CallExpr) {
+	fun, ok := n.Fun.(*ast.SelectorExpr)
+	if !ok || fun.Sel.Name != "Offsetof" || len(n.Args) != 1 {
+		return
+	}
+	if pkg, ok := fun.X.(*ast.Ident); !ok || pkg.Name != "unsafe" || pkg.Obj != nil {
+		return
+	}
+	arg, ok := ast.Unparen(n.Args[0]).(*ast.SelectorExpr)
+	if !ok || arg.Sel.IsExported() {
+		return
+	}
+	r.replace(r.off(n.Pos()), r.off(n.End()), fmt.Sprintf("%s.Offsetof(%s, %q)", rtAlias, r.text(arg.X), arg.Sel.Name))
+}
+
+// intTypes are the predeclared integer types.
+var intTypes = map[string]bool{
+	"int": true, "int8": true, "int16": true, "int32": true, "int64": true,
+	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true,
+	"uintptr": true, "byte": true, "rune": true,
+}
+
+// intExpr reports whether e is recognisably an integer expression without
+// side effects (evaluating it twice is harmless).
+func (r *rewriter) intExpr(e ast.Expr, depth int) bool {
+	if depth > 8 {
+		return false
+	}
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		return e.Kind == token.INT || e.Kind == token.CHAR
+	case *ast.ParenExpr:
+		return r.intExpr(e.X, depth+1)
+	case *ast.UnaryExpr:
+		return (e.Op == token.ADD || e.Op == token.SUB || e.Op == token.XOR) && r.intExpr(e.X, depth+1)
+	case *ast.BinaryExpr:
+		switch e.Op {
+		case token.SHL, token.SHR:
+			return r.intExpr(e.X, depth+1) && r.pure(e.Y)
+		case token.ADD, token.SUB, token.MUL, token.QUO, token.REM, token.AND, token.OR, token.XOR, token.AND_NOT:
+			return (r.intExpr(e.X, depth+1) && r.pure(e.Y)) || (r.intExpr(e.Y, depth+1) && r.pure(e.X))
+		}
+	case *ast.CallExpr:
+		id, ok := e.Fun.(*ast.Ident)
+		if !ok || id.Obj != nil || len(e.Args) != 1 || !r.pure(e.Args[0]) {
+			return false
+		}
+		return id.Name == "len" || id.Name == "cap" || intTypes[id.Name]
+	case *ast.Ident:
+		if e.Obj == nil {
+			return r.intGlobal != nil && r.intGlobal(e.Name)
+		}
+		return r.intObject(e, depth)
+	case *ast.SelectorExpr:
+		if id, ok := e.X.(*ast.Ident); ok && id.Obj == nil && r.intGlobal != nil {
+			return r.intGlobal(id.Name + "." + e.Sel.Name)
+		}
+	}
+	return false
+}
+
+// intObject reports whether the local variable or constant id is declared
+// with an integer type or value.
+func (r *rewriter) intObject(id *ast.Ident, depth int) bool {
+	switch d := id.Obj.Decl.(type) {
+	case *ast.AssignStmt:
+		for k, l := range d.Lhs {
+			if l, ok := l.(*ast.Ident); ok && l.Name == id.Name && len(d.Rhs) == len(d.Lhs) {
+				return r.intExpr(d.Rhs[k], depth+1)
+			}
+		}
+	case *ast.ValueSpec:
+		if d.Type != nil {
+			t, ok := d.Type.(*ast.Ident)
+			return ok && t.Obj == nil && intTypes[t.Name]
+		}
+		for k, n := range d.Names {
+			if n.Name == id.Name && k < len(d.Values) {
+				return r.intExpr(d.Values[k], depth+1)
+			}
+		}
+	case *ast.Field:
+		t, ok := d.Type.(*ast.Ident)
+		return ok && t.Obj == nil && intTypes[t.Name]
+	}
+	return false
+}
+
+// pure reports whether e has no calls other than conversions to integer
+// types, len and cap, and no receive.
+func (r *rewriter) pure(e ast.Expr) bool {
+	ok := true
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			id, isID := n.Fun.(*ast.Ident)
+			if !isID || id.Obj != nil || !(id.Name == "len" || id.Name == "cap" || intTypes[id.Name]) {
+				ok = false
+			}
+		case *ast.UnaryExpr:
+			if n.Op == token.ARROW {
+				ok = false
+			}
+		case *ast.FuncLit:
+			ok = false
+		}
+		return ok
+	})
+	return ok
+}
+
+// uses reports whether body refers to the variable id declares.
+func uses(body ast.Node, id *ast.Ident) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if x, ok := n.(*ast.Ident); ok && x != id && sameVar(x, id) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func sameVar(x, id *ast.Ident) bool {
+	if id.Obj != nil {
+		return x.Obj == id.Obj
+	}
+	return x.Name == id.Name
+}
+
+// escapes reports whether body may keep a reference to an iteration's
+// variable: it has a func literal, takes an address, or uses a selector
+// on the variable (a method value or a pointer method).
+func escapes(body ast.Node, id *ast.Ident) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			found = true
+		case *ast.UnaryExpr:
+			found = n.Op == token.AND
+		case *ast.SelectorExpr:
+			if x, ok := rootIdent(n); ok && sameVar(x, id) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// changes reports whether body may change the variable id declares: it
+// assigns to it (or to a part of it), increments it, takes its address or
+// calls a method on it.
+func changes(body ast.Node, id *ast.Ident) bool {
+	found := false
+	is := func(e ast.Expr) bool {
+		x, ok := rootIdent(e)
+		return ok && sameVar(x, id)
+	}
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				if is(l) {
+					found = true
+				}
+			}
+		case *ast.IncDecStmt:
+			found = is(n.X)
+		case *ast.UnaryExpr:
+			found = n.Op == token.AND && is(n.X)
+		case *ast.RangeStmt:
+			found = n.Tok == token.ASSIGN && ((n.Key != nil && is(n.Key)) || (n.Value != nil && is(n.Value)))
+		case *ast.CallExpr:
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && is(sel.X) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// rootIdent returns the variable at the root of a chain of selectors,
+// indexes and parentheses.
+func rootIdent(e ast.Expr) (*ast.Ident, bool) {
+	for {
+		switch x := e.(type) {
+		case *ast.Ident:
+			return x, true
+		case *ast.SelectorExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		default:
+			return nil, false
+		}
+	}
+}
+
+// declares reports whether a top-level statement declares cell-level
+// names.
+func declares(s ast.Stmt) bool {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		return s.Tok == token.DEFINE
+	case *ast.DeclStmt:
+		return true
+	case *ast.LabeledStmt:
+		return declares(s.Stmt)
+	}
+	return false
+}
+
+// wrapRuns puts every run of top-level statements that declare no
+// cell-level names inside func() { ... }(). A run that holds a top-level
+// return is left alone (it must stay an error), and so is every run of an
+// item where a goto, break or continue names a label outside its run.
+// It returns the lines of the wrapped runs.
+func (r *rewriter) wrapRuns(list []ast.Stmt) []lineRange {
+	var runs [][]ast.Stmt
+	var cur []ast.Stmt
+	for _, s := range list {
+		if _, empty := s.(*ast.EmptyStmt); empty {
+			continue
+		}
+		if declares(s) {
+			if len(cur) > 0 {
+				runs = append(runs, cur)
+			}
+			cur = nil
+			continue
+		}
+		cur = append(cur, s)
+	}
+	if len(cur) > 0 {
+		runs = append(runs, cur)
+	}
+	for _, run := range runs {
+		if !labelsWithin(run) {
+			return nil
+		}
+	}
+	var wrapped []lineRange
+	for _, run := range runs {
+		if hasReturn(run) {
+			continue
+		}
+		start, end := r.off(run[0].Pos()), r.off(run[len(run)-1].End())
+		first, _ := r.pos(start)
+		last, _ := r.pos(end)
+		wrapped = append(wrapped, lineRange{r.count, first, last})
+		r.insert(start, "func() {")
+		r.insert(end, ";}()")
+	}
+	return wrapped
+}
+
+// labelsWithin reports whether every label that a branch statement of run
+// names (outside func literals) is declared in run.
+func labelsWithin(run []ast.Stmt) bool {
+	declared, named := map[string]bool{}, map[string]bool{}
+	for _, s := range run {
+		ast.Inspect(s, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.LabeledStmt:
+				declared[n.Label.Name] = true
+			case *ast.BranchStmt:
+				if n.Label != nil {
+					named[n.Label.Name] = true
+				}
+			}
+			return true
+		})
+	}
+	for l := range named {
+		if !declared[l] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasReturn reports whether run holds a return statement outside func
+// literals.
+func hasReturn(run []ast.Stmt) bool {
+	found := false
+	for _, s := range run {
+		ast.Inspect(s, func(n ast.Node) bool {
+			switch n.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.ReturnStmt:
+				found = true
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// offsetof returns the offset of the field name in the struct type of x
+// (or of what x points to): unsafe.Offsetof(x.name) for a field yaegi
+// stores under an exported name. A promoted field's offset is the sum of
+// the offsets along its path.
+func offsetof(x any, name string) uintptr {
+	t := reflect.TypeOf(x)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		panic(fmt.Sprintf("unsafe.Offsetof: %v is not a struct", t))
+	}
+	f, ok := t.FieldByName(name)
+	if !ok {
+		f, ok = t.FieldByName("X" + name) // yaegi's name for an unexported field
+	}
+	if !ok {
+		panic(fmt.Sprintf("unsafe.Offsetof: %v has no field %s", t, name))
+	}
+	var off uintptr
+	for _, k := range f.Index {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		sf := t.Field(k)
+		off += sf.Offset
+		t = sf.Type
+	}
+	return off
+}
+
+// lineRange is a range of lines of a cell.
+type lineRange struct{ count, first, last int }
+
+// frame matches a traceback line: position and function.
+var frame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+)(?::\d+)? \((\w+)\)$`)
+
+// unwrapFrames removes, from the traceback of ke, the frame of the func
+// literal that wraps a run of top-level statements (see wrapRuns), giving
+// its position to the cell's frame that calls it, so that the traceback
+// reads as if the statements ran in the cell itself. yaegi names the
+// frames of func literals "func"; the wrapper's is the one just above the
+// cell's frame whose line is in a wrapped run.
+func unwrapFrames(ke *kernel.Error, wrapped []lineRange) {
+	n := len(ke.Traceback)
+	if ke == nil || len(wrapped) == 0 || n < 2 {
+		return
+	}
+	last, prev := frame.FindStringSubmatch(ke.Traceback[n-1]), frame.FindStringSubmatch(ke.Traceback[n-2])
+	if last == nil || prev == nil || last[3] != "cell" || prev[3] != "func" {
+		return
+	}
+	c, _ := strconv.Atoi(prev[1])
+	l, _ := strconv.Atoi(prev[2])
+	for _, w := range wrapped {
+		if c == w.count && l >= w.first && l <= w.last {
+			ke.Traceback = append(ke.Traceback[:n-2], strings.TrimSuffix(ke.Traceback[n-2], "(func)")+"(cell)")
+			return
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package interp
+
+import (
+	"fmt"
+	"go/parser"
+	"go/token"
+	"reflect"
+	"strings"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// predeclared are Go's predeclared identifiers other than the builtin
+// functions (see builtins).
+var predeclared = map[string]bool{
+	"bool": true, "byte": true, "complex64": true, "complex128": true, "error": true,
+	"float32": true, "float64": true, "int": true, "int8": true, "int16": true,
+	"int32": true, "int64": true, "rune": true, "string": true, "uint": true,
+	"uint8": true, "uint16": true, "uint32": true, "uint64": true, "uintptr": true,
+	"any": true, "comparable": true, "true": true, "false": true, "iota": true, "nil": true,
+}
+
+// undefinedName looks in src, the source of an item of the given kind, for
+// the first identifier that is declared neither in the item nor in the
+// interpreter (by a cell, SetVar or an import), is not predeclared and is
+// not a package that can be imported on first use. It returns the name
+// and its 1-based line and column in src, or ok false when every name is
+// known (or src does not parse).
+//
+// yaegi reports some undefined names at the top level as a "constant
+// definition loop"; Eval uses this to give the real error instead.
+func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, col int, ok bool) {
+	prefix, suffix := "package p\n", ""
+	if kind == cell.Statement || kind == cell.Expression {
+		prefix, suffix = "package p; func _() {\n", "\n}"
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	if err != nil {
+		return "", 0, 0, false
+	}
+	var globals map[string]reflect.Value
+	for _, id := range f.Unresolved {
+		if i.known(id.Name) {
+			continue
+		}
+		if globals == nil {
+			globals = i.yi.Globals()
+		}
+		if _, ok := globals[id.Name]; ok {
+			continue
+		}
+		p := fset.Position(id.Pos())
+		return id.Name, p.Line - 1, p.Column, true
+	}
+	return "", 0, 0, false
+}
+
+// known reports whether name is predeclared or declared in the
+// interpreter, or a package that can be imported on first use.
+func (i *Interp) known(name string) bool {
+	if predeclared[name] || builtins[name] || name == rtAlias || name == varsAlias || strings.HasPrefix(name, "_pnb") {
+		return true
+	}
+	if _, ok := i.log.get(name); ok {
+		return true
+	}
+	if _, ok := i.imports[name]; ok {
+		return true
+	}
+	if _, ok := i.vars[name]; ok {
+		return true
+	}
+	_, ok := stdPackages()[name]
+	return ok
+}
+
+// undefinedError returns the compile error naming an undefined identifier
+// of the item, or nil when there is none.
+func (i *Interp) undefinedError(item cell.Item, count int) *kernel.Error {
+	name, l, c, ok := i.undefinedName(item.Kind, item.Source)
+	if !ok {
+		return nil
+	}
+	return compileError(fmt.Sprintf("In[%d]:%d:%d: undefined: %s", count, item.Line+l-1, c, name), count, item.Line)
+}
+
+// intGlobal reports whether name, a cell-level variable or constant or a
+// package member pkg.Name, has an integer type in the interpreter.
+func (i *Interp) intGlobal(name string) bool {
+	if pkg, _, ok := strings.Cut(name, "."); ok {
+		if _, imported := i.imports[pkg]; !imported {
+			return false
+		}
+	} else {
+		d, ok := i.log.get(name)
+		_, set := i.vars[name]
+		if !set && (!ok || (d.Kind != cell.VarDecl && d.Kind != cell.ConstDecl)) {
+			return false
+		}
+	}
+	v, err := evalQuiet(i.yi, name)
+	if err != nil || !v.IsValid() {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
