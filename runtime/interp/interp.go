@@ -20,7 +20,14 @@
 //   - memory: a watchdog stops a cell whose heap grows past the kernel's
 //     memory limit (see MemoryLimitEnv), before the OOM killer ends the
 //     kernel;
-//   - errors as *kernel.Error with cell positions In[N]:line:col.
+//   - Go semantics where yaegi v0.16 departs from them, by rewriting the
+//     source (see rewrite.go): range over an integer, per-iteration loop
+//     variables (Go 1.22), unsafe.Offsetof of unexported fields, and
+//     top-level if, for and switch statements, which are run inside a
+//     func literal; package unsafe is available, imported on first use;
+//   - errors as *kernel.Error with cell positions In[N]:line:col (an
+//     undefined name in a top-level declaration included, which yaegi
+//     reports as a "constant definition loop").
 package interp
 
 import (
@@ -353,7 +360,8 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // already in use, makes Eval build a fresh yaegi interpreter and replay
 // every recorded declaration with the new one. Replaying re-runs the
 // initialisers of package-level variables (including a top-level x :=
-// f(), recorded as var x = f()), so their side effects happen again; then
+// f(), recorded as var x = f()), so their side effects happen again,
+// except output: what they print or display is dropped; then
 // every variable of plain data type (numbers, strings, and slices, maps,
 // arrays, structs and pointers of those) whose type did not change gets its
 // previous value back. A recorded declaration that no longer compiles with
@@ -380,9 +388,16 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			return reflect.Value{}, false, i.toError(ctx, err, count, item.Line)
 		}
 	}
+	// yaegi reports an undefined name in a top-level declaration as a
+	// "constant definition loop"; find such a name while yaegi can still
+	// tell (see undefinedName), to report it if the evaluation fails.
+	var undefined *kernel.Error
+	if item.Kind == cell.Declaration || (item.Kind == cell.Statement && (strings.Contains(src, ":=") || strings.Contains(src, "var"))) {
+		undefined = i.undefinedError(item, count)
+	}
 	var wrapped []lineRange
 	if item.Kind == cell.Statement || item.Kind == cell.Expression || item.Kind == cell.Declaration {
-		rw := rewriteCell(item.Kind, src, count, item.Line, &i.seq, i.intGlobal)
+		rw := rewriteCell(item.Kind, src, count, item.Line, &i.seq, i.intGlobal, i.intResult)
 		src, wrapped = rw.source, rw.wrapped
 	}
 	switch item.Kind {
@@ -414,9 +429,13 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			return reflect.Value{}, false, ke
 		}
 		ke := i.toError(ctx, err, count, item.Line)
-		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
-			if ue := i.undefinedError(item, count); ue != nil {
-				ke = ue
+		if undefined != nil && ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
+			ke = undefined
+		}
+		if ke.Name == "panic" && ke.Value == "nil type" {
+			if x, l, c, ok := suspectRange(item.Kind, item.Source); ok {
+				ke = compileError(fmt.Sprintf("In[%d]:%d:%d: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
+					count, item.Line+l-1, c, x), count, item.Line)
 			}
 		}
 		unwrapFrames(ke, wrapped)
@@ -675,7 +694,9 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 	}
 	var notes []string
 	for attempt := 0; ; attempt++ {
+		i.cur.mute()
 		yi, imports, err := i.replay(ctx, next, fresh)
+		i.cur.unmute()
 		if err == nil {
 			i.restoreVars(yi, next, fresh)
 			for _, n := range notes {
@@ -744,7 +765,7 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 				src = a.source
 			}
 		}
-		src = rewriteCell(cell.Declaration, src, d.Cell, d.Line, &i.seq, i.intGlobal).source
+		src = rewriteCell(cell.Declaration, src, d.Cell, d.Line, &i.seq, i.intGlobal, i.intResult).source
 		fmt.Fprintf(&b, "\n//line In[%d]/_.go:%d:1\n%s\n", d.Cell, d.Line, src)
 	}
 	if b.Len() > 0 {

@@ -47,6 +47,9 @@ type rewriter struct {
 	// intGlobal reports whether name is a cell-level variable or constant
 	// (or pkg.Name) of integer type.
 	intGlobal func(name string) bool
+	// intResult returns the name of the predeclared integer type that the
+	// cell-level func (or pkg.Func) name returns as its only result, or "".
+	intResult func(name string) string
 	edits     []edit
 }
 
@@ -62,9 +65,11 @@ type cellRewrite struct {
 // an item of the given kind starting at line of cell count. Runs of
 // top-level statements are wrapped only in Statement items. It returns
 // src unchanged when it does not parse.
-func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGlobal func(string) bool) cellRewrite {
+func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGlobal func(string) bool, intResult func(string) string) cellRewrite {
 	out := cellRewrite{source: src}
-	if !strings.Contains(src, "for") && !strings.Contains(src, "Offsetof") && kind != cell.Statement {
+	// Loops and the statements to wrap have braces.
+	braces := strings.Contains(src, "{") && (kind == cell.Statement || strings.Contains(src, "for"))
+	if !braces && !strings.Contains(src, "Offsetof") {
 		return out
 	}
 	prefix, suffix := "package p\n", ""
@@ -76,11 +81,12 @@ func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGloba
 	if err != nil {
 		return out
 	}
-	r := &rewriter{src: src, fset: fset, base: len(prefix), count: count, line: line, seq: seq, intGlobal: intGlobal}
+	r := &rewriter{src: src, fset: fset, base: len(prefix), count: count, line: line, seq: seq, intGlobal: intGlobal, intResult: intResult}
 	ast.Inspect(f, r.visit)
 	if kind == cell.Statement {
 		out.wrapped = r.wrapRuns(f.Decls[0].(*ast.FuncDecl).Body.List)
 	}
+	r.dropNested()
 	if len(r.edits) == 0 {
 		return out
 	}
@@ -122,9 +128,29 @@ func (r *rewriter) insert(o int, text string) {
 	r.edits = append(r.edits, edit{o, o, text + r.directive(o)})
 }
 
-// replace replaces the source of n, which must not span lines.
+// replace replaces src[start:end], which must not span lines, with text.
 func (r *rewriter) replace(start, end int, text string) {
 	r.edits = append(r.edits, edit{start, end, text + r.directive(end)})
+}
+
+// dropNested drops the edits inside (or across) the span that another
+// edit replaces: the replacement holds the original text.
+func (r *rewriter) dropNested() {
+	keep := r.edits[:0]
+	for k, e := range r.edits {
+		inside := false
+		for j, o := range r.edits {
+			if j != k && o.end > o.start && e.start < o.end && e.end > o.start &&
+				(e.end-e.start < o.end-o.start || (e.end-e.start == o.end-o.start && j < k)) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			keep = append(keep, e)
+		}
+	}
+	r.edits = keep
 }
 
 func (r *rewriter) visit(n ast.Node) bool {
@@ -145,11 +171,19 @@ func (r *rewriter) rangeLoop(n *ast.RangeStmt) {
 		return
 	}
 	x := r.text(n.X)
-	if n.Value == nil && !strings.Contains(x, "\n") && r.intExpr(n.X, 0) {
+	zero := ""
+	if n.Value == nil && !strings.Contains(x, "\n") {
+		if r.intExpr(n.X, 0) {
+			zero = "0*(" + x + ")" // evaluating x twice is harmless
+		} else if t := r.intCall(n.X); t != "" {
+			zero = t + "(0)"
+		}
+	}
+	if zero != "" {
 		*r.seq++
 		k, lim := fmt.Sprintf("_pnbK%d", *r.seq), fmt.Sprintf("_pnbN%d", *r.seq)
 		r.replace(r.off(n.For)+len("for"), r.off(n.X.End()),
-			fmt.Sprintf(" %s, %s := 0*(%s), %s; %s < %s; %s++", k, lim, x, x, k, lim, k))
+			fmt.Sprintf(" %s, %s := %s, %s; %s < %s; %s++", k, lim, zero, x, k, lim, k))
 		if id, ok := n.Key.(*ast.Ident); ok && id.Name != "_" && uses(n.Body, id) {
 			r.insert(r.off(n.Body.Lbrace)+1, fmt.Sprintf(" %s := %s; _ = %[1]s;", id.Name, k))
 		}
@@ -254,6 +288,26 @@ func (r *rewriter) intExpr(e ast.Expr, depth int) bool {
 	return false
 }
 
+// intCall returns the integer type of a call of a cell-level func or of a
+// package's func whose only result is of a predeclared integer type, or "".
+func (r *rewriter) intCall(e ast.Expr) string {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok || r.intResult == nil {
+		return ""
+	}
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		if f.Obj == nil && !builtins[f.Name] {
+			return r.intResult(f.Name)
+		}
+	case *ast.SelectorExpr:
+		if x, ok := f.X.(*ast.Ident); ok && x.Obj == nil {
+			return r.intResult(x.Name + "." + f.Sel.Name)
+		}
+	}
+	return ""
+}
+
 // intObject reports whether the local variable or constant id is declared
 // with an integer type or value.
 func (r *rewriter) intObject(id *ast.Ident, depth int) bool {
@@ -333,7 +387,7 @@ func escapes(body ast.Node, id *ast.Ident) bool {
 		case *ast.FuncLit:
 			found = true
 		case *ast.UnaryExpr:
-			found = n.Op == token.AND
+			found = found || n.Op == token.AND
 		case *ast.SelectorExpr:
 			if x, ok := rootIdent(n); ok && sameVar(x, id) {
 				found = true
@@ -362,11 +416,11 @@ func changes(body ast.Node, id *ast.Ident) bool {
 				}
 			}
 		case *ast.IncDecStmt:
-			found = is(n.X)
+			found = found || is(n.X)
 		case *ast.UnaryExpr:
-			found = n.Op == token.AND && is(n.X)
+			found = found || (n.Op == token.AND && is(n.X))
 		case *ast.RangeStmt:
-			found = n.Tok == token.ASSIGN && ((n.Key != nil && is(n.Key)) || (n.Value != nil && is(n.Value)))
+			found = found || n.Tok == token.ASSIGN && ((n.Key != nil && is(n.Key)) || (n.Value != nil && is(n.Value)))
 		case *ast.CallExpr:
 			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && is(sel.X) {
 				found = true
@@ -411,7 +465,8 @@ func declares(s ast.Stmt) bool {
 }
 
 // wrapRuns puts every run of top-level statements that declare no
-// cell-level names inside func() { ... }(). A run that holds a top-level
+// cell-level names, and have scopes (see hasScopes), inside
+// func() { ... }(). A run that holds a top-level
 // return is left alone (it must stay an error), and so is every run of an
 // item where a goto, break or continue names a label outside its run.
 // It returns the lines of the wrapped runs.
@@ -441,7 +496,7 @@ func (r *rewriter) wrapRuns(list []ast.Stmt) []lineRange {
 	}
 	var wrapped []lineRange
 	for _, run := range runs {
-		if hasReturn(run) {
+		if hasReturn(run) || !hasScopes(run) {
 			continue
 		}
 		start, end := r.off(run[0].Pos()), r.off(run[len(run)-1].End())
@@ -452,6 +507,21 @@ func (r *rewriter) wrapRuns(list []ast.Stmt) []lineRange {
 		r.insert(end, ";}()")
 	}
 	return wrapped
+}
+
+// hasScopes reports whether run holds a statement with scopes of its own
+// (if, for, switch, select, a block, a label), which yaegi mishandles at
+// the top level; runs of simple statements are left alone, as they cost
+// yaegi less at the top level.
+func hasScopes(run []ast.Stmt) bool {
+	for _, s := range run {
+		switch s.(type) {
+		case *ast.ExprStmt, *ast.AssignStmt, *ast.IncDecStmt, *ast.SendStmt, *ast.BranchStmt:
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // labelsWithin reports whether every label that a branch statement of run
@@ -511,21 +581,9 @@ func offsetof(x any, name string) uintptr {
 	if t == nil || t.Kind() != reflect.Struct {
 		panic(fmt.Sprintf("unsafe.Offsetof: %v is not a struct", t))
 	}
-	f, ok := t.FieldByName(name)
-	if !ok {
-		f, ok = t.FieldByName("X" + name) // yaegi's name for an unexported field
-	}
+	off, ok := fieldOffset(t, name)
 	if !ok {
 		panic(fmt.Sprintf("unsafe.Offsetof: %v has no field %s", t, name))
-	}
-	var off uintptr
-	for _, k := range f.Index {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		sf := t.Field(k)
-		off += sf.Offset
-		t = sf.Type
 	}
 	return off
 }
@@ -541,14 +599,15 @@ var frame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+)(?::\d+)? \((\w+)\)$`)
 // its position to the cell's frame that calls it, so that the traceback
 // reads as if the statements ran in the cell itself. yaegi names the
 // frames of func literals "func"; the wrapper's is the one just above the
-// cell's frame whose line is in a wrapped run.
+// cell's frame (the last) whose line is in a wrapped run.
 func unwrapFrames(ke *kernel.Error, wrapped []lineRange) {
-	n := len(ke.Traceback)
-	if ke == nil || len(wrapped) == 0 || n < 2 {
+	if ke == nil || len(wrapped) == 0 || len(ke.Traceback) < 2 {
 		return
 	}
+	n := len(ke.Traceback)
 	last, prev := frame.FindStringSubmatch(ke.Traceback[n-1]), frame.FindStringSubmatch(ke.Traceback[n-2])
-	if last == nil || prev == nil || last[3] != "cell" || prev[3] != "func" {
+	// The cell's frame is the last; yaegi sometimes names it "func" too.
+	if last == nil || prev == nil || (last[3] != "cell" && last[3] != "func") || prev[3] != "func" {
 		return
 	}
 	c, _ := strconv.Atoi(prev[1])
@@ -559,4 +618,67 @@ func unwrapFrames(ke *kernel.Error, wrapped []lineRange) {
 			return
 		}
 	}
+}
+
+// fieldOffset finds the field name (or yaegi's X-prefixed name for it) in
+// the struct type t, breadth first through the struct fields (yaegi does
+// not mark embedded fields as such), and returns its offset from the start
+// of t.
+func fieldOffset(t reflect.Type, name string) (uintptr, bool) {
+	type node struct {
+		t   reflect.Type
+		off uintptr
+	}
+	level := []node{{t, 0}}
+	for depth := 0; depth < 8 && len(level) > 0; depth++ {
+		var next []node
+		for _, n := range level {
+			for k := 0; k < n.t.NumField(); k++ {
+				f := n.t.Field(k)
+				if f.Name == name || f.Name == "X"+name {
+					return n.off + f.Offset, true
+				}
+				if f.Type.Kind() == reflect.Struct {
+					next = append(next, node{f.Type, n.off + f.Offset})
+				}
+			}
+		}
+		level = next
+	}
+	return 0, false
+}
+
+// suspectRange finds, in src (an item of the given kind), the first range
+// expression that may be an integer the rewrite did not recognise: yaegi
+// v0.16 fails on a range over an integer with a bare "nil type". It returns
+// the expression's text and 1-based line and column in src.
+func suspectRange(kind cell.Kind, src string) (text string, line, col int, ok bool) {
+	prefix, suffix := "package p\n", ""
+	if kind != cell.Import && kind != cell.Declaration {
+		prefix, suffix = "package p; func _() {\n", "\n}"
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	if err != nil {
+		return "", 0, 0, false
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		rs, isRange := n.(*ast.RangeStmt)
+		if ok || !isRange || rs.Value != nil {
+			return !ok
+		}
+		switch ast.Unparen(rs.X).(type) {
+		case *ast.CompositeLit, *ast.FuncLit:
+			return true
+		case *ast.BasicLit:
+			if lit := ast.Unparen(rs.X).(*ast.BasicLit); lit.Kind == token.STRING {
+				return true
+			}
+		}
+		p := fset.Position(rs.X.Pos())
+		start, end := p.Offset-len(prefix), fset.Position(rs.X.End()).Offset-len(prefix)
+		text, line, col, ok = src[start:end], p.Line-1, p.Column, true
+		return false
+	})
+	return text, line, col, ok
 }

@@ -23,6 +23,22 @@ type current struct {
 	// stdinRefused is set when the running evaluation tried to read
 	// standard input and the client does not accept input.
 	stdinRefused bool
+	// muted drops every output while earlier cells' declarations are
+	// replayed, so that their prints and displays do not show again.
+	muted bool
+}
+
+// mute drops outputs until unmute is called.
+func (c *current) mute() {
+	c.mu.Lock()
+	c.muted = true
+	c.mu.Unlock()
+}
+
+func (c *current) unmute() {
+	c.mu.Lock()
+	c.muted = false
+	c.mu.Unlock()
 }
 
 func (c *current) set(ctx context.Context, pub kernel.Publisher, count int) {
@@ -51,6 +67,9 @@ func (c *current) takeStdinRefused() bool {
 func (c *current) get() (kernel.Publisher, context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.muted {
+		return nil, c.ctx
+	}
 	return c.pub, c.ctx
 }
 

@@ -29,7 +29,9 @@ var predeclared = map[string]bool{
 // known (or src does not parse).
 //
 // yaegi reports some undefined names at the top level as a "constant
-// definition loop"; Eval uses this to give the real error instead.
+// definition loop"; Eval uses this to give the real error instead. It must
+// be called before the item is evaluated: a failed evaluation leaves the
+// undefined names in yaegi's scope.
 func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, col int, ok bool) {
 	prefix, suffix := "package p\n", ""
 	if kind == cell.Statement || kind == cell.Expression {
@@ -40,15 +42,14 @@ func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, c
 	if err != nil {
 		return "", 0, 0, false
 	}
-	var globals map[string]reflect.Value
 	for _, id := range f.Unresolved {
 		if i.known(id.Name) {
 			continue
 		}
-		if globals == nil {
-			globals = i.yi.Globals()
-		}
-		if _, ok := globals[id.Name]; ok {
+		// Names that yaegi holds without the log knowing them (a var
+		// statement inside a Statement item) evaluate, or fail otherwise.
+		_, err := evalQuiet(i.yi, id.Name)
+		if err == nil || !strings.Contains(err.Error(), "undefined: "+id.Name) {
 			continue
 		}
 		p := fset.Position(id.Pos())
@@ -110,4 +111,26 @@ func (i *Interp) intGlobal(name string) bool {
 		return true
 	}
 	return false
+}
+
+// intResult returns the name of the predeclared integer type that name, a
+// cell-level func or a package's func pkg.Func, returns as its only
+// result, or "".
+func (i *Interp) intResult(name string) string {
+	if pkg, _, ok := strings.Cut(name, "."); ok {
+		if _, imported := i.imports[pkg]; !imported {
+			return ""
+		}
+	} else if d, ok := i.log.get(name); !ok || d.Kind != cell.FuncDecl {
+		return ""
+	}
+	v, err := evalQuiet(i.yi, name)
+	if err != nil || !v.IsValid() || v.Kind() != reflect.Func || v.Type().NumOut() != 1 {
+		return ""
+	}
+	t := v.Type().Out(0)
+	if t.PkgPath() != "" || !intTypes[t.Name()] {
+		return ""
+	}
+	return t.Name()
 }

@@ -122,7 +122,10 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 		x := string(r[xStart:xEnd])
 		var out []candidate
 		s.mu.Lock()
-		_, isType := s.store.Lookup(x)
+		d, found := s.store.Lookup(x)
+		// Imports are stored under their path, so "strings" can find
+		// `import "strings"`: only a type declaration makes x a type.
+		isType := found && d.Kind == cell.TypeDecl
 		names := s.storeMethods(x)
 		members := s.varMembers(x)
 		s.mu.Unlock()

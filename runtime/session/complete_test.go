@@ -9,7 +9,7 @@ import (
 
 func TestComplete(t *testing.T) {
 	s, _, _ := newTest(t)
-	run(s, 1, "import str \"strings\"\ntype Point struct{ X, Y int }\nfunc (p Point) Norm() int { return 0 }\nfunc (p *Point) Scale(k int) {}\nmyValue := 3\nfunc myFunc() {}")
+	run(s, 1, "import str \"strings\"\nimport \"bytes\"\ntype Point struct{ X, Y int }\nfunc (p Point) Norm() int { return 0 }\nfunc (p *Point) Scale(k int) {}\nmyValue := 3\nfunc myFunc() {}")
 	run(s, 2, "type Named struct {\n\tPoint\n\tName string\n}\nfunc newPoint() *Point { return &Point{} }\nvar origin = Point{}\nvar pp *Point\nnp := newPoint()\nnm := Named{}\nq := new(Point)")
 	tests := []struct {
 		name  string
@@ -30,6 +30,7 @@ func TestComplete(t *testing.T) {
 		{"indented magic", "x := 1\n  %t", -1, []string{"%timeit"}, 9},
 		{"import path", `import "encoding/js`, -1, []string{"encoding/json"}, 8},
 		{"import path in block", "import (\n\t\"fmt\"\n\t\"net/http/htt", -1, []string{"net/http/httptest", "net/http/httptrace", "net/http/httputil"}, 18},
+		{"package imported by an earlier cell", "bytes.NewBufferS", -1, []string{"NewBufferString"}, 6},
 		{"aliased import", "str.ToUp", -1, []string{"ToUpper", "ToUpperSpecial"}, 4},
 		{"alias in the cell", "import ss \"sort\"\nss.Ints", -1, []string{"Ints", "IntsAreSorted"}, 20},
 		{"versioned package", "import \"math/rand/v2\"\nrand.IntN", -1, []string{"IntN"}, 27},
