@@ -82,9 +82,13 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 		partial := strings.TrimLeft(t, "%")
 		pct := t[:len(t)-len(partial)]
 		var out []candidate
-		for _, n := range s.opts.Magics.Names() {
-			if strings.HasPrefix(n, partial) {
-				out = append(out, candidate{pct + n, "magic"})
+		for _, m := range s.opts.Magics.Listing().Magics {
+			usable := m.Line
+			if pct == "%%" {
+				usable = m.Cell
+			}
+			if usable && strings.HasPrefix(m.Name, partial) {
+				out = append(out, candidate{pct + m.Name, "magic"})
 			}
 		}
 		return out, cursor - len([]rune(t))

@@ -27,6 +27,8 @@ func TestComplete(t *testing.T) {
 		{"predeclared", "appe", -1, []string{"append"}, 0},
 		{"magic", "%tim", -1, []string{"%timeit"}, 0},
 		{"cell magic", "%%ti", -1, []string{"%%timeit"}, 0},
+		{"line magic", "%ls", -1, []string{"%lsmagic"}, 0},
+		{"line-only magic is no cell magic", "%%ls", -1, []string{}, 0},
 		{"indented magic", "x := 1\n  %t", -1, []string{"%timeit"}, 9},
 		{"import path", `import "encoding/js`, -1, []string{"encoding/json"}, 8},
 		{"import path in block", "import (\n\t\"fmt\"\n\t\"net/http/htt", -1, []string{"net/http/httptest", "net/http/httptrace", "net/http/httputil"}, 18},
