@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
-
-	"github.com/go-zeromq/zmq4"
 )
 
 // handleControl handles one control message; it reports whether the kernel
 // has shut down.
-func (k *kernel) handleControl(sock zmq4.Socket, m *message) bool {
+func (k *kernel) handleControl(sock *routerSocket, m *message) bool {
 	switch t := m.header.MsgType; t {
 	case "shutdown_request":
 		k.shutdown(m, sock, decodeRestart(m))
@@ -47,16 +45,21 @@ func (k *kernel) shellLoop(in <-chan *message) {
 				k.shellShutdown <- m
 				return
 			}
+			k.idleFree.Stop()
 			k.handleShell(k.socks.shell, m)
+			k.idleFree.Reset(idleFreeDelay)
 		}
 	}
 }
 
 // handleShell handles one shell request between busy and idle.
-func (k *kernel) handleShell(sock zmq4.Socket, m *message) {
+func (k *kernel) handleShell(sock *routerSocket, m *message) {
 	k.shellBusy.Store(true)
 	defer k.shellBusy.Store(false)
-	k.publishStatus("busy", m)
+	if m.header.MsgType != "execute_request" {
+		// handleExecute publishes busy together with execute_input.
+		k.publishStatus("busy", m)
+	}
 	defer k.publishStatus("idle", m)
 	defer func() {
 		if v := recover(); v != nil {
@@ -96,7 +99,7 @@ func (k *kernel) handleShell(sock zmq4.Socket, m *message) {
 
 // unknown logs a message type this kernel does not handle and, for a
 // request, answers with an error so that the client does not wait forever.
-func (k *kernel) unknown(sock zmq4.Socket, m *message) {
+func (k *kernel) unknown(sock *routerSocket, m *message) {
 	t := m.header.MsgType
 	k.log.Warn("unsupported message type", "msg_type", t)
 	if strings.HasSuffix(t, "_request") {

@@ -5,9 +5,13 @@
 //
 // # Goroutines
 //
-// One goroutine reads each of the shell, control and stdin sockets and
-// decodes what arrives: a message with a bad or missing signature (or one
-// replayed), malformed frames or invalid JSON is logged and dropped there.
+// One goroutine reads each connection to the shell, control and stdin
+// sockets and decodes what arrives: a message with a bad or missing
+// signature (or one replayed), malformed frames or invalid JSON is logged
+// and dropped there. Replies and iopub messages are written by the
+// goroutine that sends them, one system call per message (status busy and
+// execute_input share one), with no queue or goroutine in between: on a
+// busy machine every hand-off between goroutines waits for a thread.
 // Shell requests are handled one at a time by the shell goroutine, which
 // calls the Interpreter; control requests (kernel_info, interrupt,
 // shutdown), input replies and signals are handled by the goroutine that
@@ -18,8 +22,11 @@
 //
 //   - connection.go: the connection file and endpoints (tcp, ipc).
 //   - wire.go: framing, HMAC-SHA256 signing and checking, headers.
-//   - sockets.go, transport.go: zmq4 sockets, bound through transports
-//     that buffer reads and gather each message's frames into one write.
+//   - sockets.go: the five sockets. routersocket.go (shell, control,
+//     stdin) and pubsocket.go (iopub) use zmq4 for the ZMTP handshake and
+//     framing only; the heartbeat is a zmq4 ROUTER.
+//   - transport.go: connections that buffer reads and gather each
+//     message's frames into one write.
 //   - kernel.go: Run, publishing, replies, interrupt, shutdown, stdin.
 //   - dispatch.go, handlers.go: the requests.
 //   - publisher.go: the Publisher of a running cell, which coalesces
@@ -35,4 +42,10 @@
 // sent before it (by their header date) and received within a second, are
 // answered "aborted", as ipykernel does for requests queued behind an
 // error.
+//
+// One second after the last shell request ends, the kernel returns the
+// memory freed by the garbage collector to the system
+// (debug.FreeOSMemory), so that an idle kernel keeps little more than its
+// live heap; each request re-arms the timer, so it never runs on a
+// request's path.
 package kernel

@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"time"
 	"unicode/utf8"
-
-	"github.com/go-zeromq/zmq4"
 )
 
 // abortWindow bounds how long after a failed cell a request whose header
@@ -69,15 +67,19 @@ func (k *kernel) shouldAbort(m *message) bool {
 	return err == nil && sent.Before(k.abortBefore)
 }
 
-func (k *kernel) handleExecute(sock zmq4.Socket, m *message) {
+// handleExecute handles an execute_request, publishing status busy first.
+func (k *kernel) handleExecute(sock *routerSocket, m *message) {
+	busy := iopubMsg{"status", map[string]any{"execution_state": "busy"}}
 	var c executeContent
 	if err := json.Unmarshal(m.content, &c); err != nil {
+		k.publishTogether(m, busy)
 		k.log.Warn("execute_request with bad content", "err", err)
 		k.reply(sock, m, "execute_reply", errorContent("BadRequest", "the execute_request content is malformed: "+err.Error()))
 		return
 	}
 	req := c.toRequest()
 	if k.shouldAbort(m) {
+		k.publishTogether(m, busy)
 		// No execution_count, as ipykernel: the cell did not run, and a
 		// count would make front ends show the failed cell's number on it.
 		k.reply(sock, m, "execute_reply", map[string]any{"status": "aborted"})
@@ -87,8 +89,10 @@ func (k *kernel) handleExecute(sock zmq4.Socket, m *message) {
 		k.count++
 	}
 	req.ExecutionCount = k.count
-	if !req.Silent {
-		k.publish("execute_input", m, map[string]any{"code": req.Code, "execution_count": req.ExecutionCount})
+	if req.Silent {
+		k.publishTogether(m, busy)
+	} else {
+		k.publishTogether(m, busy, iopubMsg{"execute_input", map[string]any{"code": req.Code, "execution_count": req.ExecutionCount}})
 	}
 
 	pub := newCellPublisher(k, m, req.AllowStdin)
@@ -169,7 +173,7 @@ func cursorPos(pos *int, code string) int {
 	return *pos
 }
 
-func (k *kernel) handleComplete(sock zmq4.Socket, m *message) {
+func (k *kernel) handleComplete(sock *routerSocket, m *message) {
 	var c struct {
 		Code      string `json:"code"`
 		CursorPos *int   `json:"cursor_pos"`
@@ -193,7 +197,7 @@ func (k *kernel) handleComplete(sock zmq4.Socket, m *message) {
 	})
 }
 
-func (k *kernel) handleInspect(sock zmq4.Socket, m *message) {
+func (k *kernel) handleInspect(sock *routerSocket, m *message) {
 	var c struct {
 		Code        string `json:"code"`
 		CursorPos   *int   `json:"cursor_pos"`
@@ -214,7 +218,7 @@ func (k *kernel) handleInspect(sock zmq4.Socket, m *message) {
 	k.reply(sock, m, "inspect_reply", map[string]any{"status": "ok", "found": r.Found, "data": data, "metadata": md})
 }
 
-func (k *kernel) handleIsComplete(sock zmq4.Socket, m *message) {
+func (k *kernel) handleIsComplete(sock *routerSocket, m *message) {
 	var c struct {
 		Code string `json:"code"`
 	}
@@ -234,7 +238,7 @@ func (k *kernel) handleIsComplete(sock zmq4.Socket, m *message) {
 	k.reply(sock, m, "is_complete_reply", content)
 }
 
-func (k *kernel) handleHistory(sock zmq4.Socket, m *message) {
+func (k *kernel) handleHistory(sock *routerSocket, m *message) {
 	var c struct {
 		Output     bool   `json:"output"`
 		Raw        bool   `json:"raw"`

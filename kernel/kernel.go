@@ -8,23 +8,26 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/go-zeromq/zmq4"
 )
 
 const (
 	// shutdownCellGrace is how long a shutdown waits for a running cell to
 	// return after its context is cancelled.
 	shutdownCellGrace = 400 * time.Millisecond
-	// iopubDrainDelay lets zmq4's PUB queue send the last messages before
-	// the sockets close.
+	// iopubDrainDelay gives clients a moment to read the last messages
+	// before the sockets close (closing a connection with unread incoming
+	// data resets it).
 	iopubDrainDelay = 20 * time.Millisecond
 	// queueSize is the length of each socket's incoming message queue.
 	queueSize = 256
+	// idleFreeDelay is how long the shell must have been idle before the
+	// kernel returns the memory its garbage occupied to the system.
+	idleFreeDelay = time.Second
 )
 
 // Run serves the Jupyter protocol for interp on the sockets that the
@@ -54,27 +57,30 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 		return err
 	}
 	anyZero := ci.ShellPort == 0 || ci.ControlPort == 0 || ci.StdinPort == 0 || ci.IOPubPort == 0 || ci.HBPort == 0
-	socks, err := bindSockets(ci, logger)
-	if err != nil {
-		return err
-	}
-	defer socks.close()
-	if anyZero {
-		if err := writeConnectionFile(connectionFile, ci); err != nil {
-			return err
-		}
-	}
-
-	k := newKernel(ci, socks, interp, logger)
-	defer k.stop()
-
-	go heartbeat(socks.hb, logger)
+	k := newKernel(ci, interp, logger)
 	shellCh := make(chan *message, queueSize)
 	controlCh := make(chan *message, queueSize)
 	stdinCh := make(chan *message, queueSize)
-	go k.readLoop(socks.shell, "shell", shellCh)
-	go k.readLoop(socks.control, "control", controlCh)
-	go k.readLoop(socks.stdin, "stdin", stdinCh)
+	socks, err := bindSockets(ci, handlers{
+		shell:   k.deliver("shell", shellCh),
+		control: k.deliver("control", controlCh),
+		stdin:   k.deliver("stdin", stdinCh),
+	}, logger)
+	if err != nil {
+		k.stop()
+		return err
+	}
+	k.socks = socks
+	defer socks.close()
+	if anyZero {
+		if err := writeConnectionFile(connectionFile, ci); err != nil {
+			k.stop()
+			return err
+		}
+	}
+	defer k.stop()
+
+	go heartbeat(socks.hb, logger)
 	go k.shellLoop(shellCh)
 
 	k.publish("status", nil, map[string]any{"execution_state": "starting"})
@@ -133,12 +139,17 @@ type kernel struct {
 	count       int       // execution counter
 	abortBefore time.Time // stop_on_error: abort requests sent before this
 
+	// idleFree returns freed memory to the system once the shell has been
+	// idle for idleFreeDelay: each request stops it and re-arms it when
+	// done, so that it never runs on a request's path.
+	idleFree *time.Timer
+
 	inputSlot chan struct{} // one input_request at a time
 	inputMu   sync.Mutex
 	inputWait chan string // receives the pending input_reply's value
 }
 
-func newKernel(ci *connectionInfo, socks *sockets, interp Interpreter, logger *slog.Logger) *kernel {
+func newKernel(ci *connectionInfo, interp Interpreter, logger *slog.Logger) *kernel {
 	name := "perfnb"
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		name = u.Username
@@ -148,53 +159,65 @@ func newKernel(ci *connectionInfo, socks *sockets, interp Interpreter, logger *s
 		interp:        interp,
 		log:           logger,
 		codec:         newCodec([]byte(ci.Key), name),
-		socks:         socks,
 		life:          life,
 		stopLife:      stop,
 		shellDone:     make(chan struct{}),
 		shellShutdown: make(chan *message, 1),
 		inputSlot:     make(chan struct{}, 1),
 	}
+	k.idleFree = time.AfterFunc(idleFreeDelay, debug.FreeOSMemory)
 	k.topicPre = "kernel." + k.codec.session + "."
 	k.info = kernelInfoContent(interp.Info())
 	return k
 }
 
-func (k *kernel) stop() { k.stopLife() }
+func (k *kernel) stop() {
+	k.idleFree.Stop()
+	k.stopLife()
+}
 
-// readLoop receives messages on sock, decodes them and queues them on out,
-// until the socket is closed. Undecodable messages are logged and dropped.
-func (k *kernel) readLoop(sock zmq4.Socket, channel string, out chan<- *message) {
-	for {
-		zm, err := sock.Recv()
+// deliver returns the handler of a ROUTER socket's messages: it decodes
+// them and queues them on out. Undecodable messages are logged and
+// dropped.
+func (k *kernel) deliver(channel string, out chan<- *message) func(frames [][]byte) {
+	return func(frames [][]byte) {
+		m, err := k.codec.decode(frames)
 		if err != nil {
-			if k.life.Err() == nil {
-				k.log.Debug("socket closed", "channel", channel, "err", err)
-			}
+			k.log.Warn("dropped an invalid message", "channel", channel, "reason", err.Error(), "frames", len(frames))
 			return
-		}
-		m, err := k.codec.decode(zm.Frames)
-		if err != nil {
-			k.log.Warn("dropped an invalid message", "channel", channel, "reason", err.Error(), "frames", len(zm.Frames))
-			continue
 		}
 		select {
 		case out <- m:
 		case <-k.life.Done():
-			return
 		}
 	}
 }
 
 // publish sends a message on iopub with parent as its parent (or none).
 func (k *kernel) publish(msgType string, parent *message, content any) {
-	frames, err := k.codec.encode([][]byte{[]byte(k.topicPre + msgType)}, msgType, parent, nil, content)
-	if err != nil {
-		k.log.Error("cannot publish", "msg_type", msgType, "err", err)
-		return
+	k.publishTogether(parent, iopubMsg{msgType, content})
+}
+
+// iopubMsg is a message to publish.
+type iopubMsg struct {
+	msgType string
+	content any
+}
+
+// publishTogether publishes messages with parent as their parent, in one
+// write to each subscriber.
+func (k *kernel) publishTogether(parent *message, msgs ...iopubMsg) {
+	all := make([][][]byte, 0, len(msgs))
+	for _, m := range msgs {
+		frames, err := k.codec.encode([][]byte{[]byte(k.topicPre + m.msgType)}, m.msgType, parent, nil, m.content)
+		if err != nil {
+			k.log.Error("cannot publish", "msg_type", m.msgType, "err", err)
+			continue
+		}
+		all = append(all, frames)
 	}
-	if err := k.socks.iopub.SendMulti(zmq4.NewMsgFrom(frames...)); err != nil {
-		k.log.Warn("cannot publish on iopub", "msg_type", msgType, "err", err)
+	if err := k.socks.iopub.Send(all...); err != nil {
+		k.log.Warn("cannot publish on iopub", "err", err)
 	}
 }
 
@@ -204,13 +227,13 @@ func (k *kernel) publishStatus(state string, parent *message) {
 }
 
 // reply answers request m on sock, to m's identities.
-func (k *kernel) reply(sock zmq4.Socket, m *message, msgType string, content any) {
+func (k *kernel) reply(sock *routerSocket, m *message, msgType string, content any) {
 	frames, err := k.codec.encode(m.identities, msgType, m, nil, content)
 	if err != nil {
 		k.log.Error("cannot encode a reply", "msg_type", msgType, "err", err)
 		return
 	}
-	if err := sock.SendMulti(zmq4.NewMsgFrom(frames...)); err != nil {
+	if err := sock.Send(frames); err != nil {
 		k.log.Warn("cannot send a reply", "msg_type", msgType, "err", err)
 	}
 }
@@ -226,7 +249,7 @@ func (k *kernel) interrupt() {
 
 // shutdown stops the running cell, shuts the interpreter down and, for a
 // shutdown_request m, replies on sock and on iopub.
-func (k *kernel) shutdown(m *message, sock zmq4.Socket, restart bool) {
+func (k *kernel) shutdown(m *message, sock *routerSocket, restart bool) {
 	k.stopLife()
 	select {
 	case <-k.shellDone:
@@ -279,10 +302,10 @@ func (k *kernel) requestInput(ctx context.Context, parent *message, prompt strin
 	if err != nil {
 		return "", fmt.Errorf("cannot encode the input request: %w", err)
 	}
-	// zmq4 blocks a send on a socket that never had a peer: do not let that
-	// hold up an interrupt.
+	// A client that does not read stdin could hold up the write: do not
+	// let that hold up an interrupt.
 	go func() {
-		if err := k.socks.stdin.SendMulti(zmq4.NewMsgFrom(frames...)); err != nil {
+		if err := k.socks.stdin.sendOrOnly(frames); err != nil {
 			k.log.Warn("cannot send an input_request", "err", err)
 		}
 	}()

@@ -13,43 +13,54 @@ import (
 
 // sockets are the five kernel sockets.
 //
-// The heartbeat is a ROUTER that echoes every message back to its sender,
-// as ipykernel's heartbeat device does: it answers REQ and DEALER clients
-// alike and, unlike zmq4's REP, copes with any envelope.
+// Shell, control and stdin are routerSockets and iopub a pubSocket: they
+// deliver and send in the goroutines that use them, without zmq4's queues
+// (see routerSocket and pubSocket). The heartbeat is a zmq4 ROUTER that
+// echoes every message back to its sender, as ipykernel's heartbeat device
+// does: it answers REQ and DEALER clients alike and, unlike zmq4's REP,
+// copes with any envelope.
 type sockets struct {
-	shell, control, stdin, iopub, hb zmq4.Socket
+	shell, control, stdin *routerSocket
+	iopub                 *pubSocket
+	hb                    zmq4.Socket
+}
+
+// handlers receive the messages of the three ROUTER sockets, identity
+// frame first, in the reader goroutine of each connection.
+type handlers struct {
+	shell, control, stdin func(frames [][]byte)
 }
 
 // bindSockets creates and binds the sockets that ci names. Ports that are 0
 // (tcp only) are chosen by the system and written back into ci.
-func bindSockets(ci *connectionInfo, logger *slog.Logger) (*sockets, error) {
-	ctx := context.Background()
+func bindSockets(ci *connectionInfo, h handlers, logger *slog.Logger) (*sockets, error) {
 	opt := zmq4.WithLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	s := &sockets{
-		shell:   zmq4.NewRouter(ctx, opt),
-		control: zmq4.NewRouter(ctx, opt),
-		stdin:   zmq4.NewRouter(ctx, opt),
-		iopub:   zmq4.NewPub(ctx, opt),
-		hb:      zmq4.NewRouter(ctx, opt),
+		shell:   newRouterSocket(logger),
+		control: newRouterSocket(logger),
+		stdin:   newRouterSocket(logger),
+		iopub:   newPubSocket(logger),
+		hb:      zmq4.NewRouter(context.Background(), opt),
 	}
 	for _, b := range []struct {
-		name string
-		sock zmq4.Socket
-		port *int
+		name   string
+		listen func(ep string) error
+		addr   func() net.Addr
+		port   *int
 	}{
-		{"shell", s.shell, &ci.ShellPort},
-		{"control", s.control, &ci.ControlPort},
-		{"stdin", s.stdin, &ci.StdinPort},
-		{"iopub", s.iopub, &ci.IOPubPort},
-		{"heartbeat", s.hb, &ci.HBPort},
+		{"shell", func(ep string) error { return s.shell.Listen(ep, h.shell) }, s.shell.Addr, &ci.ShellPort},
+		{"control", func(ep string) error { return s.control.Listen(ep, h.control) }, s.control.Addr, &ci.ControlPort},
+		{"stdin", func(ep string) error { return s.stdin.Listen(ep, h.stdin) }, s.stdin.Addr, &ci.StdinPort},
+		{"iopub", s.iopub.Listen, s.iopub.Addr, &ci.IOPubPort},
+		{"heartbeat", func(ep string) error { return s.hb.Listen(fastEndpoint(ep)) }, s.hb.Addr, &ci.HBPort},
 	} {
 		ep := ci.endpoint(*b.port)
-		if err := b.sock.Listen(fastEndpoint(ep)); err != nil {
+		if err := b.listen(ep); err != nil {
 			s.close()
 			return nil, fmt.Errorf("cannot bind the %s socket on %s: %w", b.name, ep, err)
 		}
 		if *b.port == 0 {
-			if a, ok := b.sock.Addr().(*net.TCPAddr); ok {
+			if a, ok := b.addr().(*net.TCPAddr); ok {
 				*b.port = a.Port
 			}
 		}
@@ -57,13 +68,13 @@ func bindSockets(ci *connectionInfo, logger *slog.Logger) (*sockets, error) {
 	return s, nil
 }
 
-// close closes every socket (ipc socket files are removed by zmq4).
+// close closes every socket (ipc socket files are removed).
 func (s *sockets) close() {
-	for _, sock := range []zmq4.Socket{s.shell, s.control, s.stdin, s.iopub, s.hb} {
-		if sock != nil {
-			_ = sock.Close()
-		}
-	}
+	_ = s.shell.Close()
+	_ = s.control.Close()
+	_ = s.stdin.Close()
+	_ = s.iopub.Close()
+	_ = s.hb.Close()
 }
 
 // writeConnectionFile rewrites path with the ports actually bound, for a

@@ -100,6 +100,7 @@ type gatherConn struct {
 	sizeN   int    // size bytes read so far
 	body    uint64 // body bytes still to come
 	armed   bool   // the safety flush is scheduled
+	corked  bool   // message ends do not flush: see cork
 	timer   *time.Timer
 	werr    error
 }
@@ -124,11 +125,11 @@ func (c *gatherConn) Write(p []byte) (int, error) {
 	}
 	c.buf = append(c.buf, p...)
 	boundary := c.scan(p)
-	if boundary || len(c.buf) >= maxPendingWrite {
+	if boundary && !c.corked || len(c.buf) >= maxPendingWrite {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
-	} else if len(c.buf) > 0 && !c.armed {
+	} else if len(c.buf) > 0 && !c.armed && !c.corked {
 		c.armed = true
 		if c.timer == nil {
 			c.timer = time.AfterFunc(writeSafetyFlush, c.safetyFlush)
@@ -202,6 +203,11 @@ func (c *gatherConn) flushLocked() error {
 	if len(c.buf) == 0 {
 		return nil
 	}
+	if c.armed {
+		// Nothing is left for the safety flush: do not wake up for it.
+		c.timer.Stop()
+		c.armed = false
+	}
 	_, err := c.Conn.Write(c.buf)
 	if cap(c.buf) > maxPendingWrite {
 		c.buf = nil
@@ -212,6 +218,22 @@ func (c *gatherConn) flushLocked() error {
 		c.werr = err
 	}
 	return err
+}
+
+// cork holds complete messages back until uncork, so that several
+// messages go out in one system call.
+func (c *gatherConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork writes what cork held back.
+func (c *gatherConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	return c.flushLocked()
 }
 
 func (c *gatherConn) safetyFlush() {

@@ -65,6 +65,9 @@ type codec struct {
 	key      []byte // nil or empty: messages are neither signed nor checked
 	session  string
 	username string
+	// headerTail is the constant end of every header we write:
+	// session, username and version, marshalled once.
+	headerTail []byte
 
 	mu    sync.Mutex
 	seen  map[string]struct{}
@@ -73,12 +76,22 @@ type codec struct {
 }
 
 func newCodec(key []byte, username string) *codec {
-	return &codec{
+	c := &codec{
 		key:      key,
 		session:  uuid.NewString(),
 		username: username,
 		seen:     make(map[string]struct{}),
 	}
+	tail, err := json.Marshal(struct {
+		Session  string `json:"session"`
+		Username string `json:"username"`
+		Version  string `json:"version"`
+	}{c.session, c.username, protocolVersion})
+	if err != nil {
+		panic(err) // three strings always marshal
+	}
+	c.headerTail = append([]byte{','}, tail[1:]...)
+	return c
 }
 
 // sign returns the hex HMAC-SHA256 of the four signed frames, or nil
@@ -178,16 +191,43 @@ func isObject(data []byte) bool {
 	return len(t) > 0 && t[0] == '{'
 }
 
-// newHeader returns a fresh header of type msgType for this session.
-func (c *codec) newHeader(msgType string) header {
-	return header{
-		MsgID:    uuid.NewString(),
-		Session:  c.session,
-		Username: c.username,
-		Date:     time.Now().Format(dateLayout),
-		MsgType:  msgType,
-		Version:  protocolVersion,
+// headerJSON returns a fresh header of type msgType for this session as
+// JSON, built without reflection: only the id, the type and the date
+// change from one message to the next.
+func (c *codec) headerJSON(msgType string) ([]byte, error) {
+	var typ []byte // msgType marshalled, when it needs escaping
+	if !isPlainName(msgType) {
+		var err error
+		if typ, err = json.Marshal(msgType); err != nil {
+			return nil, err
+		}
 	}
+	id := uuid.New()
+	b := make([]byte, 0, 96+len(msgType)+len(c.headerTail))
+	b = append(b, `{"msg_id":"`...)
+	b = append(b, id.String()...)
+	b = append(b, `","date":"`...)
+	b = time.Now().AppendFormat(b, dateLayout)
+	b = append(b, `","msg_type":`...)
+	if typ != nil {
+		b = append(b, typ...)
+	} else {
+		b = append(b, '"')
+		b = append(b, msgType...)
+		b = append(b, '"')
+	}
+	return append(b, c.headerTail...), nil
+}
+
+// isPlainName reports whether s needs no escaping in a JSON string (the
+// protocol's message types: lower-case letters and underscores).
+func isPlainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; !(ch >= 'a' && ch <= 'z' || ch == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 const emptyObject = "{}"
@@ -196,7 +236,7 @@ const emptyObject = "{}"
 // iopub), delimiter, signature, header, parent header, metadata, content.
 // parent may be nil; metadata nil means {}.
 func (c *codec) encode(identities [][]byte, msgType string, parent *message, metadata map[string]any, content any) ([][]byte, error) {
-	h, err := json.Marshal(c.newHeader(msgType))
+	h, err := c.headerJSON(msgType)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode a %s header: %w", msgType, err)
 	}

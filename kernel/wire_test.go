@@ -1,10 +1,14 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 // frames builds a wire message signed with signKey (no signature when
@@ -171,5 +175,35 @@ func TestMarshalKeepsHTML(t *testing.T) {
 	}
 	if want := `{"text/html":"<b>a & b</b>"}`; string(got) != want {
 		t.Errorf("marshal = %s, want %s", got, want)
+	}
+}
+
+func TestHeaderJSON(t *testing.T) {
+	c := newCodec([]byte("k"), `user "quoted" <&>`)
+	for _, msgType := range []string{"execute_reply", "status", `odd"type`, "Ünicode"} {
+		raw, err := c.headerJSON(msgType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h header
+		if err := json.Unmarshal(raw, &h); err != nil {
+			t.Fatalf("%s: invalid header JSON %s: %v", msgType, raw, err)
+		}
+		want := header{MsgID: h.MsgID, Session: c.session, Username: c.username, Date: h.Date, MsgType: msgType, Version: protocolVersion}
+		if h != want {
+			t.Errorf("header = %+v, want %+v", h, want)
+		}
+		if _, err := uuid.Parse(h.MsgID); err != nil {
+			t.Errorf("msg_id %q: %v", h.MsgID, err)
+		}
+		// RFC 3339 (ISO 8601) requires the time zone.
+		if _, err := time.Parse(time.RFC3339Nano, h.Date); err != nil {
+			t.Errorf("date %q is not ISO 8601 with a time zone: %v", h.Date, err)
+		}
+	}
+	a, _ := c.headerJSON("status")
+	b, _ := c.headerJSON("status")
+	if bytes.Equal(a, b) {
+		t.Error("two headers are identical: msg_id must differ")
 	}
 }
