@@ -429,8 +429,15 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			return reflect.Value{}, false, ke
 		}
 		ke := i.toError(ctx, err, count, item.Line)
-		if undefined != nil && ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
-			ke = undefined
+		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
+			if undefined == nil {
+				// A name whose first use failed is left in yaegi's scope
+				// as incomplete, so it can still be found after the fact.
+				undefined = i.undefinedError(item, count)
+			}
+			if undefined != nil {
+				ke = undefined
+			}
 		}
 		if ke.Name == "panic" && ke.Value == "nil type" {
 			if x, l, c, ok := suspectRange(item.Kind, item.Source); ok {

@@ -203,6 +203,14 @@ func TestUndefinedName(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { runQuirks(t, []quirk{tc.item}) })
 	}
+	// A name whose first use failed stays undefined, not "incomplete",
+	// and can be defined afterwards.
+	runQuirks(t, []quirk{
+		{kind: cell.Statement, src: "y := laterDefined + 1", errSub: "undefined: laterDefined"},
+		{kind: cell.Expression, src: "fmt.Println(laterDefined)", errSub: "CompileError: In[2]:1:13: undefined: laterDefined"},
+		{kind: cell.Statement, src: "laterDefined := 41"},
+		{kind: cell.Statement, src: "y := laterDefined + 1\nfmt.Println(y)", stdout: "42\n"},
+	})
 }
 
 func TestLoopVariables(t *testing.T) {

@@ -48,8 +48,10 @@ func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, c
 		}
 		// Names that yaegi holds without the log knowing them (a var
 		// statement inside a Statement item) evaluate, or fail otherwise.
-		_, err := evalQuiet(i.yi, id.Name)
-		if err == nil || !strings.Contains(err.Error(), "undefined: "+id.Name) {
+		// After a failed use, yaegi keeps the name as an "incomplete
+		// type" rather than forgetting it; only using it says so.
+		_, err := evalQuiet(i.yi, "_ = "+id.Name)
+		if err == nil || !strings.Contains(err.Error(), "undefined: "+id.Name) && !strings.Contains(err.Error(), "incomplete type "+id.Name) {
 			continue
 		}
 		p := fset.Position(id.Pos())
