@@ -172,42 +172,25 @@ func rewriteDefer(src string, isConst func(string) bool, seq *int) string {
 		case *ast.DeferStmt:
 			*seq++
 			tmp := fmt.Sprintf("_pnbD%d", *seq)
-			var names, values, args []string
-			fun := text(n.Call.Fun)
-			if id, ok := n.Call.Fun.(*ast.Ident); !ok || id.Obj != nil || !builtins[id.Name] {
-				names, values = append(names, tmp+"f"), append(values, fun)
-				fun = tmp + "f"
-			}
-			for k, arg := range n.Call.Args {
-				if constant(arg, isConst) {
-					args = append(args, text(arg))
-					continue
-				}
-				name := fmt.Sprintf("%sa%d", tmp, k)
-				names, values, args = append(names, name), append(values, text(arg)), append(args, name)
-			}
-			call := fun + "(" + strings.Join(args, ", ")
-			if n.Call.Ellipsis.IsValid() {
-				call += "..."
-			}
-			call += ")"
-			var b strings.Builder
-			b.WriteString("{ ")
-			if len(names) > 0 {
-				fmt.Fprintf(&b, "%s := %s; ", strings.Join(names, ", "), strings.Join(values, ", "))
-			}
-			fmt.Fprintf(&b, "%s.Defer(func() { %s })", rtAlias, call)
-			orig := text(n)
-			b.WriteString(strings.Repeat("\n", max(0, strings.Count(orig, "\n")-strings.Count(b.String(), "\n"))))
-			b.WriteString(" }")
-			edits = append(edits, edit{off(n.Pos()), off(n.End()), b.String()})
+			deferred := bindCall(n, n.Call, tmp, text, isConst, func(call string) string {
+				return fmt.Sprintf("%s.Defer(func() { %s })", rtAlias, call)
+			})
+			edits = append(edits, edit{off(n.Pos()), off(n.End()), deferred})
 			return false
 		}
 		return true
 	})
-	if len(edits) == 0 {
-		return src
-	}
+	return applyEdits(src, edits)
+}
+
+// edit replaces src[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// applyEdits makes the edits, which do not overlap, in src.
+func applyEdits(src string, edits []edit) string {
 	sort.Slice(edits, func(x, y int) bool { return edits[x].start > edits[y].start })
 	for _, e := range edits {
 		src = src[:e.start] + e.text + src[e.end:]
@@ -215,10 +198,41 @@ func rewriteDefer(src string, isConst func(string) bool, seq *int) string {
 	return src
 }
 
-// edit replaces src[start:end] with text.
-type edit struct {
-	start, end int
-	text       string
+// bindCall returns the replacement of stmt, a defer or go statement making
+// call: the call's function value (unless it is a builtin) and its
+// non-constant arguments are evaluated into temporaries named after tmp
+// where the statement stands, as Go evaluates them, and wrap makes the
+// call with the temporaries later. The replacement spans as many lines as
+// stmt, so that line numbers after it do not move.
+func bindCall(stmt ast.Node, call *ast.CallExpr, tmp string, text func(ast.Node) string, isConst func(string) bool, wrap func(call string) string) string {
+	var names, values, args []string
+	fun := text(call.Fun)
+	if id, ok := call.Fun.(*ast.Ident); !ok || id.Obj != nil || !builtins[id.Name] {
+		names, values = append(names, tmp+"f"), append(values, fun)
+		fun = tmp + "f"
+	}
+	for k, arg := range call.Args {
+		if constant(arg, isConst) {
+			args = append(args, text(arg))
+			continue
+		}
+		name := fmt.Sprintf("%sa%d", tmp, k)
+		names, values, args = append(names, name), append(values, text(arg)), append(args, name)
+	}
+	made := fun + "(" + strings.Join(args, ", ")
+	if call.Ellipsis.IsValid() {
+		made += "..."
+	}
+	made += ")"
+	var b strings.Builder
+	b.WriteString("{ ")
+	if len(names) > 0 {
+		fmt.Fprintf(&b, "%s := %s; ", strings.Join(names, ", "), strings.Join(values, ", "))
+	}
+	b.WriteString(wrap(made))
+	b.WriteString(strings.Repeat("\n", max(0, strings.Count(text(stmt), "\n")-strings.Count(b.String(), "\n"))))
+	b.WriteString(" }")
+	return b.String()
 }
 
 // recoverText is deferred at the start of every goroutine a cell starts, so
@@ -247,45 +261,13 @@ func (a *analysis) rewriteGo(src string, isConst func(string) bool, seq *int) st
 		}
 		*seq++
 		tmp := fmt.Sprintf("_pnbG%d", *seq)
-		var names, values, args []string
-		fun := text(g.Call.Fun)
-		if id, ok := g.Call.Fun.(*ast.Ident); !ok || id.Obj != nil || !builtins[id.Name] {
-			names, values = append(names, tmp+"f"), append(values, fun)
-			fun = tmp + "f"
-		}
-		for k, arg := range g.Call.Args {
-			if constant(arg, isConst) {
-				args = append(args, text(arg))
-				continue
-			}
-			name := fmt.Sprintf("%sa%d", tmp, k)
-			names, values, args = append(names, name), append(values, text(arg)), append(args, name)
-		}
-		call := fun + "(" + strings.Join(args, ", ")
-		if g.Call.Ellipsis.IsValid() {
-			call += "..."
-		}
-		call += ")"
-		var b strings.Builder
-		b.WriteString("{ ")
-		if len(names) > 0 {
-			fmt.Fprintf(&b, "%s := %s; ", strings.Join(names, ", "), strings.Join(values, ", "))
-		}
-		fmt.Fprintf(&b, "go func() { %s%s }()", recoverText, call)
-		orig := text(g)
-		b.WriteString(strings.Repeat("\n", strings.Count(orig, "\n")-strings.Count(b.String(), "\n")))
-		b.WriteString(" }")
-		edits = append(edits, edit{off(g.Pos()), off(g.End()), b.String()})
+		started := bindCall(g, g.Call, tmp, text, isConst, func(call string) string {
+			return fmt.Sprintf("go func() { %s%s }()", recoverText, call)
+		})
+		edits = append(edits, edit{off(g.Pos()), off(g.End()), started})
 		return false
 	})
-	if len(edits) == 0 {
-		return src
-	}
-	sort.Slice(edits, func(x, y int) bool { return edits[x].start > edits[y].start })
-	for _, e := range edits {
-		src = src[:e.start] + e.text + src[e.end:]
-	}
-	return src
+	return applyEdits(src, edits)
 }
 
 // constant reports whether e is a constant expression whose evaluation
