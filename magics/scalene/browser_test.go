@@ -263,12 +263,13 @@ func TestFlameGraphInBrowser(t *testing.T) {
 func checkProbe(t *testing.T, page string, closed bool) {
 	t.Helper()
 	// Real time, default site isolation (the sandboxed frame runs in its
-	// own process): wait until the probe reports or 30 s pass.
+	// own process): wait until the probe reports or 60 s pass (a loaded
+	// CI machine can take long to start the frame's process).
 	got := chromiumEval(t, "file://"+page, `new Promise(function(resolve){
 		var n=0;(function poll(){var t=document.getElementById('probe').textContent;
-		if(t!=='pending'||n++>300){resolve(t)}else{setTimeout(poll,100)}})()})`)
+		if(t!=='pending'||n++>600){resolve(t)}else{setTimeout(poll,100)}})()})`)
 	if got == "pending" {
-		t.Fatal("the probe in the frame did not report within 30 s")
+		t.Fatal("the probe in the frame did not report within 60 s")
 	}
 	m := []string{"", got}
 	var r struct {
