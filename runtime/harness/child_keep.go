@@ -22,8 +22,9 @@ const OutputFDEnv = "PERFNB_OUTPUT_FD"
 // PERFNB_OUTPUT_FD environment variable, so that what the cell prints stays
 // apart from the benchmark lines that the testing package writes to the
 // original standard output (it keeps its own reference to that file). It
-// returns a function that restores os.Stdout. Without the variable, it
-// changes nothing.
+// returns a function that restores os.Stdout; generated benchmarks pass it
+// to b.Cleanup rather than defer it, since a deferred call changes the code
+// of the timed loop. Without the variable, it changes nothing.
 func RedirectStdout() (restore func()) {
 	fd, err := strconv.Atoi(os.Getenv(OutputFDEnv))
 	if err != nil || fd < 0 {

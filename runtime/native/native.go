@@ -29,7 +29,7 @@ type Snippet struct {
 // Benchmark is one generated benchmark function:
 //
 //	func Benchmark<Name>(b *testing.B) {
-//		defer harness.RedirectStdout()()
+//		b.Cleanup(harness.RedirectStdout())
 //		<Setup>
 //		<BeforeLoop>
 //		for b.Loop() { <Body> }

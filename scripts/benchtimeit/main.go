@@ -68,6 +68,8 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	ctx := context.Background()
+	fmt.Printf("load average at the start: %s\n", loadAverage())
+	defer func() { fmt.Printf("load average at the end: %s\n", loadAverage()) }()
 
 	ws, err := native.NewWorkspace("")
 	if err != nil {
@@ -116,12 +118,20 @@ func main() {
 			fmt.Fprintf(os.Stderr, "round %d %-16s timeit %12.4g ns  go test %12.4g ns\n", r+1, w.name, res.Average*1e9, ns)
 		}
 	}
-	fmt.Printf("\n%-16s %16s %16s %8s\n", "workload", "%timeit mean", "go test ns/op", "diff")
+	fmt.Printf("\n%-16s %16s %16s %8s %8s\n", "workload", "%timeit mean", "go test ns/op", "diff", "paired")
 	for i, w := range workloads {
 		a, b := median(ours[i]), median(theirs[i])
-		fmt.Printf("%-16s %13.4g ns %13.4g ns %+7.1f%%\n", w.name, a, b, (a-b)/b*100)
+		// paired: the median of each round's ratio, which a drift in the
+		// machine's load between rounds affects less than the ratio of
+		// the medians.
+		var ratios []float64
+		for r := range ours[i] {
+			ratios = append(ratios, ours[i][r]/theirs[i][r])
+		}
+		fmt.Printf("%-16s %13.4g ns %13.4g ns %+7.1f%% %+7.1f%%\n", w.name, a, b, (a-b)/b*100, (median(ratios)-1)*100)
 	}
-	fmt.Printf("(medians of %d interleaved rounds; %%timeit: mean of 7 runs; go test: default -benchtime=1s)\n\n", *rounds)
+	fmt.Printf("(medians of %d interleaved rounds; %%timeit: mean of 7 runs; go test: default -benchtime=1s;\n", *rounds)
+	fmt.Printf(" diff: of the medians; paired: median of the rounds' ratios)\n\n")
 
 	var builds []float64
 	for i := 0; i < 5; i++ {
@@ -189,6 +199,17 @@ func runReference(bin string, i int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no result from the reference benchmark:\n%s", out)
+}
+
+// loadAverage returns the machine's load averages over 1, 5 and 15
+// minutes, or "unknown": the machine may be shared, and the load says how
+// far to trust the table.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 func median(xs []float64) float64 {
