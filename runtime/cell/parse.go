@@ -430,7 +430,7 @@ func parseDecl(text string, line int) (Item, error) {
 		name := d.Name.Name
 		kind := FuncDecl
 		if d.Recv != nil && len(d.Recv.List) > 0 {
-			name = receiverBase(d.Recv.List[0].Type) + "." + name
+			name = ReceiverBase(d.Recv.List[0].Type) + "." + name
 			kind = MethodDecl
 		}
 		start := d.Pos()
@@ -525,9 +525,9 @@ func genDecls(d *ast.GenDecl, src sourceOf) []Decl {
 	return out
 }
 
-// receiverBase returns the base type name of a method receiver: T for T,
-// *T, T[K] and *T[K, V].
-func receiverBase(e ast.Expr) string {
+// ReceiverBase returns the base type name of a method receiver: T for T,
+// *T, T[K] and *T[K, V]; "?" for anything else.
+func ReceiverBase(e ast.Expr) string {
 	for {
 		switch t := e.(type) {
 		case *ast.StarExpr:

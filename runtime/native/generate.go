@@ -181,7 +181,7 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 			switch decl := decl.(type) {
 			case *ast.FuncDecl:
 				if decl.Recv != nil && len(decl.Recv.List) > 0 {
-					info.recv = recvType(decl.Recv.List[0].Type)
+					info.recv = cell.ReceiverBase(decl.Recv.List[0].Type)
 				} else if decl.Name.Name == "init" {
 					info.always = true
 				} else {
@@ -229,25 +229,6 @@ func defaultName(p string) string {
 		base = base[:i]
 	}
 	return base
-}
-
-func recvType(e ast.Expr) string {
-	for {
-		switch t := e.(type) {
-		case *ast.StarExpr:
-			e = t.X
-		case *ast.ParenExpr:
-			e = t.X
-		case *ast.IndexExpr:
-			e = t.X
-		case *ast.IndexListExpr:
-			e = t.X
-		case *ast.Ident:
-			return t.Name
-		default:
-			return ""
-		}
-	}
 }
 
 // unresolved lists the identifiers of f that do not refer to a declaration
