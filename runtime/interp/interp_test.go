@@ -7,77 +7,36 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
-// fakePub records what an execution publishes.
-type fakePub struct {
-	mu       sync.Mutex
-	streams  map[string]*strings.Builder
-	displays []fakeDisplay
-	clears   []bool
-	input    func() (string, error)
-	prompts  int
-}
+func newPub() *kerneltest.Publisher { return &kerneltest.Publisher{} }
 
-type fakeDisplay struct {
-	update bool
-	data   kernel.Bundle
-	id     string
-}
-
-func newPub() *fakePub { return &fakePub{streams: map[string]*strings.Builder{}} }
-
-func (p *fakePub) Stream(name, text string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.streams[name] == nil {
-		p.streams[name] = &strings.Builder{}
+// displaysOf returns the displays and updates pub recorded, in order.
+func displaysOf(pub *kerneltest.Publisher) []kerneltest.Output {
+	var out []kerneltest.Output
+	for _, o := range pub.Outputs() {
+		if o.Kind == kerneltest.DisplayKind || o.Kind == kerneltest.UpdateKind {
+			out = append(out, o)
+		}
 	}
-	p.streams[name].WriteString(text)
+	return out
 }
 
-func (p *fakePub) Display(data kernel.Bundle, _ map[string]any, id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.displays = append(p.displays, fakeDisplay{false, data, id})
-}
-
-func (p *fakePub) UpdateDisplay(data kernel.Bundle, _ map[string]any, id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.displays = append(p.displays, fakeDisplay{true, data, id})
-}
-
-func (p *fakePub) ClearOutput(wait bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clears = append(p.clears, wait)
-}
-
-func (p *fakePub) Input(ctx context.Context, prompt string, password bool) (string, error) {
-	p.mu.Lock()
-	p.prompts++
-	in := p.input
-	p.mu.Unlock()
-	if in == nil {
-		return "", kernel.ErrStdinNotAllowed
+// clearsOf returns the wait flags of the clear_outputs pub recorded.
+func clearsOf(pub *kerneltest.Publisher) []bool {
+	var out []bool
+	for _, o := range pub.Outputs() {
+		if o.Kind == kerneltest.ClearKind {
+			out = append(out, o.Wait)
+		}
 	}
-	return in()
-}
-
-func (p *fakePub) text(name string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if b := p.streams[name]; b != nil {
-		return b.String()
-	}
-	return ""
+	return out
 }
 
 func newInterp(t *testing.T) *Interp {
@@ -124,7 +83,7 @@ func runSteps(t *testing.T, i *Interp, steps []step) {
 			continue
 		}
 		if err != nil {
-			t.Errorf("step %d %q: %v (stderr %q)", n+1, s.src, err, pub.text("stderr"))
+			t.Errorf("step %d %q: %v (stderr %q)", n+1, s.src, err, pub.Text("stderr"))
 			continue
 		}
 		if s.kind == cell.Expression {
@@ -136,11 +95,11 @@ func runSteps(t *testing.T, i *Interp, steps []step) {
 				t.Errorf("step %d %q = %s, want %s", n+1, s.src, got, s.want)
 			}
 		}
-		if s.stdout != "" && !strings.Contains(pub.text("stdout"), s.stdout) {
-			t.Errorf("step %d %q: stdout %q, want %q in it", n+1, s.src, pub.text("stdout"), s.stdout)
+		if s.stdout != "" && !strings.Contains(pub.Text("stdout"), s.stdout) {
+			t.Errorf("step %d %q: stdout %q, want %q in it", n+1, s.src, pub.Text("stdout"), s.stdout)
 		}
-		if s.stderr != "" && !strings.Contains(pub.text("stderr"), s.stderr) {
-			t.Errorf("step %d %q: stderr %q, want %q in it", n+1, s.src, pub.text("stderr"), s.stderr)
+		if s.stderr != "" && !strings.Contains(pub.Text("stderr"), s.stderr) {
+			t.Errorf("step %d %q: stderr %q, want %q in it", n+1, s.src, pub.Text("stderr"), s.stderr)
 		}
 	}
 }
@@ -272,7 +231,7 @@ func TestPanicTraceback(t *testing.T) {
 			t.Errorf("traceback %q lacks %s", tb, want)
 		}
 	}
-	if s := pub.text("stderr"); s != "" {
+	if s := pub.Text("stderr"); s != "" {
 		t.Errorf("stderr %q, want nothing (the trace belongs in the traceback)", s)
 	}
 }
@@ -286,7 +245,7 @@ func TestInterrupt(t *testing.T) {
 	for _, src := range []string{"for {}", "time.Sleep(time.Hour)", "select {}", "var s string\nfmt.Scanln(&s)"} {
 		ctx, cancel := context.WithCancel(context.Background())
 		pub := newPub()
-		pub.input = func() (string, error) { <-ctx.Done(); return "", ctx.Err() }
+		pub.Answer = func(ctx context.Context, _ string, _ bool) (string, error) { <-ctx.Done(); return "", ctx.Err() }
 		time.AfterFunc(100*time.Millisecond, cancel)
 		done := make(chan error, 1)
 		go func() {
@@ -311,11 +270,7 @@ func TestStdin(t *testing.T) {
 	i := newInterp(t)
 	lines := []string{"alice", "bob and carol"}
 	pub := newPub()
-	pub.input = func() (string, error) {
-		l := lines[0]
-		lines = lines[1:]
-		return l, nil
-	}
+	pub.Answer = kerneltest.Answers(lines...)
 	eval := func(n int, kind cell.Kind, src string) reflect.Value {
 		t.Helper()
 		v, _, err := i.Eval(context.Background(), cell.Item{Kind: kind, Source: src, Line: 1}, n, pub)
@@ -332,13 +287,13 @@ func TestStdin(t *testing.T) {
 	if v := eval(2, cell.Expression, "line"); v.String() != "bob and carol\n" {
 		t.Errorf("bufio read %q", v)
 	}
-	if pub.prompts != 2 {
-		t.Errorf("%d input requests, want 2", pub.prompts)
+	if n := len(pub.Prompts()); n != 2 {
+		t.Errorf("%d input requests, want 2", n)
 	}
 	// The client does not allow stdin: the read returns
 	// kernel.ErrStdinNotAllowed to the code, and the cell fails with a
 	// clear error even though the code ignored it.
-	pub.input = nil
+	pub.Answer = nil
 	for n, src := range []string{
 		"_, err := fmt.Scanln(&name)",
 		"_, err = bufio.NewReader(os.Stdin).ReadString('\\n')",
@@ -381,24 +336,24 @@ func TestDisplay(t *testing.T) {
 			t.Errorf("%q has a value, want none", s.src)
 		}
 	}
-	d := pub.displays
+	d := displaysOf(pub)
 	if len(d) != 5 {
 		t.Fatalf("%d displays, want 5: %v", len(d), d)
 	}
-	if d[0].data["text/html"] != "<b>x</b>" || d[0].data["text/plain"] != "x" || d[0].update {
+	if d[0].Data["text/html"] != "<b>x</b>" || d[0].Data["text/plain"] != "x" || d[0].Kind == kerneltest.UpdateKind {
 		t.Errorf("HTML display %v", d[0])
 	}
-	if !d[2].update || d[2].id != d[1].id || d[1].id == "" || d[2].data["text/markdown"] != "# b" {
+	if d[2].Kind != kerneltest.UpdateKind || d[2].DisplayID != d[1].DisplayID || d[1].DisplayID == "" || d[2].Data["text/markdown"] != "# b" {
 		t.Errorf("update %v of %v", d[2], d[1])
 	}
-	if d[3].data["image/png"] != "AQID" {
-		t.Errorf("PNG %v", d[3].data)
+	if d[3].Data["image/png"] != "AQID" {
+		t.Errorf("PNG %v", d[3].Data)
 	}
-	if m, ok := d[4].data["application/json"].(map[string]any); !ok || m["a"] != 1.0 {
-		t.Errorf("JSON %#v", d[4].data)
+	if m, ok := d[4].Data["application/json"].(map[string]any); !ok || m["a"] != 1.0 {
+		t.Errorf("JSON %#v", d[4].Data)
 	}
-	if len(pub.clears) != 1 || pub.clears[0] {
-		t.Errorf("clears %v", pub.clears)
+	if c := clearsOf(pub); len(c) != 1 || c[0] {
+		t.Errorf("clears %v", c)
 	}
 }
 
@@ -516,8 +471,8 @@ func TestCells(t *testing.T) {
 				got = fmt.Sprint(v)
 			}
 		}
-		if got != c.want || !strings.Contains(pub.text("stdout"), c.stdout) {
-			t.Errorf("cell %d = %s (stdout %q), want %s (%q)", n+1, got, pub.text("stdout"), c.want, c.stdout)
+		if got != c.want || !strings.Contains(pub.Text("stdout"), c.stdout) {
+			t.Errorf("cell %d = %s (stdout %q), want %s (%q)", n+1, got, pub.Text("stdout"), c.want, c.stdout)
 		}
 	}
 }
@@ -627,14 +582,14 @@ func TestDeferAtCellLevel(t *testing.T) {
 			t.Fatalf("%q: %v", src, err)
 		}
 	}
-	if got := pub.text("stdout"); got != "body\ninner\n" {
+	if got := pub.Text("stdout"); got != "body\ninner\n" {
 		t.Errorf("before the cell ends, stdout %q, want only the func literal's output", got)
 	}
 	if err := i.EndCell(context.Background(), 1, pub); err != nil {
 		t.Fatal(err)
 	}
 	want := "body\ninner\nsecond deferred\nfirst deferred 1\n"
-	if got := pub.text("stdout"); got != want {
+	if got := pub.Text("stdout"); got != want {
 		t.Errorf("stdout %q, want %q", got, want)
 	}
 	// Later cells do not make the calls again.
@@ -644,7 +599,7 @@ func TestDeferAtCellLevel(t *testing.T) {
 	if err := i.EndCell(context.Background(), 2, pub); err != nil {
 		t.Fatal(err)
 	}
-	if got := pub.text("stdout"); got != want+"next cell\n" {
+	if got := pub.Text("stdout"); got != want+"next cell\n" {
 		t.Errorf("stdout %q: a deferred call ran again", got)
 	}
 	// os.Exit drops the deferred calls, as in Go.
@@ -654,8 +609,8 @@ func TestDeferAtCellLevel(t *testing.T) {
 	if err := eval(3, `os.Exit(2)`); err == nil {
 		t.Fatal("os.Exit did not fail the cell")
 	}
-	if err := i.EndCell(context.Background(), 3, pub); err != nil || strings.Contains(pub.text("stdout"), "not after exit") {
-		t.Errorf("after os.Exit: err %v, stdout %q", err, pub.text("stdout"))
+	if err := i.EndCell(context.Background(), 3, pub); err != nil || strings.Contains(pub.Text("stdout"), "not after exit") {
+		t.Errorf("after os.Exit: err %v, stdout %q", err, pub.Text("stdout"))
 	}
 	// A panic in a deferred call is the cell's error.
 	if err := eval(3, `defer func() { var a []int; _ = a[1] }()`); err != nil {

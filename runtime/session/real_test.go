@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 )
 
 // TestWithInterpreter runs cells through the real yaegi interpreter.
@@ -36,7 +37,7 @@ func TestWithInterpreter(t *testing.T) {
 		{"defer panic(\"in defer\")\nq := 1", "", "", "in defer"},
 	}
 	for i, tt := range tests {
-		pub := &fakePub{}
+		pub := &kerneltest.Publisher{}
 		res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
 		if tt.errVal != "" {
 			if res.Error == nil || !strings.Contains(res.Error.Value, tt.errVal) {
@@ -52,8 +53,8 @@ func TestWithInterpreter(t *testing.T) {
 		if got != tt.plain {
 			t.Errorf("In[%d] %q: value %q, want %q", i+1, tt.code, got, tt.plain)
 		}
-		if tt.stdout != "" && pub.stream.String() != "stdout:"+tt.stdout {
-			t.Errorf("In[%d] %q: output %q, want stdout %q", i+1, tt.code, pub.stream.String(), tt.stdout)
+		if out, errOut := pub.Text("stdout"), pub.Text("stderr"); tt.stdout != "" && (out != tt.stdout || errOut != "") {
+			t.Errorf("In[%d] %q: stdout %q, stderr %q, want stdout %q", i+1, tt.code, out, errOut, tt.stdout)
 		}
 	}
 	if d, ok := s.Store().Lookup("T.Up"); !ok || d.Cell != 5 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
@@ -67,24 +68,6 @@ func (f *fakeEval) SetVar(name string, value any) error {
 
 func (f *fakeEval) Close() error { f.closed = true; return nil }
 
-// fakePub collects outputs.
-type fakePub struct {
-	mu     sync.Mutex
-	stream strings.Builder
-}
-
-func (p *fakePub) Stream(name, text string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stream.WriteString(name + ":" + text)
-}
-func (p *fakePub) Display(kernel.Bundle, map[string]any, string)       {}
-func (p *fakePub) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (p *fakePub) ClearOutput(bool)                                    {}
-func (p *fakePub) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
-}
-
 // result is a magic's value with String and HTML methods.
 type result struct{ n int }
 
@@ -131,7 +114,7 @@ func newTest(t *testing.T) (*Session, *fakeEval, *fakeMagic) {
 }
 
 func run(s *Session, count int, code string) kernel.ExecuteResult {
-	return s.Execute(context.Background(), kernel.ExecuteRequest{Code: code, StoreHistory: true, ExecutionCount: count}, &fakePub{})
+	return s.Execute(context.Background(), kernel.ExecuteRequest{Code: code, StoreHistory: true, ExecutionCount: count}, &kerneltest.Publisher{})
 }
 
 func TestInfo(t *testing.T) {
@@ -259,7 +242,7 @@ func TestExecuteInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan kernel.ExecuteResult)
 	go func() {
-		done <- s.Execute(ctx, kernel.ExecuteRequest{Code: "a := 1\nblock()\nb := 2", ExecutionCount: 2}, &fakePub{})
+		done <- s.Execute(ctx, kernel.ExecuteRequest{Code: "a := 1\nblock()\nb := 2", ExecutionCount: 2}, &kerneltest.Publisher{})
 	}()
 	for {
 		fe.mu.Lock()
@@ -275,7 +258,7 @@ func TestExecuteInterrupted(t *testing.T) {
 		t.Fatalf("Error = %+v", res.Error)
 	}
 	// Already cancelled: nothing runs.
-	res = s.Execute(ctx, kernel.ExecuteRequest{Code: "c := 3", ExecutionCount: 3}, &fakePub{})
+	res = s.Execute(ctx, kernel.ExecuteRequest{Code: "c := 3", ExecutionCount: 3}, &kerneltest.Publisher{})
 	if res.Error == nil || res.Error.Name != "Interrupted" {
 		t.Fatalf("Error = %+v", res.Error)
 	}
@@ -350,7 +333,7 @@ func TestUserExpressions(t *testing.T) {
 		Code:            "y := 1",
 		ExecutionCount:  1,
 		UserExpressions: map[string]string{"a": "x", "b": "fail()", "c": "1 +"},
-	}, &fakePub{})
+	}, &kerneltest.Publisher{})
 	ue := res.UserExpressions
 	a, _ := ue["a"].(map[string]any)
 	if a["status"] != "ok" || !reflect.DeepEqual(a["data"], kernel.Bundle{"text/plain": "10"}) {
@@ -388,8 +371,8 @@ func TestHistory(t *testing.T) {
 		run(s, i+1, c)
 	}
 	// Neither silent nor store_history false cells are kept.
-	s.Execute(context.Background(), kernel.ExecuteRequest{Code: "silent", Silent: true, ExecutionCount: 7}, &fakePub{})
-	s.Execute(context.Background(), kernel.ExecuteRequest{Code: "nostore", ExecutionCount: 7}, &fakePub{})
+	s.Execute(context.Background(), kernel.ExecuteRequest{Code: "silent", Silent: true, ExecutionCount: 7}, &kerneltest.Publisher{})
+	s.Execute(context.Background(), kernel.ExecuteRequest{Code: "nostore", ExecutionCount: 7}, &kerneltest.Publisher{})
 
 	lines := func(es []kernel.HistoryEntry) []int {
 		var out []int
