@@ -32,7 +32,7 @@ func TestWithInterpreter(t *testing.T) {
 		{"y", "2", "", ""}, // defined before the failure: kept by the interpreter
 		{"zzz", "", "", "undefined"},
 		// A defer at the cell's top level runs when the cell ends, once.
-		{"defer fmt.Println(\"deferred\")\nfmt.Println(\"body\")", "", "body\nstdout:deferred\n", ""}, // two writes
+		{"defer fmt.Println(\"deferred\")\nfmt.Println(\"body\")", "", "body\ndeferred\n", ""}, // two writes
 		{"fmt.Println(\"next\")", "", "next\n", ""},
 		{"defer panic(\"in defer\")\nq := 1", "", "", "in defer"},
 	}
