@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/perfnb/perfnb/runtime/cell"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 )
