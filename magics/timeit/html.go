@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 const tableStyle = `<style>
@@ -46,11 +47,11 @@ func exact(x float64) string {
 	return s
 }
 
-// bytesCell is the table cell of a B/op figure: a count with thousands
-// separators below 10,000, in KiB, MiB or GiB above, and the exact figure
-// in its title.
+// bytesCell is the table cell of a B/op figure: in bytes with thousands
+// separators below 10,000, in KiB, MiB or GiB above (sysmem.FormatBytes),
+// and the exact figure in its title.
 func bytesCell(x float64) string {
-	return fmt.Sprintf(`<td title="%s B/op">%s</td>`, esc(exact(x)), esc(magics.FormatBytes(x)))
+	return fmt.Sprintf(`<td title="%s B/op">%s</td>`, esc(exact(x)), esc(sysmem.FormatBytes(x)))
 }
 
 // allocsCell is the table cell of an allocs/op figure: a whole number
