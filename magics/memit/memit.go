@@ -61,6 +61,7 @@ import (
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 	"github.com/perfnb/perfnb/runtime/sysmem"
@@ -143,6 +144,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	runOpts.Output = magics.NewOutput(env.Publisher, "memit").Stdout()
 
+	rec := env.NewRecord(call, bin.Path)
 	_, runErr := ws.Run(ctx, bin, runOpts)
 	data, readErr := os.ReadFile(result.Name())
 	reports, parseErr := harness.ReadMemReports(data)
@@ -160,10 +162,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 	res := newResult(reports, opts)
 	if !opts.quiet && env.Publisher != nil {
-		env.Publisher.Display(kernel.Bundle{
-			"text/plain": res.String(),
-			"text/html":  res.HTML(),
-		}, nil, "")
+		bundle := kernel.Bundle{"text/plain": res.String()}
+		if res != nil {
+			res.Environment = rec.Environment
+			rec.Results = []record.Result{res.record()}
+			bundle[record.MIMEType] = rec
+		}
+		bundle["text/html"] = res.HTML()
+		env.Publisher.Display(bundle, nil, "")
 	}
 	if opts.output && res != nil {
 		return res, nil
@@ -200,11 +206,7 @@ func statementColumn(call magics.Call, code string) int {
 	if code == "" || i < 0 {
 		return 1
 	}
-	prefix := len("%memit ")
-	if call.Cell {
-		prefix++
-	}
-	return prefix + i + 1
+	return call.ArgsCol + i
 }
 
 // defaultLimit is the child's memory limit when -m is not given: the

@@ -196,7 +196,7 @@ func TestRunMemoryLimit(t *testing.T) {
 	if !errors.As(err, &e) || e.Kind != OutOfMemory {
 		t.Fatalf("got %v, want the memory limit", err)
 	}
-	if !strings.Contains(e.Summary, "memory limit exceeded: the cell used more than 64 MiB") {
+	if !strings.Contains(e.Summary, "memory limit exceeded: the cell used more than 64.0 MiB") {
 		t.Errorf("summary %q", e.Summary)
 	}
 	if time.Since(start) > 10*time.Second {
