@@ -250,8 +250,10 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 }
 
 // MaxStack is the stack limit of a goroutine in the interpreter process,
-// lower than Go's 1 GiB default so that endless recursion fails within a
-// second or two instead of six, and takes less memory doing it.
+// lower than Go's 1 GiB default so that endless recursion fails in under
+// two seconds instead of six and a half, and takes less memory doing it.
+// Interpreted recursion still reaches 300,000 calls (measured: 128 MiB
+// saves only 0.3 s and stops near 250,000).
 const MaxStack = 256 << 20
 
 // ServeProcess is the main function of a worker process: it lowers the

@@ -61,9 +61,11 @@ type Options struct {
 	Command func() *exec.Cmd
 	// Info answers kernel_info without the worker.
 	Info kernel.Info
-	// MemoryLimit is the resident memory, in bytes, past which the worker
-	// is killed and its cell fails with MemoryLimitExceeded. 0 means the
-	// default (see MemoryLimitEnv); negative, no limit.
+	// MemoryLimit is the kernel's memory limit, in bytes: the worker
+	// stops a cell whose heap passes it, and is killed when its resident
+	// memory passes it by an eighth (its cell failing with
+	// MemoryLimitExceeded). 0 means the default (see
+	// interp.MemoryLimitEnv); negative, no limit.
 	MemoryLimit int64
 	// Log receives the worker's standard error (crash reports included),
 	// and its standard output; nil discards them.
