@@ -29,6 +29,7 @@ import (
 	"github.com/perfnb/perfnb/magics/memit"
 	"github.com/perfnb/perfnb/magics/scalene"
 	"github.com/perfnb/perfnb/magics/timeit"
+	"github.com/perfnb/perfnb/magics/timeonce"
 	"github.com/perfnb/perfnb/runner"
 	"github.com/perfnb/perfnb/runtime/session"
 )
@@ -67,7 +68,7 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 func newSession() *session.Session {
 	return session.New(session.Options{
 		Version: version,
-		Magics:  magics.NewRegistry(timeit.New(), memit.New(), scalene.New()),
+		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New()),
 	})
 }
 
