@@ -24,15 +24,24 @@ func loadProfile(t *testing.T, name string) *profile.Profile {
 
 func TestRenderPprofFlameGraph(t *testing.T) {
 	tests := []struct {
-		file, si string
-		want     []string
+		name, file, si string
+		base           bool
+		want           []string
 	}{
-		{"testdata/cpu.pb.gz", "cpu", []string{"perfnbcell.work", "stackViewer("}},
-		{"testdata/mem.pb.gz", "alloc_space", []string{"perfnbcell.alloc", "stackViewer("}},
+		// The title names the cell, not the test binary (cell-8.test).
+		{"cpu", "testdata/cpu.pb.gz", "cpu", false, []string{"perfnbcell.work", "stackViewer(", "<title>In[3] cpu</title>"}},
+		{"alloc", "testdata/mem.pb.gz", "alloc_space", false, []string{"perfnbcell.alloc", "stackViewer(", "<title>In[3] alloc_space</title>"}},
+		// A difference against itself: every frame is +0.
+		{"diff", "testdata/cpu.pb.gz", "cpu", true, []string{"perfnbcell.work", "stackViewer(", "<title>In[3] cpu</title>"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.si, func(t *testing.T) {
-			page, err := RenderPprofFlameGraph(loadProfile(t, tt.file), tt.si)
+		t.Run(tt.name, func(t *testing.T) {
+			p := loadProfile(t, tt.file)
+			var base *profile.Profile
+			if tt.base {
+				base = loadProfile(t, tt.file)
+			}
+			page, err := RenderPprofFlameGraph(p, base, tt.si, "In[3]")
 			if err != nil {
 				t.Fatal(err)
 			}
