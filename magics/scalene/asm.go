@@ -76,12 +76,24 @@ func (r *Result) Assembly(att *Attribution, rows []Row, n int) *Assembly {
 		if _, hotLine := want[k]; !ok || !hotLine || len(s.Location) == 0 {
 			continue
 		}
-		loc := s.Location[0]
-		if fn := loc.Line[len(loc.Line)-1].Function; fn != nil && !slices.Contains(syms, regexp.QuoteMeta(fn.Name)) {
-			syms = append(syms, regexp.QuoteMeta(fn.Name))
+		for _, loc := range s.Location {
+			if len(loc.Line) == 0 {
+				continue
+			}
+			fn := loc.Line[len(loc.Line)-1].Function
+			if fn == nil || fn.Name == "runtime.asyncPreempt" {
+				continue // the preemption's frame, see leafFunction
+			}
+			if q := regexp.QuoteMeta(fn.Name); !slices.Contains(syms, q) {
+				syms = append(syms, q)
+			}
+			break
 		}
 	}
-	out, err := pprofdriver.Report(pprofdriver.Profiles{Profile: r.CPU}, "-disasm=^("+strings.Join(syms, "|")+")$")
+	// Not anchored: pprof matches the regexp against more than the bare
+	// symbol name (anchors find nothing). Extra symbols cost little, since
+	// only the hot lines' instructions are kept.
+	out, err := pprofdriver.Report(pprofdriver.Profiles{Profile: r.CPU}, "-disasm="+strings.Join(syms, "|"))
 	if err != nil {
 		a.Note = "pprof could not disassemble the binary: " + err.Error()
 		return a

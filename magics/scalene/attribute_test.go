@@ -420,17 +420,3 @@ func TestFlameSVG(t *testing.T) {
 		t.Error("missing sample type accepted")
 	}
 }
-
-func TestTmpPrint(t *testing.T) {
-	tb := tableFixture(t, TableOptions{Threshold: 1})
-	tb.Decisions = ParseCompilerText("In[3]:1: cannot inline work: function too complex: cost 95 exceeds budget 80\nIn[5]:1: make([]byte, 1 << 20) escapes to heap\nIn[3]:4: Found IsInBounds\n")
-	t.Log("\n" + tb.Text())
-	t.Log("\n" + tb.HTML())
-}
-
-func TestTmpDump(t *testing.T) {
-	b, _ := testdataResult(t).Render(RenderOptions{Table: TableOptions{Threshold: 1}, FlameGraph: true})
-	h := b["text/html"].(string)
-	i := strings.Index(h, "<img")
-	t.Log(h[i : i+300])
-}

@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/scanner"
+	"go/token"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -140,7 +143,7 @@ func classify(msg string) (DecisionKind, string, bool) {
 		return 0, "", false // testing.B.Loop's own keep-alive, not the cell's
 	case strings.HasPrefix(msg, "inlining call to "):
 		return Inlined, msg, true
-	case strings.HasPrefix(msg, "cannot inline "):
+	case strings.HasPrefix(msg, "cannot inline"):
 		return NotInlined, msg, true
 	case strings.HasPrefix(msg, "can inline "):
 		// -m=2 appends the inlined body ("as: func() {...}"), too long
@@ -247,7 +250,7 @@ type LineMap map[int]LineKey
 func NewLineMap(src []byte) LineMap {
 	m := LineMap{}
 	var cur *LineKey
-	for i, l := range bytes.Split(src, []byte("\n")) {
+	for i, l := range bytes.Split(bytes.TrimSuffix(src, []byte("\n")), []byte("\n")) {
 		line := i + 1
 		if rest, ok := bytes.CutPrefix(l, []byte("//line ")); ok {
 			cur = nil
@@ -267,7 +270,9 @@ func NewLineMap(src []byte) LineMap {
 }
 
 // jsonDiagnostic is one line of the compiler's -json=0,DIR logging: an
-// LSP diagnostic with a zero-based position in the generated file.
+// LSP-style diagnostic at a position of the generated file itself (the
+// //line directives are not applied), whose line, unlike LSP's, counts
+// from 1.
 type jsonDiagnostic struct {
 	Range struct {
 		Start struct {
@@ -322,7 +327,7 @@ func ParseCompilerJSON(data []byte, lines LineMap) *Decisions {
 			unread++
 			continue
 		}
-		k, ok := lines[diag.Range.Start.Line+1]
+		k, ok := lines[diag.Range.Start.Line]
 		if !ok {
 			continue
 		}
@@ -334,4 +339,76 @@ func ParseCompilerJSON(data []byte, lines LineMap) *Decisions {
 		d.Note = fmt.Sprintf("%d lines of the compiler's output could not be read", unread)
 	}
 	return d
+}
+
+// notInlined returns the functions the compiler could not inline, by
+// name, with its reason: "big" → "function too complex: cost 95 exceeds
+// budget 80". A method's name is its last part ("(*T).m" → "m").
+func (d *Decisions) notInlined() map[string]string {
+	names := map[string]string{}
+	for _, decs := range d.Lines {
+		for _, dec := range decs {
+			rest, ok := strings.CutPrefix(dec.Text, "cannot inline ")
+			if dec.Kind != NotInlined || !ok {
+				continue
+			}
+			name, reason, ok := strings.Cut(rest, ": ")
+			if !ok {
+				continue
+			}
+			if i := strings.LastIndex(name, "."); i >= 0 {
+				name = name[i+1:]
+			}
+			names[name] = reason
+		}
+	}
+	return names
+}
+
+// withCallSites returns a copy of d in which the lines of rows that call
+// a function the compiler could not inline say so, with its reason: the
+// compiler reports the decision once, where the function is declared,
+// and the reader looks at the call. Calls are found with go/scanner (a
+// name followed by "(", not after func).
+func (d *Decisions) withCallSites(rows []Row) *Decisions {
+	if d == nil {
+		return nil
+	}
+	names := d.notInlined()
+	out := &Decisions{Note: d.Note, Lines: maps.Clone(d.Lines)}
+	if len(names) == 0 {
+		return out
+	}
+	for _, r := range rows {
+		if r.Gap || r.Outside || r.Source == "" {
+			continue
+		}
+		for _, name := range calls(r.Source) {
+			if reason, ok := names[name]; ok {
+				out.Lines[r.Key] = append(slices.Clip(out.Lines[r.Key]),
+					Decision{Kind: NotInlined, Text: fmt.Sprintf("call to %s not inlined: %s", name, reason)})
+			}
+		}
+	}
+	return out
+}
+
+// calls returns the names called on a line of Go source, each once.
+func calls(line string) []string {
+	var s scanner.Scanner
+	fset := token.NewFileSet()
+	s.Init(fset.AddFile("", -1, len(line)), []byte(line), nil, 0)
+	var names []string
+	prev, prevLit := token.ILLEGAL, ""
+	before := token.ILLEGAL
+	for {
+		_, tok, lit := s.Scan()
+		if tok == token.EOF {
+			return names
+		}
+		if tok == token.LPAREN && prev == token.IDENT && before != token.FUNC && !slices.Contains(names, prevLit) {
+			names = append(names, prevLit)
+		}
+		before, prev, prevLit = prev, tok, lit
+	}
 }

@@ -1,6 +1,7 @@
 package scalene
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -54,5 +55,33 @@ func TestRenderPprofFlameGraph(t *testing.T) {
 				os.WriteFile("/tmp/pprof-"+tt.si+".html", page, 0o644)
 			}
 		})
+	}
+}
+
+// TestFlameSVGDiff draws a difference: a profile against itself is grey
+// everywhere; against a base with half the values, every frame grew.
+func TestFlameSVGDiff(t *testing.T) {
+	p := loadProfile(t, "testdata/cpu.pb.gz")
+	half := p.Copy()
+	half.Scale(0.5)
+	tests := []struct {
+		name       string
+		base       *profile.Profile
+		fill, word string
+	}{
+		{"same", p, "hsl(220,10%,82%)", "+0"},
+		{"half", half, "hsl(0,", "more than the base"},
+	}
+	for _, tt := range tests {
+		svg, err := FlameSVG(p, SVGOptions{SampleType: "cpu", Base: tt.base, Format: func(v int64) string { return fmt.Sprint(v) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, m := strings.Count(svg, "<rect"), strings.Count(svg, `fill="`+tt.fill); m != n && !strings.HasPrefix(tt.fill, "hsl(0,") || m == 0 {
+			t.Errorf("%s: %d of %d frames filled %s", tt.name, m, n, tt.fill)
+		}
+		if !strings.Contains(svg, tt.word) {
+			t.Errorf("%s: titles lack %q", tt.name, tt.word)
+		}
 	}
 }

@@ -74,7 +74,7 @@ func (r *Result) table(opts TableOptions) (*Table, *Attribution, error) {
 		return nil, nil, err
 	}
 	t := BuildTable(att, r.Sources, r.CPU != nil, r.Mem != nil, r.Executions, opts)
-	t.Decisions = r.Decisions
+	t.Decisions = r.Decisions.withCallSites(t.Rows)
 	return t, att, nil
 }
 
