@@ -8,7 +8,8 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/kernel"
-	"github.com/perfnb/perfnb/magics/timeit"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // benchResult is what a benchmark's result line says.
@@ -60,7 +61,7 @@ func speedLine(rs []*Result) string {
 		if r.CPU == nil || r.NsPerOp == 0 {
 			return ""
 		}
-		s := fmt.Sprintf("%s %s", r.Label, timeit.FormatTime(r.NsPerOp/1e9, 3))
+		s := fmt.Sprintf("%s %s", r.Label, magics.FormatTime(r.NsPerOp/1e9, 3))
 		if r != rs[0] {
 			s += fmt.Sprintf(" (%.2f× %s)", r.NsPerOp/rs[0].NsPerOp, rs[0].Label)
 		}
@@ -115,11 +116,11 @@ func diffSection(base, r *Result) (flame, error) {
 	if r.CPU != nil && base.CPU != nil {
 		now, was := perExecution(sameBench(r.CPU, r), r.CPUExecutions), perExecution(sameBench(base.CPU, base), base.CPUExecutions)
 		return flameSection(now, was, "cpu", fmt.Sprintf("CPU time per execution, %s against %s (red: more, blue: less)", r.Label, base.Label),
-			title, func(v int64) string { return timeit.FormatTime(float64(v)/1e9, 3) })
+			title, func(v int64) string { return magics.FormatTime(float64(v)/1e9, 3) })
 	}
 	now, was := perExecution(sameBench(r.Mem, r), r.Executions), perExecution(sameBench(base.Mem, base), base.Executions)
 	return flameSection(now, was, "alloc_space", fmt.Sprintf("Allocated bytes per execution, %s against %s (red: more, blue: less)", r.Label, base.Label),
-		title, func(v int64) string { return HumanBytes(float64(v)) })
+		title, func(v int64) string { return sysmem.FormatBytes(float64(v)) })
 }
 
 // sameBench returns a copy of p in which the variant's benchmark function

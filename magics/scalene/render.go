@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Result is a finished profile of one body: the profiles the child wrote
@@ -175,7 +176,7 @@ func (r *Result) Render(opts RenderOptions) (kernel.Bundle, error) {
 			pg.Flames = append(pg.Flames, f)
 		}
 		if r.Mem != nil {
-			f, err := flameSection(r.Mem, nil, "alloc_space", "Allocated bytes", r.title(), func(v int64) string { return HumanBytes(float64(v)) })
+			f, err := flameSection(r.Mem, nil, "alloc_space", "Allocated bytes", r.title(), func(v int64) string { return sysmem.FormatBytes(float64(v)) })
 			if err != nil {
 				return nil, err
 			}

@@ -37,6 +37,7 @@
 package scalene
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -176,7 +177,8 @@ func (c *config) parseBody(call magics.Call, rest string) error {
 	if !call.Cell {
 		// The statement follows the options on the magic line; its column
 		// keeps compiler messages pointing at the right place.
-		col := 1 + len("%"+call.Name+" ") + len(call.Args) - len(rest)
+		// (ArgsCol is 0 only for a call made by hand, as in tests.)
+		col := cmp.Or(call.ArgsCol, 1+len("%"+call.Name+" ")) + len(call.Args) - len(rest)
 		c.variants = []variant{{body: native.Snippet{Source: rest, Cell: call.Count, Line: call.Line, Col: col}}}
 	} else {
 		if strings.TrimSpace(rest) != "" {

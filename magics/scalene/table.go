@@ -3,7 +3,6 @@ package scalene
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,21 +184,6 @@ func share(v, total int64) string {
 		return ""
 	}
 	return fmt.Sprintf("%.0f%%", p)
-}
-
-// HumanBytes formats a byte count with binary units: 512 B, 1000.0 KiB,
-// 3.2 MiB.
-func HumanBytes(b float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for math.Abs(b) >= 1024 && i < len(units)-1 {
-		b /= 1024
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatFloat(b, 'f', -1, 64) + " B"
-	}
-	return fmt.Sprintf("%.1f %s", b, units[i])
 }
 
 // perExec formats a per-execution count, exact when it divides.

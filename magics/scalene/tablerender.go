@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Title is Scalene's title line: In[5]: % of time = 100.00% out of 1.02 s.
@@ -34,10 +35,10 @@ func (t *Table) MemoryLine() string {
 	}
 	bytes, objects := t.Total.AllocBytes-t.Outside.AllocBytes, t.Total.AllocObjects-t.Outside.AllocObjects
 	line := fmt.Sprintf("Allocated %s in %s per execution on the cell's lines (%s, every allocation recorded)",
-		HumanBytes(float64(bytes)/float64(t.Executions)), plural(cmp.Or(perExec(objects, t.Executions), "0"), "object"),
+		sysmem.FormatBytes(float64(bytes)/float64(t.Executions)), plural(cmp.Or(perExec(objects, t.Executions), "0"), "object"),
 		plural(magics.Thousands(t.Executions), "execution"))
 	if t.Outside.AllocBytes > 0 {
-		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", HumanBytes(float64(t.Outside.AllocBytes)))
+		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", sysmem.FormatBytes(float64(t.Outside.AllocBytes)))
 	}
 	return line + "."
 }
@@ -88,7 +89,7 @@ func (t *Table) columns() []column {
 			if v == 0 {
 				return ""
 			}
-			return HumanBytes(float64(v) / float64(t.Executions))
+			return sysmem.FormatBytes(float64(v) / float64(t.Executions))
 		}
 		exact := func(v int64) string { return cmp.Or(perExec(v, t.Executions), "0") + " bytes" }
 		cols = append(cols,

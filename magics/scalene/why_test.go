@@ -37,7 +37,7 @@ func runScalene(t *testing.T, args, body string, count int) (text, page string) 
 	t.Setenv(profiles.DirEnv, t.TempDir())
 	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: whyDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
-	call := magics.Call{Name: "scalene", Cell: true, Args: args, Body: body, Count: count, Line: 1, BodyLine: 2}
+	call := magics.Call{Magic: cell.Magic{Name: "scalene", Cell: true, Args: args, Body: body, Line: 1, BodyLine: 2}, Count: count}
 	if _, err := New().Run(context.Background(), call, env); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestRunHostile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New().Run(context.Background(), magics.Call{Name: "scalene", Args: tt.args, Count: 2, Line: 1}, env)
+			_, err := New().Run(context.Background(), magics.Call{Magic: cell.Magic{Name: "scalene", Args: tt.args, Line: 1}, Count: 2}, env)
 			var ke *kernel.Error
 			if !errors.As(err, &ke) || ke.Name != tt.want || !strings.Contains(ke.Value, tt.words) {
 				t.Fatalf("error = %#v, want %s saying %q", err, tt.want, tt.words)
