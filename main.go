@@ -21,15 +21,18 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/perfnb/perfnb/install"
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/gomod"
 	"github.com/perfnb/perfnb/magics/memit"
 	"github.com/perfnb/perfnb/magics/scalene"
 	"github.com/perfnb/perfnb/magics/timeit"
 	"github.com/perfnb/perfnb/runner"
+	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/session"
 )
 
@@ -64,10 +67,15 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// newSession returns the session of a notebook in the current directory
+// (Jupyter starts a kernel in the notebook's folder; perfnb run changes
+// to it): its packages and modules are those of that folder.
 func newSession() *session.Session {
+	mods, err := modules.Open(context.Background(), modules.Options{})
 	return session.New(session.Options{
 		Version: version,
-		Magics:  magics.NewRegistry(timeit.New(), memit.New(), scalene.New()),
+		Magics:  magics.NewRegistry(timeit.New(), memit.New(), scalene.New(), gomod.New(mods, err)),
+		Modules: mods,
 	})
 }
 
@@ -147,7 +155,9 @@ func runNotebook(args []string, stdout io.Writer) error {
 	if len(paths) != 1 {
 		return fmt.Errorf("usage: perfnb run NOTEBOOK.ipynb [-o OUT.ipynb] [--allow-errors] [--timeout S]")
 	}
-	opts.Path = paths[0]
+	if err := enterFolder(&opts, paths[0]); err != nil {
+		return err
+	}
 	opts.Timeout = time.Duration(*timeout * float64(time.Second))
 	opts.Progress = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -155,4 +165,25 @@ func runNotebook(args []string, stdout io.Writer) error {
 	sess := newSession()
 	defer sess.Shutdown(false)
 	return runner.Run(ctx, sess, opts)
+}
+
+// enterFolder sets the notebook's path (and the output's) in opts as
+// absolute paths, then changes to the notebook's folder, where Jupyter
+// would start its kernel: relative file names and the notebook's Go module
+// then mean the same as in Jupyter.
+func enterFolder(opts *runner.Options, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("finding the notebook %s: %w", path, err)
+	}
+	opts.Path = abs
+	if opts.Output != "" {
+		if opts.Output, err = filepath.Abs(opts.Output); err != nil {
+			return fmt.Errorf("finding the output %s: %w", opts.Output, err)
+		}
+	}
+	if err := os.Chdir(filepath.Dir(abs)); err != nil {
+		return fmt.Errorf("changing to the notebook's folder: %w", err)
+	}
+	return nil
 }
