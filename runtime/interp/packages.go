@@ -90,7 +90,7 @@ func importFailed(pkg *modules.Package, err error) error {
 		return err
 	}
 	why := strings.TrimSpace(cellPos(err.Error()))
-	if strings.Contains(why, "undefined type") || strings.Contains(why, "[") {
+	if strings.Contains(why, "undefined type") || strings.Contains(why, "generic") || strings.Contains(why, "instantiat") {
 		why += " (the interpreter cannot instantiate every generic type or function)"
 	}
 	msg := fmt.Sprintf("cannot import %q in interpreted cells: no plugin (%s), and the interpreter could not read its source: %s; %s",

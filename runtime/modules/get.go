@@ -89,6 +89,9 @@ func (n *Notebook) resolve(ctx context.Context, path string, progress io.Writer)
 	}
 	p := pkgs[len(pkgs)-1]
 	if p.Error != nil && strings.Contains(p.Error.Err, "no required module provides package") {
+		if mod := n.ownModule(path); mod != "" {
+			return nil, fmt.Errorf("cannot import %q: module %s has no such package (no Go files in %s)", path, mod, n.dirOf(path))
+		}
 		fmt.Fprintf(writer(progress), "go: resolving %s\n", path)
 		n.mu.Lock()
 		_, err := n.run(ctx, n.dir, n.Env(n.workFile()), progress, "get", "--", path)
@@ -112,6 +115,26 @@ func (n *Notebook) resolve(ctx context.Context, path string, progress io.Writer)
 	}
 	n.announce(pkgs, progress)
 	return pkgs, nil
+}
+
+// ownModule returns the notebook's module, or the user's, when path is
+// inside it, and "" otherwise.
+func (n *Notebook) ownModule(path string) string {
+	for _, m := range []string{ModulePath, n.userPath} {
+		if m != "" && (path == m || strings.HasPrefix(path, m+"/")) {
+			return m
+		}
+	}
+	return ""
+}
+
+// dirOf returns the directory where the package at path, inside the
+// notebook's module or the user's, would be.
+func (n *Notebook) dirOf(path string) string {
+	if n.userPath != "" && (path == n.userPath || strings.HasPrefix(path, n.userPath+"/")) {
+		return filepath.Join(n.userMod, filepath.FromSlash(strings.TrimPrefix(path[len(n.userPath):], "/")))
+	}
+	return filepath.Join(n.dir, filepath.FromSlash(strings.TrimPrefix(path[len(ModulePath):], "/")))
 }
 
 // announce writes, once per module, the version of each module pkgs come
@@ -197,6 +220,9 @@ func (n *Notebook) Requirements(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("listing the modules in use: %s", goMessage(err))
 	}
 	b.WriteString("modules in use (go list -m all):\n")
+	if strings.TrimSpace(out) == "" {
+		b.WriteString("  none\n")
+	}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if l != "" && l != ModulePath && l != pluginModule {
 			b.WriteString("  " + l + "\n")

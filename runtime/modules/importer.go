@@ -62,6 +62,9 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 	case errors.Is(pluginErr, context.Canceled):
 		return nil, pluginErr
 	default:
+		if err := n.compiles(ctx, pkgs); err != nil {
+			return nil, err
+		}
 		p.Why = pluginErr.Error()
 		if reason := sourceProblem(pkgs); reason != "" {
 			return nil, fmt.Errorf("cannot import %q in interpreted cells: no plugin (%s), and the interpreter cannot read its source (%s); %s",
@@ -76,6 +79,27 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 	n.packages[path] = p
 	n.mu.Unlock()
 	return p, nil
+}
+
+// compiles returns an error when the last package of pkgs (or one of its
+// dependencies) does not compile, with the compiler's messages.
+func (n *Notebook) compiles(ctx context.Context, pkgs []*listed) error {
+	target := pkgs[len(pkgs)-1]
+	_, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, "build", "--", target.ImportPath)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return err
+	}
+	msg := goMessage(err)
+	for k := len(pkgs) - 1; k >= 0; k-- {
+		if p := pkgs[k]; len(p.CgoFiles) > 0 {
+			msg += fmt.Sprintf("\n(%s uses cgo: building it needs a working C compiler, $CC or gcc, and CGO_ENABLED=1)", p.ImportPath)
+			break
+		}
+	}
+	return fmt.Errorf("cannot import %q: it does not build:\n%s", target.ImportPath, msg)
 }
 
 // sourceProblem says why the interpreter cannot read the source of the
