@@ -18,15 +18,12 @@ import (
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
-// Call is one use of a magic in a cell.
+// Call is one use of a magic in a cell: the magic as the cell parser read
+// it (its name, arguments and their column, body and lines) and the cell's
+// execution count.
 type Call struct {
-	Name     string // without the % signs
-	Cell     bool   // %%name: Body is the rest of the cell
-	Args     string // the rest of the magic line, raw
-	Body     string // cell magics: the lines after the magic line
-	Count    int    // execution count of the cell (the n of In[n])
-	Line     int    // line of the magic line in the cell
-	BodyLine int    // line of the first body line in the cell
+	cell.Magic
+	Count int // execution count of the cell (the n of In[n])
 }
 
 // Env is what a magic may use while it runs.
@@ -41,6 +38,8 @@ type Env struct {
 	// SetVar defines or replaces a variable that later cells can use
 	// (for -v NAME).
 	SetVar func(name string, value any) error
+	// Version is perfnb's version, recorded with every result.
+	Version string
 }
 
 // Magic is a named magic.

@@ -194,11 +194,7 @@ func statementColumn(call magics.Call, code string) int {
 	if code == "" || i < 0 {
 		return 1
 	}
-	prefix := len("%memit ")
-	if call.Cell {
-		prefix++
-	}
-	return prefix + i + 1
+	return call.ArgsCol + i
 }
 
 // defaultLimit is the child's memory limit when -m is not given: the

@@ -18,6 +18,7 @@ package timeit
 import (
 	"context"
 	"fmt"
+	"go/token"
 	"io"
 	"sort"
 	"strings"
@@ -95,15 +96,11 @@ func parseCall(call magics.Call) (*config, error) {
 		return nil, usage("-r needs at least 1 run")
 	case cfg.precision < 1 || cfg.precision > 17:
 		return nil, usage("-p needs a number of significant digits from 1 to 17")
-	case opts.Has("v") && !isIdent(cfg.varName):
+	case opts.Has("v") && !token.IsIdentifier(cfg.varName):
 		return nil, usage(fmt.Sprintf("-v needs a variable name, not %q", cfg.varName))
 	}
-	prefix := "%timeit "
-	if call.Cell {
-		prefix = "%%timeit "
-	}
 	restSn := native.Snippet{Source: strings.TrimRight(rest, " \t\r\n"), Cell: call.Count, Line: call.Line,
-		Col: len(prefix) + len(call.Args) - len(rest) + 1}
+		Col: call.ArgsCol + len(call.Args) - len(rest)}
 	if !call.Cell {
 		if strings.TrimSpace(rest) == "" {
 			return nil, nil
@@ -124,18 +121,6 @@ func parseCall(call magics.Call) (*config, error) {
 }
 
 func usage(msg string) error { return &kernel.Error{Name: "UsageError", Value: msg} }
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if !(unicode.IsLetter(c) || c == '_' || i > 0 && unicode.IsDigit(c)) {
-			return false
-		}
-	}
-	return true
-}
 
 // labelLine splits "label: statement" into its label and the column (0-based
 // byte offset) where the statement starts. A Go label (a label alone on its

@@ -61,7 +61,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 
 	t.Run("line mode with automatic loop count", func(t *testing.T) {
 		start := time.Now()
-		v, pub, err := run(t, e, ctx, magics.Call{Args: "x := 3*7"})
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "x := 3*7"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,8 +85,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("cell mode with setup, -o and -v", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)",
-			Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2})
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)", Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +108,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("allocations are counted", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Args: "-n 1000 -r 2 -o s := strings.Join(words, \" \")"})
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-n 1000 -r 2 -o s := strings.Join(words, \" \")"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +118,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("quiet", func(t *testing.T) {
-		v, pub, err := run(t, e, ctx, magics.Call{Args: "-q -o -n 10 -r 2 fib(10)"})
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-q -o -n 10 -r 2 fib(10)"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,8 +128,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("comparison", func(t *testing.T) {
-		v, pub, err := run(t, e, ctx, magics.Call{Cell: true, Args: "-n 200 -r 5 -o",
-			Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2})
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 200 -r 5 -o", Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +153,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("user output is streamed", func(t *testing.T) {
-		_, pub, err := run(t, e, ctx, magics.Call{Args: `-n 2 -r 1 fmt.Println("hello from the cell")`})
+		_, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: `-n 2 -r 1 fmt.Println("hello from the cell")`}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,9 +172,11 @@ func TestTimeitEndToEnd(t *testing.T) {
 		wantName string
 		want     string
 	}{
-		{"compile error", magics.Call{Args: "undefinedThing + 1", Count: 8}, 0, "CompileError", "In[8]:1:9: undefined: undefinedThing"},
-		{"panic", magics.Call{Args: `-n 1 -r 1 panic("boom")`}, 0, "panic", "the cell panicked: boom"},
-		{"interrupt", magics.Call{Args: "for {}"}, 400 * time.Millisecond, "Interrupted", "interrupted"},
+		{"compile error", magicstest.Call(t, 8, "%timeit undefinedThing + 1"), 0, "CompileError", "In[8]:1:9: undefined: undefinedThing"},
+		{"compile error after spaces", magicstest.Call(t, 8, "%timeit   undefinedThing + 1"), 0, "CompileError", "In[8]:1:11: undefined: undefinedThing"},
+		{"compile error in an indented magic", magicstest.Call(t, 9, "x := 1\n  %timeit -n 3 undefinedThing + 1"), 0, "CompileError", "In[9]:2:16: undefined: undefinedThing"},
+		{"panic", magics.Call{Magic: cell.Magic{Args: `-n 1 -r 1 panic("boom")`}}, 0, "panic", "the cell panicked: boom"},
+		{"interrupt", magics.Call{Magic: cell.Magic{Args: "for {}"}}, 400 * time.Millisecond, "Interrupted", "interrupted"},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
