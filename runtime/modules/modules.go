@@ -65,6 +65,8 @@ type Notebook struct {
 	goCmd    string
 	version  string   // the toolchain's version, "1.26.8"
 	goVer    string   // the toolchain's GOVERSION, "go1.26.8"
+	proxy    string   // GOPROXY
+	modCache string   // GOMODCACHE
 	environ  []string // the user's environment
 	userMod  string   // the user's module directory ("" outside any module)
 	userPath string   // its module path
@@ -136,18 +138,19 @@ func (n *Notebook) GoVersion() string { return n.version }
 // workspace the folder belongs to, and the toolchain's version.
 func (n *Notebook) locate(ctx context.Context) error {
 	var out strings.Builder
-	cmd := n.command(ctx, n.folder, n.userEnv(), "env", "-json", "GOMOD", "GOWORK", "GOVERSION")
+	cmd := n.command(ctx, n.folder, n.userEnv(), "env", "-json", "GOMOD", "GOWORK", "GOVERSION", "GOPROXY", "GOMODCACHE")
 	cmd.Stdout = &out
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("asking the go command about the notebook's folder %s: %w: %s", n.folder, err, strings.TrimSpace(stderr.String()))
 	}
-	var env struct{ GOMOD, GOWORK, GOVERSION string }
+	var env struct{ GOMOD, GOWORK, GOVERSION, GOPROXY, GOMODCACHE string }
 	if err := json.Unmarshal([]byte(out.String()), &env); err != nil {
 		return fmt.Errorf("reading go env's answer: %w", err)
 	}
 	n.goVer = env.GOVERSION
+	n.proxy, n.modCache = env.GOPROXY, env.GOMODCACHE
 	n.version = toolchainVersion(env.GOVERSION)
 	n.userWork = env.GOWORK
 	if env.GOMOD != "" && env.GOMOD != os.DevNull {

@@ -14,10 +14,6 @@ import (
 	"strings"
 )
 
-// yaegiModule is the interpreter's module, whose extract command writes a
-// package's symbol table.
-const yaegiModule = "github.com/traefik/yaegi"
-
 // host describes the running binary, which a plugin must match.
 type host struct {
 	goVersion string            // runtime.Version()
@@ -88,10 +84,6 @@ func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Write
 		return nil, err
 	}
 	target := pkgs[len(pkgs)-1]
-	extractor, err := n.extractor(ctx, h, progress)
-	if err != nil {
-		return nil, err
-	}
 	id := strings.NewReplacer("/", "_", ".", "_", "~", "_", "-", "_").Replace(target.ImportPath)
 	root := filepath.Join(n.dir, "plugin")
 	dir := filepath.Join(root, id)
@@ -101,15 +93,8 @@ func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Write
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("preparing the plugin of %s: %w", target.ImportPath, err)
 	}
-	cmd := n.command(ctx, dir, n.Env(n.workFile()), "extract", "-name", "main", "--", target.ImportPath)
-	cmd.Path, cmd.Args = extractor, append([]string{extractor}, cmd.Args[1:]...)
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		return nil, context.Canceled
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("yaegi extract could not read the package's API: %s", strings.TrimSpace(string(out)+" "+errText(err)))
+	if err := n.extract(ctx, dir, target.ImportPath); err != nil {
+		return nil, err
 	}
 	table := "package main\n\nimport \"reflect\"\n\n// Symbols is the package's symbol table, for the interpreter.\nvar Symbols = map[string]map[string]reflect.Value{}\n"
 	if err := os.WriteFile(filepath.Join(dir, "symbols.go"), []byte(table), 0o644); err != nil {
@@ -143,35 +128,4 @@ func load(so string) (map[string]map[string]reflect.Value, error) {
 		return nil, fmt.Errorf("the plugin's symbol table has type %T", sym)
 	}
 	return *table, nil
-}
-
-// extractor returns yaegi's command, of the version perfnb is built with,
-// installing it in the state directory on first use.
-func (n *Notebook) extractor(ctx context.Context, h host, progress io.Writer) (string, error) {
-	version, ok := h.deps[yaegiModule]
-	if !ok {
-		return "", errors.New("perfnb's build information does not name its yaegi version")
-	}
-	bin := filepath.Join(n.dir, "bin", "yaegi-"+version)
-	exe := filepath.Join(bin, "yaegi")
-	if _, err := os.Stat(exe); err == nil {
-		return exe, nil
-	}
-	fmt.Fprintf(writer(progress), "go: installing yaegi %s, which writes a package's symbol table\n", version)
-	env := append(n.userEnv(), "GOWORK=off", "GOBIN="+bin)
-	if _, err := n.run(ctx, n.dir, env, progress, "install", yaegiModule+"/cmd/yaegi@"+version); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return "", err
-		}
-		return "", fmt.Errorf("installing yaegi's extract command failed: %s", goMessage(err))
-	}
-	return exe, nil
-}
-
-// errText is err's text, or "".
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
