@@ -3,12 +3,12 @@ package magics
 import (
 	"context"
 	"errors"
-	"github.com/perfnb/perfnb/runtime/cell"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
 )
 
 // plainMagic is a magic without a Modes method: line and cell.

@@ -3,9 +3,10 @@
 // name, and IPython-style option parsing. The magics themselves live in
 // the sub-packages timeit, memit and scalene, except %lsmagic, which every
 // registry holds. NativeError, Output, Env.NativeWorkspace and the
-// formatters Thousands, FormatCount and FormatBytes are what the magics
-// that run native code share: one set of error names, one capped output
-// stream, one way to get the workspace, one style of numbers.
+// formatters Thousands and FormatCount (with sysmem.FormatBytes for sizes)
+// are what the magics that run native code share: one set of error names,
+// one capped output stream, one way to get the workspace, one style of
+// numbers.
 package magics
 
 import (
@@ -14,6 +15,7 @@ import (
 	"sort"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -102,4 +104,27 @@ func (r *Registry) Run(ctx context.Context, call Call, env Env) (any, error) {
 		return nil, &kernel.Error{Name: "UsageError", Value: fmt.Sprintf("Line magic function `%%%s` not found.", call.Name)}
 	}
 	return m.Run(ctx, call, env)
+}
+
+// Source is the magic as typed: its line and, for a cell magic, its body.
+func (c Call) Source() string {
+	src := "%" + c.Name
+	if c.Cell {
+		src = "%" + src
+	}
+	if c.Args != "" {
+		src += " " + c.Args
+	}
+	if c.Cell && c.Body != "" {
+		src += "\n" + c.Body
+	}
+	return src
+}
+
+// NewRecord starts the record of what call measures with the test binary
+// at binary: its magic, source and cell, and the environment, collected
+// now (call it just before the measurement, for the load average).
+func (e Env) NewRecord(call Call, binary string) *record.Record {
+	return &record.Record{Magic: call.Name, Source: call.Source(), Cell: call.Count,
+		Environment: record.Collect(binary, e.Version)}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -44,6 +45,13 @@ func TestEndToEnd(t *testing.T) {
 				}
 				if r.Method != "hwm" || r.Allocated < 64<<20 || r.HeapPeak-r.HeapBaseline < 64<<20 {
 					t.Errorf("result %+v", r)
+				}
+				rec, ok := d[record.MIMEType].(*record.Record)
+				if !ok || rec.Magic != "memit" || !strings.HasPrefix(rec.Source, "%%memit -o\n") || len(rec.Results) != 1 || rec.Environment.Go == "" {
+					t.Fatalf("record %+v", d[record.MIMEType])
+				}
+				if inc, _ := rec.Results[0].Metric(incrementUnit); len(inc) != 1 || inc[0] != float64(r.Increment) {
+					t.Errorf("record's increment %v, result's %d", inc, r.Increment)
 				}
 			},
 		},

@@ -19,13 +19,14 @@ import (
 	"context"
 	"fmt"
 	"go/token"
-	"io"
 	"sort"
 	"strings"
 	"unicode"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
+	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -247,20 +248,26 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	prog := native.Program{Decls: env.Decls}
 	for _, v := range cfg.variants {
-		prog.Benchmarks = append(prog.Benchmarks, native.Benchmark{Name: v.bench, Setup: cfg.setup, Body: v.body})
+		bm := native.Benchmark{Name: v.bench, Setup: cfg.setup, Body: v.body}
+		if cfg.cpu {
+			bm.BeforeLoop, bm.AfterLoop = harness.TimesBeforeLoop, harness.TimesAfterLoop
+		}
+		prog.Benchmarks = append(prog.Benchmarks, bm)
 	}
 	bin, err := ws.Build(ctx, prog)
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
 	out := magics.NewOutput(env.Publisher, "timeit")
-	stdout, stderr := out.Stdout(), out.Stderr()
-	if cfg.cpu {
-		io.WriteString(stderr, "%timeit -c: testing.B measures wall-clock time; CPU time is not available, so wall-clock time is shown.\n")
-	}
-	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: stdout, Stderr: stderr})
+	rec := env.NewRecord(call, bin.Path)
+	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr()})
 	if err != nil {
 		return nil, cellError(ctx, err)
+	}
+	rec.Clock = cfg.clock()
+	for _, r := range results {
+		r.Clock, r.Environment = rec.Clock, rec.Environment
+		rec.Results = append(rec.Results, r.record())
 	}
 
 	var value any
@@ -273,7 +280,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		value, text, htmlText = c, c.text(), c.html()
 	}
 	if !cfg.quiet && env.Publisher != nil {
-		env.Publisher.Display(kernel.Bundle{"text/plain": text, "text/html": htmlText}, nil, "")
+		env.Publisher.Display(kernel.Bundle{"text/plain": text, "text/html": htmlText, record.MIMEType: rec}, nil, "")
 	}
 	if cfg.varName != "" {
 		if err := env.SetVar(cfg.varName, value); err != nil {
@@ -284,6 +291,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return value, nil
 	}
 	return nil, nil
+}
+
+// clock is the clock the call's times are read from.
+func (c *config) clock() string {
+	if c.cpu {
+		return clockCPU
+	}
+	return clockWall
 }
 
 // measure runs the benchmarks: calibration when no -n, then R runs of N
@@ -298,7 +313,7 @@ func measure(ctx context.Context, ws *native.Workspace, bin *native.Binary, cfg 
 		if err != nil {
 			return nil, err
 		}
-		return parseBench(res.Bench)
+		return parseBench(res.Bench, timeUnit(cfg.clock()))
 	}
 	loops := make([]int, len(cfg.variants))
 	for i, v := range cfg.variants {

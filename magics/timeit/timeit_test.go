@@ -11,6 +11,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -33,6 +34,7 @@ func (e *testEnv) env(pub kernel.Publisher) magics.Env {
 			{Kind: cell.VarDecl, Name: "words", Source: `var words = strings.Fields("the quick brown fox jumps over the lazy dog")`, Cell: 2, Line: 1},
 		},
 		Publisher: pub,
+		Version:   "test-version",
 		Workspace: func() (*native.Workspace, error) { return e.ws, nil },
 		SetVar: func(name string, v any) error {
 			e.vars[name] = v
@@ -81,7 +83,45 @@ func TestTimeitEndToEnd(t *testing.T) {
 				t.Errorf("text/html lacks %q", want)
 			}
 		}
+		rec, ok := pub.Displays()[0][record.MIMEType].(*record.Record)
+		if !ok {
+			t.Fatalf("no record in the bundle: %v", pub.Displays()[0])
+		}
+		if rec.Magic != "timeit" || rec.Source != "%timeit x := 3*7" || rec.Cell != 5 || rec.Clock != "wall" || len(rec.Results) != 1 {
+			t.Errorf("record %+v", rec)
+		}
+		if v, ok := rec.Results[0].Metric("sec/op"); !ok || len(v) != 7 {
+			t.Errorf("record's sec/op %v", v)
+		}
+		if env := rec.Environment; env.Go == "" || env.GOMAXPROCS < 1 || env.Perfnb != "test-version" {
+			t.Errorf("environment %+v", env)
+		}
+		if !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
+			t.Errorf("text/html lacks the environment footer or the clock:\n%s", html)
+		}
 		t.Logf("%s (in %v)", text, time.Since(start))
+	})
+
+	t.Run("-c measures CPU time", func(t *testing.T) {
+		// A sleep takes wall-clock time but hardly any CPU time.
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-c -n 5 -r 3 -o time.Sleep(2 * time.Millisecond)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := v.(*Result)
+		if r.Clock != "cpu" || r.Average <= 0 || r.Average > 1e-3 {
+			t.Errorf("-c of a 2 ms sleep: clock %q, mean %g s", r.Clock, r.Average)
+		}
+		rec := pub.Displays()[0][record.MIMEType].(*record.Record)
+		if _, ok := rec.Results[0].Metric("cpu-sec/op"); !ok || rec.Clock != "cpu" {
+			t.Errorf("record %+v", rec)
+		}
+		if html := pub.Displays()[0]["text/html"].(string); !strings.Contains(html, "CPU time of the process (-c)") {
+			t.Errorf("the table does not name the CPU clock:\n%s", html)
+		}
+		if out := pub.Text("stdout") + pub.Text("stderr"); out != "" {
+			t.Errorf("printed %q", out)
+		}
 	})
 
 	t.Run("cell mode with setup, -o and -v", func(t *testing.T) {
