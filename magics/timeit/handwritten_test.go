@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/magicstest"
 )
 
 // handWritten is the benchmark a Go programmer would write for the same
@@ -47,9 +47,10 @@ func BenchmarkFib(b *testing.B) {
 // TestTimeitAddsNoWork compares %timeit with the hand-written benchmark of
 // the same body, run by go test -bench in the same test: the harness must
 // not add per-loop work (it once passed expressions to a non-inlined
-// function, which tripled the time of len(xs)). The best of three
+// function, which tripled the time of len(xs)). The best times of
 // interleaved rounds on each side are compared, loosely: %timeit may read
-// at most 1.5× the hand-written figure, and no less than half of it.
+// at most 1.5× the hand-written figure, and no less than half of it
+// (rounds are added, up to six, while a loaded machine keeps them apart).
 func TestTimeitAddsNoWork(t *testing.T) {
 	e := newTestEnv(t)
 	dir := t.TempDir()
@@ -74,8 +75,9 @@ func TestTimeitAddsNoWork(t *testing.T) {
 					best[side] = sec
 				}
 			}
-			for range 3 {
-				v, _, err := run(t, e, context.Background(), magics.Call{Args: "-o -r 3 " + tt.body})
+			ratio := 0.0
+			for round := range 6 {
+				v, _, err := run(t, e, context.Background(), magicstest.Call(t, 5, "%timeit -o -r 3 "+tt.body))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -85,15 +87,19 @@ func TestTimeitAddsNoWork(t *testing.T) {
 				if err != nil {
 					t.Fatalf("hand-written benchmark: %v\n%s", err, out)
 				}
-				ms, err := parseBench(out)
+				ms, err := parseBench(out, "sec/op")
 				if err != nil || len(ms[tt.bench]) == 0 {
 					t.Fatalf("reading %q: %v", out, err)
 				}
 				for _, m := range ms[tt.bench] {
 					keep("go test", m.secPerOp)
 				}
+				// On a loaded machine the best times need more rounds
+				// to settle; stop once they agree.
+				if ratio = best["timeit"] / best["go test"]; round >= 1 && ratio <= 1.5 && ratio >= 0.5 {
+					break
+				}
 			}
-			ratio := best["timeit"] / best["go test"]
 			t.Logf("%%timeit %s: %.3g ns; go test -bench: %.3g ns; ratio %.2f", tt.body,
 				best["timeit"]*1e9, best["go test"]*1e9, ratio)
 			if ratio > 1.5 || ratio < 0.5 {

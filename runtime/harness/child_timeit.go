@@ -3,7 +3,7 @@ package harness
 // The %timeit side of the child. The generated test file holds
 //
 //	func TestPerfnbTimeit(t *testing.T) {
-//		harness.Timeit(t, map[string]func(*testing.B){"Cell": BenchmarkCell})
+//		harness.Timeit(t, testing.Benchmark, map[string]func(*testing.B){"Cell": BenchmarkCell})
 //	}
 //
 // and the parent runs the binary with -test.run=^TestPerfnbTimeit$ and a
@@ -16,10 +16,14 @@ package harness
 // same collection before the run, the same B/op and allocs/op (bytes and
 // allocations of the run divided by N, rounded down).
 //
-// Each run prints one line that golang.org/x/perf/benchfmt reads, on the
-// original standard output:
+// Each run prints one line, as go test -bench -benchmem does (metrics the
+// benchmark reports, such as %timeit -c's CPU time, included), on the
+// original standard output, for golang.org/x/perf/benchfmt:
 //
 //	BenchmarkCell-2	20000000	12.5 ns/op	0 B/op	0 allocs/op
+//
+// The package does not import testing (the kernel imports it for its
+// constants): Timeit is generic over testing's B and BenchmarkResult.
 
 import (
 	"encoding/json"
@@ -28,7 +32,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"testing"
+	"time"
 )
 
 // TimeitPlanEnv names the environment variable that holds the JSON
@@ -57,9 +61,27 @@ type TimeitPlan struct {
 // per loop should last, at least, as a fraction of the target.
 const calibrationRun = 0.1
 
-// Timeit runs the plan in TimeitPlanEnv over benches; without the
-// variable it does nothing.
-func Timeit(t *testing.T, benches map[string]func(*testing.B)) {
+// Fataler is what Timeit needs of a *testing.T.
+type Fataler interface {
+	Fatalf(format string, args ...any)
+}
+
+// BenchB is what Timeit needs of a *testing.B.
+type BenchB interface {
+	Failed() bool
+	Skipped() bool
+	Elapsed() time.Duration
+}
+
+// BenchResult is what Timeit needs of a testing.BenchmarkResult.
+type BenchResult interface {
+	String() string    // "N  t ns/op" and the reported metrics
+	MemString() string // "b B/op  a allocs/op"
+}
+
+// Timeit runs the plan in TimeitPlanEnv over benches with bench
+// (testing.Benchmark); without the variable it does nothing.
+func Timeit[B BenchB, R BenchResult](t Fataler, bench func(func(B)) R, benches map[string]func(B)) {
 	raw := os.Getenv(TimeitPlanEnv)
 	if raw == "" {
 		return
@@ -71,16 +93,24 @@ func Timeit(t *testing.T, benches map[string]func(*testing.B)) {
 	if len(plan.Loops) != len(plan.Benchmarks) || plan.Repeat < 1 {
 		t.Fatalf("%s: a loop count per benchmark and at least one run are needed", TimeitPlanEnv)
 	}
-	out := os.Stdout // the cell's output goes elsewhere (RedirectStdout)
-	loops := append([]int(nil), plan.Loops...)
-	for i, name := range plan.Benchmarks {
+	for _, name := range plan.Benchmarks {
 		if benches[name] == nil {
 			t.Fatalf("no benchmark %s", name)
 		}
+	}
+	run := func(name string, n int) (R, time.Duration, bool) {
+		return runFixed(bench, benches[name], n)
+	}
+	out := os.Stdout // the cell's output goes elsewhere (RedirectStdout)
+	loops := append([]int(nil), plan.Loops...)
+	for i, name := range plan.Benchmarks {
 		if loops[i] > 0 {
 			continue
 		}
-		n, ok := calibrate(benches[name], plan.Target)
+		n, ok := calibrate(func(n int) (time.Duration, bool) {
+			_, d, ok := run(name, n)
+			return d, ok
+		}, plan.Target)
 		if !ok {
 			return // no line: the parent says the benchmark stopped early
 		}
@@ -89,44 +119,43 @@ func Timeit(t *testing.T, benches map[string]func(*testing.B)) {
 	for r := range plan.Repeat {
 		for j := range plan.Benchmarks {
 			i := (j + r) % len(plan.Benchmarks)
-			name := plan.Benchmarks[i]
-			res, ok := runFixed(benches[name], loops[i])
+			res, _, ok := run(plan.Benchmarks[i], loops[i])
 			if !ok {
 				return
 			}
-			fmt.Fprintf(out, "Benchmark%s-%d\t%d\t%s ns/op\t%d B/op\t%d allocs/op\n", name, runtime.GOMAXPROCS(0),
-				res.N, strconv.FormatFloat(float64(res.T.Nanoseconds())/float64(res.N), 'g', -1, 64),
-				res.AllocedBytesPerOp(), res.AllocsPerOp())
+			fmt.Fprintf(out, "Benchmark%s-%d\t%s\t%s\n", plan.Benchmarks[i], runtime.GOMAXPROCS(0), res.String(), res.MemString())
 		}
 	}
 }
 
-// runFixed runs f for exactly n loops with testing.Benchmark. It reports
-// false when the benchmark did not return (runtime.Goexit, b.SkipNow,
-// b.FailNow) or timed nothing.
-func runFixed(f func(*testing.B), n int) (testing.BenchmarkResult, bool) {
+// runFixed runs f for exactly n loops with bench (testing.Benchmark). It
+// returns the result, the time its timer measured (the loop's, not the
+// setup's) and whether the benchmark
+// function returned (not after runtime.Goexit, b.SkipNow or b.FailNow).
+func runFixed[B BenchB, R BenchResult](bench func(func(B)) R, f func(B), n int) (R, time.Duration, bool) {
 	if err := flag.Set("test.benchtime", strconv.Itoa(n)+"x"); err != nil {
 		panic(err) // testing's flags are registered before tests run
 	}
 	returned := false
-	res := testing.Benchmark(func(b *testing.B) {
+	var elapsed time.Duration
+	res := bench(func(b B) {
 		f(b)
-		returned = !b.Failed() && !b.Skipped()
+		elapsed, returned = b.Elapsed(), !b.Failed() && !b.Skipped()
 	})
-	return res, returned && res.N > 0
+	return res, elapsed, returned
 }
 
-// calibrate chooses the loop count of f the way IPython's autorange does,
-// in the process that measures: a warm-up run of one loop (kept when it
-// alone lasts the target), then runs of growing loop counts until one
-// lasts calibrationRun of the target, whose time per loop gives the count
-// (AutoLoops).
-func calibrate(f func(*testing.B), target float64) (int, bool) {
-	res, ok := runFixed(f, 1)
+// calibrate chooses the loop count the way IPython's autorange does, in
+// the process that measures: run(n) runs n loops and returns their time.
+// A warm-up run of one loop (kept when it alone lasts the target), then
+// runs of growing loop counts until one lasts calibrationRun of the
+// target, whose time per loop gives the count (AutoLoops).
+func calibrate(run func(n int) (time.Duration, bool), target float64) (int, bool) {
+	d, ok := run(1)
 	if !ok {
 		return 0, false
 	}
-	if res.T.Seconds() >= target {
+	if d.Seconds() >= target {
 		return 1, true
 	}
 	n := 1
@@ -134,14 +163,14 @@ func calibrate(f func(*testing.B), target float64) (int, bool) {
 		// Grow toward the calibration time with 20% to spare, at least
 		// by one loop and at most a hundredfold, as go test does.
 		next := 100 * n
-		if sec := res.T.Seconds(); sec > 0 {
+		if sec := d.Seconds(); sec > 0 {
 			next = int(float64(n) * 1.2 * calibrationRun * target / sec)
 		}
 		n = min(max(next, n+1), 100*n)
-		if res, ok = runFixed(f, n); !ok {
+		if d, ok = run(n); !ok {
 			return 0, false
 		}
-		if sec := res.T.Seconds(); sec >= calibrationRun*target || n >= 1e9 {
+		if sec := d.Seconds(); sec >= calibrationRun*target || n >= 1e9 {
 			return AutoLoops(sec/float64(n), target), true
 		}
 	}

@@ -657,7 +657,7 @@ func (g *generator) emit() []byte {
 		w.printf("}\n")
 	}
 	if len(g.benches) > 0 {
-		w.printf("\nfunc %s(t *testing.T) {\n\tharness.Timeit(t, map[string]func(*testing.B){\n", harness.TimeitTest)
+		w.printf("\nfunc %s(t *testing.T) {\n\tharness.Timeit(t, testing.Benchmark, map[string]func(*testing.B){\n", harness.TimeitTest)
 		for _, bc := range g.benches {
 			w.printf("\t\t%q: Benchmark%s,\n", bc.name, bc.name)
 		}

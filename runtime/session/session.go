@@ -233,17 +233,9 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 
 // runMagic runs a %line or %%cell magic.
 func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
-	m := it.Magic
-	call := magics.Call{
-		Name:     m.Name,
-		Cell:     m.Cell,
-		Args:     m.Args,
-		Body:     m.Body,
-		Count:    count,
-		Line:     m.Line,
-		BodyLine: m.BodyLine,
-	}
+	call := magics.Call{Magic: *it.Magic, Count: count}
 	env := magics.Env{
+		Version:   s.opts.Version,
 		Decls:     s.Decls(),
 		Publisher: pub,
 		Workspace: s.Workspace,
