@@ -24,6 +24,10 @@ const (
 // causeLine matches the lines of Go's crash report that say what happened.
 var causeLine = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*|unexpected fault address .*|runtime: out of memory.*|\[signal .*\]|runtime: goroutine stack exceeds .*)$`)
 
+// recoveredNote matches what Go adds to the message of a panic re-raised
+// after a recover.
+var recoveredNote = regexp.MustCompile(` \[recovered(?:, repanicked)?\]`)
+
 // cellPosition matches a cell position in a stack trace.
 var cellPosition = regexp.MustCompile(`In\[(\d+)\](?:/_\.go)?:(\d+)`)
 
@@ -67,7 +71,9 @@ func pickCause(causes []string) string {
 		case strings.HasPrefix(c, "fatal error: ") && fatal == "":
 			fatal = c
 		case strings.HasPrefix(c, "panic: ") && fatal == "":
-			fatal = strings.TrimSuffix(c, " [recovered]")
+			// A panic no recover caught: in a goroutine or callback that
+			// perfnb does not guard (a time.AfterFunc callback, say).
+			fatal = recoveredNote.ReplaceAllString(c, "") + " (in a goroutine or callback, where no recover caught it)"
 		case strings.HasPrefix(c, "[signal "), strings.HasPrefix(c, "unexpected fault address"):
 			if extra == "" {
 				extra = c
