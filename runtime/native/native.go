@@ -98,8 +98,9 @@ type RunResult struct {
 // runtime/harness, importable as "perfnbcell/harness".
 type Workspace struct {
 	dir       string
-	goCmd     string // the go command
-	goVersion string // the toolchain's version, for go.mod ("1.26.8")
+	goCmd     string   // the go command
+	goVersion string   // the toolchain's version, for go.mod ("1.26.8")
+	env       []string // the go command's environment; nil: goEnv()
 
 	mu   sync.Mutex // serialises builds
 	seq  int        // number of the last build

@@ -23,6 +23,7 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/history"
+	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	// TempDir is where the native workspace is created ("" for the
 	// system's temporary directory).
 	TempDir string
+	// Modules, when not nil, is the notebook's module context: cells and
+	// magics import the packages of the notebook's module and third-party
+	// modules through it.
+	Modules *modules.Notebook
 }
 
 // evaluator runs Go items; *interp.Interp is the real one, tests use a
@@ -71,7 +76,7 @@ type Session struct {
 // New returns a fresh session with its interpreter.
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
-	s.eval, s.evalErr = newInterp(s.Decls)
+	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
 	return s
 }
 
@@ -255,6 +260,11 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 func (s *Session) Workspace() (*native.Workspace, error) {
 	if s.workspace == nil {
 		ws, err := native.NewWorkspace(s.opts.TempDir)
+		if err == nil && s.opts.Modules != nil {
+			if err = ws.UseModules(s.opts.Modules); err != nil {
+				ws.Close()
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("creating the native build workspace: %w", err)
 		}
