@@ -24,7 +24,6 @@ import (
 	"go/token"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
@@ -137,89 +136,18 @@ func onlyComments(src string) bool {
 
 func usage(msg string) error { return &kernel.Error{Name: "UsageError", Value: msg} }
 
-// labelLine splits "label: statement" into its label and the column (0-based
-// byte offset) where the statement starts. A Go label (a label alone on its
-// line, or before for, switch, select or a block) is not a variant label.
-func labelLine(line string) (label string, stmtAt int, ok bool) {
-	i := 0
-	for i < len(line) {
-		c := rune(line[i])
-		if c == '_' || unicode.IsLetter(c) || i > 0 && unicode.IsDigit(c) {
-			i++
-			continue
-		}
-		break
-	}
-	if i == 0 || i >= len(line) || line[i] != ':' || strings.HasPrefix(line[i:], ":=") {
-		return "", 0, false
-	}
-	j := i + 1
-	for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
-		j++
-	}
-	stmt := line[j:]
-	if strings.TrimSpace(stmt) == "" {
-		return "", 0, false
-	}
-	for _, kw := range []string{"for", "switch", "select", "{"} {
-		if stmt == kw || strings.HasPrefix(stmt, kw+" ") || strings.HasPrefix(stmt, kw+"{") || kw == "{" && strings.HasPrefix(stmt, "{") {
-			return "", 0, false
-		}
-	}
-	return line[:i], j, true
-}
-
-// parseVariants splits a %%timeit body into labelled variants. The rule: a
-// body is a comparison when its first line of code (blank lines and //
-// comments aside) is "label: statement", with the label at the start of the
-// line, and at least two such lines exist. Each label line starts a
-// variant; the lines after it, up to the next label line, continue it. It
-// returns nil for a body that is not a comparison.
+// parseVariants splits a %%timeit body into labelled variants (see
+// magics.ParseVariants), each with its benchmark's name; nil for a body
+// that is not a comparison.
 func parseVariants(body string, cellNo, bodyLine int) ([]variant, error) {
-	lines := strings.Split(body, "\n")
-	var vs []variant
-	var cur []string
-	flush := func() {
-		if len(vs) > 0 {
-			vs[len(vs)-1].body.Source = strings.TrimRight(strings.Join(cur, "\n"), " \t\r\n")
-		}
+	mvs, err := magics.ParseVariants(body, cellNo, bodyLine)
+	if err != nil || mvs == nil {
+		return nil, err
 	}
-	labels := 0
-	for _, l := range lines {
-		if _, _, ok := labelLine(l); ok {
-			labels++
-		}
+	vs := make([]variant, len(mvs))
+	for i, v := range mvs {
+		vs[i] = variant{label: v.Label, bench: fmt.Sprintf("V%d_%s", i, v.Label), body: v.Body}
 	}
-	if labels < 2 {
-		return nil, nil
-	}
-	seen := map[string]bool{}
-	for i, l := range lines {
-		label, at, ok := labelLine(l)
-		if !ok {
-			t := strings.TrimSpace(l)
-			if len(vs) == 0 {
-				if t == "" || strings.HasPrefix(t, "//") {
-					continue
-				}
-				return nil, nil // code before the first label: not a comparison
-			}
-			cur = append(cur, l)
-			continue
-		}
-		if seen[label] {
-			return nil, usage(fmt.Sprintf("the variant label %q is used twice", label))
-		}
-		seen[label] = true
-		flush()
-		vs = append(vs, variant{
-			label: label,
-			bench: fmt.Sprintf("V%d_%s", len(vs), label),
-			body:  native.Snippet{Cell: cellNo, Line: bodyLine + i, Col: at + 1},
-		})
-		cur = []string{l[at:]}
-	}
-	flush()
 	return vs, nil
 }
 
