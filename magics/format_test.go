@@ -35,31 +35,35 @@ func TestFormatCount(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
+func TestFormatTime(t *testing.T) {
 	tests := []struct {
-		x    float64
-		want string
+		seconds   float64
+		precision int
+		want      string
 	}{
-		{0, "0"},
-		{16, "16"},
-		{40.5, "40.5"},
-		{9999, "9,999"},
-		{10000, "9.77 KiB"},
-		{10240, "10.0 KiB"},
-		{123456, "121 KiB"},
-		{1023 * 1024, "0.999 MiB"}, // three digits, not 1,023 KiB
-		{1000 * 1024, "0.977 MiB"},
-		{99.96 * 1024, "100 KiB"},
-		{9.996 * 1024, "10.0 KiB"},
-		{5.13e6, "4.89 MiB"},
-		{1 << 30, "1.00 GiB"},
-		{10.2 * (1 << 30), "10.2 GiB"},
-		{1 << 40, "1.00 TiB"},
-		{1.0235e4 * (1 << 40), "10,235 TiB"},
+		{8.26e-9, 3, "8.26 ns"},
+		{0.5, 3, "500 ms"},
+		{65.4, 3, "1min 5s"},
+		{9.999e-4, 3, "1e+03 \u03bcs"},
+		{3725, 3, "1h 2min 5s"},
+		{3605, 3, "1h 5s"},
+		{3600, 3, "1h"},
+		{60.5, 3, "1min"},
+		{90061, 3, "1d 1h 1min 1s"},
+		{0, 3, "0 ns"},
+		{1.5, 3, "1.5 s"},
+		{59.99, 3, "60 s"},
+		{2.5e-5, 3, "25 \u03bcs"},
+		{1e-12, 3, "0.001 ns"},
+		{0.643e-9, 3, "0.643 ns"},
+		{1.23456e-3, 5, "1.2346 ms"},
+		{1.23456e-3, 1, "1 ms"},
+		{123456e-9, 3, "123 \u03bcs"},
+		{math.Inf(1), 3, "+Inf s"},
 	}
 	for _, tt := range tests {
-		if got := FormatBytes(tt.x); got != tt.want {
-			t.Errorf("FormatBytes(%v) = %q, want %q", tt.x, got, tt.want)
+		if got := FormatTime(tt.seconds, tt.precision); got != tt.want {
+			t.Errorf("FormatTime(%g, %d) = %q, want %q", tt.seconds, tt.precision, got, tt.want)
 		}
 	}
 }

@@ -29,6 +29,9 @@ type Options struct {
 	AllowErrors bool          // go on after a failing cell
 	Timeout     time.Duration // per cell; 0 means none
 	Progress    io.Writer     // progress lines and cell text output
+	// Parameters are injected after the cell tagged parameters, as
+	// papermill does (see injectParameters).
+	Parameters []Parameter
 }
 
 // CellError is the error Run returns when a cell fails and errors are not
@@ -75,9 +78,15 @@ func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace
 	if outPath == "" {
 		outPath = opts.Path
 	}
+	if _, err := outputTarget(outPath); err != nil {
+		return err // before running anything
+	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
+	}
+	if err := injectParameters(nb, opts.Parameters); err != nil {
+		return err
 	}
 	if err := nb.ensureIDs(); err != nil {
 		return err

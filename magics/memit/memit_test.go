@@ -10,6 +10,7 @@ import (
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -21,25 +22,25 @@ func TestParseOptions(t *testing.T) {
 		want    options
 		wantErr string // UsageError text fragment
 	}{
-		{name: "defaults", call: magics.Call{Args: "x := make([]byte, 1<<20)"},
+		{name: "defaults", call: magics.Call{Magic: cell.Magic{Args: "x := make([]byte, 1<<20)"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, body: "x := make([]byte, 1<<20)"}},
-		{name: "all short", call: magics.Call{Args: "-r3 -t 2.5 -i 0.01 -c -qo f()"},
+		{name: "all short", call: magics.Call{Magic: cell.Magic{Args: "-r3 -t 2.5 -i 0.01 -c -qo f()"}},
 			want: options{repeat: 3, timeout: 2500 * time.Millisecond, interval: 10 * time.Millisecond, children: true, quiet: true, output: true, body: "f()"}},
-		{name: "limit short", call: magics.Call{Args: "-m 512MiB f()"},
+		{name: "limit short", call: magics.Call{Magic: cell.Magic{Args: "-m 512MiB f()"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, limit: 512 << 20, body: "f()"}},
-		{name: "limit long", call: magics.Call{Args: "--limit=2GiB f()"},
+		{name: "limit long", call: magics.Call{Magic: cell.Magic{Args: "--limit=2GiB f()"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, limit: 2 << 30, body: "f()"}},
-		{name: "cell with setup", call: magics.Call{Cell: true, Args: "-r 2 xs := make([]int, 10)", Body: "ys := append(xs, 1)\n"},
+		{name: "cell with setup", call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-r 2 xs := make([]int, 10)", Body: "ys := append(xs, 1)\n"}},
 			want: options{repeat: 2, interval: 100 * time.Millisecond, setup: "xs := make([]int, 10)", body: "ys := append(xs, 1)\n"}},
-		{name: "negative statement", call: magics.Call{Args: "-1 + f()"},
+		{name: "negative statement", call: magics.Call{Magic: cell.Magic{Args: "-1 + f()"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, body: "-1 + f()"}},
-		{name: "no statement", call: magics.Call{Args: "-r 2"}, wantErr: "needs a statement"},
-		{name: "empty cell", call: magics.Call{Cell: true, Args: "setup()", Body: "\n"}, wantErr: "needs a body"},
-		{name: "zero repeat", call: magics.Call{Args: "-r 0 f()"}, wantErr: "at least 1"},
-		{name: "bad repeat", call: magics.Call{Args: "-r x f()"}, wantErr: "whole number"},
-		{name: "bad interval", call: magics.Call{Args: "-i 0 f()"}, wantErr: "positive interval"},
-		{name: "bad limit", call: magics.Call{Args: "-m lots f()"}, wantErr: "512MiB or 2GiB"},
-		{name: "unknown option", call: magics.Call{Args: "-n 3 f()"}, wantErr: "-n not recognized"},
+		{name: "no statement", call: magics.Call{Magic: cell.Magic{Args: "-r 2"}}, wantErr: "needs a statement"},
+		{name: "empty cell", call: magics.Call{Magic: cell.Magic{Cell: true, Args: "setup()", Body: "\n"}}, wantErr: "needs a body"},
+		{name: "zero repeat", call: magics.Call{Magic: cell.Magic{Args: "-r 0 f()"}}, wantErr: "at least 1"},
+		{name: "bad repeat", call: magics.Call{Magic: cell.Magic{Args: "-r x f()"}}, wantErr: "whole number"},
+		{name: "bad interval", call: magics.Call{Magic: cell.Magic{Args: "-i 0 f()"}}, wantErr: "positive interval"},
+		{name: "bad limit", call: magics.Call{Magic: cell.Magic{Args: "-m lots f()"}}, wantErr: "512MiB or 2GiB"},
+		{name: "unknown option", call: magics.Call{Magic: cell.Magic{Args: "-n 3 f()"}}, wantErr: "-n not recognized"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +62,7 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
+func TestParseLimit(t *testing.T) {
 	tests := []struct {
 		in   string
 		want int64 // 0: error
@@ -71,7 +72,8 @@ func TestParseSize(t *testing.T) {
 		{"2GiB", 2 << 30},
 		{"1.5G", 3 << 29},
 		{"300MB", 300e6},
-		{"128", 128 << 20},
+		{"134217728", 128 << 20},
+		{"128", 0}, // bytes: below 1 MiB
 		{"1048576B", 1 << 20},
 		{"64 KiB", 0}, // below 1 MiB
 		{"2 GiB", 2 << 30},
@@ -81,15 +83,15 @@ func TestParseSize(t *testing.T) {
 		{"1e9TB", 0},
 	}
 	for _, tt := range tests {
-		got, err := parseSize(tt.in)
+		got, err := parseLimit(tt.in)
 		if tt.want == 0 {
 			if err == nil {
-				t.Errorf("parseSize(%q) = %d, want an error", tt.in, got)
+				t.Errorf("parseLimit(%q) = %d, want an error", tt.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			t.Errorf("parseLimit(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }
@@ -149,9 +151,11 @@ func TestHTML(t *testing.T) {
 		{name: "outside heap", r: &Result{Peak: 116 * mib, Increment: 100 * mib, Baseline: 16 * mib, HeapPeak: 3 * mib, HeapBaseline: 2 * mib, Method: "hwm", Repeat: 1},
 			want: []string{"outside the Go heap"}},
 		{name: "fallback", r: &Result{Peak: 17 * mib, Increment: 1 * mib, Method: "sample", Interval: 100 * time.Millisecond, Note: "could not be reset <x>", Repeat: 2},
-			want: []string{"sampled every 100ms", "could not be reset &lt;x&gt;", "largest peak shown"}},
+			want: []string{"sampled every 100 ms", "could not be reset &lt;x&gt;", "largest peak shown"}},
 		{name: "children", r: &Result{Peak: 120 * mib, Increment: 110 * mib, Children: 100 * mib, IncludeChildren: true, HeapPeak: 12 * mib, HeapBaseline: 2 * mib, Method: "hwm", Interval: 10 * time.Millisecond, Repeat: 1, Wall: 768269 * time.Microsecond},
-			want: []string{"Child processes account for 100.00 MiB", "children sampled every 10ms", "768.3ms"}},
+			want: []string{"Child processes account for 100.00 MiB", "children sampled every 10 ms", "768.3 ms"}},
+		{name: "micro sign", r: &Result{Peak: 17 * mib, Method: "hwm", Repeat: 1, GCCycles: 3, GCPause: 251234 * time.Nanosecond, Wall: 1500 * time.Microsecond},
+			want: []string{"3, 251.2 \u03bcs paused", "1.5 ms"}, notWant: []string{"\u00b5"}},
 		{name: "failure", r: &Result{}, want: []string{failureLine}, notWant: []string{"<table"}},
 	}
 	for _, tt := range tests {

@@ -2,11 +2,12 @@ package memit
 
 import (
 	"fmt"
-	"html"
+	"html/template"
 	"strings"
 	"time"
 
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 )
 
@@ -56,6 +57,10 @@ type Result struct {
 	// Children is the sampled peak of child processes' resident memory
 	// included in Peak (with -c).
 	Children int64
+	// Environment is where the result was measured.
+	Environment record.Environment
+	// reports are the runs' figures, for the result's record.
+	reports []harness.MemReport
 }
 
 // String returns memory_profiler's line:
@@ -104,6 +109,7 @@ func newResult(reports []harness.MemReport, o options) *Result {
 		Method:          b.Method,
 		Note:            b.Note,
 		Children:        b.Children,
+		reports:         reports,
 	}
 }
 
@@ -115,8 +121,8 @@ func (r *Result) explanation() string {
 	const slack = 4 * mib // runtime metadata, stacks, rounding
 	switch {
 	case r.Children > slack && r.Children > rss:
-		return fmt.Sprintf("Child processes account for %s of the peak (their resident memory, sampled every %v and added to the peak, as with memory_profiler's -c); the Go heap is this process's only.",
-			mibText(r.Children), r.Interval)
+		return fmt.Sprintf("Child processes account for %s of the peak (their resident memory, sampled every %s and added to the peak, as with memory_profiler's -c); the Go heap is this process's only.",
+			mibText(r.Children), durationText(r.Interval))
 	case heap > 2*rss+slack:
 		return fmt.Sprintf("The Go heap grew by %s but resident memory only by %s: memory that is allocated but never written is not resident, because the system maps a page only when it is first touched and Go does not need to clear fresh memory from the system.",
 			mibText(heap), mibText(rss))
@@ -133,63 +139,85 @@ func (r *Result) methodText() string {
 	case harness.MemMethodHWM:
 		return "kernel high-water mark (VmHWM)"
 	case harness.MemMethodSample:
-		return fmt.Sprintf("sampled every %v", r.Interval)
+		return "sampled every " + durationText(r.Interval)
 	case harness.MemMethodMprof:
-		return fmt.Sprintf("sampled every %v (memory_profiler)", r.Interval)
+		return "sampled every " + durationText(r.Interval) + " (memory_profiler)"
 	}
 	return r.Method
 }
 
-// roundDuration keeps four significant digits.
-func roundDuration(d time.Duration) time.Duration {
-	unit := time.Duration(1)
-	for x := d; x >= 10000; x /= 10 {
-		unit *= 10
-	}
-	return d.Round(unit)
+// durationText formats d with four significant digits and the units and
+// micro sign of %timeit (magics.FormatTime): "768.3 ms", "250 μs".
+func durationText(d time.Duration) string {
+	return magics.FormatTime(d.Seconds(), 4)
 }
 
-// HTML renders the result as a compact table.
+// htmlTemplate renders a result; html/template escapes every value.
+var htmlTemplate = template.Must(template.New("memit").Parse(`{{if .Failed}}<pre>{{.Caption}}</pre>{{else}}<div class="perfnb-memit">
+<table style="border-collapse:collapse;font-variant-numeric:tabular-nums">
+<caption style="text-align:left">{{.Caption}}</caption>
+{{range .Rows}}<tr><th style="text-align:left;padding:1px 12px 1px 0" title="{{.Title}}">{{.Name}}</th><td style="text-align:right;padding:1px 0">{{.Value}}</td></tr>
+{{end}}{{with .Footer}}<tr><td colspan="2" class="perfnb-env" style="color:#666;font-size:0.85em;padding-top:2px">{{.}}</td></tr>
+{{end}}</table>
+{{range .Notes}}<p style="margin:4px 0;max-width:48em">{{.}}</p>
+{{end}}</div>{{end}}`))
+
+// htmlRow is one row of the table: a name with its explanation as title.
+type htmlRow struct{ Name, Value, Title string }
+
+// HTML renders the result as a compact table, with the environment it
+// was measured in as its last line.
 func (r *Result) HTML() string {
+	data := struct {
+		Failed          bool
+		Caption, Footer string
+		Rows            []htmlRow
+		Notes           []string
+	}{Caption: r.String()}
 	if r == nil || r.Peak <= 0 {
-		return "<pre>" + html.EscapeString(failureLine) + "</pre>"
+		data.Failed = true
+	} else {
+		data.Rows, data.Footer = r.rows(), r.Environment.Footer()
+		for _, s := range []string{r.explanation(), r.Note} {
+			if s != "" {
+				data.Notes = append(data.Notes, s)
+			}
+		}
 	}
 	var b strings.Builder
-	row := func(name, value, title string) {
-		fmt.Fprintf(&b, "<tr><th style=\"text-align:left;padding:1px 12px 1px 0\" title=\"%s\">%s</th><td style=\"text-align:right;padding:1px 0\">%s</td></tr>\n",
-			html.EscapeString(title), html.EscapeString(name), html.EscapeString(value))
+	if err := htmlTemplate.Execute(&b, data); err != nil {
+		// The template is fixed and its data are plain values.
+		panic(fmt.Sprintf("memit: rendering the table: %v", err))
 	}
-	b.WriteString("<div class=\"perfnb-memit\">\n")
-	fmt.Fprintf(&b, "<table style=\"border-collapse:collapse;font-variant-numeric:tabular-nums\">\n<caption style=\"text-align:left\">%s</caption>\n",
-		html.EscapeString(r.String()))
-	row("peak RSS", mibText(r.Peak), "highest resident set size of the child while the body ran")
-	row("increment", mibText(r.Increment), "peak RSS minus baseline")
-	row("baseline", mibText(r.Baseline), "resident set size after setup and a collection")
+	return b.String()
+}
+
+// rows are the table's rows.
+func (r *Result) rows() []htmlRow {
+	rows := []htmlRow{
+		{"peak RSS", mibText(r.Peak), "highest resident set size of the child while the body ran"},
+		{"increment", mibText(r.Increment), "peak RSS minus baseline"},
+		{"baseline", mibText(r.Baseline), "resident set size after setup and a collection"},
+	}
 	if r.IncludeChildren {
-		row("children (in peak)", mibText(r.Children), "sampled resident memory of child processes, included in the peak")
+		rows = append(rows, htmlRow{"children (in peak)", mibText(r.Children), "sampled resident memory of child processes, included in the peak"})
 	}
-	row("Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth")
-	row("allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), magics.Thousands(int64(r.Objects))), "all heap allocations of the body, including those already collected")
-	row("collections", fmt.Sprintf("%d, %v paused", r.GCCycles, roundDuration(r.GCPause)), "garbage collection cycles and their total stop-the-world pause")
-	row("wall time", roundDuration(r.Wall).String(), "the body's elapsed time")
 	runs := fmt.Sprintf("%d", r.Repeat)
 	if r.Repeat > 1 {
 		runs += " (largest peak shown)"
 	}
-	row("runs", runs, "-r: runs of the body")
 	method := r.methodText()
 	if r.IncludeChildren {
-		method += fmt.Sprintf("; children sampled every %v", r.Interval)
+		method += "; children sampled every " + durationText(r.Interval)
 	}
-	row("method", method, "how the peak was measured")
-	b.WriteString("</table>\n")
-	for _, s := range []string{r.explanation(), r.Note} {
-		if s != "" {
-			fmt.Fprintf(&b, "<p style=\"margin:4px 0;max-width:48em\">%s</p>\n", html.EscapeString(s))
-		}
-	}
-	b.WriteString("</div>")
-	return b.String()
+	return append(rows,
+		htmlRow{"Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth"},
+		htmlRow{"allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), magics.Thousands(int64(r.Objects))), "all heap allocations of the body, including those already collected"},
+		htmlRow{"collections", fmt.Sprintf("%d, %s paused", r.GCCycles, durationText(r.GCPause)), "garbage collection cycles and their total stop-the-world pause"},
+		htmlRow{"wall time", durationText(r.Wall), "the body's elapsed time"},
+		htmlRow{"runs", runs, "-r: runs of the body"},
+		htmlRow{"method", method, "how the peak was measured"},
+	)
 }
 
 // mibText formats bytes as MiB with two decimals, as memory_profiler does.

@@ -8,40 +8,9 @@ import (
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/magicstest"
+	"github.com/perfnb/perfnb/runtime/cell"
 )
-
-func TestFormatTime(t *testing.T) {
-	tests := []struct {
-		seconds   float64
-		precision int
-		want      string
-	}{
-		{8.26e-9, 3, "8.26 ns"},
-		{0.5, 3, "500 ms"},
-		{65.4, 3, "1min 5s"},
-		{9.999e-4, 3, "1e+03 \u03bcs"},
-		{3725, 3, "1h 2min 5s"},
-		{3605, 3, "1h 5s"},
-		{3600, 3, "1h"},
-		{60.5, 3, "1min"},
-		{90061, 3, "1d 1h 1min 1s"},
-		{0, 3, "0 ns"},
-		{1.5, 3, "1.5 s"},
-		{59.99, 3, "60 s"},
-		{2.5e-5, 3, "25 \u03bcs"},
-		{1e-12, 3, "0.001 ns"},
-		{0.643e-9, 3, "0.643 ns"},
-		{1.23456e-3, 5, "1.2346 ms"},
-		{1.23456e-3, 1, "1 ms"},
-		{123456e-9, 3, "123 \u03bcs"},
-		{math.Inf(1), 3, "+Inf s"},
-	}
-	for _, tt := range tests {
-		if got := FormatTime(tt.seconds, tt.precision); got != tt.want {
-			t.Errorf("FormatTime(%g, %d) = %q, want %q", tt.seconds, tt.precision, got, tt.want)
-		}
-	}
-}
 
 func TestResultLine(t *testing.T) {
 	tests := []struct {
@@ -95,30 +64,6 @@ func TestWarning(t *testing.T) {
 	}
 }
 
-func TestAutoLoops(t *testing.T) {
-	tests := []struct {
-		sec  float64
-		want int
-	}{
-		{100e-9, 2_000_000},
-		{99e-9, 2_500_000},
-		{1e-9, 200_000_000},
-		{0.3e-9, 800_000_000},
-		{10e-3, 20},
-		{9e-3, 25},
-		{0.05, 4},
-		{0.15, 2},
-		{0.09, 3},
-		{1, 1},
-		{0, 10_000_000_000},
-	}
-	for _, tt := range tests {
-		if got := autoLoops(tt.sec); got != tt.want {
-			t.Errorf("autoLoops(%g) = %d, want %d", tt.sec, got, tt.want)
-		}
-	}
-}
-
 func TestSummarise(t *testing.T) {
 	ms := []measurement{{secPerOp: 1e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 2e-6, bytesPerOp: 16, allocsPerOp: 1},
 		{secPerOp: 3e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 4e-6, bytesPerOp: 16, allocsPerOp: 1}}
@@ -147,13 +92,13 @@ func TestParseCall(t *testing.T) {
 	}{
 		{
 			name: "line mode with options",
-			call: magics.Call{Name: "timeit", Args: "-n100 -r 5 -p4 -qo -v res x := 3*7", Count: 4, Line: 2},
+			call: magicstest.Call(t, 4, "x := 1\n  %timeit  -n100 -r 5 -p4 -qo -v res x := 3*7"),
 			check: func(c *config) string {
 				if c.loops != 100 || c.repeat != 5 || c.precision != 4 || !c.quiet || !c.ret || c.varName != "res" {
 					return "options wrong"
 				}
 				b := c.variants[0].body
-				if b.Source != "x := 3*7" || b.Cell != 4 || b.Line != 2 || b.Col != len("%timeit -n100 -r 5 -p4 -qo -v res ")+1 {
+				if b.Source != "x := 3*7" || b.Cell != 4 || b.Line != 2 || b.Col != len("  %timeit  -n100 -r 5 -p4 -qo -v res ")+1 {
 					return "statement snippet wrong"
 				}
 				return ""
@@ -161,7 +106,7 @@ func TestParseCall(t *testing.T) {
 		},
 		{
 			name: "defaults",
-			call: magics.Call{Name: "timeit", Args: "x*y"},
+			call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "x*y"}},
 			check: func(c *config) string {
 				if c.loops != 0 || c.repeat != 7 || c.precision != 3 || c.quiet || c.ret {
 					return "defaults wrong"
@@ -171,7 +116,7 @@ func TestParseCall(t *testing.T) {
 		},
 		{
 			name: "a negative number is a statement",
-			call: magics.Call{Name: "timeit", Args: "-1 * x"},
+			call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-1 * x"}},
 			check: func(c *config) string {
 				if c.variants[0].body.Source != "-1 * x" {
 					return "statement lost"
@@ -181,7 +126,7 @@ func TestParseCall(t *testing.T) {
 		},
 		{
 			name: "cell mode: the rest of the line is setup",
-			call: magics.Call{Name: "timeit", Cell: true, Args: "-n 10 s := make([]int, 100)", Body: "sum := 0\nfor _, v := range s {\n\tsum += v\n}", Count: 2, Line: 1, BodyLine: 2},
+			call: magicstest.Call(t, 2, "%%timeit -n 10 s := make([]int, 100)\nsum := 0\nfor _, v := range s {\n\tsum += v\n}"),
 			check: func(c *config) string {
 				if c.setup.Source != "s := make([]int, 100)" || c.setup.Line != 1 || c.setup.Col != len("%%timeit -n 10 ")+1 {
 					return "setup wrong"
@@ -192,22 +137,22 @@ func TestParseCall(t *testing.T) {
 				return ""
 			},
 		},
-		{name: "empty statement", call: magics.Call{Name: "timeit", Args: "  "}, check: func(c *config) string {
+		{name: "empty statement", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "  "}}, check: func(c *config) string {
 			if c != nil {
 				return "want nothing to time"
 			}
 			return ""
 		}},
-		{name: "-t and -c are accepted", call: magics.Call{Name: "timeit", Args: "-t -c x"}, check: func(c *config) string {
+		{name: "-t and -c are accepted", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-t -c x"}}, check: func(c *config) string {
 			if !c.cpu || c.variants[0].body.Source != "x" {
 				return "-t -c not parsed"
 			}
 			return ""
 		}},
-		{name: "bad loop count", call: magics.Call{Name: "timeit", Args: "-n ten x"}, wantErr: "UsageError"},
-		{name: "zero runs", call: magics.Call{Name: "timeit", Args: "-r 0 x"}, wantErr: "UsageError: -r needs at least 1 run"},
-		{name: "unknown option", call: magics.Call{Name: "timeit", Args: "-z x"}, wantErr: "UsageError"},
-		{name: "bad variable name", call: magics.Call{Name: "timeit", Args: "-v 9x x"}, wantErr: "UsageError"},
+		{name: "bad loop count", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-n ten x"}}, wantErr: "UsageError"},
+		{name: "zero runs", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-r 0 x"}}, wantErr: "UsageError: -r needs at least 1 run"},
+		{name: "unknown option", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-z x"}}, wantErr: "UsageError"},
+		{name: "bad variable name", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-v 9x x"}}, wantErr: "UsageError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,11 +236,11 @@ func TestHTMLMemoryCells(t *testing.T) {
 		{"large averages", 5.13e6, 2e4, []string{
 			`<td title="5,130,000 B/op">4.89 MiB</td>`, `<td title="20,000 allocs/op">20,000</td>`}},
 		{"thousands", 2000, 2000, []string{
-			`<td title="2,000 B/op">2,000</td>`, `<td title="2,000 allocs/op">2,000</td>`}},
-		{"just below KiB", 9999, 1, []string{`<td title="9,999 B/op">9,999</td>`, `<td title="1 allocs/op">1</td>`}},
+			`<td title="2,000 B/op">2,000 B</td>`, `<td title="2,000 allocs/op">2,000</td>`}},
+		{"just below KiB", 9999, 1, []string{`<td title="9,999 B/op">9,999 B</td>`, `<td title="1 allocs/op">1</td>`}},
 		{"KiB", 123456, 0, []string{`<td title="123,456 B/op">121 KiB</td>`, `<td title="0 allocs/op">0</td>`}},
 		{"GiB", 1.5 * (1 << 30), 3, []string{`<td title="1,610,612,736 B/op">1.50 GiB</td>`}},
-		{"fractional average", 40.5, 0.5, []string{`<td title="40.5 B/op">40.5</td>`, `<td title="0.5 allocs/op">0.5</td>`}},
+		{"fractional average", 40.5, 0.5, []string{`<td title="40.5 B/op">40.5 B</td>`, `<td title="0.5 allocs/op">0.5</td>`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,6 +22,8 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/history"
+	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -34,6 +36,10 @@ type Options struct {
 	// TempDir is where the native workspace is created ("" for the
 	// system's temporary directory).
 	TempDir string
+	// Modules, when not nil, is the notebook's module context: cells and
+	// magics import the packages of the notebook's module and third-party
+	// modules through it.
+	Modules *modules.Notebook
 }
 
 // evaluator runs Go items; *interp.Interp is the real one, tests use a
@@ -61,17 +67,16 @@ type Session struct {
 	store   *cell.Store // declarations of the successful cells
 	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
 
-	workspace    *native.Workspace
-	workspaceErr error
+	workspace *native.Workspace
 
-	history []historyEntry
+	history history.History
 	docs    *docIndex
 }
 
 // New returns a fresh session with its interpreter.
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
-	s.eval, s.evalErr = newInterp(s.Decls)
+	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
 	return s
 }
 
@@ -101,11 +106,15 @@ func (s *Session) Decls() []cell.Decl {
 func (s *Session) Store() *cell.Store { return s.store }
 
 // Info describes the kernel for kernel_info_reply.
-func (s *Session) Info() kernel.Info {
+func (s *Session) Info() kernel.Info { return KernelInfo(s.opts.Version) }
+
+// KernelInfo describes perfnb at version for kernel_info_reply; the kernel
+// process answers with it without asking the interpreter process.
+func KernelInfo(version string) kernel.Info {
 	goVersion := strings.TrimPrefix(runtime.Version(), "go")
 	return kernel.Info{
 		Implementation:        "perfnb",
-		ImplementationVersion: s.opts.Version,
+		ImplementationVersion: version,
 		Language: kernel.LanguageInfo{
 			Name:              "go",
 			Version:           goVersion,
@@ -117,7 +126,7 @@ func (s *Session) Info() kernel.Info {
 		},
 		Banner: fmt.Sprintf("perfnb %s: Go %s for performance experiments.\n"+
 			"Cells are interpreted by yaegi; %%timeit, %%memit and %%scalene compile them natively.\n"+
-			"Type name? for documentation, Tab to complete.", s.opts.Version, goVersion),
+			"Type name? for documentation, Tab to complete.", version, goVersion),
 		HelpLinks: []kernel.HelpLink{
 			{Text: "Go documentation", URL: "https://go.dev/doc/"},
 			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
@@ -133,13 +142,7 @@ func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	if res.Error == nil && len(req.UserExpressions) > 0 {
 		res.UserExpressions = s.userExpressions(ctx, req.UserExpressions, req.ExecutionCount)
 	}
-	if req.StoreHistory && !req.Silent {
-		var out string
-		if t, ok := res.Data["text/plain"].(string); ok {
-			out = t
-		}
-		s.addHistory(req.ExecutionCount, req.Code, out)
-	}
+	s.history.Record(req, res)
 	return res
 }
 
@@ -234,17 +237,9 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 
 // runMagic runs a %line or %%cell magic.
 func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
-	m := it.Magic
-	call := magics.Call{
-		Name:     m.Name,
-		Cell:     m.Cell,
-		Args:     m.Args,
-		Body:     m.Body,
-		Count:    count,
-		Line:     m.Line,
-		BodyLine: m.BodyLine,
-	}
+	call := magics.Call{Magic: *it.Magic, Count: count}
 	env := magics.Env{
+		Version:   s.opts.Version,
 		Decls:     s.Decls(),
 		Publisher: pub,
 		Workspace: s.Workspace,
@@ -259,15 +254,23 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 }
 
 // Workspace returns the session's native workspace, creating it on first
-// use; it is removed at Shutdown.
+// use; it is removed at Shutdown. A failure is not kept: the next magic
+// tries again, so that a cause the user removes (a full disk, a missing
+// toolchain) does not fail every later magic until a restart.
 func (s *Session) Workspace() (*native.Workspace, error) {
-	if s.workspace == nil && s.workspaceErr == nil {
-		s.workspace, s.workspaceErr = native.NewWorkspace(s.opts.TempDir)
-		if s.workspaceErr != nil {
-			s.workspaceErr = fmt.Errorf("creating the native build workspace: %w", s.workspaceErr)
+	if s.workspace == nil {
+		ws, err := native.NewWorkspace(s.opts.TempDir)
+		if err == nil && s.opts.Modules != nil {
+			if err = ws.UseModules(s.opts.Modules); err != nil {
+				ws.Close()
+			}
 		}
+		if err != nil {
+			return nil, fmt.Errorf("creating the native build workspace: %w", err)
+		}
+		s.workspace = ws
 	}
-	return s.workspace, s.workspaceErr
+	return s.workspace, nil
 }
 
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the
@@ -414,6 +417,12 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 		data = valueBundle(v)
 	}
 	return map[string]any{"status": "ok", "data": data, "metadata": map[string]any{}}
+}
+
+// History answers a history_request over the cells of this session (see
+// history.History.Query).
+func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
+	return s.history.Query(q)
 }
 
 // IsComplete says whether code is ready to run (for jupyter console).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/history"
 )
 
 // fakeEval stands in for the yaegi interpreter: it records the items it
@@ -406,7 +408,7 @@ func TestHistory(t *testing.T) {
 		}
 	}
 	out := s.History(kernel.HistoryQuery{AccessType: "range", Start: 2, Stop: 3, Output: true})
-	if len(out) != 1 || out[0].Input != "1 + 2 + 3" || out[0].Output != "6" || out[0].Session != historySession {
+	if len(out) != 1 || out[0].Input != "1 + 2 + 3" || out[0].Output != "6" || out[0].Session != history.Session {
 		t.Errorf("range with output = %+v", out)
 	}
 }
@@ -441,4 +443,22 @@ func TestShutdownRemovesWorkspace(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("workspace %s still there after Shutdown (%v)", dir, err)
 	}
+}
+
+// TestWorkspaceFailureIsNotKept checks that a workspace that could not be
+// created is tried again by the next magic, not failed for good.
+func TestWorkspaceFailureIsNotKept(t *testing.T) {
+	s, _, _ := newTest(t)
+	s.opts.TempDir = filepath.Join(t.TempDir(), "not-yet")
+	if _, err := s.Workspace(); err == nil {
+		t.Fatal("a workspace was created in a missing directory")
+	}
+	if err := os.Mkdir(s.opts.TempDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Workspace()
+	if err != nil {
+		t.Fatalf("after the cause was removed: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
 }
