@@ -23,6 +23,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,11 +32,13 @@ import (
 	"github.com/perfnb/perfnb/install"
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/gomod"
 	"github.com/perfnb/perfnb/magics/memit"
 	"github.com/perfnb/perfnb/magics/scalene"
 	"github.com/perfnb/perfnb/magics/timeit"
 	"github.com/perfnb/perfnb/magics/timeonce"
 	"github.com/perfnb/perfnb/runner"
+	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/session"
 	"github.com/perfnb/perfnb/runtime/supervisor"
 )
@@ -79,10 +82,15 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// newSession returns the session of a notebook in the current directory
+// (Jupyter starts a kernel in the notebook's folder; perfnb run changes
+// to it): its packages and modules are those of that folder.
 func newSession() *session.Session {
+	mods, err := modules.Open(context.Background(), modules.Options{})
 	return session.New(session.Options{
 		Version: version,
-		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New()),
+		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New(), gomod.New(mods, err)),
+		Modules: mods,
 	})
 }
 
@@ -182,7 +190,9 @@ func runNotebook(args []string, stdout io.Writer) error {
 	if len(paths) != 1 {
 		return fmt.Errorf("usage: perfnb run NOTEBOOK.ipynb [-o OUT.ipynb] [--allow-errors] [--timeout S] [-p NAME VALUE ...]")
 	}
-	opts.Path = paths[0]
+	if err := enterFolder(&opts, paths[0]); err != nil {
+		return err
+	}
 	opts.Timeout = time.Duration(*timeout * float64(time.Second))
 	opts.Progress = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -291,4 +301,25 @@ func parsePercent(s string) (float64, error) {
 		return 0, fmt.Errorf("--threshold needs a percentage such as 10%%, not %q", s)
 	}
 	return f / 100, nil
+}
+
+// enterFolder sets the notebook's path (and the output's) in opts as
+// absolute paths, then changes to the notebook's folder, where Jupyter
+// would start its kernel: relative file names and the notebook's Go module
+// then mean the same as in Jupyter.
+func enterFolder(opts *runner.Options, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("finding the notebook %s: %w", path, err)
+	}
+	opts.Path = abs
+	if opts.Output != "" {
+		if opts.Output, err = filepath.Abs(opts.Output); err != nil {
+			return fmt.Errorf("finding the output %s: %w", opts.Output, err)
+		}
+	}
+	if err := os.Chdir(filepath.Dir(abs)); err != nil {
+		return fmt.Errorf("changing to the notebook's folder: %w", err)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/history"
+	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	// TempDir is where the native workspace is created ("" for the
 	// system's temporary directory).
 	TempDir string
+	// Modules, when not nil, is the notebook's module context: cells and
+	// magics import the packages of the notebook's module and third-party
+	// modules through it.
+	Modules *modules.Notebook
 }
 
 // evaluator runs Go items; *interp.Interp is the real one, tests use a
@@ -62,8 +67,7 @@ type Session struct {
 	store   *cell.Store // declarations of the successful cells
 	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
 
-	workspace    *native.Workspace
-	workspaceErr error
+	workspace *native.Workspace
 
 	history history.History
 	docs    *docIndex
@@ -72,7 +76,7 @@ type Session struct {
 // New returns a fresh session with its interpreter.
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
-	s.eval, s.evalErr = newInterp(s.Decls)
+	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
 	return s
 }
 
@@ -250,15 +254,23 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 }
 
 // Workspace returns the session's native workspace, creating it on first
-// use; it is removed at Shutdown.
+// use; it is removed at Shutdown. A failure is not kept: the next magic
+// tries again, so that a cause the user removes (a full disk, a missing
+// toolchain) does not fail every later magic until a restart.
 func (s *Session) Workspace() (*native.Workspace, error) {
-	if s.workspace == nil && s.workspaceErr == nil {
-		s.workspace, s.workspaceErr = native.NewWorkspace(s.opts.TempDir)
-		if s.workspaceErr != nil {
-			s.workspaceErr = fmt.Errorf("creating the native build workspace: %w", s.workspaceErr)
+	if s.workspace == nil {
+		ws, err := native.NewWorkspace(s.opts.TempDir)
+		if err == nil && s.opts.Modules != nil {
+			if err = ws.UseModules(s.opts.Modules); err != nil {
+				ws.Close()
+			}
 		}
+		if err != nil {
+			return nil, fmt.Errorf("creating the native build workspace: %w", err)
+		}
+		s.workspace = ws
 	}
-	return s.workspace, s.workspaceErr
+	return s.workspace, nil
 }
 
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the
