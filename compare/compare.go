@@ -125,13 +125,23 @@ func compareRecords(old, new record.Record, o Options) []Row {
 		}
 		for _, m := range nr.Metrics {
 			ov, ok := or.Metric(m.Unit)
-			if !ok {
+			if !ok || allZero(ov) && allZero(m.Values) {
+				// Nothing to compare: no allocation before or after.
 				continue
 			}
 			rows = append(rows, compareValues(new.Name(nr), m.Unit, ov, m.Values, o))
 		}
 	}
 	return rows
+}
+
+func allZero(xs []float64) bool {
+	for _, x := range xs {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // compareValues compares the runs of one figure.

@@ -186,11 +186,11 @@ func (d declaredParameter) declaration(p Parameter) (string, error) {
 	}
 	basic, ok := d.typ.Underlying().(*types.Basic)
 	if !ok {
-		return "", paramErrorf("-p %s: %s is a %s; -p gives values to bool, integer, float and string parameters", p.Name, p.Name, d.typ)
+		return "", paramErrorf("-p %s: %s has type %s; -p gives values to bool, integer, float and string parameters", p.Name, p.Name, d.typ)
 	}
 	lit, err := literal(basic, p.Value)
 	if err != nil {
-		return "", paramErrorf("-p %s %s: %s is a %s: %v", p.Name, strconv.Quote(p.Value), p.Name, d.typ, err)
+		return "", paramErrorf("-p %s %s: %s has type %s: %v", p.Name, strconv.Quote(p.Value), p.Name, d.typ, err)
 	}
 	if basic.Info()&types.IsUntyped != 0 {
 		return fmt.Sprintf("%s %s = %s", keyword, p.Name, lit), nil

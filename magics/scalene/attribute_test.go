@@ -173,7 +173,7 @@ func TestAddCPU(t *testing.T) {
 	if att.Outside.CPU != [3]int64{0, 10 * ms, 0} {
 		t.Errorf("outside = %v, want 10 samples of runtime", att.Outside.CPU)
 	}
-	if got := att.Total.CPUTotal(); got != 100*ms {
+	if got := att.Total.CPUSelf(); got != 100*ms {
 		t.Errorf("total = %d, want %d", got, 100*ms)
 	}
 }
@@ -239,14 +239,14 @@ func TestAttributeRealProfiles(t *testing.T) {
 	// only when work is not inlined. Check that work's lines hold most time.
 	for k, s := range att.Lines {
 		if k.Cell == 2 && (k.Line == 3 || k.Line == 4) {
-			l1 += s.CPUTotal()
+			l1 += s.CPUSelf()
 		}
-		l2 += s.CPUTotal()
+		l2 += s.CPUSelf()
 	}
 	// The loop allocates a MiB an iteration, so the collector takes much
 	// of the rest.
-	if l1 == 0 || float64(l1) < 0.35*float64(att.Total.CPUTotal()) {
-		t.Errorf("work's loop has %d of %d ns", l1, att.Total.CPUTotal())
+	if l1 == 0 || float64(l1) < 0.35*float64(att.Total.CPUSelf()) {
+		t.Errorf("work's loop has %d of %d ns", l1, att.Total.CPUSelf())
 	}
 	mem := NewAttribution()
 	if err := mem.AddAlloc(loadProfile(t, "testdata/mem.pb.gz")); err != nil {
@@ -271,11 +271,11 @@ func TestBodyFunc(t *testing.T) {
 	}
 	want := map[LineKey]int64{{5, 3}: 10, {5, 4}: 40, {5, 7}: 80}
 	for k, v := range want {
-		if s := att.Lines[k]; s == nil || s.CPUTotal() != v {
+		if s := att.Lines[k]; s == nil || s.CPUSelf() != v {
 			t.Errorf("%v = %+v, want %d", k, s, v)
 		}
 	}
-	if len(att.Lines) != len(want) || att.Outside.CPUTotal() != 20 {
+	if len(att.Lines) != len(want) || att.Outside.CPUSelf() != 20 {
 		t.Errorf("lines %v, outside %v", att.Lines, att.Outside)
 	}
 }

@@ -55,12 +55,25 @@ type Benchmark struct {
 type Program struct {
 	Decls      []cell.Decl
 	Benchmarks []Benchmark
+	// GCFlags are extra compiler flags for the generated package only
+	// (go test -c -gcflags=...), such as -m=2 to have the compiler report
+	// its inlining and escape decisions; the binary's CompilerOutput
+	// holds what it reported.
+	GCFlags []string
+	// Symbols keeps the symbol table in the binary, for disassembly; by
+	// default it is stripped, which only shortens the link.
+	Symbols bool
 }
 
 // Binary is a compiled test binary in a workspace.
 type Binary struct {
 	Path      string
 	BuildTime time.Duration
+	// CompilerOutput is what the compiler printed for a build that
+	// succeeded: its diagnostics when Program.GCFlags asked for them,
+	// with positions in cells (In[3]:5: moved to heap: x). The cache
+	// replays them when the package was already built.
+	CompilerOutput string
 }
 
 // RunOptions controls one run of a Binary.

@@ -218,7 +218,14 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 	// debuggers and nm read: that saves a third of the link time.
 	// Tracebacks and pprof profiles use the runtime's own function and
 	// line tables, which stay.
-	cmd := exec.Command(w.goCmd, "test", "-c", "-o", bin, "-vet=off", "-ldflags=-s -w", ".")
+	args := []string{"test", "-c", "-o", bin, "-vet=off"}
+	if !p.Symbols {
+		args = append(args, "-ldflags=-s -w")
+	}
+	if len(p.GCFlags) > 0 {
+		args = append(args, "-gcflags="+strings.Join(p.GCFlags, " "))
+	}
+	cmd := exec.Command(w.goCmd, append(args, ".")...)
 	cmd.Dir = w.dir
 	cmd.Env = w.environ()
 	var out bytes.Buffer
@@ -238,7 +245,7 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 		os.Remove(w.bins[0])
 		w.bins = w.bins[1:]
 	}
-	return &Binary{Path: bin, BuildTime: elapsed}, nil
+	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String()}, nil
 }
 
 // runGroup runs cmd in its own process group and kills the whole group
