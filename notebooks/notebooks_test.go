@@ -1,7 +1,9 @@
 // Package notebooks_test checks the example notebooks: the saved ones are
 // valid, carry their outputs and show no error; executed again through
 // `perfnb run`'s runner and through a real Jupyter client driving the
-// perfnb kernel, every cell succeeds and every magic prints a result.
+// perfnb kernel, every cell succeeds and every magic prints a result, and
+// the saved outputs have the formats of the fresh run's (see
+// shape_test.go; scripts/resave-notebooks re-saves them).
 //
 // The executions are slow (each notebook takes tens of seconds, twice):
 // -short skips them. Run the full test with a generous timeout:
@@ -296,7 +298,9 @@ func TestRunNotebooks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("perfnb run %s: %v\n%s", path, err, progress.String())
 			}
-			checkOutputs(t, path, readNB(t, nbPath))
+			fresh := readNB(t, nbPath)
+			checkOutputs(t, path, fresh)
+			checkFormats(t, path, fresh)
 			validate(t, nbPath)
 		})
 	}
