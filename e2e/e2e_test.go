@@ -376,6 +376,15 @@ func TestClient(t *testing.T) {
 	e.runChecks(t, 6*time.Minute, "test_client.py")
 }
 
+// TestTransport attacks the kernel's five sockets without the key
+// (oversized frames, broken and half-open handshakes, descriptors
+// exhausted) and checks that jupyter_client is still answered: see
+// test_transport.py.
+func TestTransport(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 3*time.Minute, "test_transport.py")
+}
+
 // TestCrash makes cells end the interpreter process in every way Go's
 // runtime can: see test_crash.py.
 func TestCrash(t *testing.T) {
