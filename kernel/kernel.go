@@ -58,6 +58,9 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 	if err != nil {
 		return err
 	}
+	if ci.Key == "" {
+		logger.Warn("the connection file has an empty key: messages are neither signed nor checked, so any process that can reach the kernel's ports can run code in it")
+	}
 	lim, err := transportLimits()
 	if err != nil {
 		return err

@@ -3,14 +3,14 @@ package kernel
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/perfnb/perfnb/kernel/zmtp"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // MaxMessageSizeEnv names the environment variable that sets the largest
-// message, in bytes, that the kernel accepts on any of its sockets (the
+// message (a size such as 256MiB, or bytes) that the kernel accepts on any of its sockets (the
 // default is zmtp.DefaultMaxMessageSize, 64 MiB). A peer that announces a
 // larger one is disconnected before anything is allocated for it.
 const MaxMessageSizeEnv = "PERFNB_MAX_MESSAGE_SIZE"
@@ -25,10 +25,12 @@ const minMaxMessageSize = 64 << 10
 func transportLimits() (zmtp.Limits, error) {
 	lim := zmtp.Limits{MaxMessageSize: zmtp.DefaultMaxMessageSize}
 	if v := strings.TrimSpace(os.Getenv(MaxMessageSizeEnv)); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < minMaxMessageSize {
-			return lim, fmt.Errorf("%s=%q: write a number of bytes, at least %d (the default is %d)",
-				MaxMessageSizeEnv, v, minMaxMessageSize, zmtp.DefaultMaxMessageSize)
+		n, err := sysmem.ParseSize(v)
+		if err != nil {
+			return lim, fmt.Errorf("%s: %w", MaxMessageSizeEnv, err)
+		}
+		if n < minMaxMessageSize {
+			return lim, fmt.Errorf("%s=%q: the kernel needs at least 64KiB to take ordinary requests (the default is 64MiB)", MaxMessageSizeEnv, v)
 		}
 		lim.MaxMessageSize = n
 	}
