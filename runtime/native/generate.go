@@ -62,6 +62,15 @@ const (
 // A syntax error in a snippet or declaration is returned with the cell
 // position it occurs at.
 func Generate(p Program) ([]byte, error) {
+	g, err := newGenerator(p)
+	if err != nil {
+		return nil, err
+	}
+	return g.emit(), nil
+}
+
+// newGenerator parses the program and selects the declarations it needs.
+func newGenerator(p Program) (*generator, error) {
 	g := &generator{
 		declByName: map[string][]int{},
 		methodsOf:  map[string][]int{},
@@ -76,18 +85,22 @@ func Generate(p Program) ([]byte, error) {
 		}
 	}
 	g.selectDecls()
-	return g.emit(), nil
+	return g, nil
 }
 
 // declInfo is a parsed declaration of the store.
 type declInfo struct {
 	decl    cell.Decl
-	imports []importInfo // for import declarations
-	names   []string     // package-level names it declares
-	recv    string       // receiver base type, for methods
-	always  bool         // init functions and blank vars
-	refs    []string     // unresolved identifiers it uses
-	sels    []string     // unresolved identifiers used as X in X.Sel
+	parsed  string           // the source that file was parsed from
+	file    *ast.File        // the declaration parsed from parsed
+	fset    *token.FileSet   // positions of file
+	specs   []*ast.ValueSpec // for var declarations
+	imports []importInfo     // for import declarations
+	names   []string         // package-level names it declares
+	recv    string           // receiver base type, for methods
+	always  bool             // init functions and blank vars
+	refs    []string         // unresolved identifiers it uses
+	sels    []string         // unresolved identifiers used as X in X.Sel
 	used    bool
 }
 
@@ -121,6 +134,10 @@ type generator struct {
 	methodsOf  map[string][]int // receiver type -> method decl indexes
 	typeNames  map[string]bool  // types declared in the store
 	benches    []*benchCode
+	// carried maps the variables that take the notebook's values to
+	// their types as Go source, in the generated file's terms; see
+	// carry.go.
+	carried map[string]string
 }
 
 func cellFile(n int) string { return fmt.Sprintf("In[%d]", n) }
@@ -167,7 +184,7 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 		if err != nil {
 			return parseErr(err)
 		}
-		info := &declInfo{decl: d}
+		info := &declInfo{decl: d, parsed: src, file: f, fset: fset}
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			quoted := imp.Path.Value
@@ -198,6 +215,9 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 						info.names = append(info.names, spec.Name.Name)
 						g.typeNames[spec.Name.Name] = true
 					case *ast.ValueSpec:
+						if decl.Tok == token.VAR {
+							info.specs = append(info.specs, spec)
+						}
 						for _, n := range spec.Names {
 							if n.Name == "_" {
 								info.always = true
@@ -620,12 +640,17 @@ func (g *generator) emit() []byte {
 		}
 		w.printf(")\n")
 	}
+	g.emitState(w)
 	for _, d := range g.decls {
 		if !d.used {
 			continue
 		}
+		text := d.decl.Source
+		if c, ok := g.carriedSource(d); ok {
+			text = c
+		}
 		w.printf("\n")
-		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, d.decl.Source)
+		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, text)
 	}
 	for _, bc := range g.benches {
 		w.printf("\nfunc Benchmark%s(%s *testing.B) {\n", bc.name, bc.param)

@@ -135,7 +135,8 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 	// panics instead of ending the child as if all went well.
 	cmd := exec.Command(b.Path, append([]string{"-test.paniconexit0"}, opts.Args...)...)
 	cmd.Dir = w.dir
-	cmd.Env = append(append(os.Environ(), harness.OutputFDEnv+"=3"), opts.Env...)
+	stateEnv, report := b.stateEnv()
+	cmd.Env = append(append(append(os.Environ(), harness.OutputFDEnv+"=3"), stateEnv...), opts.Env...)
 	cmd.Stdout, cmd.Stderr = pipes[1], pipes[3]
 	cmd.ExtraFiles = []*os.File{pipes[5]}
 	cmd.SysProcAttr = childAttr()
@@ -288,6 +289,9 @@ wait:
 		peak = ru.Maxrss * maxRSSUnit
 	}
 	res := &RunResult{Bench: bench.Bytes(), PeakRSS: peak, Elapsed: elapsed}
+	for _, n := range b.stateNotes(report) {
+		capped.write(stderrW, []byte("note: "+n+"\n"))
+	}
 
 	switch reason {
 	case Interrupted:
