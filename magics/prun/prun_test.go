@@ -33,7 +33,9 @@ func TestParse(t *testing.T) {
 				return !c.flat && c.limit == 0 && c.duration == time.Second && c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 7}
 			}, ""},
 		{"options", magics.Call{Magic: cell.Magic{Cell: true, Args: "-s flat -l 5 --duration 200ms", Body: "f()\n", BodyLine: 2}, Count: 3},
-			func(c *config) bool { return c.flat && c.limit == 5 && c.duration == 200*time.Millisecond && c.body.Line == 2 }, ""},
+			func(c *config) bool {
+				return c.flat && c.limit == 5 && c.duration == 200*time.Millisecond && c.body.Line == 2
+			}, ""},
 		{"IPython's sort names", magics.Call{Magic: cell.Magic{Args: "-s tottime f()"}}, func(c *config) bool { return c.flat }, ""},
 		{"cumulative", magics.Call{Magic: cell.Magic{Args: "-s cumulative f()"}}, func(c *config) bool { return !c.flat }, ""},
 		{"negative -l", magics.Call{Magic: cell.Magic{Args: "-l -3 f()"}}, nil, "at least 1"},
