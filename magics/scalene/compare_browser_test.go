@@ -70,37 +70,7 @@ func TestVariantsInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("pprof's difference flame graph", func(t *testing.T) {
-		m := regexp.MustCompile(`srcdoc='([^']*)'`).FindStringSubmatch(output)
-		if m == nil {
-			t.Fatal("no srcdoc frame in the output")
-		}
-		doc := strings.Replace(html.UnescapeString(m[1]), "</body>", diffProbe+"</body>", 1)
-		probe := filepath.Join(dir, "diff-probe.html")
-		frame := EmbedPprofPage([]byte(doc), "probe", 600)
-		if err := os.WriteFile(probe, []byte(`<!DOCTYPE html><html><head><meta charset="utf-8">`+
-			`<script>var probed='pending';window.addEventListener('message',function(e){probed=e.data})</script>`+
-			`</head><body>`+frame+`</body></html>`), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		got := chromiumEval(t, "file://"+probe, `new Promise(function(resolve){var n=0;(function poll(){
-			if(probed!=='pending'||n++>600){resolve(probed)}else{setTimeout(poll,100)}})()})`)
-		var r struct {
-			Boxes int
-			Title string
-			Names []string
-		}
-		if err := json.Unmarshal([]byte(got), &r); err != nil {
-			t.Fatalf("the probe said %q: %v", got, err)
-		}
-		t.Logf("%d boxes, title %q", r.Boxes, r.Title)
-		if r.Boxes < 3 || !strings.Contains(r.Title, "In[8] slow vs fast") {
-			t.Errorf("pprof's difference flame graph: %d boxes, title %q", r.Boxes, r.Title)
-		}
-		if !strings.Contains(strings.Join(r.Names, " "), "spin") {
-			t.Errorf("no frame of spin in %v", r.Names)
-		}
-	})
+	t.Run("pprof's difference flame graph", func(t *testing.T) { checkDiffFrame(t, dir, output) })
 
 	t.Run("screenshot", func(t *testing.T) {
 		shots := os.Getenv("SCALENE_SHOTS")
@@ -114,4 +84,39 @@ func TestVariantsInBrowser(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", png)
 	})
+}
+
+// checkDiffFrame opens pprof's difference flame graph of the output, with
+// a probe, in its sandboxed srcdoc iframe: it renders, titled after the
+// cell and the variants, with spin's frames.
+func checkDiffFrame(t *testing.T, dir, output string) {
+	m := regexp.MustCompile(`srcdoc='([^']*)'`).FindStringSubmatch(output)
+	if m == nil {
+		t.Fatal("no srcdoc frame in the output")
+	}
+	doc := strings.Replace(html.UnescapeString(m[1]), "</body>", diffProbe+"</body>", 1)
+	probe := filepath.Join(dir, "diff-probe.html")
+	frame := EmbedPprofPage([]byte(doc), "probe", 600)
+	if err := os.WriteFile(probe, []byte(`<!DOCTYPE html><html><head><meta charset="utf-8">`+
+		`<script>var probed='pending';window.addEventListener('message',function(e){probed=e.data})</script>`+
+		`</head><body>`+frame+`</body></html>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := chromiumEval(t, "file://"+probe, `new Promise(function(resolve){var n=0;(function poll(){
+		if(probed!=='pending'||n++>600){resolve(probed)}else{setTimeout(poll,100)}})()})`)
+	var r struct {
+		Boxes int
+		Title string
+		Names []string
+	}
+	if err := json.Unmarshal([]byte(got), &r); err != nil {
+		t.Fatalf("the probe said %q: %v", got, err)
+	}
+	t.Logf("%d boxes, title %q", r.Boxes, r.Title)
+	if r.Boxes < 3 || !strings.Contains(r.Title, "In[8] slow vs fast") {
+		t.Errorf("pprof's difference flame graph: %d boxes, title %q", r.Boxes, r.Title)
+	}
+	if !strings.Contains(strings.Join(r.Names, " "), "spin") {
+		t.Errorf("no frame of spin in %v", r.Names)
+	}
 }
