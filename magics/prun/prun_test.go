@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -69,12 +68,7 @@ func TestParse(t *testing.T) {
 
 func loadProfile(t *testing.T, name string) *profile.Profile {
 	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	p, err := profile.Parse(f)
+	p, err := profiles.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}
