@@ -376,6 +376,15 @@ func TestClient(t *testing.T) {
 	e.runChecks(t, 6*time.Minute, "test_client.py")
 }
 
+// TestTransport attacks the kernel's five sockets without the key
+// (oversized frames, broken and half-open handshakes, descriptors
+// exhausted) and checks that jupyter_client is still answered: see
+// test_transport.py.
+func TestTransport(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 3*time.Minute, "test_transport.py")
+}
+
 // TestCrash makes cells end the interpreter process in every way Go's
 // runtime can: see test_crash.py.
 func TestCrash(t *testing.T) {
@@ -577,6 +586,14 @@ func TestConsole(t *testing.T) {
 func TestMagics(t *testing.T) {
 	e := setup(t)
 	e.runChecks(t, 12*time.Minute, "test_magics.py")
+}
+
+// TestState checks that a magic's child starts from the notebook's values
+// (maps filled by loops, structs with unexported fields, pointers with
+// sharing and cycles) and names what it cannot carry: see test_state.py.
+func TestState(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 10*time.Minute, "test_state.py")
 }
 
 func TestVersion(t *testing.T) {

@@ -96,8 +96,8 @@ func TestParametersAndCompare(t *testing.T) {
 
 	t.Run("the environment is recorded in the saved notebook", func(t *testing.T) {
 		recs := records(t, path("base.ipynb"))
-		ti, tm := recs["timeit"], recs["time"]
-		if len(ti) != 1 || len(tm) != 1 {
+		ti, tc, tm := recs["timeit"], recs["timeit-cpu"], recs["time"]
+		if len(ti) != 1 || len(tc) != 1 || len(tm) != 1 {
 			t.Fatalf("records %v", recs)
 		}
 		goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
@@ -113,6 +113,12 @@ func TestParametersAndCompare(t *testing.T) {
 		if v, ok := ti[0].Results[0].Metric("sec/op"); !ok || len(v) != 10 || ti[0].Source != "%timeit -r 10 work(n)" {
 			t.Errorf("timeit record %+v", ti[0])
 		}
+		if v, ok := tc[0].Results[0].Metric("cpu-sec/op"); !ok || len(v) != 10 || tc[0].Clock != "cpu" {
+			t.Errorf("timeit -c record %+v", tc[0])
+		}
+		if v, ok := tm[0].Results[0].Metric("user-sec/op"); !ok || len(v) != 1 || tm[0].Magic != "time" {
+			t.Errorf("time record %+v", tm[0])
+		}
 	})
 
 	t.Run("the injected cell follows the parameters cell", func(t *testing.T) {
@@ -124,7 +130,7 @@ func TestParametersAndCompare(t *testing.T) {
 			} `json:"cells"`
 		}
 		json.Unmarshal(data, &nb)
-		if len(nb.Cells) != 6 || len(nb.Cells[2].Metadata.Tags) != 1 || nb.Cells[2].Metadata.Tags[0] != "injected-parameters" ||
+		if len(nb.Cells) != 7 || len(nb.Cells[2].Metadata.Tags) != 1 || nb.Cells[2].Metadata.Tags[0] != "injected-parameters" ||
 			!strings.Contains(strings.Join(nb.Cells[2].Source, ""), "var slowdown float64 = 20") {
 			t.Errorf("cells %+v", nb.Cells)
 		}
@@ -132,7 +138,7 @@ func TestParametersAndCompare(t *testing.T) {
 
 	t.Run("a regression of many times fails the gate", func(t *testing.T) {
 		log, code := compare(path("base.ipynb"), path("slow.ipynb"))
-		if code != 1 || !strings.Contains(log, "REGRESSION") || !strings.Contains(log, "In4/timeit") {
+		if code != 1 || !strings.Contains(log, "REGRESSION") || !strings.Contains(log, "In4/timeit") || !strings.Contains(log, "In5/timeit") {
 			t.Errorf("exit %d, want 1:\n%s", code, log)
 		}
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/profiles"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/magics/scalene"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -131,7 +132,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		return nil, magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "prun"})
 	}
 	path := profiles.UniquePath(dir, profiles.Namer(call.Count, time.Now())("prun.cpu"))
-	p, _, err := scalene.RunProfiled(ctx, ws, bin, scalene.ProfiledRun{Bench: benchName, Path: path, Magic: "prun",
+	p, res, err := scalene.RunProfiled(ctx, ws, bin, scalene.ProfiledRun{Bench: benchName, Path: path, Magic: "prun",
 		Args: []string{"-test.benchtime=" + c.duration.String(), "-test.cpuprofile=" + path}, Timeout: c.timeout,
 		Output: magics.NewOutput(env.Publisher, "prun").Stdout()})
 	if err != nil {
@@ -145,7 +146,18 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		return nil, &kernel.Error{Name: "PrunError", Value: err.Error()}
 	}
 	top.Path = path
-	env.Publisher.Display(top.Bundle(), nil, "")
+	bundle := top.Bundle()
+	// The record of the run: its executions and time per execution, as
+	// the benchmark measured them under the profiler.
+	rec := env.NewRecord(call, bin.Path)
+	rec.Clock = "wall"
+	out := record.Result{Iterations: int(max(res.N, 1))}
+	if res.NsPerOp > 0 {
+		out.Add("sec/op", res.NsPerOp/1e9)
+	}
+	rec.Results = append(rec.Results, out)
+	bundle[record.MIMEType] = rec
+	env.Publisher.Display(bundle, nil, "")
 	return nil, nil
 }
 

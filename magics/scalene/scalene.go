@@ -52,6 +52,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/profiles"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -232,6 +233,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
+	rec := env.NewRecord(call, bin.Path)
 	decisions := ParseCompilerText(bin.CompilerOutput)
 	out := magics.NewOutput(env.Publisher, "scalene").Stdout()
 	name := profiles.Namer(call.Count, time.Now())
@@ -260,6 +262,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		}
 		bundle["text/plain"] = bundle["text/plain"].(string) + "HTML page saved as " + c.outfile + "\n"
 	}
+	bundle[record.MIMEType] = addRecords(rec, results)
 	env.Publisher.Display(bundle, nil, "")
 	return nil, nil
 }

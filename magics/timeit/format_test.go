@@ -64,30 +64,6 @@ func TestWarning(t *testing.T) {
 	}
 }
 
-func TestAutoLoops(t *testing.T) {
-	tests := []struct {
-		sec  float64
-		want int
-	}{
-		{100e-9, 2_000_000},
-		{99e-9, 2_500_000},
-		{1e-9, 200_000_000},
-		{0.3e-9, 800_000_000},
-		{10e-3, 20},
-		{9e-3, 25},
-		{0.05, 4},
-		{0.15, 2},
-		{0.09, 3},
-		{1, 1},
-		{0, 10_000_000_000},
-	}
-	for _, tt := range tests {
-		if got := autoLoops(tt.sec); got != tt.want {
-			t.Errorf("autoLoops(%g) = %d, want %d", tt.sec, got, tt.want)
-		}
-	}
-}
-
 func TestSummarise(t *testing.T) {
 	ms := []measurement{{secPerOp: 1e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 2e-6, bytesPerOp: 16, allocsPerOp: 1},
 		{secPerOp: 3e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 4e-6, bytesPerOp: 16, allocsPerOp: 1}}

@@ -828,6 +828,20 @@ func (i *Interp) restoreVars(yi *yaegi.Interpreter, l *declLog, fresh map[string
 	}
 }
 
+// Value returns the current value of the package-level variable name, as
+// yaegi holds it (addressable; unexported struct fields carry yaegi's X
+// prefix), and whether there is such a variable.
+func (i *Interp) Value(name string) (reflect.Value, bool) {
+	if i.yi == nil || !token.IsIdentifier(name) {
+		return reflect.Value{}, false
+	}
+	p, err := evalQuiet(i.yi, "&"+name)
+	if err != nil || !p.IsValid() || p.Kind() != reflect.Pointer || p.IsNil() {
+		return reflect.Value{}, false
+	}
+	return p.Elem(), true
+}
+
 // evalQuiet evaluates src, turning a panic of yaegi into an error.
 func evalQuiet(yi *yaegi.Interpreter, src string) (v reflect.Value, err error) {
 	defer func() {

@@ -34,9 +34,10 @@ type listed struct {
 	Error    *struct{ Err string }
 }
 
-// version is how the module of p is named to the user: path and version,
-// or path and directory for a module in the workspace.
-func (p *listed) version() string {
+// describe names the module of p to the user: path and version, or path
+// and directory (relative to the notebook's folder when inside it) for a
+// module in the workspace.
+func (n *Notebook) describe(p *listed) string {
 	m := p.Module
 	switch {
 	case m == nil:
@@ -46,9 +47,25 @@ func (p *listed) version() string {
 	case m.Replace != nil:
 		return fmt.Sprintf("%s %s => %s %s", m.Path, m.Version, m.Replace.Path, m.Replace.Version)
 	case m.Main || m.Version == "":
-		return fmt.Sprintf("%s (in %s)", m.Path, m.Dir)
+		if m.Path == ModulePath {
+			return ModulePath + " (the notebook's own module)"
+		}
+		return fmt.Sprintf("%s (the module in %s)", m.Path, n.shortPath(m.Dir))
 	}
 	return m.Path + " " + m.Version
+}
+
+// shortPath writes p relative to the notebook's folder when it is inside
+// it, else with ~ for the home directory, so that saved outputs do not
+// carry the machine's absolute paths.
+func (n *Notebook) shortPath(p string) string {
+	if rel, err := filepath.Rel(n.folder, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "/" && strings.HasPrefix(p, home+string(filepath.Separator)) {
+		return "~" + p[len(home):]
+	}
+	return p
 }
 
 // workFile is the notebook's go.work.
@@ -147,7 +164,7 @@ func (n *Notebook) announce(pkgs []*listed, w io.Writer) {
 			continue
 		}
 		n.shown[p.Module.Path] = true
-		fmt.Fprintf(writer(w), "go: using %s\n", p.version())
+		fmt.Fprintf(writer(w), "go: using %s\n", n.describe(p))
 	}
 }
 
@@ -176,6 +193,19 @@ func (n *Notebook) Get(ctx context.Context, args []string, out io.Writer) error 
 		}
 		return fmt.Errorf("go get %s failed: %s", strings.Join(args, " "), goMessage(err))
 	}
+	var mods []string
+	for _, a := range args {
+		if mod, _, _ := strings.Cut(a, "@"); !strings.HasPrefix(mod, "-") {
+			mods = append(mods, mod)
+		}
+	}
+	// Say the version each module is at now, which go get leaves
+	// unsaid when nothing changed.
+	if list, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, append([]string{"list", "-m", "--"}, mods...)...); err == nil {
+		for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
+			fmt.Fprintf(writer(out), "go: using %s\n", l)
+		}
+	}
 	for _, p := range loaded {
 		for _, a := range args {
 			mod, _, _ := strings.Cut(a, "@")
@@ -200,7 +230,7 @@ func (n *Notebook) Requirements(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the notebook's go.mod: %w", err)
 	}
-	fmt.Fprintf(&b, "notebook's module: %s (%s)\n", ModulePath, gomod)
+	fmt.Fprintf(&b, "notebook's module: %s (%s)\n", ModulePath, n.shortPath(gomod))
 	if len(f.Require) == 0 {
 		b.WriteString("  no requirements: import a package or use %go get MODULE[@VERSION]\n")
 	}
@@ -208,12 +238,12 @@ func (n *Notebook) Requirements(ctx context.Context) (string, error) {
 		fmt.Fprintf(&b, "  require %s %s\n", r.Mod.Path, r.Mod.Version)
 	}
 	if n.userMod != "" {
-		fmt.Fprintf(&b, "folder's module: %s (%s)\n", n.userPath, filepath.Join(n.userMod, "go.mod"))
+		fmt.Fprintf(&b, "folder's module: %s (%s)\n", n.userPath, n.shortPath(filepath.Join(n.userMod, "go.mod")))
 	} else {
 		fmt.Fprintf(&b, "folder's module: none (%s is not inside a Go module)\n", n.folder)
 	}
 	if n.userWork != "" {
-		fmt.Fprintf(&b, "folder's workspace: %s\n", n.userWork)
+		fmt.Fprintf(&b, "folder's workspace: %s\n", n.shortPath(n.userWork))
 	}
 	out, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, "list", "-m", "all")
 	if err != nil {

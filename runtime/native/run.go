@@ -131,9 +131,12 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 			return nil, fmt.Errorf("starting the cell's process: %w", err)
 		}
 	}
-	cmd := exec.Command(b.Path, opts.Args...)
+	// -test.paniconexit0, as go test passes it: os.Exit(0) in the cell
+	// panics instead of ending the child as if all went well.
+	cmd := exec.Command(b.Path, append([]string{"-test.paniconexit0"}, opts.Args...)...)
 	cmd.Dir = w.dir
-	cmd.Env = append(append(os.Environ(), harness.OutputFDEnv+"=3"), opts.Env...)
+	stateEnv, report := b.stateEnv()
+	cmd.Env = append(append(append(os.Environ(), harness.OutputFDEnv+"=3"), stateEnv...), opts.Env...)
 	cmd.Stdout, cmd.Stderr = pipes[1], pipes[3]
 	cmd.ExtraFiles = []*os.File{pipes[5]}
 	cmd.SysProcAttr = childAttr()
@@ -286,6 +289,9 @@ wait:
 		peak = ru.Maxrss * maxRSSUnit
 	}
 	res := &RunResult{Bench: bench.Bytes(), PeakRSS: peak, Elapsed: elapsed}
+	for _, n := range b.stateNotes(report) {
+		capped.write(stderrW, []byte("note: "+n+"\n"))
+	}
 
 	switch reason {
 	case Interrupted:
@@ -318,6 +324,10 @@ func exitError(waitErr error, ps *os.ProcessState, trace, failed string) error {
 				msg += " " + strings.TrimSpace(more)
 			}
 			msg = strings.TrimSuffix(msg, " [recovered]")
+			if strings.HasPrefix(msg, "unexpected call to os.Exit(0)") {
+				// -test.paniconexit0 turned os.Exit(0) into this panic.
+				return &Error{Kind: Exited, Summary: "the cell called os.Exit(0), which ends the child process before anything is measured", Lines: frames, Err: waitErr}
+			}
 			return &Error{Kind: Panicked, Summary: "the cell panicked: " + msg, Lines: frames, Err: waitErr}
 		}
 	}

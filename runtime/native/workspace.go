@@ -203,17 +203,22 @@ func (w *Workspace) populate() error {
 }
 
 func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
-	src, err := Generate(p)
+	g, err := newGenerator(p)
 	if err != nil {
 		return nil, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.seq++
+	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
+	src := g.emit()
+	state := w.carry(ctx, g, src, bin+".state")
+	if len(g.carried) > 0 {
+		src = g.emit()
+	}
 	if err := os.WriteFile(filepath.Join(w.dir, GeneratedFile), src, 0o644); err != nil {
 		return nil, fmt.Errorf("writing the generated test file: %w", err)
 	}
-	w.seq++
-	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
 	// -ldflags="-s -w" leaves out DWARF and the symbol table, which only
 	// debuggers and nm read: that saves a third of the link time.
 	// Tracebacks and pprof profiles use the runtime's own function and
@@ -243,9 +248,10 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 	w.bins = append(w.bins, bin)
 	for len(w.bins) > keepBinaries {
 		os.Remove(w.bins[0])
+		os.Remove(w.bins[0] + ".state")
 		w.bins = w.bins[1:]
 	}
-	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String()}, nil
+	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String(), state: state}, nil
 }
 
 // runGroup runs cmd in its own process group and kills the whole group

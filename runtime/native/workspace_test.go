@@ -50,7 +50,7 @@ var benchArgs = []string{"-test.run=^$", "-test.bench=^BenchmarkCell$", "-test.b
 
 func TestWorkspaceLayout(t *testing.T) {
 	w := newTestWorkspace(t)
-	for _, f := range []string{"go.mod", "harness/child_keep.go", "display/display.go"} {
+	for _, f := range []string{"go.mod", "harness/child_stdout.go", "display/display.go"} {
 		if _, err := os.Stat(filepath.Join(w.Dir(), f)); err != nil {
 			t.Errorf("workspace lacks %s: %v", f, err)
 		}

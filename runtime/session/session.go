@@ -67,8 +67,7 @@ type Session struct {
 	store   *cell.Store // declarations of the successful cells
 	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
 
-	workspace    *native.Workspace
-	workspaceErr error
+	workspace *native.Workspace
 
 	history history.History
 	docs    *docIndex
@@ -145,6 +144,12 @@ func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	}
 	s.history.Record(req, res)
 	return res
+}
+
+// valueReader is implemented by an evaluator that can read the current
+// value of a package-level variable (*interp.Interp).
+type valueReader interface {
+	Value(name string) (reflect.Value, bool)
 }
 
 // cellEnder is implemented by an evaluator that has work to do when a
@@ -255,21 +260,27 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 }
 
 // Workspace returns the session's native workspace, creating it on first
-// use; it is removed at Shutdown.
+// use; it is removed at Shutdown. A failure is not kept: the next magic
+// tries again, so that a cause the user removes (a full disk, a missing
+// toolchain) does not fail every later magic until a restart.
 func (s *Session) Workspace() (*native.Workspace, error) {
-	if s.workspace == nil && s.workspaceErr == nil {
-		s.workspace, s.workspaceErr = native.NewWorkspace(s.opts.TempDir)
-		if s.workspaceErr == nil && s.opts.Modules != nil {
-			if s.workspaceErr = s.workspace.UseModules(s.opts.Modules); s.workspaceErr != nil {
-				s.workspace.Close()
-				s.workspace = nil
+	if s.workspace == nil {
+		ws, err := native.NewWorkspace(s.opts.TempDir)
+		if err == nil && s.opts.Modules != nil {
+			if err = ws.UseModules(s.opts.Modules); err != nil {
+				ws.Close()
 			}
 		}
-		if s.workspaceErr != nil {
-			s.workspaceErr = fmt.Errorf("creating the native build workspace: %w", s.workspaceErr)
+		if err != nil {
+			return nil, fmt.Errorf("creating the native build workspace: %w", err)
 		}
+		if vr, ok := s.eval.(valueReader); ok {
+			// Magics start from the values the notebook holds.
+			ws.SetValues(vr.Value)
+		}
+		s.workspace = ws
 	}
-	return s.workspace, s.workspaceErr
+	return s.workspace, nil
 }
 
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/interp"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Error names of a cell during which the interpreter process ended.
@@ -44,7 +46,7 @@ func diagnose(w *worker, limit uint64) death {
 	if rss := w.memKill.Load(); rss > 0 {
 		return death{name: MemoryLimitExceeded, cause: fmt.Sprintf(
 			"the interpreter process used %s of memory, past the kernel's memory limit of %s (set %s to change it), and was stopped",
-			formatBytes(rss), formatBytes(limit), MemoryLimitEnv)}
+			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), interp.MemoryLimitEnv)}
 	}
 	d := death{name: FatalError}
 	report := w.report.String()
@@ -117,15 +119,4 @@ func (d death) cellError(count int, notes []string) *kernel.Error {
 	}
 	tb = append(tb, notes...)
 	return &kernel.Error{Name: d.name, Value: value, Traceback: tb}
-}
-
-// formatBytes prints n bytes in binary units.
-func formatBytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }
