@@ -76,8 +76,10 @@ func outputShapes(c nbCell) []string {
 		kind, _ := o["output_type"].(string)
 		switch kind {
 		case "stream":
+			// A cell's own output may print Go's time.Duration, whose
+			// micro sign is U+00B5.
 			name, _ := o["name"].(string)
-			add(name, joinText(o["text"]))
+			add(name, strings.ReplaceAll(joinText(o["text"]), "\u00b5s", "\u03bcs"))
 		case "error":
 			add("error", fmt.Sprint(o["ename"])+": "+fmt.Sprint(o["evalue"]))
 		case "display_data", "execute_result":
@@ -130,6 +132,7 @@ func lineShape(line string, idents map[string]bool) string {
 	line = pluralRE.ReplaceAllString(line, "N $1")
 	line = verdictRE.ReplaceAllString(line, "$1")
 	line = strings.TrimSpace(spaceRE.ReplaceAllString(line, " "))
+	line = strings.NewReplacer("( ", "(", " )", ")").Replace(line)
 	if strings.Contains(line, "│") {
 		cells := strings.Split(line, "│")
 		lineRow := lineRowRE.MatchString(strings.TrimSpace(cells[0]))
@@ -269,6 +272,7 @@ func TestLineShape(t *testing.T) {
 		{"labels in another order", "join: ×1.08 slower than plus, p=0.001 n=7", "plus: ×139 slower than join, p=0.002 n=7", true},
 		{"not significant", "plus: ×1.01 slower than join, ~ not significant (p=0.310 n=7)", "join: ×1.5 slower than plus, p=0.001 n=7", true},
 		{"padding", "join:    7.12 \u03bcs", "plus: 991 \u03bcs", true},
+		{"padding in brackets", "Total samples = 1.2s ( 9.5%)", "Total samples = 1.2s (95.1%)", true},
 		{"scalene row", "In[3]:4 │  10% │     14% │     4% │   19.8 KiB │       175 │▇▇▇▇▇   │ plusEquals(words)",
 			"In[3]:4 │      │         │        │            │           │        │ plusEquals(words)", true},
 		{"scalene row with another column", "In[3]:4 │ 10% │ x", "In[3]:4 │ 10% │ 10% │ x", false},
