@@ -34,6 +34,7 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/gomod"
 	"github.com/perfnb/perfnb/magics/memit"
+	"github.com/perfnb/perfnb/magics/prun"
 	"github.com/perfnb/perfnb/magics/scalene"
 	"github.com/perfnb/perfnb/magics/timeit"
 	"github.com/perfnb/perfnb/magics/timeonce"
@@ -89,7 +90,7 @@ func newSession() *session.Session {
 	mods, err := modules.Open(context.Background(), modules.Options{})
 	return session.New(session.Options{
 		Version: version,
-		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New(), gomod.New(mods, err)),
+		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New(), prun.New(), gomod.New(mods, err)),
 		Modules: mods,
 	})
 }

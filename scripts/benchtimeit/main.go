@@ -47,8 +47,8 @@ var workloads = []workload{
 	{"arith ~1ns", "x := n*3 + 1"},
 	{"itoa ~20ns", "s := strconv.Itoa(n * 123457)"},
 	{"fib(8) ~100ns", "x := fib(8)"},
-	{"fib(18) ~10µs", "x := fib(18)"},
-	{"fib(25) ~500µs", "x := fib(25)"},
+	{"fib(18) ~10μs", "x := fib(18)"},
+	{"fib(25) ~500μs", "x := fib(25)"},
 	{"fib(31) ~10ms", "x := fib(31)"},
 }
 
