@@ -14,7 +14,8 @@
 //     os.Stderr publish on the running cell's stdout and stderr streams, and
 //     os.Stdin reads lines from the client through Publisher.Input;
 //   - safety: os.Exit stops the cell, not the kernel; a panic in a goroutine
-//     a cell started is reported on stderr instead of ending the process;
+//     a cell started, or in a time.AfterFunc or context.AfterFunc callback,
+//     is reported on stderr instead of ending the process;
 //   - interrupts: cancelling the context stops the cell promptly, time.Sleep
 //     included, and keeps every earlier definition;
 //   - memory: a watchdog stops a cell whose heap grows past the kernel's
@@ -191,7 +192,8 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 			"Stdout": reflect.ValueOf(&osStdout).Elem(),
 			"Stderr": reflect.ValueOf(&osStderr).Elem(),
 		},
-		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep)},
+		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep), "AfterFunc": reflect.ValueOf(i.afterFunc)},
+		"context/context":               {"AfterFunc": reflect.ValueOf(i.contextAfterFunc)},
 		display.ImportPath + "/display": i.display.Symbols(),
 		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic), "Defer": reflect.ValueOf(i.deferCall), "Offsetof": reflect.ValueOf(offsetof)},
 	})
