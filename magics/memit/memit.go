@@ -138,6 +138,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_METHOD="+m)
 	}
 	runOpts.Output = magics.NewOutput(env.Publisher, "memit").Stdout()
+	runOpts.OutputLimit = native.NoOutputLimit // the Output caps
 
 	rec := env.NewRecord(call, bin.Path)
 	_, runErr := ws.Run(ctx, bin, runOpts)

@@ -178,7 +178,8 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	out := magics.NewOutput(env.Publisher, "timeit")
 	rec := env.NewRecord(call, bin.Path)
-	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr()})
+	// out caps what the child prints: native.Run does not cap it again.
+	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr(), OutputLimit: native.NoOutputLimit})
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
