@@ -56,8 +56,10 @@ var (
 
 // optionalLines are lines whose presence, not their format, depends on the
 // figures: IPython's warning about a slow run, memit's explanations of a
-// gap between resident memory and the Go heap, scalene's elision row.
-var optionalLines = regexp.MustCompile(`^(?:(?:ID: )?The slowest run took|Child processes account for|The Go heap grew by|Resident memory grew by|\.\.\. ?│|… ?│)`)
+// gap between resident memory and the Go heap, scalene's elision row; and
+// on the machine's caches: the go command's progress while it obtains a
+// module.
+var optionalLines = regexp.MustCompile(`^(?:(?:ID: )?The slowest run took|Child processes account for|The Go heap grew by|Resident memory grew by|\.\.\. ?│|… ?│|(?:ID|go): (?:downloading|added|upgraded|downgraded|resolving) )`)
 
 // outputShapes returns the sorted, distinct line shapes of a code cell's
 // outputs, each prefixed with the kind of output it came from.

@@ -53,6 +53,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
+	"github.com/perfnb/perfnb/runtime/modules"
 )
 
 // Options configures an Interp.
@@ -102,7 +103,7 @@ type Interp struct {
 	deferred []func() // calls deferred by the running cell's own code
 	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
 
-	plugins map[string]yaegi.Exports // symbols of packages loaded from plugins, by import path, used again on rebuild
+	plugins map[string]*modules.Package // packages loaded from plugins, by import path, used again on rebuild
 }
 
 // settle is how long an interrupted evaluation is given to stop.
@@ -202,8 +203,8 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading perfnb's packages into the interpreter: %w", err)
 	}
-	for _, syms := range i.plugins {
-		if err := yi.Use(syms); err != nil {
+	for _, pkg := range i.plugins {
+		if err := yi.Use(pkg.Symbols); err != nil {
 			return nil, fmt.Errorf("loading a plugin's package into the interpreter: %w", err)
 		}
 	}
@@ -442,7 +443,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 		if ke := memoryStopped(ctx); ke != nil {
 			return reflect.Value{}, false, ke
 		}
-		ke := i.toError(ctx, err, count, item.Line)
+		ke := i.explainGeneric(i.toError(ctx, err, count, item.Line))
 		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 			if undefined == nil {
 				// A name whose first use failed is left in yaegi's scope
