@@ -300,3 +300,29 @@ func TestDeathDuringShutdown(t *testing.T) {
 		t.Error("a cell ran after shutdown")
 	}
 }
+
+// BenchmarkRelay measures what the process boundary adds to a trivial
+// cell: an execute request and its reply through a worker whose session
+// does nothing.
+func BenchmarkRelay(b *testing.B) {
+	s, err := New(Options{
+		Command: func() *exec.Cmd {
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), workerEnv+"=1")
+			return cmd
+		},
+		MemoryLimit: -1,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(false)
+	pub := &kerneltest.Publisher{}
+	req := kernel.ExecuteRequest{Code: "noop", StoreHistory: true}
+	for i := 0; b.Loop(); i++ {
+		req.ExecutionCount = i + 1
+		if res := s.Execute(context.Background(), req, pub); res.Error != nil {
+			b.Fatal(res.Error)
+		}
+	}
+}
