@@ -128,7 +128,7 @@ func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl) []error {
 }
 
 // newTest starts a supervisor whose worker is this test binary.
-func newTest(t *testing.T) *Supervisor {
+func newTest(t testing.TB) *Supervisor {
 	t.Helper()
 	s, err := New(Options{
 		Command: func() *exec.Cmd {
@@ -305,18 +305,7 @@ func TestDeathDuringShutdown(t *testing.T) {
 // cell: an execute request and its reply through a worker whose session
 // does nothing.
 func BenchmarkRelay(b *testing.B) {
-	s, err := New(Options{
-		Command: func() *exec.Cmd {
-			cmd := exec.Command(os.Args[0])
-			cmd.Env = append(os.Environ(), workerEnv+"=1")
-			return cmd
-		},
-		MemoryLimit: -1,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Shutdown(false)
+	s := newTest(b)
 	pub := &kerneltest.Publisher{}
 	req := kernel.ExecuteRequest{Code: "noop", StoreHistory: true}
 	for i := 0; b.Loop(); i++ {
