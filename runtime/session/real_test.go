@@ -28,8 +28,8 @@ func TestWithInterpreter(t *testing.T) {
 		{"import \"strings\"\ntype T struct{ S string }\nfunc (t T) Up() string { return strings.ToUpper(t.S) }\nt := T{\"go\"}\nfmt.Println(t.Up())\nt.Up()", "GO", "GO\n", ""},
 		{"func (t T) Up() string { return \"redefined \" + t.S }\nt.Up()", "redefined go", "", ""},
 		{"x := 1\n%nosuch", "", "", "`%nosuch` not found"},
-		{"y := 2\nundefinedThing()", "", "", "In[7]:2"},
-		{"y", "2", "", ""}, // defined before the failure: kept by the interpreter
+		{"y := 2\nundefinedThing()", "", "", "In[7]:2:1: undefined: undefinedThing"},
+		{"y", "", "", "In[8]:1:1: undefined: y"}, // a cell that does not compile defines nothing
 		{"zzz", "", "", "undefined"},
 		// A defer at the cell's top level runs when the cell ends, once.
 		{"defer fmt.Println(\"deferred\")\nfmt.Println(\"body\")", "", "body\ndeferred\n", ""}, // two writes

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"reflect"
 	"runtime"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -34,6 +36,10 @@ type Options struct {
 	// TempDir is where the native workspace is created ("" for the
 	// system's temporary directory).
 	TempDir string
+	// ModuleDir is the directory from which the type checker resolves
+	// imports, as the go command run there does ("" for the kernel's
+	// working directory): see check.Options.Dir.
+	ModuleDir string
 }
 
 // evaluator runs Go items; *interp.Interp is the real one, tests use a
@@ -56,6 +62,10 @@ type Session struct {
 	opts    Options
 	eval    evaluator
 	evalErr error // why the interpreter could not start, if it could not
+	// checker type-checks each cell before it runs; nil when it could not
+	// start (and in tests with a fake evaluator): cells then run unchecked.
+	checker *check.Checker
+	fset    *token.FileSet // the syntax trees of the cells
 
 	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
 	store   *cell.Store // declarations of the successful cells
@@ -72,6 +82,9 @@ type Session struct {
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
 	s.eval, s.evalErr = newInterp(s.Decls)
+	if c, err := newChecker(s.fset, opts.ModuleDir); err == nil {
+		s.checker = c
+	}
 	return s
 }
 
@@ -80,7 +93,7 @@ func newSession(opts Options, ev evaluator) *Session {
 	if opts.Magics == nil {
 		opts.Magics = magics.NewRegistry()
 	}
-	return &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex()}
+	return &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet()}
 }
 
 var _ kernel.Interpreter = (*Session)(nil)
@@ -151,9 +164,12 @@ type cellEnder interface {
 
 func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) (res kernel.ExecuteResult) {
 	count := req.ExecutionCount
-	items, err := cell.Parse(req.Code)
+	items, err := cell.ParseIn(s.fset, req.Code)
 	if err != nil {
 		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
+	}
+	if err := s.check(items, count); err != nil {
+		return kernel.ExecuteResult{Error: err}
 	}
 	var decls []cell.Decl
 	s.mu.Lock()
@@ -232,6 +248,37 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	return res
 }
 
+// check type-checks the Go items of a cell against the store; a cell
+// that does not compile fails with the compiler's errors before any of
+// its items runs, and so defines nothing.
+func (s *Session) check(items []cell.Item, count int) *kernel.Error {
+	if s.checker == nil {
+		return nil
+	}
+	goItems := 0
+	for _, it := range items {
+		if it.Syntax != nil {
+			goItems++
+		}
+	}
+	if goItems == 0 {
+		return nil
+	}
+	_, err := s.checker.Check(s.store, items, count)
+	var ce *check.Error
+	if !errors.As(err, &ce) {
+		return nil
+	}
+	tb := make([]string, 0, len(ce.Diags))
+	for _, d := range ce.Diags {
+		for _, l := range strings.Split(d.String(), "\n") {
+			tb = append(tb, "CompileError: "+l)
+		}
+	}
+	value, _, _ := strings.Cut(ce.Diags[0].String(), "\n")
+	return &kernel.Error{Name: "CompileError", Value: value, Traceback: tb}
+}
+
 // runMagic runs a %line or %%cell magic.
 func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
 	m := it.Magic
@@ -252,7 +299,13 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 			if s.eval == nil {
 				return fmt.Errorf("the Go interpreter could not start: %w", s.evalErr)
 			}
-			return s.eval.SetVar(name, value)
+			if err := s.eval.SetVar(name, value); err != nil {
+				return err
+			}
+			if s.checker != nil && value != nil {
+				return s.checker.SetVar(name, reflect.TypeOf(value))
+			}
+			return nil
 		},
 	}
 	return s.opts.Magics.Run(ctx, call, env)
