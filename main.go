@@ -31,6 +31,7 @@ import (
 	"github.com/perfnb/perfnb/magics/timeit"
 	"github.com/perfnb/perfnb/runner"
 	"github.com/perfnb/perfnb/runtime/session"
+	"github.com/perfnb/perfnb/runtime/supervisor"
 )
 
 // version is perfnb's version.
@@ -71,6 +72,13 @@ func newSession() *session.Session {
 	})
 }
 
+// newInterpreter starts the interpreter process (perfnb worker) under a
+// supervisor; the worker's standard error (Go's crash reports) goes to
+// log.
+func newInterpreter(log io.Writer) (*supervisor.Supervisor, error) {
+	return supervisor.New(supervisor.Options{Info: session.KernelInfo(version), Log: log})
+}
+
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -83,8 +91,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("usage: perfnb kernel CONNECTION_FILE")
 		}
 		logger := slog.New(slog.NewTextHandler(stderr, nil))
-		sess := newSession()
-		return kernel.Run(context.Background(), args[0], sess, logger)
+		interp, err := newInterpreter(stderr)
+		if err != nil {
+			return err
+		}
+		return kernel.Run(context.Background(), args[0], interp, logger)
+	case "worker":
+		// Hidden: the interpreter process a supervisor starts.
+		return supervisor.ServeProcess(newSession())
 	case "install", "uninstall":
 		return runInstall(cmd, args, stdout)
 	case "run":
@@ -152,7 +166,10 @@ func runNotebook(args []string, stdout io.Writer) error {
 	opts.Progress = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	sess := newSession()
-	defer sess.Shutdown(false)
-	return runner.Run(ctx, sess, opts)
+	interp, err := newInterpreter(nil)
+	if err != nil {
+		return err
+	}
+	defer interp.Shutdown(false)
+	return runner.Run(ctx, interp, opts)
 }

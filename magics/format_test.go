@@ -63,3 +63,36 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatTime(t *testing.T) {
+	tests := []struct {
+		seconds   float64
+		precision int
+		want      string
+	}{
+		{8.26e-9, 3, "8.26 ns"},
+		{0.5, 3, "500 ms"},
+		{65.4, 3, "1min 5s"},
+		{9.999e-4, 3, "1e+03 \u03bcs"},
+		{3725, 3, "1h 2min 5s"},
+		{3605, 3, "1h 5s"},
+		{3600, 3, "1h"},
+		{60.5, 3, "1min"},
+		{90061, 3, "1d 1h 1min 1s"},
+		{0, 3, "0 ns"},
+		{1.5, 3, "1.5 s"},
+		{59.99, 3, "60 s"},
+		{2.5e-5, 3, "25 \u03bcs"},
+		{1e-12, 3, "0.001 ns"},
+		{0.643e-9, 3, "0.643 ns"},
+		{1.23456e-3, 5, "1.2346 ms"},
+		{1.23456e-3, 1, "1 ms"},
+		{123456e-9, 3, "123 \u03bcs"},
+		{math.Inf(1), 3, "+Inf s"},
+	}
+	for _, tt := range tests {
+		if got := FormatTime(tt.seconds, tt.precision); got != tt.want {
+			t.Errorf("FormatTime(%g, %d) = %q, want %q", tt.seconds, tt.precision, got, tt.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
 )
 
 // plainMagic is a magic without a Modes method: line and cell.
@@ -36,7 +37,7 @@ func TestLsmagic(t *testing.T) {
 	if got, want := r.Names(), []string{"lsmagic", "memit", "onlycell", "timeit"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
-	v, err := r.Run(context.Background(), Call{Name: "lsmagic"}, Env{})
+	v, err := r.Run(context.Background(), Call{Magic: cell.Magic{Name: "lsmagic"}}, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,12 +70,12 @@ func TestRegistryModes(t *testing.T) {
 		call    Call
 		wantErr string // "" for success
 	}{
-		{Call{Name: "lsmagic"}, ""},
-		{Call{Name: "lsmagic", Cell: true}, "Cell magic `%%lsmagic` not found."},
-		{Call{Name: "lsmagic", Args: "-x"}, "takes no arguments"},
-		{Call{Name: "onlycell", Cell: true}, ""},
-		{Call{Name: "onlycell"}, "Line magic function `%onlycell` not found."},
-		{Call{Name: "nosuch"}, "Line magic function `%nosuch` not found."},
+		{Call{Magic: cell.Magic{Name: "lsmagic"}}, ""},
+		{Call{Magic: cell.Magic{Name: "lsmagic", Cell: true}}, "Cell magic `%%lsmagic` not found."},
+		{Call{Magic: cell.Magic{Name: "lsmagic", Args: "-x"}}, "takes no arguments"},
+		{Call{Magic: cell.Magic{Name: "onlycell", Cell: true}}, ""},
+		{Call{Magic: cell.Magic{Name: "onlycell"}}, "Line magic function `%onlycell` not found."},
+		{Call{Magic: cell.Magic{Name: "nosuch"}}, "Line magic function `%nosuch` not found."},
 	}
 	for _, tt := range tests {
 		_, err := r.Run(context.Background(), tt.call, Env{})

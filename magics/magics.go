@@ -14,19 +14,17 @@ import (
 	"sort"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
-// Call is one use of a magic in a cell.
+// Call is one use of a magic in a cell: the magic as the cell parser read
+// it (its name, arguments and their column, body and lines) and the cell's
+// execution count.
 type Call struct {
-	Name     string // without the % signs
-	Cell     bool   // %%name: Body is the rest of the cell
-	Args     string // the rest of the magic line, raw
-	Body     string // cell magics: the lines after the magic line
-	Count    int    // execution count of the cell (the n of In[n])
-	Line     int    // line of the magic line in the cell
-	BodyLine int    // line of the first body line in the cell
+	cell.Magic
+	Count int // execution count of the cell (the n of In[n])
 }
 
 // Env is what a magic may use while it runs.
@@ -41,6 +39,8 @@ type Env struct {
 	// SetVar defines or replaces a variable that later cells can use
 	// (for -v NAME).
 	SetVar func(name string, value any) error
+	// Version is perfnb's version, recorded with every result.
+	Version string
 }
 
 // Magic is a named magic.
@@ -103,4 +103,27 @@ func (r *Registry) Run(ctx context.Context, call Call, env Env) (any, error) {
 		return nil, &kernel.Error{Name: "UsageError", Value: fmt.Sprintf("Line magic function `%%%s` not found.", call.Name)}
 	}
 	return m.Run(ctx, call, env)
+}
+
+// Source is the magic as typed: its line and, for a cell magic, its body.
+func (c Call) Source() string {
+	src := "%" + c.Name
+	if c.Cell {
+		src = "%" + src
+	}
+	if c.Args != "" {
+		src += " " + c.Args
+	}
+	if c.Cell && c.Body != "" {
+		src += "\n" + c.Body
+	}
+	return src
+}
+
+// NewRecord starts the record of what call measures with the test binary
+// at binary: its magic, source and cell, and the environment, collected
+// now (call it just before the measurement, for the load average).
+func (e Env) NewRecord(call Call, binary string) *record.Record {
+	return &record.Record{Magic: call.Name, Source: call.Source(), Cell: call.Count,
+		Environment: record.Collect(binary, e.Version)}
 }

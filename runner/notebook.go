@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -280,6 +282,10 @@ func writeNotebook(nb *notebook, path string) error {
 	if err != nil {
 		return err
 	}
+	path, err = outputTarget(path)
+	if err != nil {
+		return err
+	}
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
@@ -304,6 +310,40 @@ func writeNotebook(nb *notebook, path string) error {
 		return fmt.Errorf("cannot write the notebook: %w", err)
 	}
 	return nil
+}
+
+// outputTarget returns the file the notebook is to be written to: path,
+// or the file it links to. The notebook is written to a temporary file
+// beside it and renamed over it, so a target that is not a regular file (a
+// device such as /dev/full, a directory, a pipe) is refused rather than
+// replaced.
+func outputTarget(path string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return path, nil // a new file (or a link to one)
+	case err != nil:
+		return "", fmt.Errorf("cannot write the notebook to %s: %w", path, err)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return "", fmt.Errorf("cannot write the notebook to %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		what := "not a regular file"
+		switch m := fi.Mode(); {
+		case m.IsDir():
+			what = "a directory"
+		case m&fs.ModeDevice != 0:
+			what = "a device"
+		case m&fs.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case m&fs.ModeSocket != 0:
+			what = "a socket"
+		}
+		return "", fmt.Errorf("cannot write the notebook to %s: it is %s, not a regular file", path, what)
+	}
+	return real, nil
 }
 
 // output is one nbformat output of a code cell.

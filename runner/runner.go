@@ -75,6 +75,9 @@ func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace
 	if outPath == "" {
 		outPath = opts.Path
 	}
+	if _, err := outputTarget(outPath); err != nil {
+		return err // before running anything
+	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard

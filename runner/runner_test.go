@@ -501,6 +501,44 @@ func TestOutputFile(t *testing.T) {
 	}
 }
 
+// TestOutputTargets: a target that is not a regular file is refused before
+// any cell runs, and left as it was; a link to a notebook keeps linking.
+func TestOutputTargets(t *testing.T) {
+	path := writeNB(t, [2]string{"code", "out a"})
+	dir := t.TempDir()
+	for _, target := range []string{"/dev/full", "/dev/null", dir} {
+		fi, err := os.Stat(target)
+		if err != nil {
+			continue
+		}
+		f := &fakeInterp{}
+		err = Run(context.Background(), f, Options{Path: path, Output: target})
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("-o %s: error %v, want a refusal", target, err)
+		}
+		if after, err := os.Stat(target); err != nil || after.Mode() != fi.Mode() {
+			t.Errorf("-o %s: the target changed (%v)", target, err)
+		}
+	}
+	real := filepath.Join(dir, "real.ipynb")
+	link := filepath.Join(dir, "link.ipynb")
+	if err := os.WriteFile(real, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), &fakeInterp{}, Options{Path: path, Output: link}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced (%v)", err)
+	}
+	if len(cellsOf(readJSON(t, real))[0]["outputs"].([]any)) != 1 {
+		t.Errorf("the linked notebook has no outputs")
+	}
+}
+
 func TestBadNotebooks(t *testing.T) {
 	tests := []struct{ name, content, want string }{
 		{"not json", "{", "invalid JSON"},

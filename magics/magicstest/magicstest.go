@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -36,4 +38,22 @@ func WorkspaceFunc(t testing.TB) func() (*native.Workspace, error) {
 	t.Helper()
 	ws := Workspace(t)
 	return func() (*native.Workspace, error) { return ws, nil }
+}
+
+// Call returns the call of the magic that starts the cell src (its first
+// item), as the kernel makes it: parsed by runtime/cell, so that its
+// lines and argument column are those of the cell.
+func Call(t testing.TB, count int, src string) magics.Call {
+	t.Helper()
+	items, err := cell.Parse(src)
+	if err != nil {
+		t.Fatalf("parsing %q: %v", src, err)
+	}
+	for _, it := range items {
+		if it.Magic != nil {
+			return magics.Call{Magic: *it.Magic, Count: count}
+		}
+	}
+	t.Fatalf("no magic in %q", src)
+	return magics.Call{}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -29,7 +30,7 @@ func TestEndToEnd(t *testing.T) {
 	}{
 		{
 			name: "touch 64 MiB",
-			call: magics.Call{Cell: true, Args: "-o", Body: strings.ReplaceAll(touchBody, "%d", "64")},
+			call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-o", Body: strings.ReplaceAll(touchBody, "%d", "64")}},
 			want: 64,
 			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
 				if len(pub.Displays()) != 1 {
@@ -45,12 +46,19 @@ func TestEndToEnd(t *testing.T) {
 				if r.Method != "hwm" || r.Allocated < 64<<20 || r.HeapPeak-r.HeapBaseline < 64<<20 {
 					t.Errorf("result %+v", r)
 				}
+				rec, ok := d[record.MIMEType].(*record.Record)
+				if !ok || rec.Magic != "memit" || !strings.HasPrefix(rec.Source, "%%memit -o\n") || len(rec.Results) != 1 || rec.Environment.Go == "" {
+					t.Fatalf("record %+v", d[record.MIMEType])
+				}
+				if inc, _ := rec.Results[0].Metric(incrementUnit); len(inc) != 1 || inc[0] != float64(r.Increment) {
+					t.Errorf("record's increment %v, result's %d", inc, r.Increment)
+				}
 			},
 		},
 		{
 			// Setup keeps 100 MiB live; only the body's 16 MiB count.
 			name:  "setup excluded",
-			call:  magics.Call{Cell: true, Args: "-o -q keep = make([]byte, 100<<20); for i := range keep { keep[i] = 1 }", Body: strings.ReplaceAll(touchBody, "%d", "16")},
+			call:  magics.Call{Magic: cell.Magic{Cell: true, Args: "-o -q keep = make([]byte, 100<<20); for i := range keep { keep[i] = 1 }", Body: strings.ReplaceAll(touchBody, "%d", "16")}},
 			decls: keep,
 			want:  16,
 			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
@@ -65,7 +73,7 @@ func TestEndToEnd(t *testing.T) {
 		{
 			// Allocated, never written: in the Go heap but not resident.
 			name: "untouched",
-			call: magics.Call{Args: "-o s := make([]byte, 64<<20)"},
+			call: magics.Call{Magic: cell.Magic{Args: "-o s := make([]byte, 64<<20)"}},
 			want: 0,
 			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
 				if r.HeapPeak-r.HeapBaseline < 63<<20 {
@@ -78,7 +86,7 @@ func TestEndToEnd(t *testing.T) {
 		},
 		{
 			name: "line mode, repeats, output",
-			call: magics.Call{Args: `-r 3 -o -q s := make([]byte, 8<<20); for i := range s { s[i] = 1 }; println("hello from the body")`},
+			call: magics.Call{Magic: cell.Magic{Args: `-r 3 -o -q s := make([]byte, 8<<20); for i := range s { s[i] = 1 }; println("hello from the body")`}},
 			want: 8,
 			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
 				if len(r.Peaks) != 3 || r.Repeat != 3 {
@@ -127,18 +135,18 @@ func TestEndToEndErrors(t *testing.T) {
 		wantName string
 		wantText string
 	}{
-		{name: "runaway", call: magics.Call{Args: "-m 128MiB var xs [][]byte; for { b := make([]byte, 1<<20); for i := range b { b[i] = 1 }; xs = append(xs, b) }"},
+		{name: "runaway", call: magics.Call{Magic: cell.Magic{Args: "-m 128MiB var xs [][]byte; for { b := make([]byte, 1<<20); for i := range b { b[i] = 1 }; xs = append(xs, b) }"}},
 			wantName: "MemoryLimitExceeded", wantText: "memory limit exceeded"},
 		// Never touched: not resident, but the Go heap crosses the limit.
-		{name: "runaway heap", call: magics.Call{Args: "--limit=128MiB var xs [][]byte; for { xs = append(xs, make([]byte, 1<<20)) }"},
+		{name: "runaway heap", call: magics.Call{Magic: cell.Magic{Args: "--limit=128MiB var xs [][]byte; for { xs = append(xs, make([]byte, 1<<20)) }"}},
 			wantName: "MemoryLimitExceeded", wantText: "Go heap reached"},
-		{name: "compile error", call: magics.Call{Args: "undefinedName + 1"},
+		{name: "compile error", call: magics.Call{Magic: cell.Magic{Args: "undefinedName + 1"}},
 			wantName: "CompileError", wantText: "In[2]"},
-		{name: "panic", call: magics.Call{Args: `panic("boom")`},
+		{name: "panic", call: magics.Call{Magic: cell.Magic{Args: `panic("boom")`}},
 			wantName: "panic", wantText: "boom"},
-		{name: "timeout", call: magics.Call{Args: "-t 0.5 for {}"},
+		{name: "timeout", call: magics.Call{Magic: cell.Magic{Args: "-t 0.5 for {}"}},
 			wantName: "Timeout"},
-		{name: "interrupt", call: magics.Call{Args: "for {}"}, timeout: 2 * time.Second,
+		{name: "interrupt", call: magics.Call{Magic: cell.Magic{Args: "for {}"}}, timeout: 2 * time.Second,
 			wantName: "Interrupted"},
 	}
 	for _, tt := range tests {

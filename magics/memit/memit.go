@@ -60,6 +60,7 @@ import (
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -137,6 +138,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	runOpts.Output = magics.NewOutput(env.Publisher, "memit").Stdout()
 
+	rec := env.NewRecord(call, bin.Path)
 	_, runErr := ws.Run(ctx, bin, runOpts)
 	data, readErr := os.ReadFile(result.Name())
 	reports, parseErr := harness.ReadMemReports(data)
@@ -154,10 +156,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 	res := newResult(reports, opts)
 	if !opts.quiet && env.Publisher != nil {
-		env.Publisher.Display(kernel.Bundle{
-			"text/plain": res.String(),
-			"text/html":  res.HTML(),
-		}, nil, "")
+		bundle := kernel.Bundle{"text/plain": res.String()}
+		if res != nil {
+			res.Environment = rec.Environment
+			rec.Results = []record.Result{res.record()}
+			bundle[record.MIMEType] = rec
+		}
+		bundle["text/html"] = res.HTML()
+		env.Publisher.Display(bundle, nil, "")
 	}
 	if opts.output && res != nil {
 		return res, nil
@@ -194,11 +200,7 @@ func statementColumn(call magics.Call, code string) int {
 	if code == "" || i < 0 {
 		return 1
 	}
-	prefix := len("%memit ")
-	if call.Cell {
-		prefix++
-	}
-	return prefix + i + 1
+	return call.ArgsCol + i
 }
 
 // defaultLimit is the child's memory limit when -m is not given: the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -21,25 +22,25 @@ func TestParseOptions(t *testing.T) {
 		want    options
 		wantErr string // UsageError text fragment
 	}{
-		{name: "defaults", call: magics.Call{Args: "x := make([]byte, 1<<20)"},
+		{name: "defaults", call: magics.Call{Magic: cell.Magic{Args: "x := make([]byte, 1<<20)"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, body: "x := make([]byte, 1<<20)"}},
-		{name: "all short", call: magics.Call{Args: "-r3 -t 2.5 -i 0.01 -c -qo f()"},
+		{name: "all short", call: magics.Call{Magic: cell.Magic{Args: "-r3 -t 2.5 -i 0.01 -c -qo f()"}},
 			want: options{repeat: 3, timeout: 2500 * time.Millisecond, interval: 10 * time.Millisecond, children: true, quiet: true, output: true, body: "f()"}},
-		{name: "limit short", call: magics.Call{Args: "-m 512MiB f()"},
+		{name: "limit short", call: magics.Call{Magic: cell.Magic{Args: "-m 512MiB f()"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, limit: 512 << 20, body: "f()"}},
-		{name: "limit long", call: magics.Call{Args: "--limit=2GiB f()"},
+		{name: "limit long", call: magics.Call{Magic: cell.Magic{Args: "--limit=2GiB f()"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, limit: 2 << 30, body: "f()"}},
-		{name: "cell with setup", call: magics.Call{Cell: true, Args: "-r 2 xs := make([]int, 10)", Body: "ys := append(xs, 1)\n"},
+		{name: "cell with setup", call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-r 2 xs := make([]int, 10)", Body: "ys := append(xs, 1)\n"}},
 			want: options{repeat: 2, interval: 100 * time.Millisecond, setup: "xs := make([]int, 10)", body: "ys := append(xs, 1)\n"}},
-		{name: "negative statement", call: magics.Call{Args: "-1 + f()"},
+		{name: "negative statement", call: magics.Call{Magic: cell.Magic{Args: "-1 + f()"}},
 			want: options{repeat: 1, interval: 100 * time.Millisecond, body: "-1 + f()"}},
-		{name: "no statement", call: magics.Call{Args: "-r 2"}, wantErr: "needs a statement"},
-		{name: "empty cell", call: magics.Call{Cell: true, Args: "setup()", Body: "\n"}, wantErr: "needs a body"},
-		{name: "zero repeat", call: magics.Call{Args: "-r 0 f()"}, wantErr: "at least 1"},
-		{name: "bad repeat", call: magics.Call{Args: "-r x f()"}, wantErr: "whole number"},
-		{name: "bad interval", call: magics.Call{Args: "-i 0 f()"}, wantErr: "positive interval"},
-		{name: "bad limit", call: magics.Call{Args: "-m lots f()"}, wantErr: "512MiB or 2GiB"},
-		{name: "unknown option", call: magics.Call{Args: "-n 3 f()"}, wantErr: "-n not recognized"},
+		{name: "no statement", call: magics.Call{Magic: cell.Magic{Args: "-r 2"}}, wantErr: "needs a statement"},
+		{name: "empty cell", call: magics.Call{Magic: cell.Magic{Cell: true, Args: "setup()", Body: "\n"}}, wantErr: "needs a body"},
+		{name: "zero repeat", call: magics.Call{Magic: cell.Magic{Args: "-r 0 f()"}}, wantErr: "at least 1"},
+		{name: "bad repeat", call: magics.Call{Magic: cell.Magic{Args: "-r x f()"}}, wantErr: "whole number"},
+		{name: "bad interval", call: magics.Call{Magic: cell.Magic{Args: "-i 0 f()"}}, wantErr: "positive interval"},
+		{name: "bad limit", call: magics.Call{Magic: cell.Magic{Args: "-m lots f()"}}, wantErr: "512MiB or 2GiB"},
+		{name: "unknown option", call: magics.Call{Magic: cell.Magic{Args: "-n 3 f()"}}, wantErr: "-n not recognized"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,11 +2,12 @@ package memit
 
 import (
 	"fmt"
-	"html"
+	"html/template"
 	"strings"
 	"time"
 
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 )
 
@@ -56,6 +57,10 @@ type Result struct {
 	// Children is the sampled peak of child processes' resident memory
 	// included in Peak (with -c).
 	Children int64
+	// Environment is where the result was measured.
+	Environment record.Environment
+	// reports are the runs' figures, for the result's record.
+	reports []harness.MemReport
 }
 
 // String returns memory_profiler's line:
@@ -104,6 +109,7 @@ func newResult(reports []harness.MemReport, o options) *Result {
 		Method:          b.Method,
 		Note:            b.Note,
 		Children:        b.Children,
+		reports:         reports,
 	}
 }
 
@@ -149,47 +155,72 @@ func roundDuration(d time.Duration) time.Duration {
 	return d.Round(unit)
 }
 
-// HTML renders the result as a compact table.
+// htmlTemplate renders a result; html/template escapes every value.
+var htmlTemplate = template.Must(template.New("memit").Parse(`{{if .Failed}}<pre>{{.Caption}}</pre>{{else}}<div class="perfnb-memit">
+<table style="border-collapse:collapse;font-variant-numeric:tabular-nums">
+<caption style="text-align:left">{{.Caption}}</caption>
+{{range .Rows}}<tr><th style="text-align:left;padding:1px 12px 1px 0" title="{{.Title}}">{{.Name}}</th><td style="text-align:right;padding:1px 0">{{.Value}}</td></tr>
+{{end}}{{with .Footer}}<tr><td colspan="2" class="perfnb-env" style="color:#666;font-size:0.85em;padding-top:2px">{{.}}</td></tr>
+{{end}}</table>
+{{range .Notes}}<p style="margin:4px 0;max-width:48em">{{.}}</p>
+{{end}}</div>{{end}}`))
+
+// htmlRow is one row of the table: a name with its explanation as title.
+type htmlRow struct{ Name, Value, Title string }
+
+// HTML renders the result as a compact table, with the environment it
+// was measured in as its last line.
 func (r *Result) HTML() string {
+	data := struct {
+		Failed          bool
+		Caption, Footer string
+		Rows            []htmlRow
+		Notes           []string
+	}{Caption: r.String()}
 	if r == nil || r.Peak <= 0 {
-		return "<pre>" + html.EscapeString(failureLine) + "</pre>"
+		data.Failed = true
+	} else {
+		data.Rows, data.Footer = r.rows(), r.Environment.Footer()
+		for _, s := range []string{r.explanation(), r.Note} {
+			if s != "" {
+				data.Notes = append(data.Notes, s)
+			}
+		}
 	}
 	var b strings.Builder
-	row := func(name, value, title string) {
-		fmt.Fprintf(&b, "<tr><th style=\"text-align:left;padding:1px 12px 1px 0\" title=\"%s\">%s</th><td style=\"text-align:right;padding:1px 0\">%s</td></tr>\n",
-			html.EscapeString(title), html.EscapeString(name), html.EscapeString(value))
+	if err := htmlTemplate.Execute(&b, data); err != nil {
+		// The template is fixed and its data are plain values.
+		panic(fmt.Sprintf("memit: rendering the table: %v", err))
 	}
-	b.WriteString("<div class=\"perfnb-memit\">\n")
-	fmt.Fprintf(&b, "<table style=\"border-collapse:collapse;font-variant-numeric:tabular-nums\">\n<caption style=\"text-align:left\">%s</caption>\n",
-		html.EscapeString(r.String()))
-	row("peak RSS", mibText(r.Peak), "highest resident set size of the child while the body ran")
-	row("increment", mibText(r.Increment), "peak RSS minus baseline")
-	row("baseline", mibText(r.Baseline), "resident set size after setup and a collection")
+	return b.String()
+}
+
+// rows are the table's rows.
+func (r *Result) rows() []htmlRow {
+	rows := []htmlRow{
+		{"peak RSS", mibText(r.Peak), "highest resident set size of the child while the body ran"},
+		{"increment", mibText(r.Increment), "peak RSS minus baseline"},
+		{"baseline", mibText(r.Baseline), "resident set size after setup and a collection"},
+	}
 	if r.IncludeChildren {
-		row("children (in peak)", mibText(r.Children), "sampled resident memory of child processes, included in the peak")
+		rows = append(rows, htmlRow{"children (in peak)", mibText(r.Children), "sampled resident memory of child processes, included in the peak"})
 	}
-	row("Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth")
-	row("allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), magics.Thousands(int64(r.Objects))), "all heap allocations of the body, including those already collected")
-	row("collections", fmt.Sprintf("%d, %v paused", r.GCCycles, roundDuration(r.GCPause)), "garbage collection cycles and their total stop-the-world pause")
-	row("wall time", roundDuration(r.Wall).String(), "the body's elapsed time")
 	runs := fmt.Sprintf("%d", r.Repeat)
 	if r.Repeat > 1 {
 		runs += " (largest peak shown)"
 	}
-	row("runs", runs, "-r: runs of the body")
 	method := r.methodText()
 	if r.IncludeChildren {
 		method += fmt.Sprintf("; children sampled every %v", r.Interval)
 	}
-	row("method", method, "how the peak was measured")
-	b.WriteString("</table>\n")
-	for _, s := range []string{r.explanation(), r.Note} {
-		if s != "" {
-			fmt.Fprintf(&b, "<p style=\"margin:4px 0;max-width:48em\">%s</p>\n", html.EscapeString(s))
-		}
-	}
-	b.WriteString("</div>")
-	return b.String()
+	return append(rows,
+		htmlRow{"Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth"},
+		htmlRow{"allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), magics.Thousands(int64(r.Objects))), "all heap allocations of the body, including those already collected"},
+		htmlRow{"collections", fmt.Sprintf("%d, %v paused", r.GCCycles, roundDuration(r.GCPause)), "garbage collection cycles and their total stop-the-world pause"},
+		htmlRow{"wall time", roundDuration(r.Wall).String(), "the body's elapsed time"},
+		htmlRow{"runs", runs, "-r: runs of the body"},
+		htmlRow{"method", method, "how the peak was measured"},
+	)
 }
 
 // mibText formats bytes as MiB with two decimals, as memory_profiler does.

@@ -55,8 +55,7 @@ func TestBenchScalene(t *testing.T) {
 		pub := &kerneltest.Publisher{}
 		env := magics.Env{Decls: benchDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 		pdir := filepath.Join(dir, strconv.Itoa(i))
-		call := magics.Call{Name: "scalene", Cell: true, Args: "--no-flamegraph --duration 3s --profile-dir " + pdir,
-			Body: benchBody, Count: cellN, Line: 1, BodyLine: bodyLine}
+		call := magics.Call{Magic: cell.Magic{Name: "scalene", Cell: true, Args: "--no-flamegraph --duration 3s --profile-dir " + pdir, Body: benchBody, Line: 1, BodyLine: bodyLine}, Count: cellN}
 		if _, err := New().Run(ctx, call, env); err != nil {
 			t.Fatal(err)
 		}

@@ -25,26 +25,25 @@ func TestParse(t *testing.T) {
 		check   func(c *config) bool
 		wantErr string
 	}{
-		{"line defaults", magics.Call{Args: "f()", Count: 4, Line: 2},
+		{"line defaults", magics.Call{Magic: cell.Magic{Args: "f()", Line: 2}, Count: 4},
 			func(c *config) bool {
 				return c.cpu && c.mem && c.flame && c.duration == time.Second && c.threshold == 1 &&
 					c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 10}
 			}, ""},
-		{"cell options", magics.Call{Cell: true, Args: "--cpu-only --duration 250ms --cpu-percent-threshold=5 --reduced-profile --no-flamegraph",
-			Body: "f()\ng()\n", Count: 7, BodyLine: 2},
+		{"cell options", magics.Call{Magic: cell.Magic{Cell: true, Args: "--cpu-only --duration 250ms --cpu-percent-threshold=5 --reduced-profile --no-flamegraph", Body: "f()\ng()\n", BodyLine: 2}, Count: 7},
 			func(c *config) bool {
 				return c.cpu && !c.mem && !c.flame && c.reduced && c.duration == 250*time.Millisecond &&
 					c.threshold == 5 && c.body.Line == 2 && c.body.Source == "f()\ng()\n"
 			}, ""},
-		{"memory only", magics.Call{Args: "--memory-only --profile-dir /tmp/x f()"},
+		{"memory only", magics.Call{Magic: cell.Magic{Args: "--memory-only --profile-dir /tmp/x f()"}},
 			func(c *config) bool { return !c.cpu && c.mem && c.profileDir == "/tmp/x" }, ""},
-		{"both only", magics.Call{Args: "--memory-only --cpu-only f()"}, nil, "exclude each other"},
-		{"no statement", magics.Call{Args: "--cpu-only"}, nil, "nothing to profile"},
-		{"empty cell", magics.Call{Cell: true, Body: "\n"}, nil, "nothing to profile"},
-		{"code on cell line", magics.Call{Cell: true, Args: "f()", Body: "g()"}, nil, "options on its line"},
-		{"bad duration", magics.Call{Args: "--duration soon f()"}, nil, "duration"},
-		{"zero duration", magics.Call{Args: "--duration 0 f()"}, nil, "positive"},
-		{"unknown", magics.Call{Args: "--gpu f()"}, nil, "not recognized"},
+		{"both only", magics.Call{Magic: cell.Magic{Args: "--memory-only --cpu-only f()"}}, nil, "exclude each other"},
+		{"no statement", magics.Call{Magic: cell.Magic{Args: "--cpu-only"}}, nil, "nothing to profile"},
+		{"empty cell", magics.Call{Magic: cell.Magic{Cell: true, Body: "\n"}}, nil, "nothing to profile"},
+		{"code on cell line", magics.Call{Magic: cell.Magic{Cell: true, Args: "f()", Body: "g()"}}, nil, "options on its line"},
+		{"bad duration", magics.Call{Magic: cell.Magic{Args: "--duration soon f()"}}, nil, "duration"},
+		{"zero duration", magics.Call{Magic: cell.Magic{Args: "--duration 0 f()"}}, nil, "positive"},
+		{"unknown", magics.Call{Magic: cell.Magic{Args: "--gpu f()"}}, nil, "not recognized"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +89,7 @@ func TestRunEndToEnd(t *testing.T) {
 	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 	out := filepath.Join(t.TempDir(), "page.html")
-	call := magics.Call{Name: "scalene", Cell: true, Args: "--duration 500ms --outfile " + out, Body: calibratedBody, Count: 9, Line: 1, BodyLine: 2}
+	call := magics.Call{Magic: cell.Magic{Name: "scalene", Cell: true, Args: "--duration 500ms --outfile " + out, Body: calibratedBody, Line: 1, BodyLine: 2}, Count: 9}
 	v, err := New().Run(context.Background(), call, env)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +156,7 @@ func TestRunLineMagicMemoryOnly(t *testing.T) {
 	t.Setenv(ProfileDirEnv, t.TempDir())
 	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
-	call := magics.Call{Name: "scalene", Args: "--memory-only --reduced-profile fill()", Count: 4, Line: 1}
+	call := magics.Call{Magic: cell.Magic{Name: "scalene", Args: "--memory-only --reduced-profile fill()", Line: 1}, Count: 4}
 	if _, err := New().Run(context.Background(), call, env); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +197,7 @@ func TestRunErrors(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			_, err := New().Run(ctx, magics.Call{Name: "scalene", Args: tt.args, Count: 2, Line: 1}, env)
+			_, err := New().Run(ctx, magics.Call{Magic: cell.Magic{Name: "scalene", Args: tt.args, Line: 1}, Count: 2}, env)
 			var ke *kernel.Error
 			if !errors.As(err, &ke) || ke.Name != tt.want {
 				t.Fatalf("error = %#v, want %s", err, tt.want)

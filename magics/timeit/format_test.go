@@ -8,40 +8,9 @@ import (
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/magicstest"
+	"github.com/perfnb/perfnb/runtime/cell"
 )
-
-func TestFormatTime(t *testing.T) {
-	tests := []struct {
-		seconds   float64
-		precision int
-		want      string
-	}{
-		{8.26e-9, 3, "8.26 ns"},
-		{0.5, 3, "500 ms"},
-		{65.4, 3, "1min 5s"},
-		{9.999e-4, 3, "1e+03 \u03bcs"},
-		{3725, 3, "1h 2min 5s"},
-		{3605, 3, "1h 5s"},
-		{3600, 3, "1h"},
-		{60.5, 3, "1min"},
-		{90061, 3, "1d 1h 1min 1s"},
-		{0, 3, "0 ns"},
-		{1.5, 3, "1.5 s"},
-		{59.99, 3, "60 s"},
-		{2.5e-5, 3, "25 \u03bcs"},
-		{1e-12, 3, "0.001 ns"},
-		{0.643e-9, 3, "0.643 ns"},
-		{1.23456e-3, 5, "1.2346 ms"},
-		{1.23456e-3, 1, "1 ms"},
-		{123456e-9, 3, "123 \u03bcs"},
-		{math.Inf(1), 3, "+Inf s"},
-	}
-	for _, tt := range tests {
-		if got := FormatTime(tt.seconds, tt.precision); got != tt.want {
-			t.Errorf("FormatTime(%g, %d) = %q, want %q", tt.seconds, tt.precision, got, tt.want)
-		}
-	}
-}
 
 func TestResultLine(t *testing.T) {
 	tests := []struct {
@@ -147,13 +116,13 @@ func TestParseCall(t *testing.T) {
 	}{
 		{
 			name: "line mode with options",
-			call: magics.Call{Name: "timeit", Args: "-n100 -r 5 -p4 -qo -v res x := 3*7", Count: 4, Line: 2},
+			call: magicstest.Call(t, 4, "x := 1\n  %timeit  -n100 -r 5 -p4 -qo -v res x := 3*7"),
 			check: func(c *config) string {
 				if c.loops != 100 || c.repeat != 5 || c.precision != 4 || !c.quiet || !c.ret || c.varName != "res" {
 					return "options wrong"
 				}
 				b := c.variants[0].body
-				if b.Source != "x := 3*7" || b.Cell != 4 || b.Line != 2 || b.Col != len("%timeit -n100 -r 5 -p4 -qo -v res ")+1 {
+				if b.Source != "x := 3*7" || b.Cell != 4 || b.Line != 2 || b.Col != len("  %timeit  -n100 -r 5 -p4 -qo -v res ")+1 {
 					return "statement snippet wrong"
 				}
 				return ""
@@ -161,7 +130,7 @@ func TestParseCall(t *testing.T) {
 		},
 		{
 			name: "defaults",
-			call: magics.Call{Name: "timeit", Args: "x*y"},
+			call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "x*y"}},
 			check: func(c *config) string {
 				if c.loops != 0 || c.repeat != 7 || c.precision != 3 || c.quiet || c.ret {
 					return "defaults wrong"
@@ -171,7 +140,7 @@ func TestParseCall(t *testing.T) {
 		},
 		{
 			name: "a negative number is a statement",
-			call: magics.Call{Name: "timeit", Args: "-1 * x"},
+			call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-1 * x"}},
 			check: func(c *config) string {
 				if c.variants[0].body.Source != "-1 * x" {
 					return "statement lost"
@@ -181,7 +150,7 @@ func TestParseCall(t *testing.T) {
 		},
 		{
 			name: "cell mode: the rest of the line is setup",
-			call: magics.Call{Name: "timeit", Cell: true, Args: "-n 10 s := make([]int, 100)", Body: "sum := 0\nfor _, v := range s {\n\tsum += v\n}", Count: 2, Line: 1, BodyLine: 2},
+			call: magicstest.Call(t, 2, "%%timeit -n 10 s := make([]int, 100)\nsum := 0\nfor _, v := range s {\n\tsum += v\n}"),
 			check: func(c *config) string {
 				if c.setup.Source != "s := make([]int, 100)" || c.setup.Line != 1 || c.setup.Col != len("%%timeit -n 10 ")+1 {
 					return "setup wrong"
@@ -192,22 +161,22 @@ func TestParseCall(t *testing.T) {
 				return ""
 			},
 		},
-		{name: "empty statement", call: magics.Call{Name: "timeit", Args: "  "}, check: func(c *config) string {
+		{name: "empty statement", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "  "}}, check: func(c *config) string {
 			if c != nil {
 				return "want nothing to time"
 			}
 			return ""
 		}},
-		{name: "-t and -c are accepted", call: magics.Call{Name: "timeit", Args: "-t -c x"}, check: func(c *config) string {
+		{name: "-t and -c are accepted", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-t -c x"}}, check: func(c *config) string {
 			if !c.cpu || c.variants[0].body.Source != "x" {
 				return "-t -c not parsed"
 			}
 			return ""
 		}},
-		{name: "bad loop count", call: magics.Call{Name: "timeit", Args: "-n ten x"}, wantErr: "UsageError"},
-		{name: "zero runs", call: magics.Call{Name: "timeit", Args: "-r 0 x"}, wantErr: "UsageError: -r needs at least 1 run"},
-		{name: "unknown option", call: magics.Call{Name: "timeit", Args: "-z x"}, wantErr: "UsageError"},
-		{name: "bad variable name", call: magics.Call{Name: "timeit", Args: "-v 9x x"}, wantErr: "UsageError"},
+		{name: "bad loop count", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-n ten x"}}, wantErr: "UsageError"},
+		{name: "zero runs", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-r 0 x"}}, wantErr: "UsageError: -r needs at least 1 run"},
+		{name: "unknown option", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-z x"}}, wantErr: "UsageError"},
+		{name: "bad variable name", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-v 9x x"}}, wantErr: "UsageError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

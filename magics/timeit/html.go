@@ -2,7 +2,7 @@ package timeit
 
 import (
 	"fmt"
-	"html"
+	"html/template"
 	"math"
 	"strconv"
 	"strings"
@@ -10,22 +10,62 @@ import (
 	"github.com/perfnb/perfnb/magics"
 )
 
+// tableStyle is shared by the result and comparison tables.
 const tableStyle = `<style>
 table.perfnb-timeit { border-collapse: collapse; font-size: 0.9em; }
 table.perfnb-timeit th, table.perfnb-timeit td { padding: 2px 10px; text-align: right; border-bottom: 1px solid #ddd; }
 table.perfnb-timeit th:first-child, table.perfnb-timeit td:first-child { text-align: left; }
 table.perfnb-timeit caption { text-align: left; font-family: monospace; padding-bottom: 4px; }
+table.perfnb-timeit td.perfnb-env { color: #666; font-size: 0.85em; text-align: left; }
 </style>`
 
-func esc(s string) string { return html.EscapeString(s) }
+// tableTemplates renders the two tables; html/template escapes every
+// figure and label.
+var tableTemplates = template.Must(template.New("style").Parse(tableStyle +
+	`{{define "cell"}}<td{{with .Title}} title="{{.}}"{{end}}>{{.Text}}</td>{{end}}` +
+	`{{define "result"}}{{template "style"}}<table class="perfnb-timeit"><caption>{{.Caption}}</caption>` +
+	`{{range .Rows}}<tr><th>{{.Name}}</th>{{template "cell" .Value}}</tr>{{end}}` +
+	`<tr><td colspan="2" class="perfnb-env">{{.Footer}}</td></tr></table>{{end}}` +
+	`{{define "comparison"}}{{template "style"}}<table class="perfnb-timeit"><tr>` +
+	`{{range .Head}}<th>{{.}}</th>{{end}}</tr>` +
+	`{{range .Rows}}<tr><td><b>{{.Label}}</b></td>{{range .Cells}}{{template "cell" .}}{{end}}</tr>{{end}}` +
+	`<tr><td colspan="{{len .Head}}">{{.Note}}</td></tr>` +
+	`<tr><td colspan="{{len .Head}}" class="perfnb-env">{{.Footer}}</td></tr></table>{{end}}`))
+
+// tableCell is one table cell: its text and, for a rounded figure, the
+// exact one as its title.
+type tableCell struct{ Text, Title string }
+
+// clockName says in words what the times measure.
+func clockName(clock string) string {
+	if clock == clockCPU {
+		return "CPU time of the process (-c)"
+	}
+	return "wall-clock time"
+}
+
+// render executes one of tableTemplates.
+func render(name string, data any) string {
+	var b strings.Builder
+	if err := tableTemplates.ExecuteTemplate(&b, name, data); err != nil {
+		// The templates are fixed and their data are plain values.
+		panic(fmt.Sprintf("timeit: rendering the %s table: %v", name, err))
+	}
+	return b.String()
+}
 
 // medianCI formats the median and its confidence interval.
 func (r *Result) medianCI() string {
 	if math.IsInf(r.MedianLo, 0) || math.IsInf(r.MedianHi, 0) || math.IsNaN(r.MedianLo) || math.IsNaN(r.MedianHi) {
-		return FormatTime(r.Median, r.Precision) + " [no interval: 6 or more runs needed]"
+		return magics.FormatTime(r.Median, r.Precision) + " [no interval: 6 or more runs needed]"
 	}
-	return fmt.Sprintf("%s [%s, %s]", FormatTime(r.Median, r.Precision),
-		FormatTime(r.MedianLo, r.Precision), FormatTime(r.MedianHi, r.Precision))
+	return fmt.Sprintf("%s [%s, %s]", magics.FormatTime(r.Median, r.Precision),
+		magics.FormatTime(r.MedianLo, r.Precision), magics.FormatTime(r.MedianHi, r.Precision))
+}
+
+// meanStdev formats the mean and standard deviation.
+func (r *Result) meanStdev() string {
+	return magics.FormatTime(r.Average, r.Precision) + " ± " + magics.FormatTime(r.Stdev, r.Precision)
 }
 
 // exact writes x in full, with thousands separators for its whole part:
@@ -46,63 +86,76 @@ func exact(x float64) string {
 	return s
 }
 
-// bytesCell is the table cell of a B/op figure: a count with thousands
+// bytesCell is the cell of a B/op figure: a count with thousands
 // separators below 10,000, in KiB, MiB or GiB above, and the exact figure
 // in its title.
-func bytesCell(x float64) string {
-	return fmt.Sprintf(`<td title="%s B/op">%s</td>`, esc(exact(x)), esc(magics.FormatBytes(x)))
+func bytesCell(x float64) tableCell {
+	return tableCell{Text: magics.FormatBytes(x), Title: exact(x) + " B/op"}
 }
 
-// allocsCell is the table cell of an allocs/op figure: a whole number
-// with thousands separators, the exact figure in its title.
-func allocsCell(x float64) string {
-	return fmt.Sprintf(`<td title="%s allocs/op">%s</td>`, esc(exact(x)), esc(magics.FormatCount(x)))
+// allocsCell is the cell of an allocs/op figure: a whole number with
+// thousands separators, the exact figure in its title.
+func allocsCell(x float64) tableCell {
+	return tableCell{Text: magics.FormatCount(x), Title: exact(x) + " allocs/op"}
 }
+
+func text(s string) tableCell { return tableCell{Text: s} }
 
 // html is the table for one result.
 func (r *Result) html() string {
-	var b strings.Builder
-	b.WriteString(tableStyle)
-	b.WriteString(`<table class="perfnb-timeit">`)
-	fmt.Fprintf(&b, "<caption>%s</caption>", esc(r.text()))
-	td := func(text string) string { return "<td>" + esc(text) + "</td>" }
-	rows := [][2]string{
-		{"mean ± std. dev.", td(FormatTime(r.Average, r.Precision) + " ± " + FormatTime(r.Stdev, r.Precision))},
-		{"median [95% CI]", td(r.medianCI())},
-		{"min", td(FormatTime(r.Best, r.Precision))},
-		{"max", td(FormatTime(r.Worst, r.Precision))},
-		{"runs", td(magics.Thousands(int64(r.Repeat)))},
-		{"loops per run", td(magics.Thousands(int64(r.Loops)))},
-		{"B/op", bytesCell(r.BytesPerOp)},
-		{"allocs/op", allocsCell(r.AllocsPerOp)},
-		{"build time", td(fmt.Sprintf("%.2f s", r.CompileTime))},
+	type row struct {
+		Name  string
+		Value tableCell
 	}
-	for _, row := range rows {
-		fmt.Fprintf(&b, "<tr><th>%s</th>%s</tr>", esc(row[0]), row[1])
-	}
-	b.WriteString("</table>")
-	return b.String()
+	return render("result", struct {
+		Caption, Footer string
+		Rows            []row
+	}{
+		Caption: r.text(),
+		Footer:  r.Environment.Footer(),
+		Rows: []row{
+			{"mean ± std. dev.", text(r.meanStdev())},
+			{"median [95% CI]", text(r.medianCI())},
+			{"min", text(magics.FormatTime(r.Best, r.Precision))},
+			{"max", text(magics.FormatTime(r.Worst, r.Precision))},
+			{"runs", text(magics.Thousands(int64(r.Repeat)))},
+			{"loops per run", text(magics.Thousands(int64(r.Loops)))},
+			{"clock", text(clockName(r.Clock))},
+			{"B/op", bytesCell(r.BytesPerOp)},
+			{"allocs/op", allocsCell(r.AllocsPerOp)},
+			{"build time", text(fmt.Sprintf("%.2f s", r.CompileTime))},
+		},
+	})
 }
 
 // html is the table of a comparison, fastest first.
 func (c *Comparison) html() string {
-	var b strings.Builder
-	b.WriteString(tableStyle)
-	b.WriteString(`<table class="perfnb-timeit">`)
-	b.WriteString("<tr><th>variant</th><th>mean ± std. dev.</th><th>median [95% CI]</th><th>vs fastest</th>" +
-		"<th>significance</th><th>loops × runs</th><th>B/op</th><th>allocs/op</th></tr>")
-	fastest := c.Variants[0]
-	for i, v := range c.Variants {
-		ratioCell, sig := "fastest", ""
-		if i > 0 {
-			ratioCell, sig = formatRatio(ratio(fastest, v)), verdict(fastest, v)
-		}
-		fmt.Fprintf(&b, "<tr><td><b>%s</b></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s × %s</td>%s%s</tr>",
-			esc(v.Label), esc(FormatTime(v.Average, v.Precision)+" ± "+FormatTime(v.Stdev, v.Precision)),
-			esc(v.medianCI()), esc(ratioCell), esc(sig), magics.Thousands(int64(v.Loops)), magics.Thousands(int64(v.Repeat)),
-			bytesCell(v.BytesPerOp), allocsCell(v.AllocsPerOp))
+	type row struct {
+		Label string
+		Cells []tableCell
 	}
-	fmt.Fprintf(&b, `<tr><td colspan="8">runs interleaved; significance: Mann-Whitney U test, alpha 0.05 (benchstat's); build time %.2f s</td></tr>`, fastest.CompileTime)
-	b.WriteString("</table>")
-	return b.String()
+	fastest := c.Variants[0]
+	var rows []row
+	for i, v := range c.Variants {
+		ratioText, sig := "fastest", ""
+		if i > 0 {
+			ratioText, sig = formatRatio(ratio(fastest, v)), verdict(fastest, v)
+		}
+		rows = append(rows, row{Label: v.Label, Cells: []tableCell{
+			text(v.meanStdev()), text(v.medianCI()), text(ratioText), text(sig),
+			text(magics.Thousands(int64(v.Loops)) + " × " + magics.Thousands(int64(v.Repeat))),
+			bytesCell(v.BytesPerOp), allocsCell(v.AllocsPerOp),
+		}})
+	}
+	return render("comparison", struct {
+		Head         []string
+		Rows         []row
+		Note, Footer string
+	}{
+		Head: []string{"variant", "mean ± std. dev.", "median [95% CI]", "vs fastest", "significance", "loops × runs", "B/op", "allocs/op"},
+		Rows: rows,
+		Note: fmt.Sprintf("%s; runs interleaved; significance: Mann-Whitney U test, alpha 0.05 (benchstat's); build time %.2f s",
+			clockName(fastest.Clock), fastest.CompileTime),
+		Footer: fastest.Environment.Footer(),
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/perf/benchmath"
 
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
 )
 
 // Result is what %timeit measured, like IPython's TimeitResult. Times are in
@@ -37,7 +38,20 @@ type Result struct {
 	BytesPerOp, AllocsPerOp float64
 	// Precision is the number of significant digits shown (-p).
 	Precision int
+	// Clock is what the times measure: "wall" (elapsed time, the default)
+	// or "cpu" (the process's CPU time, -c).
+	Clock string
+	// Environment is where the result was measured.
+	Environment record.Environment
+	// runs are the figures of each run, for the result's record.
+	runs []measurement
 }
+
+// The clocks a Result's times are read from.
+const (
+	clockWall = "wall"
+	clockCPU  = "cpu"
+)
 
 // sample returns the per-loop times as a benchmath sample.
 func (r *Result) sample() *benchmath.Sample {
@@ -52,7 +66,9 @@ type measurement struct {
 
 // parseBench reads benchmark lines with benchfmt and groups the results by
 // benchmark name (without the Benchmark prefix and the GOMAXPROCS suffix).
-func parseBench(data []byte) (map[string][]measurement, error) {
+// The time per loop is read in timeUnit: sec/op (wall-clock time) or
+// harness.CPUUnit.
+func parseBench(data []byte, timeUnit string) (map[string][]measurement, error) {
 	out := map[string][]measurement{}
 	r := benchfmt.NewReader(bytes.NewReader(data), "benchmark output")
 	for r.Scan() {
@@ -60,7 +76,7 @@ func parseBench(data []byte) (map[string][]measurement, error) {
 		if !ok {
 			continue
 		}
-		sec, ok := res.Value("sec/op")
+		sec, ok := res.Value(timeUnit)
 		if !ok {
 			continue
 		}
@@ -78,7 +94,7 @@ func parseBench(data []byte) (map[string][]measurement, error) {
 
 // summarise computes a Result from the runs of one benchmark.
 func summarise(label string, runs []measurement, loops, precision int, compile float64) *Result {
-	r := &Result{Label: label, Loops: loops, Repeat: len(runs), Precision: precision, CompileTime: compile}
+	r := &Result{Label: label, Loops: loops, Repeat: len(runs), Precision: precision, CompileTime: compile, runs: runs}
 	var sum, bytesSum, allocsSum float64
 	for _, m := range runs {
 		r.Timings = append(r.Timings, m.secPerOp)

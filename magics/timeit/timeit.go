@@ -18,13 +18,15 @@ package timeit
 import (
 	"context"
 	"fmt"
-	"io"
+	"go/token"
 	"sort"
 	"strings"
 	"unicode"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
+	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -95,15 +97,11 @@ func parseCall(call magics.Call) (*config, error) {
 		return nil, usage("-r needs at least 1 run")
 	case cfg.precision < 1 || cfg.precision > 17:
 		return nil, usage("-p needs a number of significant digits from 1 to 17")
-	case opts.Has("v") && !isIdent(cfg.varName):
+	case opts.Has("v") && !token.IsIdentifier(cfg.varName):
 		return nil, usage(fmt.Sprintf("-v needs a variable name, not %q", cfg.varName))
 	}
-	prefix := "%timeit "
-	if call.Cell {
-		prefix = "%%timeit "
-	}
 	restSn := native.Snippet{Source: strings.TrimRight(rest, " \t\r\n"), Cell: call.Count, Line: call.Line,
-		Col: len(prefix) + len(call.Args) - len(rest) + 1}
+		Col: call.ArgsCol + len(call.Args) - len(rest)}
 	if !call.Cell {
 		if strings.TrimSpace(rest) == "" {
 			return nil, nil
@@ -124,18 +122,6 @@ func parseCall(call magics.Call) (*config, error) {
 }
 
 func usage(msg string) error { return &kernel.Error{Name: "UsageError", Value: msg} }
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if !(unicode.IsLetter(c) || c == '_' || i > 0 && unicode.IsDigit(c)) {
-			return false
-		}
-	}
-	return true
-}
 
 // labelLine splits "label: statement" into its label and the column (0-based
 // byte offset) where the statement starts. A Go label (a label alone on its
@@ -262,20 +248,26 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	prog := native.Program{Decls: env.Decls}
 	for _, v := range cfg.variants {
-		prog.Benchmarks = append(prog.Benchmarks, native.Benchmark{Name: v.bench, Setup: cfg.setup, Body: v.body})
+		bm := native.Benchmark{Name: v.bench, Setup: cfg.setup, Body: v.body}
+		if cfg.cpu {
+			bm.BeforeLoop, bm.AfterLoop = harness.TimesBeforeLoop, harness.TimesAfterLoop
+		}
+		prog.Benchmarks = append(prog.Benchmarks, bm)
 	}
 	bin, err := ws.Build(ctx, prog)
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
 	out := magics.NewOutput(env.Publisher, "timeit")
-	stdout, stderr := out.Stdout(), out.Stderr()
-	if cfg.cpu {
-		io.WriteString(stderr, "%timeit -c: testing.B measures wall-clock time; CPU time is not available, so wall-clock time is shown.\n")
-	}
-	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: stdout, Stderr: stderr})
+	rec := env.NewRecord(call, bin.Path)
+	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr()})
 	if err != nil {
 		return nil, cellError(ctx, err)
+	}
+	rec.Clock = cfg.clock()
+	for _, r := range results {
+		r.Clock, r.Environment = rec.Clock, rec.Environment
+		rec.Results = append(rec.Results, r.record())
 	}
 
 	var value any
@@ -288,7 +280,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		value, text, htmlText = c, c.text(), c.html()
 	}
 	if !cfg.quiet && env.Publisher != nil {
-		env.Publisher.Display(kernel.Bundle{"text/plain": text, "text/html": htmlText}, nil, "")
+		env.Publisher.Display(kernel.Bundle{"text/plain": text, "text/html": htmlText, record.MIMEType: rec}, nil, "")
 	}
 	if cfg.varName != "" {
 		if err := env.SetVar(cfg.varName, value); err != nil {
@@ -299,6 +291,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return value, nil
 	}
 	return nil, nil
+}
+
+// clock is the clock the call's times are read from.
+func (c *config) clock() string {
+	if c.cpu {
+		return clockCPU
+	}
+	return clockWall
 }
 
 // measure runs the benchmarks: calibration when no -n, then R runs of N
@@ -313,7 +313,7 @@ func measure(ctx context.Context, ws *native.Workspace, bin *native.Binary, cfg 
 		if err != nil {
 			return nil, err
 		}
-		return parseBench(res.Bench)
+		return parseBench(res.Bench, timeUnit(cfg.clock()))
 	}
 	loops := make([]int, len(cfg.variants))
 	for i, v := range cfg.variants {

@@ -11,6 +11,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -33,6 +34,7 @@ func (e *testEnv) env(pub kernel.Publisher) magics.Env {
 			{Kind: cell.VarDecl, Name: "words", Source: `var words = strings.Fields("the quick brown fox jumps over the lazy dog")`, Cell: 2, Line: 1},
 		},
 		Publisher: pub,
+		Version:   "test-version",
 		Workspace: func() (*native.Workspace, error) { return e.ws, nil },
 		SetVar: func(name string, v any) error {
 			e.vars[name] = v
@@ -61,7 +63,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 
 	t.Run("line mode with automatic loop count", func(t *testing.T) {
 		start := time.Now()
-		v, pub, err := run(t, e, ctx, magics.Call{Args: "x := 3*7"})
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "x := 3*7"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,12 +83,49 @@ func TestTimeitEndToEnd(t *testing.T) {
 				t.Errorf("text/html lacks %q", want)
 			}
 		}
+		rec, ok := pub.Displays()[0][record.MIMEType].(*record.Record)
+		if !ok {
+			t.Fatalf("no record in the bundle: %v", pub.Displays()[0])
+		}
+		if rec.Magic != "timeit" || rec.Source != "%timeit x := 3*7" || rec.Cell != 5 || rec.Clock != "wall" || len(rec.Results) != 1 {
+			t.Errorf("record %+v", rec)
+		}
+		if v, ok := rec.Results[0].Metric("sec/op"); !ok || len(v) != 7 {
+			t.Errorf("record's sec/op %v", v)
+		}
+		if env := rec.Environment; env.Go == "" || env.GOMAXPROCS < 1 || env.Perfnb != "test-version" {
+			t.Errorf("environment %+v", env)
+		}
+		if !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
+			t.Errorf("text/html lacks the environment footer or the clock:\n%s", html)
+		}
 		t.Logf("%s (in %v)", text, time.Since(start))
 	})
 
+	t.Run("-c measures CPU time", func(t *testing.T) {
+		// A sleep takes wall-clock time but hardly any CPU time.
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-c -n 5 -r 3 -o time.Sleep(2 * time.Millisecond)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := v.(*Result)
+		if r.Clock != "cpu" || r.Average <= 0 || r.Average > 1e-3 {
+			t.Errorf("-c of a 2 ms sleep: clock %q, mean %g s", r.Clock, r.Average)
+		}
+		rec := pub.Displays()[0][record.MIMEType].(*record.Record)
+		if _, ok := rec.Results[0].Metric("cpu-sec/op"); !ok || rec.Clock != "cpu" {
+			t.Errorf("record %+v", rec)
+		}
+		if html := pub.Displays()[0]["text/html"].(string); !strings.Contains(html, "CPU time of the process (-c)") {
+			t.Errorf("the table does not name the CPU clock:\n%s", html)
+		}
+		if out := pub.Text("stdout") + pub.Text("stderr"); out != "" {
+			t.Errorf("printed %q", out)
+		}
+	})
+
 	t.Run("cell mode with setup, -o and -v", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)",
-			Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2})
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)", Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +148,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("allocations are counted", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Args: "-n 1000 -r 2 -o s := strings.Join(words, \" \")"})
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-n 1000 -r 2 -o s := strings.Join(words, \" \")"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +158,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("quiet", func(t *testing.T) {
-		v, pub, err := run(t, e, ctx, magics.Call{Args: "-q -o -n 10 -r 2 fib(10)"})
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-q -o -n 10 -r 2 fib(10)"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,8 +168,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("comparison", func(t *testing.T) {
-		v, pub, err := run(t, e, ctx, magics.Call{Cell: true, Args: "-n 200 -r 5 -o",
-			Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2})
+		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 200 -r 5 -o", Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +193,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("user output is streamed", func(t *testing.T) {
-		_, pub, err := run(t, e, ctx, magics.Call{Args: `-n 2 -r 1 fmt.Println("hello from the cell")`})
+		_, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: `-n 2 -r 1 fmt.Println("hello from the cell")`}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,9 +212,11 @@ func TestTimeitEndToEnd(t *testing.T) {
 		wantName string
 		want     string
 	}{
-		{"compile error", magics.Call{Args: "undefinedThing + 1", Count: 8}, 0, "CompileError", "In[8]:1:9: undefined: undefinedThing"},
-		{"panic", magics.Call{Args: `-n 1 -r 1 panic("boom")`}, 0, "panic", "the cell panicked: boom"},
-		{"interrupt", magics.Call{Args: "for {}"}, 400 * time.Millisecond, "Interrupted", "interrupted"},
+		{"compile error", magicstest.Call(t, 8, "%timeit undefinedThing + 1"), 0, "CompileError", "In[8]:1:9: undefined: undefinedThing"},
+		{"compile error after spaces", magicstest.Call(t, 8, "%timeit   undefinedThing + 1"), 0, "CompileError", "In[8]:1:11: undefined: undefinedThing"},
+		{"compile error in an indented magic", magicstest.Call(t, 9, "x := 1\n  %timeit -n 3 undefinedThing + 1"), 0, "CompileError", "In[9]:2:16: undefined: undefinedThing"},
+		{"panic", magics.Call{Magic: cell.Magic{Args: `-n 1 -r 1 panic("boom")`}}, 0, "panic", "the cell panicked: boom"},
+		{"interrupt", magics.Call{Magic: cell.Magic{Args: "for {}"}}, 400 * time.Millisecond, "Interrupted", "interrupted"},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {

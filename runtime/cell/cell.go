@@ -44,10 +44,14 @@ type Item struct {
 type Magic struct {
 	Name     string // without the % signs
 	Cell     bool   // %%name
-	Args     string // the rest of the magic line, raw
+	Args     string // the rest of the magic line, without surrounding spaces
 	Body     string // the cell body after the magic line (cell magics)
 	Line     int    // line of the magic line in the cell
 	BodyLine int    // line of the first body line in the cell
+	// ArgsCol is the 1-based column (in bytes) of the magic line where
+	// Args starts, leading spaces of the line included, so that errors in
+	// a statement given as arguments point at it.
+	ArgsCol int
 }
 
 // DeclKind says what a Decl declares.

@@ -120,7 +120,7 @@ func (p *cellParser) parse() ([]Item, error) {
 			continue
 		}
 		if strings.HasPrefix(t, "%%") {
-			m, err := parseMagic(t, i)
+			m, err := parseMagic(p.lineText(i), i)
 			if err != nil {
 				return nil, err
 			}
@@ -153,7 +153,7 @@ func (p *cellParser) parse() ([]Item, error) {
 					return nil, &SyntaxError{Line: i, Col: strings.Index(text, "%") + 1,
 						Msg: "a cell magic (" + strings.Fields(t)[0] + ") must be on the first line of the cell"}
 				}
-				m, err := parseMagic(t, i)
+				m, err := parseMagic(text, i)
 				if err != nil {
 					return nil, err
 				}
@@ -197,17 +197,25 @@ func (p *cellParser) parse() ([]Item, error) {
 	return p.items, nil
 }
 
-// parseMagic parses a %name args or %%name args line.
-func parseMagic(t string, line int) (*Magic, error) {
+// parseMagic parses a %name args or %%name args line, text as it is in
+// the cell (leading spaces included), recording the column where the
+// arguments start.
+func parseMagic(text string, line int) (*Magic, error) {
+	t := strings.TrimLeft(text, " \t")
+	lead := len(text) - len(t)
 	rest := strings.TrimLeft(t, "%")
-	name, args, _ := strings.Cut(rest, " ")
-	if i := strings.IndexAny(name, "\t"); i >= 0 {
-		name, args = name[:i], name[i+1:]+" "+args
+	nameAt := lead + len(t) - len(rest)
+	end := strings.IndexAny(rest, " \t")
+	if end < 0 {
+		end = len(rest)
 	}
+	name := rest[:end]
+	args := strings.TrimLeft(rest[end:], " \t")
 	if name == "" {
-		return nil, &SyntaxError{Line: line, Col: 1, Msg: "a magic needs a name, as in %timeit"}
+		return nil, &SyntaxError{Line: line, Col: lead + 1, Msg: "a magic needs a name, as in %timeit"}
 	}
-	return &Magic{Name: name, Args: strings.TrimSpace(args), Line: line}, nil
+	return &Magic{Name: name, Args: strings.TrimRight(args, " \t\r\n"), Line: line,
+		ArgsCol: nameAt + len(rest) - len(args) + 1}, nil
 }
 
 // unit is one top-level declaration or statement: the tokens between two

@@ -25,7 +25,7 @@ func describe(items []Item) string {
 		fmt.Fprintf(&b, "%s@%d: %s\n", kindNames[it.Kind], it.Line, it.Source)
 		if it.Magic != nil {
 			m := it.Magic
-			fmt.Fprintf(&b, "  magic %s cell=%v args=%q body=%q bodyline=%d\n", m.Name, m.Cell, m.Args, m.Body, m.BodyLine)
+			fmt.Fprintf(&b, "  magic %s cell=%v args=%q@%d body=%q bodyline=%d\n", m.Name, m.Cell, m.Args, m.ArgsCol, m.Body, m.BodyLine)
 		}
 		if it.Kind == Help {
 			fmt.Fprintf(&b, "  detail %d\n", it.Detail)
@@ -44,6 +44,8 @@ func TestParse(t *testing.T) {
 		want string
 	}{
 		{"empty", "", ""},
+		{"magic arguments after a tab and spaces", "  %timeit\t  f(x) ",
+			"line@1: %timeit\t  f(x)\n  magic timeit cell=false args=\"f(x)\"@13 body=\"\" bodyline=0\n"},
 		{"blank and comments", "\n// just a comment\n\n", ""},
 		{"expression", "1 + 2 + 3", "expr@1: 1 + 2 + 3\n"},
 		{"composite literal", "[]int{1, 4, 9}\n", "expr@1: []int{1, 4, 9}\n"},
@@ -159,9 +161,9 @@ decl@3: func (Stack[T]) Len() int { return 0 }
 			`stmt@1: x := 10
   var x@1: var x = 10
 line@2: %timeit -n10 f(x)
-  magic timeit cell=false args="-n10 f(x)" body="" bodyline=0
+  magic timeit cell=false args="-n10 f(x)"@9 body="" bodyline=0
 line@3: %memit   g()
-  magic memit cell=false args="g()" body="" bodyline=0
+  magic memit cell=false args="g()"@12 body="" bodyline=0
 stmt@4: y := 2
   var y@4: var y = 2
 expr@5: y
@@ -170,7 +172,7 @@ expr@5: y
 		{
 			"magic last means no trailing expression",
 			"x\n%timeit x",
-			"stmt@1: x\nline@2: %timeit x\n  magic timeit cell=false args=\"x\" body=\"\" bodyline=0\n",
+			"stmt@1: x\nline@2: %timeit x\n  magic timeit cell=false args=\"x\"@9 body=\"\" bodyline=0\n",
 		},
 		{
 			"percent inside a comment is Go",
@@ -181,13 +183,13 @@ expr@5: y
 			"cell magic",
 			"%%timeit -r3 s := make([]int, 100)\nsort.Ints(s)\n\nx := 1",
 			`cell@1: %%timeit -r3 s := make([]int, 100)
-  magic timeit cell=true args="-r3 s := make([]int, 100)" body="sort.Ints(s)\n\nx := 1" bodyline=2
+  magic timeit cell=true args="-r3 s := make([]int, 100)"@10 body="sort.Ints(s)\n\nx := 1" bodyline=2
 `,
 		},
 		{
 			"cell magic after blank line, empty body",
 			"\n%%scalene",
-			"cell@2: %%scalene\n  magic scalene cell=true args=\"\" body=\"\" bodyline=3\n",
+			"cell@2: %%scalene\n  magic scalene cell=true args=\"\"@10 body=\"\" bodyline=3\n",
 		},
 		{
 			"help",

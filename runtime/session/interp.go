@@ -29,6 +29,8 @@ func newChecker(fset *token.FileSet, dir string) (*check.Checker, error) {
 	}
 	// Read the export data of the most used packages ahead of the first
 	// cell.
-	go func() { _ = c.Importer().Resolve("fmt", "strings", "strconv", "os", "time", "math", "sort", "slices", "maps", "errors") }()
+	go func() {
+		_ = c.Importer().Resolve("fmt", "strings", "strconv", "os", "time", "math", "sort", "slices", "maps", "errors")
+	}()
 	return c, nil
 }

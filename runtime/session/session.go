@@ -24,6 +24,7 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
+	"github.com/perfnb/perfnb/runtime/history"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -74,7 +75,7 @@ type Session struct {
 	workspace    *native.Workspace
 	workspaceErr error
 
-	history []historyEntry
+	history history.History
 	docs    *docIndex
 }
 
@@ -114,11 +115,15 @@ func (s *Session) Decls() []cell.Decl {
 func (s *Session) Store() *cell.Store { return s.store }
 
 // Info describes the kernel for kernel_info_reply.
-func (s *Session) Info() kernel.Info {
+func (s *Session) Info() kernel.Info { return KernelInfo(s.opts.Version) }
+
+// KernelInfo describes perfnb at version for kernel_info_reply; the kernel
+// process answers with it without asking the interpreter process.
+func KernelInfo(version string) kernel.Info {
 	goVersion := strings.TrimPrefix(runtime.Version(), "go")
 	return kernel.Info{
 		Implementation:        "perfnb",
-		ImplementationVersion: s.opts.Version,
+		ImplementationVersion: version,
 		Language: kernel.LanguageInfo{
 			Name:              "go",
 			Version:           goVersion,
@@ -130,7 +135,7 @@ func (s *Session) Info() kernel.Info {
 		},
 		Banner: fmt.Sprintf("perfnb %s: Go %s for performance experiments.\n"+
 			"Cells are interpreted by yaegi; %%timeit, %%memit and %%scalene compile them natively.\n"+
-			"Type name? for documentation, Tab to complete.", s.opts.Version, goVersion),
+			"Type name? for documentation, Tab to complete.", version, goVersion),
 		HelpLinks: []kernel.HelpLink{
 			{Text: "Go documentation", URL: "https://go.dev/doc/"},
 			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
@@ -146,13 +151,7 @@ func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	if res.Error == nil && len(req.UserExpressions) > 0 {
 		res.UserExpressions = s.userExpressions(ctx, req.UserExpressions, req.ExecutionCount)
 	}
-	if req.StoreHistory && !req.Silent {
-		var out string
-		if t, ok := res.Data["text/plain"].(string); ok {
-			out = t
-		}
-		s.addHistory(req.ExecutionCount, req.Code, out)
-	}
+	s.history.Record(req, res)
 	return res
 }
 
@@ -281,17 +280,9 @@ func (s *Session) check(items []cell.Item, count int) *kernel.Error {
 
 // runMagic runs a %line or %%cell magic.
 func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
-	m := it.Magic
-	call := magics.Call{
-		Name:     m.Name,
-		Cell:     m.Cell,
-		Args:     m.Args,
-		Body:     m.Body,
-		Count:    count,
-		Line:     m.Line,
-		BodyLine: m.BodyLine,
-	}
+	call := magics.Call{Magic: *it.Magic, Count: count}
 	env := magics.Env{
+		Version:   s.opts.Version,
 		Decls:     s.Decls(),
 		Publisher: pub,
 		Workspace: s.Workspace,
@@ -467,6 +458,12 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 		data = valueBundle(v)
 	}
 	return map[string]any{"status": "ok", "data": data, "metadata": map[string]any{}}
+}
+
+// History answers a history_request over the cells of this session (see
+// history.History.Query).
+func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
+	return s.history.Query(q)
 }
 
 // IsComplete says whether code is ready to run (for jupyter console).

@@ -13,6 +13,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/history"
 )
 
 // fakeEval stands in for the yaegi interpreter: it records the items it
@@ -406,7 +407,7 @@ func TestHistory(t *testing.T) {
 		}
 	}
 	out := s.History(kernel.HistoryQuery{AccessType: "range", Start: 2, Stop: 3, Output: true})
-	if len(out) != 1 || out[0].Input != "1 + 2 + 3" || out[0].Output != "6" || out[0].Session != historySession {
+	if len(out) != 1 || out[0].Input != "1 + 2 + 3" || out[0].Output != "6" || out[0].Session != history.Session {
 		t.Errorf("range with output = %+v", out)
 	}
 }

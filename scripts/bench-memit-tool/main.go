@@ -74,7 +74,7 @@ func main() {
 				body += "_ = s\n"
 				decls := env
 				decls.Decls = imports
-				v, err := m.Run(ctx, magics.Call{Name: "memit", Cell: true, Args: "-o -q", Body: body, Count: 1, Line: 1, BodyLine: 2}, decls)
+				v, err := m.Run(ctx, magics.Call{Magic: cell.Magic{Name: "memit", Cell: true, Args: "-o -q", Body: body, Line: 1, BodyLine: 2}, Count: 1}, decls)
 				if err != nil {
 					log.Fatalf("%d MiB, %s: %v", size, meth.env, err)
 				}

@@ -82,7 +82,7 @@ func main() {
 	timeitMean := func(args string) (*timeit.Result, time.Duration) {
 		count++
 		start := time.Now()
-		v, err := m.Run(ctx, magics.Call{Name: "timeit", Args: "-q -o " + args, Count: count, Line: 1}, env)
+		v, err := m.Run(ctx, magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-q -o " + args, Line: 1}, Count: count}, env)
 		if err != nil {
 			log.Fatalf("%%timeit %s: %v", args, err)
 		}

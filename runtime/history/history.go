@@ -1,29 +1,66 @@
-package session
+// Package history keeps the cells a kernel has executed and answers
+// Jupyter's history_request over them, as IPython's history does within
+// one session.
+package history
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/perfnb/perfnb/kernel"
 )
 
-// historySession is the session number reported in history replies. A
+// MaxOutput is how much of a cell's output text the history keeps: a cell
+// whose value prints as 50 MB must not hold 50 MB for the kernel's life.
+// Longer outputs are cut, with a note saying how much was dropped.
+const MaxOutput = 4 << 10
+
+// Session is the session number reported in history replies. A
 // range query for session 0 or 1 means this one; a negative session (an
 // earlier one, counted back) or a larger one has no history.
-const historySession = 1
+const Session = 1
 
-// historyEntry is one executed cell.
-type historyEntry struct {
+// entry is one executed cell.
+type entry struct {
 	count  int
 	input  string
 	output string // the text/plain of its value, if any
 }
 
-func (s *Session) addHistory(count int, input, output string) {
-	s.history = append(s.history, historyEntry{count: count, input: input, output: output})
+// History is the list of executed cells. The zero value is empty and
+// ready to use. It is not safe for concurrent use.
+type History struct {
+	entries []entry
 }
 
-// History answers a history_request over the cells of this kernel:
+// Record adds the execution of req with its result, when the protocol
+// says it belongs in the history: store_history set and not silent. The
+// output kept is the text/plain of the cell's value, at most MaxOutput
+// bytes of it.
+func (h *History) Record(req kernel.ExecuteRequest, res kernel.ExecuteResult) {
+	if !req.StoreHistory || req.Silent {
+		return
+	}
+	out, _ := res.Data["text/plain"].(string)
+	h.entries = append(h.entries, entry{count: req.ExecutionCount, input: req.Code, output: capOutput(out)})
+}
+
+// capOutput returns out cut to MaxOutput bytes (at a rune boundary), with
+// a note of what was dropped. The copy lets the full text be collected.
+func capOutput(out string) string {
+	if len(out) <= MaxOutput {
+		return out
+	}
+	n := MaxOutput
+	for n > 0 && !utf8.RuneStart(out[n]) {
+		n--
+	}
+	return strings.Clone(out[:n]) + fmt.Sprintf("\n[… %d more bytes not kept in the history]", len(out)-n)
+}
+
+// Query answers a history_request over the cells of this kernel:
 //
 //   - "tail": the last N cells;
 //   - "range": the cells whose count is in [Start, Stop) (Stop 0: to the
@@ -34,19 +71,19 @@ func (s *Session) addHistory(count int, input, output string) {
 //     Unique (its latest run).
 //
 // Entries come oldest first.
-func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
-	var picked []historyEntry
+func (h *History) Query(q kernel.HistoryQuery) []kernel.HistoryEntry {
+	var picked []entry
 	switch q.AccessType {
 	case "tail":
-		picked = s.history
+		picked = h.entries
 		if q.N > 0 && len(picked) > q.N {
 			picked = picked[len(picked)-q.N:]
 		}
 	case "range":
-		if q.Session < 0 || q.Session > historySession {
+		if q.Session < 0 || q.Session > Session {
 			return nil
 		}
-		for _, h := range s.history {
+		for _, h := range h.entries {
 			if h.count >= q.Start && (q.Stop <= 0 || h.count < q.Stop) {
 				picked = append(picked, h)
 			}
@@ -57,8 +94,8 @@ func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
 			return nil
 		}
 		seen := make(map[string]bool)
-		for i := len(s.history) - 1; i >= 0; i-- {
-			h := s.history[i]
+		for i := len(h.entries) - 1; i >= 0; i-- {
+			h := h.entries[i]
 			if !re.MatchString(h.input) || q.Unique && seen[h.input] {
 				continue
 			}
@@ -74,7 +111,7 @@ func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
 	}
 	out := make([]kernel.HistoryEntry, 0, len(picked))
 	for _, h := range picked {
-		e := kernel.HistoryEntry{Session: historySession, Line: h.count, Input: h.input}
+		e := kernel.HistoryEntry{Session: Session, Line: h.count, Input: h.input}
 		if q.Output {
 			e.Output = h.output
 		}

@@ -1,0 +1,125 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/perfnb/perfnb/kernel"
+)
+
+// Error names of a cell during which the interpreter process ended.
+const (
+	// FatalError: Go's runtime ended the process (a fatal error, an
+	// unrecovered panic, a signal).
+	FatalError = "FatalError"
+	// MemoryLimitExceeded: the process ran out of memory, or passed the
+	// kernel's memory limit and was stopped.
+	MemoryLimitExceeded = "MemoryLimitExceeded"
+)
+
+// causeLine matches the lines of Go's crash report that say what happened.
+var causeLine = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*|unexpected fault address .*|runtime: out of memory.*|\[signal .*\]|runtime: goroutine stack exceeds .*)$`)
+
+// cellPosition matches a cell position in a stack trace.
+var cellPosition = regexp.MustCompile(`In\[(\d+)\](?:/_\.go)?:(\d+)`)
+
+// death describes how a worker ended.
+type death struct {
+	name  string // FatalError or MemoryLimitExceeded
+	cause string // one line: "fatal error: stack overflow"
+	where string // "In[7]:3", when the report names a cell position
+}
+
+// diagnose reads w's end: the memory guard's kill, Go's crash report on its
+// standard error, or its exit status.
+func diagnose(w *worker, limit uint64) death {
+	if rss := w.memKill.Load(); rss > 0 {
+		return death{name: MemoryLimitExceeded, cause: fmt.Sprintf(
+			"the interpreter process used %s of memory, past the kernel's memory limit of %s (set %s to change it), and was stopped",
+			formatBytes(rss), formatBytes(limit), MemoryLimitEnv)}
+	}
+	d := death{name: FatalError}
+	report := w.report.String()
+	if causes := causeLine.FindAllString(report, -1); len(causes) > 0 {
+		d.cause = pickCause(causes)
+	} else {
+		d.cause = exitText(w.exitErr)
+	}
+	if strings.Contains(d.cause, "out of memory") || strings.Contains(d.cause, "cannot allocate memory") {
+		d.name = MemoryLimitExceeded
+	}
+	if m := cellPosition.FindStringSubmatch(report); m != nil {
+		d.where = fmt.Sprintf("In[%s]:%s", m[1], m[2])
+	}
+	return d
+}
+
+// pickCause chooses the line that says most: Go's "fatal error:" line,
+// with the signal or fault that led to it.
+func pickCause(causes []string) string {
+	var fatal, extra string
+	for _, c := range causes {
+		switch {
+		case strings.HasPrefix(c, "fatal error: ") && fatal == "":
+			fatal = c
+		case strings.HasPrefix(c, "panic: ") && fatal == "":
+			fatal = strings.TrimSuffix(c, " [recovered]")
+		case strings.HasPrefix(c, "[signal "), strings.HasPrefix(c, "unexpected fault address"):
+			if extra == "" {
+				extra = c
+			}
+		}
+	}
+	switch {
+	case fatal == "":
+		return causes[0]
+	case extra != "":
+		return fatal + " (" + strings.Trim(extra, "[]") + ")"
+	}
+	return fatal
+}
+
+// exitText says how a process that left no crash report ended.
+func exitText(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Sprintf("the interpreter process was killed by signal %s", ws.Signal())
+		}
+		return fmt.Sprintf("the interpreter process exited with status %d", ee.ExitCode())
+	}
+	if err != nil {
+		return "the interpreter process ended: " + err.Error()
+	}
+	return "the interpreter process exited"
+}
+
+// cellError is the error of cell count, during which the worker died.
+func (d death) cellError(count int, notes []string) *kernel.Error {
+	where := d.where
+	if where == "" && count > 0 {
+		where = fmt.Sprintf("In[%d]", count)
+	}
+	value := d.cause
+	tb := []string{d.name + ": " + d.cause}
+	if where != "" {
+		tb = append(tb, "    at "+where+" (the interpreter process ended: Go's runtime cannot recover from this)")
+	}
+	tb = append(tb, notes...)
+	return &kernel.Error{Name: d.name, Value: value, Traceback: tb}
+}
+
+// formatBytes prints n bytes in binary units.
+func formatBytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}

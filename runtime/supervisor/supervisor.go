@@ -1,0 +1,438 @@
+// Package supervisor runs the interpreter in a process of its own, so that
+// nothing a cell does ends the kernel.
+//
+// The kernel process holds the sockets and the protocol; a Supervisor is
+// its kernel.Interpreter. It starts a worker process (perfnb worker, which
+// calls Serve with a runtime/session.Session) and relays every call to it
+// over a pipe: requests on the worker's file descriptor 3, answers and the
+// cell's outputs on its descriptor 4, one JSON message per line. The
+// worker's standard error is kept: when Go's runtime ends the process (a
+// stack overflow, concurrent map writes, running out of memory, a fault,
+// a panic in a callback), its report there says why.
+//
+// When the worker dies during a cell, the cell fails with an error naming
+// the cause (FatalError, or MemoryLimitExceeded), a fresh worker is
+// started, and the declarations in force, which the worker reports after
+// every execution that changed them, are restored in it quietly; the
+// cell's traceback says what could not be restored. A worker that dies
+// while idle is replaced at once, and the death is reported on the last
+// cell's output and on the next one.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/history"
+)
+
+// Timing of the supervision.
+const (
+	// interruptGrace is how long an interrupted cell may take to stop
+	// before its process is killed and replaced.
+	interruptGrace = 800 * time.Millisecond
+	// shutdownGrace is how long a worker may take to shut down (removing
+	// the native workspace) before it is killed.
+	shutdownGrace = 3 * time.Second
+	// restoreTimeout bounds the restoring of the declarations: an
+	// initialiser that never returns must not keep the kernel from
+	// accepting cells.
+	restoreTimeout = 30 * time.Second
+	// maxRestarts bounds the attempts at restoring after a worker that
+	// dies while restoring.
+	maxRestarts = 5
+)
+
+// Options configures a Supervisor.
+type Options struct {
+	// Command returns the command that starts a worker process: one that
+	// calls Serve with its file descriptors 3 and 4. Nil means this
+	// executable with the argument "worker".
+	Command func() *exec.Cmd
+	// Info answers kernel_info without the worker.
+	Info kernel.Info
+	// MemoryLimit is the resident memory, in bytes, past which the worker
+	// is killed and its cell fails with MemoryLimitExceeded. 0 means the
+	// default (see MemoryLimitEnv); negative, no limit.
+	MemoryLimit int64
+	// Log receives the worker's standard error (crash reports included),
+	// and its standard output; nil discards them.
+	Log io.Writer
+}
+
+// Supervisor is a kernel.Interpreter that runs cells in a worker process
+// and replaces the process when it dies.
+type Supervisor struct {
+	opts  Options
+	limit uint64 // resident bytes; 0 for none
+
+	mu       sync.Mutex // held by every call: one request at a time
+	w        *worker
+	startErr error
+	decls    []cell.Decl // the declarations in force, as last reported
+	notice   string      // a death while idle, to report on the next cell
+	closed   bool
+	seq      uint64
+
+	cur     atomic.Pointer[worker] // the current worker, for Shutdown
+	closing atomic.Bool            // Shutdown has begun: no more restarts
+
+	histMu  sync.Mutex
+	history history.History
+}
+
+var _ kernel.Interpreter = (*Supervisor)(nil)
+
+// New starts a worker and returns its supervisor; the worker gets ready in
+// the background while the kernel sets up its sockets.
+func New(opts Options) (*Supervisor, error) {
+	if opts.Command == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding perfnb's executable to start the interpreter process: %w", err)
+		}
+		opts.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
+	}
+	limit, err := memoryLimit(opts.MemoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	s := &Supervisor{opts: opts, limit: limit}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.start()
+	return s, s.startErr
+}
+
+// start starts a fresh worker (s.mu held).
+func (s *Supervisor) start() {
+	w, err := startWorker(s.opts.Command(), s.opts.Log)
+	s.w, s.startErr = w, err
+	if err != nil {
+		s.w = nil
+		return
+	}
+	s.cur.Store(w)
+	if s.limit > 0 {
+		go watchMemory(w, s.limit)
+	}
+	go s.watch(w)
+}
+
+// watch replaces w when it dies while no call is using it.
+func (s *Supervisor) watch(w *worker) {
+	<-w.dead
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w != w || s.closed {
+		return // a call has dealt with it
+	}
+	s.idleDeath(w)
+}
+
+// idleDeath reports the death of w, which was not running a cell, on the
+// last cell's output, keeps the report for the next cell, and starts and
+// restores a successor (s.mu held).
+func (s *Supervisor) idleDeath(w *worker) {
+	select {
+	case <-w.ready:
+	default:
+		// It never got ready: nothing was lost, and restarting in a loop
+		// would not help. The next call tries again.
+		s.startErr = fmt.Errorf("the interpreter process could not start: %s", diagnose(w, s.limit).cause)
+		s.w = nil
+		return
+	}
+	d := diagnose(w, s.limit)
+	msg := fmt.Sprintf("%s: %s\n    while no cell was running (in a goroutine or callback an earlier cell started): the interpreter process ended and was restarted\n",
+		d.name, d.cause)
+	if pub, _ := w.publisher(); pub != nil {
+		pub.Stream("stderr", msg)
+	}
+	notes := s.restart()
+	s.notice = msg + strings.Join(notes, "\n") + "\n"
+}
+
+// ready returns a worker that is ready for a request, starting one (and
+// restoring the declarations) if the last one died (s.mu held).
+func (s *Supervisor) ready() (*worker, error) {
+	if s.closed || s.closing.Load() {
+		return nil, errors.New("the kernel is shutting down")
+	}
+	if s.w != nil && !s.w.alive() {
+		s.idleDeath(s.w)
+	}
+	if s.w == nil {
+		s.start()
+		if s.startErr != nil {
+			return nil, s.startErr
+		}
+	}
+	select {
+	case <-s.w.ready:
+		return s.w, nil
+	case <-s.w.dead:
+		err := fmt.Errorf("the interpreter process could not start: %s", diagnose(s.w, s.limit).cause)
+		s.w = nil
+		return nil, err
+	}
+}
+
+// restart replaces the dead worker by a fresh one and restores the
+// declarations in it. It returns the notes for the cell: what was
+// restored, and what could not be (s.mu held).
+func (s *Supervisor) restart() []string {
+	if s.closing.Load() {
+		return nil
+	}
+	decls := s.decls
+	var dropped []string
+	for attempt := 0; ; attempt++ {
+		s.start()
+		if s.startErr != nil {
+			return []string{fmt.Sprintf("note: %v", s.startErr)}
+		}
+		w, err := s.ready()
+		if err != nil {
+			return []string{fmt.Sprintf("note: %v", err)}
+		}
+		if len(decls) == 0 {
+			return restoreNotes(nil, dropped)
+		}
+		failed, lost, err := s.restore(w, decls)
+		if err == nil {
+			return restoreNotes(failed, dropped)
+		}
+		// The worker died restoring lost: start again without it.
+		if lost == nil || attempt >= maxRestarts {
+			return restoreNotes(failed, append(dropped, "the rest: the interpreter process ended while restoring them"))
+		}
+		dropped = append(dropped, fmt.Sprintf("%s (In[%d]:%d): the interpreter process ended while restoring it", lost.Name, lost.Cell, lost.Line))
+		decls = without(decls, *lost)
+	}
+}
+
+// restore sends decls to w. It returns the declarations that failed; when
+// w died doing it, also the one it was restoring.
+func (s *Supervisor) restore(w *worker, decls []cell.Decl) (failed []string, lost *cell.Decl, err error) {
+	s.seq++
+	m := &message{Op: opRestore, Seq: s.seq, Decls: decls}
+	if err := w.enc.send(m, false); err != nil {
+		<-w.dead
+		return nil, w.restoring.Load(), errDied
+	}
+	t := time.NewTimer(restoreTimeout)
+	defer t.Stop()
+	r, err := w.wait(m.Seq, t.C)
+	if err != nil {
+		return nil, w.restoring.Load(), err
+	}
+	if r.Changed {
+		s.decls = r.Decls
+	}
+	return r.Failed, nil, nil
+}
+
+// without returns decls without the names of the declaration of d.
+func without(decls []cell.Decl, d cell.Decl) []cell.Decl {
+	var out []cell.Decl
+	for _, x := range decls {
+		if x.Kind == d.Kind && x.Cell == d.Cell && x.Line == d.Line && x.Source == d.Source {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// restoreNotes words what a restart kept and lost.
+func restoreNotes(failed, dropped []string) []string {
+	notes := []string{"note: the interpreter was restarted in a fresh process. The definitions in force " +
+		"(imports, types, functions, methods, constants, variables) were restored by running their declarations " +
+		"again; values that statements assigned to variables since, and goroutines still running, are lost."}
+	for _, f := range append(failed, dropped...) {
+		notes = append(notes, "note: not restored: "+f)
+	}
+	return notes
+}
+
+// Info describes the kernel, without asking the worker.
+func (s *Supervisor) Info() kernel.Info { return s.opts.Info }
+
+// Execute runs the cell in the worker, relaying its outputs to pub. An
+// interrupt (ctx cancelled) is passed on; a cell that does not stop within
+// interruptGrace has its process replaced. A worker that dies during the
+// cell fails it with the cause, and is replaced.
+func (s *Supervisor) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := s.execute(ctx, req, pub)
+	s.histMu.Lock()
+	s.history.Record(req, res)
+	s.histMu.Unlock()
+	return res
+}
+
+func (s *Supervisor) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+	w, err := s.ready()
+	if err != nil {
+		return failure("Error", err.Error())
+	}
+	if s.notice != "" {
+		pub.Stream("stderr", s.notice)
+		s.notice = ""
+	}
+	s.seq++
+	seq := s.seq
+	w.setPublisher(ctx, pub)
+	if err := w.enc.send(&message{Op: opExecute, Seq: seq, Request: &req}, false); err != nil {
+		<-w.dead
+		return s.died(w, req.ExecutionCount, false)
+	}
+	var kill <-chan time.Time
+	done := ctx.Done()
+	for {
+		select {
+		case r := <-w.replies:
+			if r.Seq != seq {
+				continue
+			}
+			if r.Changed {
+				s.decls = r.Decls
+			}
+			if r.Result == nil {
+				return failure("Error", "the interpreter process sent no result")
+			}
+			return *r.Result
+		case <-w.dead:
+			select {
+			case r := <-w.replies:
+				if r.Seq == seq && r.Result != nil {
+					if r.Changed {
+						s.decls = r.Decls
+					}
+					return *r.Result
+				}
+			default:
+			}
+			return s.died(w, req.ExecutionCount, kill != nil)
+		case <-done:
+			done = nil
+			_ = w.enc.send(&message{Op: opInterrupt, Seq: seq}, false)
+			t := time.NewTimer(interruptGrace)
+			defer t.Stop()
+			kill = t.C
+		case <-kill:
+			kill = make(chan time.Time) // killed: now wait for the end
+			w.kill()
+		}
+	}
+}
+
+// died is the result of cell count, during which w died: the cause, and
+// what the restart kept. interrupted says the cell was killed because it
+// did not stop when interrupted.
+func (s *Supervisor) died(w *worker, count int, interrupted bool) kernel.ExecuteResult {
+	d := diagnose(w, s.limit)
+	notes := s.restart()
+	if interrupted && w.memKill.Load() == 0 && !strings.HasPrefix(d.cause, "fatal error") {
+		value := fmt.Sprintf("the cell was interrupted; it did not stop within %s, so its interpreter process was replaced", interruptGrace)
+		tb := append([]string{"Interrupted: " + value}, notes...)
+		return kernel.ExecuteResult{Error: &kernel.Error{Name: "Interrupted", Value: value, Traceback: tb}}
+	}
+	return kernel.ExecuteResult{Error: d.cellError(count, notes)}
+}
+
+// failure is the result of a cell that could not run.
+func failure(name, value string) kernel.ExecuteResult {
+	return kernel.ExecuteResult{Error: &kernel.Error{Name: name, Value: value, Traceback: []string{name + ": " + value}}}
+}
+
+// call relays a request other than execute; nil when the worker cannot
+// answer.
+func (s *Supervisor) call(m *message) *message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, err := s.ready()
+	if err != nil {
+		return nil
+	}
+	s.seq++
+	m.Seq = s.seq
+	r, err := w.call(m)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// Complete relays a complete_request.
+func (s *Supervisor) Complete(code string, cursor int) kernel.Completion {
+	if r := s.call(&message{Op: opComplete, Code: code, Cursor: cursor}); r != nil && r.Completion != nil {
+		return *r.Completion
+	}
+	return kernel.Completion{CursorStart: cursor, CursorEnd: cursor}
+}
+
+// Inspect relays an inspect_request.
+func (s *Supervisor) Inspect(code string, cursor, detailLevel int) kernel.Inspection {
+	if r := s.call(&message{Op: opInspect, Code: code, Cursor: cursor, Detail: detailLevel}); r != nil && r.Inspection != nil {
+		return *r.Inspection
+	}
+	return kernel.Inspection{}
+}
+
+// IsComplete relays an is_complete_request.
+func (s *Supervisor) IsComplete(code string) kernel.Completeness {
+	if r := s.call(&message{Op: opIsComplete, Code: code}); r != nil && r.Completeness != nil {
+		return *r.Completeness
+	}
+	return kernel.Completeness{Status: "unknown"}
+}
+
+// History answers from the kernel process's own history, which outlives
+// the workers.
+func (s *Supervisor) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
+	s.histMu.Lock()
+	defer s.histMu.Unlock()
+	return s.history.Query(q)
+}
+
+// Shutdown stops the worker: it removes its temporary files, and is killed
+// if it has not ended within a grace period. A cell still running is
+// stopped with it.
+func (s *Supervisor) Shutdown(restart bool) error {
+	s.closing.Store(true)
+	w := s.cur.Load()
+	locked := make(chan struct{})
+	go func() {
+		s.mu.Lock()
+		close(locked)
+	}()
+	select {
+	case <-locked:
+	case <-time.After(shutdownGrace):
+		// A call is stuck: end its worker, which ends the call.
+		if w != nil {
+			w.kill()
+		}
+		<-locked
+	}
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.w == nil {
+		return nil
+	}
+	w, s.w = s.w, nil
+	return w.stop(restart, shutdownGrace)
+}

@@ -1,0 +1,292 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// The test binary is also the fake worker: with workerEnv set, TestMain
+// serves a fakeSession on fds 3 and 4 instead of running the tests.
+const workerEnv = "PERFNB_SUPERVISOR_TEST_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) != "" {
+		if err := ServeProcess(&fakeSession{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// fakeSession runs a tiny language: each line of a cell is a command.
+//
+//	decl NAME     declares NAME (restoring a decl named bomb kills the process)
+//	print TEXT    prints TEXT on stdout
+//	fatal TEXT    writes a Go-like crash report and exits with status 2
+//	wait          waits until interrupted
+//	hang          ignores interrupts for a minute
+//	read          reads a line of input and prints it
+//	pid           the value is the process id
+type fakeSession struct {
+	mu       sync.Mutex
+	decls    []cell.Decl
+	restored []string
+}
+
+func (f *fakeSession) Info() kernel.Info { return kernel.Info{Implementation: "fake"} }
+
+func (f *fakeSession) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+	var res kernel.ExecuteResult
+	for _, line := range strings.Split(req.Code, "\n") {
+		cmd, arg, _ := strings.Cut(line, " ")
+		switch cmd {
+		case "decl":
+			f.mu.Lock()
+			f.decls = append(f.decls, cell.Decl{Kind: cell.VarDecl, Name: arg, Source: "var " + arg + " = 1", Cell: req.ExecutionCount, Line: 1})
+			f.mu.Unlock()
+		case "print":
+			pub.Stream("stdout", arg+"\n")
+		case "fatal":
+			fmt.Fprintf(os.Stderr, "fatal error: %s\n\ngoroutine 1 [running]:\nmain.f()\n\tIn[%d]/_.go:7 +0x1\n", arg, req.ExecutionCount)
+			os.Exit(2)
+		case "wait":
+			<-ctx.Done()
+			return kernel.ExecuteResult{Error: &kernel.Error{Name: "Interrupted", Value: "interrupted"}}
+		case "hang":
+			time.Sleep(time.Minute)
+		case "read":
+			s, err := pub.Input(ctx, "? ", false)
+			if err != nil {
+				return kernel.ExecuteResult{Error: &kernel.Error{Name: "Error", Value: err.Error()}}
+			}
+			pub.Stream("stdout", "got "+s+"\n")
+		case "pid":
+			res.Data = kernel.Bundle{"text/plain": fmt.Sprint(os.Getpid())}
+		case "restored":
+			f.mu.Lock()
+			res.Data = kernel.Bundle{"text/plain": strings.Join(f.restored, ",")}
+			f.mu.Unlock()
+		}
+	}
+	return res
+}
+
+func (f *fakeSession) Complete(code string, cursor int) kernel.Completion {
+	return kernel.Completion{Matches: []string{code + "!"}, CursorStart: 0, CursorEnd: cursor}
+}
+func (f *fakeSession) Inspect(string, int, int) kernel.Inspection { return kernel.Inspection{} }
+func (f *fakeSession) IsComplete(string) kernel.Completeness {
+	return kernel.Completeness{Status: "complete"}
+}
+func (f *fakeSession) History(kernel.HistoryQuery) []kernel.HistoryEntry { return nil }
+func (f *fakeSession) Shutdown(bool) error                               { return nil }
+func (f *fakeSession) Decls() []cell.Decl {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]cell.Decl(nil), f.decls...)
+}
+
+func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl, before func(cell.Decl)) []error {
+	var errs []error
+	for _, d := range decls {
+		before(d)
+		switch d.Name {
+		case "bomb":
+			fmt.Fprintln(os.Stderr, "fatal error: bomb")
+			os.Exit(2)
+		case "bad":
+			errs = append(errs, fmt.Errorf("bad: does not compile"))
+			continue
+		}
+		f.mu.Lock()
+		f.decls = append(f.decls, d)
+		f.restored = append(f.restored, d.Name)
+		f.mu.Unlock()
+	}
+	return errs
+}
+
+// newTest starts a supervisor whose worker is this test binary.
+func newTest(t *testing.T) *Supervisor {
+	t.Helper()
+	s, err := New(Options{
+		Command: func() *exec.Cmd {
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), workerEnv+"=1")
+			return cmd
+		},
+		MemoryLimit: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(false) })
+	return s
+}
+
+// run executes code as cell count.
+func run(s *Supervisor, count int, code string) (kernel.ExecuteResult, *kerneltest.Publisher) {
+	pub := &kerneltest.Publisher{}
+	res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: code, ExecutionCount: count, StoreHistory: true}, pub)
+	return res, pub
+}
+
+func plain(res kernel.ExecuteResult) string {
+	s, _ := res.Data["text/plain"].(string)
+	return s
+}
+
+func TestRelay(t *testing.T) {
+	s := newTest(t)
+	res, pub := run(s, 1, "print hello\nprint world\npid")
+	if res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	if got := pub.Text("stdout"); got != "hello\nworld\n" {
+		t.Errorf("stdout %q", got)
+	}
+	if plain(res) == fmt.Sprint(os.Getpid()) || plain(res) == "" {
+		t.Errorf("the cell ran in process %q, want a worker", plain(res))
+	}
+	if c := s.Complete("fm", 2); len(c.Matches) != 1 || c.Matches[0] != "fm!" {
+		t.Errorf("Complete = %+v", c)
+	}
+	if h := s.History(kernel.HistoryQuery{AccessType: "tail", N: 5, Output: true}); len(h) != 1 || h[0].Output != plain(res) {
+		t.Errorf("History = %+v", h)
+	}
+}
+
+func TestInput(t *testing.T) {
+	s := newTest(t)
+	pub := &kerneltest.Publisher{Answer: kerneltest.Answers("forty-two")}
+	res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: "read", ExecutionCount: 1, AllowStdin: true}, pub)
+	if res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	if got := pub.Text("stdout"); got != "got forty-two\n" {
+		t.Errorf("stdout %q", got)
+	}
+}
+
+func TestDeathMidCell(t *testing.T) {
+	s := newTest(t)
+	first, _ := run(s, 1, "decl a\ndecl b\npid")
+	res, _ := run(s, 2, "fatal stack overflow")
+	if res.Error == nil || res.Error.Name != FatalError || res.Error.Value != "fatal error: stack overflow" {
+		t.Fatalf("error %+v", res.Error)
+	}
+	tb := strings.Join(res.Error.Traceback, "\n")
+	if !strings.Contains(tb, "In[2]:7") || !strings.Contains(tb, "restored") {
+		t.Errorf("traceback %q: want the cell position and a note on what was restored", tb)
+	}
+	if pid, _ := run(s, 3, "pid"); plain(pid) == plain(first) {
+		t.Error("the same worker answered after its death")
+	}
+	again, _ := run(s, 4, "restored")
+	if got := plain(again); got != "a,b" {
+		t.Errorf("restored %q, want a and b", got)
+	}
+}
+
+func TestDeathMidRestore(t *testing.T) {
+	s := newTest(t)
+	run(s, 1, "decl a\ndecl bomb\ndecl bad\ndecl c")
+	res, _ := run(s, 2, "fatal boom")
+	if res.Error == nil || res.Error.Value != "fatal error: boom" {
+		t.Fatalf("error %+v", res.Error)
+	}
+	tb := strings.Join(res.Error.Traceback, "\n")
+	for _, want := range []string{"not restored: bomb", "not restored: bad"} {
+		if !strings.Contains(tb, want) {
+			t.Errorf("traceback %q lacks %q", tb, want)
+		}
+	}
+	again, _ := run(s, 3, "restored")
+	if got := plain(again); got != "a,c" {
+		t.Errorf("restored %q, want a,c", got)
+	}
+}
+
+func TestInterrupt(t *testing.T) {
+	s := newTest(t)
+	for _, tt := range []struct {
+		code, name string
+	}{
+		{"wait", "Interrupted"}, // stops when asked
+		{"hang", "Interrupted"}, // does not: its process is replaced
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start := time.Now()
+		res := s.Execute(ctx, kernel.ExecuteRequest{Code: tt.code, ExecutionCount: 1}, &kerneltest.Publisher{})
+		if res.Error == nil || res.Error.Name != tt.name {
+			t.Errorf("%s: error %+v, want %s", tt.code, res.Error, tt.name)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: interrupt took %s", tt.code, d)
+		}
+		if res, _ := run(s, 2, "print ok"); res.Error != nil {
+			t.Errorf("after %s: %+v", tt.code, res.Error)
+		}
+	}
+}
+
+func TestDeathWhileIdle(t *testing.T) {
+	s := newTest(t)
+	res, pub := run(s, 1, "decl a\npid")
+	old := s.cur.Load()
+	// The worker dies while no cell runs, as when a callback panics.
+	old.kill()
+	<-old.dead
+	deadline := time.Now().Add(10 * time.Second)
+	for s.cur.Load() == old && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(pub.Text("stderr"), "while no cell was running") {
+		t.Errorf("the last cell's stderr %q does not report the death", pub.Text("stderr"))
+	}
+	next, pub2 := run(s, 2, "pid")
+	if next.Error != nil || plain(next) == "" || plain(next) == plain(res) {
+		t.Errorf("next cell: %+v", next)
+	}
+	if !strings.Contains(pub2.Text("stderr"), "killed") {
+		t.Errorf("the next cell's stderr %q does not report the death", pub2.Text("stderr"))
+	}
+}
+
+func TestDeathDuringShutdown(t *testing.T) {
+	s := newTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan kernel.ExecuteResult, 1)
+	go func() {
+		done <- s.Execute(ctx, kernel.ExecuteRequest{Code: "hang", ExecutionCount: 1}, &kerneltest.Publisher{})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if err := s.Shutdown(false); err != nil {
+		t.Error(err)
+	}
+	<-done
+	if d := time.Since(start); d > 2*shutdownGrace+time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+	if w := s.cur.Load(); w.alive() {
+		t.Error("the worker outlived the shutdown")
+	}
+	if res, _ := run(s, 2, "print x"); res.Error == nil {
+		t.Error("a cell ran after shutdown")
+	}
+}
