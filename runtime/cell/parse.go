@@ -308,6 +308,8 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 	prevEnd := segStart          // end of the previous unit's text
 	var group *Item              // the Statement item being grown
 	var groupStart, groupPad int // where group's text starts, and its padding
+	decl := -1                   // index of the last Declaration item
+	var declStart, declPad int   // where its text starts, and its padding
 	for k, u := range units {
 		textStart, pad := p.unitTextStart(u.start, prevEnd)
 		textEnd := p.unitTextEnd(u.end, segEnd)
@@ -329,7 +331,19 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 			it, err := parseDecl(p.fset, text, line)
 			if err == nil {
 				group = nil
+				if it.Kind == Declaration && decl >= 0 && decl == len(p.items)-1 {
+					// Adjacent declarations are one item, evaluated
+					// together, so that they may refer to each other.
+					d := &p.items[decl]
+					d.Source = strings.Repeat(" ", declPad) + p.src[declStart:textEnd]
+					d.Decls = append(d.Decls, it.Decls...)
+					d.Syntax.Decls = append(d.Syntax.Decls, it.Syntax.Decls...)
+					continue
+				}
 				p.items = append(p.items, it)
+				if it.Kind == Declaration {
+					decl, declStart, declPad = len(p.items)-1, textStart, pad
+				}
 				continue
 			}
 			if u.tok != token.FUNC || u.next == token.IDENT {
@@ -359,6 +373,11 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 		}
 		group.Syntax.Stmts = append(group.Syntax.Stmts, stmt)
 		group.Decls = append(group.Decls, decls...)
+		if len(decls) > 0 {
+			// A top-level x := f() ends its item, so that what it
+			// declares is kept when a later statement of the cell fails.
+			group = nil
+		}
 	}
 	return nil
 }
@@ -439,7 +458,7 @@ func parseDecl(fset *token.FileSet, text string, line int) (Item, error) {
 		return Item{}, &SyntaxError{Line: line, Col: 1, Msg: "expected one declaration"}
 	}
 	src := sourceOf{fset: fset, text: text, base: len(declPrefix)}
-	it := Item{Kind: Declaration, Source: text, Line: line, Syntax: &Syntax{Fset: fset, Decl: f.Decls[0]}}
+	it := Item{Kind: Declaration, Source: text, Line: line, Syntax: &Syntax{Fset: fset, Decls: f.Decls}}
 	switch d := f.Decls[0].(type) {
 	case *ast.FuncDecl:
 		name := d.Name.Name

@@ -11,8 +11,9 @@ import (
 // Positions read as cell lines and columns through Fset.Position.
 type Syntax struct {
 	Fset *token.FileSet
-	// Decl is the declaration of an Import or Declaration item.
-	Decl ast.Decl
+	// Decls are the declarations of an Import or Declaration item (one
+	// import; one or more adjacent declarations).
+	Decls []ast.Decl
 	// Stmts are the top-level statements of a Statement item, in order,
 	// or the one expression statement of an Expression item.
 	Stmts []ast.Stmt

@@ -172,10 +172,10 @@ func (b *builder) item(it cell.Item) {
 		return
 	}
 	nodes := []ast.Node{}
-	if it.Syntax.Decl != nil {
-		nodes = append(nodes, it.Syntax.Decl)
-		b.declared(it.Syntax.Decl)
-		b.decl(it.Syntax.Decl)
+	for _, d := range it.Syntax.Decls {
+		nodes = append(nodes, d)
+		b.declared(d)
+		b.decl(d)
 	}
 	for _, s := range it.Syntax.Stmts {
 		nodes = append(nodes, s)

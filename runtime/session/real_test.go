@@ -31,6 +31,9 @@ func TestWithInterpreter(t *testing.T) {
 		{"y := 2\nundefinedThing()", "", "", "In[7]:2:1: undefined: undefinedThing"},
 		{"y", "", "", "In[8]:1:1: undefined: y"}, // a cell that does not compile defines nothing
 		{"zzz", "", "", "undefined"},
+		{"x8 := 5\npanic(\"p\")", "", "", "p"},
+		{"x8", "5", "", ""}, // ran before the panic: kept, in the store too
+
 		// A defer at the cell's top level runs when the cell ends, once.
 		{"defer fmt.Println(\"deferred\")\nfmt.Println(\"body\")", "", "body\ndeferred\n", ""}, // two writes
 		{"fmt.Println(\"next\")", "", "next\n", ""},
@@ -60,8 +63,8 @@ func TestWithInterpreter(t *testing.T) {
 	if d, ok := s.Store().Lookup("T.Up"); !ok || d.Cell != 5 {
 		t.Errorf("T.Up in the store: %+v, %v; want it from In[5]", d, ok)
 	}
-	if _, ok := s.Store().Lookup("x"); ok {
-		t.Errorf("x stored from a failing cell")
+	if d, ok := s.Store().Lookup("x"); !ok || d.Cell != 6 {
+		t.Errorf("x, which ran before the failing magic of In[6], is not stored: %+v, %v", d, ok)
 	}
 	if in := s.Inspect("t.Up()", 1, 0); !in.Found || !strings.Contains(in.Data["text/plain"].(string), "var t = T{\"go\"}") {
 		t.Errorf("Inspect(t) = %+v", in)

@@ -2,12 +2,15 @@
 // cell's items to the yaegi interpreter or to magics, keeps the execution
 // history and the declaration store, and turns failures into cell errors.
 //
-// A cell is parsed with cell.Parse and its items run in order: Go items by
-// the interpreter (runtime/interp), %magics by the magics registry, name?
-// by the inspector, which answers with a "page" payload. The declarations
-// of a cell enter the store only when the whole cell succeeds; while a cell
-// runs, the interpreter and the magics see the store plus the declarations
-// of the cell's items that have already run.
+// A cell is parsed once with cell.ParseIn, type-checked as Go against the
+// store (runtime/check: a cell that does not compile fails with the
+// compiler's errors and defines nothing), and its items run in order: Go
+// items by the interpreter (runtime/interp), %magics by the magics
+// registry, name? by the inspector, which answers with a "page" payload.
+// The declarations of the items that ran enter the store when the cell
+// ends, also when a later item failed (as IPython keeps what ran before an
+// exception); while a cell runs, the interpreter and the magics see the
+// store plus the declarations of the cell's items that have already run.
 package session
 
 import (
@@ -145,7 +148,8 @@ func KernelInfo(version string) kernel.Info {
 }
 
 // Execute runs one cell: its items in order, stopping at the first error.
-// The cell's declarations are stored only when every item succeeded.
+// A cell that does not compile defines nothing; in a cell that fails
+// while it runs, the declarations of the items that ran are kept.
 func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
 	res := s.execute(ctx, req, pub)
 	if res.Error == nil && len(req.UserExpressions) > 0 {
@@ -178,9 +182,9 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.pending = nil
-		if res.Error == nil {
-			s.store.Add(decls...)
-		}
+		// What ran is kept, as in IPython, also when a later item
+		// failed: the interpreter holds it too.
+		s.store.Add(decls...)
 	}()
 	if ce, ok := s.eval.(cellEnder); ok {
 		// Runs before the deferred function above stores the cell's
