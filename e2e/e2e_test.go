@@ -376,6 +376,79 @@ func TestClient(t *testing.T) {
 	e.runChecks(t, 6*time.Minute, "test_client.py")
 }
 
+// TestTransport attacks the kernel's five sockets without the key
+// (oversized frames, broken and half-open handshakes, descriptors
+// exhausted) and checks that jupyter_client is still answered: see
+// test_transport.py.
+func TestTransport(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 3*time.Minute, "test_transport.py")
+}
+
+// TestCrash makes cells end the interpreter process in every way Go's
+// runtime can: see test_crash.py.
+func TestCrash(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 8*time.Minute, "test_crash.py")
+}
+
+// TestRunSurvivesCrash: a cell that ends the interpreter process is that
+// cell's error in perfnb run, which goes on with --allow-errors and
+// otherwise stops, writing in both cases everything that ran.
+func TestRunSurvivesCrash(t *testing.T) {
+	e := setup(t)
+	cells := []string{
+		"base := 40\nfunc inc(n int) int { return n + 2 }",
+		"func down(n int) int { return down(n+1) + 1 }\ndown(0)",
+		"inc(base)",
+	}
+	var nb bytes.Buffer
+	nb.WriteString(`{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [`)
+	for i, c := range cells {
+		src, _ := json.Marshal(c)
+		if i > 0 {
+			nb.WriteString(",")
+		}
+		fmt.Fprintf(&nb, `{"cell_type": "code", "id": "c%d", "metadata": {}, "execution_count": null, "outputs": [], "source": %s}`, i, src)
+	}
+	nb.WriteString("]}")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "crash.ipynb")
+	if err := os.WriteFile(in, nb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, allow := range []bool{true, false} {
+		out := filepath.Join(dir, fmt.Sprintf("out-%v.ipynb", allow))
+		args := []string{"run", in, "-o", out}
+		if allow {
+			args = append(args, "--allow-errors")
+		}
+		log, err := e.run(t, 2*time.Minute, e.bin, args...)
+		if allow == (err != nil) {
+			t.Errorf("--allow-errors=%v: perfnb run: %v\n%s", allow, err, log)
+		}
+		data, rerr := os.ReadFile(out)
+		if rerr != nil {
+			t.Fatalf("--allow-errors=%v: no output notebook: %v\n%s", allow, rerr, log)
+		}
+		var got notebook
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatal(err)
+		}
+		outs := got.Cells[1].Outputs
+		if len(outs) == 0 || outs[len(outs)-1]["ename"] != "FatalError" || !strings.Contains(fmt.Sprint(outs[len(outs)-1]["evalue"]), "stack overflow") {
+			t.Errorf("--allow-errors=%v: the crashing cell's outputs are %v", allow, outs)
+		}
+		last := got.Cells[2].Outputs
+		switch {
+		case allow && (len(last) != 1 || !strings.Contains(fmt.Sprint(last[0]["data"]), "42")):
+			t.Errorf("the cell after the crash gave %v, want 42", last)
+		case !allow && len(last) != 0:
+			t.Errorf("without --allow-errors, the cell after the crash ran: %v", last)
+		}
+	}
+}
+
 // TestConformance runs jupyter_kernel_test's KernelTests with Go samples.
 func TestConformance(t *testing.T) {
 	requireJupyter(t, "jupyter_kernel_test")
@@ -513,6 +586,14 @@ func TestConsole(t *testing.T) {
 func TestMagics(t *testing.T) {
 	e := setup(t)
 	e.runChecks(t, 12*time.Minute, "test_magics.py")
+}
+
+// TestState checks that a magic's child starts from the notebook's values
+// (maps filled by loops, structs with unexported fields, pointers with
+// sharing and cycles) and names what it cannot carry: see test_state.py.
+func TestState(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 10*time.Minute, "test_state.py")
 }
 
 func TestVersion(t *testing.T) {

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -22,11 +23,23 @@ type connectionInfo struct {
 	KernelName      string `json:"kernel_name,omitempty"`
 }
 
+// maxConnectionFile bounds the size of a connection file (they are a few
+// hundred bytes): a path such as /dev/zero must not fill the memory.
+const maxConnectionFile = 64 << 10
+
 // readConnectionFile reads and checks the connection file at path.
 func readConnectionFile(path string) (*connectionInfo, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the connection file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConnectionFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the connection file: %w", err)
+	}
+	if len(data) > maxConnectionFile {
+		return nil, fmt.Errorf("the connection file %s is larger than %d KiB: it is not a connection file", path, maxConnectionFile>>10)
 	}
 	return parseConnectionInfo(data)
 }

@@ -1,8 +1,12 @@
 package kernel
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,5 +52,61 @@ func TestReadConnectionFileMissing(t *testing.T) {
 	_, err := readConnectionFile(filepath.Join(t.TempDir(), "nope.json"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("error = %v, want a not-exist error", err)
+	}
+}
+
+func TestReadConnectionFileRefusesHugeFiles(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, []byte(`{"shell_port":7}`+strings.Repeat(" ", maxConnectionFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", big} {
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		if _, err := readConnectionFile(path); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("readConnectionFile(%s) = %v, want an error saying it is too large", path, err)
+		}
+	}
+}
+
+func TestEmptyKeyIsWarnedAbout(t *testing.T) {
+	cf := filepath.Join(t.TempDir(), "kernel.json")
+	conn := `{"transport":"tcp","ip":"127.0.0.1","key":"","shell_port":0,"control_port":0,"stdin_port":0,"iopub_port":0,"hb_port":0}`
+	if err := os.WriteFile(cf, []byte(conn), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	Run(ctx, cf, &fakeInterp{}, slog.New(slog.NewTextHandler(&log, nil)))
+	if !strings.Contains(log.String(), "empty key") {
+		t.Errorf("the log does not warn about the empty key:\n%s", log.String())
+	}
+}
+
+func TestTransportLimits(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		want    int64
+		wantErr bool
+	}{
+		{"", 64 << 20, false},
+		{"134217728", 128 << 20, false},
+		{" 1048576 ", 1 << 20, false},
+		{"100", 0, true},
+		{"256MiB", 256 << 20, false},
+		{"1k", 0, true},
+		{"lots", 0, true},
+		{"-1", 0, true},
+	} {
+		t.Setenv(MaxMessageSizeEnv, tc.env)
+		lim, err := transportLimits()
+		if (err != nil) != tc.wantErr || err == nil && lim.MaxMessageSize != tc.want {
+			t.Errorf("%s=%q: %d, %v; want %d (error: %v)", MaxMessageSizeEnv, tc.env, lim.MaxMessageSize, err, tc.want, tc.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), MaxMessageSizeEnv) {
+			t.Errorf("the error does not name the variable: %v", err)
+		}
 	}
 }

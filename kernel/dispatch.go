@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+
+	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
 // handleControl handles one control message; it reports whether the kernel
 // has shut down.
-func (k *kernel) handleControl(sock *routerSocket, m *message) bool {
+func (k *kernel) handleControl(sock *zmtp.Router, m *message) bool {
 	switch t := m.header.MsgType; t {
 	case "shutdown_request":
 		k.shutdown(m, sock, decodeRestart(m))
@@ -53,7 +55,7 @@ func (k *kernel) shellLoop(in <-chan *message) {
 }
 
 // handleShell handles one shell request between busy and idle.
-func (k *kernel) handleShell(sock *routerSocket, m *message) {
+func (k *kernel) handleShell(sock *zmtp.Router, m *message) {
 	k.shellBusy.Store(true)
 	defer k.shellBusy.Store(false)
 	if m.header.MsgType != "execute_request" {
@@ -99,7 +101,7 @@ func (k *kernel) handleShell(sock *routerSocket, m *message) {
 
 // unknown logs a message type this kernel does not handle and, for a
 // request, answers with an error so that the client does not wait forever.
-func (k *kernel) unknown(sock *routerSocket, m *message) {
+func (k *kernel) unknown(sock *zmtp.Router, m *message) {
 	t := m.header.MsgType
 	k.log.Warn("unsupported message type", "msg_type", t)
 	if strings.HasSuffix(t, "_request") {

@@ -1,7 +1,9 @@
 // Package kernel speaks the Jupyter messaging protocol (version 5.3) over
 // ZeroMQ: it reads a connection file, binds the shell, iopub, stdin, control
 // and heartbeat sockets, signs and checks messages, and dispatches requests
-// to an Interpreter. It knows the protocol, not Go.
+// to an Interpreter. It knows the protocol, not Go. The ZeroMQ sockets
+// themselves (ZMTP, and what a peer without the key is refused) are
+// package zmtp's.
 //
 // # Goroutines
 //
@@ -16,22 +18,23 @@
 // calls the Interpreter; control requests (kernel_info, interrupt,
 // shutdown), input replies and signals are handled by the goroutine that
 // called Run, so an interrupt or a shutdown is answered while a cell runs.
-// The heartbeat echoes from its own goroutine.
+// The heartbeat echoes from the reader goroutine of its connection.
 //
 // # Files
 //
 //   - connection.go: the connection file and endpoints (tcp, ipc).
-//   - wire.go: framing, HMAC-SHA256 signing and checking, headers.
-//   - sockets.go: the five sockets. routersocket.go (shell, control,
-//     stdin) and pubsocket.go (iopub) use zmq4 for the ZMTP handshake and
-//     framing only; the heartbeat is a zmq4 ROUTER.
-//   - transport.go: connections that buffer reads and gather each
-//     message's frames into one write.
+//   - limits.go: what the sockets refuse (PERFNB_MAX_MESSAGE_SIZE).
+//   - sockets.go: the five sockets, from package zmtp: shell, control,
+//     stdin and the heartbeat are ROUTERs, iopub a PUB.
+//   - wire.go: framing of Jupyter messages, HMAC-SHA256 signing and
+//     checking, headers.
 //   - kernel.go: Run, publishing, replies, interrupt, shutdown, stdin.
 //   - dispatch.go, handlers.go: the requests.
+//   - interpreter.go: the Interpreter and Publisher interfaces and the
+//     types they exchange.
 //   - publisher.go: the Publisher of a running cell, which coalesces
 //     stream output (at most one message per 50 ms or 8 KiB).
-//   - heartbeat.go: the heartbeat echo.
+//   - parent.go: noticing that the client that started the kernel is gone.
 //
 // # Behaviour worth knowing
 //

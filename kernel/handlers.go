@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"time"
 	"unicode/utf8"
+
+	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
 // abortWindow bounds how long after a failed cell a request whose header
@@ -68,7 +70,7 @@ func (k *kernel) shouldAbort(m *message) bool {
 }
 
 // handleExecute handles an execute_request, publishing status busy first.
-func (k *kernel) handleExecute(sock *routerSocket, m *message) {
+func (k *kernel) handleExecute(sock *zmtp.Router, m *message) {
 	busy := iopubMsg{"status", map[string]any{"execution_state": "busy"}}
 	var c executeContent
 	if err := json.Unmarshal(m.content, &c); err != nil {
@@ -173,7 +175,7 @@ func cursorPos(pos *int, code string) int {
 	return *pos
 }
 
-func (k *kernel) handleComplete(sock *routerSocket, m *message) {
+func (k *kernel) handleComplete(sock *zmtp.Router, m *message) {
 	var c struct {
 		Code      string `json:"code"`
 		CursorPos *int   `json:"cursor_pos"`
@@ -197,7 +199,7 @@ func (k *kernel) handleComplete(sock *routerSocket, m *message) {
 	})
 }
 
-func (k *kernel) handleInspect(sock *routerSocket, m *message) {
+func (k *kernel) handleInspect(sock *zmtp.Router, m *message) {
 	var c struct {
 		Code        string `json:"code"`
 		CursorPos   *int   `json:"cursor_pos"`
@@ -218,7 +220,7 @@ func (k *kernel) handleInspect(sock *routerSocket, m *message) {
 	k.reply(sock, m, "inspect_reply", map[string]any{"status": "ok", "found": r.Found, "data": data, "metadata": md})
 }
 
-func (k *kernel) handleIsComplete(sock *routerSocket, m *message) {
+func (k *kernel) handleIsComplete(sock *zmtp.Router, m *message) {
 	var c struct {
 		Code string `json:"code"`
 	}
@@ -238,7 +240,7 @@ func (k *kernel) handleIsComplete(sock *routerSocket, m *message) {
 	k.reply(sock, m, "is_complete_reply", content)
 }
 
-func (k *kernel) handleHistory(sock *routerSocket, m *message) {
+func (k *kernel) handleHistory(sock *zmtp.Router, m *message) {
 	var c struct {
 		Output     bool   `json:"output"`
 		Raw        bool   `json:"raw"`

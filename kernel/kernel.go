@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
 const (
@@ -56,6 +58,13 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 	if err != nil {
 		return err
 	}
+	if ci.Key == "" {
+		logger.Warn("the connection file has an empty key: messages are neither signed nor checked, so any process that can reach the kernel's ports can run code in it")
+	}
+	lim, err := transportLimits()
+	if err != nil {
+		return err
+	}
 	anyZero := ci.ShellPort == 0 || ci.ControlPort == 0 || ci.StdinPort == 0 || ci.IOPubPort == 0 || ci.HBPort == 0
 	k := newKernel(ci, interp, logger)
 	shellCh := make(chan *message, queueSize)
@@ -65,7 +74,7 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 		shell:   k.deliver("shell", shellCh),
 		control: k.deliver("control", controlCh),
 		stdin:   k.deliver("stdin", stdinCh),
-	}, logger)
+	}, lim, logger)
 	if err != nil {
 		k.stop()
 		return err
@@ -80,7 +89,6 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 	}
 	defer k.stop()
 
-	go heartbeat(socks.hb, logger)
 	go k.shellLoop(shellCh)
 
 	k.publish("status", nil, map[string]any{"execution_state": "starting"})
@@ -227,7 +235,7 @@ func (k *kernel) publishStatus(state string, parent *message) {
 }
 
 // reply answers request m on sock, to m's identities.
-func (k *kernel) reply(sock *routerSocket, m *message, msgType string, content any) {
+func (k *kernel) reply(sock *zmtp.Router, m *message, msgType string, content any) {
 	frames, err := k.codec.encode(m.identities, msgType, m, nil, content)
 	if err != nil {
 		k.log.Error("cannot encode a reply", "msg_type", msgType, "err", err)
@@ -249,7 +257,7 @@ func (k *kernel) interrupt() {
 
 // shutdown stops the running cell, shuts the interpreter down and, for a
 // shutdown_request m, replies on sock and on iopub.
-func (k *kernel) shutdown(m *message, sock *routerSocket, restart bool) {
+func (k *kernel) shutdown(m *message, sock *zmtp.Router, restart bool) {
 	k.stopLife()
 	select {
 	case <-k.shellDone:
@@ -305,7 +313,7 @@ func (k *kernel) requestInput(ctx context.Context, parent *message, prompt strin
 	// A client that does not read stdin could hold up the write: do not
 	// let that hold up an interrupt.
 	go func() {
-		if err := k.socks.stdin.sendOrOnly(frames); err != nil {
+		if err := k.socks.stdin.SendOrOnly(frames); err != nil {
 			k.log.Warn("cannot send an input_request", "err", err)
 		}
 	}()

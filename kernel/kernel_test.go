@@ -112,6 +112,7 @@ type testClient struct {
 	iopub                 zmq4.Socket
 	shellIn, controlIn    chan *message
 	stdinIn, iopubIn      chan *message
+	ci                    *connectionInfo // the ports bound
 }
 
 func (c *testClient) read(sock zmq4.Socket, out chan<- *message) {
@@ -172,6 +173,7 @@ func startKernelWith(t testing.TB, interp Interpreter, connection string) (*test
 		controlIn: make(chan *message, 100),
 		stdinIn:   make(chan *message, 100),
 		iopubIn:   make(chan *message, 100000),
+		ci:        ci,
 	}
 	for _, d := range []struct {
 		s    zmq4.Socket

@@ -1,28 +1,27 @@
 package kernel
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 
-	"github.com/go-zeromq/zmq4"
+	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
-// sockets are the five kernel sockets.
+// sockets are the five kernel sockets, from package zmtp: shell, control,
+// stdin and the heartbeat are Routers, iopub a Pub. They deliver and send
+// in the goroutines that use them, and refuse what peers cannot be
+// allowed to make the kernel hold (see zmtp.Limits).
 //
-// Shell, control and stdin are routerSockets and iopub a pubSocket: they
-// deliver and send in the goroutines that use them, without zmq4's queues
-// (see routerSocket and pubSocket). The heartbeat is a zmq4 ROUTER that
-// echoes every message back to its sender, as ipykernel's heartbeat device
-// does: it answers REQ and DEALER clients alike and, unlike zmq4's REP,
-// copes with any envelope.
+// The heartbeat echoes every message back to its sender from the reader
+// goroutine of the connection, as ipykernel's heartbeat device does: it
+// answers REQ and DEALER clients alike, whatever the envelope, while a
+// cell runs.
 type sockets struct {
-	shell, control, stdin *routerSocket
-	iopub                 *pubSocket
-	hb                    zmq4.Socket
+	shell, control, stdin, hb *zmtp.Router
+	iopub                     *zmtp.Pub
 }
 
 // handlers receive the messages of the three ROUTER sockets, identity
@@ -33,14 +32,19 @@ type handlers struct {
 
 // bindSockets creates and binds the sockets that ci names. Ports that are 0
 // (tcp only) are chosen by the system and written back into ci.
-func bindSockets(ci *connectionInfo, h handlers, logger *slog.Logger) (*sockets, error) {
-	opt := zmq4.WithLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
+func bindSockets(ci *connectionInfo, h handlers, lim zmtp.Limits, logger *slog.Logger) (*sockets, error) {
+	named := func(channel string) *slog.Logger { return logger.With("channel", channel) }
 	s := &sockets{
-		shell:   newRouterSocket(logger),
-		control: newRouterSocket(logger),
-		stdin:   newRouterSocket(logger),
-		iopub:   newPubSocket(logger),
-		hb:      zmq4.NewRouter(context.Background(), opt),
+		shell:   zmtp.NewRouter(named("shell"), lim),
+		control: zmtp.NewRouter(named("control"), lim),
+		stdin:   zmtp.NewRouter(named("stdin"), lim),
+		hb:      zmtp.NewRouter(named("heartbeat"), lim),
+		iopub:   zmtp.NewPub(named("iopub"), lim),
+	}
+	echo := func(frames [][]byte) {
+		if err := s.hb.Send(frames); err != nil {
+			logger.Debug("heartbeat: cannot echo", "err", err)
+		}
 	}
 	for _, b := range []struct {
 		name   string
@@ -52,7 +56,7 @@ func bindSockets(ci *connectionInfo, h handlers, logger *slog.Logger) (*sockets,
 		{"control", func(ep string) error { return s.control.Listen(ep, h.control) }, s.control.Addr, &ci.ControlPort},
 		{"stdin", func(ep string) error { return s.stdin.Listen(ep, h.stdin) }, s.stdin.Addr, &ci.StdinPort},
 		{"iopub", s.iopub.Listen, s.iopub.Addr, &ci.IOPubPort},
-		{"heartbeat", func(ep string) error { return s.hb.Listen(fastEndpoint(ep)) }, s.hb.Addr, &ci.HBPort},
+		{"heartbeat", func(ep string) error { return s.hb.Listen(ep, echo) }, s.hb.Addr, &ci.HBPort},
 	} {
 		ep := ci.endpoint(*b.port)
 		if err := b.listen(ep); err != nil {

@@ -5,24 +5,15 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Thousands formats n with commas between groups of three digits, as
-// Python's {:,} does: 1,234,567.
+// Python's {:,} does: 1,234,567. It is sysmem.Thousands, which sizes use
+// too.
 func Thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	digits := strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if len(digits) < len(s) {
-		b.WriteByte('-')
-	}
-	for i, c := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return sysmem.Thousands(n)
 }
 
 // FormatCount formats a count that may be an average, such as
@@ -42,42 +33,10 @@ func FormatCount(x float64) string {
 	return strconv.FormatFloat(x, 'f', 1, 64)
 }
 
-// FormatBytes formats a byte count that may be an average, such as bytes
-// per operation: below 10,000 as a count with thousands separators
-// ("9,999", see FormatCount), from 10,000 on in KiB, MiB, GiB or TiB with
-// three significant digits ("9.77 KiB", "4.89 MiB", "123 MiB"). The
-// caller adds the unit "B" to a count where it is not in the header.
-func FormatBytes(x float64) string {
-	if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) < 10000 {
-		return FormatCount(x)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	x /= 1024
-	for math.Abs(x) >= 999.5 && i < len(units)-1 {
-		x /= 1024
-		i++
-	}
-	var s string
-	switch {
-	case math.Abs(x) >= 999.5:
-		s = Thousands(int64(math.Round(x))) // TiB: no larger unit
-	case math.Abs(x) >= 99.95:
-		s = strconv.FormatFloat(x, 'f', 0, 64)
-	case math.Abs(x) >= 9.995:
-		s = strconv.FormatFloat(x, 'f', 1, 64)
-	case math.Abs(x) >= 0.9995:
-		s = strconv.FormatFloat(x, 'f', 2, 64)
-	default:
-		s = strconv.FormatFloat(x, 'f', 3, 64) // 1000 to 1023 of the smaller unit
-	}
-	return fmt.Sprintf("%s %s", s, units[i])
-}
-
 // FormatTime formats a duration in seconds as IPython's %timeit does: from
-// 60 s on as "1min 5s" or "1h 2min 5s"; below, in s, ms, µs or ns (the unit
+// 60 s on as "1min 5s" or "1h 2min 5s"; below, in s, ms, μs or ns (the unit
 // chosen by the order of magnitude) with precision significant digits
-// (%g). IPython's quirks are kept: 9.999e-4 s gives "1e+03 µs".
+// (%g). IPython's quirks are kept: 9.999e-4 s gives "1e+03 μs".
 func FormatTime(seconds float64, precision int) string {
 	if math.IsInf(seconds, 0) || math.IsNaN(seconds) {
 		return fmt.Sprintf("%g s", seconds)

@@ -3,9 +3,10 @@
 // name, and IPython-style option parsing. The magics themselves live in
 // the sub-packages timeit, memit and scalene, except %lsmagic, which every
 // registry holds. NativeError, Output, Env.NativeWorkspace and the
-// formatters Thousands, FormatCount and FormatBytes are what the magics
-// that run native code share: one set of error names, one capped output
-// stream, one way to get the workspace, one style of numbers.
+// formatters Thousands and FormatCount (with sysmem.FormatBytes for sizes)
+// are what the magics that run native code share: one set of error names,
+// one capped output stream, one way to get the workspace, one style of
+// numbers.
 package magics
 
 import (

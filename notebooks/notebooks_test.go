@@ -1,7 +1,9 @@
 // Package notebooks_test checks the example notebooks: the saved ones are
 // valid, carry their outputs and show no error; executed again through
 // `perfnb run`'s runner and through a real Jupyter client driving the
-// perfnb kernel, every cell succeeds and every magic prints a result.
+// perfnb kernel, every cell succeeds and every magic prints a result, and
+// the saved outputs have the formats of the fresh run's (see
+// shape_test.go; scripts/resave-notebooks re-saves them).
 //
 // The executions are slow (each notebook takes tens of seconds, twice):
 // -short skips them. Run the full test with a generous timeout:
@@ -23,10 +25,12 @@ import (
 	"time"
 
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/gomod"
 	"github.com/perfnb/perfnb/magics/memit"
 	"github.com/perfnb/perfnb/magics/scalene"
 	"github.com/perfnb/perfnb/magics/timeit"
 	"github.com/perfnb/perfnb/runner"
+	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/session"
 )
 
@@ -79,6 +83,13 @@ func notebooks(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Notebooks in a folder of their own, a Go module whose packages
+	// they measure.
+	nested, err := filepath.Glob("*/*.ipynb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, nested...)
 	if len(paths) < minNotebooks {
 		t.Fatalf("found %d notebooks %q, want at least %d", len(paths), paths, minNotebooks)
 	}
@@ -264,12 +275,18 @@ func copyNotebook(t *testing.T, path, dir string) string {
 	return dst
 }
 
-// newSession builds the interpreter exactly as main.go does.
-func newSession(t *testing.T) *session.Session {
+// newSession builds the interpreter as main.go does, for a notebook in
+// folder (its module context: the packages cells import).
+func newSession(t *testing.T, folder string) *session.Session {
+	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return session.New(session.Options{
 		Version: "test",
-		Magics:  magics.NewRegistry(timeit.New(), memit.New(), scalene.New()),
+		Magics:  magics.NewRegistry(timeit.New(), memit.New(), scalene.New(), gomod.New(mods, nil)),
 		TempDir: t.TempDir(),
+		Modules: mods,
 	})
 }
 
@@ -283,7 +300,9 @@ func TestRunNotebooks(t *testing.T) {
 	for _, path := range notebooks(t) {
 		t.Run(path, func(t *testing.T) {
 			nbPath := copyNotebook(t, path, t.TempDir())
-			sess := newSession(t)
+			// The copy runs as if where the original is: in its folder's
+			// module.
+			sess := newSession(t, filepath.Dir(path))
 			defer sess.Shutdown(false)
 			var progress bytes.Buffer
 			start := time.Now()
@@ -296,7 +315,9 @@ func TestRunNotebooks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("perfnb run %s: %v\n%s", path, err, progress.String())
 			}
-			checkOutputs(t, path, readNB(t, nbPath))
+			fresh := readNB(t, nbPath)
+			checkOutputs(t, path, fresh)
+			checkFormats(t, path, fresh)
 			validate(t, nbPath)
 		})
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	AllowErrors bool          // go on after a failing cell
 	Timeout     time.Duration // per cell; 0 means none
 	Progress    io.Writer     // progress lines and cell text output
+	// Parameters are injected after the cell tagged parameters, as
+	// papermill does (see injectParameters).
+	Parameters []Parameter
 }
 
 // CellError is the error Run returns when a cell fails and errors are not
@@ -81,6 +84,9 @@ func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
+	}
+	if err := injectParameters(nb, opts.Parameters); err != nil {
+		return err
 	}
 	if err := nb.ensureIDs(); err != nil {
 		return err

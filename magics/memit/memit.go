@@ -34,8 +34,9 @@
 //	-o          return the *Result as the cell's value
 //	-q          quiet: publish nothing
 //	-m LIMIT, --limit LIMIT
-//	            memory limit of the child, such as 512MiB or 2GiB (a plain
-//	            number is MiB; default: the engine's, PERFNB_MEMORY_LIMIT or
+//	            memory limit of the child, such as 512MiB or 2GiB (units as
+//	            sysmem.ParseSize reads them: a number without a unit is
+//	            bytes, GB is 10^9; default: the engine's, PERFNB_MEMORY_LIMIT or
 //	            half of the memory available). When resident memory or the
 //	            Go heap exceeds it, the child is stopped (the harness checks
 //	            every millisecond; the engine's own watch, set a little
@@ -63,6 +64,7 @@ import (
 	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // benchName is the generated benchmark's name (BenchmarkMemit).
@@ -95,6 +97,12 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return nil, err
 	}
 
+	limit := opts.limit
+	if limit == 0 {
+		if limit, err = defaultLimit(); err != nil {
+			return nil, err
+		}
+	}
 	bin, err := ws.Build(ctx, program(call, env, opts))
 	if err != nil {
 		return nil, runError(ctx, err, 0, false)
@@ -107,10 +115,6 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	result.Close()
 	defer os.Remove(result.Name())
 
-	limit := opts.limit
-	if limit == 0 {
-		limit = defaultLimit()
-	}
 	runOpts := native.RunOptions{
 		Args: []string{
 			"-test.run=^$",
@@ -124,9 +128,11 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 			"PERFNB_MEMIT_LIMIT=" + strconv.FormatInt(limit, 10),
 		},
 		Timeout: opts.timeout,
+	}
+	if limit > 0 {
 		// The harness stops the child at the limit and says why; the
 		// engine's limit, a little higher, is the backstop.
-		MemoryLimit: limit + max(limit/8, 64*mib),
+		runOpts.MemoryLimit = limit + max(limit/8, 64*mib)
 	}
 	if opts.children {
 		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_CHILDREN=1")
@@ -204,37 +210,13 @@ func statementColumn(call magics.Call, code string) int {
 }
 
 // defaultLimit is the child's memory limit when -m is not given: the
-// engine's default, PERFNB_MEMORY_LIMIT if set, else half of the memory
-// available on the machine.
-func defaultLimit() int64 {
-	if v := os.Getenv(native.MemoryLimitEnv); v != "" {
-		if n, err := native.ParseBytes(v); err == nil {
-			return n
-		}
-	}
-	avail := meminfo("MemAvailable:")
-	if avail <= 0 {
-		return 4 << 30
-	}
-	return avail / 2
-}
-
-// meminfo returns a field of /proc/meminfo in bytes, or 0.
-func meminfo(name string) int64 {
-	data, err := os.ReadFile("/proc/meminfo")
+// engine's default (see native.MemoryLimitEnv), or sysmem.Off.
+func defaultLimit() (int64, error) {
+	n, err := sysmem.DefaultLimit(native.MemoryLimitEnv, sysmem.HalfOfAvailable)
 	if err != nil {
-		return 0
+		return 0, usageError("%v", err)
 	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, name); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
+	return n, nil
 }
 
 // limitText tells the user how to change the limit.

@@ -62,7 +62,7 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
+func TestParseLimit(t *testing.T) {
 	tests := []struct {
 		in   string
 		want int64 // 0: error
@@ -72,7 +72,8 @@ func TestParseSize(t *testing.T) {
 		{"2GiB", 2 << 30},
 		{"1.5G", 3 << 29},
 		{"300MB", 300e6},
-		{"128", 128 << 20},
+		{"134217728", 128 << 20},
+		{"128", 0}, // bytes: below 1 MiB
 		{"1048576B", 1 << 20},
 		{"64 KiB", 0}, // below 1 MiB
 		{"2 GiB", 2 << 30},
@@ -82,15 +83,15 @@ func TestParseSize(t *testing.T) {
 		{"1e9TB", 0},
 	}
 	for _, tt := range tests {
-		got, err := parseSize(tt.in)
+		got, err := parseLimit(tt.in)
 		if tt.want == 0 {
 			if err == nil {
-				t.Errorf("parseSize(%q) = %d, want an error", tt.in, got)
+				t.Errorf("parseLimit(%q) = %d, want an error", tt.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			t.Errorf("parseLimit(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }
@@ -150,9 +151,11 @@ func TestHTML(t *testing.T) {
 		{name: "outside heap", r: &Result{Peak: 116 * mib, Increment: 100 * mib, Baseline: 16 * mib, HeapPeak: 3 * mib, HeapBaseline: 2 * mib, Method: "hwm", Repeat: 1},
 			want: []string{"outside the Go heap"}},
 		{name: "fallback", r: &Result{Peak: 17 * mib, Increment: 1 * mib, Method: "sample", Interval: 100 * time.Millisecond, Note: "could not be reset <x>", Repeat: 2},
-			want: []string{"sampled every 100ms", "could not be reset &lt;x&gt;", "largest peak shown"}},
+			want: []string{"sampled every 100 ms", "could not be reset &lt;x&gt;", "largest peak shown"}},
 		{name: "children", r: &Result{Peak: 120 * mib, Increment: 110 * mib, Children: 100 * mib, IncludeChildren: true, HeapPeak: 12 * mib, HeapBaseline: 2 * mib, Method: "hwm", Interval: 10 * time.Millisecond, Repeat: 1, Wall: 768269 * time.Microsecond},
-			want: []string{"Child processes account for 100.00 MiB", "children sampled every 10ms", "768.3ms"}},
+			want: []string{"Child processes account for 100.00 MiB", "children sampled every 10 ms", "768.3 ms"}},
+		{name: "micro sign", r: &Result{Peak: 17 * mib, Method: "hwm", Repeat: 1, GCCycles: 3, GCPause: 251234 * time.Nanosecond, Wall: 1500 * time.Microsecond},
+			want: []string{"3, 251.2 \u03bcs paused", "1.5 ms"}, notWant: []string{"\u00b5"}},
 		{name: "failure", r: &Result{}, want: []string{failureLine}, notWant: []string{"<table"}},
 	}
 	for _, tt := range tests {

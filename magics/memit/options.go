@@ -2,13 +2,12 @@ package memit
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // optionSpec lists %memit's options: memory_profiler's -r -t -i -c -o -q,
@@ -62,7 +61,7 @@ func parseOptions(call magics.Call) (options, error) {
 	}
 	limit := o.String("limit", o.String("m", ""))
 	if limit != "" {
-		if opts.limit, err = parseSize(limit); err != nil {
+		if opts.limit, err = parseLimit(limit); err != nil {
 			return options{}, usageError("option -m/--limit: %v", err)
 		}
 	}
@@ -80,47 +79,17 @@ func parseOptions(call magics.Call) (options, error) {
 	return opts, nil
 }
 
-// sizeUnits maps the units parseSize accepts to their sizes in bytes. The
-// binary units are the ones GOMEMLIMIT accepts; K, M, G and T are taken
-// as binary too, KB, MB, GB and TB as decimal.
-var sizeUnits = map[string]float64{
-	"b":   1,
-	"k":   1 << 10,
-	"kib": 1 << 10,
-	"kb":  1e3,
-	"m":   1 << 20,
-	"mib": 1 << 20,
-	"mb":  1e6,
-	"g":   1 << 30,
-	"gib": 1 << 30,
-	"gb":  1e9,
-	"t":   1 << 40,
-	"tib": 1 << 40,
-	"tb":  1e12,
-}
-
-// parseSize reads a memory size such as "512MiB", "2GiB", "1.5G" or
-// "300MB". A number without a unit is in MiB, the unit %memit reports in.
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	i := strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') })
-	num, unit := s, "mib"
-	if i >= 0 {
-		num, unit = s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+// parseLimit reads the -m/--limit size (see sysmem.ParseSize; a number
+// without a unit is bytes), which must be at least 1 MiB.
+func parseLimit(s string) (int64, error) {
+	n, err := sysmem.ParseSize(s)
+	if err != nil {
+		return 0, err
 	}
-	mult, ok := sizeUnits[unit]
-	f, err := strconv.ParseFloat(num, 64)
-	if !ok || err != nil || f <= 0 || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%q is not a memory size; write it like 512MiB or 2GiB (a plain number is MiB)", s)
+	if n < 1<<20 {
+		return 0, fmt.Errorf("%q is too small a memory limit (a number without a unit is bytes); give at least 1MiB, for example 512MiB", s)
 	}
-	bytes := f * mult
-	if bytes < 1<<20 {
-		return 0, fmt.Errorf("%q is too small a memory limit; give at least 1MiB", s)
-	}
-	if bytes > math.MaxInt64/2 {
-		return 0, fmt.Errorf("%q is too large a memory limit", s)
-	}
-	return int64(bytes), nil
+	return n, nil
 }
 
 func usageError(format string, args ...any) error {

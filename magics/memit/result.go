@@ -121,8 +121,8 @@ func (r *Result) explanation() string {
 	const slack = 4 * mib // runtime metadata, stacks, rounding
 	switch {
 	case r.Children > slack && r.Children > rss:
-		return fmt.Sprintf("Child processes account for %s of the peak (their resident memory, sampled every %v and added to the peak, as with memory_profiler's -c); the Go heap is this process's only.",
-			mibText(r.Children), r.Interval)
+		return fmt.Sprintf("Child processes account for %s of the peak (their resident memory, sampled every %s and added to the peak, as with memory_profiler's -c); the Go heap is this process's only.",
+			mibText(r.Children), durationText(r.Interval))
 	case heap > 2*rss+slack:
 		return fmt.Sprintf("The Go heap grew by %s but resident memory only by %s: memory that is allocated but never written is not resident, because the system maps a page only when it is first touched and Go does not need to clear fresh memory from the system.",
 			mibText(heap), mibText(rss))
@@ -139,20 +139,17 @@ func (r *Result) methodText() string {
 	case harness.MemMethodHWM:
 		return "kernel high-water mark (VmHWM)"
 	case harness.MemMethodSample:
-		return fmt.Sprintf("sampled every %v", r.Interval)
+		return "sampled every " + durationText(r.Interval)
 	case harness.MemMethodMprof:
-		return fmt.Sprintf("sampled every %v (memory_profiler)", r.Interval)
+		return "sampled every " + durationText(r.Interval) + " (memory_profiler)"
 	}
 	return r.Method
 }
 
-// roundDuration keeps four significant digits.
-func roundDuration(d time.Duration) time.Duration {
-	unit := time.Duration(1)
-	for x := d; x >= 10000; x /= 10 {
-		unit *= 10
-	}
-	return d.Round(unit)
+// durationText formats d with four significant digits and the units and
+// micro sign of %timeit (magics.FormatTime): "768.3 ms", "250 μs".
+func durationText(d time.Duration) string {
+	return magics.FormatTime(d.Seconds(), 4)
 }
 
 // htmlTemplate renders a result; html/template escapes every value.
@@ -211,13 +208,13 @@ func (r *Result) rows() []htmlRow {
 	}
 	method := r.methodText()
 	if r.IncludeChildren {
-		method += fmt.Sprintf("; children sampled every %v", r.Interval)
+		method += "; children sampled every " + durationText(r.Interval)
 	}
 	return append(rows,
 		htmlRow{"Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth"},
 		htmlRow{"allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), magics.Thousands(int64(r.Objects))), "all heap allocations of the body, including those already collected"},
-		htmlRow{"collections", fmt.Sprintf("%d, %v paused", r.GCCycles, roundDuration(r.GCPause)), "garbage collection cycles and their total stop-the-world pause"},
-		htmlRow{"wall time", roundDuration(r.Wall).String(), "the body's elapsed time"},
+		htmlRow{"collections", fmt.Sprintf("%d, %s paused", r.GCCycles, durationText(r.GCPause)), "garbage collection cycles and their total stop-the-world pause"},
+		htmlRow{"wall time", durationText(r.Wall), "the body's elapsed time"},
 		htmlRow{"runs", runs, "-r: runs of the body"},
 		htmlRow{"method", method, "how the peak was measured"},
 	)

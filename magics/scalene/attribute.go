@@ -2,6 +2,7 @@ package scalene
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -137,14 +138,22 @@ type LineKey struct {
 func (k LineKey) String() string { return fmt.Sprintf("In[%d]:%d", k.Cell, k.Line) }
 
 // LineStats is what one line (or the unattributed rest) received.
+//
+// Self is what the line did itself: samples whose innermost cell line it
+// is, library and runtime code it calls included (Scalene's and
+// line_profiler's view of a line). Total adds the time and allocations
+// of the cell functions it calls: every sample with the line anywhere on
+// its stack, counted once however often it recurs (pprof list's cum).
 type LineStats struct {
-	CPU          [3]int64 // nanoseconds, indexed by Category
-	AllocBytes   int64    // bytes allocated, all executions
-	AllocObjects int64    // objects allocated, all executions
+	CPU          [3]int64 // self: nanoseconds, indexed by Category
+	AllocBytes   int64    // self: bytes allocated, all executions
+	AllocObjects int64    // self: objects allocated, all executions
+	CumCPU       int64    // total: nanoseconds
+	CumBytes     int64    // total: bytes allocated, all executions
 }
 
-// CPUTotal is the line's CPU time in all categories.
-func (s *LineStats) CPUTotal() int64 { return s.CPU[0] + s.CPU[1] + s.CPU[2] }
+// CPUSelf is the line's own CPU time in all categories.
+func (s *LineStats) CPUSelf() int64 { return s.CPU[0] + s.CPU[1] + s.CPU[2] }
 
 func (s *LineStats) add(o *LineStats) {
 	for i := range s.CPU {
@@ -152,6 +161,8 @@ func (s *LineStats) add(o *LineStats) {
 	}
 	s.AllocBytes += o.AllocBytes
 	s.AllocObjects += o.AllocObjects
+	s.CumCPU += o.CumCPU
+	s.CumBytes += o.CumBytes
 }
 
 // BodyFunc locates the profiled body: the generated benchmark function
@@ -205,27 +216,61 @@ func (a *Attribution) line(k LineKey) *LineStats {
 	return s
 }
 
-// CellLine returns the innermost cell line of a sample's stack: the first
-// frame, from the leaf, whose function lives in a file named In[N]. Inlined
-// frames count, innermost first, as profile.Location.Line lists them.
+// CellLine returns the innermost cell line of a sample's stack (see
+// CellLines).
 func (a *Attribution) CellLine(s *profile.Sample) (LineKey, bool) {
+	if ks := a.CellLines(s); len(ks) > 0 {
+		return ks[0], true
+	}
+	return LineKey{}, false
+}
+
+// CellLines returns the cell lines of a sample's stack, innermost first,
+// each once: the frames whose function lives in a file named In[N], and
+// the body's lines of the generated benchmark. Inlined frames count,
+// innermost first, as profile.Location.Line lists them.
+func (a *Attribution) CellLines(s *profile.Sample) []LineKey {
+	var ks []LineKey
 	for _, loc := range s.Location {
 		for _, ln := range loc.Line {
 			if ln.Function == nil {
 				continue
 			}
+			var k LineKey
 			if a.Body.matches(ln.Function) {
-				if l := int(ln.Line); l >= a.Body.First && l <= a.Body.Last {
-					return LineKey{Cell: a.Body.Cell, Line: l}, true
+				l := int(ln.Line)
+				if l < a.Body.First || l > a.Body.Last {
+					continue
 				}
+				k = LineKey{Cell: a.Body.Cell, Line: l}
+			} else if n, ok := cellNumber(ln.Function.Filename); ok {
+				k = LineKey{Cell: n, Line: int(ln.Line)}
+			} else {
 				continue
 			}
-			if n, ok := cellNumber(ln.Function.Filename); ok {
-				return LineKey{Cell: n, Line: int(ln.Line)}, true
+			if !slices.Contains(ks, k) {
+				ks = append(ks, k)
 			}
 		}
 	}
-	return LineKey{}, false
+	return ks
+}
+
+// attribute adds a sample's self figures to its innermost cell line and
+// its total figures to every cell line on its stack; samples without a
+// cell line, or taken during package initialisation, go to Outside.
+func (a *Attribution) attribute(s *profile.Sample, st LineStats) {
+	a.Total.add(&st)
+	ks := a.CellLines(s)
+	if len(ks) == 0 || inPackageInit(s) {
+		a.Outside.add(&st)
+		return
+	}
+	a.line(ks[0]).add(&st)
+	cum := LineStats{CumCPU: st.CPUSelf(), CumBytes: st.AllocBytes}
+	for _, k := range ks[1:] {
+		a.line(k).add(&cum)
+	}
 }
 
 // inPackageInit reports whether the sample was taken while the package's
@@ -291,14 +336,9 @@ func (a *Attribution) AddCPU(p *profile.Profile) error {
 	for _, s := range p.Sample {
 		v := s.Value[idx]
 		cat := Classify(leafFunction(s))
-		var st LineStats
+		st := LineStats{CumCPU: v}
 		st.CPU[cat] = v
-		if k, ok := a.CellLine(s); ok && !inPackageInit(s) {
-			a.line(k).add(&st)
-		} else {
-			a.Outside.add(&st)
-		}
-		a.Total.add(&st)
+		a.attribute(s, st)
 	}
 	return nil
 }
@@ -318,13 +358,7 @@ func (a *Attribution) AddAlloc(p *profile.Profile) error {
 		return err
 	}
 	for _, s := range p.Sample {
-		st := LineStats{AllocBytes: s.Value[bi], AllocObjects: s.Value[oi]}
-		if k, ok := a.CellLine(s); ok && !inPackageInit(s) {
-			a.line(k).add(&st)
-		} else {
-			a.Outside.add(&st)
-		}
-		a.Total.add(&st)
+		a.attribute(s, LineStats{AllocBytes: s.Value[bi], AllocObjects: s.Value[oi], CumBytes: s.Value[bi]})
 	}
 	return nil
 }

@@ -73,13 +73,13 @@ func TestBenchScalene(t *testing.T) {
 		if a == nil || b == nil || c == nil {
 			t.Fatalf("lines missing: %v", att.Lines)
 		}
-		split := 100 * float64(a.CPUTotal()) / float64(a.CPUTotal()+b.CPUTotal())
+		split := 100 * float64(a.CPUSelf()) / float64(a.CPUSelf()+b.CPUSelf())
 		bytesPerExec := float64(c.AllocBytes) / float64(res.Executions)
 		byteErr := 100 * (bytesPerExec - 1024000) / 1024000
 		splits = append(splits, split)
 		byteErrs = append(byteErrs, byteErr)
 		fmt.Printf("run %d: CPU split %.1f/%.1f (lines 2/3: %.2f s / %.2f s of %.2f s sampled), line 4: %.0f bytes, %d objects per execution (error %+.3f%%)\n",
-			i+1, split, 100-split, float64(a.CPUTotal())/1e9, float64(b.CPUTotal())/1e9, float64(att.Total.CPUTotal())/1e9,
+			i+1, split, 100-split, float64(a.CPUSelf())/1e9, float64(b.CPUSelf())/1e9, float64(att.Total.CPUSelf())/1e9,
 			bytesPerExec, c.AllocObjects/res.Executions, byteErr)
 	}
 

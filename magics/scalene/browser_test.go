@@ -205,7 +205,7 @@ func TestFlameGraphInBrowser(t *testing.T) {
 	})
 
 	t.Run("pprof in srcdoc iframe", func(t *testing.T) {
-		pg, err := RenderPprofFlameGraph(res.CPU, "cpu")
+		pg, err := RenderPprofFlameGraph(res.CPU, nil, "cpu", "In[3]")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,114 +1,22 @@
 package scalene
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"html"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"net/url"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/google/pprof/driver"
 	"github.com/google/pprof/profile"
+	"github.com/perfnb/perfnb/magics/pprofdriver"
 )
-
-// pprofMu serialises calls into github.com/google/pprof/driver. The driver
-// keeps package-level state (the web UI's interactive mode, the flag and
-// configuration globals of internal/driver), so two renders must never
-// overlap. The library forces this shared state on us; it lives here and
-// nowhere else.
-var pprofMu sync.Mutex
 
 // RenderPprofFlameGraph renders pprof's own flame graph page (the
 // /flamegraph view of `go tool pprof -http`) for the sample type si
-// ("cpu", "alloc_space", ...). No port is opened and no browser started:
-// the driver's handlers are served into a recorder.
-func RenderPprofFlameGraph(p *profile.Profile, si string) ([]byte, error) {
-	pprofMu.Lock()
-	defer pprofMu.Unlock()
-
-	var page []byte
-	var status int
-	opts := &driver.Options{
-		Flagset: newFlagSet([]string{"-http=localhost:0", "-no_browser", "-symbolize=none", "perfnb-profile"}),
-		Fetch:   fetcher{p},
-		UI:      quietUI{},
-		HTTPServer: func(args *driver.HTTPServerArgs) error {
-			h, ok := args.Handlers["/flamegraph"]
-			if !ok {
-				return errors.New("pprof has no /flamegraph view")
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/flamegraph?si="+si, nil))
-			status, page = rec.Code, rec.Body.Bytes()
-			return nil
-		},
-	}
-	if err := driver.PProf(opts); err != nil {
-		return nil, fmt.Errorf("pprof could not render the flame graph: %w", err)
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("pprof could not render the flame graph (HTTP %d): %s", status, firstLine(string(page)))
-	}
-	return page, nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-// fetcher hands pprof the already parsed profile. The empty source name
-// keeps pprof from saving a copy of it under $PPROF_TMPDIR.
-type fetcher struct{ p *profile.Profile }
-
-func (f fetcher) Fetch(string, time.Duration, time.Duration) (*profile.Profile, string, error) {
-	return f.p.Copy(), "", nil
-}
-
-// quietUI is a pprof UI that reads nothing, prints nothing and wants no
-// browser.
-type quietUI struct{}
-
-func (quietUI) ReadLine(string) (string, error)     { return "", io.EOF }
-func (quietUI) Print(...any)                        {}
-func (quietUI) PrintErr(...any)                     {}
-func (quietUI) IsTerminal() bool                    { return false }
-func (quietUI) WantBrowser() bool                   { return false }
-func (quietUI) SetAutoComplete(func(string) string) {}
-
-// flagSet is a driver.FlagSet over a standard flag.FlagSet with fixed
-// arguments, so that pprof never reads the kernel's own command line.
-type flagSet struct {
-	*flag.FlagSet
-	args  []string
-	extra []string
-}
-
-func newFlagSet(args []string) *flagSet {
-	fs := flag.NewFlagSet("pprof", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return &flagSet{FlagSet: fs, args: args}
-}
-
-func (f *flagSet) StringList(name, def, usage string) *[]*string {
-	return &[]*string{f.String(name, def, usage)}
-}
-
-func (f *flagSet) ExtraUsage() string { return strings.Join(f.extra, "\n") }
-
-func (f *flagSet) AddExtraUsage(eu string) { f.extra = append(f.extra, eu) }
-
-func (f *flagSet) Parse(usage func()) []string {
-	if err := f.FlagSet.Parse(f.args); err != nil {
-		usage()
-		return nil
-	}
-	return f.FlagSet.Args()
+// ("cpu", "alloc_space", ...), titled title where pprof would name the
+// binary. With a base profile it is the difference flame graph of p
+// against base (pprof's -diff_base).
+func RenderPprofFlameGraph(p, base *profile.Profile, si, title string) ([]byte, error) {
+	return pprofdriver.Page(pprofdriver.Profiles{Profile: p, Base: base, Title: title}, "/flamegraph", "si="+url.QueryEscape(si))
 }
 
 // iframeShim runs first in the embedded pprof page. In an iframe's

@@ -1,6 +1,7 @@
 package scalene
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -24,15 +25,24 @@ func loadProfile(t *testing.T, name string) *profile.Profile {
 
 func TestRenderPprofFlameGraph(t *testing.T) {
 	tests := []struct {
-		file, si string
-		want     []string
+		name, file, si string
+		base           bool
+		want           []string
 	}{
-		{"testdata/cpu.pb.gz", "cpu", []string{"perfnbcell.work", "stackViewer("}},
-		{"testdata/mem.pb.gz", "alloc_space", []string{"perfnbcell.alloc", "stackViewer("}},
+		// The title names the cell, not the test binary (cell-8.test).
+		{"cpu", "testdata/cpu.pb.gz", "cpu", false, []string{"perfnbcell.work", "stackViewer(", "<title>In[3] cpu</title>"}},
+		{"alloc", "testdata/mem.pb.gz", "alloc_space", false, []string{"perfnbcell.alloc", "stackViewer(", "<title>In[3] alloc_space</title>"}},
+		// A difference against itself: every frame is +0.
+		{"diff", "testdata/cpu.pb.gz", "cpu", true, []string{"perfnbcell.work", "stackViewer(", "<title>In[3] cpu</title>"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.si, func(t *testing.T) {
-			page, err := RenderPprofFlameGraph(loadProfile(t, tt.file), tt.si)
+		t.Run(tt.name, func(t *testing.T) {
+			p := loadProfile(t, tt.file)
+			var base *profile.Profile
+			if tt.base {
+				base = loadProfile(t, tt.file)
+			}
+			page, err := RenderPprofFlameGraph(p, base, tt.si, "In[3]")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,5 +55,33 @@ func TestRenderPprofFlameGraph(t *testing.T) {
 				os.WriteFile("/tmp/pprof-"+tt.si+".html", page, 0o644)
 			}
 		})
+	}
+}
+
+// TestFlameSVGDiff draws a difference: a profile against itself is grey
+// everywhere; against a base with half the values, every frame grew.
+func TestFlameSVGDiff(t *testing.T) {
+	p := loadProfile(t, "testdata/cpu.pb.gz")
+	half := p.Copy()
+	half.Scale(0.5)
+	tests := []struct {
+		name       string
+		base       *profile.Profile
+		fill, word string
+	}{
+		{"same", p, "hsl(220,10%,82%)", "+0"},
+		{"half", half, "hsl(0,", "more than the base"},
+	}
+	for _, tt := range tests {
+		svg, err := FlameSVG(p, SVGOptions{SampleType: "cpu", Base: tt.base, Format: func(v int64) string { return fmt.Sprint(v) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, m := strings.Count(svg, "<rect"), strings.Count(svg, `fill="`+tt.fill); m != n && !strings.HasPrefix(tt.fill, "hsl(0,") || m == 0 {
+			t.Errorf("%s: %d of %d frames filled %s", tt.name, m, n, tt.fill)
+		}
+		if !strings.Contains(svg, tt.word) {
+			t.Errorf("%s: titles lack %q", tt.name, tt.word)
+		}
 	}
 }

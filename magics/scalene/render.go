@@ -1,39 +1,59 @@
 package scalene
 
 import (
+	"cmp"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
-	"html"
+	"html/template"
 	"strings"
 
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Result is a finished profile of one body: the profiles the child wrote
 // and where they are saved.
 type Result struct {
 	Cell       int
+	Label      string // the variant's label; "" when the body is not a comparison
+	Bench      string // the benchmark's name without "Benchmark"; "" for benchName
 	Sources    Sources
+	Decisions  *Decisions       // the compiler's; nil when not reported
 	CPU        *profile.Profile // nil with --memory-only
 	Mem        *profile.Profile // nil with --cpu-only
 	CPUPath    string
 	MemPath    string
-	Executions int64 // body executions in the memory run
+	Binary     string // the test binary the profiles came from
+	Executions int64  // body executions in the memory run
+	// CPUExecutions and NsPerOp are the body's executions in the CPU
+	// run and their average time, as the benchmark reported them.
+	CPUExecutions int64
+	NsPerOp       float64
 }
 
 // RenderOptions controls Render.
 type RenderOptions struct {
 	Table      TableOptions
 	FlameGraph bool // add flame graphs to the HTML
+	Asm        int  // disassemble the hottest lines, this many; 0 for none
+}
+
+// bench returns the benchmark's name without "Benchmark".
+func (r *Result) bench() string {
+	if r.Bench == "" {
+		return benchName
+	}
+	return r.Bench
 }
 
 // Attribute attributes the result's profiles to cell lines.
 func (r *Result) Attribute() (*Attribution, error) {
 	att := NewAttribution()
 	if n := len(r.Sources.Body); n > 0 {
-		att.Body = &BodyFunc{Name: "Benchmark" + benchName, Cell: r.Cell, First: r.Sources.BodyLine, Last: r.Sources.BodyLine + n - 1}
+		att.Body = &BodyFunc{Name: "Benchmark" + r.bench(), Cell: r.Cell, First: r.Sources.BodyLine, Last: r.Sources.BodyLine + n - 1}
 	}
 	if r.CPU != nil {
 		if err := att.AddCPU(r.CPU); err != nil {
@@ -48,90 +68,165 @@ func (r *Result) Attribute() (*Attribution, error) {
 	return att, nil
 }
 
+// table attributes the profiles and lays out the line table.
+func (r *Result) table(opts TableOptions) (*Table, *Attribution, error) {
+	att, err := r.Attribute()
+	if err != nil {
+		return nil, nil, err
+	}
+	t := BuildTable(att, r.Sources, r.CPU != nil, r.Mem != nil, r.Executions, opts)
+	t.Decisions = r.Decisions.withCallSites(t.Rows)
+	return t, att, nil
+}
+
+// title names the cell (and variant) in pprof's pages, where the binary's
+// name would otherwise show: "In[5]" or "In[5] fast".
+func (r *Result) title() string {
+	return strings.TrimSpace(fmt.Sprintf("In[%d] %s", r.Cell, r.Label))
+}
+
+// paths are the saved profiles, CPU first.
+func (r *Result) paths() []string {
+	var ps []string
+	for _, p := range []string{r.CPUPath, r.MemPath} {
+		if p != "" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// pathsText lists the saved profiles in text.
+func pathsText(rs []*Result) string {
+	var b strings.Builder
+	var first string
+	for _, r := range rs {
+		for _, p := range []struct{ what, path string }{{"CPU", r.CPUPath}, {"memory", r.MemPath}} {
+			if p.path == "" {
+				continue
+			}
+			if r.Label != "" {
+				p.what = r.Label + ": " + p.what
+			}
+			fmt.Fprintf(&b, "%s profile: %s\n", p.what, p.path)
+			first = cmp.Or(first, p.path)
+		}
+	}
+	if first != "" {
+		fmt.Fprintf(&b, "Explore with: go tool pprof -http=: %s\n", first)
+	}
+	return b.String()
+}
+
+//go:embed render.html.tmpl
+var renderTemplateText string
+
+// renderTemplate lays out a magic's HTML output: tables, assembly, flame
+// graphs, the saved profiles.
+var renderTemplate = template.Must(template.New("render").Parse(renderTemplateText))
+
+// page is what renderTemplate shows.
+type page struct {
+	Lead    string // a line above the tables
+	Tables  []pageTable
+	Asm     []template.HTML
+	Flames  []flame
+	Paths   []string
+	Explore string
+}
+
+type pageTable struct {
+	Label string
+	Table template.HTML
+}
+
+// flame is a flame graph section (see flameSection).
+type flame struct {
+	ID, What    string
+	StaticSVG   template.HTMLAttr // src="data:..." (base64 has no quote to escape, and its + signs stay as they are)
+	Width       int
+	Caption     string
+	PprofFrame  template.HTML // pprof's page in an iframe; "" when unavailable
+	Unavailable string
+	Script      template.HTML
+}
+
 // Render builds the display bundle: the line table as text/plain and, in
 // text/html, the table followed by a static SVG flame graph and pprof's
 // interactive one for CPU time and for allocated bytes.
 func (r *Result) Render(opts RenderOptions) (kernel.Bundle, error) {
-	att, err := r.Attribute()
+	t, att, err := r.table(opts.Table)
 	if err != nil {
 		return nil, err
 	}
-	t := BuildTable(att, r.Sources, r.CPU != nil, r.Mem != nil, r.Executions, opts.Table)
-	var text, page strings.Builder
-	text.WriteString(t.Text())
-	page.WriteString(`<div class="perfnb-scalene" style="color:inherit">`)
-	page.WriteString(t.HTML())
+	text := t.Text()
+	pg := page{Tables: []pageTable{{Table: template.HTML(t.HTML())}}, Paths: r.paths()}
+	if opts.Asm > 0 && r.CPU != nil {
+		asm := r.Assembly(att, t.Rows, opts.Asm)
+		text += "\n" + asm.Text()
+		pg.Asm = append(pg.Asm, asm.HTML())
+	}
 	if opts.FlameGraph {
 		if r.CPU != nil {
 			sec := func(v int64) string { return fmt.Sprintf("%.2f s", float64(v)/1e9) }
-			if err := flameSection(&page, r.CPU, "cpu", "CPU time", sec); err != nil {
+			f, err := flameSection(r.CPU, nil, "cpu", "CPU time", r.title(), sec)
+			if err != nil {
 				return nil, err
 			}
+			pg.Flames = append(pg.Flames, f)
 		}
 		if r.Mem != nil {
-			b := func(v int64) string { return HumanBytes(float64(v)) }
-			if err := flameSection(&page, r.Mem, "alloc_space", "Allocated bytes", b); err != nil {
+			f, err := flameSection(r.Mem, nil, "alloc_space", "Allocated bytes", r.title(), func(v int64) string { return sysmem.FormatBytes(float64(v)) })
+			if err != nil {
 				return nil, err
 			}
+			pg.Flames = append(pg.Flames, f)
 		}
 	}
-	var paths []string
-	for _, p := range []struct{ what, path string }{{"CPU", r.CPUPath}, {"memory", r.MemPath}} {
-		if p.path != "" {
-			paths = append(paths, p.path)
-			fmt.Fprintf(&text, "%s profile: %s\n", p.what, p.path)
-		}
-	}
-	if len(paths) > 0 {
-		fmt.Fprintf(&text, "Explore with: go tool pprof -http=: %s\n", paths[0])
-		page.WriteString(`<div style="margin-top:6px;font-size:12px;opacity:.85">Profiles: `)
-		for i, p := range paths {
-			if i > 0 {
-				page.WriteString(", ")
-			}
-			fmt.Fprintf(&page, "<code>%s</code>", html.EscapeString(p))
-		}
-		fmt.Fprintf(&page, ` (explore with <code>go tool pprof -http=: %s</code>)</div>`, html.EscapeString(paths[0]))
-	}
-	page.WriteString("</div>")
-	return kernel.Bundle{"text/plain": text.String(), "text/html": page.String()}, nil
+	text += pathsText([]*Result{r})
+	return pg.bundle(text)
 }
 
-// flameSection writes a flame graph of one sample type: the static SVG,
+// bundle executes the template.
+func (pg page) bundle(text string) (kernel.Bundle, error) {
+	if len(pg.Paths) > 0 {
+		pg.Explore = pg.Paths[0]
+	}
+	var b strings.Builder
+	if err := renderTemplate.Execute(&b, pg); err != nil {
+		return nil, fmt.Errorf("rendering the HTML output: %w", err)
+	}
+	return kernel.Bundle{"text/plain": text, "text/html": b.String()}, nil
+}
+
+// flameSection prepares a flame graph of one sample type: the static SVG,
 // then pprof's page in a sandboxed iframe inside a <details>. Where
 // scripts run (a live notebook page, an HTML export), a small script opens
 // the <details> and hides the static copy, so the graph the reader sees is
 // the one that zooms on a click; where scripts are stripped (a notebook
 // viewed on a code-hosting site, an untrusted notebook), the static SVG
-// stays and the <details> stays closed.
-func flameSection(b *strings.Builder, p *profile.Profile, si, what string, format func(int64) string) error {
-	svg, err := FlameSVG(p, SVGOptions{SampleType: si, Format: format})
+// stays and the <details> stays closed. With a base profile, both are
+// difference flame graphs of p against base.
+func flameSection(p, base *profile.Profile, si, what, title string, format func(int64) string) (flame, error) {
+	svg, err := FlameSVG(p, SVGOptions{SampleType: si, Format: format, Base: base})
 	if err != nil {
-		return err
+		return flame{}, err
 	}
 	h := fnv.New64a()
 	h.Write([]byte(si))
 	h.Write([]byte(svg))
-	id := fmt.Sprintf("perfnb-flame-%x", h.Sum64())
-	fmt.Fprintf(b, `<div class="perfnb-flame" id="%s">`, id)
-	fmt.Fprintf(b, `<div style="margin:10px 0 4px;font-weight:bold;font-size:13px">Flame graph: %s</div>`, html.EscapeString(what))
-	// The static copy is an <img> holding the SVG rather than inline SVG:
-	// the HTML sanitizers of notebook front ends (Jupyter Notebook and
-	// JupyterLab with an untrusted notebook, for example) drop <svg>
-	// elements but keep an image's data URL.
-	fmt.Fprintf(b, `<div class="perfnb-flame-static"><img alt="%s flame graph" style="width:100%%;max-width:%dpx;display:block" src="data:image/svg+xml;base64,%s"></div>`,
-		html.EscapeString(what), defaultSVGWidth, base64.StdEncoding.EncodeToString([]byte(svg)))
-	pg, err := RenderPprofFlameGraph(p, si)
+	f := flame{ID: fmt.Sprintf("perfnb-flame-%x", h.Sum64()), What: what, Width: defaultSVGWidth,
+		StaticSVG: template.HTMLAttr(`src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(svg)) + `"`), Script: template.HTML(strings.ReplaceAll(openFlameScript, "ID", fmt.Sprintf("perfnb-flame-%x", h.Sum64())))}
+	f.Caption = what + " in pprof's flame graph: click a frame to zoom, type a regexp to search"
+	pg, err := RenderPprofFlameGraph(p, base, si, title)
 	if err != nil {
 		// The static picture is there; say why the interactive one is not.
-		fmt.Fprintf(b, `<div style="font-size:12px;opacity:.8">(pprof's interactive flame graph is unavailable: %s)</div></div>`, html.EscapeString(err.Error()))
-		return nil
+		f.Unavailable = "(pprof's interactive flame graph is unavailable: " + err.Error() + ")"
+		f.Script = ""
+		return f, nil
 	}
-	fmt.Fprintf(b, `<details class="perfnb-flame-pprof" style="margin-top:4px"><summary style="cursor:pointer;font-size:12px">%s in pprof's flame graph: click a frame to zoom, type a regexp to search</summary>`, html.EscapeString(what))
-	b.WriteString(EmbedPprofPage(pg, what+" flame graph (pprof)", frameHeight(p)))
-	b.WriteString(`</details></div>`)
-	b.WriteString(strings.ReplaceAll(openFlameScript, "ID", id))
-	return nil
+	f.PprofFrame = template.HTML(EmbedPprofPage(pg, what+" flame graph (pprof)", frameHeight(p)))
+	return f, nil
 }
 
 // openFlameScript opens the interactive flame graph of the section whose id

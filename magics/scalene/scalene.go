@@ -19,18 +19,29 @@
 //     from the leaf whose file is In[N]), and its CPU time is classified by
 //     the leaf frame: Go (cell and library code), runtime, or system.
 //
-// The profiles are saved where pprof saves the profiles it fetches:
-// $PPROF_TMPDIR if set, else ~/pprof, as
+// Beside the profile, the compiler's decisions on each line: the build
+// that is profiled is compiled with -m=2 and -d=ssa/check_bce/debug=1
+// (CompilerFlags), which report without changing the code, and their
+// output is read with the lines it names (ParseCompilerText).
+//
+// A %%scalene body of labelled lines ("fast: f(x)", "slow: g(x)", as
+// %%timeit takes them) profiles each variant in its own runs of one
+// binary and shows the tables side by side, with pprof's difference
+// flame graph of the second against the first (-diff_base).
+//
+// The profiles are saved by package profiles, where pprof saves the
+// profiles it fetches: $PPROF_TMPDIR if set, else ~/pprof, as
 // perfnb.cell5.cpu.20261121-130501.pb.gz and
 // perfnb.cell5.mem.20261121-130501.pb.gz (--profile-dir DIR chooses
-// another directory). They outlive the kernel, so the paths a saved
-// notebook shows stay valid for go tool pprof.
+// another directory), the newest profiles.DefaultKeep kept.
 package scalene
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"html"
+	"html/template"
 	"io"
 	"os"
 	"path/filepath"
@@ -40,10 +51,13 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/profiles"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
-// benchName is the name of the generated benchmark: BenchmarkScalene.
+// benchName is the name of the generated benchmark: BenchmarkScalene,
+// and BenchmarkScalene_LABEL for a variant.
 const benchName = "Scalene"
 
 // Defaults, as Scalene's where it has one.
@@ -51,12 +65,13 @@ const (
 	defaultDuration  = time.Second
 	defaultThreshold = 1.0 // --cpu-percent-threshold, percent
 	defaultTimeout   = 10 * time.Minute
+	defaultAsmLines  = 5 // --asm-lines
 	memoryRuns       = 1 // executions of the body in the memory run
 )
 
 var optionSpec = magics.OptionSpec{
-	Flags:  []string{"cpu-only", "memory-only", "reduced-profile", "no-flamegraph"},
-	Values: []string{"cpu-percent-threshold", "duration", "outfile", "profile-dir", "timeout"},
+	Flags:  []string{"cpu-only", "memory-only", "reduced-profile", "no-flamegraph", "asm"},
+	Values: []string{"cpu-percent-threshold", "duration", "outfile", "profile-dir", "timeout", "asm-lines"},
 }
 
 // Magic is the scalene magic.
@@ -70,9 +85,24 @@ func (*Magic) Name() string { return "scalene" }
 
 // Doc describes the magic in one line.
 func (*Magic) Doc() string {
-	return "Line-level CPU and memory profile of natively compiled code, with pprof flame graphs " +
-		"(--cpu-only --memory-only --reduced-profile --cpu-percent-threshold N --duration D " +
+	return "Line-level CPU and memory profile of natively compiled code (self and total per line, the compiler's " +
+		"inlining, escape and bounds-check decisions), with pprof flame graphs; labelled lines compare variants " +
+		"(--cpu-only --memory-only --reduced-profile --cpu-percent-threshold N --duration D --asm --asm-lines N " +
 		"--outfile F --no-flamegraph --profile-dir DIR --timeout D; profiles are saved in $PPROF_TMPDIR or ~/pprof)"
+}
+
+// variant is one profiled body: the only one, or a labelled variant.
+type variant struct {
+	label string // "" when the body is not a comparison
+	body  native.Snippet
+}
+
+// bench is the variant's benchmark name, without the Benchmark prefix.
+func (v variant) bench() string {
+	if v.label == "" {
+		return benchName
+	}
+	return benchName + "_" + v.label
 }
 
 // config is a parsed call.
@@ -85,7 +115,8 @@ type config struct {
 	outfile    string
 	profileDir string
 	flame      bool
-	body       native.Snippet
+	asm        int // hottest lines to disassemble; 0 for none
+	variants   []variant
 }
 
 func parse(call magics.Call) (*config, error) {
@@ -94,50 +125,93 @@ func parse(call magics.Call) (*config, error) {
 		return nil, err
 	}
 	c := &config{
-		cpu:     !opts.Has("memory-only"),
-		mem:     !opts.Has("cpu-only"),
-		reduced: opts.Has("reduced-profile"),
-		flame:   !opts.Has("no-flamegraph"),
-		outfile: opts.String("outfile", ""),
+		cpu:        !opts.Has("memory-only"),
+		mem:        !opts.Has("cpu-only"),
+		reduced:    opts.Has("reduced-profile"),
+		flame:      !opts.Has("no-flamegraph"),
+		outfile:    opts.String("outfile", ""),
+		profileDir: opts.String("profile-dir", ""),
 	}
-	if !c.cpu && !c.mem {
-		return nil, usage("--cpu-only and --memory-only exclude each other")
-	}
-	if c.threshold, err = opts.Float("cpu-percent-threshold", defaultThreshold); err != nil {
+	if err := c.parseNumbers(opts); err != nil {
 		return nil, err
+	}
+	switch {
+	case !c.cpu && !c.mem:
+		return nil, usage("--cpu-only and --memory-only exclude each other")
+	case c.asm > 0 && !c.cpu:
+		return nil, usage("--asm shows the instructions of the hottest lines in CPU time: it needs the CPU profile, not --memory-only")
+	}
+	return c, c.parseBody(call, rest)
+}
+
+// parseNumbers reads the options with numbers and durations.
+func (c *config) parseNumbers(opts magics.Options) error {
+	var err error
+	if c.threshold, err = opts.Float("cpu-percent-threshold", defaultThreshold); err != nil {
+		return err
 	}
 	if c.duration, err = opts.Duration("duration", defaultDuration); err != nil {
-		return nil, err
+		return err
 	}
 	if c.duration <= 0 {
-		return nil, usage("--duration must be positive, for example --duration 2s")
+		return usage("--duration must be positive, for example --duration 2s")
 	}
 	if c.timeout, err = opts.Duration("timeout", defaultTimeout); err != nil {
-		return nil, err
+		return err
 	}
-	c.profileDir = opts.String("profile-dir", "")
-	if call.Cell {
-		if strings.TrimSpace(rest) != "" {
-			return nil, usage("%%%%scalene takes options on its line and the code below it, not %q", strings.TrimSpace(rest))
-		}
-		c.body = native.Snippet{Source: call.Body, Cell: call.Count, Line: call.BodyLine}
-	} else {
+	lines, err := opts.Int("asm-lines", defaultAsmLines)
+	if err != nil {
+		return err
+	}
+	if lines < 1 {
+		return usage("--asm-lines needs a number of lines of at least 1, not %d", lines)
+	}
+	if opts.Has("asm") || opts.Has("asm-lines") {
+		c.asm = lines
+	}
+	return nil
+}
+
+// parseBody reads the statement of %scalene or the body of %%scalene,
+// with its labelled variants.
+func (c *config) parseBody(call magics.Call, rest string) error {
+	if !call.Cell {
 		// The statement follows the options on the magic line; its column
 		// keeps compiler messages pointing at the right place.
-		col := 1 + len("%"+call.Name+" ") + len(call.Args) - len(rest)
-		c.body = native.Snippet{Source: rest, Cell: call.Count, Line: call.Line, Col: col}
+		// (ArgsCol is 0 only for a call made by hand, as in tests.)
+		col := cmp.Or(call.ArgsCol, 1+len("%"+call.Name+" ")) + len(call.Args) - len(rest)
+		c.variants = []variant{{body: native.Snippet{Source: rest, Cell: call.Count, Line: call.Line, Col: col}}}
+	} else {
+		if strings.TrimSpace(rest) != "" {
+			return usage("%%%%scalene takes options on its line and the code below it, not %q", strings.TrimSpace(rest))
+		}
+		vs, err := magics.ParseVariants(call.Body, call.Count, call.BodyLine)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			c.variants = append(c.variants, variant{label: v.Label, body: v.Body})
+		}
+		if vs == nil {
+			c.variants = []variant{{body: native.Snippet{Source: call.Body, Cell: call.Count, Line: call.BodyLine}}}
+		}
 	}
-	if strings.TrimSpace(c.body.Source) == "" {
-		return nil, usage("nothing to profile: write %%scalene [options] STATEMENT, or %%%%scalene [options] with code below")
+	if strings.TrimSpace(c.variants[0].body.Source) == "" {
+		return usage("nothing to profile: write %%scalene [options] STATEMENT, or %%%%scalene [options] with code below")
 	}
-	return c, nil
+	return nil
 }
 
 func usage(format string, args ...any) *kernel.Error {
 	return &kernel.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }
 
-// Run profiles the body and publishes the line table and flame graphs.
+func scaleneError(err error) *kernel.Error {
+	return &kernel.Error{Name: "ScaleneError", Value: err.Error()}
+}
+
+// Run profiles the body (each variant of it) and publishes the line
+// table and flame graphs.
 func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	c, err := parse(call)
 	if err != nil {
@@ -147,133 +221,137 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	if err != nil {
 		return nil, err
 	}
-	dir, err := profileDir(c.profileDir)
+	dir, err := profiles.Dir(c.profileDir)
 	if err != nil {
-		return nil, &kernel.Error{Name: "ScaleneError", Value: err.Error()}
+		return nil, scaleneError(err)
 	}
-	prog := native.Program{Decls: env.Decls, Benchmarks: []native.Benchmark{{Name: benchName, Body: c.body}}}
+	prog := native.Program{Decls: env.Decls, GCFlags: CompilerFlags, Symbols: c.asm > 0}
+	for _, v := range c.variants {
+		prog.Benchmarks = append(prog.Benchmarks, native.Benchmark{Name: v.bench(), Body: v.body})
+	}
 	bin, err := ws.Build(ctx, prog)
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
+	rec := env.NewRecord(call, bin.Path)
+	decisions := ParseCompilerText(bin.CompilerOutput)
 	out := magics.NewOutput(env.Publisher, "scalene").Stdout()
-	res := &Result{Cell: call.Count, Sources: NewSources(call.Count, c.body.Source, c.body.Line, env.Decls)}
-	name := profileName(call.Count, time.Now())
-	if c.cpu {
-		res.CPUPath = uniquePath(dir, name("cpu"))
-		args := []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$",
-			"-test.benchtime=" + c.duration.String(), "-test.cpuprofile=" + res.CPUPath}
-		if _, err := ws.Run(ctx, bin, native.RunOptions{Args: args, Timeout: c.timeout, Output: out}); err != nil {
-			return nil, cellError(ctx, err)
+	name := profiles.Namer(call.Count, time.Now())
+	var results []*Result
+	for _, v := range c.variants {
+		r := &Result{Cell: call.Count, Label: v.label, Bench: v.bench(), Decisions: decisions, Binary: bin.Path,
+			Sources: NewSources(call.Count, v.body.Source, v.body.Line, env.Decls)}
+		if err := c.profile(ctx, ws, bin, r, dir, name, out); err != nil {
+			return nil, err
 		}
-		if res.CPU, err = readProfile(res.CPUPath); err != nil {
-			return nil, &kernel.Error{Name: "ScaleneError", Value: err.Error()}
-		}
+		results = append(results, r)
+		// The first variant showed the body's output; the others' would
+		// only repeat or interleave it.
+		out = io.Discard
 	}
-	if c.mem {
-		res.MemPath = uniquePath(dir, name("mem"))
-		res.Executions = memoryRuns
-		args := []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$",
-			fmt.Sprintf("-test.benchtime=%dx", memoryRuns),
-			"-test.memprofile=" + res.MemPath, "-test.memprofilerate=1"}
-		// The CPU run already showed the body's output.
-		quiet := io.Discard
-		if !c.cpu {
-			quiet = out
-		}
-		if _, err := ws.Run(ctx, bin, native.RunOptions{Args: args, Timeout: c.timeout, Output: quiet}); err != nil {
-			return nil, cellError(ctx, err)
-		}
-		if res.Mem, err = readProfile(res.MemPath); err != nil {
-			return nil, &kernel.Error{Name: "ScaleneError", Value: err.Error()}
-		}
+	if keep, err := profiles.Keep(); err == nil {
+		profiles.Prune(dir, max(keep, 2*len(results))) // never this run's own
 	}
-	bundle, err := res.Render(RenderOptions{
-		Table:      TableOptions{Reduced: c.reduced, Threshold: c.threshold},
-		FlameGraph: c.flame,
-	})
+	bundle, err := c.render(results)
 	if err != nil {
-		return nil, &kernel.Error{Name: "ScaleneError", Value: err.Error()}
+		return nil, scaleneError(err)
 	}
 	if c.outfile != "" {
-		page := "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
-			html.EscapeString(fmt.Sprintf("In[%d] %%scalene", call.Count)) + "</title></head><body>\n" +
-			bundle["text/html"].(string) + "\n</body></html>\n"
-		if err := os.WriteFile(c.outfile, []byte(page), 0o644); err != nil {
-			return nil, &kernel.Error{Name: "ScaleneError", Value: fmt.Sprintf("cannot save the HTML page: %v", err)}
+		if err := saveHTML(c.outfile, fmt.Sprintf("In[%d] %%scalene", call.Count), bundle["text/html"].(string)); err != nil {
+			return nil, scaleneError(err)
 		}
 		bundle["text/plain"] = bundle["text/plain"].(string) + "HTML page saved as " + c.outfile + "\n"
 	}
+	bundle[record.MIMEType] = addRecords(rec, results)
 	env.Publisher.Display(bundle, nil, "")
 	return nil, nil
 }
 
-// ProfileDirEnv is the environment variable that names the directory of
-// saved profiles: pprof's own, where it saves the profiles it fetches.
-const ProfileDirEnv = "PPROF_TMPDIR"
-
-// profileDir returns the directory where the profiles are saved, created
-// if need be: flag (--profile-dir) when given, else $PPROF_TMPDIR, else
-// ~/pprof, as pprof does. Unlike the kernel's workspace, these outlive
-// the kernel, so the paths printed in a saved notebook stay valid.
-func profileDir(flag string) (string, error) {
-	dir := flag
-	if dir == "" {
-		dir = os.Getenv(ProfileDirEnv)
+// render lays out one result, or the variants side by side.
+func (c *config) render(results []*Result) (kernel.Bundle, error) {
+	opts := RenderOptions{Table: TableOptions{Reduced: c.reduced, Threshold: c.threshold}, FlameGraph: c.flame, Asm: c.asm}
+	if len(results) == 1 {
+		return results[0].Render(opts)
 	}
-	if dir == "" {
-		home, err := os.UserHomeDir()
+	return RenderComparison(results, opts)
+}
+
+// profile runs the binary for r's benchmark: a CPU run, then a memory
+// run, as the options ask, each writing its profile into dir.
+func (c *config) profile(ctx context.Context, ws *native.Workspace, bin *native.Binary, r *Result, dir string, name func(string) string, out io.Writer) error {
+	kind := func(k string) string {
+		if r.Label != "" {
+			k = r.Label + "." + k
+		}
+		return profiles.UniquePath(dir, name(k))
+	}
+	var res benchResult
+	run := func(path string, extra []string, w io.Writer) (*profile.Profile, error) {
+		args := append([]string{"-test.run=^$", "-test.bench=^Benchmark" + r.Bench + "$"}, extra...)
+		rr, err := ws.Run(ctx, bin, native.RunOptions{Args: args, Timeout: c.timeout, Output: w})
 		if err != nil {
-			return "", fmt.Errorf("cannot find a directory for the profiles (%w); set %s or use --profile-dir", err, ProfileDirEnv)
+			return nil, cellError(ctx, err)
 		}
-		dir = filepath.Join(home, "pprof")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("cannot create the profile directory: %w", err)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("cannot resolve the profile directory %s: %w", dir, err)
-	}
-	return abs, nil
-}
-
-// profileName returns the file names of one run's profiles, in the
-// style of pprof's: perfnb.cell5.cpu.20261121-130501.pb.gz for the CPU
-// profile of In[5] taken at that time (local time). The names avoid
-// characters shells treat specially, so they can be pasted into a
-// command.
-func profileName(cell int, at time.Time) func(kind string) string {
-	stamp := at.Format("20060102-150405")
-	return func(kind string) string {
-		return fmt.Sprintf("perfnb.cell%d.%s.%s.pb.gz", cell, kind, stamp)
-	}
-}
-
-// uniquePath returns dir/name, or, when that file exists (the same cell
-// profiled twice in one second), dir/name with a counter before .pb.gz.
-func uniquePath(dir, name string) string {
-	p := filepath.Join(dir, name)
-	base := strings.TrimSuffix(name, ".pb.gz")
-	for i := 2; ; i++ {
-		if _, err := os.Lstat(p); err != nil {
-			return p // free, or unreadable: writing it will tell
+		var ok bool
+		if res, ok = parseBench(rr.Bench, r.Bench); !ok {
+			return nil, cellError(ctx, &native.Error{Kind: native.Exited,
+				Summary: "the cell's process ended before the benchmark finished, with status 0 (os.Exit(0) or runtime.Goexit in the cell?): there is no profile"})
 		}
-		p = filepath.Join(dir, fmt.Sprintf("%s.%03d.pb.gz", base, i))
+		p, err := profiles.Read(path)
+		if err != nil {
+			return nil, scaleneError(err)
+		}
+		return p, nil
 	}
+	var err error
+	if c.cpu {
+		r.CPUPath = kind("cpu")
+		if r.CPU, err = run(r.CPUPath, []string{"-test.benchtime=" + c.duration.String(), "-test.cpuprofile=" + r.CPUPath}, out); err != nil {
+			return err
+		}
+		r.CPUExecutions, r.NsPerOp = res.n, res.nsPerOp
+	}
+	if c.mem {
+		r.MemPath = kind("mem")
+		r.Executions = memoryRuns
+		// The CPU run already showed the body's output.
+		if c.cpu {
+			out = io.Discard
+		}
+		args := []string{fmt.Sprintf("-test.benchtime=%dx", memoryRuns), "-test.memprofile=" + r.MemPath, "-test.memprofilerate=1"}
+		if r.Mem, err = run(r.MemPath, args, out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func readProfile(path string) (*profile.Profile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("the child wrote no profile: %w", err)
+// saveHTML writes a page holding the output's HTML to path without
+// following a link and without ever leaving a half-written file: it
+// writes a temporary file in the same directory and renames it over
+// path. A path that exists and is not a regular file (a link, a device,
+// a directory) is refused.
+func saveHTML(path, title, body string) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("cannot save the HTML page: %s exists and is not a regular file (%s); choose another name", path, fi.Mode().Type())
 	}
-	defer f.Close()
-	p, err := profile.Parse(f)
+	page := "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + template.HTMLEscapeString(title) +
+		"</title></head><body>\n" + body + "\n</body></html>\n"
+	f, err := os.CreateTemp(filepath.Dir(path), ".perfnb-scalene-*.html")
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the profile %s: %w", path, err)
+		return fmt.Errorf("cannot save the HTML page: %w", err)
 	}
-	return p, nil
+	tmp := f.Name()
+	_, err = f.WriteString(page)
+	err = errors.Join(err, f.Chmod(0o644), f.Close())
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("cannot save the HTML page: %w", err)
+	}
+	return nil
 }
 
 // cellError turns a failed build or run into the cell's error, named as

@@ -14,6 +14,8 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
+	"github.com/perfnb/perfnb/magics/profiles"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -28,15 +30,25 @@ func TestParse(t *testing.T) {
 		{"line defaults", magics.Call{Magic: cell.Magic{Args: "f()", Line: 2}, Count: 4},
 			func(c *config) bool {
 				return c.cpu && c.mem && c.flame && c.duration == time.Second && c.threshold == 1 &&
-					c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 10}
+					len(c.variants) == 1 && c.variants[0] == variant{body: native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 10}}
 			}, ""},
 		{"cell options", magics.Call{Magic: cell.Magic{Cell: true, Args: "--cpu-only --duration 250ms --cpu-percent-threshold=5 --reduced-profile --no-flamegraph", Body: "f()\ng()\n", BodyLine: 2}, Count: 7},
 			func(c *config) bool {
 				return c.cpu && !c.mem && !c.flame && c.reduced && c.duration == 250*time.Millisecond &&
-					c.threshold == 5 && c.body.Line == 2 && c.body.Source == "f()\ng()\n"
+					c.threshold == 5 && c.variants[0].body.Line == 2 && c.variants[0].body.Source == "f()\ng()\n" && c.asm == 0
 			}, ""},
 		{"memory only", magics.Call{Magic: cell.Magic{Args: "--memory-only --profile-dir /tmp/x f()"}},
 			func(c *config) bool { return !c.cpu && c.mem && c.profileDir == "/tmp/x" }, ""},
+		{"variants", magics.Call{Magic: cell.Magic{Cell: true, Body: "fast: f(x)\nslow: g(x)\n  h()\n", BodyLine: 2}, Count: 3},
+			func(c *config) bool {
+				return len(c.variants) == 2 && c.variants[0].label == "fast" && c.variants[0].bench() == "Scalene_fast" &&
+					c.variants[1].body == native.Snippet{Source: "g(x)\n  h()", Cell: 3, Line: 3, Col: 7}
+			}, ""},
+		{"asm", magics.Call{Magic: cell.Magic{Args: "--asm f()"}}, func(c *config) bool { return c.asm == defaultAsmLines }, ""},
+		{"asm lines", magics.Call{Magic: cell.Magic{Args: "--asm-lines 2 f()"}}, func(c *config) bool { return c.asm == 2 }, ""},
+		{"asm memory only", magics.Call{Magic: cell.Magic{Args: "--asm --memory-only f()"}}, nil, "--asm shows"},
+		{"negative asm lines", magics.Call{Magic: cell.Magic{Args: "--asm-lines -3 f()"}}, nil, "at least 1"},
+		{"label twice", magics.Call{Magic: cell.Magic{Cell: true, Body: "a: f()\na: g()"}}, nil, "used twice"},
 		{"both only", magics.Call{Magic: cell.Magic{Args: "--memory-only --cpu-only f()"}}, nil, "exclude each other"},
 		{"no statement", magics.Call{Magic: cell.Magic{Args: "--cpu-only"}}, nil, "nothing to profile"},
 		{"empty cell", magics.Call{Magic: cell.Magic{Cell: true, Body: "\n"}}, nil, "nothing to profile"},
@@ -84,8 +96,8 @@ const calibratedBody = "x := 0\n" +
 
 func TestRunEndToEnd(t *testing.T) {
 	ws := magicstest.Workspace(t)
-	profiles := t.TempDir()
-	t.Setenv(ProfileDirEnv, profiles)
+	pdir := t.TempDir()
+	t.Setenv(profiles.DirEnv, pdir)
 	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 	out := filepath.Join(t.TempDir(), "page.html")
@@ -102,13 +114,23 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	text := pub.Displays()[0]["text/plain"].(string)
 	page := pub.Displays()[0]["text/html"].(string)
+	rec, ok := pub.Displays()[0][record.MIMEType].(*record.Record)
+	if !ok || rec.Magic != "scalene" || rec.Cell != 9 || len(rec.Results) != 1 || rec.Environment.Go == "" {
+		t.Fatalf("record %+v", pub.Displays()[0][record.MIMEType])
+	}
+	if b, _ := rec.Results[0].Metric("B/op"); len(b) != 1 || b[0] < 0.9*(1<<20) {
+		t.Errorf("record's B/op %v, want about 1 MiB", b)
+	}
+	if s, _ := rec.Results[0].Metric("sec/op"); len(s) != 1 || s[0] <= 0 {
+		t.Errorf("record's sec/op %v", s)
+	}
 	t.Log("\n" + text)
 	t.Logf("HTML: %d bytes", len(page))
 	for _, want := range []string{
 		"In[9]: % of time = 100.00% out of",
-		"Allocated 1000.0 KiB in 1,000 objects per execution on the cell's lines (1 execution",
+		"Allocated 0.977 MiB in 1,000 objects per execution on the cell's lines (1 execution",
 		"In[3]:3 │", // fill's make line, declared in an earlier cell
-		"1000.0 KiB │     1,000 │",
+		"0.977 MiB │     1,000 │",
 		"CPU profile: ", "memory profile: ", "go tool pprof -http=: ",
 	} {
 		if !strings.Contains(text, want) {
@@ -124,7 +146,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("--outfile: %v", err)
 	}
 	for _, kind := range []string{"cpu", "mem"} {
-		p := onlyFile(t, profiles, "perfnb.cell9."+kind+".*.pb.gz")
+		p := onlyFile(t, pdir, "perfnb.cell9."+kind+".*.pb.gz")
 		if !strings.Contains(text, p) {
 			t.Errorf("text does not name the saved profile %s", p)
 		}
@@ -153,7 +175,7 @@ func TestRunEndToEnd(t *testing.T) {
 
 func TestRunLineMagicMemoryOnly(t *testing.T) {
 	ws := magicstest.Workspace(t)
-	t.Setenv(ProfileDirEnv, t.TempDir())
+	t.Setenv(profiles.DirEnv, t.TempDir())
 	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: calibratedDecls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 	call := magics.Call{Magic: cell.Magic{Name: "scalene", Args: "--memory-only --reduced-profile fill()", Line: 1}, Count: 4}
@@ -162,7 +184,7 @@ func TestRunLineMagicMemoryOnly(t *testing.T) {
 	}
 	text := pub.Displays()[0]["text/plain"].(string)
 	t.Log("\n" + text)
-	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │ 1000.0 KiB │     1,000 │", "b := make([]byte, 1024)"} {
+	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │  0.977 MiB │     1,000 │", "b := make([]byte, 1024)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q", want)
 		}
@@ -176,7 +198,7 @@ func TestRunLineMagicMemoryOnly(t *testing.T) {
 
 func TestRunErrors(t *testing.T) {
 	ws := magicstest.Workspace(t)
-	t.Setenv(ProfileDirEnv, t.TempDir())
+	t.Setenv(profiles.DirEnv, t.TempDir())
 	env := magics.Env{Publisher: &kerneltest.Publisher{}, Workspace: func() (*native.Workspace, error) { return ws, nil }}
 	tests := []struct {
 		name, args string
@@ -248,49 +270,4 @@ func onlyFile(t *testing.T, dir, pattern string) string {
 		t.Fatalf("files %s in %s: %v, %v; want one", pattern, dir, m, err)
 	}
 	return m[0]
-}
-
-func TestProfileDir(t *testing.T) {
-	home := t.TempDir()
-	env := t.TempDir()
-	flag := filepath.Join(t.TempDir(), "a", "b")
-	tests := []struct {
-		name, flag, env, want string
-	}{
-		{"pprof's default", "", "", filepath.Join(home, "pprof")},
-		{"PPROF_TMPDIR", "", env, env},
-		{"--profile-dir wins", flag, env, flag},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("HOME", home)
-			t.Setenv(ProfileDirEnv, tt.env)
-			got, err := profileDir(tt.flag)
-			if err != nil || got != tt.want {
-				t.Fatalf("profileDir(%q) = %q, %v; want %q", tt.flag, got, err, tt.want)
-			}
-			if fi, err := os.Stat(got); err != nil || !fi.IsDir() {
-				t.Errorf("%s was not created: %v", got, err)
-			}
-		})
-	}
-}
-
-func TestProfileName(t *testing.T) {
-	at := time.Date(2026, 11, 21, 13, 5, 1, 0, time.Local)
-	name := profileName(5, at)
-	if got, want := name("cpu"), "perfnb.cell5.cpu.20261121-130501.pb.gz"; got != want {
-		t.Errorf("cpu: %q, want %q", got, want)
-	}
-	if got, want := name("mem"), "perfnb.cell5.mem.20261121-130501.pb.gz"; got != want {
-		t.Errorf("mem: %q, want %q", got, want)
-	}
-	dir := t.TempDir()
-	first := uniquePath(dir, name("cpu"))
-	if err := os.WriteFile(first, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if second := uniquePath(dir, name("cpu")); second != filepath.Join(dir, "perfnb.cell5.cpu.20261121-130501.002.pb.gz") {
-		t.Errorf("second profile in the same second: %s", second)
-	}
 }

@@ -3,8 +3,6 @@ package scalene
 import (
 	"cmp"
 	"fmt"
-	"html"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,6 +79,10 @@ type Table struct {
 	Total      LineStats
 	Outside    LineStats // the part of Total no cell line accounts for
 	Rows       []Row
+	// Decisions are the compiler's decisions on cell lines, shown beside
+	// them; nil when the build did not report them.
+	Decisions *Decisions
+	Reduced   bool // hide decisions on lines without samples
 }
 
 // TableOptions selects the rows of a Table.
@@ -93,7 +95,8 @@ type TableOptions struct {
 // of earlier cells' declarations that received samples, then the share no
 // line accounts for.
 func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions int64, opts TableOptions) *Table {
-	t := &Table{Cell: src.Cell, HasCPU: hasCPU, HasMem: hasMem, Executions: max(executions, 1), Total: att.Total, Outside: att.Outside}
+	t := &Table{Cell: src.Cell, HasCPU: hasCPU, HasMem: hasMem, Executions: max(executions, 1), Total: att.Total,
+		Outside: att.Outside, Reduced: opts.Reduced}
 	stats := func(k LineKey) LineStats {
 		if s := att.Lines[k]; s != nil {
 			return *s
@@ -101,10 +104,10 @@ func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions i
 		return LineStats{}
 	}
 	significant := func(s LineStats) bool {
-		if hasCPU && percent(s.CPUTotal(), att.Total.CPUTotal()) >= opts.Threshold {
+		if hasCPU && percent(max(s.CPUSelf(), s.CumCPU), att.Total.CPUSelf()) >= opts.Threshold {
 			return true
 		}
-		return hasMem && s.AllocBytes > 0 && percent(s.AllocBytes, att.Total.AllocBytes) >= opts.Threshold
+		return hasMem && s.CumBytes > 0 && percent(max(s.AllocBytes, s.CumBytes), att.Total.AllocBytes) >= opts.Threshold
 	}
 	var keys []LineKey
 	for i := range src.Body {
@@ -183,21 +186,6 @@ func share(v, total int64) string {
 	return fmt.Sprintf("%.0f%%", p)
 }
 
-// HumanBytes formats a byte count with binary units: 512 B, 1000.0 KiB,
-// 3.2 MiB.
-func HumanBytes(b float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for math.Abs(b) >= 1024 && i < len(units)-1 {
-		b /= 1024
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatFloat(b, 'f', -1, 64) + " B"
-	}
-	return fmt.Sprintf("%.1f %s", b, units[i])
-}
-
 // perExec formats a per-execution count, exact when it divides.
 func perExec(v, n int64) string {
 	if v == 0 {
@@ -207,205 +195,4 @@ func perExec(v, n int64) string {
 		return magics.Thousands(v / n)
 	}
 	return strconv.FormatFloat(float64(v)/float64(n), 'f', 1, 64)
-}
-
-// Title is Scalene's title line: In[5]: % of time = 100.00% out of 1.02 s.
-func (t *Table) Title() string {
-	if !t.HasCPU {
-		return fmt.Sprintf("In[%d]: memory profile.", t.Cell)
-	}
-	return fmt.Sprintf("In[%d]: %% of time = 100.00%% out of %.2f s.", t.Cell, float64(t.Total.CPUTotal())/1e9)
-}
-
-// MemoryLine summarises the memory run.
-func (t *Table) MemoryLine() string {
-	if !t.HasMem {
-		return ""
-	}
-	runs := "execution"
-	if t.Executions != 1 {
-		runs = "executions"
-	}
-	bytes, objects := t.Total.AllocBytes-t.Outside.AllocBytes, t.Total.AllocObjects-t.Outside.AllocObjects
-	line := fmt.Sprintf("Allocated %s in %s objects per execution on the cell's lines (%s %s, every allocation recorded)",
-		HumanBytes(float64(bytes)/float64(t.Executions)), cmp.Or(perExec(objects, t.Executions), "0"), magics.Thousands(t.Executions), runs)
-	if t.Outside.AllocBytes > 0 {
-		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", HumanBytes(float64(t.Outside.AllocBytes)))
-	}
-	return line + "."
-}
-
-// barValue is the share the bar shows: CPU time when there is any,
-// allocated bytes otherwise.
-func (t *Table) barValue(s LineStats) float64 {
-	if t.HasCPU {
-		return percent(s.CPUTotal(), t.Total.CPUTotal())
-	}
-	return percent(s.AllocBytes, t.Total.AllocBytes)
-}
-
-const barWidth = 20
-
-func textBar(p float64) string {
-	n := int(math.Round(p / 100 * barWidth))
-	return strings.Repeat("▇", n) + strings.Repeat(" ", barWidth-n)
-}
-
-// Text renders the table as text/plain.
-func (t *Table) Text() string {
-	labelW := len("Line")
-	for _, r := range t.Rows {
-		labelW = max(labelW, len(r.Label))
-	}
-	type col struct {
-		head1, head2 string
-		w            int
-		val          func(r Row) string
-	}
-	var cols []col
-	if t.HasCPU {
-		tot := t.Total.CPUTotal()
-		cols = append(cols,
-			col{"Time", "Go", 4, func(r Row) string { return share(r.Stats.CPU[CatGo], tot) }},
-			col{"Time", "runtime", 7, func(r Row) string { return share(r.Stats.CPU[CatRuntime], tot) }},
-			col{"Time", "system", 6, func(r Row) string { return share(r.Stats.CPU[CatSystem], tot) }})
-	}
-	if t.HasMem {
-		cols = append(cols,
-			col{"Alloc", "bytes", 10, func(r Row) string {
-				if r.Stats.AllocBytes == 0 {
-					return ""
-				}
-				return HumanBytes(float64(r.Stats.AllocBytes) / float64(t.Executions))
-			}},
-			col{"Alloc", "objects", 9, func(r Row) string { return perExec(r.Stats.AllocObjects, t.Executions) }})
-	}
-	var b strings.Builder
-	b.WriteString(t.Title() + "\n")
-	if m := t.MemoryLine(); m != "" {
-		b.WriteString(m + "\n")
-	}
-	b.WriteString("\n")
-	barHead := "CPU"
-	if !t.HasCPU {
-		barHead = "memory"
-	}
-	head := func(first string, pick func(c col) string, bar string) {
-		fmt.Fprintf(&b, "%*s │", labelW, first)
-		for _, c := range cols {
-			fmt.Fprintf(&b, " %*s │", c.w, pick(c))
-		}
-		fmt.Fprintf(&b, "%-*s│ %s\n", barWidth, bar, map[bool]string{true: "", false: "Source"}[first == ""])
-	}
-	head("", func(c col) string { return c.head1 }, "")
-	head("Line", func(c col) string { return c.head2 }, barHead)
-	b.WriteString(strings.Repeat("─", labelW) + "─┼")
-	for _, c := range cols {
-		b.WriteString(strings.Repeat("─", c.w+2) + "┼")
-	}
-	b.WriteString(strings.Repeat("─", barWidth) + "┼" + strings.Repeat("─", 30) + "\n")
-	for _, r := range t.Rows {
-		if r.Gap {
-			fmt.Fprintf(&b, "%*s │\n", labelW, "...")
-			continue
-		}
-		fmt.Fprintf(&b, "%*s │", labelW, r.Label)
-		for _, c := range cols {
-			fmt.Fprintf(&b, " %*s │", c.w, c.val(r))
-		}
-		fmt.Fprintf(&b, "%s│ %s\n", textBar(t.barValue(r.Stats)), strings.ReplaceAll(r.Source, "\t", "    "))
-	}
-	return b.String()
-}
-
-// Colours of the CPU categories, the same in the table's bars and the
-// static flame graph; they read on light and dark backgrounds.
-var catColor = [3]string{CatGo: "#3b82f6", CatRuntime: "#f59e0b", CatSystem: "#ef4444"}
-
-const memColor = "#a855f7"
-
-// HTML renders the table as an HTML fragment with inline styles only, so
-// that it survives notebook sanitizers and reads in light and dark themes
-// (text colour is inherited; fills are mid-tone).
-func (t *Table) HTML() string {
-	var b strings.Builder
-	esc := html.EscapeString
-	b.WriteString(`<div style="font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;line-height:1.35;color:inherit">`)
-	fmt.Fprintf(&b, `<div style="font-weight:bold;margin:2px 0">%s</div>`, esc(t.Title()))
-	if m := t.MemoryLine(); m != "" {
-		fmt.Fprintf(&b, `<div style="margin:2px 0">%s</div>`, esc(m))
-	}
-	th := `<th style="padding:2px 6px;text-align:%s;border-bottom:1px solid rgba(128,128,128,.5);white-space:nowrap">%s</th>`
-	b.WriteString(`<table style="border-collapse:collapse;margin-top:4px;color:inherit;background:transparent">`)
-	b.WriteString("<thead><tr>")
-	fmt.Fprintf(&b, th, "right", "Line")
-	if t.HasCPU {
-		for _, h := range []string{"Time<br>Go", "Time<br>runtime", "Time<br>system"} {
-			fmt.Fprintf(&b, th, "right", h)
-		}
-	}
-	if t.HasMem {
-		fmt.Fprintf(&b, th, "right", "Alloc<br>bytes")
-		fmt.Fprintf(&b, th, "right", "Alloc<br>objects")
-	}
-	if t.HasCPU {
-		fmt.Fprintf(&b, th, "left", "CPU")
-	} else {
-		fmt.Fprintf(&b, th, "left", "Memory")
-	}
-	fmt.Fprintf(&b, th, "left", "Source")
-	b.WriteString("</tr></thead><tbody>")
-	td := `<td style="padding:1px 6px;text-align:right;white-space:nowrap">%s</td>`
-	ncols := 3
-	if t.HasCPU {
-		ncols += 3
-	}
-	if t.HasMem {
-		ncols += 2
-	}
-	for i, r := range t.Rows {
-		if r.Gap {
-			fmt.Fprintf(&b, `<tr><td colspan="%d" style="padding:0 6px;opacity:.6">⋮</td></tr>`, ncols)
-			continue
-		}
-		bg := "transparent"
-		if i%2 == 1 {
-			bg = "rgba(128,128,128,.08)"
-		}
-		fmt.Fprintf(&b, `<tr style="background:%s">`, bg)
-		fmt.Fprintf(&b, td, esc(r.Label))
-		tot := t.Total.CPUTotal()
-		if t.HasCPU {
-			for c := range 3 {
-				fmt.Fprintf(&b, td, share(r.Stats.CPU[c], tot))
-			}
-		}
-		if t.HasMem {
-			bytes := ""
-			if r.Stats.AllocBytes != 0 {
-				bytes = fmt.Sprintf(`<span title="%s bytes">%s</span>`,
-					perExec(r.Stats.AllocBytes, t.Executions), esc(HumanBytes(float64(r.Stats.AllocBytes)/float64(t.Executions))))
-			}
-			fmt.Fprintf(&b, td, bytes)
-			fmt.Fprintf(&b, td, perExec(r.Stats.AllocObjects, t.Executions))
-		}
-		b.WriteString(`<td style="padding:1px 6px"><div style="width:120px;height:10px;background:rgba(128,128,128,.15);display:flex">`)
-		if t.HasCPU {
-			for c := range 3 {
-				if p := percent(r.Stats.CPU[c], tot); p > 0 {
-					fmt.Fprintf(&b, `<div title="%s %.1f%%" style="width:%.2f%%;background:%s"></div>`, Category(c), p, p, catColor[c])
-				}
-			}
-		} else if p := percent(r.Stats.AllocBytes, t.Total.AllocBytes); p > 0 {
-			fmt.Fprintf(&b, `<div title="%.1f%% of bytes" style="width:%.2f%%;background:%s"></div>`, p, p, memColor)
-		}
-		b.WriteString(`</div></td>`)
-		style := "padding:1px 6px;text-align:left;white-space:pre;tab-size:4"
-		if r.Outside {
-			style += ";font-style:italic;opacity:.75"
-		}
-		fmt.Fprintf(&b, `<td style="%s">%s</td></tr>`, style, esc(r.Source))
-	}
-	b.WriteString("</tbody></table></div>")
-	return b.String()
 }

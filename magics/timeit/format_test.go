@@ -64,30 +64,6 @@ func TestWarning(t *testing.T) {
 	}
 }
 
-func TestAutoLoops(t *testing.T) {
-	tests := []struct {
-		sec  float64
-		want int
-	}{
-		{100e-9, 2_000_000},
-		{99e-9, 2_500_000},
-		{1e-9, 200_000_000},
-		{0.3e-9, 800_000_000},
-		{10e-3, 20},
-		{9e-3, 25},
-		{0.05, 4},
-		{0.15, 2},
-		{0.09, 3},
-		{1, 1},
-		{0, 10_000_000_000},
-	}
-	for _, tt := range tests {
-		if got := autoLoops(tt.sec); got != tt.want {
-			t.Errorf("autoLoops(%g) = %d, want %d", tt.sec, got, tt.want)
-		}
-	}
-}
-
 func TestSummarise(t *testing.T) {
 	ms := []measurement{{secPerOp: 1e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 2e-6, bytesPerOp: 16, allocsPerOp: 1},
 		{secPerOp: 3e-6, bytesPerOp: 16, allocsPerOp: 1}, {secPerOp: 4e-6, bytesPerOp: 16, allocsPerOp: 1}}
@@ -260,11 +236,11 @@ func TestHTMLMemoryCells(t *testing.T) {
 		{"large averages", 5.13e6, 2e4, []string{
 			`<td title="5,130,000 B/op">4.89 MiB</td>`, `<td title="20,000 allocs/op">20,000</td>`}},
 		{"thousands", 2000, 2000, []string{
-			`<td title="2,000 B/op">2,000</td>`, `<td title="2,000 allocs/op">2,000</td>`}},
-		{"just below KiB", 9999, 1, []string{`<td title="9,999 B/op">9,999</td>`, `<td title="1 allocs/op">1</td>`}},
+			`<td title="2,000 B/op">2,000 B</td>`, `<td title="2,000 allocs/op">2,000</td>`}},
+		{"just below KiB", 9999, 1, []string{`<td title="9,999 B/op">9,999 B</td>`, `<td title="1 allocs/op">1</td>`}},
 		{"KiB", 123456, 0, []string{`<td title="123,456 B/op">121 KiB</td>`, `<td title="0 allocs/op">0</td>`}},
 		{"GiB", 1.5 * (1 << 30), 3, []string{`<td title="1,610,612,736 B/op">1.50 GiB</td>`}},
-		{"fractional average", 40.5, 0.5, []string{`<td title="40.5 B/op">40.5</td>`, `<td title="0.5 allocs/op">0.5</td>`}},
+		{"fractional average", 40.5, 0.5, []string{`<td title="40.5 B/op">40.5 B</td>`, `<td title="0.5 allocs/op">0.5</td>`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // tableStyle is shared by the result and comparison tables.
@@ -86,11 +87,11 @@ func exact(x float64) string {
 	return s
 }
 
-// bytesCell is the cell of a B/op figure: a count with thousands
-// separators below 10,000, in KiB, MiB or GiB above, and the exact figure
-// in its title.
+// bytesCell is the cell of a B/op figure: in bytes with thousands
+// separators below 10,000, in KiB, MiB or GiB above (sysmem.FormatBytes),
+// and the exact figure in its title.
 func bytesCell(x float64) tableCell {
-	return tableCell{Text: magics.FormatBytes(x), Title: exact(x) + " B/op"}
+	return tableCell{Text: sysmem.FormatBytes(x), Title: exact(x) + " B/op"}
 }
 
 // allocsCell is the cell of an allocs/op figure: a whole number with

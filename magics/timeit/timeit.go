@@ -5,23 +5,25 @@
 // child process by runtime/native; golang.org/x/perf/benchfmt reads its
 // results and benchmath summarises them.
 //
-// One deliberate difference from IPython: with no -n, the loop count is
-// the smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k (not only 10^k)
-// for which one run takes at least 0.2 s, so that a run takes 0.2 to 0.3 s
-// rather than up to 2 s, and a %timeit of a 100 ns statement returns in
-// about 2 s. It is computed from one calibration run of about 50 ms rather
-// than by trying each count. The build time, shown in
+// As in IPython, the loop count is chosen in the process that measures
+// (runtime/harness's Timeit: a warm-up run, then runs of growing counts).
+// One deliberate difference: with no -n, the count is the smallest of 1,
+// 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k (not only 1, 2, 5 × 10^k) for which
+// one run takes at least 0.2 s, so that a run takes 0.2 to 0.3 s and a
+// %timeit of a 100 ns statement returns in about 2 s; it is computed from
+// the time per loop of a calibration run of at least 20 ms rather than by
+// trying each count. The build time, shown in
 // the HTML table and kept in Result.CompileTime, is not printed in the
 // text output.
 package timeit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"go/token"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
@@ -46,9 +48,6 @@ func (*Magic) Doc() string {
 
 // autorangeTarget is the least time one run should take without -n.
 const autorangeTarget = 0.2 // seconds
-
-// calibrationTime is how long the calibration run lasts.
-const calibrationTime = "50ms"
 
 // optionSpec lists IPython's %timeit options.
 func optionSpec() magics.OptionSpec {
@@ -109,6 +108,9 @@ func parseCall(call magics.Call) (*config, error) {
 		cfg.variants = []variant{{bench: "Cell", body: restSn}}
 		return cfg, nil
 	}
+	if onlyComments(call.Body) {
+		return nil, usage("%%timeit needs a statement to time: write it on the lines after %%timeit (the rest of the magic line is the setup)")
+	}
 	cfg.setup = restSn
 	vs, err := parseVariants(call.Body, call.Count, call.BodyLine)
 	if err != nil {
@@ -121,116 +123,32 @@ func parseCall(call magics.Call) (*config, error) {
 	return cfg, nil
 }
 
+// onlyComments reports whether src holds no code: only blank lines and
+// // comments.
+func onlyComments(src string) bool {
+	for l := range strings.Lines(src) {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "//") {
+			return false
+		}
+	}
+	return true
+}
+
 func usage(msg string) error { return &kernel.Error{Name: "UsageError", Value: msg} }
 
-// labelLine splits "label: statement" into its label and the column (0-based
-// byte offset) where the statement starts. A Go label (a label alone on its
-// line, or before for, switch, select or a block) is not a variant label.
-func labelLine(line string) (label string, stmtAt int, ok bool) {
-	i := 0
-	for i < len(line) {
-		c := rune(line[i])
-		if c == '_' || unicode.IsLetter(c) || i > 0 && unicode.IsDigit(c) {
-			i++
-			continue
-		}
-		break
-	}
-	if i == 0 || i >= len(line) || line[i] != ':' || strings.HasPrefix(line[i:], ":=") {
-		return "", 0, false
-	}
-	j := i + 1
-	for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
-		j++
-	}
-	stmt := line[j:]
-	if strings.TrimSpace(stmt) == "" {
-		return "", 0, false
-	}
-	for _, kw := range []string{"for", "switch", "select", "{"} {
-		if stmt == kw || strings.HasPrefix(stmt, kw+" ") || strings.HasPrefix(stmt, kw+"{") || kw == "{" && strings.HasPrefix(stmt, "{") {
-			return "", 0, false
-		}
-	}
-	return line[:i], j, true
-}
-
-// parseVariants splits a %%timeit body into labelled variants. The rule: a
-// body is a comparison when its first line of code (blank lines and //
-// comments aside) is "label: statement", with the label at the start of the
-// line, and at least two such lines exist. Each label line starts a
-// variant; the lines after it, up to the next label line, continue it. It
-// returns nil for a body that is not a comparison.
+// parseVariants splits a %%timeit body into labelled variants (see
+// magics.ParseVariants), each with its benchmark's name; nil for a body
+// that is not a comparison.
 func parseVariants(body string, cellNo, bodyLine int) ([]variant, error) {
-	lines := strings.Split(body, "\n")
-	var vs []variant
-	var cur []string
-	flush := func() {
-		if len(vs) > 0 {
-			vs[len(vs)-1].body.Source = strings.TrimRight(strings.Join(cur, "\n"), " \t\r\n")
-		}
+	mvs, err := magics.ParseVariants(body, cellNo, bodyLine)
+	if err != nil || mvs == nil {
+		return nil, err
 	}
-	labels := 0
-	for _, l := range lines {
-		if _, _, ok := labelLine(l); ok {
-			labels++
-		}
+	vs := make([]variant, len(mvs))
+	for i, v := range mvs {
+		vs[i] = variant{label: v.Label, bench: fmt.Sprintf("V%d_%s", i, v.Label), body: v.Body}
 	}
-	if labels < 2 {
-		return nil, nil
-	}
-	seen := map[string]bool{}
-	for i, l := range lines {
-		label, at, ok := labelLine(l)
-		if !ok {
-			t := strings.TrimSpace(l)
-			if len(vs) == 0 {
-				if t == "" || strings.HasPrefix(t, "//") {
-					continue
-				}
-				return nil, nil // code before the first label: not a comparison
-			}
-			cur = append(cur, l)
-			continue
-		}
-		if seen[label] {
-			return nil, usage(fmt.Sprintf("the variant label %q is used twice", label))
-		}
-		seen[label] = true
-		flush()
-		vs = append(vs, variant{
-			label: label,
-			bench: fmt.Sprintf("V%d_%s", len(vs), label),
-			body:  native.Snippet{Cell: cellNo, Line: bodyLine + i, Col: at + 1},
-		})
-		cur = []string{l[at:]}
-	}
-	flush()
 	return vs, nil
-}
-
-// benchArgs are the test binary's flags to run one or more benchmarks.
-func benchArgs(names ...string) []string {
-	return []string{"-test.run=^$", "-test.bench=^Benchmark(" + strings.Join(names, "|") + ")$"}
-}
-
-// autoLoops is the smallest loop count of the series 1, 1.5, 2, 2.5, 3, 4,
-// 5, 6, 8 × 10^k (whole numbers only) for which a run lasts at least
-// autorangeTarget, given the time of one loop. The steps are finer than
-// IPython's powers of ten so that a run lasts 0.2 to 0.3 s, not up to 2 s.
-func autoLoops(secPerOp float64) int {
-	steps := []int{10, 15, 20, 25, 30, 40, 50, 60, 80} // tenths
-	for n := 1; n <= 1e10; n *= 10 {
-		for _, m := range steps {
-			if m*n%10 != 0 {
-				continue
-			}
-			if c := m * n / 10; float64(c)*secPerOp >= autorangeTarget*(1-1e-9) {
-				return c
-			}
-		}
-	}
-	return 1e10
 }
 
 // Run runs the magic.
@@ -301,66 +219,39 @@ func (c *config) clock() string {
 	return clockWall
 }
 
-// measure runs the benchmarks: calibration when no -n, then R runs of N
-// loops. Variants of a comparison are run interleaved (run r of every
-// variant before run r+1 of any, in a rotating order) so that they share
-// the machine's noise.
+// measure runs the benchmarks in one child process (see harness.Timeit):
+// a warm-up and the calibration when there is no -n, then R runs of N
+// loops of each. Variants of a comparison are run interleaved (run r of
+// every variant before run r+1 of any, in a rotating order) so that they
+// share the machine's noise.
 func measure(ctx context.Context, ws *native.Workspace, bin *native.Binary, cfg *config, base native.RunOptions) ([]*Result, error) {
-	run := func(args ...string) (map[string][]measurement, error) {
-		opts := base
-		opts.Args = args
-		res, err := ws.Run(ctx, bin, opts)
-		if err != nil {
-			return nil, err
-		}
-		return parseBench(res.Bench, timeUnit(cfg.clock()))
+	plan := harness.TimeitPlan{Repeat: cfg.repeat, Target: autorangeTarget}
+	for _, v := range cfg.variants {
+		plan.Benchmarks = append(plan.Benchmarks, v.bench)
+		plan.Loops = append(plan.Loops, cfg.loops)
 	}
-	loops := make([]int, len(cfg.variants))
-	for i, v := range cfg.variants {
-		if cfg.loops > 0 {
-			loops[i] = cfg.loops
-			continue
-		}
-		got, err := run(append(benchArgs(v.bench), "-test.benchtime="+calibrationTime)...)
-		if err != nil {
-			return nil, err
-		}
-		ms := got[v.bench]
-		if len(ms) == 0 {
-			return nil, noResult(v)
-		}
-		loops[i] = autoLoops(ms[len(ms)-1].secPerOp)
+	js, err := json.Marshal(plan)
+	if err != nil {
+		return nil, err
 	}
-	runs := map[string][]measurement{}
-	if len(cfg.variants) == 1 {
-		v := cfg.variants[0]
-		got, err := run(append(benchArgs(v.bench), fmt.Sprintf("-test.benchtime=%dx", loops[0]),
-			fmt.Sprintf("-test.count=%d", cfg.repeat), "-test.benchmem")...)
-		if err != nil {
-			return nil, err
-		}
-		runs = got
-	} else {
-		for r := range cfg.repeat {
-			for j := range cfg.variants {
-				i := (j + r) % len(cfg.variants)
-				v := cfg.variants[i]
-				got, err := run(append(benchArgs(v.bench), fmt.Sprintf("-test.benchtime=%dx", loops[i]),
-					"-test.count=1", "-test.benchmem")...)
-				if err != nil {
-					return nil, err
-				}
-				runs[v.bench] = append(runs[v.bench], got[v.bench]...)
-			}
-		}
+	opts := base
+	opts.Args = []string{"-test.run=^" + harness.TimeitTest + "$", "-test.bench=^$"}
+	opts.Env = append(append([]string(nil), base.Env...), harness.TimeitPlanEnv+"="+string(js))
+	res, err := ws.Run(ctx, bin, opts)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := parseBench(res.Bench, timeUnit(cfg.clock()))
+	if err != nil {
+		return nil, err
 	}
 	var results []*Result
-	for i, v := range cfg.variants {
+	for _, v := range cfg.variants {
 		ms := runs[v.bench]
-		if len(ms) == 0 {
+		if len(ms) < cfg.repeat {
 			return nil, noResult(v)
 		}
-		results = append(results, summarise(v.label, ms, loops[i], cfg.precision, bin.BuildTime.Seconds()))
+		results = append(results, summarise(v.label, ms, ms[0].iters, cfg.precision, bin.BuildTime.Seconds()))
 	}
 	return results, nil
 }

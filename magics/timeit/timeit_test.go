@@ -157,6 +157,26 @@ func TestTimeitEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("no allocation reads 0 B/op", func(t *testing.T) {
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 7 len(words) + fib(3)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := v.(*Result); r.BytesPerOp != 0 || r.AllocsPerOp != 0 || r.Loops < 1000 {
+			t.Errorf("B/op %g, allocs/op %g, %d loops", r.BytesPerOp, r.AllocsPerOp, r.Loops)
+		}
+	})
+
+	t.Run("a millisecond body gets more than a few loops", func(t *testing.T) {
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 2 time.Sleep(time.Millisecond)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := v.(*Result); r.Loops < 20 {
+			t.Errorf("%d loops each for a 1 ms body", r.Loops)
+		}
+	})
+
 	t.Run("quiet", func(t *testing.T) {
 		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-q -o -n 10 -r 2 fib(10)"}})
 		if err != nil {
@@ -217,6 +237,12 @@ func TestTimeitEndToEnd(t *testing.T) {
 		{"compile error in an indented magic", magicstest.Call(t, 9, "x := 1\n  %timeit -n 3 undefinedThing + 1"), 0, "CompileError", "In[9]:2:16: undefined: undefinedThing"},
 		{"panic", magics.Call{Magic: cell.Magic{Args: `-n 1 -r 1 panic("boom")`}}, 0, "panic", "the cell panicked: boom"},
 		{"interrupt", magics.Call{Magic: cell.Magic{Args: "for {}"}}, 400 * time.Millisecond, "Interrupted", "interrupted"},
+		{"runtime.Goexit", magicstest.Call(t, 5, "%timeit runtime.Goexit()"), 0, "TimeitError", "produced no timing"},
+		{"runtime.Goexit with -n", magicstest.Call(t, 5, "%timeit -n 3 -r 2 runtime.Goexit()"), 0, "TimeitError", "produced no timing"},
+		{"runtime.Goexit in the setup", magicstest.Call(t, 5, "%%timeit runtime.Goexit()\nx := 1"), 0, "TimeitError", "produced no timing"},
+		{"os.Exit(0)", magicstest.Call(t, 5, "%timeit os.Exit(0)"), 0, "Exit", "os.Exit(0)"},
+		{"os.Exit(3)", magicstest.Call(t, 5, "%timeit os.Exit(3)"), 0, "Exit", "status 3"},
+		{"empty cell body", magicstest.Call(t, 5, "%%timeit x := 1\n  \n// nothing\n"), 0, "UsageError", "needs a statement"},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,8 +39,16 @@ type Options struct {
 	// module's packages and its requirements besides the standard
 	// library. "" is the current directory. Ignored when Importer is set.
 	Dir string
+	// Env is the go command's environment (nil for the kernel's), such
+	// as the GOWORK of the notebook's modules.
+	Env []string
+	// Fetch, when set, is called for an import outside the standard
+	// library that the go command does not resolve from Dir, to make it
+	// resolvable (the notebook's modules run go get); the import is then
+	// looked up again.
+	Fetch func(path string) error
 	// Importer, when set, is shared with other checkers (tests do so to
-	// read export data once).
+	// read export data once); Dir, Env and Fetch are then ignored.
 	Importer *Importer
 	// AutoImport gives the import path of a package used by name without
 	// an import (strings.ToUpper), as the interpreter imports it on first
@@ -87,7 +95,7 @@ func New(opts Options) *Checker {
 	}
 	im := opts.Importer
 	if im == nil {
-		im = NewImporter(fset, opts.Dir)
+		im = newImporter(fset, opts.Dir, opts.Env, opts.Fetch)
 	}
 	auto := opts.AutoImport
 	if auto == nil {

@@ -23,8 +23,10 @@ import (
 // not see). Packages are read once and kept for the Importer's lifetime.
 // An Importer is safe for concurrent use.
 type Importer struct {
-	dir  string
-	fset *token.FileSet
+	dir   string
+	env   []string
+	fetch func(path string) error
+	fset  *token.FileSet
 
 	mu      sync.Mutex
 	exports map[string]string         // import path to export data file
@@ -37,7 +39,15 @@ type Importer struct {
 // a module resolves that module's packages and requirements too). fset
 // receives the positions of imported objects.
 func NewImporter(fset *token.FileSet, dir string) *Importer {
-	im := &Importer{dir: dir, fset: fset, exports: map[string]string{}, extra: map[string]*types.Package{}}
+	return newImporter(fset, dir, nil, nil)
+}
+
+// newImporter is NewImporter with the go command's environment (nil for
+// the kernel's) and a fetch function called for a package outside the
+// standard library that the go command does not know yet (nil for none);
+// fetch makes it known (the notebook's modules get it).
+func newImporter(fset *token.FileSet, dir string, env []string, fetch func(string) error) *Importer {
+	im := &Importer{dir: dir, env: env, fetch: fetch, fset: fset, exports: map[string]string{}, extra: map[string]*types.Package{}}
 	im.gc = importer.ForCompiler(fset, "gc", im.lookup).(types.ImporterFrom)
 	return im
 }
@@ -66,13 +76,22 @@ func (im *Importer) ImportFrom(path, _ string, _ types.ImportMode) (*types.Packa
 	if path == "unsafe" {
 		return types.Unsafe, nil
 	}
-	if err := im.Resolve(path); err != nil {
-		im.mu.Lock()
-		_, known := im.exports[path]
-		im.mu.Unlock()
-		if !known {
-			return nil, err
+	err := im.Resolve(path)
+	im.mu.Lock()
+	f, known := im.exports[path]
+	im.mu.Unlock()
+	if f == "" && im.fetch != nil && !isStd(path) {
+		if ferr := im.fetch(path); ferr != nil {
+			return nil, ferr
 		}
+		im.forget()
+		err = im.Resolve(path)
+		im.mu.Lock()
+		_, known = im.exports[path]
+		im.mu.Unlock()
+	}
+	if err != nil && !known {
+		return nil, err
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
@@ -94,7 +113,7 @@ func (im *Importer) Resolve(paths ...string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	found, err := goListExport(im.dir, missing)
+	found, err := goListExport(im.dir, im.env, missing)
 	im.mu.Lock()
 	for p, f := range found {
 		im.exports[p] = f
@@ -108,6 +127,25 @@ func (im *Importer) Resolve(paths ...string) error {
 	}
 	im.mu.Unlock()
 	return err
+}
+
+// forget drops what the go command did not know, to ask again once
+// modules changed.
+func (im *Importer) forget() {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	for p, f := range im.exports {
+		if f == "" {
+			delete(im.exports, p)
+		}
+	}
+}
+
+// isStd reports whether path is a standard-library path (its first
+// element has no dot).
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
 }
 
 // lookup opens the export data of path for the gc importer.
@@ -125,10 +163,11 @@ func (im *Importer) lookup(path string) (io.ReadCloser, error) {
 // goListExport runs go list -export -deps for paths in dir and returns
 // the export data file of each package listed. A path the go command
 // cannot resolve is reported in the error with the go command's words.
-func goListExport(dir string, paths []string) (map[string]string, error) {
+func goListExport(dir string, env, paths []string) (map[string]string, error) {
 	args := append([]string{"list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{with .Error}}{{.Err}}{{end}}"}, paths...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

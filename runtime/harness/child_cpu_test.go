@@ -30,9 +30,9 @@ func TestTimesReport(t *testing.T) {
 	if diff := cpu - user - sys; diff > 1e-12 || diff < -1e-12 {
 		t.Errorf("cpu %g is not user %g + sys %g", cpu, user, sys)
 	}
-	// A busy loop on one goroutine uses about one CPU: its CPU time per
-	// op is neither far below its wall time nor many times above it.
-	if cpu < wall/4 || cpu > wall*8 {
+	// A busy loop on one goroutine uses at most about one CPU (on a loaded
+	// machine less, so there is no lower bound).
+	if cpu > wall*8 {
 		t.Errorf("cpu %g s/op for %g s/op of wall time", cpu, wall)
 	}
 }

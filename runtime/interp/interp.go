@@ -67,6 +67,10 @@ type Options struct {
 	// 0 means the default: $PERFNB_KERNEL_MEMORY_LIMIT, else half of the
 	// machine's memory; a negative value turns the guard off.
 	MemoryLimit int64
+	// Packages, when not nil, makes packages outside the standard library
+	// importable: the notebook's own and third-party ones (see
+	// runtime/modules).
+	Packages Importer
 }
 
 // Interp evaluates cell items in one persistent Go state. Eval, SetVar and
@@ -96,6 +100,8 @@ type Interp struct {
 	deferMu  sync.Mutex
 	deferred []func() // calls deferred by the running cell's own code
 	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
+
+	plugins map[string]yaegi.Exports // symbols of packages loaded from plugins, by import path, used again on rebuild
 }
 
 // settle is how long an interrupted evaluation is given to stop.
@@ -163,6 +169,7 @@ func New(opts Options) (*Interp, error) {
 // standard library, the display package and perfnb's overrides.
 func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	yi := yaegi.New(yaegi.Options{
+		GoPath: i.goPath(),
 		Stdin:  i.stdin,
 		Stdout: i.stdout,
 		Stderr: &yaegiStderr{cur: i.cur, out: i.stderr},
@@ -192,6 +199,11 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading perfnb's packages into the interpreter: %w", err)
+	}
+	for _, syms := range i.plugins {
+		if err := yi.Use(syms); err != nil {
+			return nil, fmt.Errorf("loading a plugin's package into the interpreter: %w", err)
+		}
 	}
 	if _, err := yi.Eval(`import ` + rtAlias + ` "` + rtPath + `"`); err != nil {
 		return nil, fmt.Errorf("importing perfnb's runtime package: %w", err)
@@ -557,9 +569,16 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 	var conflict []cell.Decl
 	for _, s := range importSpecs(a) {
 		alias, p := s[0], s[1]
+		pkg, err := i.importPackage(ctx, p)
+		if err != nil {
+			return err
+		}
 		name := alias
 		if name == "" {
 			name = stdPackageName(p)
+			if pkg != nil {
+				name = pkg.Name
+			}
 		}
 		src := fmt.Sprintf("import %s %q", alias, p)
 		line := item.Line
@@ -570,7 +589,7 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 		}
 		if name == "_" || name == "." {
 			if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
-				return err
+				return importFailed(pkg, err)
 			}
 			continue
 		}
@@ -582,7 +601,7 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 			continue
 		}
 		if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
-			return err
+			return importFailed(pkg, err)
 		}
 		i.imports[name] = p
 		i.log.add(d)
@@ -807,6 +826,20 @@ func (i *Interp) restoreVars(yi *yaegi.Interpreter, l *declLog, fresh map[string
 		}
 		newp.Elem().Set(oldp.Elem())
 	}
+}
+
+// Value returns the current value of the package-level variable name, as
+// yaegi holds it (addressable; unexported struct fields carry yaegi's X
+// prefix), and whether there is such a variable.
+func (i *Interp) Value(name string) (reflect.Value, bool) {
+	if i.yi == nil || !token.IsIdentifier(name) {
+		return reflect.Value{}, false
+	}
+	p, err := evalQuiet(i.yi, "&"+name)
+	if err != nil || !p.IsValid() || p.Kind() != reflect.Pointer || p.IsNil() {
+		return reflect.Value{}, false
+	}
+	return p.Elem(), true
 }
 
 // evalQuiet evaluates src, turning a panic of yaegi into an error.

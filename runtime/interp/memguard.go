@@ -1,7 +1,6 @@
 package interp
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math"
@@ -9,17 +8,17 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // MemoryLimitEnv names the environment variable that sets the kernel's own
 // memory limit for interpreted cells, in bytes or with a KiB, MiB or GiB
-// suffix ("8GiB"), or "off". Without it the limit is half of the machine's
-// memory (or of the cgroup's limit, when that is lower).
+// suffix ("8GiB"; see sysmem.ParseSize), or "off". Without it the limit is
+// half of the machine's memory (or of the cgroup's limit, when that is
+// lower).
 //
 // The limit guards the kernel process, where cells run interpreted: it is
 // the soft limit of Go's garbage collector (debug.SetMemoryLimit, unless
@@ -43,18 +42,9 @@ type memGuard struct {
 // the guard off (nil).
 func newMemGuard(limit int64) (*memGuard, error) {
 	if limit == 0 {
-		v := strings.TrimSpace(os.Getenv(MemoryLimitEnv))
-		switch {
-		case strings.EqualFold(v, "off"):
-			return nil, nil
-		case v != "":
-			n, err := parseBytes(v)
-			if err != nil {
-				return nil, fmt.Errorf("%s=%q: %w", MemoryLimitEnv, v, err)
-			}
-			limit = n
-		default:
-			limit = defaultMemoryLimit()
+		var err error
+		if limit, err = sysmem.DefaultLimit(MemoryLimitEnv, sysmem.HalfOfTotal); err != nil {
+			return nil, err
 		}
 	}
 	if limit < 0 {
@@ -66,57 +56,6 @@ func newMemGuard(limit int64) (*memGuard, error) {
 		debug.SetMemoryLimit(limit)
 	}
 	return &memGuard{limit: uint64(limit)}, nil
-}
-
-// defaultMemoryLimit is half of the machine's memory, or of the cgroup's
-// limit when that is lower; 4 GiB when neither can be read.
-func defaultMemoryLimit() int64 {
-	total := memTotal()
-	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && (total <= 0 || n < total) {
-			total = n
-		}
-	}
-	if total <= 0 {
-		return 4 << 30
-	}
-	return total / 2
-}
-
-// memTotal reads MemTotal from /proc/meminfo, in bytes (0 if unknown).
-func memTotal() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return n << 10
-		}
-	}
-	return 0
-}
-
-// parseBytes reads a size in bytes with an optional binary suffix (K, KB,
-// KiB, M, MB, MiB, G, GB, GiB, T, TB, TiB; case-insensitive).
-func parseBytes(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	num := strings.TrimRight(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
-	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
-	shift := map[string]int{"": 0, "b": 0, "k": 10, "kb": 10, "kib": 10, "m": 20, "mb": 20, "mib": 20,
-		"g": 30, "gb": 30, "gib": 30, "t": 40, "tb": 40, "tib": 40}
-	sh, ok := shift[unit]
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || !ok || f <= 0 || f*float64(int64(1)<<sh) >= math.MaxInt64 {
-		return 0, fmt.Errorf("not a size: write bytes, or a number with MiB or GiB, or off")
-	}
-	return int64(f * float64(int64(1)<<sh)), nil
 }
 
 // heapBytes returns the bytes held by heap objects, live or not yet swept.
@@ -148,7 +87,7 @@ type memoryError struct {
 func (e *memoryError) Error() string {
 	return fmt.Sprintf("the cell was stopped: the kernel's heap reached %s, past its memory limit of %s "+
 		"(set %s to change it); everything defined before the cell is kept",
-		formatBytes(e.heap), formatBytes(e.limit), MemoryLimitEnv)
+		sysmem.FormatBytes(float64(e.heap)), sysmem.FormatBytes(float64(e.limit)), MemoryLimitEnv)
 }
 
 // kernelError is the cell's error.
@@ -158,16 +97,6 @@ func (e *memoryError) kernelError() *kernel.Error {
 		Value:     e.Error(),
 		Traceback: []string{"MemoryLimitExceeded: " + e.Error()},
 	}
-}
-
-func formatBytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }
 
 // watch returns a context derived from ctx that is cancelled, with a

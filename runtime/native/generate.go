@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/harness"
 )
 
 // GeneratedFile is the name of the test file Generate's source is written
@@ -49,15 +50,27 @@ const (
 //   - Variables that setup or body declare at their top level are used
 //     after them (_ = x), so "declared and not used" cannot happen, and an
 //     expression statement that is not a call (x*y, s[i], len(s), a
-//     conversion) is passed to harness.Keep so that it is legal and its
-//     value cannot be optimised away. The loop is for b.Loop(), which keeps
-//     the results of assignments and calls alive.
+//     conversion) is assigned to the blank identifier (_ = len(s)), so that
+//     it is legal. The loop is for b.Loop(), and the compiler keeps the
+//     results of the assignments and calls in its body alive (Go 1.24's
+//     bloop pass: _ = e becomes a temporary passed to runtime.KeepAlive),
+//     so the value is not optimised away and nothing is added to the loop
+//     that a hand-written benchmark with a package-level sink does not do.
 //   - Every piece of cell code is preceded by a //line directive, so that
 //     compiler errors, panics and profiles name cell lines (In[3]:5:2).
 //
 // A syntax error in a snippet or declaration is returned with the cell
 // position it occurs at.
 func Generate(p Program) ([]byte, error) {
+	g, err := newGenerator(p)
+	if err != nil {
+		return nil, err
+	}
+	return g.emit(), nil
+}
+
+// newGenerator parses the program and selects the declarations it needs.
+func newGenerator(p Program) (*generator, error) {
 	g := &generator{
 		declByName: map[string][]int{},
 		methodsOf:  map[string][]int{},
@@ -72,18 +85,22 @@ func Generate(p Program) ([]byte, error) {
 		}
 	}
 	g.selectDecls()
-	return g.emit(), nil
+	return g, nil
 }
 
 // declInfo is a parsed declaration of the store.
 type declInfo struct {
 	decl    cell.Decl
-	imports []importInfo // for import declarations
-	names   []string     // package-level names it declares
-	recv    string       // receiver base type, for methods
-	always  bool         // init functions and blank vars
-	refs    []string     // unresolved identifiers it uses
-	sels    []string     // unresolved identifiers used as X in X.Sel
+	parsed  string           // the source that file was parsed from
+	file    *ast.File        // the declaration parsed from parsed
+	fset    *token.FileSet   // positions of file
+	specs   []*ast.ValueSpec // for var declarations
+	imports []importInfo     // for import declarations
+	names   []string         // package-level names it declares
+	recv    string           // receiver base type, for methods
+	always  bool             // init functions and blank vars
+	refs    []string         // unresolved identifiers it uses
+	sels    []string         // unresolved identifiers used as X in X.Sel
 	used    bool
 }
 
@@ -117,6 +134,10 @@ type generator struct {
 	methodsOf  map[string][]int // receiver type -> method decl indexes
 	typeNames  map[string]bool  // types declared in the store
 	benches    []*benchCode
+	// carried maps the variables that take the notebook's values to
+	// their types as Go source, in the generated file's terms; see
+	// carry.go.
+	carried map[string]string
 }
 
 func cellFile(n int) string { return fmt.Sprintf("In[%d]", n) }
@@ -163,7 +184,7 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 		if err != nil {
 			return parseErr(err)
 		}
-		info := &declInfo{decl: d}
+		info := &declInfo{decl: d, parsed: src, file: f, fset: fset}
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			quoted := imp.Path.Value
@@ -194,6 +215,9 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 						info.names = append(info.names, spec.Name.Name)
 						g.typeNames[spec.Name.Name] = true
 					case *ast.ValueSpec:
+						if decl.Tok == token.VAR {
+							info.specs = append(info.specs, spec)
+						}
 						for _, n := range spec.Names {
 							if n.Name == "_" {
 								info.always = true
@@ -278,8 +302,8 @@ type edit struct {
 }
 
 // prepareSnippet rewrites a cell snippet: expression statements that are not
-// legal as statements are kept through harness.Keep, and the names declared
-// at its top level are recorded.
+// legal as statements are assigned to the blank identifier, and the names
+// declared at its top level are recorded.
 func (g *generator) prepareSnippet(sn Snippet) (*snippetCode, error) {
 	sc := &snippetCode{sn: sn}
 	if strings.TrimSpace(sn.Source) == "" {
@@ -322,12 +346,8 @@ func (g *generator) prepareSnippet(sn Snippet) (*snippetCode, error) {
 			return true
 		}
 		startPos := fset.Position(es.X.Pos())
-		endPos := fset.Position(es.X.End())
 		start := fset.File(es.X.Pos()).Offset(es.X.Pos()) - base
-		end := fset.File(es.X.End()).Offset(es.X.End()) - base
-		edits = append(edits,
-			edit{start, start, "harness.Keep(/*line " + fmt.Sprintf("%s:%d:%d", file, startPos.Line, startPos.Column) + "*/"},
-			edit{end, end, ")/*line " + fmt.Sprintf("%s:%d:%d", file, endPos.Line, endPos.Column) + "*/"})
+		edits = append(edits, edit{start, start, "_ = /*line " + fmt.Sprintf("%s:%d:%d", file, startPos.Line, startPos.Column) + "*/"})
 		return true
 	})
 	text := sn.Source
@@ -337,9 +357,6 @@ func (g *generator) prepareSnippet(sn Snippet) (*snippetCode, error) {
 	}
 	sc.text = text
 	sc.refs, sc.sels = unresolved(f)
-	if len(edits) > 0 {
-		sc.sels = append(sc.sels, "harness")
-	}
 	return sc, nil
 }
 
@@ -623,12 +640,17 @@ func (g *generator) emit() []byte {
 		}
 		w.printf(")\n")
 	}
+	g.emitState(w)
 	for _, d := range g.decls {
 		if !d.used {
 			continue
 		}
+		text := d.decl.Source
+		if c, ok := g.carriedSource(d); ok {
+			text = c
+		}
 		w.printf("\n")
-		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, d.decl.Source)
+		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, text)
 	}
 	for _, bc := range g.benches {
 		w.printf("\nfunc Benchmark%s(%s *testing.B) {\n", bc.name, bc.param)
@@ -658,6 +680,13 @@ func (g *generator) emit() []byte {
 			w.printf("%s\n", strings.TrimRight(bc.after, "\n"))
 		}
 		w.printf("}\n")
+	}
+	if len(g.benches) > 0 {
+		w.printf("\nfunc %s(t *testing.T) {\n\tharness.Timeit(t, testing.Benchmark, map[string]func(*testing.B){\n", harness.TimeitTest)
+		for _, bc := range g.benches {
+			w.printf("\t\t%q: Benchmark%s,\n", bc.name, bc.name)
+		}
+		w.printf("\t})\n}\n")
 	}
 	return w.buf.Bytes()
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -55,12 +56,29 @@ type Benchmark struct {
 type Program struct {
 	Decls      []cell.Decl
 	Benchmarks []Benchmark
+	// GCFlags are extra compiler flags for the generated package only
+	// (go test -c -gcflags=...), such as -m=2 to have the compiler report
+	// its inlining and escape decisions; the binary's CompilerOutput
+	// holds what it reported.
+	GCFlags []string
+	// Symbols keeps the symbol table in the binary, for disassembly; by
+	// default it is stripped, which only shortens the link.
+	Symbols bool
 }
 
 // Binary is a compiled test binary in a workspace.
 type Binary struct {
 	Path      string
 	BuildTime time.Duration
+	// CompilerOutput is what the compiler printed for a build that
+	// succeeded: its diagnostics when Program.GCFlags asked for them,
+	// with positions in cells (In[3]:5: moved to heap: x). The cache
+	// replays them when the package was already built.
+	CompilerOutput string
+
+	state *carriedState // the notebook's values it carries; nil: none
+	noted atomic.Bool   // the notes about state were written
+	runs  atomic.Int64  // runs started, to name their reports
 }
 
 // RunOptions controls one run of a Binary.
@@ -98,12 +116,15 @@ type RunResult struct {
 // runtime/harness, importable as "perfnbcell/harness".
 type Workspace struct {
 	dir       string
-	goCmd     string // the go command
-	goVersion string // the toolchain's version, for go.mod ("1.26.8")
+	goCmd     string   // the go command
+	goVersion string   // the toolchain's version, for go.mod ("1.26.8")
+	env       []string // the go command's environment; nil: goEnv()
 
-	mu   sync.Mutex // serialises builds
-	seq  int        // number of the last build
-	bins []string   // binaries kept, oldest first
+	mu      sync.Mutex        // serialises builds
+	seq     int               // number of the last build
+	bins    []string          // binaries kept, oldest first
+	values  ValueSource       // the notebook's values (SetValues); nil: none
+	exports map[string]string // export data files of standard packages, by path
 }
 
 // NewWorkspace creates a workspace in a new temporary directory below

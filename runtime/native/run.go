@@ -7,15 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // DefaultOutputLimit is how much a child may print, in bytes, before the
@@ -23,8 +24,9 @@ import (
 const DefaultOutputLimit = 1 << 20
 
 // MemoryLimitEnv names the environment variable that sets the children's
-// memory limit, in bytes or with a KiB, MiB or GiB suffix ("512MiB"). Without
-// it, a child may use half of the memory available when it starts.
+// memory limit: a size as sysmem.ParseSize reads it ("512MiB", "2GiB"; a
+// number without a unit is bytes), or "off". Without it, a child may use
+// half of the memory available when it starts.
 //
 // The limit is enforced from outside, by watching the child's resident set
 // size: GOMEMLIMIT is deliberately not set, since it would make the
@@ -37,62 +39,18 @@ const memoryPoll = 20 * time.Millisecond
 // maxTraceBytes caps what is kept of a crashing child's standard error.
 const maxTraceBytes = 256 << 10
 
-// memoryLimit returns the limit for a run, in bytes, and how to change it.
+// memoryLimit returns the limit for a run, in bytes: requested, else
+// MemoryLimitEnv, else half of the memory available (see sysmem); no limit
+// (math.MaxInt64) when MemoryLimitEnv is "off".
 func memoryLimit(requested int64) (int64, error) {
 	if requested > 0 {
 		return requested, nil
 	}
-	if v := strings.TrimSpace(os.Getenv(MemoryLimitEnv)); v != "" {
-		n, err := ParseBytes(v)
-		if err != nil {
-			return 0, fmt.Errorf("%s=%q: %w", MemoryLimitEnv, v, err)
-		}
-		return n, nil
+	n, err := sysmem.DefaultLimit(MemoryLimitEnv, sysmem.HalfOfAvailable)
+	if n == sysmem.Off {
+		return math.MaxInt64, nil
 	}
-	avail, err := memAvailable()
-	if err != nil || avail <= 0 {
-		return 4 << 30, nil
-	}
-	return avail / 2, nil
-}
-
-// ParseBytes reads a size in bytes, with an optional suffix: K, KB, KiB,
-// M, MB, MiB, G, GB, GiB (all binary multiples), case-insensitive.
-func ParseBytes(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	num := strings.TrimRight(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
-	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
-	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
-		"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
-		"t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}[unit]
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || mult == 0 || f <= 0 {
-		return 0, fmt.Errorf("not a size: write bytes, or a number with MiB or GiB")
-	}
-	return int64(f * mult), nil
-}
-
-// memAvailable reads MemAvailable from /proc/meminfo, in bytes.
-func memAvailable() (int64, error) {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	return procField(b, "MemAvailable:"), nil
-}
-
-// procField returns a "Name:   1234 kB" field of a /proc file, in bytes.
-func procField(b []byte, name string) int64 {
-	i := bytes.Index(b, []byte(name))
-	if i < 0 {
-		return 0
-	}
-	fields := strings.Fields(string(b[i+len(name):]))
-	if len(fields) == 0 {
-		return 0
-	}
-	n, _ := strconv.ParseInt(fields[0], 10, 64)
-	return n << 10
+	return n, err
 }
 
 // cappedOutput forwards output to writers until a limit, then says once that
@@ -115,23 +73,11 @@ func (c *cappedOutput) write(w io.Writer, p []byte) {
 	if len(p) > c.left {
 		w.Write(p[:c.left])
 		c.truncated = true
-		fmt.Fprintf(w, "\n[output truncated: the cell printed more than %s; the rest was discarded]\n", formatBytes(int64(c.left+len(p))))
+		fmt.Fprintf(w, "\n[output truncated: the cell printed more than %s; the rest was discarded]\n", sysmem.FormatBytes(float64(c.left+len(p))))
 		return
 	}
 	c.left -= len(p)
 	w.Write(p)
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // isBenchLine reports whether a line of the test binary's standard output
@@ -185,9 +131,12 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 			return nil, fmt.Errorf("starting the cell's process: %w", err)
 		}
 	}
-	cmd := exec.Command(b.Path, opts.Args...)
+	// -test.paniconexit0, as go test passes it: os.Exit(0) in the cell
+	// panics instead of ending the child as if all went well.
+	cmd := exec.Command(b.Path, append([]string{"-test.paniconexit0"}, opts.Args...)...)
 	cmd.Dir = w.dir
-	cmd.Env = append(append(os.Environ(), harness.OutputFDEnv+"=3"), opts.Env...)
+	stateEnv, report := b.stateEnv()
+	cmd.Env = append(append(append(os.Environ(), harness.OutputFDEnv+"=3"), stateEnv...), opts.Env...)
 	cmd.Stdout, cmd.Stderr = pipes[1], pipes[3]
 	cmd.ExtraFiles = []*os.File{pipes[5]}
 	cmd.SysProcAttr = childAttr()
@@ -309,14 +258,12 @@ wait:
 		case <-timeout:
 			kill(TimedOut)
 		case <-tick.C:
-			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			mem, err := sysmem.ReadProcess(pid)
 			if err != nil {
 				continue
 			}
-			if hwm := procField(status, "VmHWM:"); hwm > peak {
-				peak = hwm
-			}
-			if procField(status, "VmRSS:") > limit {
+			peak = max(peak, mem.HWM)
+			if mem.RSS > limit {
 				kill(OutOfMemory)
 			}
 		}
@@ -342,6 +289,9 @@ wait:
 		peak = ru.Maxrss * maxRSSUnit
 	}
 	res := &RunResult{Bench: bench.Bytes(), PeakRSS: peak, Elapsed: elapsed}
+	for _, n := range b.stateNotes(report) {
+		capped.write(stderrW, []byte("note: "+n+"\n"))
+	}
 
 	switch reason {
 	case Interrupted:
@@ -351,7 +301,7 @@ wait:
 	case OutOfMemory:
 		return res, &Error{Kind: OutOfMemory, Summary: fmt.Sprintf(
 			"memory limit exceeded: the cell used more than %s (the limit; change it with the %s environment variable, for example %s=8GiB)",
-			formatBytes(limit), MemoryLimitEnv, MemoryLimitEnv)}
+			sysmem.FormatBytes(float64(limit)), MemoryLimitEnv, MemoryLimitEnv)}
 	}
 	if waitErr == nil {
 		return res, nil
@@ -374,6 +324,10 @@ func exitError(waitErr error, ps *os.ProcessState, trace, failed string) error {
 				msg += " " + strings.TrimSpace(more)
 			}
 			msg = strings.TrimSuffix(msg, " [recovered]")
+			if strings.HasPrefix(msg, "unexpected call to os.Exit(0)") {
+				// -test.paniconexit0 turned os.Exit(0) into this panic.
+				return &Error{Kind: Exited, Summary: "the cell called os.Exit(0), which ends the child process before anything is measured", Lines: frames, Err: waitErr}
+			}
 			return &Error{Kind: Panicked, Summary: "the cell panicked: " + msg, Lines: frames, Err: waitErr}
 		}
 	}

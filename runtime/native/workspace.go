@@ -111,10 +111,11 @@ func goVersion(goCmd string) (string, error) {
 	return v, nil
 }
 
-// goEnv is the environment of the go command: the user's, with the build
-// and module caches it names, but never a download (the workspace only
-// uses the standard library and its own packages), no workspace file, no
-// cross-compilation, and no VCS stamping.
+// goEnv is the environment of the go command for a workspace without
+// modules (see UseModules): the user's, with the build and module caches
+// it names, but never a download (the workspace only uses the standard
+// library and its own packages), no workspace file, no cross-compilation,
+// and no VCS stamping.
 func goEnv() []string {
 	drop := map[string]bool{"GOFLAGS": true, "GOTOOLCHAIN": true, "GOPROXY": true, "GOWORK": true,
 		"GO111MODULE": true, "GOOS": true, "GOARCH": true}
@@ -127,6 +128,46 @@ func goEnv() []string {
 	}
 	return append(env, "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local", "GOPROXY=off",
 		"GOWORK=off", "GO111MODULE=on")
+}
+
+// Modules is how a workspace reaches packages outside the standard
+// library: the notebook's module and its requirements
+// (*modules.Notebook).
+type Modules interface {
+	// WorkFile returns a go.work that uses the notebook's modules and the
+	// module directories extra.
+	WorkFile(extra ...string) ([]byte, error)
+	// Env returns the go command's environment for builds with the
+	// go.work at work (the user's GOPROXY, GOFLAGS and friends included).
+	Env(work string) []string
+}
+
+// UseModules makes the workspace build with m's modules, as a Go
+// workspace (go.work) holding the workspace's module and the notebook's:
+// cells import the notebook's packages and third-party ones with the
+// versions the notebook uses, and an edit to a package's source is built
+// by the next build.
+func (w *Workspace) UseModules(m Modules) error {
+	work, err := m.WorkFile(w.dir)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(w.dir, "go.work")
+	if err := os.WriteFile(path, work, 0o644); err != nil {
+		return fmt.Errorf("writing the native workspace's go.work: %w", err)
+	}
+	w.mu.Lock()
+	w.env = m.Env(path)
+	w.mu.Unlock()
+	return nil
+}
+
+// environ is the go command's environment for the workspace's builds.
+func (w *Workspace) environ() []string {
+	if w.env != nil {
+		return w.env
+	}
+	return goEnv()
 }
 
 // populate writes go.mod, the harness package and the display stub.
@@ -162,24 +203,36 @@ func (w *Workspace) populate() error {
 }
 
 func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
-	src, err := Generate(p)
+	g, err := newGenerator(p)
 	if err != nil {
 		return nil, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.seq++
+	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
+	src := g.emit()
+	state := w.carry(ctx, g, src, bin+".state")
+	if len(g.carried) > 0 {
+		src = g.emit()
+	}
 	if err := os.WriteFile(filepath.Join(w.dir, GeneratedFile), src, 0o644); err != nil {
 		return nil, fmt.Errorf("writing the generated test file: %w", err)
 	}
-	w.seq++
-	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
 	// -ldflags="-s -w" leaves out DWARF and the symbol table, which only
 	// debuggers and nm read: that saves a third of the link time.
 	// Tracebacks and pprof profiles use the runtime's own function and
 	// line tables, which stay.
-	cmd := exec.Command(w.goCmd, "test", "-c", "-o", bin, "-vet=off", "-ldflags=-s -w", ".")
+	args := []string{"test", "-c", "-o", bin, "-vet=off"}
+	if !p.Symbols {
+		args = append(args, "-ldflags=-s -w")
+	}
+	if len(p.GCFlags) > 0 {
+		args = append(args, "-gcflags="+strings.Join(p.GCFlags, " "))
+	}
+	cmd := exec.Command(w.goCmd, append(args, ".")...)
 	cmd.Dir = w.dir
-	cmd.Env = goEnv()
+	cmd.Env = w.environ()
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -195,9 +248,10 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 	w.bins = append(w.bins, bin)
 	for len(w.bins) > keepBinaries {
 		os.Remove(w.bins[0])
+		os.Remove(w.bins[0] + ".state")
 		w.bins = w.bins[1:]
 	}
-	return &Binary{Path: bin, BuildTime: elapsed}, nil
+	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String(), state: state}, nil
 }
 
 // runGroup runs cmd in its own process group and kills the whole group

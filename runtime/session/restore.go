@@ -2,24 +2,44 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/perfnb/perfnb/runtime/cell"
 )
+
+// restorer is implemented by an evaluator that can restore declarations
+// as one program (*interp.Interp).
+type restorer interface {
+	Restore(ctx context.Context, decls []cell.Decl) (kept []cell.Decl, notes []string, err error)
+}
 
 // Restore evaluates decls, the declarations in force in an earlier
 // session (its Decls), in this fresh one, without publishing anything, and
 // stores the ones that succeed: after an interpreter process has crashed,
 // its successor gets the definitions back. Variables are declared again
 // from their declarations, so their initialisers run again; what
-// statements assigned to them since is not restored.
+// statements assigned to them since is not restored. Restore returns why
+// each declaration that could not be restored failed.
 //
-// The names of one declaration are evaluated together, in the order of
-// decls; a declaration that fails (one that uses a name declared after
-// it, say) is tried again once the others have run, until no more succeed.
-// before, if not nil, is called ahead of each attempt. Restore returns
-// why each declaration that could not be restored failed.
-func (s *Session) Restore(ctx context.Context, decls []cell.Decl, before func(cell.Decl)) []error {
+// The interpreter restores them as one program, in which yaegi orders the
+// declarations itself; if it cannot, they are evaluated one declaration at
+// a time, in order, those that fail (one that uses a name declared after
+// it) being tried again once the others have run, until no more succeed.
+func (s *Session) Restore(ctx context.Context, decls []cell.Decl) []error {
+	if r, ok := s.eval.(restorer); ok {
+		kept, notes, err := r.Restore(ctx, decls)
+		if err == nil {
+			s.mu.Lock()
+			s.store.Add(kept...)
+			s.mu.Unlock()
+			var errs []error
+			for _, n := range notes {
+				errs = append(errs, errors.New(n))
+			}
+			return errs
+		}
+	}
 	groups := groupDecls(decls)
 	var failed []error
 	for len(groups) > 0 {
@@ -29,13 +49,9 @@ func (s *Session) Restore(ctx context.Context, decls []cell.Decl, before func(ce
 			if ctx.Err() != nil {
 				return append(failed, ctx.Err())
 			}
-			if before != nil {
-				before(g[0])
-			}
 			if err := s.restoreOne(ctx, g); err != nil {
 				left = append(left, g)
 				failed = append(failed, fmt.Errorf("%s (In[%d]:%d): %w", declNames(g), g[0].Cell, g[0].Line, err))
-				continue
 			}
 		}
 		if len(left) == len(groups) {

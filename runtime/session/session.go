@@ -28,6 +28,7 @@ import (
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/history"
+	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -40,10 +41,10 @@ type Options struct {
 	// TempDir is where the native workspace is created ("" for the
 	// system's temporary directory).
 	TempDir string
-	// ModuleDir is the directory from which the type checker resolves
-	// imports, as the go command run there does ("" for the kernel's
-	// working directory): see check.Options.Dir.
-	ModuleDir string
+	// Modules, when not nil, is the notebook's module context: cells and
+	// magics import the packages of the notebook's module and third-party
+	// modules through it, and the type checker resolves imports in it.
+	Modules *modules.Notebook
 }
 
 // evaluator runs Go items; *interp.Interp is the real one, tests use a
@@ -70,13 +71,13 @@ type Session struct {
 	// start (and in tests with a fake evaluator): cells then run unchecked.
 	checker *check.Checker
 	fset    *token.FileSet // the syntax trees of the cells
+	fetch   fetchTo        // the cell being checked
 
 	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
 	store   *cell.Store // declarations of the successful cells
 	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
 
-	workspace    *native.Workspace
-	workspaceErr error
+	workspace *native.Workspace
 
 	history history.History
 	docs    *docIndex
@@ -85,8 +86,8 @@ type Session struct {
 // New returns a fresh session with its interpreter.
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
-	s.eval, s.evalErr = newInterp(s.Decls)
-	if c, err := newChecker(s.fset, opts.ModuleDir); err == nil {
+	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
+	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
 		s.checker = c
 	}
 	return s
@@ -159,6 +160,12 @@ func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	return res
 }
 
+// valueReader is implemented by an evaluator that can read the current
+// value of a package-level variable (*interp.Interp).
+type valueReader interface {
+	Value(name string) (reflect.Value, bool)
+}
+
 // cellEnder is implemented by an evaluator that has work to do when a
 // cell's items have run (*interp.Interp: the cell's deferred calls).
 type cellEnder interface {
@@ -171,8 +178,11 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	if err != nil {
 		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
 	}
-	if err := s.check(items, count); err != nil {
-		return kernel.ExecuteResult{Error: err}
+	s.fetch = fetchTo{ctx, pub}
+	err = s.check(items, count)
+	s.fetch = fetchTo{}
+	if err != nil {
+		return kernel.ExecuteResult{Error: err.(*kernel.Error)}
 	}
 	var decls []cell.Decl
 	s.mu.Lock()
@@ -254,7 +264,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 // check type-checks the Go items of a cell against the store; a cell
 // that does not compile fails with the compiler's errors before any of
 // its items runs, and so defines nothing.
-func (s *Session) check(items []cell.Item, count int) *kernel.Error {
+func (s *Session) check(items []cell.Item, count int) error {
 	if s.checker == nil {
 		return nil
 	}
@@ -307,15 +317,27 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 }
 
 // Workspace returns the session's native workspace, creating it on first
-// use; it is removed at Shutdown.
+// use; it is removed at Shutdown. A failure is not kept: the next magic
+// tries again, so that a cause the user removes (a full disk, a missing
+// toolchain) does not fail every later magic until a restart.
 func (s *Session) Workspace() (*native.Workspace, error) {
-	if s.workspace == nil && s.workspaceErr == nil {
-		s.workspace, s.workspaceErr = native.NewWorkspace(s.opts.TempDir)
-		if s.workspaceErr != nil {
-			s.workspaceErr = fmt.Errorf("creating the native build workspace: %w", s.workspaceErr)
+	if s.workspace == nil {
+		ws, err := native.NewWorkspace(s.opts.TempDir)
+		if err == nil && s.opts.Modules != nil {
+			if err = ws.UseModules(s.opts.Modules); err != nil {
+				ws.Close()
+			}
 		}
+		if err != nil {
+			return nil, fmt.Errorf("creating the native build workspace: %w", err)
+		}
+		if vr, ok := s.eval.(valueReader); ok {
+			// Magics start from the values the notebook holds.
+			ws.SetValues(vr.Value)
+		}
+		s.workspace = ws
 	}
-	return s.workspace, s.workspaceErr
+	return s.workspace, nil
 }
 
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the

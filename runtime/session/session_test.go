@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -439,4 +440,22 @@ func TestShutdownRemovesWorkspace(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("workspace %s still there after Shutdown (%v)", dir, err)
 	}
+}
+
+// TestWorkspaceFailureIsNotKept checks that a workspace that could not be
+// created is tried again by the next magic, not failed for good.
+func TestWorkspaceFailureIsNotKept(t *testing.T) {
+	s, _, _ := newTest(t)
+	s.opts.TempDir = filepath.Join(t.TempDir(), "not-yet")
+	if _, err := s.Workspace(); err == nil {
+		t.Fatal("a workspace was created in a missing directory")
+	}
+	if err := os.Mkdir(s.opts.TempDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Workspace()
+	if err != nil {
+		t.Fatalf("after the cause was removed: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/interp"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Error names of a cell during which the interpreter process ended.
@@ -23,6 +25,10 @@ const (
 
 // causeLine matches the lines of Go's crash report that say what happened.
 var causeLine = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*|unexpected fault address .*|runtime: out of memory.*|\[signal .*\]|runtime: goroutine stack exceeds .*)$`)
+
+// recoveredNote matches what Go adds to the message of a panic re-raised
+// after a recover.
+var recoveredNote = regexp.MustCompile(` \[recovered(?:, repanicked)?\]`)
 
 // cellPosition matches a cell position in a stack trace.
 var cellPosition = regexp.MustCompile(`In\[(\d+)\](?:/_\.go)?:(\d+)`)
@@ -40,7 +46,7 @@ func diagnose(w *worker, limit uint64) death {
 	if rss := w.memKill.Load(); rss > 0 {
 		return death{name: MemoryLimitExceeded, cause: fmt.Sprintf(
 			"the interpreter process used %s of memory, past the kernel's memory limit of %s (set %s to change it), and was stopped",
-			formatBytes(rss), formatBytes(limit), MemoryLimitEnv)}
+			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), interp.MemoryLimitEnv)}
 	}
 	d := death{name: FatalError}
 	report := w.report.String()
@@ -67,7 +73,9 @@ func pickCause(causes []string) string {
 		case strings.HasPrefix(c, "fatal error: ") && fatal == "":
 			fatal = c
 		case strings.HasPrefix(c, "panic: ") && fatal == "":
-			fatal = strings.TrimSuffix(c, " [recovered]")
+			// A panic no recover caught: in a goroutine or callback that
+			// perfnb does not guard (a time.AfterFunc callback, say).
+			fatal = recoveredNote.ReplaceAllString(c, "") + " (in a goroutine or callback, where no recover caught it)"
 		case strings.HasPrefix(c, "[signal "), strings.HasPrefix(c, "unexpected fault address"):
 			if extra == "" {
 				extra = c
@@ -111,15 +119,4 @@ func (d death) cellError(count int, notes []string) *kernel.Error {
 	}
 	tb = append(tb, notes...)
 	return &kernel.Error{Name: d.name, Value: value, Traceback: tb}
-}
-
-// formatBytes prints n bytes in binary units.
-func formatBytes(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }

@@ -1,29 +1,18 @@
 package supervisor
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
-)
 
-// MemoryLimitEnv names the environment variable that sets the kernel's
-// memory limit for the interpreter process: bytes, or a size with a KiB,
-// MiB or GiB suffix, or "off". The interpreter process applies it softly
-// to its own heap (a cell that grows past it is stopped, its state kept);
-// the supervisor applies it hard to the process's resident memory, with
-// a margin, killing the process when it passes.
-const MemoryLimitEnv = "PERFNB_KERNEL_MEMORY_LIMIT"
+	"github.com/perfnb/perfnb/runtime/interp"
+	"github.com/perfnb/perfnb/runtime/sysmem"
+)
 
 // memoryPoll is how often the resident memory of the worker is read.
 const memoryPoll = 20 * time.Millisecond
 
 // watchMemory kills w when its resident memory passes limit.
 func watchMemory(w *worker, limit uint64) {
-	path := fmt.Sprintf("/proc/%d/statm", w.cmd.Process.Pid)
-	page := uint64(os.Getpagesize())
+	pid := w.cmd.Process.Pid
 	t := time.NewTicker(memoryPoll)
 	defer t.Stop()
 	for {
@@ -32,19 +21,11 @@ func watchMemory(w *worker, limit uint64) {
 			return
 		case <-t.C:
 		}
-		b, err := os.ReadFile(path)
+		p, err := sysmem.ReadProcess(pid)
 		if err != nil {
 			return // not Linux, or gone
 		}
-		f := bytes.Fields(b)
-		if len(f) < 2 {
-			return
-		}
-		pages, err := strconv.ParseUint(string(f[1]), 10, 64)
-		if err != nil {
-			return
-		}
-		if rss := pages * page; rss > limit {
+		if rss := uint64(max(p.RSS, 0)); rss > limit {
 			w.memKill.Store(rss)
 			w.kill()
 			return
@@ -52,24 +33,16 @@ func watchMemory(w *worker, limit uint64) {
 	}
 }
 
-// memoryLimit returns the resident-memory limit of the worker: limit when
-// set, else the environment's, else the default; with a margin over the
-// soft limit the worker applies to its own heap, so that the soft one
-// acts first. 0 means none.
+// memoryLimit returns the resident-memory limit of the worker, 0 for none:
+// the kernel's memory limit (limit when set, else interp.MemoryLimitEnv's
+// or the default), which the worker applies softly to its own heap (a
+// cell that grows past it is stopped, its state kept), with a margin, so
+// that the soft limit acts first.
 func memoryLimit(limit int64) (uint64, error) {
 	if limit == 0 {
-		v := strings.TrimSpace(os.Getenv(MemoryLimitEnv))
-		switch {
-		case strings.EqualFold(v, "off"):
-			return 0, nil
-		case v != "":
-			n, err := parseBytes(v)
-			if err != nil {
-				return 0, fmt.Errorf("%s=%q: %w", MemoryLimitEnv, v, err)
-			}
-			limit = n
-		default:
-			limit = defaultMemoryLimit()
+		var err error
+		if limit, err = sysmem.DefaultLimit(interp.MemoryLimitEnv, sysmem.HalfOfTotal); err != nil {
+			return 0, err
 		}
 	}
 	if limit < 0 {

@@ -32,14 +32,13 @@ const (
 
 // Message kinds, worker to kernel process.
 const (
-	opReady     = "ready"     // the worker has started its session
-	opReply     = "reply"     // answers request Seq
-	opStream    = "stream"    // Publisher.Stream
-	opDisplay   = "display"   // Publisher.Display
-	opUpdate    = "update"    // Publisher.UpdateDisplay
-	opClear     = "clear"     // Publisher.ClearOutput
-	opInput     = "input"     // Publisher.Input; answered by opInputReply
-	opRestoring = "restoring" // the worker is about to restore Decls[0]
+	opReady   = "ready"   // the worker has started its session
+	opReply   = "reply"   // answers request Seq
+	opStream  = "stream"  // Publisher.Stream
+	opDisplay = "display" // Publisher.Display
+	opUpdate  = "update"  // Publisher.UpdateDisplay
+	opClear   = "clear"   // Publisher.ClearOutput
+	opInput   = "input"   // Publisher.Input; answered by opInputReply
 )
 
 // message is every message of the protocol; Op says which fields are set.

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/signal"
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
@@ -21,9 +23,9 @@ type Session interface {
 	kernel.Interpreter
 	// Decls returns the declarations in force.
 	Decls() []cell.Decl
-	// Restore evaluates decls quietly, calling before ahead of each one,
-	// and returns why each one that could not be restored failed.
-	Restore(ctx context.Context, decls []cell.Decl, before func(cell.Decl)) []error
+	// Restore evaluates decls quietly and returns why each one that could
+	// not be restored failed.
+	Restore(ctx context.Context, decls []cell.Decl) []error
 }
 
 // orphanGrace is how long a worker whose kernel process has gone waits for
@@ -137,9 +139,7 @@ func (s *server) handle(r request) (stop bool) {
 		reply.Result = &res
 		s.addDecls(reply)
 	case opRestore:
-		errs := s.sess.Restore(r.ctx, m.Decls, func(d cell.Decl) {
-			_ = s.enc.send(&message{Op: opRestoring, Seq: m.Seq, Decls: []cell.Decl{d}}, false)
-		})
+		errs := s.sess.Restore(r.ctx, m.Decls)
 		for _, err := range errs {
 			reply.Failed = append(reply.Failed, err.Error())
 		}
@@ -250,13 +250,17 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 }
 
 // MaxStack is the stack limit of a goroutine in the interpreter process,
-// lower than Go's 1 GiB default so that endless recursion fails within a
-// second or two instead of six, and takes less memory doing it.
+// lower than Go's 1 GiB default so that endless recursion fails in under
+// two seconds instead of six and a half, and takes less memory doing it.
+// Interpreted recursion still reaches 300,000 calls (measured: 128 MiB
+// saves only 0.3 s and stops near 250,000).
 const MaxStack = 256 << 20
 
 // ServeProcess is the main function of a worker process: it lowers the
 // stack limit and serves sess on file descriptors 3 (requests) and 4
-// (answers), as Supervisor starts it.
+// (answers), as Supervisor starts it. SIGTERM (sent by Linux when the
+// kernel process dies) shuts sess down, removing its temporary files,
+// and ends the process.
 func ServeProcess(sess Session) error {
 	debug.SetMaxStack(MaxStack)
 	in := os.NewFile(3, "requests")
@@ -264,5 +268,13 @@ func ServeProcess(sess Session) error {
 	if _, err := in.Stat(); err != nil {
 		return errors.New("the interpreter process is started by perfnb kernel, with its pipes")
 	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		time.AfterFunc(orphanGrace, func() { os.Exit(1) })
+		_ = sess.Shutdown(false)
+		os.Exit(1)
+	}()
 	return Serve(sess, in, out)
 }

@@ -48,9 +48,6 @@ const (
 	// initialiser that never returns must not keep the kernel from
 	// accepting cells.
 	restoreTimeout = 30 * time.Second
-	// maxRestarts bounds the attempts at restoring after a worker that
-	// dies while restoring.
-	maxRestarts = 5
 )
 
 // Options configures a Supervisor.
@@ -61,9 +58,11 @@ type Options struct {
 	Command func() *exec.Cmd
 	// Info answers kernel_info without the worker.
 	Info kernel.Info
-	// MemoryLimit is the resident memory, in bytes, past which the worker
-	// is killed and its cell fails with MemoryLimitExceeded. 0 means the
-	// default (see MemoryLimitEnv); negative, no limit.
+	// MemoryLimit is the kernel's memory limit, in bytes: the worker
+	// stops a cell whose heap passes it, and is killed when its resident
+	// memory passes it by an eighth (its cell failing with
+	// MemoryLimitExceeded). 0 means the default (see
+	// interp.MemoryLimitEnv); negative, no limit.
 	MemoryLimit int64
 	// Log receives the worker's standard error (crash reports included),
 	// and its standard output; nil discards them.
@@ -81,6 +80,7 @@ type Supervisor struct {
 	startErr error
 	decls    []cell.Decl // the declarations in force, as last reported
 	notice   string      // a death while idle, to report on the next cell
+	deaths   int         // deaths since a cell last ran to its end
 	closed   bool
 	seq      uint64
 
@@ -97,9 +97,9 @@ var _ kernel.Interpreter = (*Supervisor)(nil)
 // the background while the kernel sets up its sockets.
 func New(opts Options) (*Supervisor, error) {
 	if opts.Command == nil {
-		exe, err := os.Executable()
+		exe, err := executable()
 		if err != nil {
-			return nil, fmt.Errorf("finding perfnb's executable to start the interpreter process: %w", err)
+			return nil, err
 		}
 		opts.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
@@ -112,6 +112,21 @@ func New(opts Options) (*Supervisor, error) {
 	defer s.mu.Unlock()
 	s.start()
 	return s, s.startErr
+}
+
+// executable returns the path that starts this program again: on Linux
+// /proc/self/exe, which still works after the file has been replaced (a
+// rebuild while the kernel runs), else os.Executable.
+func executable() (string, error) {
+	const self = "/proc/self/exe"
+	if _, err := os.Stat(self); err == nil {
+		return self, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding perfnb's executable to start the interpreter process: %w", err)
+	}
+	return exe, nil
 }
 
 // start starts a fresh worker (s.mu held).
@@ -191,13 +206,26 @@ func (s *Supervisor) ready() (*worker, error) {
 // restart replaces the dead worker by a fresh one and restores the
 // declarations in it. It returns the notes for the cell: what was
 // restored, and what could not be (s.mu held).
+//
+// A declaration can itself end the process again (an initialiser that
+// arms a panicking callback): after a second death with no cell run to its
+// end in between, the variables are not restored (their initialisers are
+// where such effects live), after a third nothing is.
 func (s *Supervisor) restart() []string {
-	if s.closing.Load() {
-		return nil
-	}
-	decls := s.decls
-	var dropped []string
-	for attempt := 0; ; attempt++ {
+	for {
+		if s.closing.Load() {
+			return nil
+		}
+		s.deaths++
+		decls, lost := s.decls, ""
+		switch {
+		case s.deaths == 2:
+			decls = withoutVars(decls)
+			lost = "the variables: the interpreter process ended again right after they were restored, so their initialisers were not run again"
+		case s.deaths > 2:
+			decls = nil
+			lost = "anything: the interpreter process kept ending right after a restore"
+		}
 		s.start()
 		if s.startErr != nil {
 			return []string{fmt.Sprintf("note: %v", s.startErr)}
@@ -206,61 +234,57 @@ func (s *Supervisor) restart() []string {
 		if err != nil {
 			return []string{fmt.Sprintf("note: %v", err)}
 		}
-		if len(decls) == 0 {
-			return restoreNotes(nil, dropped)
-		}
-		failed, lost, err := s.restore(w, decls)
+		failed, err := s.restore(w, decls)
 		if err == nil {
-			return restoreNotes(failed, dropped)
+			return restoreNotes(failed, lost)
 		}
-		// The worker died restoring lost: start again without it.
-		if lost == nil || attempt >= maxRestarts {
-			return restoreNotes(failed, append(dropped, "the rest: the interpreter process ended while restoring them"))
-		}
-		dropped = append(dropped, fmt.Sprintf("%s (In[%d]:%d): the interpreter process ended while restoring it", lost.Name, lost.Cell, lost.Line))
-		decls = without(decls, *lost)
 	}
 }
 
-// restore sends decls to w. It returns the declarations that failed; when
-// w died doing it, also the one it was restoring.
-func (s *Supervisor) restore(w *worker, decls []cell.Decl) (failed []string, lost *cell.Decl, err error) {
+// restore sends decls to w and returns the declarations that failed.
+func (s *Supervisor) restore(w *worker, decls []cell.Decl) ([]string, error) {
+	if len(decls) == 0 {
+		s.decls = nil
+		return nil, nil
+	}
 	s.seq++
 	m := &message{Op: opRestore, Seq: s.seq, Decls: decls}
 	if err := w.enc.send(m, false); err != nil {
 		<-w.dead
-		return nil, w.restoring.Load(), errDied
+		return nil, errDied
 	}
 	t := time.NewTimer(restoreTimeout)
 	defer t.Stop()
 	r, err := w.wait(m.Seq, t.C)
 	if err != nil {
-		return nil, w.restoring.Load(), err
+		return nil, err
 	}
 	if r.Changed {
 		s.decls = r.Decls
 	}
-	return r.Failed, nil, nil
+	return r.Failed, nil
 }
 
-// without returns decls without the names of the declaration of d.
-func without(decls []cell.Decl, d cell.Decl) []cell.Decl {
+// withoutVars returns decls without the variables.
+func withoutVars(decls []cell.Decl) []cell.Decl {
 	var out []cell.Decl
-	for _, x := range decls {
-		if x.Kind == d.Kind && x.Cell == d.Cell && x.Line == d.Line && x.Source == d.Source {
-			continue
+	for _, d := range decls {
+		if d.Kind != cell.VarDecl {
+			out = append(out, d)
 		}
-		out = append(out, x)
 	}
 	return out
 }
 
 // restoreNotes words what a restart kept and lost.
-func restoreNotes(failed, dropped []string) []string {
+func restoreNotes(failed []string, lost string) []string {
 	notes := []string{"note: the interpreter was restarted in a fresh process. The definitions in force " +
 		"(imports, types, functions, methods, constants, variables) were restored by running their declarations " +
 		"again; values that statements assigned to variables since, and goroutines still running, are lost."}
-	for _, f := range append(failed, dropped...) {
+	if lost != "" {
+		notes = append(notes, "note: not restored: "+lost)
+	}
+	for _, f := range failed {
 		notes = append(notes, "note: not restored: "+f)
 	}
 	return notes
@@ -310,6 +334,7 @@ func (s *Supervisor) execute(ctx context.Context, req kernel.ExecuteRequest, pub
 			if r.Changed {
 				s.decls = r.Decls
 			}
+			s.deaths = 0
 			if r.Result == nil {
 				return failure("Error", "the interpreter process sent no result")
 			}

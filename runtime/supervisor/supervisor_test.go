@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 
 // fakeSession runs a tiny language: each line of a cell is a command.
 //
-//	decl NAME     declares NAME (restoring a decl named bomb kills the process)
+//	decl NAME     declares the variable NAME (restoring bomb ends the process)
+//	func NAME     declares the function NAME (restoring bad fails)
 //	print TEXT    prints TEXT on stdout
 //	fatal TEXT    writes a Go-like crash report and exits with status 2
 //	wait          waits until interrupted
@@ -52,9 +53,13 @@ func (f *fakeSession) Execute(ctx context.Context, req kernel.ExecuteRequest, pu
 	for _, line := range strings.Split(req.Code, "\n") {
 		cmd, arg, _ := strings.Cut(line, " ")
 		switch cmd {
-		case "decl":
+		case "decl", "func":
+			d := cell.Decl{Kind: cell.VarDecl, Name: arg, Source: "var " + arg + " = 1", Cell: req.ExecutionCount, Line: 1}
+			if cmd == "func" {
+				d.Kind, d.Source = cell.FuncDecl, "func "+arg+"() {}"
+			}
 			f.mu.Lock()
-			f.decls = append(f.decls, cell.Decl{Kind: cell.VarDecl, Name: arg, Source: "var " + arg + " = 1", Cell: req.ExecutionCount, Line: 1})
+			f.decls = append(f.decls, d)
 			f.mu.Unlock()
 		case "print":
 			pub.Stream("stdout", arg+"\n")
@@ -98,10 +103,9 @@ func (f *fakeSession) Decls() []cell.Decl {
 	return append([]cell.Decl(nil), f.decls...)
 }
 
-func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl, before func(cell.Decl)) []error {
+func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl) []error {
 	var errs []error
 	for _, d := range decls {
-		before(d)
 		switch d.Name {
 		case "bomb":
 			fmt.Fprintln(os.Stderr, "fatal error: bomb")
@@ -202,13 +206,13 @@ func TestDeathMidCell(t *testing.T) {
 
 func TestDeathMidRestore(t *testing.T) {
 	s := newTest(t)
-	run(s, 1, "decl a\ndecl bomb\ndecl bad\ndecl c")
+	run(s, 1, "func a\ndecl bomb\nfunc bad\nfunc c")
 	res, _ := run(s, 2, "fatal boom")
 	if res.Error == nil || res.Error.Value != "fatal error: boom" {
 		t.Fatalf("error %+v", res.Error)
 	}
 	tb := strings.Join(res.Error.Traceback, "\n")
-	for _, want := range []string{"not restored: bomb", "not restored: bad"} {
+	for _, want := range []string{"not restored: the variables", "not restored: bad"} {
 		if !strings.Contains(tb, want) {
 			t.Errorf("traceback %q lacks %q", tb, want)
 		}

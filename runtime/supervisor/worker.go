@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
-	"github.com/perfnb/perfnb/runtime/cell"
 )
 
 // errDied is returned for a request whose worker ended before answering.
@@ -30,8 +29,7 @@ type worker struct {
 	exitErr error         // cmd.Wait's error, set before dead is closed
 	report  *tail         // the end of its standard error: Go's crash report
 
-	memKill   atomic.Uint64 // resident bytes when the memory guard killed it
-	restoring atomic.Pointer[cell.Decl]
+	memKill atomic.Uint64 // resident bytes when the memory guard killed it
 
 	mu  sync.Mutex
 	pub kernel.Publisher // where outputs go: the last execution's publisher
@@ -96,10 +94,6 @@ func (w *worker) read(dec *decoder, r io.Closer) {
 			}
 		case opReply:
 			w.replies <- m
-		case opRestoring:
-			if len(m.Decls) == 1 {
-				w.restoring.Store(&m.Decls[0])
-			}
 		case opInput:
 			go w.input(m) // waits for the user: not on this goroutine
 		default:

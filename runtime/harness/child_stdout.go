@@ -6,14 +6,6 @@ import (
 	"syscall"
 )
 
-// Keep makes v observable so that the compiler cannot delete the
-// computation of v. Generated benchmarks pass expression statements to it.
-//
-//go:noinline
-func Keep[T any](v T) {
-	_ = v
-}
-
 // OutputFDEnv is the environment variable through which the parent process
 // names the file descriptor that receives what the cell prints.
 const OutputFDEnv = "PERFNB_OUTPUT_FD"

@@ -1,0 +1,218 @@
+"""End-to-end checks that no peer without the key ends the kernel or stops
+one of its sockets (run by /usr/bin/python3, driven by e2e_test.go).
+
+Raw sockets on loopback send each of the five sockets what used to end the
+kernel (a frame header announcing 2^40 bytes, READY metadata cut short),
+hold handshakes that never end, and exhaust the kernel's descriptors (its
+RLIMIT_NOFILE lowered with prlimit); after each, the kernel must answer a
+real jupyter_client: cells run, kernel_info comes back on shell and
+control, the heartbeat beats, an interrupt on control stops a cell, and a
+new client can connect. Counts and times are bounded. The kernel's
+resident memory before and after the attacks is printed as a figure.
+"""
+
+import os
+import resource
+import socket
+import struct
+import sys
+import time
+from queue import Empty
+
+from perfnb_e2e import check, expect, run_checks
+
+SOCKETS = ("shell", "control", "stdin", "iopub", "hb")
+# The socket type a client has on each of the kernel's sockets.
+PEER = {"shell": b"DEALER", "control": b"DEALER", "stdin": b"DEALER", "iopub": b"SUB", "hb": b"REQ"}
+
+
+def greeting():
+    return b"\xff" + b"\0" * 8 + b"\x7f\x03\x01" + b"NULL".ljust(20, b"\0") + b"\0" * 32
+
+
+def ready(sock_type):
+    props = bytes([11]) + b"Socket-Type" + struct.pack(">I", len(sock_type)) + sock_type
+    body = b"\x05READY" + props
+    return bytes([0x04, len(body)]) + body
+
+
+def long_header(flags, size):
+    return bytes([flags | 0x2]) + struct.pack(">Q", size)
+
+
+def attacks(peer):
+    hello = greeting() + ready(peer)
+    return {
+        "a frame of 2^40 bytes": hello + long_header(0, 1 << 40),
+        "a frame of 2^63 bytes": hello + long_header(0x1, 1 << 63),
+        "a READY of 2^40 bytes": greeting() + long_header(0x4, 1 << 40),
+        "READY metadata cut short": greeting() + bytes([0x4, 8]) + b"\x05READY\x01A",
+    }
+
+
+def address(k, name):
+    info = k.km.get_connection_info()
+    return info["ip"], info[name + "_port"]
+
+
+def connect(k, name):
+    s = socket.create_connection(address(k, name), timeout=5)
+    return s
+
+
+def closed_within(s, seconds):
+    """Whether the kernel closes s within seconds (reading what it sends)."""
+    s.settimeout(seconds)
+    try:
+        while s.recv(65536):
+            pass
+        return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def kernel_pid(k):
+    return k.km.provisioner.pid
+
+
+def rss_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def control_request(k, msg_type, content=None):
+    """Sends msg_type on control and returns the reply's content."""
+    msg = k.kc.session.msg(msg_type, content or {})
+    k.kc.control_channel.send(msg)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            reply = k.kc.get_control_msg(timeout=1)
+        except Empty:
+            continue
+        if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+            return reply["content"]
+    raise AssertionError("no reply to %s on control within 10 s" % msg_type)
+
+
+def expect_serving(k, what):
+    """The kernel answers on every socket, with the clients it had."""
+    r = k.ok('fmt.Println("still here")')
+    expect("still here" in r.stdout(), "after %s, a cell printed %r" % (what, r.stdout()))
+    expect(k.request("kernel_info")["status"] == "ok", "after %s, no kernel_info on shell" % what)
+    expect(control_request(k, "kernel_info_request")["status"] == "ok", "after %s, no kernel_info on control" % what)
+    expect(k.kc.hb_channel.is_beating(), "after %s, the heartbeat stopped" % what)
+
+
+def expect_new_client(k, what):
+    """A new client connects to every socket and is answered."""
+    kc = k.km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=20)
+    except RuntimeError as e:
+        raise AssertionError("after %s, a new client got no answer: %s" % (what, e))
+    finally:
+        kc.stop_channels()
+
+
+@check
+def oversized_frames_and_broken_handshakes(k):
+    pid = kernel_pid(k)
+    k.ok("x := 42")
+    before = rss_mib(pid)
+    sent = 0
+    for name in SOCKETS:
+        for attack, data in attacks(PEER[name]).items():
+            for _ in range(5):
+                s = connect(k, name)
+                s.sendall(data)
+                expect(closed_within(s, 5), "%s: %s: the kernel kept the connection" % (name, attack))
+                s.close()
+                sent += 1
+    after = rss_mib(pid)
+    print("  %d attacks on the five sockets: kernel RSS %.1f MiB before, %.1f MiB after" % (sent, before, after))
+    expect(k.alive(), "the kernel died")
+    expect_serving(k, "oversized frames")
+    expect("42" in k.ok("fmt.Println(x)").stdout(), "x was lost")
+
+
+@check
+def half_open_handshakes(k):
+    held = []
+    try:
+        for name in SOCKETS:
+            for i in range(40):
+                s = connect(k, name)
+                s.sendall(greeting()[: (i % 3) * 20])  # nothing, or part of a greeting
+                held.append(s)
+        expect_serving(k, "%d half-open handshakes" % len(held))
+        expect_new_client(k, "%d half-open handshakes" % len(held))
+        t0 = time.monotonic()
+        still = [s for s in held if not closed_within(s, max(0.1, 10 - (time.monotonic() - t0)))]
+        print("  %d half-open handshakes closed by the kernel within %.1f s" % (len(held) - len(still), time.monotonic() - t0))
+        expect(not still, "%d of %d half-open handshakes still open after 10 s" % (len(still), len(held)))
+    finally:
+        for s in held:
+            s.close()
+
+
+@check
+def descriptors_exhausted(k):
+    pid = kernel_pid(k)
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    open_fds = len(os.listdir("/proc/%d/fd" % pid))
+    held = []
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (open_fds + 10, hard))
+        for name in SOCKETS:
+            for _ in range(8):
+                held.append(connect(k, name))
+        time.sleep(1)  # the accept loops meet EMFILE and back off
+        r = control_request(k, "kernel_info_request")
+        expect(r["status"] == "ok", "no kernel_info on control while out of descriptors")
+    finally:
+        for s in held:
+            s.close()
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    print("  the kernel had %d descriptors open; %d connections on a limit of %d" % (open_fds, len(held), open_fds + 10))
+    expect_serving(k, "running out of descriptors")
+    expect_new_client(k, "running out of descriptors")
+
+
+@check
+def interrupt_after_attacks(k):
+    for name in SOCKETS:
+        s = connect(k, name)
+        s.sendall(attacks(PEER[name])["a frame of 2^40 bytes"])
+        s.close()
+    msg_id = k.kc.execute('import "time"\ntime.Sleep(60 * time.Second)')
+    time.sleep(1)
+    expect(control_request(k, "interrupt_request")["status"] == "ok", "interrupt_request failed")
+    messages, _ = k.collect(msg_id, timeout=20)
+    reply = k.shell_reply(msg_id, timeout=20)
+    expect(reply["content"]["status"] == "error", "the interrupted cell's reply: %r" % reply["content"])
+    expect_serving(k, "an interrupt")
+
+
+@check
+def shutdown_after_attacks(k):
+    for name in SOCKETS:
+        s = connect(k, name)
+        s.sendall(attacks(PEER[name])["READY metadata cut short"])
+        s.close()
+    reply = control_request(k, "shutdown_request", {"restart": False})
+    expect(reply["status"] == "ok", "shutdown_reply: %r" % reply)
+    deadline = time.monotonic() + 10
+    while k.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    expect(not k.alive(), "the kernel still runs 10 s after shutdown_request")
+
+
+if __name__ == "__main__":
+    sys.exit(run_checks())

@@ -1,0 +1,39 @@
+package kernel
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/perfnb/perfnb/kernel/zmtp"
+	"github.com/perfnb/perfnb/runtime/sysmem"
+)
+
+// MaxMessageSizeEnv names the environment variable that sets the largest
+// message (a size such as 256MiB, or bytes) that the kernel accepts on any of its sockets (the
+// default is zmtp.DefaultMaxMessageSize, 64 MiB). A peer that announces a
+// larger one is disconnected before anything is allocated for it.
+const MaxMessageSizeEnv = "PERFNB_MAX_MESSAGE_SIZE"
+
+// minMaxMessageSize is the smallest maximum accepted: below it, ordinary
+// requests would be refused.
+const minMaxMessageSize = 64 << 10
+
+// transportLimits returns the limits of the kernel's sockets: the maximum
+// message size from the environment, and a budget of incoming bytes that
+// the five sockets share, four such messages (at least 256 MiB).
+func transportLimits() (zmtp.Limits, error) {
+	lim := zmtp.Limits{MaxMessageSize: zmtp.DefaultMaxMessageSize}
+	if v := strings.TrimSpace(os.Getenv(MaxMessageSizeEnv)); v != "" {
+		n, err := sysmem.ParseSize(v)
+		if err != nil {
+			return lim, fmt.Errorf("%s: %w", MaxMessageSizeEnv, err)
+		}
+		if n < minMaxMessageSize {
+			return lim, fmt.Errorf("%s=%q: the kernel needs at least 64KiB to take ordinary requests (the default is 64MiB)", MaxMessageSizeEnv, v)
+		}
+		lim.MaxMessageSize = n
+	}
+	lim.Pending = zmtp.NewBudget(max(4*lim.MaxMessageSize, 256<<20))
+	return lim, nil
+}

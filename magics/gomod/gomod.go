@@ -1,0 +1,93 @@
+// Package gomod is the %go line magic: the notebook's modules.
+//
+//	%go get MODULE[@VERSION] ...   pin or upgrade modules in the notebook's module
+//	%go mod                        show the notebook's requirements and the modules in use
+//
+// Requirements live in the notebook's own module (see runtime/modules): a
+// notebook inside a Go module keeps that module's go.mod untouched, and
+// its requirements and versions apply too.
+package gomod
+
+import (
+	"context"
+	"strings"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/modules"
+)
+
+// usage is shown for a %go line it does not understand.
+const usage = "usage: %go get MODULE[@VERSION] ... (pin or upgrade a module) | %go mod (show the notebook's requirements)"
+
+// Magic is %go.
+type Magic struct {
+	mods *modules.Notebook // nil: the kernel has no module context
+	err  error             // why not
+}
+
+// New returns %go for the notebook's module context mods; when mods is
+// nil, err says why there is none, and %go reports it.
+func New(mods *modules.Notebook, err error) *Magic { return &Magic{mods: mods, err: err} }
+
+// Name returns "go".
+func (*Magic) Name() string { return "go" }
+
+// Doc describes the magic in one line.
+func (*Magic) Doc() string {
+	return "Modules: %go get MODULE[@VERSION] pins or upgrades one, %go mod shows the notebook's requirements"
+}
+
+// Modes reports that %go is a line magic only.
+func (*Magic) Modes() (line, cell bool) { return true, false }
+
+// Run runs go get or shows the requirements; the go command's progress is
+// published as it comes, and an interrupt stops it.
+func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+	fields := strings.Fields(call.Args)
+	if len(fields) == 0 {
+		return nil, usageError(usage)
+	}
+	if m.mods == nil {
+		msg := "the notebook has no module context"
+		if m.err != nil {
+			msg += ": " + m.err.Error()
+		}
+		return nil, &kernel.Error{Name: "Error", Value: msg}
+	}
+	out := magics.NewOutput(env.Publisher, "go").Stdout()
+	switch fields[0] {
+	case "get":
+		if len(fields) == 1 {
+			return nil, usageError("usage: %go get MODULE[@VERSION] ...")
+		}
+		if err := m.mods.Get(ctx, fields[1:], out); err != nil {
+			return nil, failure(ctx, err)
+		}
+		return nil, nil
+	case "mod":
+		if len(fields) > 1 {
+			return nil, usageError("%go mod takes no arguments")
+		}
+		text, err := m.mods.Requirements(ctx)
+		if err != nil {
+			return nil, failure(ctx, err)
+		}
+		_, _ = out.Write([]byte(text))
+		return nil, nil
+	}
+	return nil, usageError(usage)
+}
+
+// failure is the cell's error for err.
+func failure(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return &kernel.Error{Name: "GoError", Value: err.Error(), Traceback: []string{"GoError: " + err.Error()}}
+}
+
+// usageError is IPython's error for a magic used wrongly.
+func usageError(msg string) error {
+	return &kernel.Error{Name: "UsageError", Value: msg}
+}

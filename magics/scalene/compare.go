@@ -1,0 +1,138 @@
+package scalene
+
+import (
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+
+	"github.com/google/pprof/profile"
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/sysmem"
+)
+
+// benchResult is what a benchmark's result line says.
+type benchResult struct {
+	n       int64   // executions of the body
+	nsPerOp float64 // 0 when the line has none
+}
+
+// parseBench finds bench's result line in the benchmark output
+// ("BenchmarkScalene-2  1234  5678 ns/op"); false when there is none: a
+// body that ends the process (os.Exit(0)) leaves none, and an empty
+// profile.
+func parseBench(out []byte, bench string) (benchResult, bool) {
+	for _, l := range strings.Split(string(out), "\n") {
+		rest, ok := strings.CutPrefix(l, "Benchmark"+bench)
+		if !ok || rest != "" && rest[0] != '-' && rest[0] != ' ' && rest[0] != '\t' {
+			continue
+		}
+		var res benchResult
+		f := strings.Fields(rest)
+		if len(f) >= 2 {
+			res.n, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+		if len(f) >= 4 && f[3] == "ns/op" {
+			res.nsPerOp, _ = strconv.ParseFloat(f[2], 64)
+		}
+		return res, true
+	}
+	return benchResult{}, false
+}
+
+// perExecution returns a copy of p with every value divided by n: a
+// profile of one execution of the body, so that variants whose runs
+// executed the body a different number of times compare.
+func perExecution(p *profile.Profile, n int64) *profile.Profile {
+	q := p.Copy()
+	if n > 1 {
+		q.Scale(1 / float64(n))
+	}
+	return q
+}
+
+// speedLine compares the variants' time per execution in their CPU runs
+// (measured under the profiler, so indicative; %timeit measures it
+// properly).
+func speedLine(rs []*Result) string {
+	var parts []string
+	for _, r := range rs {
+		if r.CPU == nil || r.NsPerOp == 0 {
+			return ""
+		}
+		s := fmt.Sprintf("%s %s", r.Label, magics.FormatTime(r.NsPerOp/1e9, 3))
+		if r != rs[0] {
+			s += fmt.Sprintf(" (%.2f× %s)", r.NsPerOp/rs[0].NsPerOp, rs[0].Label)
+		}
+		parts = append(parts, s)
+	}
+	return "Time per execution in the profiled runs: " + strings.Join(parts, ", ") + "."
+}
+
+// RenderComparison lays out the results of labelled variants: their line
+// tables side by side (one after the other in text), and a difference
+// flame graph of each later variant against the first, per execution of
+// the body (pprof's -diff_base), CPU time when there is a CPU profile,
+// else allocated bytes.
+func RenderComparison(rs []*Result, opts RenderOptions) (kernel.Bundle, error) {
+	var text strings.Builder
+	var pg page
+	if l := speedLine(rs); l != "" {
+		text.WriteString(l + "\n\n")
+		pg.Lead = l
+	}
+	for _, r := range rs {
+		t, att, err := r.table(opts.Table)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Label, err)
+		}
+		fmt.Fprintf(&text, "── %s ──\n%s\n", r.Label, t.Text())
+		pg.Tables = append(pg.Tables, pageTable{Label: r.Label, Table: template.HTML(t.HTML())})
+		if opts.Asm > 0 && r.CPU != nil {
+			asm := r.Assembly(att, t.Rows, opts.Asm)
+			text.WriteString(asm.Text() + "\n")
+			pg.Asm = append(pg.Asm, asm.HTML())
+		}
+		pg.Paths = append(pg.Paths, r.paths()...)
+	}
+	if opts.FlameGraph {
+		for _, r := range rs[1:] {
+			f, err := diffSection(rs[0], r)
+			if err != nil {
+				return nil, err
+			}
+			pg.Flames = append(pg.Flames, f)
+		}
+	}
+	text.WriteString(pathsText(rs))
+	return pg.bundle(text.String())
+}
+
+// diffSection is the difference flame graph of r against base, per
+// execution.
+func diffSection(base, r *Result) (flame, error) {
+	title := fmt.Sprintf("In[%d] %s vs %s", r.Cell, r.Label, base.Label)
+	if r.CPU != nil && base.CPU != nil {
+		now, was := perExecution(sameBench(r.CPU, r), r.CPUExecutions), perExecution(sameBench(base.CPU, base), base.CPUExecutions)
+		return flameSection(now, was, "cpu", fmt.Sprintf("CPU time per execution, %s against %s (red: more, blue: less)", r.Label, base.Label),
+			title, func(v int64) string { return magics.FormatTime(float64(v)/1e9, 3) })
+	}
+	now, was := perExecution(sameBench(r.Mem, r), r.Executions), perExecution(sameBench(base.Mem, base), base.Executions)
+	return flameSection(now, was, "alloc_space", fmt.Sprintf("Allocated bytes per execution, %s against %s (red: more, blue: less)", r.Label, base.Label),
+		title, func(v int64) string { return sysmem.FormatBytes(float64(v)) })
+}
+
+// sameBench returns a copy of p in which the variant's benchmark function
+// has the plain name, BenchmarkScalene, so that the frames of the two
+// variants' bodies line up in a difference.
+func sameBench(p *profile.Profile, r *Result) *profile.Profile {
+	q := p.Copy()
+	for _, fn := range q.Function {
+		if strings.HasSuffix(fn.Name, ".Benchmark"+r.bench()) {
+			fn.Name = strings.TrimSuffix(fn.Name, r.bench()) + benchName
+			fn.SystemName = fn.Name
+		}
+	}
+	return q
+}

@@ -1,0 +1,172 @@
+// Package timeonce implements the %time and %%time magics: one execution
+// of a statement or of the cell body, compiled natively like the other
+// magics, printed as IPython prints it:
+//
+//	CPU times: user 1.2 ms, sys: 0 ns, total: 1.2 ms
+//	Wall time: 1.21 ms
+//
+// The CPU times are the child process's resource usage (getrusage) read
+// just before and just after the body, so that neither the build nor the
+// process's start is counted; the wall time is testing.B's for its one
+// loop. As IPython prints "Compiler : ..." when compiling took more than
+// 0.1 s, the build time is printed when it took more than that.
+//
+// Unlike IPython's, the code runs in a child process: what it assigns does
+// not persist in the notebook.
+package timeonce
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/record"
+	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/native"
+)
+
+// Magic is the time magic.
+type Magic struct{}
+
+// New returns the time magic.
+func New() *Magic { return &Magic{} }
+
+// Name returns "time".
+func (*Magic) Name() string { return "time" }
+
+// Doc describes the magic in one line.
+func (*Magic) Doc() string {
+	return "Time one execution compiled natively, with its CPU times: %time statement; %%time then the body"
+}
+
+// compilerMin is the build time above which it is printed, as IPython
+// prints a compile time above 0.1 s.
+const compilerMin = 0.1 // seconds
+
+// benchName is the generated benchmark's name.
+const benchName = "Cell"
+
+// Times is what one execution took, in seconds.
+type Times struct {
+	User, Sys, Wall float64
+	// Compile is the time the build took.
+	Compile float64
+	// BytesAlloc and Allocs are the heap bytes and allocations of the run.
+	BytesAlloc, Allocs float64
+}
+
+// Text is IPython's output: the CPU times, the wall time, then the build
+// time when it took more than 0.1 s.
+func (t Times) Text() string {
+	s := fmt.Sprintf("CPU times: user %s, sys: %s, total: %s\nWall time: %s",
+		magics.FormatTime(t.User, 3), magics.FormatTime(t.Sys, 3), magics.FormatTime(t.User+t.Sys, 3), magics.FormatTime(t.Wall, 3))
+	if t.Compile > compilerMin {
+		s += "\nCompiler : " + magics.FormatTime(t.Compile, 3)
+	}
+	return s
+}
+
+// snippet returns the code to time, or nil when there is none.
+func snippet(call magics.Call) (*native.Snippet, error) {
+	if call.Cell {
+		if call.Args != "" {
+			return nil, &kernel.Error{Name: "UsageError", Value: "Can't use statement directly after '%%time'!"}
+		}
+		if strings.TrimSpace(call.Body) == "" {
+			return nil, nil
+		}
+		return &native.Snippet{Source: call.Body, Cell: call.Count, Line: call.BodyLine, Col: 1}, nil
+	}
+	if call.Args == "" {
+		return nil, nil
+	}
+	return &native.Snippet{Source: call.Args, Cell: call.Count, Line: call.Line, Col: call.ArgsCol}, nil
+}
+
+// Run runs the magic.
+func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+	body, err := snippet(call)
+	if err != nil || body == nil {
+		return nil, err
+	}
+	ws, err := env.NativeWorkspace("time")
+	if err != nil {
+		return nil, err
+	}
+	prog := native.Program{Decls: env.Decls, Benchmarks: []native.Benchmark{{
+		Name: benchName, Body: *body,
+		BeforeLoop: harness.TimesBeforeLoop, AfterLoop: harness.TimesAfterLoop,
+	}}}
+	bin, err := ws.Build(ctx, prog)
+	if err != nil {
+		return nil, cellError(ctx, err)
+	}
+	out := magics.NewOutput(env.Publisher, "time")
+	rec := env.NewRecord(call, bin.Path)
+	res, err := ws.Run(ctx, bin, native.RunOptions{
+		Args:   []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$", "-test.benchtime=1x", "-test.count=1", "-test.benchmem"},
+		Output: out.Stdout(), Stderr: out.Stderr(),
+	})
+	if err != nil {
+		return nil, cellError(ctx, err)
+	}
+	times, err := parseTimes(res.Bench)
+	if err != nil {
+		return nil, err
+	}
+	times.Compile = bin.BuildTime.Seconds()
+	rec.Environment.AddBench(res.Bench)
+	rec.Clock = "wall"
+	rec.Results = []record.Result{times.record()}
+	if env.Publisher != nil {
+		env.Publisher.Display(kernel.Bundle{"text/plain": times.Text(), record.MIMEType: rec}, nil, "")
+	}
+	return nil, nil
+}
+
+// parseTimes reads the one benchmark line of the run.
+func parseTimes(data []byte) (Times, error) {
+	r := benchfmt.NewReader(bytes.NewReader(data), "benchmark output")
+	for r.Scan() {
+		res, ok := r.Result().(*benchfmt.Result)
+		if !ok || string(res.Name.Base()) != benchName {
+			continue
+		}
+		var t Times
+		var okWall, okUser, okSys bool
+		t.Wall, okWall = res.Value("sec/op")
+		t.User, okUser = res.Value(harness.UserUnit)
+		t.Sys, okSys = res.Value(harness.SysUnit)
+		t.BytesAlloc, _ = res.Value("B/op")
+		t.Allocs, _ = res.Value("allocs/op")
+		if okWall && okUser && okSys {
+			return t, nil
+		}
+	}
+	if err := r.Err(); err != nil {
+		return Times{}, &kernel.Error{Name: "TimeError", Value: fmt.Sprintf("reading the child's timing: %v", err)}
+	}
+	return Times{}, &kernel.Error{Name: "TimeError", Value: "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
+}
+
+// record returns the figures of the execution.
+func (t Times) record() record.Result {
+	r := record.Result{Iterations: 1}
+	r.Add("sec/op", t.Wall)
+	r.Add(harness.CPUUnit, t.User+t.Sys)
+	r.Add(harness.UserUnit, t.User)
+	r.Add(harness.SysUnit, t.Sys)
+	r.Add("B/op", t.BytesAlloc)
+	r.Add("allocs/op", t.Allocs)
+	return r
+}
+
+// cellError turns a build or run failure into the cell's error.
+func cellError(ctx context.Context, err error) *kernel.Error {
+	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "time"})
+}

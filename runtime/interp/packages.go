@@ -1,0 +1,99 @@
+package interp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	yaegi "github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
+
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/runtime/display"
+	"github.com/perfnb/perfnb/runtime/modules"
+)
+
+// Importer makes packages outside the standard library importable;
+// *modules.Notebook is the real one.
+type Importer interface {
+	// Import prepares the package at path, writing its progress
+	// (resolving, downloading, building) to progress as it happens.
+	Import(ctx context.Context, path string, progress io.Writer) (*modules.Package, error)
+	// GoPath is where packages without a plugin are laid out as source.
+	GoPath() string
+}
+
+// goPath is the GOPATH yaegi reads package sources from ("" without an
+// Importer).
+func (i *Interp) goPath() string {
+	if i.opts.Packages == nil {
+		return ""
+	}
+	return i.opts.Packages.GoPath()
+}
+
+// builtinPackage reports whether the interpreter has the package at p
+// without an Importer: the standard library it is built with, and
+// perfnb's own packages.
+func builtinPackage(p string) bool {
+	if p == display.ImportPath || p == "unsafe" || p == "C" || strings.HasPrefix(p, "perfnb/") || p == rtPath || p == varsPath {
+		return true
+	}
+	for key := range stdlib.Symbols {
+		if path.Dir(key) == p {
+			return true
+		}
+	}
+	return false
+}
+
+// importPackage asks the Importer for the package at p, when p is not
+// built in, and loads the symbols of its plugin. It returns nil for a
+// built-in package.
+func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package, error) {
+	if i.opts.Packages == nil || builtinPackage(p) {
+		return nil, nil
+	}
+	pkg, err := i.opts.Packages.Import(ctx, p, i.stdout)
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			return nil, ctx.Err()
+		}
+		msg := err.Error()
+		return nil, &kernel.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+	}
+	if pkg.Symbols != nil {
+		if _, done := i.plugins[p]; !done {
+			if err := i.yi.Use(pkg.Symbols); err != nil {
+				return nil, fmt.Errorf("loading the plugin of %s into the interpreter: %w", p, err)
+			}
+			if i.plugins == nil {
+				i.plugins = map[string]yaegi.Exports{}
+			}
+			i.plugins[p] = pkg.Symbols
+		}
+	}
+	return pkg, nil
+}
+
+// importFailed turns the interpreter's failure to import pkg from source
+// into an error that says why neither way worked.
+func importFailed(pkg *modules.Package, err error) error {
+	if pkg == nil || pkg.Symbols != nil {
+		return err
+	}
+	var ke *kernel.Error
+	if errors.As(err, &ke) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	why := strings.TrimSpace(cellPos(err.Error()))
+	if strings.Contains(why, "undefined type") || strings.Contains(why, "generic") || strings.Contains(why, "instantiat") {
+		why += " (the interpreter cannot instantiate every generic type or function)"
+	}
+	msg := fmt.Sprintf("cannot import %q in interpreted cells: no plugin (%s), and the interpreter could not read its source: %s; %s",
+		pkg.Path, pkg.Why, why, modules.NativeOnly)
+	return &kernel.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+}
