@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"errors"
 	"go/token"
 	"strings"
@@ -36,7 +37,7 @@ func notebook(t *testing.T, c *Checker, cells ...string) []string {
 		if err != nil {
 			t.Fatalf("cell %d: %v", count, err)
 		}
-		_, err = c.Check(store, items, count)
+		_, err = c.Check(context.Background(), store, items, count)
 		if err != nil {
 			var ce *Error
 			if !errors.As(err, &ce) {
@@ -150,7 +151,7 @@ func BenchmarkCheckCell(b *testing.B) {
 	}
 	for k, src := range cells {
 		items, _ := cell.ParseIn(c.Fset(), src)
-		if _, err := c.Check(store, items, k+1); err != nil {
+		if _, err := c.Check(context.Background(), store, items, k+1); err != nil {
 			b.Fatal(err)
 		}
 		for _, it := range items {
@@ -166,8 +167,18 @@ func BenchmarkCheckCell(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.Check(store, items, 100); err != nil {
+		if _, err := c.Check(context.Background(), store, items, 100); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestUseOfBroken(t *testing.T) {
+	got := notebook(t, newChecker(), `type O struct{ A int }`, `func mk() O { return O{1} }`, `type O struct{ A, B int }`, `x := 1`, `mk()`, `type O struct{ A int }`, `mk()`)
+	want := []string{"", "", "", "", "In[5]:1:1: mk no longer compiles: In[2]:1:25: too few values in struct literal of type O", "", ""}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Errorf("cell %d: got %q, want %q", k+1, got[k], want[k])
 		}
 	}
 }

@@ -3,6 +3,7 @@ package check
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"go/importer"
@@ -67,6 +68,12 @@ func (im *Importer) Import(path string) (*types.Package, error) {
 // ImportFrom imports the package at path (vendoring and dir are those of
 // the Importer's directory).
 func (im *Importer) ImportFrom(path, _ string, _ types.ImportMode) (*types.Package, error) {
+	return im.importContext(context.Background(), path)
+}
+
+// importContext imports the package at path; cancelling ctx stops the go
+// command.
+func (im *Importer) importContext(ctx context.Context, path string) (*types.Package, error) {
 	im.mu.Lock()
 	p, ok := im.extra[path]
 	im.mu.Unlock()
@@ -76,7 +83,7 @@ func (im *Importer) ImportFrom(path, _ string, _ types.ImportMode) (*types.Packa
 	if path == "unsafe" {
 		return types.Unsafe, nil
 	}
-	err := im.Resolve(path)
+	err := im.Resolve(ctx, path)
 	im.mu.Lock()
 	f, known := im.exports[path]
 	im.mu.Unlock()
@@ -85,7 +92,7 @@ func (im *Importer) ImportFrom(path, _ string, _ types.ImportMode) (*types.Packa
 			return nil, ferr
 		}
 		im.forget()
-		err = im.Resolve(path)
+		err = im.Resolve(ctx, path)
 		im.mu.Lock()
 		_, known = im.exports[path]
 		im.mu.Unlock()
@@ -101,7 +108,8 @@ func (im *Importer) ImportFrom(path, _ string, _ types.ImportMode) (*types.Packa
 // Resolve finds the export data of the packages at paths, and of what
 // they import, with one run of `go list` for those not found yet. Calling
 // it ahead of a check saves a run of the go command per package.
-func (im *Importer) Resolve(paths ...string) error {
+// Cancelling ctx stops the go command.
+func (im *Importer) Resolve(ctx context.Context, paths ...string) error {
 	im.mu.Lock()
 	var missing []string
 	for _, p := range paths {
@@ -113,7 +121,7 @@ func (im *Importer) Resolve(paths ...string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	found, err := goListExport(im.dir, im.env, missing)
+	found, err := goListExport(ctx, im.dir, im.env, missing)
 	im.mu.Lock()
 	for p, f := range found {
 		im.exports[p] = f
@@ -163,11 +171,16 @@ func (im *Importer) lookup(path string) (io.ReadCloser, error) {
 // goListExport runs go list -export -deps for paths in dir and returns
 // the export data file of each package listed. A path the go command
 // cannot resolve is reported in the error with the go command's words.
-func goListExport(dir string, env, paths []string) (map[string]string, error) {
+// The go command does not download modules (GOPROXY=off): what is not in
+// the module cache is for the fetch function to get, visibly.
+func goListExport(ctx context.Context, dir string, env, paths []string) (map[string]string, error) {
 	args := append([]string{"list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{with .Error}}{{.Err}}{{end}}"}, paths...)
-	cmd := exec.Command("go", args...)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	cmd.Env = env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(env[:len(env):len(env)], "GOPROXY=off")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -35,9 +36,12 @@ const fresh = -1
 // the cell: errors in earlier cells' declarations (one that no longer
 // compiles after a redefinition) are left to the interpreter, which drops
 // such declarations with a note. Items without syntax are not checked.
-func (c *Checker) Check(store *cell.Store, items []cell.Item, count int) (*Program, error) {
+//
+// Cancelling ctx stops the go command that reads imports.
+func (c *Checker) Check(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*Program, error) {
 	b := &builder{c: c, count: count, files: map[*token.File]int{}, byName: map[string]int{},
-		sels: map[string]bool{}, defined: map[string]bool{}, defines: map[token.Pos]int{}}
+		sels: map[string]bool{}, defined: map[string]bool{}, defines: map[token.Pos]int{},
+		declNames: map[*token.File][]string{}, broken: map[string]string{}}
 	var own []cell.Decl
 	for _, it := range items {
 		for _, d := range it.Decls {
@@ -55,7 +59,7 @@ func (c *Checker) Check(store *cell.Store, items []cell.Item, count int) (*Progr
 	for _, it := range items {
 		b.item(it)
 	}
-	return c.run(b, pending.Names())
+	return c.run(ctx, b, pending.Names())
 }
 
 // parse returns the syntax of a stored declaration, parsed once.
@@ -109,6 +113,12 @@ type builder struct {
 	// defines gives the number of names of each top-level x := f() of the
 	// cell, by the position of its first value.
 	defines map[token.Pos]int
+	// declNames are the names each stored declaration's file declares,
+	// broken the first error of those that no longer compile (after a
+	// redefinition), by name.
+	declNames map[*token.File][]string
+	broken    map[string]string
+	nodes     []ast.Node // the cell's syntax
 }
 
 func (b *builder) stored(p *parsedDecl, cellNo int) {
@@ -116,6 +126,7 @@ func (b *builder) stored(p *parsedDecl, cellNo int) {
 		return
 	}
 	b.files[p.file] = cellNo
+	b.declNames[p.file] = declNames(p.decl)
 	for _, s := range p.sels {
 		b.sels[s] = true
 	}
@@ -181,6 +192,7 @@ func (b *builder) item(it cell.Item) {
 		nodes = append(nodes, s)
 		b.stmt(it.Kind, s)
 	}
+	b.nodes = append(b.nodes, nodes...)
 	for _, n := range nodes {
 		if !b.first.IsValid() {
 			b.first = n.Pos()
@@ -190,6 +202,30 @@ func (b *builder) item(it cell.Item) {
 			b.sels[s] = true
 		}
 	}
+}
+
+// declNames lists the package-level names d declares ("" for methods).
+func declNames(d ast.Decl) []string {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if d.Recv == nil {
+			return []string{d.Name.Name}
+		}
+	case *ast.GenDecl:
+		var out []string
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.TypeSpec:
+				out = append(out, s.Name.Name)
+			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					out = append(out, n.Name)
+				}
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // declared notes the names a cell's declaration declares.

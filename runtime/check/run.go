@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"go/ast"
 	"go/token"
@@ -14,7 +15,7 @@ import (
 
 // run checks the assembled program; names are the package-level names it
 // declares.
-func (c *Checker) run(b *builder, names []string) (*Program, error) {
+func (c *Checker) run(ctx context.Context, b *builder, names []string) (*Program, error) {
 	declared := map[string]bool{}
 	for _, n := range names {
 		declared[n] = true
@@ -40,7 +41,7 @@ func (c *Checker) run(b *builder, names []string) (*Program, error) {
 			paths = append(paths, p)
 		}
 	}
-	_ = c.im.Resolve(paths...) // each failing import is reported by the check
+	_ = c.im.Resolve(ctx, paths...) // each failing import is reported by the check
 	vars := c.varsPackage(declared)
 	if vars != nil {
 		b.imports = append(b.imports, &ast.ImportSpec{Name: ast.NewIdent("."), Path: &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(varsPath)}})
@@ -51,13 +52,14 @@ func (c *Checker) run(b *builder, names []string) (*Program, error) {
 			if p == varsPath && vars != nil {
 				return vars, nil
 			}
-			return c.im.Import(p)
+			return c.im.importContext(ctx, p)
 		}),
 		Sizes: types.SizesFor("gc", runtime.GOARCH),
 		Error: func(err error) { b.report(err) },
 	}
 	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}}
 	pkg, _ := conf.Check("main", c.fset, []*ast.File{file}, info)
+	b.useOfBroken(pkg, info)
 	if len(b.diags) > 0 {
 		sort.SliceStable(b.diags, func(i, j int) bool {
 			x, y := b.diags[i], b.diags[j]
@@ -153,9 +155,17 @@ func (b *builder) report(err error) {
 		return
 	}
 	b.lastKept = false
-	cellNo, ok := b.files[b.c.fset.File(te.Pos)]
+	file := b.c.fset.File(te.Pos)
+	cellNo, ok := b.files[file]
 	if te.Pos.IsValid() && (!ok || cellNo != b.count) {
-		return // in an earlier cell's declaration
+		// In an earlier cell's declaration, which no longer compiles
+		// after a redefinition: an error only for a cell that uses it.
+		for _, n := range b.declNames[file] {
+			if _, seen := b.broken[n]; !seen {
+				b.broken[n] = b.where(te.Pos) + te.Msg
+			}
+		}
+		return
 	}
 	if strings.HasSuffix(te.Msg, " is not used") && b.shown(te.Pos) {
 		return // the cell's value, which the notebook shows
@@ -172,6 +182,31 @@ func (b *builder) report(err error) {
 	}
 	b.lastKept = true
 	b.diag(pos, te.Msg)
+}
+
+// useOfBroken reports the cell's uses of earlier declarations that no
+// longer compile.
+func (b *builder) useOfBroken(pkg *types.Package, info *types.Info) {
+	if len(b.broken) == 0 || pkg == nil {
+		return
+	}
+	for _, n := range b.nodes {
+		ast.Inspect(n, func(n ast.Node) bool {
+			id, ok := n.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			obj := info.Uses[id]
+			if obj == nil || obj.Parent() != pkg.Scope() {
+				return true
+			}
+			if why, ok := b.broken[id.Name]; ok {
+				b.diag(id.Pos(), fmt.Sprintf("%s no longer compiles: %s", id.Name, why))
+				delete(b.broken, id.Name) // once
+			}
+			return true
+		})
+	}
 }
 
 // multiValue matches go/types' error for a package-level var x = f()

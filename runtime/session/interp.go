@@ -58,7 +58,7 @@ func newChecker(fset *token.FileSet, mods *modules.Notebook, to *fetchTo) (*chec
 	// Read the export data of the most used packages ahead of the first
 	// cell.
 	go func() {
-		_ = c.Importer().Resolve("fmt", "strings", "strconv", "os", "time", "math", "sort", "slices", "maps", "errors")
+		_ = c.Importer().Resolve(context.Background(), "fmt", "strings", "strconv", "os", "time", "math", "sort", "slices", "maps", "errors")
 	}()
 	return c, nil
 }

@@ -179,7 +179,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
 	}
 	s.fetch = fetchTo{ctx, pub}
-	err = s.check(items, count)
+	err = s.check(ctx, items, count)
 	s.fetch = fetchTo{}
 	if err != nil {
 		return kernel.ExecuteResult{Error: err.(*kernel.Error)}
@@ -264,7 +264,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 // check type-checks the Go items of a cell against the store; a cell
 // that does not compile fails with the compiler's errors before any of
 // its items runs, and so defines nothing.
-func (s *Session) check(items []cell.Item, count int) error {
+func (s *Session) check(ctx context.Context, items []cell.Item, count int) error {
 	if s.checker == nil {
 		return nil
 	}
@@ -277,7 +277,10 @@ func (s *Session) check(items []cell.Item, count int) error {
 	if goItems == 0 {
 		return nil
 	}
-	_, err := s.checker.Check(s.store, items, count)
+	_, err := s.checker.Check(ctx, s.store, items, count)
+	if ctx.Err() != nil {
+		return interrupted()
+	}
 	var ce *check.Error
 	if !errors.As(err, &ce) {
 		return nil
