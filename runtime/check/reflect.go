@@ -127,13 +127,14 @@ func basic(t reflect.Type) (types.Type, error) {
 	return types.Typ[k], nil
 }
 
-// namedType returns the named type t: the importer's when the toolchain
-// knows its package, else one rebuilt from reflection.
+// namedType returns the named type t: the importer's for a standard
+// package, else one rebuilt from reflection (perfnb's own packages are
+// not known to the go command where the kernel runs).
 func (r *reflected) namedType(t reflect.Type) (types.Type, error) {
 	if n, ok := r.named[t]; ok {
 		return n, nil
 	}
-	if _, own := r.pkgs[t.PkgPath()]; !own {
+	if _, own := r.pkgs[t.PkgPath()]; !own && isStd(t.PkgPath()) {
 		if p, err := r.im.Import(t.PkgPath()); err == nil {
 			if obj, ok := p.Scope().Lookup(t.Name()).(*types.TypeName); ok {
 				return obj.Type(), nil

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"go/token"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -179,7 +180,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
 	}
 	s.fetch = fetchTo{ctx, pub}
-	err = s.check(ctx, items, count)
+	items, err = s.check(ctx, req.Code, items, count)
 	s.fetch = fetchTo{}
 	if err != nil {
 		return kernel.ExecuteResult{Error: err.(*kernel.Error)}
@@ -228,7 +229,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 				return err
 			})
 			if err != nil {
-				return kernel.ExecuteResult{Error: cellError(ctx, err)}
+				return kernel.ExecuteResult{Error: s.limitation(cellError(ctx, err))}
 			}
 			if last && it.Kind == cell.Expression && ok {
 				res.Data = valueBundle(v)
@@ -263,28 +264,79 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 
 // check type-checks the Go items of a cell against the store; a cell
 // that does not compile fails with the compiler's errors before any of
-// its items runs, and so defines nothing.
-func (s *Session) check(ctx context.Context, items []cell.Item, count int) error {
-	if s.checker == nil {
-		return nil
+// its items runs, and so defines nothing. It returns the items to run:
+// those given, or, when the interpreter needs the checker's fixes (see
+// check.Program.Fixes), the items of the fixed code.
+func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, error) {
+	if s.checker == nil || !hasGo(items) {
+		return items, nil
 	}
-	goItems := 0
-	for _, it := range items {
-		if it.Syntax != nil {
-			goItems++
-		}
-	}
-	if goItems == 0 {
-		return nil
-	}
-	_, err := s.checker.Check(ctx, s.store, items, count)
+	prog, err := s.checker.Check(ctx, s.store, items, count)
 	if ctx.Err() != nil {
-		return interrupted()
+		return nil, interrupted()
 	}
 	var ce *check.Error
-	if !errors.As(err, &ce) {
-		return nil
+	if errors.As(err, &ce) {
+		return nil, compileError(ce)
 	}
+	if prog == nil {
+		return items, nil
+	}
+	if edits := prog.Fixes(items); len(edits) > 0 {
+		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
+		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
+			return again, nil
+		}
+	}
+	return items, nil
+}
+
+// limitation words a compile error of the interpreter on a cell that the
+// type checker accepted for what it is: valid Go that yaegi cannot run.
+func (s *Session) limitation(ke *kernel.Error) *kernel.Error {
+	if s.checker == nil || ke.Name != "CompileError" || strings.Contains(ke.Value, "interpreter") {
+		return ke
+	}
+	pos, msg := "", ke.Value
+	if m := cellPosPrefix.FindString(msg); m != "" {
+		pos, msg = m, msg[len(m):]
+	}
+	what := "this valid Go"
+	for _, c := range constructs {
+		if m := c.re.FindStringSubmatch(msg); m != nil {
+			what = fmt.Sprintf(c.name, m[1])
+		}
+	}
+	value := fmt.Sprintf("%sthe interpreter (yaegi) cannot run %s (%s); the magics (%%timeit, %%memit, %%scalene) compile it natively", pos, what, msg)
+	tb := append([]string{"InterpreterLimit: " + value}, ke.Traceback...)
+	return &kernel.Error{Name: "InterpreterLimit", Value: value, Traceback: tb}
+}
+
+// constructs name the Go constructs behind yaegi's errors on valid Go.
+var constructs = []struct {
+	re   *regexp.Regexp
+	name string
+}{
+	{regexp.MustCompile(`^undefined: (min|max|clear)$`), "the builtin %s (Go 1.21)"},
+	{regexp.MustCompile(`^undefined type for (\w+)`), "the type parameter %s with this constraint or use"},
+	{regexp.MustCompile(`^undefined selector: (\w+)`), "the selector .%s on this (generic) type"},
+}
+
+// cellPosPrefix matches the In[N]:line:col: that starts an error.
+var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
+
+// hasGo reports whether items hold Go code.
+func hasGo(items []cell.Item) bool {
+	for _, it := range items {
+		if it.Syntax != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// compileError is the cell's error for the checker's errors.
+func compileError(ce *check.Error) *kernel.Error {
 	tb := make([]string, 0, len(ce.Diags))
 	for _, d := range ce.Diags {
 		for _, l := range strings.Split(d.String(), "\n") {
