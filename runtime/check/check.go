@@ -23,6 +23,7 @@ import (
 	"go/token"
 	"go/types"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 
@@ -176,16 +177,62 @@ func (c *Checker) Last() *Program {
 
 // TypeOf returns the type of the Go expression expr in the program's
 // package scope, its imports included (first := sample[0] then first
-// gives sample's element type).
-func (p *Program) TypeOf(expr string) (types.Type, error) {
+// gives sample's element type), and whether expr denotes a type.
+func (p *Program) TypeOf(expr string) (t types.Type, isType bool, err error) {
 	tv, err := types.Eval(p.fset, p.Pkg, p.anchor, expr)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if tv.IsType() {
-		return tv.Type, nil
+	return tv.Type, tv.IsType(), nil
+}
+
+// Members lists what expr.Name can select, sorted: for a value, the
+// fields (promoted ones included) and the methods of its type (those of
+// *T too, as for an addressable variable); for a type, its methods
+// (method expressions). Unexported members of other packages are left
+// out.
+func (p *Program) Members(expr string) (fields, methods []string, err error) {
+	t, isType, err := p.TypeOf(expr)
+	if err != nil {
+		return nil, nil, err
 	}
-	return tv.Type, nil
+	visible := func(o types.Object) bool { return o.Exported() || o.Pkg() == p.Pkg }
+	ms := types.NewMethodSet(t)
+	if _, isPtr := t.Underlying().(*types.Pointer); !isType && !isPtr && !types.IsInterface(t) {
+		ms = types.NewMethodSet(types.NewPointer(t))
+	}
+	for k := 0; k < ms.Len(); k++ {
+		if o := ms.At(k).Obj(); visible(o) {
+			methods = append(methods, o.Name())
+		}
+	}
+	if !isType {
+		seen := map[string]bool{}
+		var walk func(t types.Type, depth int)
+		walk = func(t types.Type, depth int) {
+			if ptr, ok := t.Underlying().(*types.Pointer); ok {
+				t = ptr.Elem()
+			}
+			st, ok := t.Underlying().(*types.Struct)
+			if !ok || depth > 5 {
+				return
+			}
+			for k := 0; k < st.NumFields(); k++ {
+				f := st.Field(k)
+				if visible(f) && !seen[f.Name()] {
+					seen[f.Name()] = true
+					fields = append(fields, f.Name())
+				}
+				if f.Embedded() {
+					walk(f.Type(), depth+1)
+				}
+			}
+		}
+		walk(t, 0)
+	}
+	sort.Strings(fields)
+	sort.Strings(methods)
+	return fields, methods, nil
 }
 
 // Lookup returns the object that name denotes at package level (a

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"go/token"
 	"strings"
 	"sync"
@@ -127,15 +128,27 @@ func TestValid(t *testing.T) {
 
 func TestTypeOf(t *testing.T) {
 	c := newChecker()
-	notebook(t, c, `type S struct{ N int }`, `func (S) M() {}`, `sample := []S{{1}}`, `first := sample[0]`, `sb := strings.Builder{}`)
+	notebook(t, c, `type inner struct{ deep bool }`, `type S struct{ N int; inner }`, `func (S) M() {}`, `func (*S) P() {}`,
+		`sample := []S{{N: 1}}`, `first := sample[0]`, `sb := strings.Builder{}`)
 	for expr, want := range map[string]string{"first": "main.S", "sample": "[]main.S", "&sb": "*strings.Builder", "strings.NewReader": "func(s string) *strings.Reader"} {
-		typ, err := c.Last().TypeOf(expr)
+		typ, _, err := c.Last().TypeOf(expr)
 		if err != nil {
 			t.Errorf("%s: %v", expr, err)
 			continue
 		}
 		if typ.String() != want {
 			t.Errorf("%s: got %s, want %s", expr, typ, want)
+		}
+	}
+	for expr, want := range map[string]string{
+		"first":     "[N deep inner] [M P]",
+		"sample[0]": "[N deep inner] [M P]",
+		"S":         "[] [M]",
+		"sb":        "[] [Cap Grow Len Reset String Write WriteByte WriteRune WriteString]",
+	} {
+		f, m, err := c.Last().Members(expr)
+		if got := fmt.Sprint(f, " ", m); err != nil || got != want {
+			t.Errorf("Members(%s) = %s, %v; want %s", expr, got, err, want)
 		}
 	}
 }

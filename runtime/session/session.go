@@ -71,8 +71,17 @@ type Session struct {
 	// checker type-checks each cell before it runs; nil when it could not
 	// start (and in tests with a fake evaluator): cells then run unchecked.
 	checker *check.Checker
+	checkMu sync.Mutex // the checker is used by one goroutine at a time
 	fset    *token.FileSet // the syntax trees of the cells
 	fetch   fetchTo        // the cell being checked
+	// checkCells says whether cells are checked before they run (not in
+	// tests with a fake evaluator, whose cells need not be valid Go).
+	checkCells bool
+	// prog is the checker's view of the store at storeVersion
+	// progVersion, for completion and inspection.
+	prog         *check.Program
+	progVersion  int
+	storeVersion int // counts changes of the store
 
 	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
 	store   *cell.Store // declarations of the successful cells
@@ -88,9 +97,7 @@ type Session struct {
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
 	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
-	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
-		s.checker = c
-	}
+	s.checkCells = true
 	return s
 }
 
@@ -99,7 +106,11 @@ func newSession(opts Options, ev evaluator) *Session {
 	if opts.Magics == nil {
 		opts.Magics = magics.NewRegistry()
 	}
-	return &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet()}
+	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet()}
+	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
+		s.checker = c
+	}
+	return s
 }
 
 var _ kernel.Interpreter = (*Session)(nil)
@@ -196,6 +207,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		// What ran is kept, as in IPython, also when a later item
 		// failed: the interpreter holds it too.
 		s.store.Add(decls...)
+		s.storeVersion++
 	}()
 	if ce, ok := s.eval.(cellEnder); ok {
 		// Runs before the deferred function above stores the cell's
@@ -268,10 +280,12 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 // those given, or, when the interpreter needs the checker's fixes (see
 // check.Program.Fixes), the items of the fixed code.
 func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, error) {
-	if s.checker == nil || !hasGo(items) {
+	if s.checker == nil || !s.checkCells || !hasGo(items) {
 		return items, nil
 	}
+	s.checkMu.Lock()
 	prog, err := s.checker.Check(ctx, s.store, items, count)
+	s.checkMu.Unlock()
 	if ctx.Err() != nil {
 		return nil, interrupted()
 	}
