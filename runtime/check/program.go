@@ -5,11 +5,10 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
-	"path"
-	"regexp"
 	"strings"
 
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // Program is the type information of the notebook's program as it stood
@@ -163,17 +162,11 @@ func (b *builder) importSpec(s *ast.ImportSpec) {
 	b.imports = append(b.imports, s)
 }
 
-var versionSuffix = regexp.MustCompile(`^v[0-9]+$`)
-
 // ImportName guesses the package name of an import path as the go command
-// names it by default: its last element, without a major version suffix
-// (math/rand/v2 is rand) or a go- prefix.
+// names it by default: stdpkg.Name (math/rand/v2 is rand), without a go-
+// prefix, with - and . as _ (go-cmp is cmp).
 func ImportName(importPath string) string {
-	base := path.Base(importPath)
-	if versionSuffix.MatchString(base) && path.Dir(importPath) != "." {
-		base = path.Base(path.Dir(importPath))
-	}
-	base = strings.TrimPrefix(base, "go-")
+	base := strings.TrimPrefix(stdpkg.Name(importPath), "go-")
 	return strings.NewReplacer("-", "_", ".", "_").Replace(base)
 }
 

@@ -71,7 +71,7 @@ type Session struct {
 	// checker type-checks each cell before it runs; nil when it could not
 	// start (and in tests with a fake evaluator): cells then run unchecked.
 	checker *check.Checker
-	checkMu sync.Mutex // the checker is used by one goroutine at a time
+	checkMu sync.Mutex     // the checker is used by one goroutine at a time
 	fset    *token.FileSet // the syntax trees of the cells
 	fetch   fetchTo        // the cell being checked
 	// checkCells says whether cells are checked before they run (not in
