@@ -135,9 +135,16 @@ func (e *Encoder) Digest(v reflect.Value) (string, error) {
 	return d.digest(), nil
 }
 
-func (e *Encoder) encode(w sink, v reflect.Value) error {
+func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
 	e.w = w
 	mark := len(e.ptrs)
+	defer func() {
+		if r := recover(); r != nil {
+			// A value reflection cannot read (an interpreter's internal
+			// representation): say so rather than end the process.
+			err = fmt.Errorf("its value cannot be read (%v)", r)
+		}
+	}()
 	if err := e.value(readable(v)); err != nil {
 		// Forget the objects numbered in the failed value.
 		for k, n := range e.ptrs {
@@ -504,6 +511,17 @@ func (d *decoder) bytes(n uint64) ([]byte, error) {
 	return b, nil
 }
 
+// decode decodes into v, turning a panic of reflection (a value that does
+// not fit its type) into an error.
+func (d *decoder) decode(v reflect.Value) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoding: %v", r)
+		}
+	}()
+	return d.value(v)
+}
+
 // value decodes into v, which must be addressable and settable.
 func (d *decoder) value(v reflect.Value) error {
 	t := v.Type()
@@ -560,13 +578,20 @@ func (d *decoder) value(v reflect.Value) error {
 	return nil
 }
 
-func (d *decoder) slice(v reflect.Value) error {
+// header reads the tag and length of a slice or map; ok is false for nil
+// (and on error).
+func (d *decoder) header() (n uint64, ok bool, err error) {
 	tag, err := d.byte()
 	if err != nil || tag == tagNil {
-		return err
+		return 0, false, err
 	}
-	n, err := d.uvarint()
-	if err != nil {
+	n, err = d.uvarint()
+	return n, err == nil, err
+}
+
+func (d *decoder) slice(v reflect.Value) error {
+	n, ok, err := d.header()
+	if !ok {
 		return err
 	}
 	t := v.Type()
@@ -619,12 +644,8 @@ func (d *decoder) pointer(v reflect.Value) error {
 }
 
 func (d *decoder) mapValue(v reflect.Value) error {
-	tag, err := d.byte()
-	if err != nil || tag == tagNil {
-		return err
-	}
-	n, err := d.uvarint()
-	if err != nil {
+	n, ok, err := d.header()
+	if !ok {
 		return err
 	}
 	if n > uint64(len(d.data)) {
@@ -804,7 +825,7 @@ func (s *State) decodeFile(path string, types map[string]reflect.Type) {
 		}
 		v := reflect.New(t).Elem()
 		dec.data = data
-		if err := dec.value(v); err != nil {
+		if err := dec.decode(v); err != nil {
 			s.report.Failed[string(name)] = err.Error()
 			continue
 		}

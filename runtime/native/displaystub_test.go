@@ -5,8 +5,9 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,12 +46,12 @@ func TestDisplayStubMatchesDisplay(t *testing.T) {
 		}
 		got[name] = astSignature(fd.Type)
 	}
-	for _, name := range sortedKeys(want) {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
 		if got[name] != want[name] {
 			t.Errorf("%s: the stub has %q, runtime/display has %q", name, got[name], want[name])
 		}
 	}
-	for _, name := range sortedKeys(got) {
+	for _, name := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := want[name]; !ok {
 			t.Errorf("the stub has %s, which runtime/display does not export to cells", name)
 		}
@@ -93,13 +94,4 @@ func astSignature(ft *ast.FuncType) string {
 		s += " " + strings.Join(res, ", ")
 	}
 	return s
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
