@@ -352,3 +352,14 @@ func TestBudgetBoundsPendingBytes(t *testing.T) {
 	first.Close()
 	waitFor(t, "the budget to be returned", func() bool { return budget.Used() == 0 })
 }
+
+func TestStalledLargeFramesAreDropped(t *testing.T) {
+	budget := NewBudget(64 << 20)
+	r, _ := startRouter(t, Limits{StallTimeout: 200 * time.Millisecond, Pending: budget})
+	hello := append(zmtptest.Greeting(), zmtptest.Ready("DEALER")...)
+	c := rawDial(t, r.Addr().String(), hello, zmtptest.LongHeader(0, 1<<20), make([]byte, 100<<10))
+	if !zmtptest.ClosedWithin(c, 3*time.Second) {
+		t.Error("a frame that stopped arriving kept its connection")
+	}
+	waitFor(t, "the budget to be returned", func() bool { return budget.Used() == 0 })
+}
