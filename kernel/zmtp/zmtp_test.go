@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -362,4 +363,17 @@ func TestStalledLargeFramesAreDropped(t *testing.T) {
 		t.Error("a frame that stopped arriving kept its connection")
 	}
 	waitFor(t, "the budget to be returned", func() bool { return budget.Used() == 0 })
+}
+
+func TestIPC(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kernel-1")
+	r := NewRouter(nil, Limits{})
+	if err := r.Listen("ipc://"+path, func(frames [][]byte) { r.Send(frames) }); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, dealer(t, "ipc://"+path, "ipc"), []byte("over a unix socket"))
+	r.Close()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the socket file is left after Close: %v", err)
+	}
 }
