@@ -588,6 +588,14 @@ func TestMagics(t *testing.T) {
 	e.runChecks(t, 12*time.Minute, "test_magics.py")
 }
 
+// TestState checks that a magic's child starts from the notebook's values
+// (maps filled by loops, structs with unexported fields, pointers with
+// sharing and cycles) and names what it cannot carry: see test_state.py.
+func TestState(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 10*time.Minute, "test_state.py")
+}
+
 func TestVersion(t *testing.T) {
 	e := setup(t)
 	out, err := exec.Command(e.bin, "version").CombinedOutput()

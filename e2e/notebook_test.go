@@ -67,6 +67,9 @@ func TestNotebookScript(t *testing.T) {
 		t.Errorf("printed URL %q, want %q", url, want)
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if os.Getuid() == 0 && !strings.Contains(out.String(), "running as root: passing --allow-root") {
+		t.Error("as root, the script did not say that it passes --allow-root")
+	}
 
 	page := get(t, url)
 	for _, want := range []string{"<title>Home Page - Select or create a notebook</title>", "notebook_list"} {

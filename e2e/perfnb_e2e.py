@@ -133,14 +133,16 @@ class Result:
 
 
 class Kernel:
-    def __init__(self, name=KERNEL_NAME, env=None):
-        """Starts a kernel; env, when given, is added to its environment."""
+    def __init__(self, name=KERNEL_NAME, env=None, cwd=None):
+        """Starts a kernel; env, when given, is added to its environment;
+        cwd, when given, is its working directory (the notebook's folder)."""
         self.name = name
         self.km = KernelManager(kernel_name=name)
+        kwargs = {"cwd": cwd} if cwd else {}
         if env:
-            self.km.start_kernel(env=dict(os.environ, **env))
+            self.km.start_kernel(env=dict(os.environ, **env), **kwargs)
         else:
-            self.km.start_kernel()
+            self.km.start_kernel(**kwargs)
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=TIMEOUT)
@@ -244,16 +246,19 @@ def check(fn):
     return fn
 
 
-def run_checks(checks=None, argv=None):
+def run_checks(checks=None, argv=None, **kernel_args):
     """Runs the registered checks (or those named on the command line) on
-    one kernel, starting a fresh kernel after a check that killed it."""
+    one kernel, starting a fresh kernel after a check that killed it;
+    kernel_args (env, cwd) are Kernel's."""
     argv = sys.argv[1:] if argv is None else argv
     checks = checks if checks is not None else CHECKS
     if argv:
         checks = [c for c in checks if c.__name__ in argv]
+    if not checks:
+        return 0
     start = time.monotonic()
     try:
-        k = Kernel()
+        k = Kernel(**kernel_args)
     except Exception as e:  # noqa: BLE001 - reported to the Go test
         print("FAIL start: the kernel %r did not start: %s" % (KERNEL_NAME, e), flush=True)
         return 1
@@ -289,7 +294,7 @@ def run_checks(checks=None, argv=None):
                     k.kc.stop_channels()
                 except Exception:  # noqa: BLE001
                     pass
-                k = Kernel()
+                k = Kernel(**kernel_args)
             else:
                 k.drain()
     finally:

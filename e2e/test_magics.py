@@ -1,4 +1,4 @@
-"""End-to-end checks of perfnb's magics (%timeit, %%timeit, %memit, %%scalene)
+"""End-to-end checks of perfnb's magics (%timeit, %%timeit, %memit, %%scalene, %prun)
 through jupyter_client.
 
 Run: JUPYTER_PATH=... /usr/bin/python3 e2e/test_magics.py [check ...]
@@ -15,7 +15,7 @@ MAGIC_TIMEOUT = 240
 
 # IPython's %timeit line.
 TIMEIT = re.compile(
-    r"^\d+(\.\d+)? (ns|µs|ms|s) ± .* per loop \(mean ± std\. dev\. of 7 runs, [\d,]+ loops? each\)$",
+    r"^\d+(\.\d+)? (ns|μs|ms|s) ± .* per loop \(mean ± std\. dev\. of 7 runs, [\d,]+ loops? each\)$",
     re.MULTILINE,
 )
 # memory_profiler's %memit line.
@@ -214,6 +214,53 @@ def scalene_cell(k):
     expect(paths, "no .pb.gz profile path printed", r.describe())
     for path in set(paths):
         expect(os.path.exists(path), "the profile %s does not exist" % path)
+
+
+@check
+def scalene_why_and_variants(k):
+    k.ok("\n".join([
+        "func spinE2E(n int) int {",
+        "\ts := 0",
+        "\tfor i := 0; i < n; i++ {",
+        "\t\ts += i * i % 7",
+        "\t}",
+        "\treturn s",
+        "}",
+        "var sinkE2E any",
+    ]))
+    # Self and total on lines that call functions, and the compiler's
+    # decisions on the line they concern.
+    r = k.ok("%%scalene --cpu-only --no-flamegraph --duration 300ms\nx := []int{1, 2, 3}\nsinkE2E = &x\nsinkE2E = spinE2E(3000000)",
+             timeout=MAGIC_TIMEOUT)
+    text = r.all_text()
+    for want in ("Total", "Compiler", "moved to heap: x", "inlining call to spinE2E"):
+        expect(want in text, "%%scalene lacks %r" % want, r.describe())
+    # Labelled variants: two tables, a difference flame graph.
+    r = k.ok("%%scalene --cpu-only --duration 300ms\nfast: sinkE2E = spinE2E(100000)\nslow: sinkE2E = spinE2E(300000)",
+             timeout=MAGIC_TIMEOUT)
+    text, html = r.all_text(), html_of(r)
+    for want in ("── fast ──", "── slow ──", "Time per execution"):
+        expect(want in text, "the comparison lacks %r" % want, r.describe())
+    expect(html.count('class="perfnb-scalene-variant"') == 2, "not two tables side by side", r.describe())
+    expect("slow against fast" in html, "no difference flame graph", r.describe())
+    # os.Exit(0) in the body is the cell's error, not an empty profile.
+    r = k.execute("%scalene --duration 50ms os.Exit(0)", timeout=MAGIC_TIMEOUT)
+    expect(r.status == "error" and "os.Exit(0)" in r.error_text(),
+           "%scalene os.Exit(0) is not a clear error", r.describe())
+    r = k.execute("%scalene --asm --memory-only sinkE2E = 1", timeout=MAGIC_TIMEOUT)
+    expect(r.status == "error" and "UsageError" in r.describe(), "--asm --memory-only is not a UsageError", r.describe())
+
+
+@check
+def prun(k):
+    k.ok("func spinPrun(n int) int {\n\ts := 0\n\tfor i := 0; i < n; i++ {\n\t\ts += i * i % 7\n\t}\n\treturn s\n}\nvar sinkPrun int")
+    r = k.ok("%prun -l 5 --duration 300ms sinkPrun = spinPrun(1000000)", timeout=MAGIC_TIMEOUT)
+    text = r.all_text()
+    expect(re.search(r"flat\s+flat%\s+sum%\s+cum\s+cum%", text), "no pprof top header", r.describe())
+    expect(re.search(r"spinPrun \(In\[\d+\]\)", text), "the cell's function is not under its cell name", r.describe())
+    expect(".pb.gz" in text, "no saved profile path", r.describe())
+    r = k.execute("%prun -l -3 sinkPrun = 1", timeout=MAGIC_TIMEOUT)
+    expect(r.status == "error" and "UsageError" in r.describe(), "a negative -l is not a UsageError", r.describe())
 
 
 if __name__ == "__main__":

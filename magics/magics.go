@@ -1,12 +1,13 @@
 // Package magics holds what every magic shares: the call of a %line or
 // %%cell magic, the environment it runs in, the registry that finds it by
 // name, and IPython-style option parsing. The magics themselves live in
-// the sub-packages timeit, memit and scalene, except %lsmagic, which every
-// registry holds. NativeError, Output, Env.NativeWorkspace and the
-// formatters Thousands and FormatCount (with sysmem.FormatBytes for sizes)
-// are what the magics that run native code share: one set of error names,
-// one capped output stream, one way to get the workspace, one style of
-// numbers.
+// the sub-packages timeit, timeonce (%time), memit and scalene, except
+// %lsmagic, which every registry holds. NativeError, Output,
+// Env.NativeWorkspace, Env.NewRecord and the formatters Thousands,
+// FormatCount and FormatTime (with sysmem.FormatBytes for sizes) are what
+// the magics that run native code share: one set of error names, one
+// capped output stream, one way to get the workspace, one record of a
+// result (package record), one style of numbers.
 package magics
 
 import (

@@ -4,6 +4,7 @@ package magicstest
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/perfnb/perfnb/magics"
@@ -56,4 +57,23 @@ func Call(t testing.TB, count int, src string) magics.Call {
 	}
 	t.Fatalf("no magic in %q", src)
 	return magics.Call{}
+}
+
+// Golden compares got with the file testdata/name, or first rewrites the
+// file with got when update is set (each package's -update flag).
+func Golden(t testing.TB, name, got string, update bool) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run go test -update after checking):\n got %s\nwant %s", name, got, want)
+	}
 }

@@ -61,7 +61,6 @@ import (
 
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
-	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 	"github.com/perfnb/perfnb/runtime/sysmem"
@@ -116,12 +115,8 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	defer os.Remove(result.Name())
 
 	runOpts := native.RunOptions{
-		Args: []string{
-			"-test.run=^$",
-			"-test.bench=^Benchmark" + benchName + "$",
-			"-test.benchtime=1x",
-			"-test.count=" + strconv.Itoa(opts.repeat),
-		},
+		Args: []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$",
+			"-test.benchtime=1x", "-test.count=" + strconv.Itoa(opts.repeat)},
 		Env: []string{
 			"PERFNB_RESULT=" + result.Name(),
 			"PERFNB_MEMIT_INTERVAL=" + strconv.FormatFloat(opts.interval.Seconds(), 'g', -1, 64),
@@ -143,6 +138,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_METHOD="+m)
 	}
 	runOpts.Output = magics.NewOutput(env.Publisher, "memit").Stdout()
+	runOpts.OutputLimit = native.NoOutputLimit // the Output caps
 
 	rec := env.NewRecord(call, bin.Path)
 	_, runErr := ws.Run(ctx, bin, runOpts)
@@ -162,14 +158,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 	res := newResult(reports, opts)
 	if !opts.quiet && env.Publisher != nil {
-		bundle := kernel.Bundle{"text/plain": res.String()}
-		if res != nil {
-			res.Environment = rec.Environment
-			rec.Results = []record.Result{res.record()}
-			bundle[record.MIMEType] = rec
-		}
-		bundle["text/html"] = res.HTML()
-		env.Publisher.Display(bundle, nil, "")
+		env.Publisher.Display(res.bundle(rec), nil, "")
 	}
 	if opts.output && res != nil {
 		return res, nil

@@ -40,13 +40,9 @@ func TestBenchScalene(t *testing.T) {
 	if os.Getenv("SCALENE_BENCH") == "" {
 		t.Skip("run by scripts/bench-scalene")
 	}
-	runs := 5
-	if v, err := strconv.Atoi(os.Getenv("SCALENE_BENCH_RUNS")); err == nil && v > 0 {
-		runs = v
-	}
+	runs := benchRuns()
 	ws := magicstest.Workspace(t)
-	ctx := context.Background()
-	dir := t.TempDir()
+	ctx, dir := context.Background(), t.TempDir()
 	const cellN, bodyLine = 2, 1
 
 	// 1. The magic, end to end, several times: CPU split and bytes.

@@ -215,7 +215,7 @@ func ParseCompilerText(out string) *Decisions {
 	}
 	d.dedupe()
 	if unread > 0 {
-		d.Note = fmt.Sprintf("%d lines of the compiler's output could not be read", unread)
+		d.Note = plural(strconv.Itoa(unread), "line") + " of the compiler's output could not be read"
 	}
 	return d
 }
@@ -336,7 +336,7 @@ func ParseCompilerJSON(data []byte, lines LineMap) *Decisions {
 		}
 	}
 	if unread > 0 {
-		d.Note = fmt.Sprintf("%d lines of the compiler's output could not be read", unread)
+		d.Note = plural(strconv.Itoa(unread), "line") + " of the compiler's output could not be read"
 	}
 	return d
 }

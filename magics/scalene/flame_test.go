@@ -7,16 +7,12 @@ import (
 	"testing"
 
 	"github.com/google/pprof/profile"
+	"github.com/perfnb/perfnb/magics/profiles"
 )
 
 func loadProfile(t *testing.T, name string) *profile.Profile {
 	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	p, err := profile.Parse(f)
+	p, err := profiles.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}

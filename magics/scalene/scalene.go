@@ -52,6 +52,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/profiles"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -232,6 +233,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
+	rec := env.NewRecord(call, bin.Path)
 	decisions := ParseCompilerText(bin.CompilerOutput)
 	out := magics.NewOutput(env.Publisher, "scalene").Stdout()
 	name := profiles.Namer(call.Count, time.Now())
@@ -254,12 +256,14 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	if err != nil {
 		return nil, scaleneError(err)
 	}
+	bundle["text/html"] = bundle["text/html"].(string) + envFooter(rec.Environment)
 	if c.outfile != "" {
 		if err := saveHTML(c.outfile, fmt.Sprintf("In[%d] %%scalene", call.Count), bundle["text/html"].(string)); err != nil {
 			return nil, scaleneError(err)
 		}
 		bundle["text/plain"] = bundle["text/plain"].(string) + "HTML page saved as " + c.outfile + "\n"
 	}
+	bundle[record.MIMEType] = addRecords(rec, results)
 	env.Publisher.Display(bundle, nil, "")
 	return nil, nil
 }
@@ -282,31 +286,17 @@ func (c *config) profile(ctx context.Context, ws *native.Workspace, bin *native.
 		}
 		return profiles.UniquePath(dir, name(k))
 	}
-	var res benchResult
-	run := func(path string, extra []string, w io.Writer) (*profile.Profile, error) {
-		args := append([]string{"-test.run=^$", "-test.bench=^Benchmark" + r.Bench + "$"}, extra...)
-		rr, err := ws.Run(ctx, bin, native.RunOptions{Args: args, Timeout: c.timeout, Output: w})
-		if err != nil {
-			return nil, cellError(ctx, err)
-		}
-		var ok bool
-		if res, ok = parseBench(rr.Bench, r.Bench); !ok {
-			return nil, cellError(ctx, &native.Error{Kind: native.Exited,
-				Summary: "the cell's process ended before the benchmark finished, with status 0 (os.Exit(0) or runtime.Goexit in the cell?): there is no profile"})
-		}
-		p, err := profiles.Read(path)
-		if err != nil {
-			return nil, scaleneError(err)
-		}
-		return p, nil
+	run := func(path string, extra []string, w io.Writer) (*profile.Profile, BenchResult, error) {
+		return RunProfiled(ctx, ws, bin, ProfiledRun{Bench: r.Bench, Path: path, Args: extra, Timeout: c.timeout, Output: w, Magic: "scalene"})
 	}
 	var err error
 	if c.cpu {
 		r.CPUPath = kind("cpu")
-		if r.CPU, err = run(r.CPUPath, []string{"-test.benchtime=" + c.duration.String(), "-test.cpuprofile=" + r.CPUPath}, out); err != nil {
+		var res BenchResult
+		if r.CPU, res, err = run(r.CPUPath, []string{"-test.benchtime=" + c.duration.String(), "-test.cpuprofile=" + r.CPUPath}, out); err != nil {
 			return err
 		}
-		r.CPUExecutions, r.NsPerOp = res.n, res.nsPerOp
+		r.CPUExecutions, r.NsPerOp = res.N, res.NsPerOp
 	}
 	if c.mem {
 		r.MemPath = kind("mem")
@@ -316,11 +306,44 @@ func (c *config) profile(ctx context.Context, ws *native.Workspace, bin *native.
 			out = io.Discard
 		}
 		args := []string{fmt.Sprintf("-test.benchtime=%dx", memoryRuns), "-test.memprofile=" + r.MemPath, "-test.memprofilerate=1"}
-		if r.Mem, err = run(r.MemPath, args, out); err != nil {
+		if r.Mem, _, err = run(r.MemPath, args, out); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ProfiledRun is one run of a benchmark that writes a profile.
+type ProfiledRun struct {
+	Bench   string   // the benchmark's name without "Benchmark"
+	Path    string   // where the child writes the profile
+	Args    []string // test flags: the profile's, -test.benchtime
+	Timeout time.Duration
+	Output  io.Writer // the body's output
+	Magic   string    // the magic's name, for its errors
+}
+
+// RunProfiled runs one benchmark of bin and reads the profile it wrote.
+// A body that ends the process before the benchmark finished (os.Exit(0)
+// succeeds, but leaves no result line and an empty profile) is the
+// cell's error, as is any failure of the child.
+func RunProfiled(ctx context.Context, ws *native.Workspace, bin *native.Binary, pr ProfiledRun) (*profile.Profile, BenchResult, error) {
+	args := append([]string{"-test.run=^$", "-test.bench=^Benchmark" + pr.Bench + "$"}, pr.Args...)
+	rr, err := ws.Run(ctx, bin, native.RunOptions{Args: args, Timeout: pr.Timeout, Output: pr.Output})
+	if err != nil {
+		return nil, BenchResult{}, magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: pr.Magic})
+	}
+	res, ok := parseBench(rr.Bench, pr.Bench)
+	if !ok {
+		return nil, res, magics.NativeError(ctx, &native.Error{Kind: native.Exited,
+			Summary: "the cell's process ended before the benchmark finished, with status 0 (os.Exit(0) or runtime.Goexit in the cell?): there is no profile"},
+			magics.NativeErrorOptions{Magic: pr.Magic})
+	}
+	p, err := profiles.Read(pr.Path)
+	if err != nil {
+		return nil, res, &kernel.Error{Name: magics.ErrorName(pr.Magic), Value: err.Error()}
+	}
+	return p, res, nil
 }
 
 // saveHTML writes a page holding the output's HTML to path without

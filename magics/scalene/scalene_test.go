@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/profiles"
+	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -113,6 +115,19 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	text := pub.Displays()[0]["text/plain"].(string)
 	page := pub.Displays()[0]["text/html"].(string)
+	rec, ok := pub.Displays()[0][record.MIMEType].(*record.Record)
+	if !ok || rec.Magic != "scalene" || rec.Cell != 9 || len(rec.Results) != 1 || rec.Environment.Go == "" {
+		t.Fatalf("record %+v", pub.Displays()[0][record.MIMEType])
+	}
+	if b, _ := rec.Results[0].Metric("B/op"); len(b) != 1 || b[0] < 0.9*(1<<20) {
+		t.Errorf("record's B/op %v, want about 1 MiB", b)
+	}
+	if s, _ := rec.Results[0].Metric("sec/op"); len(s) != 1 || s[0] <= 0 {
+		t.Errorf("record's sec/op %v", s)
+	}
+	if !strings.Contains(page, `<p class="perfnb-env"`) || !strings.Contains(page, template.HTMLEscapeString(rec.Environment.Footer())) {
+		t.Errorf("the page lacks the environment footer %q", rec.Environment.Footer())
+	}
 	t.Log("\n" + text)
 	t.Logf("HTML: %d bytes", len(page))
 	for _, want := range []string{

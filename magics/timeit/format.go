@@ -22,7 +22,7 @@ func (r *Result) Line() string {
 }
 
 // Warning is IPython's warning when the slowest run took more than four
-// times as long as the fastest (and the slowest more than 1 µs per loop);
+// times as long as the fastest (and the slowest more than 1 μs per loop);
 // "" otherwise.
 func (r *Result) Warning() string {
 	if r.Worst > 4*r.Best && r.Best > 0 && r.Worst > 1e-6 {

@@ -43,7 +43,7 @@ func (*Magic) Name() string { return "timeit" }
 
 // Doc describes the magic in one line.
 func (*Magic) Doc() string {
-	return "Time a statement compiled natively: %timeit [-n N] [-r R] [-p P] [-q] [-o] [-v NAME] statement; %%timeit [options] [setup] then the body, or labelled variants to compare"
+	return "Time a statement compiled natively: %timeit [-n N] [-r R] [-p P] [-c] [-q] [-o] [-v NAME] statement (-c: CPU time); %%timeit [options] [setup] then the body, or labelled variants to compare"
 }
 
 // autorangeTarget is the least time one run should take without -n.
@@ -178,7 +178,8 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	out := magics.NewOutput(env.Publisher, "timeit")
 	rec := env.NewRecord(call, bin.Path)
-	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr()})
+	// out caps what the child prints: native.Run does not cap it again.
+	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr(), OutputLimit: native.NoOutputLimit})
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}

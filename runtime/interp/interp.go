@@ -14,7 +14,8 @@
 //     os.Stderr publish on the running cell's stdout and stderr streams, and
 //     os.Stdin reads lines from the client through Publisher.Input;
 //   - safety: os.Exit stops the cell, not the kernel; a panic in a goroutine
-//     a cell started is reported on stderr instead of ending the process;
+//     a cell started, or in a time.AfterFunc or context.AfterFunc callback,
+//     is reported on stderr instead of ending the process;
 //   - interrupts: cancelling the context stops the cell promptly, time.Sleep
 //     included, and keeps every earlier definition;
 //   - memory: a watchdog stops a cell whose heap grows past the kernel's
@@ -52,6 +53,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
+	"github.com/perfnb/perfnb/runtime/modules"
 )
 
 // Options configures an Interp.
@@ -101,7 +103,7 @@ type Interp struct {
 	deferred []func() // calls deferred by the running cell's own code
 	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
 
-	plugins map[string]yaegi.Exports // symbols of packages loaded from plugins, by import path, used again on rebuild
+	plugins map[string]*modules.Package // packages loaded from plugins, by import path, used again on rebuild
 }
 
 // settle is how long an interrupted evaluation is given to stop.
@@ -190,7 +192,8 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 			"Stdout": reflect.ValueOf(&osStdout).Elem(),
 			"Stderr": reflect.ValueOf(&osStderr).Elem(),
 		},
-		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep)},
+		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep), "AfterFunc": reflect.ValueOf(i.afterFunc)},
+		"context/context":               {"AfterFunc": reflect.ValueOf(i.contextAfterFunc)},
 		display.ImportPath + "/display": i.display.Symbols(),
 		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic), "Defer": reflect.ValueOf(i.deferCall), "Offsetof": reflect.ValueOf(offsetof)},
 	})
@@ -200,8 +203,8 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading perfnb's packages into the interpreter: %w", err)
 	}
-	for _, syms := range i.plugins {
-		if err := yi.Use(syms); err != nil {
+	for _, pkg := range i.plugins {
+		if err := yi.Use(pkg.Symbols); err != nil {
 			return nil, fmt.Errorf("loading a plugin's package into the interpreter: %w", err)
 		}
 	}
@@ -440,7 +443,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 		if ke := memoryStopped(ctx); ke != nil {
 			return reflect.Value{}, false, ke
 		}
-		ke := i.toError(ctx, err, count, item.Line)
+		ke := i.explainGeneric(i.toError(ctx, err, count, item.Line))
 		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 			if undefined == nil {
 				// A name whose first use failed is left in yaegi's scope
@@ -826,6 +829,20 @@ func (i *Interp) restoreVars(yi *yaegi.Interpreter, l *declLog, fresh map[string
 		}
 		newp.Elem().Set(oldp.Elem())
 	}
+}
+
+// Value returns the current value of the package-level variable name, as
+// yaegi holds it (addressable; unexported struct fields carry yaegi's X
+// prefix), and whether there is such a variable.
+func (i *Interp) Value(name string) (reflect.Value, bool) {
+	if i.yi == nil || !token.IsIdentifier(name) {
+		return reflect.Value{}, false
+	}
+	p, err := evalQuiet(i.yi, "&"+name)
+	if err != nil || !p.IsValid() || p.Kind() != reflect.Pointer || p.IsNil() {
+		return reflect.Value{}, false
+	}
+	return p.Elem(), true
 }
 
 // evalQuiet evaluates src, turning a panic of yaegi into an error.

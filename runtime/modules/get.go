@@ -230,7 +230,7 @@ func (n *Notebook) Requirements(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the notebook's go.mod: %w", err)
 	}
-	fmt.Fprintf(&b, "notebook's module: %s (%s)\n", ModulePath, n.shortPath(gomod))
+	fmt.Fprintf(&b, "notebook's module: %s\n", ModulePath)
 	if len(f.Require) == 0 {
 		b.WriteString("  no requirements: import a package or use %go get MODULE[@VERSION]\n")
 	}

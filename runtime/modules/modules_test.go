@@ -259,3 +259,16 @@ func TestUserEnv(t *testing.T) {
 		t.Errorf("env keeps the user's GOWORK or -mod:\n%s", env)
 	}
 }
+
+func TestGenericNames(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.go":      "package a\n\nfunc Map[T any](x T) T { return x }\nfunc Plain() {}\ntype Stack[T any] struct{ xs []T }\ntype Int int\nfunc (s *Stack[T]) Push(x T) {}\nfunc hidden[T any]() {}\n",
+		"a_test.go": "package a\n\nfunc TestOnly[T any]() {}\n",
+	})
+	got := genericNames(dir)
+	want := map[string]bool{"Map": true, "Stack": true}
+	if len(got) != len(want) || !got["Map"] || !got["Stack"] {
+		t.Errorf("genericNames = %v, want %v", got, want)
+	}
+}

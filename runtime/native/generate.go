@@ -9,13 +9,13 @@ import (
 	"go/printer"
 	"go/scanner"
 	"go/token"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // GeneratedFile is the name of the test file Generate's source is written
@@ -41,7 +41,7 @@ const (
 //     costs nothing: its initialiser does not run in the child.
 //   - Imports are those the code uses: the store's import declarations,
 //     and standard-library packages referred to by name but never imported,
-//     which the interpreter imports on first use (see stdPackages). Unused
+//     which the interpreter imports on first use (runtime/stdpkg). Unused
 //     imports are dropped, so the build cannot fail with "imported and not
 //     used".
 //   - Code that calls perfnb's display package (display.HTML(...) and so on,
@@ -62,6 +62,15 @@ const (
 // A syntax error in a snippet or declaration is returned with the cell
 // position it occurs at.
 func Generate(p Program) ([]byte, error) {
+	g, err := newGenerator(p)
+	if err != nil {
+		return nil, err
+	}
+	return g.emit(), nil
+}
+
+// newGenerator parses the program and selects the declarations it needs.
+func newGenerator(p Program) (*generator, error) {
 	g := &generator{
 		declByName: map[string][]int{},
 		methodsOf:  map[string][]int{},
@@ -76,18 +85,22 @@ func Generate(p Program) ([]byte, error) {
 		}
 	}
 	g.selectDecls()
-	return g.emit(), nil
+	return g, nil
 }
 
 // declInfo is a parsed declaration of the store.
 type declInfo struct {
 	decl    cell.Decl
-	imports []importInfo // for import declarations
-	names   []string     // package-level names it declares
-	recv    string       // receiver base type, for methods
-	always  bool         // init functions and blank vars
-	refs    []string     // unresolved identifiers it uses
-	sels    []string     // unresolved identifiers used as X in X.Sel
+	parsed  string           // the source that file was parsed from
+	file    *ast.File        // the declaration parsed from parsed
+	fset    *token.FileSet   // positions of file
+	specs   []*ast.ValueSpec // for var declarations
+	imports []importInfo     // for import declarations
+	names   []string         // package-level names it declares
+	recv    string           // receiver base type, for methods
+	always  bool             // init functions and blank vars
+	refs    []string         // unresolved identifiers it uses
+	sels    []string         // unresolved identifiers used as X in X.Sel
 	used    bool
 }
 
@@ -121,6 +134,10 @@ type generator struct {
 	methodsOf  map[string][]int // receiver type -> method decl indexes
 	typeNames  map[string]bool  // types declared in the store
 	benches    []*benchCode
+	// carried maps the variables that take the notebook's values to
+	// their types as Go source, in the generated file's terms; see
+	// carry.go.
+	carried map[string]string
 }
 
 func cellFile(n int) string { return fmt.Sprintf("In[%d]", n) }
@@ -167,7 +184,7 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 		if err != nil {
 			return parseErr(err)
 		}
-		info := &declInfo{decl: d}
+		info := &declInfo{decl: d, parsed: src, file: f, fset: fset}
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			quoted := imp.Path.Value
@@ -198,6 +215,9 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 						info.names = append(info.names, spec.Name.Name)
 						g.typeNames[spec.Name.Name] = true
 					case *ast.ValueSpec:
+						if decl.Tok == token.VAR {
+							info.specs = append(info.specs, spec)
+						}
 						for _, n := range spec.Names {
 							if n.Name == "_" {
 								info.always = true
@@ -223,12 +243,9 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 }
 
 // defaultName guesses the name a package is imported under from its path:
-// the last element, without a /vN suffix.
+// the last element, without a /vN suffix, up to a dot or a dash.
 func defaultName(p string) string {
-	base := path.Base(p)
-	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && path.Dir(p) != "." {
-		base = path.Base(path.Dir(p))
-	}
+	base := stdpkg.Name(p)
 	if i := strings.IndexAny(base, ".-"); i > 0 {
 		base = base[:i]
 	}
@@ -576,7 +593,7 @@ func (g *generator) imports() []string {
 		case "display":
 			add(strconv.Quote(displayPath))
 		default:
-			if p, ok := stdPackages[name]; ok {
+			if p, ok := stdpkg.Path(name); ok {
 				if defaultName(p) == name {
 					add(strconv.Quote(p))
 				} else {
@@ -620,12 +637,17 @@ func (g *generator) emit() []byte {
 		}
 		w.printf(")\n")
 	}
+	g.emitState(w)
 	for _, d := range g.decls {
 		if !d.used {
 			continue
 		}
+		text := d.decl.Source
+		if c, ok := g.carriedSource(d); ok {
+			text = c
+		}
 		w.printf("\n")
-		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, d.decl.Source)
+		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, text)
 	}
 	for _, bc := range g.benches {
 		w.printf("\nfunc Benchmark%s(%s *testing.B) {\n", bc.name, bc.param)

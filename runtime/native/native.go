@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -74,6 +75,10 @@ type Binary struct {
 	// with positions in cells (In[3]:5: moved to heap: x). The cache
 	// replays them when the package was already built.
 	CompilerOutput string
+
+	state *carriedState // the notebook's values it carries; nil: none
+	noted atomic.Bool   // the notes about state were written
+	runs  atomic.Int64  // runs started, to name their reports
 }
 
 // RunOptions controls one run of a Binary.
@@ -90,8 +95,9 @@ type RunOptions struct {
 	// when nil, that goes to Output too.
 	Stderr io.Writer
 	// OutputLimit caps what Output and Stderr receive together, in bytes;
-	// 0 means DefaultOutputLimit. Beyond it, one line says the output was
-	// truncated and the rest is discarded.
+	// 0 means DefaultOutputLimit, NoOutputLimit no cap (the writers cap).
+	// Beyond it, one line says the output was truncated and the rest is
+	// discarded.
 	OutputLimit int
 }
 
@@ -115,9 +121,11 @@ type Workspace struct {
 	goVersion string   // the toolchain's version, for go.mod ("1.26.8")
 	env       []string // the go command's environment; nil: goEnv()
 
-	mu   sync.Mutex // serialises builds
-	seq  int        // number of the last build
-	bins []string   // binaries kept, oldest first
+	mu      sync.Mutex        // serialises builds
+	seq     int               // number of the last build
+	bins    []string          // binaries kept, oldest first
+	values  ValueSource       // the notebook's values (SetValues); nil: none
+	exports map[string]string // export data files of standard packages, by path
 }
 
 // NewWorkspace creates a workspace in a new temporary directory below

@@ -3,6 +3,7 @@ package native
 import (
 	"bytes"
 	"context"
+	_ "embed" // the display stub
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,35 +24,9 @@ const keepBinaries = 8
 // displayStub is the workspace's perfnbcell/display package: perfnb's
 // display API exists only in the interpreter, so natively compiled code
 // that shows something builds against these no-ops and shows nothing.
-const displayStub = `// Package display stands in for perfnb's display package in natively
-// built code, with the same API: every function does nothing.
-package display
-
-// Handle names an output; its methods do nothing.
-type Handle struct{}
-
-func (h *Handle) ID() string                   { return "" }
-func (h *Handle) String() string               { return "display" }
-func (h *Handle) HTML(s string)                {}
-func (h *Handle) Markdown(s string)            {}
-func (h *Handle) SVG(s string)                 {}
-func (h *Handle) PNG(b []byte)                 {}
-func (h *Handle) JPEG(b []byte)                {}
-func (h *Handle) JSON(v any)                   {}
-func (h *Handle) Text(s string)                {}
-func (h *Handle) Bundle(data map[string]any)   {}
-
-func HTML(s string) *Handle                { return &Handle{} }
-func Markdown(s string) *Handle            { return &Handle{} }
-func SVG(s string) *Handle                 { return &Handle{} }
-func PNG(b []byte) *Handle                 { return &Handle{} }
-func JPEG(b []byte) *Handle                { return &Handle{} }
-func JSON(v any) *Handle                   { return &Handle{} }
-func Text(s string) *Handle                { return &Handle{} }
-func Bundle(data map[string]any) *Handle   { return &Handle{} }
-func ClearOutput()                         {}
-func ClearOutputWait()                     {}
-`
+//
+//go:embed displaystub/display.go
+var displayStub string
 
 func newWorkspace(parent string) (*Workspace, error) {
 	goCmd, err := findGo()
@@ -203,17 +178,22 @@ func (w *Workspace) populate() error {
 }
 
 func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
-	src, err := Generate(p)
+	g, err := newGenerator(p)
 	if err != nil {
 		return nil, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.seq++
+	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
+	src := g.emit()
+	state := w.carry(ctx, g, src, bin+".state")
+	if len(g.carried) > 0 {
+		src = g.emit()
+	}
 	if err := os.WriteFile(filepath.Join(w.dir, GeneratedFile), src, 0o644); err != nil {
 		return nil, fmt.Errorf("writing the generated test file: %w", err)
 	}
-	w.seq++
-	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
 	// -ldflags="-s -w" leaves out DWARF and the symbol table, which only
 	// debuggers and nm read: that saves a third of the link time.
 	// Tracebacks and pprof profiles use the runtime's own function and
@@ -243,9 +223,10 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 	w.bins = append(w.bins, bin)
 	for len(w.bins) > keepBinaries {
 		os.Remove(w.bins[0])
+		os.Remove(w.bins[0] + ".state")
 		w.bins = w.bins[1:]
 	}
-	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String()}, nil
+	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String(), state: state}, nil
 }
 
 // runGroup runs cmd in its own process group and kills the whole group

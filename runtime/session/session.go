@@ -146,6 +146,12 @@ func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	return res
 }
 
+// valueReader is implemented by an evaluator that can read the current
+// value of a package-level variable (*interp.Interp).
+type valueReader interface {
+	Value(name string) (reflect.Value, bool)
+}
+
 // cellEnder is implemented by an evaluator that has work to do when a
 // cell's items have run (*interp.Interp: the cell's deferred calls).
 type cellEnder interface {
@@ -267,6 +273,10 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("creating the native build workspace: %w", err)
+		}
+		if vr, ok := s.eval.(valueReader); ok {
+			// Magics start from the values the notebook holds.
+			ws.SetValues(vr.Value)
 		}
 		s.workspace = ws
 	}

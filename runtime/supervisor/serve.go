@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/signal"
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel"
@@ -256,7 +258,9 @@ const MaxStack = 256 << 20
 
 // ServeProcess is the main function of a worker process: it lowers the
 // stack limit and serves sess on file descriptors 3 (requests) and 4
-// (answers), as Supervisor starts it.
+// (answers), as Supervisor starts it. SIGTERM (sent by Linux when the
+// kernel process dies) shuts sess down, removing its temporary files,
+// and ends the process.
 func ServeProcess(sess Session) error {
 	debug.SetMaxStack(MaxStack)
 	in := os.NewFile(3, "requests")
@@ -264,5 +268,13 @@ func ServeProcess(sess Session) error {
 	if _, err := in.Stat(); err != nil {
 		return errors.New("the interpreter process is started by perfnb kernel, with its pipes")
 	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		time.AfterFunc(orphanGrace, func() { os.Exit(1) })
+		_ = sess.Shutdown(false)
+		os.Exit(1)
+	}()
 	return Serve(sess, in, out)
 }

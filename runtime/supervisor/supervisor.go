@@ -40,7 +40,7 @@ import (
 const (
 	// interruptGrace is how long an interrupted cell may take to stop
 	// before its process is killed and replaced.
-	interruptGrace = 800 * time.Millisecond
+	interruptGrace = 500 * time.Millisecond
 	// shutdownGrace is how long a worker may take to shut down (removing
 	// the native workspace) before it is killed.
 	shutdownGrace = 3 * time.Second
@@ -97,9 +97,9 @@ var _ kernel.Interpreter = (*Supervisor)(nil)
 // the background while the kernel sets up its sockets.
 func New(opts Options) (*Supervisor, error) {
 	if opts.Command == nil {
-		exe, err := os.Executable()
+		exe, err := executable()
 		if err != nil {
-			return nil, fmt.Errorf("finding perfnb's executable to start the interpreter process: %w", err)
+			return nil, err
 		}
 		opts.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
@@ -112,6 +112,21 @@ func New(opts Options) (*Supervisor, error) {
 	defer s.mu.Unlock()
 	s.start()
 	return s, s.startErr
+}
+
+// executable returns the path that starts this program again: on Linux
+// /proc/self/exe, which still works after the file has been replaced (a
+// rebuild while the kernel runs), else os.Executable.
+func executable() (string, error) {
+	const self = "/proc/self/exe"
+	if _, err := os.Stat(self); err == nil {
+		return self, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding perfnb's executable to start the interpreter process: %w", err)
+	}
+	return exe, nil
 }
 
 // start starts a fresh worker (s.mu held).

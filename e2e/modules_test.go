@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// labModule is the module the kernels of test_modules.py start in (in its
+// notebooks/ folder): a package measured and edited, a package that does
+// not build, and a cgo package.
+var labModule = map[string]string{
+	"go.mod":          "module example.test/lab\n\ngo 1.24\n",
+	"notebooks/.keep": "",
+	"sum/sum.go": `// Package sum is measured from the notebook.
+package sum
+
+// Loop adds 0..n-1.
+func Loop(n int) int {
+	t := 0
+	for i := 0; i < n; i++ {
+		t += i
+	}
+	return t
+}
+
+// Grow returns a slice of n ints (8n bytes), every page written.
+func Grow(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+`,
+	"sum/work.go": `package sum
+
+// passes is how many times Work does Base's work; the test edits it.
+const passes = 1
+
+// Passes reports passes, as compiled.
+func Passes() int { return passes }
+
+// Base adds up 0..n-1 once.
+func Base(n int) int { return Loop(n) }
+
+// Work adds up 0..n-1 passes times.
+func Work(n int) int {
+	t := 0
+	for p := 0; p < passes; p++ {
+		t += Loop(n + t&1)
+	}
+	return t
+}
+`,
+	"broken/broken.go": "package broken\n\nfunc F() int { return \"x\" }\n",
+	"withc/withc.go":   "package withc\n\n// int twice(int x) { return 2*x; }\nimport \"C\"\n\n// Twice doubles x in C.\nfunc Twice(x int) int { return int(C.twice(C.int(x))) }\n",
+}
+
+// TestModules checks packages outside the standard library through
+// jupyter_client: the notebook's module and a third-party module, in
+// interpreted cells and in the magics, and their failures. See
+// test_modules.py.
+func TestModules(t *testing.T) {
+	e := setup(t)
+	dir := t.TempDir()
+	for name, content := range labModule {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withModule := *e
+	withModule.environ = append(slices.Clip(e.environ), "PERFNB_E2E_MODULE="+dir)
+	withModule.runChecks(t, 15*time.Minute, "test_modules.py")
+}

@@ -1,0 +1,94 @@
+package prun
+
+import (
+	"fmt"
+	"html/template"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/google/pprof/profile"
+	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/magics/pprofdriver"
+)
+
+// Report is pprof's top report of a profile.
+type Report struct {
+	Header []string // pprof's lines above the table: "Type: cpu", "Showing nodes ..."
+	Rows   []Row
+	Text   string // pprof's report as it printed it
+	Path   string // the saved profile
+}
+
+// Row is one function of the report, its figures as pprof formats them.
+type Row struct {
+	Flat, FlatPct, SumPct, Cum, CumPct string
+	Name                               string
+}
+
+// topRow is a row of pprof's top: five figures, then the name.
+var topRow = regexp.MustCompile(`^\s*(\S+)\s+(\S+%)\s+(\S+%)\s+(\S+)\s+(\S+%)\s+(.*)$`)
+
+// Top runs pprof's top report on p with the cell's functions under their
+// cell names, sorted by cumulative time (by flat time when flat is set),
+// limited to limit rows when limit > 0.
+func Top(p *profile.Profile, cell int, flat bool, limit int) (*Report, error) {
+	flags := []string{"-top"}
+	if !flat {
+		flags = append(flags, "-cum")
+	}
+	if limit > 0 {
+		flags = append(flags, "-nodecount="+strconv.Itoa(limit))
+	}
+	text, err := pprofdriver.Report(pprofdriver.Profiles{Profile: cellNames(p, cell), Title: fmt.Sprintf("In[%d]", cell)}, flags...)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Text: text}
+	inTable := false
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		switch m := topRow.FindStringSubmatch(l); {
+		case strings.Contains(l, "flat%") && strings.Contains(l, "cum%"):
+			inTable = true
+		case inTable && m != nil:
+			r.Rows = append(r.Rows, Row{m[1], m[2], m[3], m[4], m[5], m[6]})
+		case !inTable:
+			r.Header = append(r.Header, l)
+		}
+	}
+	return r, nil
+}
+
+// reportTemplate lays out the report; rem stripes every other row.
+var reportTemplate = template.Must(template.New("prun").Funcs(template.FuncMap{"rem": func(i int) int { return i % 2 }}).Parse(`<div class="perfnb-prun" style="font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;color:inherit">
+{{- range .Header}}
+<div style="opacity:.85">{{.}}</div>
+{{- end}}
+<table style="border-collapse:collapse;margin-top:4px;color:inherit;background:transparent">
+<thead><tr>{{range .Heads}}<th style="padding:2px 6px;text-align:right;border-bottom:1px solid rgba(128,128,128,.5)">{{.}}</th>{{end}}<th style="padding:2px 6px;text-align:left;border-bottom:1px solid rgba(128,128,128,.5)">function</th></tr></thead>
+<tbody>
+{{- range $i, $r := .Rows}}
+<tr style="background:{{if eq (rem $i) 1}}rgba(128,128,128,.08){{else}}transparent{{end}}"><td style="padding:1px 6px;text-align:right">{{.Flat}}</td><td style="padding:1px 6px;text-align:right">{{.FlatPct}}</td><td style="padding:1px 6px;text-align:right">{{.SumPct}}</td><td style="padding:1px 6px;text-align:right">{{.Cum}}</td><td style="padding:1px 6px;text-align:right">{{.CumPct}}</td><td style="padding:1px 6px;text-align:left;white-space:nowrap">{{.Name}}</td></tr>
+{{- end}}
+</tbody></table>
+{{- if .Path}}
+<div style="margin-top:6px;opacity:.85">CPU profile: <code>{{.Path}}</code> (explore with <code>go tool pprof -http=: {{.Path}}</code>)</div>
+{{- end}}
+</div>`))
+
+// Bundle is the report as a display bundle: pprof's text, and a table.
+func (r *Report) Bundle() kernel.Bundle {
+	text := r.Text
+	if r.Path != "" {
+		text += fmt.Sprintf("CPU profile: %s\nExplore with: go tool pprof -http=: %s\n", r.Path, r.Path)
+	}
+	var b strings.Builder
+	data := struct {
+		*Report
+		Heads []string
+	}{r, []string{"flat", "flat%", "sum%", "cum", "cum%"}}
+	if err := reportTemplate.Execute(&b, data); err != nil {
+		return kernel.Bundle{"text/plain": text}
+	}
+	return kernel.Bundle{"text/plain": text, "text/html": b.String()}
+}

@@ -1,0 +1,852 @@
+package harness
+
+// Carrying the notebook's variables into the child. The kernel encodes the
+// current value of each variable a magic's code uses (Encoder, reading
+// yaegi's values) into a file of the workspace; the generated program
+// decodes it into variables of the compiled types (LoadState, Carried)
+// before anything else runs, then encodes what it decoded again and
+// compares the digests, so that a value that did not come across intact is
+// reported, never silently used.
+//
+// The encoding is a walk over reflect values that depends only on kinds and
+// field order, never on type names, because the two sides do not share
+// types: yaegi builds structs with reflect.StructOf, names an unexported
+// field "name" "Xname", and its struct types are unnamed. Recursive types
+// read through (yaegi patches the real type into the field behind its
+// *unsafe2.dummy stand-in). Unexported fields are read and written through
+// unsafe pointers. Pointers keep their sharing and cycles (each object is
+// written once, later pointers to it refer back to it). Arrays and slices of
+// plain memory (numbers, and structs and arrays of numbers without padding)
+// are copied as bytes, so a 100 MB []float64 costs a copy, not a walk.
+//
+// Channels, funcs, unsafe pointers, interfaces with methods holding a value,
+// and interfaces holding a named or struct type cannot be carried: Encode
+// says which, in words.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"unsafe"
+)
+
+// StateFileEnv names the environment variable that holds the path of the
+// state file a child decodes; StateReportEnv the file its report (a JSON
+// StateReport) goes to.
+const (
+	StateFileEnv   = "PERFNB_STATE"
+	StateReportEnv = "PERFNB_STATE_REPORT"
+)
+
+// StateReport is what the child found when decoding: the variables it
+// carried and their digests, and why each of the others did not come
+// across (the child then re-ran its initialiser).
+type StateReport struct {
+	Digests map[string]string `json:"digests"`
+	Failed  map[string]string `json:"failed,omitempty"`
+}
+
+// Value tags.
+const (
+	tagNil  = 0
+	tagNew  = 1 // a pointer to an object not seen before, followed by it
+	tagBack = 2 // a pointer to an object already written, by number
+)
+
+// Encoder writes values in the state encoding. The pointer numbering is
+// shared by every value it writes, so that variables that point to the
+// same object still do after decoding.
+type Encoder struct {
+	w    sink
+	ptrs map[ptrKey]uint64
+	flat map[reflect.Type]bool
+	tmp  [binary.MaxVarintLen64]byte
+}
+
+// sink receives an encoding: a buffer, or a digest that keeps no bytes.
+type sink interface {
+	Write(p []byte) (int, error)
+	WriteByte(c byte) error
+	WriteString(s string) (int, error)
+}
+
+// digestSink computes the digest of what is written to it.
+type digestSink struct {
+	n   int
+	crc uint32
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func (d *digestSink) Write(p []byte) (int, error) {
+	d.n += len(p)
+	d.crc = crc32.Update(d.crc, castagnoli, p)
+	return len(p), nil
+}
+
+func (d *digestSink) WriteByte(c byte) error {
+	d.Write([]byte{c})
+	return nil
+}
+
+func (d *digestSink) WriteString(s string) (int, error) {
+	return d.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+func (d *digestSink) digest() string { return fmt.Sprintf("%d:%08x", d.n, d.crc) }
+
+type ptrKey struct {
+	addr unsafe.Pointer
+	t    reflect.Type
+}
+
+// NewEncoder returns an encoder.
+func NewEncoder() *Encoder {
+	return &Encoder{w: &bytes.Buffer{}, ptrs: map[ptrKey]uint64{}, flat: map[reflect.Type]bool{}}
+}
+
+// Encode returns the encoding of v and its digest. Values written before
+// it may be referred to (shared pointers). An error names what cannot be
+// carried, such as "a chan int".
+func (e *Encoder) Encode(v reflect.Value) (data []byte, digest string, err error) {
+	buf := &bytes.Buffer{}
+	if err := e.encode(buf, v); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), Digest(buf.Bytes()), nil
+}
+
+// Digest returns the digest of v's encoding without keeping the
+// encoding (the child's check of what it decoded).
+func (e *Encoder) Digest(v reflect.Value) (string, error) {
+	d := &digestSink{}
+	if err := e.encode(d, v); err != nil {
+		return "", err
+	}
+	return d.digest(), nil
+}
+
+func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
+	e.w = w
+	mark := len(e.ptrs)
+	defer func() {
+		if r := recover(); r != nil {
+			// A value reflection cannot read (an interpreter's internal
+			// representation): say so rather than end the process.
+			err = fmt.Errorf("its value cannot be read (%v)", r)
+		}
+	}()
+	if err := e.value(readable(v)); err != nil {
+		// Forget the objects numbered in the failed value.
+		for k, n := range e.ptrs {
+			if n >= uint64(mark) {
+				delete(e.ptrs, k)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// Digest is the digest of an encoding: its length and CRC-32C.
+func Digest(data []byte) string {
+	d := &digestSink{}
+	d.Write(data)
+	return d.digest()
+}
+
+// readable returns v, or an addressable copy of it that is not marked as
+// read through an unexported field.
+func readable(v reflect.Value) reflect.Value {
+	if v.CanAddr() {
+		return reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem()
+	}
+	if v.CanInterface() {
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		return c
+	}
+	return v
+}
+
+func (e *Encoder) uvarint(n uint64) {
+	k := binary.PutUvarint(e.tmp[:], n)
+	e.w.Write(e.tmp[:k])
+}
+
+func (e *Encoder) value(v reflect.Value) error {
+	t := v.Type()
+	if isFlat(t, e.flat) {
+		e.raw(v)
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		s := v.String()
+		e.uvarint(uint64(len(s)))
+		e.w.WriteString(s)
+	case reflect.Slice:
+		if v.IsNil() {
+			e.w.WriteByte(tagNil)
+			return nil
+		}
+		e.w.WriteByte(tagNew)
+		e.uvarint(uint64(v.Len()))
+		if isFlat(t.Elem(), e.flat) {
+			n := uintptr(v.Len()) * t.Elem().Size()
+			if b, ok := e.w.(*bytes.Buffer); ok {
+				b.Grow(int(n))
+			}
+			e.w.Write(unsafe.Slice((*byte)(v.UnsafePointer()), n))
+			return nil
+		}
+		for i := range v.Len() {
+			if err := e.value(readable(v.Index(i))); err != nil {
+				return err
+			}
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			if err := e.value(readable(v.Index(i))); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		e.uvarint(uint64(t.NumField()))
+		for i := range t.NumField() {
+			if err := e.value(readable(v.Field(i))); err != nil {
+				return fmt.Errorf("field %s: %w", fieldName(t.Field(i).Name), err)
+			}
+		}
+	case reflect.Pointer:
+		return e.pointer(v)
+	case reflect.Map:
+		return e.mapValue(v)
+	case reflect.Interface:
+		return e.iface(v)
+	default:
+		return cannot(t)
+	}
+	return nil
+}
+
+// fieldName undoes yaegi's export of an unexported field (Xname).
+func fieldName(n string) string {
+	if len(n) > 1 && n[0] == 'X' {
+		return n[1:]
+	}
+	return n
+}
+
+func cannot(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Chan:
+		return fmt.Errorf("a channel (%s) cannot be carried", typeWords(t))
+	case reflect.Func:
+		return fmt.Errorf("a func value (%s) cannot be carried", typeWords(t))
+	case reflect.UnsafePointer:
+		return errors.New("an unsafe.Pointer cannot be carried")
+	}
+	return fmt.Errorf("a value of kind %s cannot be carried", t.Kind())
+}
+
+// typeWords is a type's text without yaegi's stand-ins.
+func typeWords(t reflect.Type) string {
+	s := t.String()
+	if len(s) > 60 {
+		s = t.Kind().String()
+	}
+	return s
+}
+
+// raw writes the memory of a flat value.
+func (e *Encoder) raw(v reflect.Value) {
+	if !v.CanAddr() {
+		v = readable(v)
+	}
+	if !v.CanAddr() {
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		v = c
+	}
+	e.w.Write(unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), v.Type().Size()))
+}
+
+func (e *Encoder) pointer(v reflect.Value) error {
+	if v.IsNil() {
+		e.w.WriteByte(tagNil)
+		return nil
+	}
+	k := ptrKey{v.UnsafePointer(), v.Type()}
+	if n, ok := e.ptrs[k]; ok {
+		e.w.WriteByte(tagBack)
+		e.uvarint(n)
+		return nil
+	}
+	e.ptrs[k] = uint64(len(e.ptrs))
+	e.w.WriteByte(tagNew)
+	return e.value(reflect.NewAt(v.Type().Elem(), v.UnsafePointer()).Elem())
+}
+
+// mapValue writes a map's entries in an order that depends only on the
+// keys, so that the same map always encodes the same way: by their bits
+// for keys of plain memory up to 8 bytes, by their text for strings, and
+// by their encoding otherwise. Keys must not hold pointers (their
+// numbering would depend on the order).
+func (e *Encoder) mapValue(v reflect.Value) error {
+	if v.IsNil() {
+		e.w.WriteByte(tagNil)
+		return nil
+	}
+	e.w.WriteByte(tagNew)
+	e.uvarint(uint64(v.Len()))
+	kt := v.Type().Key()
+	switch {
+	case isFlat(kt, e.flat) && kt.Size() <= 8:
+		keys := make([]uint64, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			var u uint64
+			k := readable(it.Key())
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&u)), 8), unsafe.Slice((*byte)(unsafe.Pointer(k.UnsafeAddr())), kt.Size()))
+			keys = append(keys, u)
+		}
+		slices.Sort(keys)
+		for i := range keys {
+			k := reflect.NewAt(kt, unsafe.Pointer(&keys[i])).Elem()
+			e.raw(k)
+			if err := e.value(readable(v.MapIndex(k))); err != nil {
+				return err
+			}
+		}
+		return nil
+	case kt.Kind() == reflect.String:
+		keys := make([]string, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			keys = append(keys, it.Key().String())
+		}
+		slices.Sort(keys)
+		k := reflect.New(kt).Elem()
+		for _, s := range keys {
+			k.SetString(s)
+			e.value(k)
+			if err := e.value(readable(v.MapIndex(k))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	type entry struct {
+		key []byte
+		val reflect.Value
+	}
+	entries := make([]entry, 0, v.Len())
+	buf := &bytes.Buffer{}
+	keys := &Encoder{w: buf, flat: e.flat}
+	for it := v.MapRange(); it.Next(); {
+		buf.Reset()
+		keys.ptrs = map[ptrKey]uint64{}
+		if err := keys.value(readable(it.Key())); err != nil {
+			return fmt.Errorf("map key: %w", err)
+		}
+		if len(keys.ptrs) > 0 {
+			return errors.New("a map whose keys hold pointers cannot be carried")
+		}
+		entries = append(entries, entry{bytes.Clone(buf.Bytes()), it.Value()})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+	for _, en := range entries {
+		e.w.Write(en.key)
+		if err := e.value(readable(en.val)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// iface writes an interface value: nil, or the dynamic type (only
+// unnamed types built from basic ones, which the child can rebuild) and
+// the value.
+func (e *Encoder) iface(v reflect.Value) error {
+	if v.IsNil() {
+		e.w.WriteByte(tagNil)
+		return nil
+	}
+	if v.Type().NumMethod() > 0 {
+		return fmt.Errorf("an interface with methods (%s) holding a value cannot be carried", typeWords(v.Type()))
+	}
+	inner := v.Elem()
+	e.w.WriteByte(tagNew)
+	if err := e.typeCode(inner.Type()); err != nil {
+		return err
+	}
+	return e.value(readable(inner))
+}
+
+// Type codes of dynamic types in interfaces.
+const (
+	codeSlice = 'S'
+	codeArray = 'A'
+	codeMap   = 'M'
+	codePtr   = 'P'
+	codeIface = 'I' // interface{}
+)
+
+var basicTypes = map[reflect.Kind]reflect.Type{}
+
+func init() {
+	for _, v := range []any{false, 0, int8(0), int16(0), int32(0), int64(0), uint(0), uint8(0), uint16(0),
+		uint32(0), uint64(0), uintptr(0), float32(0), float64(0), complex64(0), complex128(0), ""} {
+		t := reflect.TypeOf(v)
+		basicTypes[t.Kind()] = t
+	}
+}
+
+func (e *Encoder) typeCode(t reflect.Type) error {
+	if t.Name() != "" && t.PkgPath() == "" && basicTypes[t.Kind()] == t {
+		e.w.WriteByte(byte(t.Kind()))
+		return nil
+	}
+	if t.Name() != "" {
+		return fmt.Errorf("an interface holding a %s cannot be carried (only types built from basic ones are)", typeWords(t))
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		e.w.WriteByte(codeSlice)
+		return e.typeCode(t.Elem())
+	case reflect.Array:
+		e.w.WriteByte(codeArray)
+		e.uvarint(uint64(t.Len()))
+		return e.typeCode(t.Elem())
+	case reflect.Pointer:
+		e.w.WriteByte(codePtr)
+		return e.typeCode(t.Elem())
+	case reflect.Map:
+		e.w.WriteByte(codeMap)
+		if err := e.typeCode(t.Key()); err != nil {
+			return err
+		}
+		return e.typeCode(t.Elem())
+	case reflect.Interface:
+		if t.NumMethod() == 0 {
+			e.w.WriteByte(codeIface)
+			return nil
+		}
+	}
+	return fmt.Errorf("an interface holding a %s cannot be carried (only types built from basic ones are)", typeWords(t))
+}
+
+// isFlat reports whether values of t are plain memory that means the same
+// in another process: numbers, and arrays and structs of them without
+// padding. memo also stops the walk of recursive types.
+func isFlat(t reflect.Type, memo map[reflect.Type]bool) bool {
+	if f, ok := memo[t]; ok {
+		return f
+	}
+	memo[t] = false // while deciding: a recursive type is not flat
+	f := false
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		f = true
+	case reflect.Array:
+		f = isFlat(t.Elem(), memo)
+	case reflect.Struct:
+		var sum uintptr
+		f = true
+		for i := range t.NumField() {
+			ft := t.Field(i).Type
+			sum += ft.Size()
+			f = f && isFlat(ft, memo)
+		}
+		f = f && sum == t.Size()
+	}
+	memo[t] = f
+	return f
+}
+
+// A decoder reads the state encoding into values of the compiled types.
+type decoder struct {
+	data []byte          // what is left to decode
+	objs []reflect.Value // decoded pointers, by number
+	flat map[reflect.Type]bool
+}
+
+var errShort = errors.New("the state file ends early")
+
+func (d *decoder) byte() (byte, error) {
+	if len(d.data) == 0 {
+		return 0, errShort
+	}
+	b := d.data[0]
+	d.data = d.data[1:]
+	return b, nil
+}
+
+func (d *decoder) uvarint() (uint64, error) {
+	n, k := binary.Uvarint(d.data)
+	if k <= 0 {
+		return 0, errShort
+	}
+	d.data = d.data[k:]
+	return n, nil
+}
+
+// bytes returns the next n bytes, without copying them.
+func (d *decoder) bytes(n uint64) ([]byte, error) {
+	if n > uint64(len(d.data)) {
+		return nil, errShort
+	}
+	b := d.data[:n]
+	d.data = d.data[n:]
+	return b, nil
+}
+
+// decode decodes into v, turning a panic of reflection (a value that does
+// not fit its type) into an error.
+func (d *decoder) decode(v reflect.Value) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoding: %v", r)
+		}
+	}()
+	return d.value(v)
+}
+
+// value decodes into v, which must be addressable and settable.
+func (d *decoder) value(v reflect.Value) error {
+	t := v.Type()
+	if isFlat(t, d.flat) {
+		b, err := d.bytes(uint64(t.Size()))
+		if err != nil {
+			return err
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), t.Size()), b)
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		b, err := d.bytes(n)
+		if err != nil {
+			return err
+		}
+		v.SetString(string(b))
+	case reflect.Slice:
+		return d.slice(v)
+	case reflect.Array:
+		for i := range v.Len() {
+			if err := d.value(v.Index(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		if n != uint64(t.NumField()) {
+			return fmt.Errorf("the notebook's value has %d fields where the compiled %s has %d (was the type changed after the value was made?)", n, t, t.NumField())
+		}
+		for i := range t.NumField() {
+			f := v.Field(i)
+			if err := d.value(reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()); err != nil {
+				return err
+			}
+		}
+	case reflect.Pointer:
+		return d.pointer(v)
+	case reflect.Map:
+		return d.mapValue(v)
+	case reflect.Interface:
+		return d.iface(v)
+	default:
+		return cannot(t)
+	}
+	return nil
+}
+
+// header reads the tag and length of a slice or map; ok is false for nil
+// (and on error).
+func (d *decoder) header() (n uint64, ok bool, err error) {
+	tag, err := d.byte()
+	if err != nil || tag == tagNil {
+		return 0, false, err
+	}
+	n, err = d.uvarint()
+	return n, err == nil, err
+}
+
+func (d *decoder) slice(v reflect.Value) error {
+	n, ok, err := d.header()
+	if !ok {
+		return err
+	}
+	t := v.Type()
+	if n > uint64(len(d.data)) && t.Elem().Size() > 0 {
+		return errShort // every element takes at least a byte
+	}
+	s := reflect.MakeSlice(t, int(n), int(n))
+	if isFlat(t.Elem(), d.flat) {
+		b, err := d.bytes(n * uint64(t.Elem().Size()))
+		if err != nil {
+			return err
+		}
+		copy(unsafe.Slice((*byte)(s.UnsafePointer()), len(b)), b)
+	} else {
+		for i := range int(n) {
+			if err := d.value(s.Index(i)); err != nil {
+				return err
+			}
+		}
+	}
+	v.Set(s)
+	return nil
+}
+
+func (d *decoder) pointer(v reflect.Value) error {
+	tag, err := d.byte()
+	if err != nil {
+		return err
+	}
+	switch tag {
+	case tagNil:
+		return nil
+	case tagBack:
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		if n >= uint64(len(d.objs)) || d.objs[n].Type() != v.Type() {
+			return errors.New("a pointer of the state file refers to nothing of its type")
+		}
+		v.Set(d.objs[n])
+		return nil
+	case tagNew:
+		p := reflect.New(v.Type().Elem())
+		d.objs = append(d.objs, p)
+		v.Set(p)
+		return d.value(p.Elem())
+	}
+	return fmt.Errorf("bad pointer tag %d in the state file", tag)
+}
+
+func (d *decoder) mapValue(v reflect.Value) error {
+	n, ok, err := d.header()
+	if !ok {
+		return err
+	}
+	if n > uint64(len(d.data)) {
+		return errShort
+	}
+	t := v.Type()
+	m := reflect.MakeMapWithSize(t, int(n))
+	key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+	for range n {
+		key.SetZero()
+		val.SetZero()
+		if err := d.value(key); err != nil {
+			return err
+		}
+		if err := d.value(val); err != nil {
+			return err
+		}
+		m.SetMapIndex(key, val)
+	}
+	v.Set(m)
+	return nil
+}
+
+func (d *decoder) iface(v reflect.Value) error {
+	tag, err := d.byte()
+	if err != nil || tag == tagNil {
+		return err
+	}
+	dyn, err := d.typeCode()
+	if err != nil {
+		return err
+	}
+	if !dyn.AssignableTo(v.Type()) {
+		return fmt.Errorf("a %s cannot be stored in a %s", dyn, v.Type())
+	}
+	x := reflect.New(dyn).Elem()
+	if err := d.value(x); err != nil {
+		return err
+	}
+	v.Set(x)
+	return nil
+}
+
+func (d *decoder) typeCode() (reflect.Type, error) {
+	c, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := basicTypes[reflect.Kind(c)]; ok {
+		return t, nil
+	}
+	switch c {
+	case codeIface:
+		return reflect.TypeFor[any](), nil
+	case codeSlice, codePtr:
+		elem, err := d.typeCode()
+		if err != nil {
+			return nil, err
+		}
+		if c == codeSlice {
+			return reflect.SliceOf(elem), nil
+		}
+		return reflect.PointerTo(elem), nil
+	case codeArray:
+		n, err := d.uvarint()
+		if err != nil || n > math.MaxInt32 {
+			return nil, errShort
+		}
+		elem, err := d.typeCode()
+		if err != nil {
+			return nil, err
+		}
+		return reflect.ArrayOf(int(n), elem), nil
+	case codeMap:
+		key, err := d.typeCode()
+		if err != nil {
+			return nil, err
+		}
+		elem, err := d.typeCode()
+		if err != nil {
+			return nil, err
+		}
+		if !key.Comparable() {
+			return nil, errors.New("a map key type of the state file is not comparable")
+		}
+		return reflect.MapOf(key, elem), nil
+	}
+	return nil, fmt.Errorf("bad type code %d in the state file", c)
+}
+
+// State file layout: for each variable, its name and its encoding, each
+// preceded by its length (uvarint), then its digest likewise.
+
+// WriteState writes the encodings of variables, in order, to w.
+func WriteState(w io.Writer, names []string, data [][]byte, digests []string) error {
+	bw := bufio.NewWriter(w)
+	var tmp [binary.MaxVarintLen64]byte
+	put := func(b []byte) {
+		bw.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(b)))])
+		bw.Write(b)
+	}
+	for i, n := range names {
+		put([]byte(n))
+		put(data[i])
+		put([]byte(digests[i]))
+	}
+	return bw.Flush()
+}
+
+// State is the decoded state of a child: the generated program's carried
+// variables take their values from it.
+type State struct {
+	vals   map[string]reflect.Value
+	report StateReport
+}
+
+// LoadState decodes the state file named by StateFileEnv into new values
+// of the types of ptrs, given as name, pointer pairs (ptrs[2i] a string,
+// ptrs[2i+1] a *T for the variable's type T), checks each against the
+// kernel's digest by encoding it again, and writes the report to the file
+// named by StateReportEnv. Generated programs call it in the initialiser
+// of a package-level variable, so that it runs before the initialisers
+// and init functions that use the carried variables. A variable it cannot
+// decode is left out (Carried then runs its initialiser).
+func LoadState(ptrs ...any) *State {
+	s := &State{vals: map[string]reflect.Value{}, report: StateReport{Digests: map[string]string{}, Failed: map[string]string{}}}
+	types := map[string]reflect.Type{}
+	for i := 0; i+1 < len(ptrs); i += 2 {
+		types[ptrs[i].(string)] = reflect.TypeOf(ptrs[i+1]).Elem()
+	}
+	path := os.Getenv(StateFileEnv)
+	if path != "" {
+		s.decodeFile(path, types)
+	}
+	for name := range types {
+		if _, ok := s.vals[name]; !ok && s.report.Failed[name] == "" {
+			s.report.Failed[name] = "the kernel sent no value"
+		}
+	}
+	if out := os.Getenv(StateReportEnv); out != "" {
+		b, _ := json.Marshal(s.report)
+		os.WriteFile(out, b, 0o644)
+	}
+	return s
+}
+
+func (s *State) decodeFile(path string, types map[string]reflect.Type) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		for name := range types {
+			s.report.Failed[name] = "reading the state file: " + err.Error()
+		}
+		return
+	}
+	r := bytes.NewReader(raw)
+	next := func() ([]byte, bool) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > uint64(r.Len()) {
+			return nil, false
+		}
+		off := len(raw) - r.Len()
+		r.Seek(int64(n), io.SeekCurrent)
+		return raw[off : off+int(n)], true
+	}
+	dec := &decoder{flat: map[reflect.Type]bool{}}
+	enc := NewEncoder()
+	for {
+		name, ok1 := next()
+		data, ok2 := next()
+		digest, ok3 := next()
+		if !ok1 || !ok2 || !ok3 {
+			return
+		}
+		t, ok := types[string(name)]
+		if !ok {
+			continue
+		}
+		v := reflect.New(t).Elem()
+		dec.data = data
+		if err := dec.decode(v); err != nil {
+			s.report.Failed[string(name)] = err.Error()
+			continue
+		}
+		got, err := enc.Digest(v)
+		if err == nil && got != string(digest) {
+			err = fmt.Errorf("its value differs after decoding (digest %s, the notebook's %s)", got, digest)
+		}
+		if err != nil {
+			s.report.Failed[string(name)] = err.Error()
+			continue
+		}
+		s.vals[string(name)] = v
+		s.report.Digests[string(name)] = got
+	}
+}
+
+// Carried returns the decoded value of the variable name, or, when it did
+// not come across, the result of init (the variable's initialiser).
+func Carried[T any](s *State, name string, init func() T) T {
+	if v, ok := s.vals[name]; ok {
+		return v.Interface().(T)
+	}
+	return init()
+}

@@ -1,0 +1,411 @@
+package native
+
+// Carrying the notebook's values into the child (see runtime/harness's
+// child_state.go for the encoding). For a build whose workspace has a
+// source of values (SetValues), every package-level variable the generated
+// program uses takes the value the notebook holds now instead of running
+// its initialiser again:
+//
+//	var perfnbState = harness.LoadState("xs", (*[]int)(nil))
+//	//line In[3]:1:1
+//	var xs []int = harness.Carried(perfnbState, "xs", func() []int { return make([]int, n) })
+//
+// The variable's type is the one go/types gives it in the generated
+// program; the initialiser stays as the fallback, run only when the value
+// could not be decoded. A variable whose value cannot be carried (a
+// channel, a func, a type the child cannot name) keeps its declaration as
+// it is, and the magic's output says so.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"os/exec"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/perfnb/perfnb/runtime/harness"
+)
+
+// ValueSource returns the current value of a package-level variable of the
+// notebook, and whether there is one (the interpreter's Value).
+type ValueSource func(name string) (reflect.Value, bool)
+
+// SetValues makes later builds carry the values that src gives into the
+// child; nil turns carrying off (variables run their initialisers again).
+func (w *Workspace) SetValues(src ValueSource) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.values = src
+}
+
+// carriedState is what a build carried: the digests the child must
+// reproduce, and the notes for the magic's output.
+type carriedState struct {
+	file    string
+	digests map[string]string
+	notes   []string
+}
+
+// usedVars lists the variables of the used var declarations, in order.
+func (g *generator) usedVars() []string {
+	var names []string
+	for _, d := range g.decls {
+		if !d.used {
+			continue
+		}
+		for _, sp := range d.specs {
+			for _, n := range sp.Names {
+				if n.Name != "_" {
+					names = append(names, n.Name)
+				}
+			}
+		}
+	}
+	return names
+}
+
+// emitState declares perfnbState, which decodes the carried variables.
+func (g *generator) emitState(w *lineWriter) {
+	if len(g.carried) == 0 {
+		return
+	}
+	names := make([]string, 0, len(g.carried))
+	for n := range g.carried {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	w.printf("\nvar perfnbState = harness.LoadState(")
+	for i, n := range names {
+		if i > 0 {
+			w.printf(", ")
+		}
+		w.printf("%q, (*%s)(nil)", n, g.carried[n])
+	}
+	w.printf(")\n")
+}
+
+// carriedSource rewrites a var declaration whose variables are all
+// carried; ok is false for any other declaration.
+func (g *generator) carriedSource(d *declInfo) (src string, ok bool) {
+	if len(d.specs) == 0 || len(g.carried) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, sp := range d.specs {
+		for _, n := range sp.Names {
+			if _, ok := g.carried[n.Name]; !ok && n.Name != "_" {
+				return "", false
+			}
+		}
+	}
+	text := func(e ast.Expr) string {
+		f := d.fset.File(e.Pos())
+		return d.parsed[f.Offset(e.Pos()):f.Offset(e.End())]
+	}
+	for _, sp := range d.specs {
+		for i, n := range sp.Names {
+			if n.Name == "_" {
+				continue
+			}
+			t := g.carried[n.Name]
+			var init string
+			switch {
+			case len(sp.Values) == len(sp.Names):
+				init = fmt.Sprintf("func() %s { return %s }", t, text(sp.Values[i]))
+			case len(sp.Values) == 1:
+				vars := make([]string, len(sp.Names))
+				for j := range vars {
+					vars[j] = "perfnbV" + strconv.Itoa(j)
+				}
+				init = fmt.Sprintf("func() %s { %s := %s; _ = %s; return %s }", t,
+					strings.Join(vars, ", "), text(sp.Values[0]), strings.Join(vars, ", _ = "), vars[i])
+			default:
+				init = fmt.Sprintf("func() (z %s) { return }", t)
+			}
+			fmt.Fprintf(&b, "var %s %s = harness.Carried(perfnbState, %q, %s)\n", n.Name, t, n.Name, init)
+		}
+	}
+	return b.String(), true
+}
+
+// carry decides which of the program's variables take the notebook's
+// values, writes their encodings to the state file and sets g.carried.
+// What cannot be carried is in the notes.
+func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file string) *carriedState {
+	names := g.usedVars()
+	if w.values == nil || len(names) == 0 {
+		return nil
+	}
+	st := &carriedState{file: file, digests: map[string]string{}}
+	before, err := w.typeCheck(ctx, src)
+	if err != nil {
+		st.notes = append(st.notes, fmt.Sprintf("the notebook's values could not be carried into the child (%v); its variables ran their initialisers again", err))
+		return st
+	}
+	typeOf := before.varTypes(names)
+	enc := harness.NewEncoder()
+	var order []string
+	var data [][]byte
+	var digests []string
+	g.carried = map[string]string{}
+	for _, n := range names {
+		t, ok := typeOf[n]
+		if !ok {
+			st.notes = append(st.notes, fmt.Sprintf("%s: its type cannot be named in the compiled program; the child ran its initialiser", n))
+			continue
+		}
+		v, ok := w.values(n)
+		if !ok {
+			st.notes = append(st.notes, fmt.Sprintf("%s: the interpreter has no value for it; the child ran its initialiser", n))
+			continue
+		}
+		b, digest, err := enc.Encode(v)
+		if err != nil {
+			st.notes = append(st.notes, fmt.Sprintf("%s: %v; the child ran its initialiser instead", n, err))
+			continue
+		}
+		g.carried[n] = t
+		order, data, digests = append(order, n), append(data, b), append(digests, digest)
+		st.digests[n] = digest
+	}
+	// A declaration is rewritten only when all its variables are carried.
+	for _, d := range g.decls {
+		if d.used && len(d.specs) > 0 {
+			if _, ok := g.carriedSource(d); !ok {
+				for _, sp := range d.specs {
+					for _, n := range sp.Names {
+						if _, ok := g.carried[n.Name]; ok {
+							delete(g.carried, n.Name)
+							delete(st.digests, n.Name)
+							st.notes = append(st.notes, fmt.Sprintf("%s: declared with a variable that cannot be carried; the child ran their initialiser", n.Name))
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(g.carried) > 0 {
+		// The rewritten program must type-check as well as the original.
+		after, err := w.typeCheck(ctx, g.emit())
+		if err != nil || len(after.errs) > len(before.errs) {
+			if err == nil {
+				err = after.errs[0]
+			}
+			g.carried, st.digests = nil, nil
+			st.notes = append(st.notes, fmt.Sprintf("the notebook's values could not be carried into the child (%v); its variables ran their initialisers again", err))
+			return st
+		}
+	}
+	var keep []int
+	for i, n := range order {
+		if _, ok := g.carried[n]; ok {
+			keep = append(keep, i)
+		}
+	}
+	f, err := os.Create(st.file)
+	if err == nil {
+		err = writeState(f, keep, order, data, digests)
+	}
+	if err != nil {
+		g.carried = nil
+		st.digests = nil
+		st.notes = append(st.notes, fmt.Sprintf("writing the notebook's values for the child: %v; its variables ran their initialisers again", err))
+	}
+	return st
+}
+
+func writeState(f *os.File, keep []int, order []string, data [][]byte, digests []string) error {
+	var n []string
+	var d [][]byte
+	var g []string
+	for _, i := range keep {
+		n, d, g = append(n, order[i]), append(d, data[i]), append(g, digests[i])
+	}
+	err := harness.WriteState(f, n, d, g)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// checked is a type-checked generated program.
+type checked struct {
+	pkg       *types.Package
+	localName map[string]string // import path -> name in the file
+	errs      []error
+}
+
+// typeCheck type-checks a generated program with the export data of the
+// packages it imports.
+func (w *Workspace) typeCheck(ctx context.Context, src []byte) (*checked, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, GeneratedFile, src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	c := &checked{localName: map[string]string{}}
+	var paths []string
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		paths = append(paths, p)
+		if imp.Name != nil {
+			c.localName[p] = imp.Name.Name
+		}
+	}
+	exports, err := w.exportData(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	conf := types.Config{
+		Importer: importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+			if file, ok := exports[path]; ok && file != "" {
+				return os.Open(file)
+			}
+			return nil, fmt.Errorf("no export data for %s", path)
+		}),
+		Error: func(err error) { c.errs = append(c.errs, err) },
+	}
+	c.pkg, _ = conf.Check("main", fset, []*ast.File{f}, nil)
+	if c.pkg == nil {
+		return nil, errors.New("the program could not be type-checked")
+	}
+	for _, imp := range c.pkg.Imports() {
+		if _, ok := c.localName[imp.Path()]; !ok {
+			c.localName[imp.Path()] = imp.Name()
+		}
+	}
+	return c, nil
+}
+
+// varTypes returns the type of each of the variables, as Go source that
+// the generated file can use. A variable whose type cannot be named there
+// is left out.
+func (c *checked) varTypes(names []string) map[string]string {
+	out := map[string]string{}
+	for _, n := range names {
+		obj, ok := c.pkg.Scope().Lookup(n).(*types.Var)
+		if !ok || obj.Type() == nil || obj.Type() == types.Typ[types.Invalid] {
+			continue
+		}
+		nameable := true
+		t := types.TypeString(obj.Type(), func(p *types.Package) string {
+			if p == c.pkg {
+				return ""
+			}
+			if l, ok := c.localName[p.Path()]; ok && l != "_" && l != "." {
+				return l
+			}
+			nameable = false
+			return p.Name()
+		})
+		if nameable && !strings.Contains(t, "invalid type") {
+			out[n] = t
+		}
+	}
+	return out
+}
+
+// exportData returns the export data files of the packages at paths (and
+// remembers them for later builds), from go list -export.
+func (w *Workspace) exportData(ctx context.Context, paths []string) (map[string]string, error) {
+	if w.exports == nil {
+		w.exports = map[string]string{}
+	}
+	var missing []string
+	for _, p := range paths {
+		if _, ok := w.exports[p]; !ok && p != "C" && p != "unsafe" {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		cmd := exec.CommandContext(ctx, w.goCmd, append([]string{"list", "-e", "-export", "-f", "{{.ImportPath}}\t{{.Export}}"}, missing...)...)
+		cmd.Dir = w.dir
+		cmd.Env = w.environ()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("go list -export: %v: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		found := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if p, file, ok := strings.Cut(l, "\t"); ok && file != "" {
+				found[p] = file
+			}
+		}
+		// Standard packages and the workspace's own do not change while
+		// the kernel runs; the notebook's modules may.
+		for p, file := range found {
+			if first, _, _ := strings.Cut(p, "/"); !strings.Contains(first, ".") {
+				w.exports[p] = file
+			}
+		}
+		for p, file := range w.exports {
+			found[p] = file
+		}
+		return found, nil
+	}
+	return w.exports, nil
+}
+
+// stateEnv returns the environment that points the child at the state
+// file, and the file it reports to ("" when nothing is carried).
+func (b *Binary) stateEnv() (env []string, report string) {
+	if b.state == nil || len(b.state.digests) == 0 {
+		return nil, ""
+	}
+	report = fmt.Sprintf("%s.report-%d", b.Path, b.runs.Add(1))
+	return []string{harness.StateFileEnv + "=" + b.state.file, harness.StateReportEnv + "=" + report}, report
+}
+
+// stateNotes returns the notes of a run about the notebook's values: on
+// the binary's first run, the build's notes (what could not be carried);
+// on every run, the variables whose value did not come across (not
+// decoded, or a digest that differs from the kernel's).
+func (b *Binary) stateNotes(report string) []string {
+	if b.state == nil {
+		return nil
+	}
+	var notes []string
+	if !b.noted.Swap(true) {
+		notes = append(notes, b.state.notes...)
+	}
+	if report == "" {
+		return notes
+	}
+	defer os.Remove(report)
+	raw, err := os.ReadFile(report)
+	var r harness.StateReport
+	if err == nil {
+		err = json.Unmarshal(raw, &r)
+	}
+	if err != nil {
+		return notes // the child ended before decoding: its error says why
+	}
+	names := make([]string, 0, len(b.state.digests))
+	for n := range b.state.digests {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch {
+		case r.Failed[n] != "":
+			notes = append(notes, fmt.Sprintf("%s: the notebook's value did not come across (%s); the child ran its initialiser", n, r.Failed[n]))
+		case r.Digests[n] != b.state.digests[n]:
+			notes = append(notes, fmt.Sprintf("%s: the child's value differs from the notebook's (digest %s, the notebook's %s)", n, r.Digests[n], b.state.digests[n]))
+		}
+	}
+	return notes
+}

@@ -1,0 +1,64 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+type carryNode struct {
+	V    int
+	Next *carryNode
+}
+
+// TestCarry checks that the child starts from the values a ValueSource
+// gives, not from the initialisers, and that what cannot be carried is
+// noted.
+func TestCarry(t *testing.T) {
+	w := newTestWorkspace(t)
+	head := &carryNode{V: 1}
+	head.Next = &carryNode{V: 2, Next: head}
+	vals := map[string]any{
+		"m":    map[int]bool{2: true, 4: true},
+		"xs":   []int{5, 6, 7},
+		"n":    41,
+		"head": head,
+		"ch":   make(chan int),
+		"f":    func() int { return 1 },
+	}
+	w.SetValues(func(name string) (reflect.Value, bool) {
+		v, ok := vals[name]
+		if !ok {
+			return reflect.Value{}, false
+		}
+		p := reflect.New(reflect.TypeOf(v))
+		p.Elem().Set(reflect.ValueOf(v))
+		return p.Elem(), true
+	})
+	decls := []cell.Decl{
+		{Kind: cell.TypeDecl, Name: "node", Source: "type node struct {\n\tv    int\n\tnext *node\n}", Cell: 1, Line: 1},
+		{Kind: cell.VarDecl, Name: "m", Source: "var m = map[int]bool{}", Cell: 1, Line: 5},
+		{Kind: cell.VarDecl, Name: "xs", Source: "var xs = make([]int, 0)", Cell: 1, Line: 6},
+		{Kind: cell.VarDecl, Name: "n", Source: "var n = 1", Cell: 1, Line: 7},
+		{Kind: cell.VarDecl, Name: "head", Source: "var head = &node{v: 9}", Cell: 1, Line: 8},
+		{Kind: cell.VarDecl, Name: "ch", Source: "var ch = make(chan int, 3)", Cell: 1, Line: 9},
+		{Kind: cell.VarDecl, Name: "f", Source: "var f = func() int { return 2 }", Cell: 1, Line: 10},
+	}
+	bin := buildBody(t, w, decls, "", `fmt.Println(len(m), m[4], xs, n, head.v, head.next.v, head.next.next == head, cap(ch), f())`)
+	var out, errOut bytes.Buffer
+	if _, err := w.Run(context.Background(), bin, RunOptions{Args: []string{"-test.run=^$", "-test.bench=^BenchmarkCell$", "-test.benchtime=1x"}, Output: &out, Stderr: &errOut}); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	if got, want := strings.TrimSpace(out.String()), "2 true [5 6 7] 41 1 2 true 3 2"; got != want {
+		t.Errorf("the child printed %q, want %q\nstderr: %s", got, want, errOut.String())
+	}
+	for _, want := range []string{"ch: a channel (chan int) cannot be carried", "f: a func value"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("notes lack %q:\n%s", want, errOut.String())
+		}
+	}
+}
