@@ -75,5 +75,17 @@ for case in CASES:
     CHECKS.append(make_check(*case))
 
 
+def memit_sees_values(k):
+    """%memit's child starts from the notebook's values too."""
+    k.ok("grown := []int{}")
+    k.ok("for i := 0; i < 10; i++ { grown = append(grown, i*i) }")
+    r = k.ok("%memit fmt.Println(len(grown), grown[9])", timeout=MAGIC_TIMEOUT)
+    expect("10 81" in r.stdout(), "the child of %memit printed %r" % r.stdout(), r.describe())
+    expect("note:" not in r.stderr(), "unexpected note", r.describe())
+
+
+CHECKS.append(memit_sees_values)
+
+
 if __name__ == "__main__":
     sys.exit(run_checks())
