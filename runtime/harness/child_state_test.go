@@ -119,6 +119,20 @@ func TestStateCannotCarry(t *testing.T) {
 	}
 }
 
+// TestStateLimit checks that Encoder.Limit refuses a value too large, and
+// counts only what was carried.
+func TestStateLimit(t *testing.T) {
+	enc := NewEncoder()
+	enc.Limit = 1 << 20
+	big := reflect.ValueOf(make([]byte, 2<<20))
+	if _, _, err := enc.Encode(big); err == nil || !bytes.Contains([]byte(err.Error()), []byte("more than 1 MiB")) {
+		t.Errorf("a 2 MiB value under a 1 MiB limit: error %v", err)
+	}
+	if _, _, err := enc.Encode(reflect.ValueOf(make([]byte, 512<<10))); err != nil {
+		t.Errorf("a 512 KiB value after the refused one: %v", err)
+	}
+}
+
 // TestStateTypeChanged checks that a value of another shape is refused,
 // not decoded wrongly.
 func TestStateTypeChanged(t *testing.T) {

@@ -38,6 +38,9 @@ import (
 	"github.com/perfnb/perfnb/runtime/harness"
 )
 
+// maxCarried is the most bytes of values a build carries into its child.
+const maxCarried = 2 << 30
+
 // ValueSource returns the current value of a package-level variable of the
 // notebook, and whether there is one (the interpreter's Value).
 type ValueSource func(name string) (reflect.Value, bool)
@@ -156,6 +159,7 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 	}
 	typeOf := before.varTypes(names)
 	enc := harness.NewEncoder()
+	enc.Limit = maxCarried
 	var order []string
 	var data [][]byte
 	var digests []string
