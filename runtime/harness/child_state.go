@@ -871,7 +871,9 @@ func (s *State) decodeFile(path string, types map[string]reflect.Type) {
 // not come across, the result of init (the variable's initialiser).
 func Carried[T any](s *State, name string, init func() T) T {
 	if v, ok := s.vals[name]; ok {
-		return v.Interface().(T)
+		// Through a pointer: a nil interface value has no dynamic type to
+		// assert.
+		return *v.Addr().Interface().(*T)
 	}
 	return init()
 }
