@@ -181,20 +181,26 @@ def signal_reset_then_interrupt(k):
 
 @check
 def interrupt_a_blocked_native_call(k):
-    """A cell blocked in compiled code cannot stop when interrupted: its
+    """A cell blocked in compiled code is interrupted at once (the call is
+    abandoned); one whose deferred call blocks there cannot stop: its
     process is replaced, and the definitions restored."""
     pid = kernel_pid(k)
     define(k, "blk")
-    msg_id = k.kc.execute("var wg sync.WaitGroup\nwg.Add(1)\nwg.Wait()")
-    time.sleep(1)
-    t0 = time.monotonic()
-    k.km.interrupt_kernel()
-    reply = k.shell_reply(msg_id, timeout=15)
-    took = time.monotonic() - t0
-    k.drain()
-    expect(reply["content"].get("ename") == "Interrupted", "reply %r" % reply["content"])
-    print("  blocked cell interrupted in %.2f s" % took, flush=True)
-    survived(k, pid, "blk")
+    for code, replaced in [("var wg sync.WaitGroup\nwg.Add(1)\nwg.Wait()", False),
+                           ("var wg2 sync.WaitGroup\nwg2.Add(1)\ndefer wg2.Wait()", True)]:
+        msg_id = k.kc.execute(code)
+        time.sleep(1)
+        t0 = time.monotonic()
+        k.km.interrupt_kernel()
+        reply = k.shell_reply(msg_id, timeout=15)
+        took = time.monotonic() - t0
+        k.drain()
+        c = reply["content"]
+        expect(c.get("ename") == "Interrupted", "reply %r" % c)
+        text = " ".join(c.get("traceback", []))
+        expect(("replaced" in text) == replaced, "replaced=%s, but the error says %r" % (replaced, text))
+        print("  blocked cell (replaced=%s) interrupted in %.2f s" % (replaced, took), flush=True)
+        survived(k, pid, "blk")
 
 
 if __name__ == "__main__":

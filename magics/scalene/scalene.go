@@ -256,6 +256,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	if err != nil {
 		return nil, scaleneError(err)
 	}
+	bundle["text/html"] = bundle["text/html"].(string) + envFooter(rec.Environment)
 	if c.outfile != "" {
 		if err := saveHTML(c.outfile, fmt.Sprintf("In[%d] %%scalene", call.Count), bundle["text/html"].(string)); err != nil {
 			return nil, scaleneError(err)

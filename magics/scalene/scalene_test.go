@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,6 +124,9 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if s, _ := rec.Results[0].Metric("sec/op"); len(s) != 1 || s[0] <= 0 {
 		t.Errorf("record's sec/op %v", s)
+	}
+	if !strings.Contains(page, `<p class="perfnb-env"`) || !strings.Contains(page, template.HTMLEscapeString(rec.Environment.Footer())) {
+		t.Errorf("the page lacks the environment footer %q", rec.Environment.Footer())
 	}
 	t.Log("\n" + text)
 	t.Logf("HTML: %d bytes", len(page))

@@ -43,7 +43,7 @@ func (*Magic) Name() string { return "timeit" }
 
 // Doc describes the magic in one line.
 func (*Magic) Doc() string {
-	return "Time a statement compiled natively: %timeit [-n N] [-r R] [-p P] [-q] [-o] [-v NAME] statement; %%timeit [options] [setup] then the body, or labelled variants to compare"
+	return "Time a statement compiled natively: %timeit [-n N] [-r R] [-p P] [-c] [-q] [-o] [-v NAME] statement (-c: CPU time); %%timeit [options] [setup] then the body, or labelled variants to compare"
 }
 
 // autorangeTarget is the least time one run should take without -n.

@@ -49,6 +49,9 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 	if ok {
 		return p, nil
 	}
+	if err := n.ready(ctx); err != nil {
+		return nil, err
+	}
 	pkgs, err := n.resolve(ctx, path, progress)
 	if err != nil {
 		return nil, err
@@ -91,7 +94,7 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 // dependencies) does not compile, with the compiler's messages.
 func (n *Notebook) compiles(ctx context.Context, pkgs []*listed) error {
 	target := pkgs[len(pkgs)-1]
-	_, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, "build", "--", target.ImportPath)
+	_, err := n.run(ctx, n.dir, n.Env(n.workPath()), nil, "build", "--", target.ImportPath)
 	switch {
 	case err == nil:
 		return nil

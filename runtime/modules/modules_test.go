@@ -88,7 +88,11 @@ func TestOpenFindsTheModule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, path := n.UserModule(); path != tt.wantPath {
+			_, path, err := n.UserModule(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if path != tt.wantPath {
 				t.Errorf("module path %q, want %q", path, tt.wantPath)
 			}
 			work, err := os.ReadFile(filepath.Join(state, "go.work"))
