@@ -307,7 +307,7 @@ func TestDeathDuringShutdown(t *testing.T) {
 func BenchmarkRelay(b *testing.B) {
 	s := newTest(b)
 	pub := &kerneltest.Publisher{}
-	req := kernel.ExecuteRequest{Code: "noop", StoreHistory: true}
+	req := protocol.ExecuteRequest{Code: "noop", StoreHistory: true}
 	for i := 0; b.Loop(); i++ {
 		req.ExecutionCount = i + 1
 		if res := s.Execute(context.Background(), req, pub); res.Error != nil {
