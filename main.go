@@ -9,11 +9,12 @@
 //	perfnb install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--display-name NAME]
 //	perfnb uninstall [--user | --sys-prefix | --prefix DIR] [--name NAME]
 //	perfnb run NOTEBOOK.ipynb [-o OUT.ipynb] [--allow-errors] [--timeout S] [-p NAME VALUE ...]
-//	perfnb compare OLD.ipynb NEW.ipynb [--threshold P%] [--alpha A] [--format text|bench]
+//	perfnb compare OLD.ipynb NEW.ipynb [--threshold P%] [--alpha A] [--format text|bench] [-o BENCH.txt]
 //	perfnb version
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -58,7 +59,8 @@ Usage:
                                      (-o OUT.ipynb, --allow-errors, --timeout S,
                                      -p NAME VALUE to set a parameter)
   perfnb compare OLD NEW [options]   compare the results of two runs of a notebook
-                                     (--threshold P%, --alpha A, --format text|bench);
+                                     (--threshold P%, --alpha A, --format text|bench,
+                                     -o BENCH.txt);
                                      exit 1 on a regression, 2 on bad input
   perfnb version                     print the version
 `
@@ -246,6 +248,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	threshold := fs.String("threshold", fmt.Sprintf("%g%%", 100*compare.DefaultThreshold), "report a regression only when a figure is worse by more than `P%`")
 	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level `A` of the Mann-Whitney U test")
 	format := fs.String("format", "text", "text (a benchstat-style table, and the gate) or bench (Go benchmark text for benchstat)")
+	benchOut := fs.String("o", "", "also write the figures as Go benchmark text to `FILE`, for benchstat -col notebook")
 	var paths []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
@@ -281,15 +284,36 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if *format == "bench" {
 		return compare.WriteBench(stdout, nbs...)
 	}
+	if *benchOut != "" {
+		if err := writeBenchFile(*benchOut, nbs); err != nil {
+			return err
+		}
+	}
 	rep := compare.Compare(nbs[0].Entries, nbs[1].Entries, opts)
-	if len(rep.Rows) == 0 {
+	switch {
+	case rep.Matched == 0:
 		return badInput{fmt.Errorf("no result of %s matches one of %s: are they runs of the same notebook?", paths[0], paths[1])}
+	case len(rep.Rows) == 0:
+		return badInput{fmt.Errorf("the results of %s and %s match but have no figure in common (was %%timeit -c used in one only?)", paths[0], paths[1])}
 	}
 	if err := rep.WriteText(stdout, paths[0], paths[1], opts); err != nil {
 		return err
 	}
 	if len(rep.Regressions()) > 0 {
 		return exitCode(1)
+	}
+	return nil
+}
+
+// writeBenchFile writes the notebooks' figures as Go benchmark text to
+// path.
+func writeBenchFile(path string, nbs []compare.Notebook) error {
+	var b bytes.Buffer
+	if err := compare.WriteBench(&b, nbs...); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing the benchmark text: %w", err)
 	}
 	return nil
 }

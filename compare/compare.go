@@ -16,10 +16,10 @@ import (
 	"github.com/perfnb/perfnb/magics/record"
 )
 
-// Defaults that a CI job on a shared machine can live with: on the
-// 2-core machine perfnb is developed on, where other jobs run too, two
-// runs of one unchanged notebook differ by up to about 20% in their
-// medians while a 1.5× slowdown is caught (README: Performance records).
+// Defaults that a CI job on a shared machine can live with. Measured with
+// scripts/bench-gate on two cores at a load average of 17–19: timed on CPU
+// time (%timeit -c), no false positive in 20 comparisons of unchanged
+// code, and every slowdown of 1.5× caught (README: Figures).
 const (
 	DefaultThreshold = 0.25
 	DefaultAlpha     = 0.01
@@ -62,6 +62,8 @@ type Report struct {
 	Rows []Row
 	// OnlyOld and OnlyNew name the results found in one notebook only.
 	OnlyOld, OnlyNew []string
+	// Matched counts the results found in both notebooks.
+	Matched int
 	// Environment lists the differences between the environments of the
 	// matched results that may make the comparison meaningless.
 	Environment []string
@@ -82,6 +84,7 @@ func (r *Report) Regressions() []Row {
 func Compare(old, new []Entry, o Options) *Report {
 	rep := &Report{}
 	pairs, onlyOld, onlyNew := match(old, new)
+	rep.Matched = len(pairs)
 	envSeen := map[string]bool{}
 	for _, p := range pairs {
 		for _, d := range record.Differences(p.old.Record.Environment, p.new.Record.Environment) {

@@ -155,6 +155,13 @@ func TestParametersAndCompare(t *testing.T) {
 		if code != 0 || strings.Count(log, "notebook: ") != 2 || !strings.Contains(log, "BenchmarkIn4/timeit") || !strings.Contains(log, "goos: ") {
 			t.Errorf("exit %d:\n%s", code, log)
 		}
+		// -o writes the same text beside the table and the gate.
+		if _, code := compare("-o", path("bench.txt"), path("base.ipynb"), path("slow.ipynb")); code != 1 {
+			t.Errorf("compare -o: exit %d, want 1", code)
+		}
+		if b, err := os.ReadFile(path("bench.txt")); err != nil || string(b) != log {
+			t.Errorf("-o wrote %q (%v), want what --format bench printed", b, err)
+		}
 	})
 
 	t.Run("bad input", func(t *testing.T) {

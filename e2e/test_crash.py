@@ -102,32 +102,56 @@ def huge_array_copy(k):
     survived(k, pid, "arr")
 
 
+def late_output(k, msg_id, needle, timeout=10):
+    """Collects the stream text published for msg_id after its idle status,
+    until it holds needle."""
+    deadline = time.monotonic() + timeout
+    late = ""
+    while time.monotonic() < deadline and needle not in late:
+        try:
+            m = k.kc.get_iopub_msg(timeout=0.2)
+        except Exception:  # noqa: BLE001
+            continue
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+            late += m["content"]["text"]
+    return late
+
+
 @check
 def after_func_panic_while_idle(k):
+    """A callback that panics later is reported on its cell's output, like
+    a goroutine's panic: nothing is lost, not even a variable's value."""
     for tag, start in [("tim", "time.AfterFunc(200*time.Millisecond, func() {"),
                        ("ctx", "ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)\n"
                                "_ = cancel\ncontext.AfterFunc(ctx, func() {")]:
         pid = kernel_pid(k)
         define(k, tag)
-        code = start + ' var m map[string]int; m["x"] = 1 })'
-        msg_id = k.kc.execute(code)
+        k.ok("%sBase = 40\n%sWorker := os.Getpid()" % (tag, tag))
+        msg_id = k.kc.execute(start + ' var m map[string]int; m["x"] = 1 })')
         k.collect(msg_id)
         reply = k.shell_reply(msg_id)
         expect(reply["content"]["status"] == "ok", "the cell failed at once: %r" % reply["content"])
-        # The callback panics while no cell runs: the kernel reports it on
-        # the cell's output (the same parent), then on the next cell.
-        deadline = time.monotonic() + 10
-        late = ""
-        while time.monotonic() < deadline and "nil map" not in late:
-            try:
-                m = k.kc.get_iopub_msg(timeout=0.2)
-            except Exception:  # noqa: BLE001
-                continue
-            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
-                late += m["content"]["text"]
+        late = late_output(k, msg_id, "nil map")
         expect("nil map" in late, "%s: no report of the callback's panic on the cell's output: %r" % (tag, late))
-        r = survived(k, pid, tag)
-        expect("nil map" in r.stderr(), "%s: the next cell does not report the death: %r" % (tag, r.stderr()))
+        survived(k, pid, tag)
+        r = k.ok("os.Getpid() == %sWorker" % tag)
+        expect(r.result_text() == "true", "%s: the interpreter process was replaced" % tag)
+
+
+@check
+def fatal_error_while_idle(k):
+    """A goroutine that ends the interpreter process while no cell runs: the
+    death is reported on the cell that started it, and on the next cell."""
+    pid = kernel_pid(k)
+    define(k, "idl")
+    msg_id = k.kc.execute("go func() {\n\ttime.Sleep(200 * time.Millisecond)\n\tm := map[int]int{}\n"
+                          "\tfor i := 0; i < 4; i++ {\n\t\tgo func() { for j := 0; ; j++ { m[j%100] = j } }()\n\t}\n}()")
+    k.collect(msg_id)
+    k.shell_reply(msg_id)
+    late = late_output(k, msg_id, "concurrent map")
+    expect("concurrent map" in late, "no report of the death on the cell's output: %r" % late)
+    r = survived(k, pid, "idl")
+    expect("concurrent map" in r.stderr(), "the next cell does not report the death: %r" % r.stderr())
 
 
 @check
@@ -157,20 +181,26 @@ def signal_reset_then_interrupt(k):
 
 @check
 def interrupt_a_blocked_native_call(k):
-    """A cell blocked in compiled code cannot stop when interrupted: its
+    """A cell blocked in compiled code is interrupted at once (the call is
+    abandoned); one whose deferred call blocks there cannot stop: its
     process is replaced, and the definitions restored."""
     pid = kernel_pid(k)
     define(k, "blk")
-    msg_id = k.kc.execute("var wg sync.WaitGroup\nwg.Add(1)\nwg.Wait()")
-    time.sleep(1)
-    t0 = time.monotonic()
-    k.km.interrupt_kernel()
-    reply = k.shell_reply(msg_id, timeout=15)
-    took = time.monotonic() - t0
-    k.drain()
-    expect(reply["content"].get("ename") == "Interrupted", "reply %r" % reply["content"])
-    print("  blocked cell interrupted in %.2f s" % took, flush=True)
-    survived(k, pid, "blk")
+    for code, replaced in [("var wg sync.WaitGroup\nwg.Add(1)\nwg.Wait()", False),
+                           ("var wg2 sync.WaitGroup\nwg2.Add(1)\ndefer wg2.Wait()", True)]:
+        msg_id = k.kc.execute(code)
+        time.sleep(1)
+        t0 = time.monotonic()
+        k.km.interrupt_kernel()
+        reply = k.shell_reply(msg_id, timeout=15)
+        took = time.monotonic() - t0
+        k.drain()
+        c = reply["content"]
+        expect(c.get("ename") == "Interrupted", "reply %r" % c)
+        text = " ".join(c.get("traceback", []))
+        expect(("replaced" in text) == replaced, "replaced=%s, but the error says %r" % (replaced, text))
+        print("  blocked cell (replaced=%s) interrupted in %.2f s" % (replaced, took), flush=True)
+        survived(k, pid, "blk")
 
 
 if __name__ == "__main__":

@@ -70,11 +70,11 @@ func (c *collector) Stream(name, text string) {
 	}
 	if n := len(c.cell.outputs); n > 0 {
 		if last := c.cell.outputs[n-1]; last.outputType == "stream" && last.name == name {
-			last.text += text
+			last.text = append(last.text, text...)
 			return
 		}
 	}
-	c.add(&output{outputType: "stream", name: name, text: text})
+	c.add(&output{outputType: "stream", name: name, text: []byte(text)})
 }
 
 // Display adds a display_data output. Like Jupyter clients, a display

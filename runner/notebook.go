@@ -350,9 +350,9 @@ func outputTarget(path string) (string, error) {
 type output struct {
 	outputType string // stream, display_data, execute_result, error
 
-	// stream
+	// stream; text grows by appending (a cell may print a million lines)
 	name string
-	text string
+	text []byte
 
 	// display_data and execute_result
 	data           kernel.Bundle
@@ -369,7 +369,7 @@ func (o *output) encode() map[string]any {
 	switch o.outputType {
 	case "stream":
 		m["name"] = o.name
-		m["text"] = splitLines(o.text)
+		m["text"] = splitLines(string(o.text))
 	case "display_data", "execute_result":
 		m["data"] = encodeBundle(o.data)
 		md := o.metadata

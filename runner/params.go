@@ -71,7 +71,10 @@ func injectParameters(nb *notebook, params []Parameter) error {
 	}
 	var src strings.Builder
 	src.WriteString("// Parameters injected by perfnb run -p\n")
-	for _, p := range params {
+	for i, p := range params {
+		if slices.ContainsFunc(params[i+1:], func(q Parameter) bool { return q.Name == p.Name }) {
+			continue // given again later: the last value wins, as in papermill
+		}
 		d, ok := declared[p.Name]
 		if !ok {
 			return paramErrorf("-p %s: the cell tagged %q declares no %s (it declares: %s)", p.Name, ParametersTag, p.Name, strings.Join(order, ", "))

@@ -39,6 +39,8 @@ func TestInjectParameters(t *testing.T) {
 			{"label", "new \"one\""}, {"verbose", "true"}, {"wait", "1_000"}, {"size", "7"}, {"d", "5"}},
 			want: "var n int = 2000\nvar small int8 = -8\nvar u uint = 0x10\nvar ratio float32 = 2\nconst label = \"new \\\"one\\\"\"\n" +
 				"var verbose bool = true\nvar wait time.Duration = 1_000\nvar size Size = 7\nvar d time.Duration = 5"},
+		{name: "the last value wins", params: []Parameter{{"n", "1"}, {"label", "x"}, {"n", "2"}},
+			want: "const label = \"x\"\nvar n int = 2"},
 		{name: "unknown name", params: []Parameter{{"m", "1"}}, err: `-p m: the cell tagged "parameters" declares no m (it declares: n, small, u, ratio, label, verbose, wait, size, names, d)`},
 		{name: "not a whole number", params: []Parameter{{"n", "1.5"}}, err: `-p n "1.5": n has type int: the value is not a whole number`},
 		{name: "out of range", params: []Parameter{{"small", "300"}}, err: "out of its range"},

@@ -1,4 +1,4 @@
-// Package kerneltest provides a recording kernel.Publisher for tests of
+// Package kerneltest provides a recording protocol.Publisher for tests of
 // code that publishes outputs: magics, the display API, interpreters.
 package kerneltest
 
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // Kind says which Publisher method produced an Output.
@@ -24,21 +24,21 @@ const (
 // Output is one recorded call of a Publisher method.
 type Output struct {
 	Kind      Kind
-	Name      string         // StreamKind: "stdout" or "stderr"
-	Text      string         // StreamKind: the text
-	Data      kernel.Bundle  // DisplayKind, UpdateKind
-	Metadata  map[string]any // DisplayKind, UpdateKind
-	DisplayID string         // DisplayKind, UpdateKind
-	Wait      bool           // ClearKind
+	Name      string          // StreamKind: "stdout" or "stderr"
+	Text      string          // StreamKind: the text
+	Data      protocol.Bundle // DisplayKind, UpdateKind
+	Metadata  map[string]any  // DisplayKind, UpdateKind
+	DisplayID string          // DisplayKind, UpdateKind
+	Wait      bool            // ClearKind
 }
 
-// Publisher is a kernel.Publisher that records everything published to
+// Publisher is a protocol.Publisher that records everything published to
 // it, in order. Its zero value is ready to use, refuses input as a client
 // without stdin does, and it is safe for concurrent use.
 type Publisher struct {
 	// Answer, when not nil, answers Input requests; it is called without
 	// the Publisher's lock held. When nil, Input returns
-	// kernel.ErrStdinNotAllowed. Set it before the Publisher is used.
+	// protocol.ErrStdinNotAllowed. Set it before the Publisher is used.
 	Answer func(ctx context.Context, prompt string, password bool) (string, error)
 
 	mu      sync.Mutex
@@ -46,10 +46,10 @@ type Publisher struct {
 	prompts []string
 }
 
-var _ kernel.Publisher = (*Publisher)(nil)
+var _ protocol.Publisher = (*Publisher)(nil)
 
 // Answers returns an Answer function that gives the answers in order, then
-// kernel.ErrStdinNotAllowed when they run out. It is safe for concurrent
+// protocol.ErrStdinNotAllowed when they run out. It is safe for concurrent
 // use.
 func Answers(answers ...string) func(ctx context.Context, prompt string, password bool) (string, error) {
 	var mu sync.Mutex
@@ -60,7 +60,7 @@ func Answers(answers ...string) func(ctx context.Context, prompt string, passwor
 		mu.Lock()
 		defer mu.Unlock()
 		if len(answers) == 0 {
-			return "", kernel.ErrStdinNotAllowed
+			return "", protocol.ErrStdinNotAllowed
 		}
 		a := answers[0]
 		answers = answers[1:]
@@ -80,12 +80,12 @@ func (p *Publisher) Stream(name, text string) {
 }
 
 // Display records a display_data.
-func (p *Publisher) Display(data kernel.Bundle, metadata map[string]any, displayID string) {
+func (p *Publisher) Display(data protocol.Bundle, metadata map[string]any, displayID string) {
 	p.record(Output{Kind: DisplayKind, Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
 // UpdateDisplay records an update_display_data.
-func (p *Publisher) UpdateDisplay(data kernel.Bundle, metadata map[string]any, displayID string) {
+func (p *Publisher) UpdateDisplay(data protocol.Bundle, metadata map[string]any, displayID string) {
 	p.record(Output{Kind: UpdateKind, Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
@@ -95,7 +95,7 @@ func (p *Publisher) ClearOutput(wait bool) {
 }
 
 // Input records the prompt and answers with Answer, or refuses with
-// kernel.ErrStdinNotAllowed when Answer is nil. It returns ctx.Err() when
+// protocol.ErrStdinNotAllowed when Answer is nil. It returns ctx.Err() when
 // ctx is already done.
 func (p *Publisher) Input(ctx context.Context, prompt string, password bool) (string, error) {
 	p.mu.Lock()
@@ -106,7 +106,7 @@ func (p *Publisher) Input(ctx context.Context, prompt string, password bool) (st
 		return "", err
 	}
 	if answer == nil {
-		return "", kernel.ErrStdinNotAllowed
+		return "", protocol.ErrStdinNotAllowed
 	}
 	return answer(ctx, prompt, password)
 }
@@ -133,19 +133,19 @@ func (p *Publisher) Text(name string) string {
 }
 
 // Displays returns the bundles of the Display calls, in order.
-func (p *Publisher) Displays() []kernel.Bundle {
+func (p *Publisher) Displays() []protocol.Bundle {
 	return p.bundles(DisplayKind)
 }
 
 // Updates returns the bundles of the UpdateDisplay calls, in order.
-func (p *Publisher) Updates() []kernel.Bundle {
+func (p *Publisher) Updates() []protocol.Bundle {
 	return p.bundles(UpdateKind)
 }
 
-func (p *Publisher) bundles(k Kind) []kernel.Bundle {
+func (p *Publisher) bundles(k Kind) []protocol.Bundle {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var bs []kernel.Bundle
+	var bs []protocol.Bundle
 	for _, o := range p.outputs {
 		if o.Kind == k {
 			bs = append(bs, o.Data)

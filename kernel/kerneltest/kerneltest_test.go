@@ -6,15 +6,15 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 func TestPublisherRecordsInOrder(t *testing.T) {
 	p := &Publisher{}
 	p.Stream("stdout", "a")
-	p.Display(kernel.Bundle{"text/plain": "1"}, nil, "d1")
+	p.Display(protocol.Bundle{"text/plain": "1"}, nil, "d1")
 	p.Stream("stderr", "e")
-	p.UpdateDisplay(kernel.Bundle{"text/plain": "2"}, nil, "d1")
+	p.UpdateDisplay(protocol.Bundle{"text/plain": "2"}, nil, "d1")
 	p.Stream("stdout", "b")
 	p.ClearOutput(true)
 
@@ -56,8 +56,8 @@ func TestPublisherInput(t *testing.T) {
 		want    []string
 		wantErr []error
 	}{
-		{"refused by default", nil, context.Background(), []string{""}, []error{kernel.ErrStdinNotAllowed}},
-		{"answers in order", Answers("x", "y"), context.Background(), []string{"x", "y", ""}, []error{nil, nil, kernel.ErrStdinNotAllowed}},
+		{"refused by default", nil, context.Background(), []string{""}, []error{protocol.ErrStdinNotAllowed}},
+		{"answers in order", Answers("x", "y"), context.Background(), []string{"x", "y", ""}, []error{nil, nil, protocol.ErrStdinNotAllowed}},
 		{"cancelled", Answers("x"), cancelled, []string{""}, []error{context.Canceled}},
 	}
 	for _, tt := range tests {
@@ -83,7 +83,7 @@ func TestPublisherConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for range 100 {
 				p.Stream("stdout", "x")
-				p.Display(kernel.Bundle{}, nil, "")
+				p.Display(protocol.Bundle{}, nil, "")
 				_ = p.Text("stdout")
 			}
 		})

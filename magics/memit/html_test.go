@@ -2,11 +2,10 @@ package memit
 
 import (
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 )
@@ -20,19 +19,7 @@ func TestHTMLGolden(t *testing.T) {
 		Environment: record.Environment{Go: "go1.26.8", GOOS: "linux", GOARCH: "amd64", Build: map[string]string{"GOAMD64": "v1"},
 			CPU: "Test CPU", GOMAXPROCS: 2, NumCPU: 2, LoadAvg: []float64{1.5}, Perfnb: "0.1.0"}}
 	for name, got := range map[string]string{"result.html": r.HTML(), "failure.html": (&Result{}).HTML()} {
-		path := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test -update to create it)", err)
-		}
-		if got != string(want) {
-			t.Errorf("%s differs from the golden file (run go test -update after checking):\n got %s\nwant %s", name, got, want)
-		}
+		magicstest.Golden(t, name, got, *update)
 	}
 }
 

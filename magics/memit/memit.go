@@ -59,9 +59,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
-	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 	"github.com/perfnb/perfnb/runtime/sysmem"
@@ -110,18 +109,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 	result, err := os.CreateTemp(ws.Dir(), "memit-*.jsonl")
 	if err != nil {
-		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the result file: %v", err)}
+		return nil, &protocol.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the result file: %v", err)}
 	}
 	result.Close()
 	defer os.Remove(result.Name())
 
 	runOpts := native.RunOptions{
-		Args: []string{
-			"-test.run=^$",
-			"-test.bench=^Benchmark" + benchName + "$",
-			"-test.benchtime=1x",
-			"-test.count=" + strconv.Itoa(opts.repeat),
-		},
+		Args: []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$",
+			"-test.benchtime=1x", "-test.count=" + strconv.Itoa(opts.repeat)},
 		Env: []string{
 			"PERFNB_RESULT=" + result.Name(),
 			"PERFNB_MEMIT_INTERVAL=" + strconv.FormatFloat(opts.interval.Seconds(), 'g', -1, 64),
@@ -143,6 +138,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_METHOD="+m)
 	}
 	runOpts.Output = magics.NewOutput(env.Publisher, "memit").Stdout()
+	runOpts.OutputLimit = native.NoOutputLimit // the Output caps
 
 	rec := env.NewRecord(call, bin.Path)
 	_, runErr := ws.Run(ctx, bin, runOpts)
@@ -157,19 +153,12 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return nil, runError(ctx, runErr, limit, opts.limit == 0)
 	}
 	if readErr != nil || parseErr != nil {
-		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr))}
+		return nil, &protocol.Error{Name: "MemitError", Value: fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr))}
 	}
 
 	res := newResult(reports, opts)
 	if !opts.quiet && env.Publisher != nil {
-		bundle := kernel.Bundle{"text/plain": res.String()}
-		if res != nil {
-			res.Environment = rec.Environment
-			rec.Results = []record.Result{res.record()}
-			bundle[record.MIMEType] = rec
-		}
-		bundle["text/html"] = res.HTML()
-		env.Publisher.Display(bundle, nil, "")
+		env.Publisher.Display(res.bundle(rec), nil, "")
 	}
 	if opts.output && res != nil {
 		return res, nil
@@ -230,7 +219,7 @@ func limitText(isDefault bool) string {
 // limitError reports the harness's own stop at the limit, which says
 // what crossed it. It is the cell's error even when the cell was
 // interrupted meanwhile.
-func limitError(r harness.MemReport, isDefault bool) *kernel.Error {
+func limitError(r harness.MemReport, isDefault bool) *protocol.Error {
 	what := "resident memory"
 	if r.Note != "" {
 		what = r.Note
@@ -245,7 +234,7 @@ func limitError(r harness.MemReport, isDefault bool) *kernel.Error {
 // the engine stops the child at its memory limit, the error names limit,
 // the one the user can change with -m, rather than the engine's, which is
 // a little higher.
-func runError(ctx context.Context, err error, limit int64, isDefault bool) *kernel.Error {
+func runError(ctx context.Context, err error, limit int64, isDefault bool) *protocol.Error {
 	o := magics.NativeErrorOptions{Magic: "memit"}
 	if limit > 0 {
 		o.MemoryLimit = fmt.Sprintf("memory limit exceeded: the child used more than %s and was stopped (%s)", mibText(limit), limitText(isDefault))

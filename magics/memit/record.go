@@ -1,6 +1,9 @@
 package memit
 
-import "github.com/perfnb/perfnb/magics/record"
+import (
+	"github.com/perfnb/perfnb/kernel/protocol"
+	"github.com/perfnb/perfnb/magics/record"
+)
 
 // The units of %memit's figures in its record, per run of the body.
 const (
@@ -28,4 +31,17 @@ func (r *Result) record() record.Result {
 	out.Add("B/op", bytes...)
 	out.Add("allocs/op", objects...)
 	return out
+}
+
+// bundle is the display of r (nil when no memory figure was read): its
+// text, its table with rec's environment, and rec with r's figures.
+func (r *Result) bundle(rec *record.Record) protocol.Bundle {
+	b := protocol.Bundle{"text/plain": r.String()}
+	if r != nil {
+		r.Environment = rec.Environment
+		rec.Results = []record.Result{r.record()}
+		b[record.MIMEType] = rec
+	}
+	b["text/html"] = r.HTML()
+	return b
 }

@@ -1,6 +1,10 @@
 package scalene
 
-import "github.com/perfnb/perfnb/magics/record"
+import (
+	"html/template"
+
+	"github.com/perfnb/perfnb/magics/record"
+)
 
 // addRecords fills rec with the figures of the profiled runs, one result
 // per variant: the benchmark's time per execution in the CPU run, and the
@@ -25,4 +29,10 @@ func addRecords(rec *record.Record, results []*Result) *record.Record {
 		rec.Results = append(rec.Results, out)
 	}
 	return rec
+}
+
+// envFooter is the line under the page that says where the profiles were
+// taken.
+func envFooter(e record.Environment) string {
+	return `<p class="perfnb-env" style="color:#666;font-size:0.85em">` + template.HTMLEscapeString(e.Footer()) + `</p>`
 }

@@ -2,32 +2,13 @@ package timeit
 
 import (
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/record"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run go test -update after checking):\n got %s\nwant %s", name, got, want)
-	}
-}
 
 func goldenEnv() record.Environment {
 	return record.Environment{Go: "go1.26.8", GOOS: "linux", GOARCH: "amd64", Build: map[string]string{"GOAMD64": "v1"},
@@ -38,7 +19,7 @@ func TestHTMLGolden(t *testing.T) {
 	r := &Result{Average: 29.9e-9, Stdev: 0.643e-9, Median: 29.7e-9, MedianLo: 29.5e-9, MedianHi: 30.5e-9,
 		Best: 29.4e-9, Worst: 31e-9, Repeat: 7, Loops: 10000000, Precision: 3, BytesPerOp: 5.13e6, AllocsPerOp: 2,
 		CompileTime: 0.51, Clock: clockWall, Environment: goldenEnv()}
-	golden(t, "result.html", r.html())
+	magicstest.Golden(t, "result.html", r.html(), *update)
 
 	fast := &Result{Label: "<fast>", Average: 1e-6, Stdev: 1e-8, Median: 1e-6, MedianLo: 0.99e-6, MedianHi: 1.01e-6,
 		Best: 0.98e-6, Worst: 1.02e-6, Timings: []float64{0.98e-6, 1e-6, 1.02e-6, 1e-6, 0.99e-6, 1.01e-6, 1e-6},
@@ -46,5 +27,5 @@ func TestHTMLGolden(t *testing.T) {
 	slow := *fast
 	slow.Label, slow.Average, slow.Median = "slow", 2e-6, 2e-6
 	slow.Timings = []float64{1.9e-6, 2e-6, 2.1e-6, 2e-6, 1.95e-6, 2.05e-6, 2e-6}
-	golden(t, "comparison.html", (&Comparison{Variants: []*Result{fast, &slow}}).html())
+	magicstest.Golden(t, "comparison.html", (&Comparison{Variants: []*Result{fast, &slow}}).html(), *update)
 }

@@ -1,7 +1,7 @@
 // Package display is the rich-output API that Go cells call without an
 // import: display.HTML, Markdown, SVG, PNG, JPEG, JSON, Text, Bundle and
 // ClearOutput, each publishing display_data (or clear_output) through the
-// kernel.Publisher of the running cell.
+// protocol.Publisher of the running cell.
 //
 // Every display function returns a *Handle naming its output (a Jupyter
 // display id). The handle's methods of the same names replace that output
@@ -33,7 +33,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // ImportPath is the import path under which cells see this package.
@@ -41,13 +41,13 @@ const ImportPath = "perfnb/display"
 
 // Display publishes rich outputs for one kernel.
 type Display struct {
-	pub func() kernel.Publisher
+	pub func() protocol.Publisher
 }
 
 // New returns a Display that publishes through the publisher pub returns
 // at the moment of each call (the publisher of the running cell); pub may
 // return nil, and then outputs are dropped.
-func New(pub func() kernel.Publisher) *Display {
+func New(pub func() protocol.Publisher) *Display {
 	return &Display{pub: pub}
 }
 
@@ -82,10 +82,10 @@ func (h *Handle) JPEG(b []byte) { h.d.update(h.id, imageBundle("image/jpeg", "JP
 func (h *Handle) JSON(v any) { h.d.update(h.id, h.d.jsonBundle(v)) }
 
 // Text replaces the output with plain text.
-func (h *Handle) Text(s string) { h.d.update(h.id, kernel.Bundle{"text/plain": s}) }
+func (h *Handle) Text(s string) { h.d.update(h.id, protocol.Bundle{"text/plain": s}) }
 
 // Bundle replaces the output with a MIME bundle (MIME type to data).
-func (h *Handle) Bundle(data map[string]any) { h.d.update(h.id, kernel.Bundle(data)) }
+func (h *Handle) Bundle(data map[string]any) { h.d.update(h.id, protocol.Bundle(data)) }
 
 // HTML displays HTML.
 func (d *Display) HTML(s string) *Handle { return d.show(htmlBundle(s)) }
@@ -107,10 +107,10 @@ func (d *Display) JPEG(b []byte) *Handle { return d.show(imageBundle("image/jpeg
 func (d *Display) JSON(v any) *Handle { return d.show(d.jsonBundle(v)) }
 
 // Text displays plain text.
-func (d *Display) Text(s string) *Handle { return d.show(kernel.Bundle{"text/plain": s}) }
+func (d *Display) Text(s string) *Handle { return d.show(protocol.Bundle{"text/plain": s}) }
 
 // Bundle displays a MIME bundle (MIME type to data) as given.
-func (d *Display) Bundle(data map[string]any) *Handle { return d.show(kernel.Bundle(data)) }
+func (d *Display) Bundle(data map[string]any) *Handle { return d.show(protocol.Bundle(data)) }
 
 // ClearOutput clears the cell's output now.
 func (d *Display) ClearOutput() {
@@ -145,7 +145,7 @@ func (d *Display) Symbols() map[string]reflect.Value {
 	}
 }
 
-func (d *Display) show(b kernel.Bundle) *Handle {
+func (d *Display) show(b protocol.Bundle) *Handle {
 	h := &Handle{d: d, id: uuid.NewString()}
 	if p := d.pub(); p != nil {
 		p.Display(b, map[string]any{}, h.id)
@@ -153,24 +153,24 @@ func (d *Display) show(b kernel.Bundle) *Handle {
 	return h
 }
 
-func (d *Display) update(id string, b kernel.Bundle) {
+func (d *Display) update(id string, b protocol.Bundle) {
 	if p := d.pub(); p != nil {
 		p.UpdateDisplay(b, map[string]any{}, id)
 	}
 }
 
-func (d *Display) jsonBundle(v any) kernel.Bundle {
+func (d *Display) jsonBundle(v any) protocol.Bundle {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		msg := fmt.Sprintf("display.JSON: cannot encode the value as JSON: %v", err)
-		return kernel.Bundle{"text/plain": msg}
+		return protocol.Bundle{"text/plain": msg}
 	}
 	var generic any
 	if err := json.Unmarshal(raw, &generic); err != nil {
-		return kernel.Bundle{"text/plain": string(raw)}
+		return protocol.Bundle{"text/plain": string(raw)}
 	}
 	text, _ := json.MarshalIndent(generic, "", "  ")
-	return kernel.Bundle{"application/json": generic, "text/plain": string(text)}
+	return protocol.Bundle{"application/json": generic, "text/plain": string(text)}
 }
 
 var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
@@ -184,20 +184,20 @@ func htmlText(s string) string {
 	return t
 }
 
-func htmlBundle(s string) kernel.Bundle {
-	return kernel.Bundle{"text/html": s, "text/plain": htmlText(s)}
+func htmlBundle(s string) protocol.Bundle {
+	return protocol.Bundle{"text/html": s, "text/plain": htmlText(s)}
 }
 
-func markdownBundle(s string) kernel.Bundle {
-	return kernel.Bundle{"text/markdown": s, "text/plain": s}
+func markdownBundle(s string) protocol.Bundle {
+	return protocol.Bundle{"text/markdown": s, "text/plain": s}
 }
 
-func svgBundle(s string) kernel.Bundle {
-	return kernel.Bundle{"image/svg+xml": s, "text/plain": "[SVG image]"}
+func svgBundle(s string) protocol.Bundle {
+	return protocol.Bundle{"image/svg+xml": s, "text/plain": "[SVG image]"}
 }
 
-func imageBundle(mime, name string, b []byte) kernel.Bundle {
-	return kernel.Bundle{
+func imageBundle(mime, name string, b []byte) protocol.Bundle {
+	return protocol.Bundle{
 		mime:         base64.StdEncoding.EncodeToString(b),
 		"text/plain": fmt.Sprintf("[%s image, %d bytes]", name, len(b)),
 	}

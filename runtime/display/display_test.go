@@ -4,39 +4,39 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 func TestDisplayBundles(t *testing.T) {
 	tests := []struct {
 		name string
 		show func(d *Display) *Handle
-		want kernel.Bundle
+		want protocol.Bundle
 	}{
 		{"HTML", func(d *Display) *Handle { return d.HTML("<p>a &amp; <b>b</b></p>") },
-			kernel.Bundle{"text/html": "<p>a &amp; <b>b</b></p>", "text/plain": "a & b"}},
+			protocol.Bundle{"text/html": "<p>a &amp; <b>b</b></p>", "text/plain": "a & b"}},
 		{"Markdown", func(d *Display) *Handle { return d.Markdown("# t") },
-			kernel.Bundle{"text/markdown": "# t", "text/plain": "# t"}},
+			protocol.Bundle{"text/markdown": "# t", "text/plain": "# t"}},
 		{"SVG", func(d *Display) *Handle { return d.SVG("<svg/>") },
-			kernel.Bundle{"image/svg+xml": "<svg/>", "text/plain": "[SVG image]"}},
+			protocol.Bundle{"image/svg+xml": "<svg/>", "text/plain": "[SVG image]"}},
 		{"PNG", func(d *Display) *Handle { return d.PNG([]byte("abc")) },
-			kernel.Bundle{"image/png": "YWJj", "text/plain": "[PNG image, 3 bytes]"}},
+			protocol.Bundle{"image/png": "YWJj", "text/plain": "[PNG image, 3 bytes]"}},
 		{"JPEG", func(d *Display) *Handle { return d.JPEG([]byte{0xff}) },
-			kernel.Bundle{"image/jpeg": "/w==", "text/plain": "[JPEG image, 1 bytes]"}},
+			protocol.Bundle{"image/jpeg": "/w==", "text/plain": "[JPEG image, 1 bytes]"}},
 		{"JSON", func(d *Display) *Handle { return d.JSON(struct{ A []int }{[]int{1}}) },
-			kernel.Bundle{"application/json": map[string]any{"A": []any{1.0}}, "text/plain": "{\n  \"A\": [\n    1\n  ]\n}"}},
+			protocol.Bundle{"application/json": map[string]any{"A": []any{1.0}}, "text/plain": "{\n  \"A\": [\n    1\n  ]\n}"}},
 		{"JSON error", func(d *Display) *Handle { return d.JSON(make(chan int)) },
-			kernel.Bundle{"text/plain": "display.JSON: cannot encode the value as JSON: json: unsupported type: chan int"}},
+			protocol.Bundle{"text/plain": "display.JSON: cannot encode the value as JSON: json: unsupported type: chan int"}},
 		{"Text", func(d *Display) *Handle { return d.Text("plain") },
-			kernel.Bundle{"text/plain": "plain"}},
+			protocol.Bundle{"text/plain": "plain"}},
 		{"Bundle", func(d *Display) *Handle { return d.Bundle(map[string]any{"text/latex": "$x$"}) },
-			kernel.Bundle{"text/latex": "$x$"}},
+			protocol.Bundle{"text/latex": "$x$"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &kerneltest.Publisher{}
-			h := tc.show(New(func() kernel.Publisher { return r }))
+			h := tc.show(New(func() protocol.Publisher { return r }))
 			outs := r.Outputs()
 			if len(outs) != 1 || outs[0].Kind != kerneltest.DisplayKind {
 				t.Fatalf("outputs %v, want one display", outs)
@@ -53,7 +53,7 @@ func TestDisplayBundles(t *testing.T) {
 
 func TestHandleUpdates(t *testing.T) {
 	r := &kerneltest.Publisher{}
-	d := New(func() kernel.Publisher { return r })
+	d := New(func() protocol.Publisher { return r })
 	h := d.Text("0")
 	other := d.Text("x")
 	h.HTML("<i>1</i>")
@@ -88,13 +88,13 @@ func TestHandleUpdates(t *testing.T) {
 }
 
 func TestNoPublisher(t *testing.T) {
-	d := New(func() kernel.Publisher { return nil })
+	d := New(func() protocol.Publisher { return nil })
 	d.HTML("x").Text("y")
 	d.ClearOutput()
 }
 
 func TestSymbols(t *testing.T) {
-	d := New(func() kernel.Publisher { return nil })
+	d := New(func() protocol.Publisher { return nil })
 	syms := d.Symbols()
 	for _, name := range []string{"HTML", "Markdown", "SVG", "PNG", "JPEG", "JSON", "Text", "Bundle", "ClearOutput", "ClearOutputWait", "Handle"} {
 		if !syms[name].IsValid() {

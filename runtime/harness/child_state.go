@@ -66,11 +66,49 @@ const (
 // shared by every value it writes, so that variables that point to the
 // same object still do after decoding.
 type Encoder struct {
-	w    *bytes.Buffer
+	// Limit is the most bytes of values that Encode writes in all, so
+	// that a huge variable cannot exhaust the kernel's memory; 0: no
+	// limit.
+	Limit int64
+	used  int64
+
+	w    sink
 	ptrs map[ptrKey]uint64
 	flat map[reflect.Type]bool
 	tmp  [binary.MaxVarintLen64]byte
 }
+
+// sink receives an encoding: a buffer, or a digest that keeps no bytes.
+type sink interface {
+	Write(p []byte) (int, error)
+	WriteByte(c byte) error
+	WriteString(s string) (int, error)
+}
+
+// digestSink computes the digest of what is written to it.
+type digestSink struct {
+	n   int
+	crc uint32
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func (d *digestSink) Write(p []byte) (int, error) {
+	d.n += len(p)
+	d.crc = crc32.Update(d.crc, castagnoli, p)
+	return len(p), nil
+}
+
+func (d *digestSink) WriteByte(c byte) error {
+	d.Write([]byte{c})
+	return nil
+}
+
+func (d *digestSink) WriteString(s string) (int, error) {
+	return d.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+func (d *digestSink) digest() string { return fmt.Sprintf("%d:%08x", d.n, d.crc) }
 
 type ptrKey struct {
 	addr unsafe.Pointer
@@ -86,24 +124,51 @@ func NewEncoder() *Encoder {
 // it may be referred to (shared pointers). An error names what cannot be
 // carried, such as "a chan int".
 func (e *Encoder) Encode(v reflect.Value) (data []byte, digest string, err error) {
-	e.w.Reset()
-	mark := len(e.ptrs)
+	buf := &bytes.Buffer{}
+	if err := e.encode(buf, v); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), Digest(buf.Bytes()), nil
+}
+
+// Digest returns the digest of v's encoding without keeping the
+// encoding (the child's check of what it decoded).
+func (e *Encoder) Digest(v reflect.Value) (string, error) {
+	d := &digestSink{}
+	if err := e.encode(d, v); err != nil {
+		return "", err
+	}
+	return d.digest(), nil
+}
+
+func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
+	e.w = w
+	mark, used := len(e.ptrs), e.used
+	defer func() {
+		if r := recover(); r != nil {
+			// A value reflection cannot read (an interpreter's internal
+			// representation): say so rather than end the process.
+			err = fmt.Errorf("its value cannot be read (%v)", r)
+		}
+	}()
 	if err := e.value(readable(v)); err != nil {
 		// Forget the objects numbered in the failed value.
+		e.used = used
 		for k, n := range e.ptrs {
 			if n >= uint64(mark) {
 				delete(e.ptrs, k)
 			}
 		}
-		return nil, "", err
+		return err
 	}
-	data = bytes.Clone(e.w.Bytes())
-	return data, Digest(data), nil
+	return nil
 }
 
 // Digest is the digest of an encoding: its length and CRC-32C.
 func Digest(data []byte) string {
-	return fmt.Sprintf("%d:%08x", len(data), crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	d := &digestSink{}
+	d.Write(data)
+	return d.digest()
 }
 
 // readable returns v, or an addressable copy of it that is not marked as
@@ -125,15 +190,30 @@ func (e *Encoder) uvarint(n uint64) {
 	e.w.Write(e.tmp[:k])
 }
 
+// spend counts n more bytes against Limit.
+func (e *Encoder) spend(n uint64) error {
+	e.used += int64(n)
+	if e.Limit > 0 && e.used > e.Limit {
+		return fmt.Errorf("the values would take more than %d MiB, the most carried into a child", e.Limit>>20)
+	}
+	return nil
+}
+
 func (e *Encoder) value(v reflect.Value) error {
 	t := v.Type()
 	if isFlat(t, e.flat) {
+		if err := e.spend(uint64(t.Size())); err != nil {
+			return err
+		}
 		e.raw(v)
 		return nil
 	}
 	switch t.Kind() {
 	case reflect.String:
 		s := v.String()
+		if err := e.spend(uint64(len(s))); err != nil {
+			return err
+		}
 		e.uvarint(uint64(len(s)))
 		e.w.WriteString(s)
 	case reflect.Slice:
@@ -144,7 +224,14 @@ func (e *Encoder) value(v reflect.Value) error {
 		e.w.WriteByte(tagNew)
 		e.uvarint(uint64(v.Len()))
 		if isFlat(t.Elem(), e.flat) {
-			e.w.Write(unsafe.Slice((*byte)(v.UnsafePointer()), uintptr(v.Len())*t.Elem().Size()))
+			n := uintptr(v.Len()) * t.Elem().Size()
+			if err := e.spend(uint64(n)); err != nil {
+				return err
+			}
+			if b, ok := e.w.(*bytes.Buffer); ok {
+				b.Grow(int(n))
+			}
+			e.w.Write(unsafe.Slice((*byte)(v.UnsafePointer()), n))
 			return nil
 		}
 		for i := range v.Len() {
@@ -235,9 +322,11 @@ func (e *Encoder) pointer(v reflect.Value) error {
 	return e.value(reflect.NewAt(v.Type().Elem(), v.UnsafePointer()).Elem())
 }
 
-// mapValue writes a map's entries sorted by the encoding of their keys, so
-// that the same map always encodes the same way. Keys must not hold
-// pointers (their numbering would depend on the order).
+// mapValue writes a map's entries in an order that depends only on the
+// keys, so that the same map always encodes the same way: by their bits
+// for keys of plain memory up to 8 bytes, by their text for strings, and
+// by their encoding otherwise. Keys must not hold pointers (their
+// numbering would depend on the order).
 func (e *Encoder) mapValue(v reflect.Value) error {
 	if v.IsNil() {
 		e.w.WriteByte(tagNil)
@@ -245,14 +334,50 @@ func (e *Encoder) mapValue(v reflect.Value) error {
 	}
 	e.w.WriteByte(tagNew)
 	e.uvarint(uint64(v.Len()))
+	kt := v.Type().Key()
+	switch {
+	case isFlat(kt, e.flat) && kt.Size() <= 8:
+		keys := make([]uint64, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			var u uint64
+			k := readable(it.Key())
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&u)), 8), unsafe.Slice((*byte)(unsafe.Pointer(k.UnsafeAddr())), kt.Size()))
+			keys = append(keys, u)
+		}
+		slices.Sort(keys)
+		for i := range keys {
+			k := reflect.NewAt(kt, unsafe.Pointer(&keys[i])).Elem()
+			e.raw(k)
+			if err := e.value(readable(v.MapIndex(k))); err != nil {
+				return err
+			}
+		}
+		return nil
+	case kt.Kind() == reflect.String:
+		keys := make([]string, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			keys = append(keys, it.Key().String())
+		}
+		slices.Sort(keys)
+		k := reflect.New(kt).Elem()
+		for _, s := range keys {
+			k.SetString(s)
+			e.value(k)
+			if err := e.value(readable(v.MapIndex(k))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	type entry struct {
 		key []byte
 		val reflect.Value
 	}
 	entries := make([]entry, 0, v.Len())
-	keys := &Encoder{w: &bytes.Buffer{}, flat: e.flat}
+	buf := &bytes.Buffer{}
+	keys := &Encoder{w: buf, flat: e.flat}
 	for it := v.MapRange(); it.Next(); {
-		keys.w.Reset()
+		buf.Reset()
 		keys.ptrs = map[ptrKey]uint64{}
 		if err := keys.value(readable(it.Key())); err != nil {
 			return fmt.Errorf("map key: %w", err)
@@ -260,7 +385,7 @@ func (e *Encoder) mapValue(v reflect.Value) error {
 		if len(keys.ptrs) > 0 {
 			return errors.New("a map whose keys hold pointers cannot be carried")
 		}
-		entries = append(entries, entry{bytes.Clone(keys.w.Bytes()), it.Value()})
+		entries = append(entries, entry{bytes.Clone(buf.Bytes()), it.Value()})
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
 	for _, en := range entries {
@@ -376,7 +501,7 @@ func isFlat(t reflect.Type, memo map[reflect.Type]bool) bool {
 
 // A decoder reads the state encoding into values of the compiled types.
 type decoder struct {
-	r    *bytes.Reader
+	data []byte          // what is left to decode
 	objs []reflect.Value // decoded pointers, by number
 	flat map[reflect.Type]bool
 }
@@ -384,28 +509,42 @@ type decoder struct {
 var errShort = errors.New("the state file ends early")
 
 func (d *decoder) byte() (byte, error) {
-	b, err := d.r.ReadByte()
-	if err != nil {
+	if len(d.data) == 0 {
 		return 0, errShort
 	}
+	b := d.data[0]
+	d.data = d.data[1:]
 	return b, nil
 }
 
 func (d *decoder) uvarint() (uint64, error) {
-	n, err := binary.ReadUvarint(d.r)
-	if err != nil {
+	n, k := binary.Uvarint(d.data)
+	if k <= 0 {
 		return 0, errShort
 	}
+	d.data = d.data[k:]
 	return n, nil
 }
 
+// bytes returns the next n bytes, without copying them.
 func (d *decoder) bytes(n uint64) ([]byte, error) {
-	if n > uint64(d.r.Len()) {
+	if n > uint64(len(d.data)) {
 		return nil, errShort
 	}
-	b := make([]byte, n)
-	d.r.Read(b)
+	b := d.data[:n]
+	d.data = d.data[n:]
 	return b, nil
+}
+
+// decode decodes into v, turning a panic of reflection (a value that does
+// not fit its type) into an error.
+func (d *decoder) decode(v reflect.Value) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoding: %v", r)
+		}
+	}()
+	return d.value(v)
 }
 
 // value decodes into v, which must be addressable and settable.
@@ -464,17 +603,24 @@ func (d *decoder) value(v reflect.Value) error {
 	return nil
 }
 
-func (d *decoder) slice(v reflect.Value) error {
+// header reads the tag and length of a slice or map; ok is false for nil
+// (and on error).
+func (d *decoder) header() (n uint64, ok bool, err error) {
 	tag, err := d.byte()
 	if err != nil || tag == tagNil {
-		return err
+		return 0, false, err
 	}
-	n, err := d.uvarint()
-	if err != nil {
+	n, err = d.uvarint()
+	return n, err == nil, err
+}
+
+func (d *decoder) slice(v reflect.Value) error {
+	n, ok, err := d.header()
+	if !ok {
 		return err
 	}
 	t := v.Type()
-	if n > uint64(d.r.Len()) && t.Elem().Size() > 0 {
+	if n > uint64(len(d.data)) && t.Elem().Size() > 0 {
 		return errShort // every element takes at least a byte
 	}
 	s := reflect.MakeSlice(t, int(n), int(n))
@@ -523,15 +669,11 @@ func (d *decoder) pointer(v reflect.Value) error {
 }
 
 func (d *decoder) mapValue(v reflect.Value) error {
-	tag, err := d.byte()
-	if err != nil || tag == tagNil {
+	n, ok, err := d.header()
+	if !ok {
 		return err
 	}
-	n, err := d.uvarint()
-	if err != nil {
-		return err
-	}
-	if n > uint64(d.r.Len()) {
+	if n > uint64(len(d.data)) {
 		return errShort
 	}
 	t := v.Type()
@@ -707,12 +849,12 @@ func (s *State) decodeFile(path string, types map[string]reflect.Type) {
 			continue
 		}
 		v := reflect.New(t).Elem()
-		dec.r = bytes.NewReader(data)
-		if err := dec.value(v); err != nil {
+		dec.data = data
+		if err := dec.decode(v); err != nil {
 			s.report.Failed[string(name)] = err.Error()
 			continue
 		}
-		_, got, err := enc.Encode(v)
+		got, err := enc.Digest(v)
 		if err == nil && got != string(digest) {
 			err = fmt.Errorf("its value differs after decoding (digest %s, the notebook's %s)", got, digest)
 		}
@@ -729,7 +871,9 @@ func (s *State) decodeFile(path string, types map[string]reflect.Type) {
 // not come across, the result of init (the variable's initialiser).
 func Carried[T any](s *State, name string, init func() T) T {
 	if v, ok := s.vals[name]; ok {
-		return v.Interface().(T)
+		// Through a pointer: a nil interface value has no dynamic type to
+		// assert.
+		return *v.Addr().Interface().(*T)
 	}
 	return init()
 }

@@ -14,7 +14,8 @@
 //     os.Stderr publish on the running cell's stdout and stderr streams, and
 //     os.Stdin reads lines from the client through Publisher.Input;
 //   - safety: os.Exit stops the cell, not the kernel; a panic in a goroutine
-//     a cell started is reported on stderr instead of ending the process;
+//     a cell started, or in a time.AfterFunc or context.AfterFunc callback,
+//     is reported on stderr instead of ending the process;
 //   - interrupts: cancelling the context stops the cell promptly, time.Sleep
 //     included, and keeps every earlier definition;
 //   - memory: a watchdog stops a cell whose heap grows past the kernel's
@@ -52,6 +53,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
+	"github.com/perfnb/perfnb/runtime/modules"
 )
 
 // Options configures an Interp.
@@ -90,6 +92,10 @@ type Interp struct {
 	yi      *yaegi.Interpreter
 	imports map[string]string // local package name to import path, in yi
 	log     *declLog
+	// dropped holds the declarations a rebuild dropped because they no
+	// longer compiled; each rebuild tries them again, so that restoring
+	// a type brings back what uses it.
+	dropped *declLog
 	vars    map[string]any // values given to SetVar, by name
 	seq     int            // numbers temporaries of rewritten go statements
 	closed  bool
@@ -101,7 +107,7 @@ type Interp struct {
 	deferred []func() // calls deferred by the running cell's own code
 	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
 
-	plugins map[string]yaegi.Exports // symbols of packages loaded from plugins, by import path, used again on rebuild
+	plugins map[string]*modules.Package // packages loaded from plugins, by import path, used again on rebuild
 }
 
 // settle is how long an interrupted evaluation is given to stop.
@@ -145,6 +151,7 @@ func New(opts Options) (*Interp, error) {
 		cur:         &current{},
 		imports:     map[string]string{},
 		log:         newDeclLog(),
+		dropped:     newDeclLog(),
 		vars:        map[string]any{},
 		interrupted: make(chan struct{}),
 	}
@@ -190,7 +197,8 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 			"Stdout": reflect.ValueOf(&osStdout).Elem(),
 			"Stderr": reflect.ValueOf(&osStderr).Elem(),
 		},
-		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep)},
+		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep), "AfterFunc": reflect.ValueOf(i.afterFunc)},
+		"context/context":               {"AfterFunc": reflect.ValueOf(i.contextAfterFunc)},
 		display.ImportPath + "/display": i.display.Symbols(),
 		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic), "Defer": reflect.ValueOf(i.deferCall), "Offsetof": reflect.ValueOf(offsetof)},
 	})
@@ -200,8 +208,8 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading perfnb's packages into the interpreter: %w", err)
 	}
-	for _, syms := range i.plugins {
-		if err := yi.Use(syms); err != nil {
+	for _, pkg := range i.plugins {
+		if err := yi.Use(pkg.Symbols); err != nil {
 			return nil, fmt.Errorf("loading a plugin's package into the interpreter: %w", err)
 		}
 	}
@@ -440,7 +448,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 		if ke := memoryStopped(ctx); ke != nil {
 			return reflect.Value{}, false, ke
 		}
-		ke := i.toError(ctx, err, count, item.Line)
+		ke := i.explainGeneric(i.toError(ctx, err, count, item.Line))
 		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 			if undefined == nil {
 				// A name whose first use failed is left in yaegi's scope
@@ -639,11 +647,29 @@ func (i *Interp) evalDecl(ctx context.Context, a *analysis, item cell.Item, src 
 	case rebuild:
 		return i.rebuild(ctx, decls, count)
 	}
-	if _, err := i.run(ctx, item.Kind, src, count, item.Line); err != nil {
+	kind := item.Kind
+	if onlyVars(decls) {
+		// Package-level vars are evaluated as top-level statements, where
+		// a top-level x := f() put its x: yaegi reports a var of the
+		// package scope initialised from one of the statements' scope
+		// (a := 5, then var b = a) as a "variable definition loop".
+		kind = cell.Statement
+	}
+	if _, err := i.run(ctx, kind, src, count, item.Line); err != nil {
 		return err
 	}
 	i.record(decls)
 	return nil
+}
+
+// onlyVars reports whether decls declare variables only.
+func onlyVars(decls []cell.Decl) bool {
+	for _, d := range decls {
+		if d.Kind != cell.VarDecl {
+			return false
+		}
+	}
+	return len(decls) > 0
 }
 
 // hasValue says whether the value of an Expression item is to be shown.
@@ -718,6 +744,14 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 			next.remove("import:" + d.Name)
 		}
 	}
+	retried := map[string]bool{}
+	for _, d := range i.dropped.list() {
+		if _, redefined := next.get(key(d)); !redefined && !fresh[key(d)] {
+			next.add(d)
+			retried[key(d)] = true
+		}
+	}
+	dropped := newDeclLog()
 	var notes []string
 	for attempt := 0; ; attempt++ {
 		i.cur.mute()
@@ -728,7 +762,7 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 			for _, n := range notes {
 				_, _ = i.stderr.Write([]byte(n))
 			}
-			i.yi, i.imports, i.log = yi, imports, next
+			i.yi, i.imports, i.log, i.dropped = yi, imports, next, dropped
 			for _, d := range decls {
 				delete(i.vars, d.Name)
 			}
@@ -748,8 +782,11 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 		}
 		for _, k := range keys {
 			d, _ := next.get(k)
-			notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
-				k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+			if !retried[k] {
+				notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
+					k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+			}
+			dropped.add(d)
 			next.remove(k)
 		}
 	}

@@ -194,6 +194,9 @@ func TestEval(t *testing.T) {
 			ex("1", "1"), // still alive
 			dc("func spawn(c chan bool) { go func() { defer close(c); var s []int; _ = s[3] }() }"),
 			{kind: cell.Statement, src: "c2 := make(chan bool)\nspawn(c2)\n<-c2\ntime.Sleep(20 * time.Millisecond)", stderr: "index out of range"},
+			// Callbacks run later on goroutines of their own: guarded too.
+			{kind: cell.Statement, src: "time.AfterFunc(time.Millisecond, func() { var m map[string]int; m[\"x\"] = 1 })\ntime.Sleep(50 * time.Millisecond)", stderr: "panic in goroutine: assignment to entry in nil map"},
+			{kind: cell.Statement, src: "cctx, cancel := context.WithCancel(context.Background())\ncontext.AfterFunc(cctx, func() { panic(\"later\") })\ncancel()\ntime.Sleep(50 * time.Millisecond)", stderr: "panic in goroutine: later"},
 		}},
 		{"imports and keyword statements", []step{
 			{kind: cell.Import, src: "import (\n\t\"fmt\"\n\tstr \"strings\"\n)"},

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
 
-	yaegi "github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 
 	"github.com/perfnb/perfnb/kernel"
@@ -71,9 +71,9 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 				return nil, fmt.Errorf("loading the plugin of %s into the interpreter: %w", p, err)
 			}
 			if i.plugins == nil {
-				i.plugins = map[string]yaegi.Exports{}
+				i.plugins = map[string]*modules.Package{}
 			}
-			i.plugins[p] = pkg.Symbols
+			i.plugins[p] = pkg
 		}
 	}
 	return pkg, nil
@@ -96,4 +96,27 @@ func importFailed(pkg *modules.Package, err error) error {
 	msg := fmt.Sprintf("cannot import %q in interpreted cells: no plugin (%s), and the interpreter could not read its source: %s; %s",
 		pkg.Path, pkg.Why, why, modules.NativeOnly)
 	return &kernel.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+}
+
+// noSymbol matches yaegi's error for a name a package's symbol table lacks.
+var noSymbol = regexp.MustCompile(`package \w+ "([^"]+)" has no symbol (\w+)`)
+
+// explainGeneric rewrites ke when it reports a missing symbol that is a
+// generic function or type of a plugin's package: the plugin holds
+// compiled code only, and generic code is compiled per instantiation.
+func (i *Interp) explainGeneric(ke *kernel.Error) *kernel.Error {
+	m := noSymbol.FindStringSubmatch(ke.Value)
+	if m == nil {
+		return ke
+	}
+	pkg, ok := i.plugins[m[1]]
+	if !ok || !pkg.Generic[m[2]] {
+		return ke
+	}
+	msg := fmt.Sprintf("%s.%s is generic, and interpreted cells call a package's compiled code, which has no generic functions or types (only their instantiations inside the package); %s, and interpreted cells can call it through a non-generic function of the package",
+		pkg.Name, m[2], modules.NativeOnly)
+	out := *ke
+	out.Value = ke.Value[:strings.Index(ke.Value, m[0])] + msg
+	out.Traceback = []string{out.Name + ": " + out.Value}
+	return &out
 }

@@ -31,7 +31,7 @@ func (f *fakePackages) Import(ctx context.Context, path string, progress io.Writ
 	case "example.test/hashing/v2":
 		return &modules.Package{Path: path, Name: "hashing", Symbols: map[string]map[string]reflect.Value{
 			path + "/hashing": {"Double": reflect.ValueOf(func(x int) int { return 2 * x })},
-		}}, nil
+		}, Generic: map[string]bool{"Map": true}}, nil
 	case "example.test/src", "example.test/broken":
 		return &modules.Package{Path: path, Name: filepath.Base(path), Why: "the plugin did not load: test"}, nil
 	case "example.test/slow":
@@ -67,6 +67,8 @@ func TestImportThroughImporter(t *testing.T) {
 		ex("hashing.Double(21)", "42"),
 		imp(`import h "example.test/hashing/v2"`),
 		ex("h.Double(2)", "4"),
+		fails(ex("hashing.Map(1)", ""), "hashing.Map is generic"),
+		fails(ex("hashing.Nothing(1)", ""), `has no symbol Nothing`),
 		imp(`import "example.test/src"`),
 		ex("src.Triple(3)", "9"),
 		fails(imp(`import "example.test/broken"`), `cannot import "example.test/broken" in interpreted cells: no plugin (the plugin did not load: test), and the interpreter could not read its source`),

@@ -5,7 +5,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // Internal packages the interpreter registers with yaegi, and the names
@@ -26,44 +26,16 @@ const (
 	varsAlias = "_pnbvars"
 )
 
-// preferred settles package names that several standard-library packages
-// share, for imports on first use.
-var preferred = map[string]string{
-	"rand":     "math/rand",
-	"template": "text/template",
-	"scanner":  "text/scanner",
-	"pprof":    "runtime/pprof",
-	"parse":    "text/template/parse",
-	"constant": "go/constant",
-	"build":    "go/build",
-}
-
 // stdPackages maps a package name to the import path imported on first
-// use of that name: the standard-library packages yaegi knows, plus the
-// display package. It is computed once and never modified.
+// use of that name: the packages of runtime/stdpkg's table that yaegi
+// can load, plus the display package. It is computed once and never
+// modified.
 var stdPackages = sync.OnceValue(func() map[string]string {
-	byName := map[string][]string{}
-	for key := range stdlib.Symbols {
-		dir, name := path.Dir(key), path.Base(key)
-		if dir == "." || strings.Contains(dir, ".") || strings.Contains(dir, "internal") {
-			continue // "." (MapTypes) and yaegi's own packages
-		}
-		byName[name] = append(byName[name], dir)
-	}
-	m := make(map[string]string, len(byName)+1)
-	for name, paths := range byName {
-		if p, ok := preferred[name]; ok {
+	m := map[string]string{}
+	for name, p := range stdpkg.All() {
+		if _, ok := stdlib.Symbols[p+"/"+name]; ok {
 			m[name] = p
-			continue
 		}
-		sort.Slice(paths, func(a, b int) bool {
-			ca, cb := strings.Count(paths[a], "/"), strings.Count(paths[b], "/")
-			if ca != cb {
-				return ca < cb
-			}
-			return paths[a] < paths[b]
-		})
-		m[name] = paths[0]
 	}
 	m["display"] = display.ImportPath
 	m["unsafe"] = "unsafe" // loaded from yaegi's stdlib/unsafe
@@ -76,15 +48,7 @@ func stdPackageName(importPath string) string {
 	if importPath == display.ImportPath {
 		return "display"
 	}
-	if importPath == "unsafe" {
-		return "unsafe"
-	}
-	for key := range stdlib.Symbols {
-		if path.Dir(key) == importPath {
-			return path.Base(key)
-		}
-	}
-	return path.Base(importPath)
+	return stdpkg.Name(importPath)
 }
 
 // analysis is what the interpreter learns from parsing an item.
@@ -408,4 +372,11 @@ func pureSelector(e ast.Expr) bool {
 		return pureSelector(e.X)
 	}
 	return false
+}
+
+// AutoImport returns the import path that a package name used without an
+// import (strings.ToUpper) refers to, as Eval imports it on first use.
+func AutoImport(name string) (path string, ok bool) {
+	path, ok = stdPackages()[name]
+	return path, ok
 }

@@ -42,7 +42,7 @@ func (n *Notebook) extract(ctx context.Context, dir, path string) error {
 	if err != nil {
 		return fmt.Errorf("finding perfnb's executable to extract the symbols of %s: %w", path, err)
 	}
-	cmd := n.command(ctx, dir, append(n.Env(n.workFile()), extractEnv+"="+path), "")
+	cmd := n.command(ctx, dir, append(n.Env(n.workPath()), extractEnv+"="+path), "")
 	cmd.Path, cmd.Args = self, []string{self}
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr

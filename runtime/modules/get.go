@@ -68,13 +68,13 @@ func (n *Notebook) shortPath(p string) string {
 	return p
 }
 
-// workFile is the notebook's go.work.
-func (n *Notebook) workFile() string { return filepath.Join(n.dir, "go.work") }
+// workPath is the notebook's go.work.
+func (n *Notebook) workPath() string { return filepath.Join(n.dir, "go.work") }
 
 // list runs go list -deps for path in the notebook's workspace: the
 // package's dependencies, then the package, last.
 func (n *Notebook) list(ctx context.Context, path string) ([]*listed, error) {
-	out, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, "list", "-e", "-deps",
+	out, err := n.run(ctx, n.dir, n.Env(n.workPath()), nil, "list", "-e", "-deps",
 		"-json=ImportPath,Name,Dir,Standard,Module,CgoFiles,SFiles,Error", "--", path)
 	if err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func (n *Notebook) resolve(ctx context.Context, path string, progress io.Writer)
 		}
 		fmt.Fprintf(writer(progress), "go: resolving %s\n", path)
 		n.mu.Lock()
-		_, err := n.run(ctx, n.dir, n.Env(n.workFile()), progress, "get", "--", path)
+		_, err := n.run(ctx, n.dir, n.Env(n.workPath()), progress, "get", "--", path)
 		n.mu.Unlock()
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
@@ -180,8 +180,11 @@ func (n *Notebook) Get(ctx context.Context, args []string, out io.Writer) error 
 			return fmt.Errorf("%%go get takes modules and -u, not %s", a)
 		}
 	}
+	if err := n.ready(ctx); err != nil {
+		return err
+	}
 	n.mu.Lock()
-	_, err := n.run(ctx, n.dir, n.Env(n.workFile()), out, append([]string{"get"}, args...)...)
+	_, err := n.run(ctx, n.dir, n.Env(n.workPath()), out, append([]string{"get"}, args...)...)
 	loaded := make([]string, 0, len(n.packages))
 	for p := range n.packages {
 		loaded = append(loaded, p)
@@ -201,7 +204,7 @@ func (n *Notebook) Get(ctx context.Context, args []string, out io.Writer) error 
 	}
 	// Say the version each module is at now, which go get leaves
 	// unsaid when nothing changed.
-	if list, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, append([]string{"list", "-m", "--"}, mods...)...); err == nil {
+	if list, err := n.run(ctx, n.dir, n.Env(n.workPath()), nil, append([]string{"list", "-m", "--"}, mods...)...); err == nil {
 		for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
 			fmt.Fprintf(writer(out), "go: using %s\n", l)
 		}
@@ -220,6 +223,9 @@ func (n *Notebook) Get(ctx context.Context, args []string, out io.Writer) error 
 // Requirements describes the notebook's modules: the notebook's own
 // go.mod, the user's module, and every module in use with its version.
 func (n *Notebook) Requirements(ctx context.Context) (string, error) {
+	if err := n.ready(ctx); err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	gomod := filepath.Join(n.dir, "go.mod")
 	data, err := os.ReadFile(gomod)
@@ -230,7 +236,7 @@ func (n *Notebook) Requirements(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the notebook's go.mod: %w", err)
 	}
-	fmt.Fprintf(&b, "notebook's module: %s (%s)\n", ModulePath, n.shortPath(gomod))
+	fmt.Fprintf(&b, "notebook's module: %s\n", ModulePath)
 	if len(f.Require) == 0 {
 		b.WriteString("  no requirements: import a package or use %go get MODULE[@VERSION]\n")
 	}
@@ -245,7 +251,7 @@ func (n *Notebook) Requirements(ctx context.Context) (string, error) {
 	if n.userWork != "" {
 		fmt.Fprintf(&b, "folder's workspace: %s\n", n.shortPath(n.userWork))
 	}
-	out, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, "list", "-m", "all")
+	out, err := n.run(ctx, n.dir, n.Env(n.workPath()), nil, "list", "-m", "all")
 	if err != nil {
 		return "", fmt.Errorf("listing the modules in use: %s", goMessage(err))
 	}

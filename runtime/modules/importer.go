@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,6 +26,9 @@ type Package struct {
 	// Why, when Symbols is nil, says why no plugin could be used: the
 	// interpreter then reads the package's source under GoPath.
 	Why string
+	// Generic holds the package's exported generic functions and types,
+	// which a plugin's symbol table cannot hold.
+	Generic map[string]bool
 }
 
 // NativeOnly is the advice given when interpreted cells cannot use a
@@ -43,6 +49,9 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 	if ok {
 		return p, nil
 	}
+	if err := n.ready(ctx); err != nil {
+		return nil, err
+	}
 	pkgs, err := n.resolve(ctx, path, progress)
 	if err != nil {
 		return nil, err
@@ -54,7 +63,7 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 	if target.Name == "main" {
 		return nil, fmt.Errorf("cannot import %q: it is a program (package main), not an importable package", path)
 	}
-	p = &Package{Path: path, Name: target.Name}
+	p = &Package{Path: path, Name: target.Name, Generic: genericNames(target.Dir)}
 	syms, pluginErr := n.plugin(ctx, pkgs, progress)
 	switch {
 	case pluginErr == nil:
@@ -85,7 +94,7 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 // dependencies) does not compile, with the compiler's messages.
 func (n *Notebook) compiles(ctx context.Context, pkgs []*listed) error {
 	target := pkgs[len(pkgs)-1]
-	_, err := n.run(ctx, n.dir, n.Env(n.workFile()), nil, "build", "--", target.ImportPath)
+	_, err := n.run(ctx, n.dir, n.Env(n.workPath()), nil, "build", "--", target.ImportPath)
 	switch {
 	case err == nil:
 		return nil
@@ -153,4 +162,36 @@ func (n *Notebook) layOut(pkgs []*listed) error {
 		}
 	}
 	return nil
+}
+
+// genericNames returns the exported generic functions and types declared
+// in the Go files of dir.
+func genericNames(dir string) map[string]bool {
+	names := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			continue
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil && d.Type.TypeParams != nil && d.Name.IsExported() {
+					names[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					if ts, ok := s.(*ast.TypeSpec); ok && ts.TypeParams != nil && ts.Name.IsExported() {
+						names[ts.Name.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return names
 }

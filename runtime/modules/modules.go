@@ -72,13 +72,17 @@ type Notebook struct {
 	userPath string   // its module path
 	userWork string   // the user's go.work ("" when none)
 
+	initMu  sync.Mutex // guards located and the fields locate sets
+	located bool       // locate and populate succeeded
+
 	mu       sync.Mutex          // serialises go commands that change the module
 	shown    map[string]bool     // modules whose version was announced
 	packages map[string]*Package // imported packages, by import path
 }
 
-// Open returns the module context of the notebook in opts.Folder, creating
-// its state directory.
+// Open returns the module context of the notebook in opts.Folder. It only
+// fails when there is no go command; the folder's module is looked up, and
+// the state directory created, on first use.
 func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	folder := opts.Folder
 	if folder == "" {
@@ -99,9 +103,6 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	if n.goCmd, err = findGo(n.environ); err != nil {
 		return nil, err
 	}
-	if err := n.locate(ctx); err != nil {
-		return nil, err
-	}
 	n.dir = opts.StateDir
 	if n.dir == "" {
 		cache, err := os.UserCacheDir()
@@ -111,10 +112,26 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 		sum := sha256.Sum256([]byte(folder))
 		n.dir = filepath.Join(cache, "perfnb", "notebooks", filepath.Base(folder)+"-"+hex.EncodeToString(sum[:6]))
 	}
-	if err := n.populate(); err != nil {
-		return nil, err
-	}
 	return n, nil
+}
+
+// ready asks the go command about the notebook's folder and creates the
+// state directory, once (again after a failure): Open stays cheap for a
+// kernel whose cells never import such a package.
+func (n *Notebook) ready(ctx context.Context) error {
+	n.initMu.Lock()
+	defer n.initMu.Unlock()
+	if n.located {
+		return nil
+	}
+	if err := n.locate(ctx); err != nil {
+		return err
+	}
+	if err := n.populate(); err != nil {
+		return err
+	}
+	n.located = true
+	return nil
 }
 
 // Folder is the notebook's folder.
@@ -126,13 +143,15 @@ func (n *Notebook) Dir() string { return n.dir }
 
 // UserModule returns the directory and path of the module the notebook's
 // folder is in, or "", "" outside any module.
-func (n *Notebook) UserModule() (dir, path string) { return n.userMod, n.userPath }
+func (n *Notebook) UserModule(ctx context.Context) (dir, path string, err error) {
+	if err := n.ready(ctx); err != nil {
+		return "", "", err
+	}
+	return n.userMod, n.userPath, nil
+}
 
 // GoPath is the GOPATH for the interpreter's source import.
 func (n *Notebook) GoPath() string { return filepath.Join(n.dir, "gopath") }
-
-// GoVersion is the version of the toolchain, as go.mod writes it.
-func (n *Notebook) GoVersion() string { return n.version }
 
 // locate asks the go command, in the notebook's folder, which module and
 // workspace the folder belongs to, and the toolchain's version.
@@ -143,6 +162,9 @@ func (n *Notebook) locate(ctx context.Context) error {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("go env was interrupted: %w", context.Canceled)
+		}
 		return fmt.Errorf("asking the go command about the notebook's folder %s: %w: %s", n.folder, err, strings.TrimSpace(stderr.String()))
 	}
 	var env struct{ GOMOD, GOWORK, GOVERSION, GOPROXY, GOMODCACHE string }
@@ -195,7 +217,7 @@ func (n *Notebook) populate() error {
 			return fmt.Errorf("creating the notebook's module: %w", err)
 		}
 	}
-	work, err := n.WorkFile(filepath.Join(n.dir, "plugin"))
+	work, err := n.workFile(filepath.Join(n.dir, "plugin"))
 	if err != nil {
 		return err
 	}
@@ -210,6 +232,14 @@ func (n *Notebook) populate() error {
 // module directories extra: a module built with it sees the notebook's
 // packages and requirements.
 func (n *Notebook) WorkFile(extra ...string) ([]byte, error) {
+	if err := n.ready(context.Background()); err != nil {
+		return nil, err
+	}
+	return n.workFile(extra...)
+}
+
+// workFile is WorkFile, once ready.
+func (n *Notebook) workFile(extra ...string) ([]byte, error) {
 	wf, err := modfile.ParseWork("go.work", nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("writing a go.work: %w", err)

@@ -88,7 +88,11 @@ func TestOpenFindsTheModule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, path := n.UserModule(); path != tt.wantPath {
+			_, path, err := n.UserModule(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if path != tt.wantPath {
 				t.Errorf("module path %q, want %q", path, tt.wantPath)
 			}
 			work, err := os.ReadFile(filepath.Join(state, "go.work"))
@@ -257,5 +261,18 @@ func TestUserEnv(t *testing.T) {
 	}
 	if strings.Contains(env, "/x/go.work") || strings.Contains(env, "-mod=mod") {
 		t.Errorf("env keeps the user's GOWORK or -mod:\n%s", env)
+	}
+}
+
+func TestGenericNames(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.go":      "package a\n\nfunc Map[T any](x T) T { return x }\nfunc Plain() {}\ntype Stack[T any] struct{ xs []T }\ntype Int int\nfunc (s *Stack[T]) Push(x T) {}\nfunc hidden[T any]() {}\n",
+		"a_test.go": "package a\n\nfunc TestOnly[T any]() {}\n",
+	})
+	got := genericNames(dir)
+	want := map[string]bool{"Map": true, "Stack": true}
+	if len(got) != len(want) || !got["Map"] || !got["Stack"] {
+		t.Errorf("genericNames = %v, want %v", got, want)
 	}
 }

@@ -103,7 +103,7 @@ func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Write
 	so := filepath.Join(root, fmt.Sprintf("%s.%d.so", id, os.Getpid()))
 	fmt.Fprintf(writer(progress), "go: building %s as a plugin for the interpreter (the first build can take a minute)\n", target.ImportPath)
 	args := append([]string{"build", "-buildmode=plugin"}, h.flags...)
-	if _, err := n.run(ctx, root, n.Env(n.workFile()), progress, append(args, "-o", so, "./"+id)...); err != nil {
+	if _, err := n.run(ctx, root, n.Env(n.workPath()), progress, append(args, "-o", so, "./"+id)...); err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
 		}

@@ -9,13 +9,13 @@ import (
 	"go/printer"
 	"go/scanner"
 	"go/token"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // GeneratedFile is the name of the test file Generate's source is written
@@ -41,7 +41,7 @@ const (
 //     costs nothing: its initialiser does not run in the child.
 //   - Imports are those the code uses: the store's import declarations,
 //     and standard-library packages referred to by name but never imported,
-//     which the interpreter imports on first use (see stdPackages). Unused
+//     which the interpreter imports on first use (runtime/stdpkg). Unused
 //     imports are dropped, so the build cannot fail with "imported and not
 //     used".
 //   - Code that calls perfnb's display package (display.HTML(...) and so on,
@@ -243,12 +243,9 @@ func (g *generator) parseDecls(decls []cell.Decl) error {
 }
 
 // defaultName guesses the name a package is imported under from its path:
-// the last element, without a /vN suffix.
+// the last element, without a /vN suffix, up to a dot or a dash.
 func defaultName(p string) string {
-	base := path.Base(p)
-	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && path.Dir(p) != "." {
-		base = path.Base(path.Dir(p))
-	}
+	base := stdpkg.Name(p)
 	if i := strings.IndexAny(base, ".-"); i > 0 {
 		base = base[:i]
 	}
@@ -596,7 +593,7 @@ func (g *generator) imports() []string {
 		case "display":
 			add(strconv.Quote(displayPath))
 		default:
-			if p, ok := stdPackages[name]; ok {
+			if p, ok := stdpkg.Path(name); ok {
 				if defaultName(p) == name {
 					add(strconv.Quote(p))
 				} else {

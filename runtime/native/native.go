@@ -95,8 +95,9 @@ type RunOptions struct {
 	// when nil, that goes to Output too.
 	Stderr io.Writer
 	// OutputLimit caps what Output and Stderr receive together, in bytes;
-	// 0 means DefaultOutputLimit. Beyond it, one line says the output was
-	// truncated and the rest is discarded.
+	// 0 means DefaultOutputLimit, NoOutputLimit no cap (the writers cap).
+	// Beyond it, one line says the output was truncated and the rest is
+	// discarded.
 	OutputLimit int
 }
 

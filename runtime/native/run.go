@@ -53,12 +53,27 @@ func memoryLimit(requested int64) (int64, error) {
 	return n, err
 }
 
+// NoOutputLimit, as RunOptions.OutputLimit, passes all of the child's
+// output on: for callers whose writers cap it themselves (the magics'
+// published streams), so that one cap, with one notice, applies.
+const NoOutputLimit = -1
+
 // cappedOutput forwards output to writers until a limit, then says once that
 // the rest was discarded. It is shared by the child's output streams.
 type cappedOutput struct {
 	mu        sync.Mutex
+	limit     int // -1: none
 	left      int
 	truncated bool
+}
+
+// newCappedOutput caps at limit bytes: 0 is DefaultOutputLimit, and
+// NoOutputLimit none.
+func newCappedOutput(limit int) *cappedOutput {
+	if limit == 0 {
+		limit = DefaultOutputLimit
+	}
+	return &cappedOutput{limit: limit, left: limit}
 }
 
 func (c *cappedOutput) write(w io.Writer, p []byte) {
@@ -67,13 +82,17 @@ func (c *cappedOutput) write(w io.Writer, p []byte) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.limit < 0 {
+		w.Write(p)
+		return
+	}
 	if c.truncated {
 		return
 	}
 	if len(p) > c.left {
 		w.Write(p[:c.left])
-		c.truncated = true
-		fmt.Fprintf(w, "\n[output truncated: the cell printed more than %s; the rest was discarded]\n", sysmem.FormatBytes(float64(c.left+len(p))))
+		c.truncated, c.left = true, 0
+		fmt.Fprintf(w, "\n[output truncated: the cell printed more than %s; the rest was discarded]\n", sysmem.FormatBytes(float64(c.limit)))
 		return
 	}
 	c.left -= len(p)
@@ -110,187 +129,17 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 	if err != nil {
 		return nil, err
 	}
-	outLimit := opts.OutputLimit
-	if outLimit <= 0 {
-		outLimit = DefaultOutputLimit
-	}
-	capped := &cappedOutput{left: outLimit}
-	stderrW := opts.Stderr
-	if stderrW == nil {
-		stderrW = opts.Output
-	}
-
-	var pipes [6]*os.File // read, write: stdout, stderr, cell output
-	for i := 0; i < 6; i += 2 {
-		if pipes[i], pipes[i+1], err = os.Pipe(); err != nil {
-			for _, f := range pipes {
-				if f != nil {
-					f.Close()
-				}
-			}
-			return nil, fmt.Errorf("starting the cell's process: %w", err)
-		}
-	}
-	// -test.paniconexit0, as go test passes it: os.Exit(0) in the cell
-	// panics instead of ending the child as if all went well.
-	cmd := exec.Command(b.Path, append([]string{"-test.paniconexit0"}, opts.Args...)...)
-	cmd.Dir = w.dir
 	stateEnv, report := b.stateEnv()
-	cmd.Env = append(append(append(os.Environ(), harness.OutputFDEnv+"=3"), stateEnv...), opts.Env...)
-	cmd.Stdout, cmd.Stderr = pipes[1], pipes[3]
-	cmd.ExtraFiles = []*os.File{pipes[5]}
-	cmd.SysProcAttr = childAttr()
-	start := time.Now()
-	err = cmd.Start()
-	pipes[1].Close()
-	pipes[3].Close()
-	pipes[5].Close()
+	c, err := w.start(b, opts, stateEnv)
 	if err != nil {
-		pipes[0].Close()
-		pipes[2].Close()
-		pipes[4].Close()
-		return nil, fmt.Errorf("starting the cell's process: %w", err)
+		return nil, err
 	}
-	pid := cmd.Process.Pid
-
-	var (
-		readers       sync.WaitGroup
-		bench, failed bytes.Buffer
-		trace         bytes.Buffer
-	)
-	readers.Add(3)
-	go func() { // standard output: benchmark lines apart
-		defer readers.Done()
-		sc := bufio.NewScanner(pipes[0])
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		inFail := false
-		for sc.Scan() {
-			l := sc.Text()
-			switch {
-			case isBenchLine(l):
-				inFail = false
-				if bench.Len() < 4<<20 {
-					bench.WriteString(l + "\n")
-				}
-			case strings.HasPrefix(l, "--- "):
-				inFail = true
-				failed.WriteString(l + "\n")
-			case inFail && strings.HasPrefix(l, "    "):
-				if failed.Len() < 64<<10 {
-					failed.WriteString(l + "\n")
-				}
-			case l == "PASS" || l == "FAIL" || strings.HasPrefix(l, "ok ") || strings.HasPrefix(l, "FAIL\t"):
-				inFail = false
-			default:
-				inFail = false
-				capped.write(opts.Output, []byte(l+"\n"))
-			}
-		}
-		io.Copy(io.Discard, pipes[0])
-	}()
-	go func() { // standard error: a crash report apart
-		defer readers.Done()
-		// ReadSlice, not ReadString: a line without end must not grow
-		// without bound.
-		r := bufio.NewReaderSize(pipes[2], 64<<10)
-		crashing := false
-		for {
-			b, err := r.ReadSlice('\n')
-			if l := string(b); l != "" {
-				if !crashing && crashMarker(l) {
-					crashing = true
-				}
-				if crashing {
-					if trace.Len() < maxTraceBytes {
-						trace.WriteString(l)
-					}
-				} else {
-					capped.write(stderrW, []byte(l))
-				}
-			}
-			if err != nil && err != bufio.ErrBufferFull {
-				return
-			}
-		}
-	}()
-	go func() { // what the cell prints
-		defer readers.Done()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := pipes[4].Read(buf)
-			capped.write(opts.Output, buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var timeout <-chan time.Time
-	if opts.Timeout > 0 {
-		t := time.NewTimer(opts.Timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	tick := time.NewTicker(memoryPoll)
-	defer tick.Stop()
-	var (
-		reason  ErrorKind
-		peak    int64
-		waitErr error
-	)
-	kill := func(k ErrorKind) {
-		if reason == 0 {
-			reason = k
-			syscall.Kill(-pid, syscall.SIGKILL)
-		}
-	}
-	ctxDone := ctx.Done()
-wait:
-	for {
-		select {
-		case waitErr = <-done:
-			break wait
-		case <-ctxDone:
-			ctxDone = nil
-			kill(Interrupted)
-		case <-timeout:
-			kill(TimedOut)
-		case <-tick.C:
-			mem, err := sysmem.ReadProcess(pid)
-			if err != nil {
-				continue
-			}
-			peak = max(peak, mem.HWM)
-			if mem.RSS > limit {
-				kill(OutOfMemory)
-			}
-		}
-	}
-	elapsed := time.Since(start)
-	// The readers end when the child's descriptors close; a grandchild that
-	// kept them open is killed with the group.
-	readersDone := make(chan struct{})
-	go func() { readers.Wait(); close(readersDone) }()
-	select {
-	case <-readersDone:
-	case <-time.After(200 * time.Millisecond):
-		syscall.Kill(-pid, syscall.SIGKILL)
-		select {
-		case <-readersDone:
-		case <-time.After(time.Second):
-		}
-	}
-	pipes[0].Close()
-	pipes[2].Close()
-	pipes[4].Close()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*maxRSSUnit > peak {
-		peak = ru.Maxrss * maxRSSUnit
-	}
-	res := &RunResult{Bench: bench.Bytes(), PeakRSS: peak, Elapsed: elapsed}
+	c.read(opts)
+	reason, peak, waitErr := c.watch(ctx, opts.Timeout, limit)
+	c.finish()
+	res := &RunResult{Bench: c.bench.Bytes(), PeakRSS: max(peak, c.maxRSS()), Elapsed: c.elapsed}
 	for _, n := range b.stateNotes(report) {
-		capped.write(stderrW, []byte("note: "+n+"\n"))
+		c.out.write(c.stderr, []byte("note: "+n+"\n"))
 	}
 
 	switch reason {
@@ -306,7 +155,220 @@ wait:
 	if waitErr == nil {
 		return res, nil
 	}
-	return res, exitError(waitErr, cmd.ProcessState, trace.String(), failed.String())
+	return res, exitError(waitErr, c.cmd.ProcessState, c.trace.String(), c.failed.String())
+}
+
+// child is a running test binary and what its readers collect.
+type child struct {
+	cmd     *exec.Cmd
+	stdout  *os.File // the child's standard output (benchmark lines, test failures)
+	stderr  io.Writer
+	errPipe *os.File // the child's standard error (crash reports)
+	cellOut *os.File // what the cell prints (harness.OutputFDEnv)
+	out     *cappedOutput
+	start   time.Time
+	elapsed time.Duration
+
+	readers              sync.WaitGroup
+	bench, failed, trace bytes.Buffer
+}
+
+// start starts the binary in its own process group, with three pipes:
+// standard output, standard error and the cell's own output (fd 3).
+func (w *Workspace) start(b *Binary, opts RunOptions, env []string) (*child, error) {
+	var pipes [6]*os.File // read, write: stdout, stderr, cell output
+	closeAll := func() {
+		for _, f := range pipes {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	for i := 0; i < 6; i += 2 {
+		var err error
+		if pipes[i], pipes[i+1], err = os.Pipe(); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("starting the cell's process: %w", err)
+		}
+	}
+	// -test.paniconexit0, as go test passes it: os.Exit(0) in the cell
+	// panics instead of ending the child as if all went well.
+	cmd := exec.Command(b.Path, append([]string{"-test.paniconexit0"}, opts.Args...)...)
+	cmd.Dir = w.dir
+	cmd.Env = append(append(append(os.Environ(), harness.OutputFDEnv+"=3"), env...), opts.Env...)
+	cmd.Stdout, cmd.Stderr = pipes[1], pipes[3]
+	cmd.ExtraFiles = []*os.File{pipes[5]}
+	cmd.SysProcAttr = childAttr()
+	c := &child{cmd: cmd, stdout: pipes[0], errPipe: pipes[2], cellOut: pipes[4], start: time.Now(),
+		out: newCappedOutput(opts.OutputLimit), stderr: opts.Stderr}
+	if c.stderr == nil {
+		c.stderr = opts.Output
+	}
+	err := cmd.Start()
+	pipes[1].Close() // the write ends are the child's now
+	pipes[3].Close()
+	pipes[5].Close()
+	if err != nil {
+		pipes[0].Close()
+		pipes[2].Close()
+		pipes[4].Close()
+		return nil, fmt.Errorf("starting the cell's process: %w", err)
+	}
+	return c, nil
+}
+
+// read starts the three readers: benchmark lines and test failures apart
+// from the rest of standard output, a crash report apart from the rest of
+// standard error, and the cell's own output.
+func (c *child) read(opts RunOptions) {
+	c.readers.Add(3)
+	go func() {
+		defer c.readers.Done()
+		c.readStdout(opts.Output)
+	}()
+	go func() {
+		defer c.readers.Done()
+		c.readStderr()
+	}()
+	go func() {
+		defer c.readers.Done()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := c.cellOut.Read(buf)
+			c.out.write(opts.Output, buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func (c *child) readStdout(output io.Writer) {
+	sc := bufio.NewScanner(c.stdout)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	inFail := false
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case isBenchLine(l):
+			inFail = false
+			if c.bench.Len() < 4<<20 {
+				c.bench.WriteString(l + "\n")
+			}
+		case strings.HasPrefix(l, "--- "):
+			inFail = true
+			c.failed.WriteString(l + "\n")
+		case inFail && strings.HasPrefix(l, "    "):
+			if c.failed.Len() < 64<<10 {
+				c.failed.WriteString(l + "\n")
+			}
+		case l == "PASS" || l == "FAIL" || strings.HasPrefix(l, "ok ") || strings.HasPrefix(l, "FAIL\t"):
+			inFail = false
+		default:
+			inFail = false
+			c.out.write(output, []byte(l+"\n"))
+		}
+	}
+	io.Copy(io.Discard, c.stdout)
+}
+
+func (c *child) readStderr() {
+	// ReadSlice, not ReadString: a line without end must not grow
+	// without bound.
+	r := bufio.NewReaderSize(c.errPipe, 64<<10)
+	crashing := false
+	for {
+		b, err := r.ReadSlice('\n')
+		if l := string(b); l != "" {
+			if !crashing && crashMarker(l) {
+				crashing = true
+			}
+			if crashing {
+				if c.trace.Len() < maxTraceBytes {
+					c.trace.WriteString(l)
+				}
+			} else {
+				c.out.write(c.stderr, []byte(l))
+			}
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+// watch waits for the child to end, killing its process group on an
+// interrupt, at the time limit or past the memory limit (polled). It
+// returns why it killed the child (0 if it did not), the highest
+// high-water mark of resident memory it read, and Wait's error.
+func (c *child) watch(ctx context.Context, timeout time.Duration, limit int64) (reason ErrorKind, peak int64, waitErr error) {
+	pid := c.cmd.Process.Pid
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	tick := time.NewTicker(memoryPoll)
+	defer tick.Stop()
+	kill := func(k ErrorKind) {
+		if reason == 0 {
+			reason = k
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	ctxDone := ctx.Done()
+	for {
+		select {
+		case waitErr = <-done:
+			c.elapsed = time.Since(c.start)
+			return reason, peak, waitErr
+		case <-ctxDone:
+			ctxDone = nil
+			kill(Interrupted)
+		case <-timer:
+			kill(TimedOut)
+		case <-tick.C:
+			mem, err := sysmem.ReadProcess(pid)
+			if err != nil {
+				continue
+			}
+			peak = max(peak, mem.HWM)
+			if mem.RSS > limit {
+				kill(OutOfMemory)
+			}
+		}
+	}
+}
+
+// finish waits for the readers, which end when the child's descriptors
+// close (a grandchild that kept them open is killed with the group), and
+// closes the pipes.
+func (c *child) finish() {
+	readersDone := make(chan struct{})
+	go func() { c.readers.Wait(); close(readersDone) }()
+	select {
+	case <-readersDone:
+	case <-time.After(200 * time.Millisecond):
+		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-readersDone:
+		case <-time.After(time.Second):
+		}
+	}
+	c.stdout.Close()
+	c.errPipe.Close()
+	c.cellOut.Close()
+}
+
+// maxRSS is the child's peak resident memory as its rusage reports it.
+func (c *child) maxRSS() int64 {
+	if ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss * maxRSSUnit
+	}
+	return 0
 }
 
 // exitError describes how the child ended, from its exit status, its

@@ -3,6 +3,7 @@ package native
 import (
 	"bytes"
 	"context"
+	_ "embed" // the display stub
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,35 +24,9 @@ const keepBinaries = 8
 // displayStub is the workspace's perfnbcell/display package: perfnb's
 // display API exists only in the interpreter, so natively compiled code
 // that shows something builds against these no-ops and shows nothing.
-const displayStub = `// Package display stands in for perfnb's display package in natively
-// built code, with the same API: every function does nothing.
-package display
-
-// Handle names an output; its methods do nothing.
-type Handle struct{}
-
-func (h *Handle) ID() string                   { return "" }
-func (h *Handle) String() string               { return "display" }
-func (h *Handle) HTML(s string)                {}
-func (h *Handle) Markdown(s string)            {}
-func (h *Handle) SVG(s string)                 {}
-func (h *Handle) PNG(b []byte)                 {}
-func (h *Handle) JPEG(b []byte)                {}
-func (h *Handle) JSON(v any)                   {}
-func (h *Handle) Text(s string)                {}
-func (h *Handle) Bundle(data map[string]any)   {}
-
-func HTML(s string) *Handle                { return &Handle{} }
-func Markdown(s string) *Handle            { return &Handle{} }
-func SVG(s string) *Handle                 { return &Handle{} }
-func PNG(b []byte) *Handle                 { return &Handle{} }
-func JPEG(b []byte) *Handle                { return &Handle{} }
-func JSON(v any) *Handle                   { return &Handle{} }
-func Text(s string) *Handle                { return &Handle{} }
-func Bundle(data map[string]any) *Handle   { return &Handle{} }
-func ClearOutput()                         {}
-func ClearOutputWait()                     {}
-`
+//
+//go:embed displaystub/display.go
+var displayStub string
 
 func newWorkspace(parent string) (*Workspace, error) {
 	goCmd, err := findGo()

@@ -225,8 +225,8 @@ func TestRunFloodCapped(t *testing.T) {
 			if out.Len() > 64<<10+200 {
 				t.Errorf("output is %d bytes, want it capped near 64 KiB", out.Len())
 			}
-			if !strings.Contains(out.String(), "output truncated") {
-				t.Errorf("output does not say it was truncated")
+			if !strings.Contains(out.String(), "[output truncated: the cell printed more than 64.0 KiB; the rest was discarded]") {
+				t.Errorf("output does not say it was truncated after 64 KiB: %q", out.String()[max(0, out.Len()-200):])
 			}
 			if !bytes.Contains(res.Bench, []byte("BenchmarkCell")) {
 				t.Errorf("benchmark line lost: %q", res.Bench)

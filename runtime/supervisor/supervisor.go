@@ -40,7 +40,7 @@ import (
 const (
 	// interruptGrace is how long an interrupted cell may take to stop
 	// before its process is killed and replaced.
-	interruptGrace = 800 * time.Millisecond
+	interruptGrace = 500 * time.Millisecond
 	// shutdownGrace is how long a worker may take to shut down (removing
 	// the native workspace) before it is killed.
 	shutdownGrace = 3 * time.Second

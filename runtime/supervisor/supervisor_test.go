@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 //	print TEXT    prints TEXT on stdout
 //	fatal TEXT    writes a Go-like crash report and exits with status 2
 //	wait          waits until interrupted
+//	waitcrash     waits until interrupted, then crashes
 //	hang          ignores interrupts for a minute
 //	read          reads a line of input and prints it
 //	pid           the value is the process id
@@ -69,6 +70,10 @@ func (f *fakeSession) Execute(ctx context.Context, req kernel.ExecuteRequest, pu
 		case "wait":
 			<-ctx.Done()
 			return kernel.ExecuteResult{Error: &kernel.Error{Name: "Interrupted", Value: "interrupted"}}
+		case "waitcrash":
+			<-ctx.Done()
+			fmt.Fprintln(os.Stderr, "fatal error: crashed while stopping")
+			os.Exit(2)
 		case "hang":
 			time.Sleep(time.Minute)
 		case "read":
@@ -228,8 +233,9 @@ func TestInterrupt(t *testing.T) {
 	for _, tt := range []struct {
 		code, name string
 	}{
-		{"wait", "Interrupted"}, // stops when asked
-		{"hang", "Interrupted"}, // does not: its process is replaced
+		{"wait", "Interrupted"},     // stops when asked
+		{"hang", "Interrupted"},     // does not: its process is replaced
+		{"waitcrash", "FatalError"}, // dies stopping: the cause is told
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)

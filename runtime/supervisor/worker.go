@@ -66,6 +66,9 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
 		cmd.Stderr = w.report
 	}
 	setProcAttr(cmd)
+	// A process the worker started that outlives it and holds its stderr
+	// must not keep Wait, and so the death's report, waiting.
+	cmd.WaitDelay = time.Second
 	err = cmd.Start()
 	reqR.Close()
 	ansW.Close()
@@ -220,6 +223,12 @@ func (w *worker) stop(restart bool, grace time.Duration) error {
 	if w.enc.send(&message{Op: opShutdown, Restart: restart}, false) == nil {
 		if r, e := w.wait(0, t.C); e == nil && r.Err != "" {
 			err = errors.New(r.Err)
+		}
+		// It has answered: it exits by itself, unless something it
+		// started keeps it from doing so.
+		select {
+		case <-w.dead:
+		case <-t.C:
 		}
 	}
 	w.kill()

@@ -1,12 +1,48 @@
-package native
+// Package stdpkg is the one table of the standard library's packages by
+// the name cells use for them: the interpreter imports a package on first
+// use of its name, and runtime/native imports the same package in the
+// program it generates for a magic, so both engines read fmt, rand or
+// pprof alike.
+package stdpkg
 
-// stdPackages maps the name a cell uses for a standard-library package to
-// its import path, for the packages the interpreter imports on first use.
-// Where two packages share a name, the more common one wins: math/rand,
-// runtime/pprof, text/scanner and text/template (import the others
-// explicitly). Made from `go list std` of Go 1.26, without internal,
-// vendored and command packages. It is never modified.
-var stdPackages = map[string]string{
+import (
+	"path"
+	"strings"
+)
+
+// Path returns the import path of the standard-library package that a
+// cell means by name ("rand" is math/rand), and whether there is one.
+func Path(name string) (string, bool) {
+	p, ok := byName[name]
+	return p, ok
+}
+
+// All returns a copy of the table: name to import path.
+func All() map[string]string {
+	m := make(map[string]string, len(byName))
+	for k, v := range byName {
+		m[k] = v
+	}
+	return m
+}
+
+// Name returns the package name of a standard-library import path
+// ("math/rand/v2" is "rand"): the last element of the path, without a
+// major-version suffix.
+func Name(importPath string) string {
+	base := path.Base(importPath)
+	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && path.Dir(importPath) != "." {
+		base = path.Base(path.Dir(importPath))
+	}
+	return base
+}
+
+// byName maps the name a cell uses for a standard-library package to its
+// import path. Where two packages share a name, the more common one wins:
+// math/rand, runtime/pprof, text/scanner and text/template (import the
+// others explicitly). Made from `go list std` of Go 1.26, without
+// internal, vendored and command packages. It is never modified.
+var byName = map[string]string{
 	"tar":             "archive/tar",
 	"zip":             "archive/zip",
 	"bufio":           "bufio",

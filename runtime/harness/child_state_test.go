@@ -1,0 +1,213 @@
+package harness
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+type stateNode struct {
+	v    int
+	name string
+	next *stateNode
+}
+
+type statePair struct {
+	A, B *int
+}
+
+// roundTrip encodes vals (name, value pairs) as the kernel does, writes
+// the state file, and loads it as a child would into the types of
+// targets (name, pointer pairs); it returns the child's report and state.
+func roundTrip(t testing.TB, vals []any, targets ...any) (*State, StateReport) {
+	t.Helper()
+	enc := NewEncoder()
+	var names, digests []string
+	var data [][]byte
+	for i := 0; i < len(vals); i += 2 {
+		v := reflect.New(reflect.TypeOf(vals[i+1])).Elem()
+		v.Set(reflect.ValueOf(vals[i+1]))
+		b, d, err := enc.Encode(v)
+		if err != nil {
+			t.Fatalf("encoding %s: %v", vals[i], err)
+		}
+		names, data, digests = append(names, vals[i].(string)), append(data, b), append(digests, d)
+	}
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteState(f, names, data, digests); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	t.Setenv(StateFileEnv, f.Name())
+	t.Setenv(StateReportEnv, "")
+	s := LoadState(targets...)
+	return s, s.report
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	head := &stateNode{v: 1, name: "a"}
+	head.next = &stateNode{v: 2, name: "b", next: head}
+	n := 7
+	tests := []struct {
+		name  string
+		value any
+		check func(t *testing.T, got any)
+	}{
+		{"map", map[string][]int{"a": {1}, "b": nil}, nil},
+		{"slice of floats", []float64{1.5, -2, 3}, nil},
+		{"array of structs", [2]struct{ X, Y int32 }{{1, 2}, {3, 4}}, nil},
+		{"string", "héllo", nil},
+		{"nil slice", []int(nil), nil},
+		{"any holding a map", any(map[string]int{"x": 1}), nil},
+		{"cycle with unexported fields", head, func(t *testing.T, got any) {
+			h := got.(*stateNode)
+			if h.next.next != h || h.next.name != "b" {
+				t.Errorf("cycle lost: %+v", h)
+			}
+		}},
+		{"shared pointer", statePair{&n, &n}, func(t *testing.T, got any) {
+			p := got.(statePair)
+			if p.A != p.B || *p.A != 7 {
+				t.Errorf("sharing lost: %v %v", p.A, p.B)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ptr := reflect.New(reflect.TypeOf(tt.value)).Interface()
+			s, rep := roundTrip(t, []any{"x", tt.value}, "x", ptr)
+			if rep.Failed["x"] != "" {
+				t.Fatalf("failed: %s", rep.Failed["x"])
+			}
+			got := s.vals["x"].Interface()
+			if tt.check != nil {
+				tt.check(t, got)
+			} else if !reflect.DeepEqual(got, tt.value) {
+				t.Errorf("got %#v, want %#v", got, tt.value)
+			}
+		})
+	}
+}
+
+func TestStateCannotCarry(t *testing.T) {
+	tests := []struct {
+		name  string
+		value any
+		want  string
+	}{
+		{"chan", make(chan int), "a channel (chan int) cannot be carried"},
+		{"func", func() {}, "a func value"},
+		{"struct with a chan", struct{ C chan int }{}, "field C: a channel"},
+		{"error value", struct{ E error }{os.ErrNotExist}, "an interface with methods (error) holding a value cannot be carried"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := reflect.New(reflect.TypeOf(tt.value)).Elem()
+			v.Set(reflect.ValueOf(tt.value))
+			_, _, err := NewEncoder().Encode(v)
+			if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tt.want)) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestCarriedInterfaces checks Carried with interface types, nil
+// included.
+func TestCarriedInterfaces(t *testing.T) {
+	var empty any
+	s, rep := roundTrip(t, []any{"a", &empty, "b", any([]int{1})}, "a", new(*any), "b", new([]int))
+	if len(rep.Failed) > 0 {
+		t.Fatalf("failed: %v", rep.Failed)
+	}
+	if got := Carried(s, "a", func() *any { return nil }); got == nil || *got != nil {
+		t.Errorf("a pointer to a nil any came back as %v", got)
+	}
+	s, rep = roundTrip(t, []any{"n", []any{nil, 2}}, "n", new([]any))
+	if got := Carried(s, "n", func() []any { return nil }); len(rep.Failed) > 0 || len(got) != 2 || got[0] != nil || got[1] != 2 {
+		t.Errorf("[]any{nil, 2} came back as %v (%v)", got, rep.Failed)
+	}
+}
+
+// TestStateLimit checks that Encoder.Limit refuses a value too large, and
+// counts only what was carried.
+func TestStateLimit(t *testing.T) {
+	enc := NewEncoder()
+	enc.Limit = 1 << 20
+	big := reflect.ValueOf(make([]byte, 2<<20))
+	if _, _, err := enc.Encode(big); err == nil || !bytes.Contains([]byte(err.Error()), []byte("more than 1 MiB")) {
+		t.Errorf("a 2 MiB value under a 1 MiB limit: error %v", err)
+	}
+	if _, _, err := enc.Encode(reflect.ValueOf(make([]byte, 512<<10))); err != nil {
+		t.Errorf("a 512 KiB value after the refused one: %v", err)
+	}
+}
+
+// TestStateTypeChanged checks that a value of another shape is refused,
+// not decoded wrongly.
+func TestStateTypeChanged(t *testing.T) {
+	type before struct{ A, B string }
+	type after struct{ A string }
+	_, rep := roundTrip(t, []any{"x", before{"a", "b"}}, "x", new(after))
+	if rep.Failed["x"] == "" {
+		t.Error("a struct with another number of fields was decoded")
+	}
+}
+
+// BenchmarkStateCarry measures what carrying a fixture costs, end to end:
+// the kernel's encoding, the state file, and the child's decoding and
+// digest check. cpu-sec/op is the process's CPU time, which a loaded
+// machine inflates less than the wall clock.
+func BenchmarkStateCarry(b *testing.B) {
+	type rec struct {
+		ID    int64
+		Score float64
+	}
+	fixtures := map[string]func(bytes int) any{
+		"floats":  func(n int) any { return make([]float64, n/8) },
+		"records": func(n int) any { return make([]rec, n/16) },
+		"strings": func(n int) any {
+			s := make([]string, n/32) // 16 bytes of header, 16 of text
+			for i := range s {
+				s[i] = "0123456789abcdef"
+			}
+			return s
+		},
+		"map": func(n int) any {
+			m := make(map[int]int, n/16)
+			for i := range n / 16 {
+				m[i] = i
+			}
+			return m
+		},
+	}
+	for _, size := range []struct {
+		name  string
+		bytes int
+	}{{"1MB", 1 << 20}, {"100MB", 100 << 20}} {
+		for _, kind := range []string{"floats", "records", "strings", "map"} {
+			b.Run(size.name+"/"+kind, func(b *testing.B) {
+				v := fixtures[kind](size.bytes)
+				ptr := reflect.New(reflect.TypeOf(v)).Interface()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					roundTrip(b, []any{"x", v}, "x", ptr)
+				}
+				b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-sec/op")
+			})
+		}
+	}
+}
+
+// cpuTime is the process's user and system time.
+func cpuTime() time.Duration {
+	user, sys := processTimes()
+	return user + sys
+}
