@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/record"
@@ -27,7 +27,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	return &testEnv{ws: magicstest.Workspace(t), vars: map[string]any{}}
 }
 
-func (e *testEnv) env(pub kernel.Publisher) magics.Env {
+func (e *testEnv) env(pub protocol.Publisher) magics.Env {
 	return magics.Env{
 		Decls: []cell.Decl{
 			{Kind: cell.FuncDecl, Name: "fib", Source: "func fib(n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn fib(n-1) + fib(n-2)\n}", Cell: 1, Line: 1},
@@ -254,7 +254,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 			}
 			start := time.Now()
 			_, _, err := run(t, e, ctx, tt.call)
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != tt.wantName || !strings.Contains(ke.Value, tt.want) {
 				t.Fatalf("got %#v, want %s with %q", err, tt.wantName, tt.want)
 			}

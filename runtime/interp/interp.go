@@ -92,6 +92,10 @@ type Interp struct {
 	yi      *yaegi.Interpreter
 	imports map[string]string // local package name to import path, in yi
 	log     *declLog
+	// dropped holds the declarations a rebuild dropped because they no
+	// longer compiled; each rebuild tries them again, so that restoring
+	// a type brings back what uses it.
+	dropped *declLog
 	vars    map[string]any // values given to SetVar, by name
 	seq     int            // numbers temporaries of rewritten go statements
 	closed  bool
@@ -147,6 +151,7 @@ func New(opts Options) (*Interp, error) {
 		cur:         &current{},
 		imports:     map[string]string{},
 		log:         newDeclLog(),
+		dropped:     newDeclLog(),
 		vars:        map[string]any{},
 		interrupted: make(chan struct{}),
 	}
@@ -642,11 +647,29 @@ func (i *Interp) evalDecl(ctx context.Context, a *analysis, item cell.Item, src 
 	case rebuild:
 		return i.rebuild(ctx, decls, count)
 	}
-	if _, err := i.run(ctx, item.Kind, src, count, item.Line); err != nil {
+	kind := item.Kind
+	if onlyVars(decls) {
+		// Package-level vars are evaluated as top-level statements, where
+		// a top-level x := f() put its x: yaegi reports a var of the
+		// package scope initialised from one of the statements' scope
+		// (a := 5, then var b = a) as a "variable definition loop".
+		kind = cell.Statement
+	}
+	if _, err := i.run(ctx, kind, src, count, item.Line); err != nil {
 		return err
 	}
 	i.record(decls)
 	return nil
+}
+
+// onlyVars reports whether decls declare variables only.
+func onlyVars(decls []cell.Decl) bool {
+	for _, d := range decls {
+		if d.Kind != cell.VarDecl {
+			return false
+		}
+	}
+	return len(decls) > 0
 }
 
 // hasValue says whether the value of an Expression item is to be shown.
@@ -721,6 +744,14 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 			next.remove("import:" + d.Name)
 		}
 	}
+	retried := map[string]bool{}
+	for _, d := range i.dropped.list() {
+		if _, redefined := next.get(key(d)); !redefined && !fresh[key(d)] {
+			next.add(d)
+			retried[key(d)] = true
+		}
+	}
+	dropped := newDeclLog()
 	var notes []string
 	for attempt := 0; ; attempt++ {
 		i.cur.mute()
@@ -731,7 +762,7 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 			for _, n := range notes {
 				_, _ = i.stderr.Write([]byte(n))
 			}
-			i.yi, i.imports, i.log = yi, imports, next
+			i.yi, i.imports, i.log, i.dropped = yi, imports, next, dropped
 			for _, d := range decls {
 				delete(i.vars, d.Name)
 			}
@@ -751,8 +782,11 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 		}
 		for _, k := range keys {
 			d, _ := next.get(k)
-			notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
-				k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+			if !retried[k] {
+				notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
+					k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+			}
+			dropped.add(d)
 			next.remove(k)
 		}
 	}

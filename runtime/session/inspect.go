@@ -80,12 +80,10 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 		// the method T.M, or else x.
 		if d, ok := s.lookupDecl(parts[0]); ok {
 			if len(parts) == 2 {
-				s.mu.Lock()
 				typ := ""
 				if d.Kind == cell.VarDecl {
-					typ = s.varType(parts[0], d.Source)
+					typ = s.typeName(parts[0])
 				}
-				s.mu.Unlock()
 				if m, ok := s.lookupDecl(typ + "." + parts[1]); ok && typ != "" {
 					return declText(m), true
 				}

@@ -2,19 +2,24 @@
 // cell's items to the yaegi interpreter or to magics, keeps the execution
 // history and the declaration store, and turns failures into cell errors.
 //
-// A cell is parsed with cell.Parse and its items run in order: Go items by
-// the interpreter (runtime/interp), %magics by the magics registry, name?
-// by the inspector, which answers with a "page" payload. The declarations
-// of a cell enter the store only when the whole cell succeeds; while a cell
-// runs, the interpreter and the magics see the store plus the declarations
-// of the cell's items that have already run.
+// A cell is parsed once with cell.ParseIn, type-checked as Go against the
+// store (runtime/check: a cell that does not compile fails with the
+// compiler's errors and defines nothing), and its items run in order: Go
+// items by the interpreter (runtime/interp), %magics by the magics
+// registry, name? by the inspector, which answers with a "page" payload.
+// The declarations of the items that ran enter the store when the cell
+// ends, also when a later item failed (as IPython keeps what ran before an
+// exception); while a cell runs, the interpreter and the magics see the
+// store plus the declarations of the cell's items that have already run.
 package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,6 +27,7 @@ import (
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/history"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
@@ -38,7 +44,7 @@ type Options struct {
 	TempDir string
 	// Modules, when not nil, is the notebook's module context: cells and
 	// magics import the packages of the notebook's module and third-party
-	// modules through it.
+	// modules through it, and the type checker resolves imports in it.
 	Modules *modules.Notebook
 }
 
@@ -62,6 +68,20 @@ type Session struct {
 	opts    Options
 	eval    evaluator
 	evalErr error // why the interpreter could not start, if it could not
+	// checker type-checks each cell before it runs; nil when it could not
+	// start (and in tests with a fake evaluator): cells then run unchecked.
+	checker *check.Checker
+	checkMu sync.Mutex     // the checker is used by one goroutine at a time
+	fset    *token.FileSet // the syntax trees of the cells
+	fetch   fetchTo        // the cell being checked
+	// checkCells says whether cells are checked before they run (not in
+	// tests with a fake evaluator, whose cells need not be valid Go).
+	checkCells bool
+	// prog is the checker's view of the store at storeVersion
+	// progVersion, for completion and inspection.
+	prog         *check.Program
+	progVersion  int
+	storeVersion int // counts changes of the store
 
 	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
 	store   *cell.Store // declarations of the successful cells
@@ -77,6 +97,7 @@ type Session struct {
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
 	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
+	s.checkCells = true
 	return s
 }
 
@@ -85,7 +106,11 @@ func newSession(opts Options, ev evaluator) *Session {
 	if opts.Magics == nil {
 		opts.Magics = magics.NewRegistry()
 	}
-	return &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex()}
+	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet()}
+	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
+		s.checker = c
+	}
+	return s
 }
 
 var _ kernel.Interpreter = (*Session)(nil)
@@ -136,7 +161,8 @@ func KernelInfo(version string) kernel.Info {
 }
 
 // Execute runs one cell: its items in order, stopping at the first error.
-// The cell's declarations are stored only when every item succeeded.
+// A cell that does not compile defines nothing; in a cell that fails
+// while it runs, the declarations of the items that ran are kept.
 func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
 	res := s.execute(ctx, req, pub)
 	if res.Error == nil && len(req.UserExpressions) > 0 {
@@ -160,9 +186,15 @@ type cellEnder interface {
 
 func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) (res kernel.ExecuteResult) {
 	count := req.ExecutionCount
-	items, err := cell.Parse(req.Code)
+	items, err := cell.ParseIn(s.fset, req.Code)
 	if err != nil {
 		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
+	}
+	s.fetch = fetchTo{ctx, pub}
+	items, err = s.check(ctx, req.Code, items, count)
+	s.fetch = fetchTo{}
+	if err != nil {
+		return kernel.ExecuteResult{Error: err.(*kernel.Error)}
 	}
 	var decls []cell.Decl
 	s.mu.Lock()
@@ -172,9 +204,10 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.pending = nil
-		if res.Error == nil {
-			s.store.Add(decls...)
-		}
+		// What ran is kept, as in IPython, also when a later item
+		// failed: the interpreter holds it too.
+		s.store.Add(decls...)
+		s.storeVersion++
 	}()
 	if ce, ok := s.eval.(cellEnder); ok {
 		// Runs before the deferred function above stores the cell's
@@ -208,7 +241,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 				return err
 			})
 			if err != nil {
-				return kernel.ExecuteResult{Error: cellError(ctx, err)}
+				return kernel.ExecuteResult{Error: s.limitation(cellError(ctx, err))}
 			}
 			if last && it.Kind == cell.Expression && ok {
 				res.Data = valueBundle(v)
@@ -241,6 +274,93 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	return res
 }
 
+// check type-checks the Go items of a cell against the store; a cell
+// that does not compile fails with the compiler's errors before any of
+// its items runs, and so defines nothing. It returns the items to run:
+// those given, or, when the interpreter needs the checker's fixes (see
+// check.Program.Fixes), the items of the fixed code.
+func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, error) {
+	if s.checker == nil || !s.checkCells || !hasGo(items) {
+		return items, nil
+	}
+	s.checkMu.Lock()
+	prog, err := s.checker.Check(ctx, s.store, items, count)
+	s.checkMu.Unlock()
+	if ctx.Err() != nil {
+		return nil, interrupted()
+	}
+	var ce *check.Error
+	if errors.As(err, &ce) {
+		return nil, compileError(ce)
+	}
+	if prog == nil {
+		return items, nil
+	}
+	if edits := prog.Fixes(items); len(edits) > 0 {
+		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
+		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
+			return again, nil
+		}
+	}
+	return items, nil
+}
+
+// limitation words a compile error of the interpreter on a cell that the
+// type checker accepted for what it is: valid Go that yaegi cannot run.
+func (s *Session) limitation(ke *kernel.Error) *kernel.Error {
+	if s.checker == nil || ke.Name != "CompileError" || strings.Contains(ke.Value, "interpreter") {
+		return ke
+	}
+	pos, msg := "", ke.Value
+	if m := cellPosPrefix.FindString(msg); m != "" {
+		pos, msg = m, msg[len(m):]
+	}
+	what := "this valid Go"
+	for _, c := range constructs {
+		if m := c.re.FindStringSubmatch(msg); m != nil {
+			what = fmt.Sprintf(c.name, m[1])
+		}
+	}
+	value := fmt.Sprintf("%sthe interpreter (yaegi) cannot run %s (%s); the magics (%%timeit, %%memit, %%scalene) compile it natively", pos, what, msg)
+	tb := append([]string{"InterpreterLimit: " + value}, ke.Traceback...)
+	return &kernel.Error{Name: "InterpreterLimit", Value: value, Traceback: tb}
+}
+
+// constructs name the Go constructs behind yaegi's errors on valid Go.
+var constructs = []struct {
+	re   *regexp.Regexp
+	name string
+}{
+	{regexp.MustCompile(`^undefined: (min|max|clear)$`), "the builtin %s (Go 1.21)"},
+	{regexp.MustCompile(`^undefined type for (\w+)`), "the type parameter %s with this constraint or use"},
+	{regexp.MustCompile(`^undefined selector: (\w+)`), "the selector .%s on this (generic) type"},
+}
+
+// cellPosPrefix matches the In[N]:line:col: that starts an error.
+var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
+
+// hasGo reports whether items hold Go code.
+func hasGo(items []cell.Item) bool {
+	for _, it := range items {
+		if it.Syntax != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// compileError is the cell's error for the checker's errors.
+func compileError(ce *check.Error) *kernel.Error {
+	tb := make([]string, 0, len(ce.Diags))
+	for _, d := range ce.Diags {
+		for _, l := range strings.Split(d.String(), "\n") {
+			tb = append(tb, "CompileError: "+l)
+		}
+	}
+	value, _, _ := strings.Cut(ce.Diags[0].String(), "\n")
+	return &kernel.Error{Name: "CompileError", Value: value, Traceback: tb}
+}
+
 // runMagic runs a %line or %%cell magic.
 func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
 	call := magics.Call{Magic: *it.Magic, Count: count}
@@ -253,7 +373,13 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 			if s.eval == nil {
 				return fmt.Errorf("the Go interpreter could not start: %w", s.evalErr)
 			}
-			return s.eval.SetVar(name, value)
+			if err := s.eval.SetVar(name, value); err != nil {
+				return err
+			}
+			if s.checker != nil && value != nil {
+				return s.checker.SetVar(name, reflect.TypeOf(value))
+			}
+			return nil
 		},
 	}
 	return s.opts.Magics.Run(ctx, call, env)
