@@ -157,26 +157,6 @@ func TestTimeitEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("no allocation reads 0 B/op", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 7 len(words) + fib(3)"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := v.(*Result); r.BytesPerOp != 0 || r.AllocsPerOp != 0 || r.Loops < 1000 {
-			t.Errorf("B/op %g, allocs/op %g, %d loops", r.BytesPerOp, r.AllocsPerOp, r.Loops)
-		}
-	})
-
-	t.Run("a millisecond body gets more than a few loops", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 2 time.Sleep(time.Millisecond)"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := v.(*Result); r.Loops < 20 {
-			t.Errorf("%d loops each for a 1 ms body", r.Loops)
-		}
-	})
-
 	t.Run("quiet", func(t *testing.T) {
 		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-q -o -n 10 -r 2 fib(10)"}})
 		if err != nil {
@@ -263,4 +243,32 @@ func TestTimeitEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTimeitHarness checks what the in-process calibration and runs give:
+// go test's B/op (0 for a body that allocates nothing) and enough loops
+// for a millisecond body.
+func TestTimeitHarness(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	t.Run("no allocation reads 0 B/op", func(t *testing.T) {
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 7 len(words) + fib(3)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := v.(*Result); r.BytesPerOp != 0 || r.AllocsPerOp != 0 || r.Loops < 1000 {
+			t.Errorf("B/op %g, allocs/op %g, %d loops", r.BytesPerOp, r.AllocsPerOp, r.Loops)
+		}
+	})
+
+	t.Run("a millisecond body gets more than a few loops", func(t *testing.T) {
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 2 time.Sleep(time.Millisecond)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := v.(*Result); r.Loops < 20 {
+			t.Errorf("%d loops each for a 1 ms body", r.Loops)
+		}
+	})
+
 }
