@@ -26,7 +26,7 @@
 //     variables (Go 1.22), unsafe.Offsetof of unexported fields, and
 //     top-level if, for and switch statements, which are run inside a
 //     func literal; package unsafe is available, imported on first use;
-//   - errors as *kernel.Error with cell positions In[N]:line:col (an
+//   - errors as *protocol.Error with cell positions In[N]:line:col (an
 //     undefined name in a top-level declaration included, which yaegi
 //     reports as a "constant definition loop").
 package interp
@@ -50,7 +50,7 @@ import (
 	"github.com/traefik/yaegi/stdlib"
 	yaegiunsafe "github.com/traefik/yaegi/stdlib/unsafe"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/modules"
@@ -258,7 +258,7 @@ func (i *Interp) deferCall(f func()) {
 // cell's items have run, whether they succeeded or not (except after
 // os.Exit or log.Fatal, which drop them, as in Go). Their output goes
 // to pub. A panic in a deferred call is returned as the cell's error.
-func (i *Interp) EndCell(ctx context.Context, count int, pub kernel.Publisher) error {
+func (i *Interp) EndCell(ctx context.Context, count int, pub protocol.Publisher) error {
 	i.deferMu.Lock()
 	calls, exited := i.deferred, i.exited
 	i.deferred, i.exited = nil, false
@@ -294,13 +294,13 @@ func (i *Interp) callDeferred(f func()) (err error) {
 		if e, ok := r.(error); ok {
 			var ex exitError
 			if errors.As(e, &ex) {
-				err = &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+				err = &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 				return
 			}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(r)))
 		tb := append([]string{"panic: " + msg + " (in a deferred call)"}, formatTrace(i.cur.takeTrace())...)
-		err = &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		err = &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
 	}()
 	f()
 	return nil
@@ -370,7 +370,7 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // Eval evaluates one item of cell count. Output goes to pub while it
 // runs (and afterwards, from goroutines it started, until the next Eval).
 // For an Expression it returns the value, with hasValue false for a call
-// without result (or a display handle). A failure is a *kernel.Error.
+// without result (or a display handle). A failure is a *protocol.Error.
 //
 // A trailing call is shown when it has results, except the (int, error)
 // of fmt.Println-like writes.
@@ -386,9 +386,9 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // arrays, structs and pointers of those) whose type did not change gets its
 // previous value back. A recorded declaration that no longer compiles with
 // the new definition is dropped, with a note on stderr.
-func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel.Publisher) (value reflect.Value, hasValue bool, err error) {
+func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protocol.Publisher) (value reflect.Value, hasValue bool, err error) {
 	if i.closed {
-		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "the interpreter is closed"}
+		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "the interpreter is closed"}
 	}
 	i.cur.set(ctx, pub, count)
 	if i.guard != nil {
@@ -411,7 +411,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 	// yaegi reports an undefined name in a top-level declaration as a
 	// "constant definition loop"; find such a name while yaegi can still
 	// tell (see undefinedName), to report it if the evaluation fails.
-	var undefined *kernel.Error
+	var undefined *protocol.Error
 	if item.Kind == cell.Declaration || (item.Kind == cell.Statement && (strings.Contains(src, ":=") || strings.Contains(src, "var"))) {
 		undefined = i.undefinedError(item, count)
 	}
@@ -439,7 +439,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			hasValue = i.hasValue(a, value)
 		}
 	default:
-		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
+		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
 	}
 	if i.cur.takeStdinRefused() && ctx.Err() == nil {
 		return reflect.Value{}, false, stdinNotAllowed()
@@ -928,13 +928,13 @@ var barePos = regexp.MustCompile(`^(?:_\.go:)?\d+:\d+: `)
 var cfgPanic = regexp.MustCompile(`CFG (?:pre|post)-order panic`)
 
 // toError turns an evaluation error into the cell's error.
-func (i *Interp) toError(ctx context.Context, err error, count, line int) *kernel.Error {
-	var ke *kernel.Error
+func (i *Interp) toError(ctx context.Context, err error, count, line int) *protocol.Error {
+	var ke *protocol.Error
 	if errors.As(err, &ke) {
 		return ke
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return &kernel.Error{
+		return &protocol.Error{
 			Name:      "Interrupted",
 			Value:     "the cell was interrupted; everything defined before it is kept",
 			Traceback: []string{"Interrupted: the cell was interrupted; everything defined before it is kept"},
@@ -948,14 +948,14 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *kerne
 			i.deferMu.Lock()
 			i.exited = true // os.Exit does not run deferred calls
 			i.deferMu.Unlock()
-			return &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+			return &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(p.Value)))
 		if cfgPanic.MatchString(msg) {
 			return compileError(msg, count, line)
 		}
 		tb := append([]string{"panic: " + msg}, formatTrace(trace)...)
-		return &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		return &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
 	}
 	var list scanner.ErrorList
 	if errors.As(err, &list) && len(list) > 0 {
@@ -975,10 +975,10 @@ const stdinNotAllowedValue = "the cell read standard input, but this client does
 
 // stdinNotAllowed is the error of a cell that read standard input while
 // the client does not accept input (nbconvert, perfnb run): the read
-// itself returned kernel.ErrStdinNotAllowed to the code, and the cell
+// itself returned protocol.ErrStdinNotAllowed to the code, and the cell
 // fails even if the code ignored that error, as it does in IPython.
-func stdinNotAllowed() *kernel.Error {
-	return &kernel.Error{
+func stdinNotAllowed() *protocol.Error {
+	return &protocol.Error{
 		Name:      "StdinNotAllowed",
 		Value:     stdinNotAllowedValue,
 		Traceback: []string{"StdinNotAllowed: " + stdinNotAllowedValue},
@@ -1017,14 +1017,14 @@ func goMessage(msg string) string {
 // have, which speaks of GOPATH and of its own options.
 var noSource = regexp.MustCompile(`import ("[^"]*") error: unable to find source related to: "[^"]*"\. Either the GOPATH environment variable, or the Interpreter\.Options\.GoPath needs to be set`)
 
-func compileError(msg string, count, line int) *kernel.Error {
+func compileError(msg string, count, line int) *protocol.Error {
 	msg = noSource.ReplaceAllString(msg, "cannot import $1: interpreted cells can import only the standard library")
 	msg = fixPos(msg, count, line)
 	var tb []string
 	for _, l := range strings.Split(msg, "\n") {
 		tb = append(tb, "CompileError: "+l)
 	}
-	return &kernel.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
+	return &protocol.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
 }
 
 // cellFile matches the file names the interpreter gives to cell code:
@@ -1060,7 +1060,7 @@ var cellFrame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+):\d+ \(cell\)$`)
 // range, a nil pointer), yaegi v0.16 reports the position of an unrelated
 // node, sometimes in another item; such a position is replaced by the
 // item's first line.
-func fixCellFrame(ke *kernel.Error, count, first, last int) {
+func fixCellFrame(ke *protocol.Error, count, first, last int) {
 	if ke == nil || len(ke.Traceback) == 0 {
 		return
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/traefik/yaegi/stdlib"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/modules"
 )
@@ -63,7 +63,7 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 			return nil, ctx.Err()
 		}
 		msg := err.Error()
-		return nil, &kernel.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+		return nil, &protocol.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
 	}
 	if pkg.Symbols != nil {
 		if _, done := i.plugins[p]; !done {
@@ -85,7 +85,7 @@ func importFailed(pkg *modules.Package, err error) error {
 	if pkg == nil || pkg.Symbols != nil {
 		return err
 	}
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if errors.As(err, &ke) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -95,7 +95,7 @@ func importFailed(pkg *modules.Package, err error) error {
 	}
 	msg := fmt.Sprintf("cannot import %q in interpreted cells: no plugin (%s), and the interpreter could not read its source: %s; %s",
 		pkg.Path, pkg.Why, why, modules.NativeOnly)
-	return &kernel.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+	return &protocol.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
 }
 
 // noSymbol matches yaegi's error for a name a package's symbol table lacks.
@@ -104,7 +104,7 @@ var noSymbol = regexp.MustCompile(`package \w+ "([^"]+)" has no symbol (\w+)`)
 // explainGeneric rewrites ke when it reports a missing symbol that is a
 // generic function or type of a plugin's package: the plugin holds
 // compiled code only, and generic code is compiled per instantiation.
-func (i *Interp) explainGeneric(ke *kernel.Error) *kernel.Error {
+func (i *Interp) explainGeneric(ke *protocol.Error) *protocol.Error {
 	m := noSymbol.FindStringSubmatch(ke.Value)
 	if m == nil {
 		return ke

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // TestWithInterpreter runs cells through the real yaegi interpreter.
@@ -41,7 +41,7 @@ func TestWithInterpreter(t *testing.T) {
 	}
 	for i, tt := range tests {
 		pub := &kerneltest.Publisher{}
-		res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
 		if tt.errVal != "" {
 			if res.Error == nil || !strings.Contains(res.Error.Value, tt.errVal) {
 				t.Errorf("In[%d] %q: error %+v, want one containing %q", i+1, tt.code, res.Error, tt.errVal)
@@ -131,7 +131,7 @@ func TestOneProgram(t *testing.T) {
 			s := New(Options{Version: "test"})
 			defer s.Shutdown(false)
 			for k, st := range tc.steps {
-				res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: st.code, StoreHistory: true, ExecutionCount: k + 1}, &kerneltest.Publisher{})
+				res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: st.code, StoreHistory: true, ExecutionCount: k + 1}, &kerneltest.Publisher{})
 				if st.err != "" {
 					if res.Error == nil || !strings.Contains(res.Error.Name+": "+res.Error.Value, st.err) {
 						t.Errorf("In[%d] %q: error %+v, want %q", k+1, st.code, res.Error, st.err)
