@@ -103,7 +103,8 @@ type Interp struct {
 	deferred []func() // calls deferred by the running cell's own code
 	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
 
-	plugins map[string]*modules.Package // packages loaded from plugins, by import path, used again on rebuild
+	plugins  map[string]*modules.Package // packages loaded from plugins, by import path, used again on rebuild
+	pkgNames map[string]string           // names of the packages the Importer gave, by import path
 }
 
 // settle is how long an interrupted evaluation is given to stop.

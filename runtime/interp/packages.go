@@ -58,6 +58,12 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 		return nil, nil
 	}
 	pkg, err := i.opts.Packages.Import(ctx, p, i.stdout)
+	if err == nil {
+		if i.pkgNames == nil {
+			i.pkgNames = map[string]string{}
+		}
+		i.pkgNames[p] = pkg.Name
+	}
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return nil, ctx.Err()
@@ -77,6 +83,14 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 		}
 	}
 	return pkg, nil
+}
+
+// PackageName returns the name of the package at path, when it was
+// imported through the Importer (a module's package is not always named
+// after its path's last element).
+func (i *Interp) PackageName(path string) (string, bool) {
+	name, ok := i.pkgNames[path]
+	return name, ok
 }
 
 // importFailed turns the interpreter's failure to import pkg from source

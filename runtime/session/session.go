@@ -233,6 +233,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 				"start":  0,
 			})
 		}
+		it.Decls = s.namedImports(it.Decls)
 		decls = append(decls, it.Decls...)
 		s.mu.Lock()
 		s.pending.Add(it.Decls...)
