@@ -290,8 +290,11 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep := compare.Compare(nbs[0].Entries, nbs[1].Entries, opts)
-	if len(rep.Rows) == 0 {
+	switch {
+	case rep.Matched == 0:
 		return badInput{fmt.Errorf("no result of %s matches one of %s: are they runs of the same notebook?", paths[0], paths[1])}
+	case len(rep.Rows) == 0:
+		return badInput{fmt.Errorf("the results of %s and %s match but have no figure in common (was %%timeit -c used in one only?)", paths[0], paths[1])}
 	}
 	if err := rep.WriteText(stdout, paths[0], paths[1], opts); err != nil {
 		return err

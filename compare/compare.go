@@ -62,6 +62,8 @@ type Report struct {
 	Rows []Row
 	// OnlyOld and OnlyNew name the results found in one notebook only.
 	OnlyOld, OnlyNew []string
+	// Matched counts the results found in both notebooks.
+	Matched int
 	// Environment lists the differences between the environments of the
 	// matched results that may make the comparison meaningless.
 	Environment []string
@@ -82,6 +84,7 @@ func (r *Report) Regressions() []Row {
 func Compare(old, new []Entry, o Options) *Report {
 	rep := &Report{}
 	pairs, onlyOld, onlyNew := match(old, new)
+	rep.Matched = len(pairs)
 	envSeen := map[string]bool{}
 	for _, p := range pairs {
 		for _, d := range record.Differences(p.old.Record.Environment, p.new.Record.Environment) {

@@ -103,7 +103,7 @@ func TestMatching(t *testing.T) {
 		{CellID: "added", Record: rec(5, "%timeit k()", "", base...)},
 	}
 	rep := Compare(old, new, Options{Threshold: 0.1, Alpha: 0.05})
-	if len(rep.Rows) != 3 || len(rep.Regressions()) != 0 {
+	if len(rep.Rows) != 3 || rep.Matched != 3 || len(rep.Regressions()) != 0 {
 		t.Errorf("rows %+v", rep.Rows)
 	}
 	if strings.Join(rep.OnlyOld, ",") != "In4/timeit" || strings.Join(rep.OnlyNew, ",") != "In5/timeit" {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -23,15 +23,15 @@ func ErrorName(magic string) string {
 
 // NativeWorkspace returns the kernel's native workspace for the magic
 // named magic (without %), creating it on first use. When there is none,
-// the error is a *kernel.Error named ErrorName(magic) that says why.
+// the error is a *protocol.Error named ErrorName(magic) that says why.
 func (e Env) NativeWorkspace(magic string) (*native.Workspace, error) {
 	if e.Workspace == nil {
-		return nil, &kernel.Error{Name: ErrorName(magic),
+		return nil, &protocol.Error{Name: ErrorName(magic),
 			Value: fmt.Sprintf("no native workspace: %%%s needs the Go toolchain to build the code", magic)}
 	}
 	ws, err := e.Workspace()
 	if err != nil {
-		return nil, &kernel.Error{Name: ErrorName(magic),
+		return nil, &protocol.Error{Name: ErrorName(magic),
 			Value: fmt.Sprintf("cannot create the native workspace for %%%s: %v", magic, err)}
 	}
 	return ws, nil
@@ -54,11 +54,11 @@ type NativeErrorOptions struct {
 // traceback is the compiler's messages, which name cell lines
 // (In[3]:5:2: undefined: x), and other tracebacks are the summary then the
 // cell frames. When ctx is done the error is Interrupted, whatever the
-// child died of. A *kernel.Error is returned as it is. Any other error is
+// child died of. A *protocol.Error is returned as it is. Any other error is
 // named from its text when it tells a panic, a time limit or a memory
 // limit, else ErrorName(o.Magic).
-func NativeError(ctx context.Context, err error, o NativeErrorOptions) *kernel.Error {
-	var ke *kernel.Error
+func NativeError(ctx context.Context, err error, o NativeErrorOptions) *protocol.Error {
+	var ke *protocol.Error
 	if errors.As(err, &ke) {
 		return ke
 	}
@@ -69,7 +69,7 @@ func NativeError(ctx context.Context, err error, o NativeErrorOptions) *kernel.E
 		if isNative && ne.Kind == native.Interrupted {
 			value = ne.Summary
 		}
-		return &kernel.Error{Name: "Interrupted", Value: value, Traceback: []string{value}}
+		return &protocol.Error{Name: "Interrupted", Value: value, Traceback: []string{value}}
 	}
 	if !isNative {
 		// Not the engine's error: name it from its text.
@@ -85,7 +85,7 @@ func NativeError(ctx context.Context, err error, o NativeErrorOptions) *kernel.E
 			ne.Kind = native.Panicked
 		default:
 			lines := strings.Split(text, "\n")
-			return &kernel.Error{Name: ErrorName(o.Magic), Value: firstLine(text), Traceback: lines}
+			return &protocol.Error{Name: ErrorName(o.Magic), Value: firstLine(text), Traceback: lines}
 		}
 	}
 	value := ne.Summary
@@ -96,7 +96,7 @@ func NativeError(ctx context.Context, err error, o NativeErrorOptions) *kernel.E
 	if ne.Kind == native.CompileFailed && len(ne.Lines) > 0 {
 		tb = ne.Lines
 	}
-	return &kernel.Error{Name: ne.Name(), Value: value, Traceback: tb}
+	return &protocol.Error{Name: ne.Name(), Value: value, Traceback: tb}
 }
 
 func firstLine(text string) string {
@@ -117,7 +117,7 @@ const OutputBudget = 1 << 20
 // are safe for concurrent use, and discard everything when the Publisher
 // is nil.
 type Output struct {
-	pub   kernel.Publisher
+	pub   protocol.Publisher
 	magic string
 
 	mu        sync.Mutex
@@ -127,7 +127,7 @@ type Output struct {
 
 // NewOutput returns an Output publishing to pub for the magic named magic
 // (without %), which the truncation notice names.
-func NewOutput(pub kernel.Publisher, magic string) *Output {
+func NewOutput(pub protocol.Publisher, magic string) *Output {
 	return &Output{pub: pub, magic: magic, left: OutputBudget}
 }
 

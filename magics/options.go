@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // OptionSpec declares the options a magic accepts, in the style of
@@ -197,5 +197,5 @@ func dashed(name string) string {
 }
 
 func usageError(format string, args ...any) error {
-	return &kernel.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
+	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }

@@ -224,8 +224,9 @@ func (c *conn) readBody(size int) ([]byte, error) {
 		return nil, err
 	}
 	b := make([]byte, 0, freeBytes)
+	defer c.raw.SetReadDeadline(time.Time{})
 	for {
-		k, err := io.ReadFull(c.r, b[len(b):cap(b)])
+		k, err := c.fill(b[len(b):cap(b)])
 		b = b[:len(b)+k]
 		if err != nil {
 			return nil, err
@@ -240,6 +241,21 @@ func (c *conn) readBody(size int) ([]byte, error) {
 		b = append(make([]byte, 0, next), b...)
 	}
 	return b, nil
+}
+
+// fill reads len(b) bytes, each read within the stall timeout of the
+// last.
+func (c *conn) fill(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		_ = c.raw.SetReadDeadline(time.Now().Add(c.lim.StallTimeout))
+		k, err := c.r.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // charge counts n more bytes allocated for the message being read, and

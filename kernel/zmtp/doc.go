@@ -20,8 +20,8 @@
 // EMFILE. Here every length a peer announces is checked against Limits
 // before anything is allocated, buffers grow with the bytes that actually
 // arrive, the bytes that peers can make the kernel hold are bounded
-// (Budget), the handshake has a deadline, each socket has a cap on its
-// connections, and the accept loop backs off on errors (running out of
+// (Budget), the handshake and a large frame that stops arriving have
+// deadlines, each socket has a cap on its connections, and the accept loop backs off on errors (running out of
 // descriptors) and keeps serving.
 //
 // # What is implemented

@@ -20,6 +20,9 @@ const (
 	// DefaultHandshakeTimeout bounds a handshake, which takes well under
 	// a millisecond on a machine and a round trip or two over a network.
 	DefaultHandshakeTimeout = 5 * time.Second
+	// DefaultStallTimeout is long enough for a slow network to deliver
+	// 64 KiB.
+	DefaultStallTimeout = 30 * time.Second
 )
 
 const (
@@ -45,6 +48,9 @@ type Limits struct {
 	// HandshakeTimeout bounds the greeting and READY exchange of a new
 	// connection.
 	HandshakeTimeout time.Duration
+	// StallTimeout bounds how long a frame larger than 64 KiB may stop
+	// arriving, so that a peer cannot hold a share of Pending for ever.
+	StallTimeout time.Duration
 	// Pending, if not nil, bounds the bytes of incomplete incoming
 	// messages held by all the sockets that share it, beyond the first
 	// 64 KiB of each message. A connection whose message would exceed it
@@ -61,6 +67,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.HandshakeTimeout <= 0 {
 		l.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if l.StallTimeout <= 0 {
+		l.StallTimeout = DefaultStallTimeout
 	}
 	return l
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -351,4 +352,28 @@ func TestBudgetBoundsPendingBytes(t *testing.T) {
 	roundTrip(t, dealer(t, ep, "small"), make([]byte, 60<<10))
 	first.Close()
 	waitFor(t, "the budget to be returned", func() bool { return budget.Used() == 0 })
+}
+
+func TestStalledLargeFramesAreDropped(t *testing.T) {
+	budget := NewBudget(64 << 20)
+	r, _ := startRouter(t, Limits{StallTimeout: 200 * time.Millisecond, Pending: budget})
+	hello := append(zmtptest.Greeting(), zmtptest.Ready("DEALER")...)
+	c := rawDial(t, r.Addr().String(), hello, zmtptest.LongHeader(0, 1<<20), make([]byte, 100<<10))
+	if !zmtptest.ClosedWithin(c, 3*time.Second) {
+		t.Error("a frame that stopped arriving kept its connection")
+	}
+	waitFor(t, "the budget to be returned", func() bool { return budget.Used() == 0 })
+}
+
+func TestIPC(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kernel-1")
+	r := NewRouter(nil, Limits{})
+	if err := r.Listen("ipc://"+path, func(frames [][]byte) { r.Send(frames) }); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, dealer(t, "ipc://"+path, "ipc"), []byte("over a unix socket"))
+	r.Close()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the socket file is left after Close: %v", err)
+	}
 }

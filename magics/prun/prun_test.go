@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/profiles"
@@ -50,7 +50,7 @@ func TestParse(t *testing.T) {
 			tt.call.Name = "prun"
 			c, err := parse(tt.call)
 			if tt.wantErr != "" {
-				var ke *kernel.Error
+				var ke *protocol.Error
 				if !errors.As(err, &ke) || ke.Name != "UsageError" || !strings.Contains(ke.Value, tt.wantErr) {
 					t.Fatalf("error = %v, want a UsageError containing %q", err, tt.wantErr)
 				}
@@ -170,7 +170,7 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 	}
 	_, err := New().Run(context.Background(), magics.Call{Magic: cell.Magic{Name: "prun", Args: "--duration 50ms os.Exit(0)", Line: 1}, Count: 6}, env)
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if !errors.As(err, &ke) || ke.Name != "Exit" {
 		t.Errorf("os.Exit(0): %v, want an Exit error", err)
 	}

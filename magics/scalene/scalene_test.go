@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/profiles"
@@ -63,7 +63,7 @@ func TestParse(t *testing.T) {
 			tt.call.Name = "scalene"
 			c, err := parse(tt.call)
 			if tt.wantErr != "" {
-				var ke *kernel.Error
+				var ke *protocol.Error
 				if !errors.As(err, &ke) || ke.Name != "UsageError" || !strings.Contains(ke.Value, tt.wantErr) {
 					t.Fatalf("error = %v, want a UsageError containing %q", err, tt.wantErr)
 				}
@@ -224,7 +224,7 @@ func TestRunErrors(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := New().Run(ctx, magics.Call{Magic: cell.Magic{Name: "scalene", Args: tt.args, Line: 1}, Count: 2}, env)
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != tt.want {
 				t.Fatalf("error = %#v, want %s", err, tt.want)
 			}
@@ -255,7 +255,7 @@ func TestCellError(t *testing.T) {
 		{bg, &native.Error{Kind: native.Crashed, Summary: "fatal error: stack overflow"}, "Crash"},
 		{bg, fmt.Errorf("wrapped: %w", &native.Error{Kind: native.Panicked, Summary: "p"}), "panic"},
 		{canceled, &native.Error{Kind: native.Crashed, Summary: "killed"}, "Interrupted"},
-		{bg, &kernel.Error{Name: "Custom", Value: "x"}, "Custom"},
+		{bg, &protocol.Error{Name: "Custom", Value: "x"}, "Custom"},
 		{bg, errors.New("something else"), "ScaleneError"},
 	}
 	for _, tt := range tests {

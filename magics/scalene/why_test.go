@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/profiles"
@@ -196,7 +196,7 @@ func TestRunHostile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New().Run(context.Background(), magics.Call{Magic: cell.Magic{Name: "scalene", Args: tt.args, Line: 1}, Count: 2}, env)
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != tt.want || !strings.Contains(ke.Value, tt.words) {
 				t.Fatalf("error = %#v, want %s saying %q", err, tt.want, tt.words)
 			}

@@ -35,6 +35,9 @@ type Item struct {
 	Decls []Decl
 	// Detail is, for Help items, 0 for name? and 1 for name??.
 	Detail int
+	// Syntax is the parsed Go of an Import, Declaration, Statement or
+	// Expression item; nil for the others.
+	Syntax *Syntax
 }
 
 // Magic is a %line or %%cell magic.

@@ -50,14 +50,21 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e
 //
 // A syntax error is returned as a *SyntaxError.
 func Parse(src string) ([]Item, error) {
+	return ParseIn(token.NewFileSet(), src)
+}
+
+// ParseIn is Parse with the items' syntax trees (Item.Syntax) in fset,
+// so that trees of several cells can be type-checked together.
+func ParseIn(fset *token.FileSet, src string) ([]Item, error) {
 	src = strings.ReplaceAll(src, "\r\n", "\n")
-	p := &cellParser{src: src}
+	p := &cellParser{src: src, fset: fset}
 	p.indexLines()
 	return p.parse()
 }
 
 // cellParser holds the state of one Parse.
 type cellParser struct {
+	fset       *token.FileSet
 	src        string
 	lineStarts []int // offset of the start of each line (index 0: line 1)
 	items      []Item
@@ -301,6 +308,8 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 	prevEnd := segStart          // end of the previous unit's text
 	var group *Item              // the Statement item being grown
 	var groupStart, groupPad int // where group's text starts, and its padding
+	decl := -1                   // index of the last Declaration item
+	var declStart, declPad int   // where its text starts, and its padding
 	for k, u := range units {
 		textStart, pad := p.unitTextStart(u.start, prevEnd)
 		textEnd := p.unitTextEnd(u.end, segEnd)
@@ -319,10 +328,22 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 			l, c := p.position(u.start)
 			return &SyntaxError{Line: l, Col: c, Msg: "unexpected " + u.tok.String()}
 		case token.IMPORT, token.TYPE, token.CONST, token.VAR, token.FUNC:
-			it, err := parseDecl(text, line)
+			it, err := parseDecl(p.fset, text, line)
 			if err == nil {
 				group = nil
+				if it.Kind == Declaration && decl >= 0 && decl == len(p.items)-1 {
+					// Adjacent declarations are one item, evaluated
+					// together, so that they may refer to each other.
+					d := &p.items[decl]
+					d.Source = strings.Repeat(" ", declPad) + p.src[declStart:textEnd]
+					d.Decls = append(d.Decls, it.Decls...)
+					d.Syntax.Decls = append(d.Syntax.Decls, it.Syntax.Decls...)
+					continue
+				}
 				p.items = append(p.items, it)
+				if it.Kind == Declaration {
+					decl, declStart, declPad = len(p.items)-1, textStart, pad
+				}
 				continue
 			}
 			if u.tok != token.FUNC || u.next == token.IDENT {
@@ -331,25 +352,32 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 			// A func literal: a statement such as func() { ... }().
 		}
 
-		stmt, decls, err := parseStmt(text, line)
+		stmt, decls, err := parseStmt(p.fset, text, line)
 		if err != nil {
 			return err
 		}
 		if lastPiece && k == len(units)-1 {
 			if _, ok := stmt.(*ast.ExprStmt); ok {
 				group = nil
-				p.items = append(p.items, Item{Kind: Expression, Source: text, Line: line})
+				p.items = append(p.items, Item{Kind: Expression, Source: text, Line: line,
+					Syntax: &Syntax{Fset: p.fset, Stmts: []ast.Stmt{stmt}}})
 				continue
 			}
 		}
 		if group == nil {
-			p.items = append(p.items, Item{Kind: Statement, Source: text, Line: line})
+			p.items = append(p.items, Item{Kind: Statement, Source: text, Line: line, Syntax: &Syntax{Fset: p.fset}})
 			group = &p.items[len(p.items)-1]
 			groupStart, groupPad = textStart, pad
 		} else {
 			group.Source = strings.Repeat(" ", groupPad) + p.src[groupStart:textEnd]
 		}
+		group.Syntax.Stmts = append(group.Syntax.Stmts, stmt)
 		group.Decls = append(group.Decls, decls...)
+		if len(decls) > 0 {
+			// A top-level x := f() ends its item, so that what it
+			// declares is kept when a later statement of the cell fails.
+			group = nil
+		}
 	}
 	return nil
 }
@@ -421,18 +449,16 @@ func syntaxError(err error, text string, line int) *SyntaxError {
 }
 
 // parseDecl parses one top-level declaration.
-func parseDecl(text string, line int) (Item, error) {
-	const prefix = "package p\n"
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+text, parser.ParseComments)
+func parseDecl(fset *token.FileSet, text string, line int) (Item, error) {
+	f, err := parseWrapped(fset, declPrefix, text, "", line, parser.ParseComments)
 	if err != nil {
 		return Item{}, syntaxError(err, text, line)
 	}
 	if len(f.Decls) != 1 {
 		return Item{}, &SyntaxError{Line: line, Col: 1, Msg: "expected one declaration"}
 	}
-	src := sourceOf{fset: fset, text: text, base: len(prefix), first: line}
-	it := Item{Kind: Declaration, Source: text, Line: line}
+	src := sourceOf{fset: fset, text: text, base: len(declPrefix)}
+	it := Item{Kind: Declaration, Source: text, Line: line, Syntax: &Syntax{Fset: fset, Decls: f.Decls}}
 	switch d := f.Decls[0].(type) {
 	case *ast.FuncDecl:
 		name := d.Name.Name
@@ -457,17 +483,16 @@ func parseDecl(text string, line int) (Item, error) {
 
 // sourceOf maps positions of a wrapped parse back to the text.
 type sourceOf struct {
-	fset  *token.FileSet
-	text  string
-	base  int // length of the wrapper before text
-	first int // cell line of the text's first line
+	fset *token.FileSet
+	text string
+	base int // length of the wrapper before text
 }
 
 func (s sourceOf) off(pos token.Pos) int { return s.fset.File(pos).Offset(pos) - s.base }
 
 func (s sourceOf) slice(from, to token.Pos) string { return s.text[s.off(from):s.off(to)] }
 
-func (s sourceOf) line(pos token.Pos) int { return s.fset.Position(pos).Line - 2 + s.first }
+func (s sourceOf) line(pos token.Pos) int { return s.fset.Position(pos).Line }
 
 // genDecls lists what an import, type, const or var declaration declares.
 // A declaration that is not grouped is kept whole; a grouped one is split
@@ -556,10 +581,8 @@ func ReceiverBase(e ast.Expr) string {
 
 // parseStmt parses one top-level statement and returns what a top-level
 // x := f() in it declares.
-func parseStmt(text string, line int) (ast.Stmt, []Decl, error) {
-	const prefix = "package p; func _() {\n"
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+text+"\n}", 0)
+func parseStmt(fset *token.FileSet, text string, line int) (ast.Stmt, []Decl, error) {
+	f, err := parseWrapped(fset, stmtPrefix, text, stmtSuffix, line, 0)
 	if err != nil {
 		return nil, nil, syntaxError(err, text, line)
 	}
@@ -572,7 +595,7 @@ func parseStmt(text string, line int) (ast.Stmt, []Decl, error) {
 	if !ok || as.Tok != token.DEFINE {
 		return stmt, nil, nil
 	}
-	src := sourceOf{fset: fset, text: text, base: len(prefix), first: line}
+	src := sourceOf{fset: fset, text: text, base: len(stmtPrefix)}
 	source := "var " + src.slice(as.Lhs[0].Pos(), as.Lhs[len(as.Lhs)-1].End()) +
 		" = " + src.slice(as.Rhs[0].Pos(), as.Rhs[len(as.Rhs)-1].End())
 	var decls []Decl

@@ -63,12 +63,13 @@ x.Double()`,
 			`import@1: import "fmt"
   import fmt@1: import "fmt"
 decl@3: type T struct{ A int }
+
+func (t *T) Double() int { return 2 * t.A }
   type T@3: type T struct{ A int }
-decl@5: func (t *T) Double() int { return 2 * t.A }
   method T.Double@5: func (t *T) Double() int { return 2 * t.A }
 stmt@7: x := T{A: 21}
-fmt.Println(x.Double())
   var x@7: var x = T{A: 21}
+stmt@8: fmt.Println(x.Double())
 expr@9: x.Double()
 `,
 		},
@@ -76,8 +77,8 @@ expr@9: x.Double()
 			"statements then a declaration then statements",
 			"a := 1\nb := a + 1\nfunc f() int { return 3 }\nc, d := f(), 4\nprintln(a, b, c, d)",
 			`stmt@1: a := 1
-b := a + 1
   var a@1: var a = 1
+stmt@2: b := a + 1
   var b@2: var b = a + 1
 decl@3: func f() int { return 3 }
   func f@3: func f() int { return 3 }
@@ -112,14 +113,18 @@ func Greet() string { return str.Repeat(fmt.Sprint("hi"), 2) }
 	N = 3
 	p, q = 1, 2
 )
+const (
+	A = iota
+	B
+)
+type (
+	S []int
+	M map[string]S
+)
   var N@2: // N counts.
 var N = 3
   var p@4: var p, q = 1, 2
   var q@4: var p, q = 1, 2
-decl@6: const (
-	A = iota
-	B
-)
   const A@6: const (
 	A = iota
 	B
@@ -127,10 +132,6 @@ decl@6: const (
   const B@6: const (
 	A = iota
 	B
-)
-decl@10: type (
-	S []int
-	M map[string]S
 )
   type S@11: type S []int
   type M@12: type M map[string]S
@@ -140,18 +141,19 @@ decl@10: type (
 			"generic receiver",
 			"type Stack[T any] []T\nfunc (s *Stack[T]) Push(v T) { *s = append(*s, v) }\nfunc (Stack[T]) Len() int { return 0 }",
 			`decl@1: type Stack[T any] []T
+func (s *Stack[T]) Push(v T) { *s = append(*s, v) }
+func (Stack[T]) Len() int { return 0 }
   type Stack@1: type Stack[T any] []T
-decl@2: func (s *Stack[T]) Push(v T) { *s = append(*s, v) }
   method Stack.Push@2: func (s *Stack[T]) Push(v T) { *s = append(*s, v) }
-decl@3: func (Stack[T]) Len() int { return 0 }
   method Stack.Len@3: func (Stack[T]) Len() int { return 0 }
 `,
 		},
 		{
 			"multi-line raw string and literal",
 			"s := `line one\n%notamagic\n}`\nm := map[string]int{\n\t\"a\": 1,\n\n\t\"b\": 2,\n}\nlen(s) + len(m)",
-			"stmt@1: s := `line one\n%notamagic\n}`\nm := map[string]int{\n\t\"a\": 1,\n\n\t\"b\": 2,\n}\n" +
+			"stmt@1: s := `line one\n%notamagic\n}`\n" +
 				"  var s@1: var s = `line one\n%notamagic\n}`\n" +
+				"stmt@4: m := map[string]int{\n\t\"a\": 1,\n\n\t\"b\": 2,\n}\n" +
 				"  var m@4: var m = map[string]int{\n\t\"a\": 1,\n\n\t\"b\": 2,\n}\n" +
 				"expr@9: len(s) + len(m)\n",
 		},

@@ -26,7 +26,7 @@
 //     variables (Go 1.22), unsafe.Offsetof of unexported fields, and
 //     top-level if, for and switch statements, which are run inside a
 //     func literal; package unsafe is available, imported on first use;
-//   - errors as *kernel.Error with cell positions In[N]:line:col (an
+//   - errors as *protocol.Error with cell positions In[N]:line:col (an
 //     undefined name in a top-level declaration included, which yaegi
 //     reports as a "constant definition loop").
 package interp
@@ -50,7 +50,7 @@ import (
 	"github.com/traefik/yaegi/stdlib"
 	yaegiunsafe "github.com/traefik/yaegi/stdlib/unsafe"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/modules"
@@ -92,6 +92,10 @@ type Interp struct {
 	yi      *yaegi.Interpreter
 	imports map[string]string // local package name to import path, in yi
 	log     *declLog
+	// dropped holds the declarations a rebuild dropped because they no
+	// longer compiled; each rebuild tries them again, so that restoring
+	// a type brings back what uses it.
+	dropped *declLog
 	vars    map[string]any // values given to SetVar, by name
 	seq     int            // numbers temporaries of rewritten go statements
 	closed  bool
@@ -149,6 +153,7 @@ func New(opts Options) (*Interp, error) {
 		cur:         &current{},
 		imports:     map[string]string{},
 		log:         newDeclLog(),
+		dropped:     newDeclLog(),
 		vars:        map[string]any{},
 		interrupted: make(chan struct{}),
 	}
@@ -255,7 +260,7 @@ func (i *Interp) deferCall(f func()) {
 // cell's items have run, whether they succeeded or not (except after
 // os.Exit or log.Fatal, which drop them, as in Go). Their output goes
 // to pub. A panic in a deferred call is returned as the cell's error.
-func (i *Interp) EndCell(ctx context.Context, count int, pub kernel.Publisher) error {
+func (i *Interp) EndCell(ctx context.Context, count int, pub protocol.Publisher) error {
 	i.deferMu.Lock()
 	calls, exited := i.deferred, i.exited
 	i.deferred, i.exited = nil, false
@@ -291,13 +296,13 @@ func (i *Interp) callDeferred(f func()) (err error) {
 		if e, ok := r.(error); ok {
 			var ex exitError
 			if errors.As(e, &ex) {
-				err = &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+				err = &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 				return
 			}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(r)))
 		tb := append([]string{"panic: " + msg + " (in a deferred call)"}, formatTrace(i.cur.takeTrace())...)
-		err = &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		err = &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
 	}()
 	f()
 	return nil
@@ -367,7 +372,7 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // Eval evaluates one item of cell count. Output goes to pub while it
 // runs (and afterwards, from goroutines it started, until the next Eval).
 // For an Expression it returns the value, with hasValue false for a call
-// without result (or a display handle). A failure is a *kernel.Error.
+// without result (or a display handle). A failure is a *protocol.Error.
 //
 // A trailing call is shown when it has results, except the (int, error)
 // of fmt.Println-like writes.
@@ -383,9 +388,9 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // arrays, structs and pointers of those) whose type did not change gets its
 // previous value back. A recorded declaration that no longer compiles with
 // the new definition is dropped, with a note on stderr.
-func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel.Publisher) (value reflect.Value, hasValue bool, err error) {
+func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protocol.Publisher) (value reflect.Value, hasValue bool, err error) {
 	if i.closed {
-		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "the interpreter is closed"}
+		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "the interpreter is closed"}
 	}
 	i.cur.set(ctx, pub, count)
 	if i.guard != nil {
@@ -408,7 +413,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 	// yaegi reports an undefined name in a top-level declaration as a
 	// "constant definition loop"; find such a name while yaegi can still
 	// tell (see undefinedName), to report it if the evaluation fails.
-	var undefined *kernel.Error
+	var undefined *protocol.Error
 	if item.Kind == cell.Declaration || (item.Kind == cell.Statement && (strings.Contains(src, ":=") || strings.Contains(src, "var"))) {
 		undefined = i.undefinedError(item, count)
 	}
@@ -436,7 +441,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			hasValue = i.hasValue(a, value)
 		}
 	default:
-		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
+		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
 	}
 	if i.cur.takeStdinRefused() && ctx.Err() == nil {
 		return reflect.Value{}, false, stdinNotAllowed()
@@ -654,11 +659,29 @@ func (i *Interp) evalDecl(ctx context.Context, a *analysis, item cell.Item, src 
 	case rebuild:
 		return i.rebuild(ctx, decls, count)
 	}
-	if _, err := i.run(ctx, item.Kind, src, count, item.Line); err != nil {
+	kind := item.Kind
+	if onlyVars(decls) {
+		// Package-level vars are evaluated as top-level statements, where
+		// a top-level x := f() put its x: yaegi reports a var of the
+		// package scope initialised from one of the statements' scope
+		// (a := 5, then var b = a) as a "variable definition loop".
+		kind = cell.Statement
+	}
+	if _, err := i.run(ctx, kind, src, count, item.Line); err != nil {
 		return err
 	}
 	i.record(decls)
 	return nil
+}
+
+// onlyVars reports whether decls declare variables only.
+func onlyVars(decls []cell.Decl) bool {
+	for _, d := range decls {
+		if d.Kind != cell.VarDecl {
+			return false
+		}
+	}
+	return len(decls) > 0
 }
 
 // hasValue says whether the value of an Expression item is to be shown.
@@ -733,6 +756,14 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 			next.remove("import:" + d.Name)
 		}
 	}
+	retried := map[string]bool{}
+	for _, d := range i.dropped.list() {
+		if _, redefined := next.get(key(d)); !redefined && !fresh[key(d)] {
+			next.add(d)
+			retried[key(d)] = true
+		}
+	}
+	dropped := newDeclLog()
 	var notes []string
 	for attempt := 0; ; attempt++ {
 		i.cur.mute()
@@ -743,7 +774,7 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 			for _, n := range notes {
 				_, _ = i.stderr.Write([]byte(n))
 			}
-			i.yi, i.imports, i.log = yi, imports, next
+			i.yi, i.imports, i.log, i.dropped = yi, imports, next, dropped
 			for _, d := range decls {
 				delete(i.vars, d.Name)
 			}
@@ -763,8 +794,11 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 		}
 		for _, k := range keys {
 			d, _ := next.get(k)
-			notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
-				k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+			if !retried[k] {
+				notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
+					k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+			}
+			dropped.add(d)
 			next.remove(k)
 		}
 	}
@@ -906,13 +940,13 @@ var barePos = regexp.MustCompile(`^(?:_\.go:)?\d+:\d+: `)
 var cfgPanic = regexp.MustCompile(`CFG (?:pre|post)-order panic`)
 
 // toError turns an evaluation error into the cell's error.
-func (i *Interp) toError(ctx context.Context, err error, count, line int) *kernel.Error {
-	var ke *kernel.Error
+func (i *Interp) toError(ctx context.Context, err error, count, line int) *protocol.Error {
+	var ke *protocol.Error
 	if errors.As(err, &ke) {
 		return ke
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return &kernel.Error{
+		return &protocol.Error{
 			Name:      "Interrupted",
 			Value:     "the cell was interrupted; everything defined before it is kept",
 			Traceback: []string{"Interrupted: the cell was interrupted; everything defined before it is kept"},
@@ -926,14 +960,14 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *kerne
 			i.deferMu.Lock()
 			i.exited = true // os.Exit does not run deferred calls
 			i.deferMu.Unlock()
-			return &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+			return &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(p.Value)))
 		if cfgPanic.MatchString(msg) {
 			return compileError(msg, count, line)
 		}
 		tb := append([]string{"panic: " + msg}, formatTrace(trace)...)
-		return &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		return &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
 	}
 	var list scanner.ErrorList
 	if errors.As(err, &list) && len(list) > 0 {
@@ -953,10 +987,10 @@ const stdinNotAllowedValue = "the cell read standard input, but this client does
 
 // stdinNotAllowed is the error of a cell that read standard input while
 // the client does not accept input (nbconvert, perfnb run): the read
-// itself returned kernel.ErrStdinNotAllowed to the code, and the cell
+// itself returned protocol.ErrStdinNotAllowed to the code, and the cell
 // fails even if the code ignored that error, as it does in IPython.
-func stdinNotAllowed() *kernel.Error {
-	return &kernel.Error{
+func stdinNotAllowed() *protocol.Error {
+	return &protocol.Error{
 		Name:      "StdinNotAllowed",
 		Value:     stdinNotAllowedValue,
 		Traceback: []string{"StdinNotAllowed: " + stdinNotAllowedValue},
@@ -995,14 +1029,14 @@ func goMessage(msg string) string {
 // have, which speaks of GOPATH and of its own options.
 var noSource = regexp.MustCompile(`import ("[^"]*") error: unable to find source related to: "[^"]*"\. Either the GOPATH environment variable, or the Interpreter\.Options\.GoPath needs to be set`)
 
-func compileError(msg string, count, line int) *kernel.Error {
+func compileError(msg string, count, line int) *protocol.Error {
 	msg = noSource.ReplaceAllString(msg, "cannot import $1: interpreted cells can import only the standard library")
 	msg = fixPos(msg, count, line)
 	var tb []string
 	for _, l := range strings.Split(msg, "\n") {
 		tb = append(tb, "CompileError: "+l)
 	}
-	return &kernel.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
+	return &protocol.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
 }
 
 // cellFile matches the file names the interpreter gives to cell code:
@@ -1038,7 +1072,7 @@ var cellFrame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+):\d+ \(cell\)$`)
 // range, a nil pointer), yaegi v0.16 reports the position of an unrelated
 // node, sometimes in another item; such a position is replaced by the
 // item's first line.
-func fixCellFrame(ke *kernel.Error, count, first, last int) {
+func fixCellFrame(ke *protocol.Error, count, first, last int) {
 	if ke == nil || len(ke.Traceback) == 0 {
 		return
 	}

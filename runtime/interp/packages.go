@@ -11,7 +11,7 @@ import (
 
 	"github.com/traefik/yaegi/stdlib"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/modules"
 )
@@ -73,7 +73,7 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 			return nil, native
 		}
 		msg := err.Error()
-		return nil, &kernel.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+		return nil, &protocol.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
 	}
 	if pkg.Symbols != nil {
 		if _, done := i.plugins[p]; !done {
@@ -117,7 +117,7 @@ func sourceFailed(pkg *modules.Package, err error) error {
 	if pkg == nil || pkg.Symbols != nil {
 		return err
 	}
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if errors.As(err, &ke) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -158,7 +158,7 @@ var undefinedName = regexp.MustCompile(`undefined: (\w+)`)
 // only the magics can use, or a missing symbol that is a generic function
 // or type of a plugin's package: the plugin holds compiled code only, and
 // generic code is compiled per instantiation.
-func (i *Interp) explainPackage(ke *kernel.Error) *kernel.Error {
+func (i *Interp) explainPackage(ke *protocol.Error) *protocol.Error {
 	if m := undefinedName.FindStringSubmatch(ke.Value); m != nil && i.natives[m[1]] != nil {
 		e := i.natives[m[1]]
 		out := *ke

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -42,9 +42,9 @@ func runQuirks(t *testing.T, items []quirk) {
 			err = endErr
 		}
 		if q.errSub != "" || q.tbSub != "" {
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) {
-				t.Errorf("item %d %q: error %v, want a *kernel.Error", k+1, q.src, err)
+				t.Errorf("item %d %q: error %v, want a *protocol.Error", k+1, q.src, err)
 				continue
 			}
 			if !strings.Contains(err.Error(), q.errSub) {
@@ -363,5 +363,50 @@ func TestReplayIsQuiet(t *testing.T) {
 	v, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Expression, Source: "x", Line: 1}, 4, pub)
 	if err != nil || v.Interface() != 7 {
 		t.Errorf("x after replay = %v, %v; want 7", v, err)
+	}
+}
+
+// TestValidGoYaegiMishandles covers valid Go that yaegi v0.16 gets wrong
+// on its own, and how the package (or the session's type checker) makes
+// it run.
+func TestValidGoYaegiMishandles(t *testing.T) {
+	tests := []struct {
+		name  string
+		items []quirk
+	}{
+		// yaegi: "variable definition loop" when a package-level var is
+		// initialised from a top-level :=; var declarations are run where
+		// := puts its variables.
+		{"var from :=", []quirk{qs("a := 5", ""), qd("var b = a"), qe("b", "5"), qd("var c, d = a, b"), qe("c + d", "10")}},
+		// yaegi: "undefined: isOdd" when each func is evaluated alone;
+		// cell.Parse makes adjacent declarations one item.
+		{"mutual recursion in one item", []quirk{
+			qd("func isEven(n int) bool { if n == 0 { return true }; return isOdd(n - 1) }\nfunc isOdd(n int) bool { if n == 0 { return false }; return isEven(n - 1) }"),
+			qe("isEven(10)", "true"),
+		}},
+		// yaegi: "undefined: appendOrders" after the type it uses was
+		// changed (appendOrders dropped) and restored; dropped
+		// declarations are tried again at each rebuild.
+		{"type changed and restored", []quirk{
+			qd("type Order struct{ ID int }"),
+			qd("func appendOrders(o []Order, n int) []Order { for i := range n { o = append(o, Order{i}) }; return o }"),
+			qd("type Order struct{ ID int; Name string }"),
+			qd("type Order struct{ ID int }"),
+			qe("len(appendOrders(nil, 3))", "3"),
+		}},
+		// yaegi gives the untyped 1 of 1<<n type int where Go gives it
+		// the context's type (uint64), and panics in reflect; the type
+		// checker's fix (check.Program.Fixes) writes uint64(1)<<n.
+		{"shift of an untyped constant, as yaegi runs it", []quirk{
+			qd("type bitset []uint64\nfunc (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }"),
+			{kind: cell.Expression, src: "bitset{5}.has(2)", errSub: "reflect: call of reflect.Value.Uint on int Value"},
+		}},
+		{"shift of an untyped constant, as the checker fixes it", []quirk{
+			qd("type bitset []uint64\nfunc (b bitset) has(i int) bool { return b[i/64]&(uint64(1)<<(i%64)) != 0 }"),
+			qe("bitset{5}.has(2)", "true"),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runQuirks(t, tc.items) })
 	}
 }

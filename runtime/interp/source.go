@@ -373,3 +373,10 @@ func pureSelector(e ast.Expr) bool {
 	}
 	return false
 }
+
+// AutoImport returns the import path that a package name used without an
+// import (strings.ToUpper) refers to, as Eval imports it on first use.
+func AutoImport(name string) (path string, ok bool) {
+	path, ok = stdPackages()[name]
+	return path, ok
+}

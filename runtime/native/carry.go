@@ -38,6 +38,9 @@ import (
 	"github.com/perfnb/perfnb/runtime/harness"
 )
 
+// maxCarried is the most bytes of values a build carries into its child.
+const maxCarried = 2 << 30
+
 // ValueSource returns the current value of a package-level variable of the
 // notebook, and whether there is one (the interpreter's Value).
 type ValueSource func(name string) (reflect.Value, bool)
@@ -156,6 +159,7 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 	}
 	typeOf := before.varTypes(names)
 	enc := harness.NewEncoder()
+	enc.Limit = maxCarried
 	var order []string
 	var data [][]byte
 	var digests []string
@@ -180,22 +184,7 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 		order, data, digests = append(order, n), append(data, b), append(digests, digest)
 		st.digests[n] = digest
 	}
-	// A declaration is rewritten only when all its variables are carried.
-	for _, d := range g.decls {
-		if d.used && len(d.specs) > 0 {
-			if _, ok := g.carriedSource(d); !ok {
-				for _, sp := range d.specs {
-					for _, n := range sp.Names {
-						if _, ok := g.carried[n.Name]; ok {
-							delete(g.carried, n.Name)
-							delete(st.digests, n.Name)
-							st.notes = append(st.notes, fmt.Sprintf("%s: declared with a variable that cannot be carried; the child ran their initialiser", n.Name))
-						}
-					}
-				}
-			}
-		}
-	}
+	g.dropPartial(st)
 	if len(g.carried) > 0 {
 		// The rewritten program must type-check as well as the original.
 		after, err := w.typeCheck(ctx, g.emit())
@@ -224,6 +213,29 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 		st.notes = append(st.notes, fmt.Sprintf("writing the notebook's values for the child: %v; its variables ran their initialisers again", err))
 	}
 	return st
+}
+
+// dropPartial stops carrying the variables of a declaration that also
+// declares one that cannot be carried: a declaration is rewritten only
+// when all its variables are carried.
+func (g *generator) dropPartial(st *carriedState) {
+	for _, d := range g.decls {
+		if !d.used || len(d.specs) == 0 {
+			continue
+		}
+		if _, ok := g.carriedSource(d); ok {
+			continue
+		}
+		for _, sp := range d.specs {
+			for _, n := range sp.Names {
+				if _, ok := g.carried[n.Name]; ok {
+					delete(g.carried, n.Name)
+					delete(st.digests, n.Name)
+					st.notes = append(st.notes, fmt.Sprintf("%s: declared with a variable that cannot be carried; the child ran their initialiser", n.Name))
+				}
+			}
+		}
+	}
 }
 
 func writeState(f *os.File, keep []int, order []string, data [][]byte, digests []string) error {

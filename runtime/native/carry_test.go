@@ -3,9 +3,11 @@ package native
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
 )
@@ -59,6 +61,55 @@ func TestCarry(t *testing.T) {
 	for _, want := range []string{"ch: a channel (chan int) cannot be carried", "f: a func value"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("notes lack %q:\n%s", want, errOut.String())
+		}
+	}
+}
+
+// BenchmarkCarry measures what carrying a fixture of 1 MB and 100 MB (a
+// []float64 filled by a loop in the notebook) adds to a magic: the build
+// with carrying against the same build without, and the child's run (which
+// decodes and checks it) against the run of a child that makes the
+// fixture with its initialiser.
+func BenchmarkCarry(b *testing.B) {
+	w, err := NewWorkspace(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	for _, size := range []struct {
+		name  string
+		bytes int
+	}{{"1MB", 1 << 20}, {"100MB", 100 << 20}} {
+		xs := make([]float64, size.bytes/8)
+		for i := range xs {
+			xs[i] = float64(i)
+		}
+		decls := []cell.Decl{{Kind: cell.VarDecl, Name: "xs", Source: fmt.Sprintf("var xs = make([]float64, %d)", len(xs)), Cell: 1, Line: 1}}
+		prog := Program{Decls: decls, Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "_ = len(xs)", Cell: 2, Line: 1}}}}
+		for _, carry := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/carried=%v", size.name, carry), func(b *testing.B) {
+				if carry {
+					w.SetValues(func(string) (reflect.Value, bool) { return reflect.ValueOf(&xs).Elem(), true })
+				} else {
+					w.SetValues(nil)
+				}
+				var build, run time.Duration
+				for b.Loop() {
+					start := time.Now()
+					bin, err := w.Build(context.Background(), prog)
+					if err != nil {
+						b.Fatal(err)
+					}
+					build += time.Since(start)
+					res, err := w.Run(context.Background(), bin, RunOptions{Args: []string{"-test.run=^$", "-test.bench=^BenchmarkCell$", "-test.benchtime=1x"}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					run += res.Elapsed
+				}
+				b.ReportMetric(build.Seconds()/float64(b.N), "build-sec/op")
+				b.ReportMetric(run.Seconds()/float64(b.N), "run-sec/op")
+			})
 		}
 	}
 }

@@ -5,8 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
-	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // predeclared lists Go's predeclared identifiers.
@@ -44,7 +43,7 @@ type candidate struct {
 // package names, names declared in earlier cells, keywords and
 // predeclared identifiers. Matches are sorted; CursorStart..CursorEnd is
 // the text they replace.
-func (s *Session) Complete(code string, cursor int) kernel.Completion {
+func (s *Session) Complete(code string, cursor int) protocol.Completion {
 	r := []rune(code)
 	if cursor < 0 || cursor > len(r) {
 		cursor = len(r)
@@ -64,7 +63,7 @@ func (s *Session) Complete(code string, cursor int) kernel.Completion {
 		matches = append(matches, c.text)
 		types = append(types, map[string]any{"start": start, "end": cursor, "text": c.text, "type": c.kind})
 	}
-	return kernel.Completion{
+	return protocol.Completion{
 		Matches:     matches,
 		CursorStart: start,
 		CursorEnd:   cursor,
@@ -114,36 +113,19 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 	}
 	partial := string(r[start:cursor])
 	if start > 0 && r[start-1] == '.' {
-		// A selector X.partial.
-		xEnd := start - 1
-		xStart := xEnd
-		for xStart > 0 && isIdentRune(r[xStart-1]) {
-			xStart--
-		}
-		if xStart == xEnd || xStart > 0 && r[xStart-1] == '.' {
+		// A selector X.partial, X any expression.
+		xStart := exprStart(r, start-1)
+		if xStart == start-1 {
 			return nil, start
 		}
-		x := string(r[xStart:xEnd])
+		x := string(r[xStart : start-1])
 		var out []candidate
-		s.mu.Lock()
-		d, found := s.store.Lookup(x)
-		// Imports are stored under their path, so "strings" can find
-		// `import "strings"`: only a type declaration makes x a type.
-		isType := found && d.Kind == cell.TypeDecl
-		names := s.storeMethods(x)
-		members := s.varMembers(x)
-		s.mu.Unlock()
-		for _, m := range names {
-			if strings.HasPrefix(m, partial) {
-				out = append(out, candidate{m, "function"})
+		if members, ok := s.members(x); ok {
+			for _, m := range members {
+				if strings.HasPrefix(m.text, partial) {
+					out = append(out, m)
+				}
 			}
-		}
-		for _, m := range members {
-			if strings.HasPrefix(m.text, partial) {
-				out = append(out, m)
-			}
-		}
-		if isType {
 			return out, start
 		}
 		if p := std.byPackageName(x, s.imports(code)); p != nil {
@@ -183,19 +165,25 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 
 func before(r []rune, cursor int) string { return string(r[:cursor]) }
 
-// storeMethods lists the methods of a type declared in a cell (call with
-// s.mu held).
-func (s *Session) storeMethods(typ string) []string {
-	var out []string
-	for _, d := range s.store.Decls() {
-		if d.Kind != cell.MethodDecl {
-			continue
+// exprStart returns where the operand that ends at end (before a '.')
+// starts: identifiers, selectors, index expressions and calls, as in
+// sample[0].Inner or f(x).
+func exprStart(r []rune, end int) int {
+	i, depth := end, 0
+	for i > 0 {
+		c := r[i-1]
+		switch {
+		case c == ')' || c == ']':
+			depth++
+		case (c == '(' || c == '[') && depth > 0:
+			depth--
+		case depth > 0 || isIdentRune(c) || c == '.':
+		default:
+			return i
 		}
-		if t, m, ok := strings.Cut(d.Name, "."); ok && t == typ {
-			out = append(out, m)
-		}
+		i--
 	}
-	return out
+	return i
 }
 
 // importPathPrefix reports whether the cursor, at the end of line, is

@@ -11,6 +11,7 @@ func TestComplete(t *testing.T) {
 	s, _, _ := newTest(t)
 	run(s, 1, "import str \"strings\"\nimport \"bytes\"\ntype Point struct{ X, Y int }\nfunc (p Point) Norm() int { return 0 }\nfunc (p *Point) Scale(k int) {}\nmyValue := 3\nfunc myFunc() {}")
 	run(s, 2, "type Named struct {\n\tPoint\n\tName string\n}\nfunc newPoint() *Point { return &Point{} }\nvar origin = Point{}\nvar pp *Point\nnp := newPoint()\nnm := Named{}\nq := new(Point)")
+	run(s, 3, "sample := []Point{{1, 2}}\nfirst := sample[0]\nsb := strings.Builder{}\nrd := bytes.NewReader(nil)")
 	tests := []struct {
 		name  string
 		code  string
@@ -44,6 +45,11 @@ func TestComplete(t *testing.T) {
 		{"of new(T)", "q.Y", -1, []string{"Y"}, 2},
 		{"embedded fields and methods", "nm.", -1, []string{"Name", "Norm", "Point", "Scale", "X", "Y"}, 3},
 		{"of a variable of a basic type", "myValue.", -1, []string{}, 8},
+		{"of a variable whose type is inferred", "first.", -1, []string{"Norm", "Scale", "X", "Y"}, 6},
+		{"of an index expression", "sample[0].S", -1, []string{"Scale"}, 10},
+		{"of a call", "fmt.Println(newPoint().N", -1, []string{"Norm"}, 23},
+		{"methods of a std type", "sb.WriteS", -1, []string{"WriteString"}, 3},
+		{"of a std func's result", "rd.Rea", -1, []string{"Read", "ReadAt", "ReadByte", "ReadRune"}, 3},
 		{"cursor in the middle", "fmt.Sprin(x)", 9, []string{"Sprint", "Sprintf", "Sprintln"}, 4},
 		{"code points", "é := fmt.Sprin", -1, []string{"Sprint", "Sprintf", "Sprintln"}, 9},
 		{"nothing after a space", "x := ", -1, []string{}, 5},

@@ -1,7 +1,15 @@
 package session
 
 import (
+	"context"
+	"go/token"
+	"io"
+	"path/filepath"
+
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/check"
+	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/modules"
 )
@@ -19,4 +27,52 @@ func newInterp(decls func() []cell.Decl, mods *modules.Notebook) (evaluator, err
 		return nil, err
 	}
 	return in, nil
+}
+
+// newChecker returns the type checker of the cells, with the display
+// package and the packages the interpreter imports on first use. Imports
+// resolve as the go command does in the notebook's module when mods is
+// not nil (a package not required yet is got through mods, reporting to
+// the cell being checked, see fetchTo), else in the kernel's directory.
+func newChecker(fset *token.FileSet, mods *modules.Notebook, to *fetchTo) (*check.Checker, error) {
+	opts := check.Options{Fset: fset, AutoImport: interp.AutoImport}
+	if mods != nil {
+		opts.Dir = mods.Dir()
+		opts.Env = mods.Env(filepath.Join(mods.Dir(), "go.work"))
+		opts.Fetch = func(path string) error {
+			ctx, out := to.ctx, io.Discard
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			if to.pub != nil {
+				out = pubWriter{to.pub}
+			}
+			_, err := mods.Import(ctx, path, out)
+			return err
+		}
+	}
+	c := check.New(opts)
+	if err := c.AddPackage(display.ImportPath, "display", display.New(nil).Symbols()); err != nil {
+		return nil, err
+	}
+	// Read the export data of the most used packages ahead of the first
+	// cell.
+	go func() {
+		_ = c.Importer().Resolve(context.Background(), "fmt", "strings", "strconv", "os", "time", "math", "sort", "slices", "maps", "errors")
+	}()
+	return c, nil
+}
+
+// fetchTo is the cell being checked, to which getting a module reports.
+type fetchTo struct {
+	ctx context.Context
+	pub protocol.Publisher
+}
+
+// pubWriter writes to the stdout stream of a cell.
+type pubWriter struct{ pub protocol.Publisher }
+
+func (w pubWriter) Write(p []byte) (int, error) {
+	w.pub.Stream("stdout", string(p))
+	return len(p), nil
 }

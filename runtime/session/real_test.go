@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // TestWithInterpreter runs cells through the real yaegi interpreter.
@@ -28,9 +28,12 @@ func TestWithInterpreter(t *testing.T) {
 		{"import \"strings\"\ntype T struct{ S string }\nfunc (t T) Up() string { return strings.ToUpper(t.S) }\nt := T{\"go\"}\nfmt.Println(t.Up())\nt.Up()", "GO", "GO\n", ""},
 		{"func (t T) Up() string { return \"redefined \" + t.S }\nt.Up()", "redefined go", "", ""},
 		{"x := 1\n%nosuch", "", "", "`%nosuch` not found"},
-		{"y := 2\nundefinedThing()", "", "", "In[7]:2"},
-		{"y", "2", "", ""}, // defined before the failure: kept by the interpreter
+		{"y := 2\nundefinedThing()", "", "", "In[7]:2:1: undefined: undefinedThing"},
+		{"y", "", "", "In[8]:1:1: undefined: y"}, // a cell that does not compile defines nothing
 		{"zzz", "", "", "undefined"},
+		{"x8 := 5\npanic(\"p\")", "", "", "p"},
+		{"x8", "5", "", ""}, // ran before the panic: kept, in the store too
+
 		// A defer at the cell's top level runs when the cell ends, once.
 		{"defer fmt.Println(\"deferred\")\nfmt.Println(\"body\")", "", "body\ndeferred\n", ""}, // two writes
 		{"fmt.Println(\"next\")", "", "next\n", ""},
@@ -38,7 +41,7 @@ func TestWithInterpreter(t *testing.T) {
 	}
 	for i, tt := range tests {
 		pub := &kerneltest.Publisher{}
-		res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
 		if tt.errVal != "" {
 			if res.Error == nil || !strings.Contains(res.Error.Value, tt.errVal) {
 				t.Errorf("In[%d] %q: error %+v, want one containing %q", i+1, tt.code, res.Error, tt.errVal)
@@ -60,10 +63,89 @@ func TestWithInterpreter(t *testing.T) {
 	if d, ok := s.Store().Lookup("T.Up"); !ok || d.Cell != 5 {
 		t.Errorf("T.Up in the store: %+v, %v; want it from In[5]", d, ok)
 	}
-	if _, ok := s.Store().Lookup("x"); ok {
-		t.Errorf("x stored from a failing cell")
+	if d, ok := s.Store().Lookup("x"); !ok || d.Cell != 6 {
+		t.Errorf("x, which ran before the failing magic of In[6], is not stored: %+v, %v", d, ok)
 	}
 	if in := s.Inspect("t.Up()", 1, 0); !in.Found || !strings.Contains(in.Data["text/plain"].(string), "var t = T{\"go\"}") {
 		t.Errorf("Inspect(t) = %+v", in)
+	}
+}
+
+// TestOneProgram runs notebooks through the real type checker and
+// interpreter: invalid Go is rejected with the compiler's message at the
+// cell's position and defines nothing; valid Go that yaegi mishandles
+// runs, or fails as a named limit of the interpreter, keeping the kernel
+// and the definitions.
+func TestOneProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the interpreter")
+	}
+	type step struct {
+		code  string
+		plain string // text/plain of the value
+		err   string // "Name: part of the value"; "" for success
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"two results to one variable", []step{
+			{`f := os.Open("/nonexistent")`, "", "CompileError: In[1]:1:6: assignment mismatch: 1 variable but os.Open returns 2 values"},
+			{`f`, "", "CompileError: In[2]:1:1: undefined: f"},
+		}},
+		{"atoi", []step{{`n := strconv.Atoi("12")`, "", "CompileError: In[1]:1:6: assignment mismatch: 1 variable but strconv.Atoi returns 2 values"}}},
+		{"return type", []step{
+			{"func f(n int) int64 {\n\treturn n\n}", "", "CompileError: In[1]:2:9: cannot use n (variable of type int) as int64 value in return statement"},
+			{"f(3)", "", "CompileError: In[2]:1:1: undefined: f"},
+		}},
+		{"failed func leaves nothing half-made", []step{
+			{"func g(n int) int { return n * 2 }", "", ""},
+			{"func g(n int) int { xs := []int{}; return xs[0] + undefinedThing }", "", "CompileError: In[2]:1:51: undefined: undefinedThing"},
+			{"g(3)", "6", ""},
+		}},
+		{"unused variable in a loop", []step{{"for i := range 3 {\n\tv := i\n}", "", "CompileError: In[1]:2:2: declared and not used: v"}}},
+		{"var from :=", []step{{"a := 5", "", ""}, {"var b = a", "", ""}, {"b", "5", ""}}},
+		{"bitset", []step{
+			{"type bitset []uint64\nfunc (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }", "", ""},
+			{"bs := bitset{5}\nbs.has(2)", "true", ""},
+			{"bs.has(1)", "false", ""},
+		}},
+		{"mutual recursion", []step{{"func isEven(n int) bool { if n == 0 { return true }; return isOdd(n - 1) }\nfunc isOdd(n int) bool { if n == 0 { return false }; return isEven(n - 1) }\nisEven(10)", "true", ""}}},
+		{"type changed and restored", []step{
+			{"type Order struct{ ID int }", "", ""},
+			{"func appendOrders(o []Order, n int) []Order { for i := range n { o = append(o, Order{i}) }; return o }", "", ""},
+			{"type Order struct{ ID int; Name string }", "", ""},
+			{"appendOrders(nil, 1)", "", "CompileError: In[4]:1:1: appendOrders no longer compiles: In[2]:1:87: too few values in struct literal of type Order"},
+			{"type Order struct{ ID int }", "", ""},
+			{"len(appendOrders(nil, 3))", "3", ""},
+		}},
+		{"panic keeps what ran", []step{{"x8 := 5; panic(\"p\")", "", "panic: p"}, {"x8", "5", ""}}},
+		{"builtin min", []step{
+			{"k := 1", "", ""},
+			{"min(3, 1, 2)", "", "InterpreterLimit: In[2]:1:1: the interpreter (yaegi) cannot run the builtin min (Go 1.21)"},
+			{"k", "1", ""},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Options{Version: "test"})
+			defer s.Shutdown(false)
+			for k, st := range tc.steps {
+				res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: st.code, StoreHistory: true, ExecutionCount: k + 1}, &kerneltest.Publisher{})
+				if st.err != "" {
+					if res.Error == nil || !strings.Contains(res.Error.Name+": "+res.Error.Value, st.err) {
+						t.Errorf("In[%d] %q: error %+v, want %q", k+1, st.code, res.Error, st.err)
+					}
+					continue
+				}
+				if res.Error != nil {
+					t.Errorf("In[%d] %q: %s: %s", k+1, st.code, res.Error.Name, res.Error.Value)
+					continue
+				}
+				if got, _ := res.Data["text/plain"].(string); got != st.plain {
+					t.Errorf("In[%d] %q = %q, want %q", k+1, st.code, got, st.plain)
+				}
+			}
+		})
 	}
 }

@@ -1,27 +1,33 @@
-// Package session implements kernel.Interpreter for Go: it routes each
+// Package session implements protocol.Interpreter for Go: it routes each
 // cell's items to the yaegi interpreter or to magics, keeps the execution
 // history and the declaration store, and turns failures into cell errors.
 //
-// A cell is parsed with cell.Parse and its items run in order: Go items by
-// the interpreter (runtime/interp), %magics by the magics registry, name?
-// by the inspector, which answers with a "page" payload. The declarations
-// of a cell enter the store only when the whole cell succeeds; while a cell
-// runs, the interpreter and the magics see the store plus the declarations
-// of the cell's items that have already run.
+// A cell is parsed once with cell.ParseIn, type-checked as Go against the
+// store (runtime/check: a cell that does not compile fails with the
+// compiler's errors and defines nothing), and its items run in order: Go
+// items by the interpreter (runtime/interp), %magics by the magics
+// registry, name? by the inspector, which answers with a "page" payload.
+// The declarations of the items that ran enter the store when the cell
+// ends, also when a later item failed (as IPython keeps what ran before an
+// exception); while a cell runs, the interpreter and the magics see the
+// store plus the declarations of the cell's items that have already run.
 package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/history"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
@@ -38,7 +44,7 @@ type Options struct {
 	TempDir string
 	// Modules, when not nil, is the notebook's module context: cells and
 	// magics import the packages of the notebook's module and third-party
-	// modules through it.
+	// modules through it, and the type checker resolves imports in it.
 	Modules *modules.Notebook
 }
 
@@ -47,7 +53,7 @@ type Options struct {
 type evaluator interface {
 	// Eval evaluates one Import, Declaration, Statement or Expression
 	// item of cell In[count]; output goes to pub.
-	Eval(ctx context.Context, item cell.Item, count int, pub kernel.Publisher) (value reflect.Value, hasValue bool, err error)
+	Eval(ctx context.Context, item cell.Item, count int, pub protocol.Publisher) (value reflect.Value, hasValue bool, err error)
 	// SetVar defines or replaces a variable later cells can use.
 	SetVar(name string, value any) error
 	// Close releases the interpreter.
@@ -62,6 +68,20 @@ type Session struct {
 	opts    Options
 	eval    evaluator
 	evalErr error // why the interpreter could not start, if it could not
+	// checker type-checks each cell before it runs; nil when it could not
+	// start (and in tests with a fake evaluator): cells then run unchecked.
+	checker *check.Checker
+	checkMu sync.Mutex     // the checker is used by one goroutine at a time
+	fset    *token.FileSet // the syntax trees of the cells
+	fetch   fetchTo        // the cell being checked
+	// checkCells says whether cells are checked before they run (not in
+	// tests with a fake evaluator, whose cells need not be valid Go).
+	checkCells bool
+	// prog is the checker's view of the store at storeVersion
+	// progVersion, for completion and inspection.
+	prog         *check.Program
+	progVersion  int
+	storeVersion int // counts changes of the store
 
 	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
 	store   *cell.Store // declarations of the successful cells
@@ -77,6 +97,7 @@ type Session struct {
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
 	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
+	s.checkCells = true
 	return s
 }
 
@@ -85,10 +106,14 @@ func newSession(opts Options, ev evaluator) *Session {
 	if opts.Magics == nil {
 		opts.Magics = magics.NewRegistry()
 	}
-	return &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex()}
+	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet()}
+	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
+		s.checker = c
+	}
+	return s
 }
 
-var _ kernel.Interpreter = (*Session)(nil)
+var _ protocol.Interpreter = (*Session)(nil)
 
 // Decls returns the declarations the running cell can use: those of the
 // successful earlier cells, plus, while a cell runs, those of its items
@@ -106,16 +131,16 @@ func (s *Session) Decls() []cell.Decl {
 func (s *Session) Store() *cell.Store { return s.store }
 
 // Info describes the kernel for kernel_info_reply.
-func (s *Session) Info() kernel.Info { return KernelInfo(s.opts.Version) }
+func (s *Session) Info() protocol.Info { return KernelInfo(s.opts.Version) }
 
 // KernelInfo describes perfnb at version for kernel_info_reply; the kernel
 // process answers with it without asking the interpreter process.
-func KernelInfo(version string) kernel.Info {
+func KernelInfo(version string) protocol.Info {
 	goVersion := strings.TrimPrefix(runtime.Version(), "go")
-	return kernel.Info{
+	return protocol.Info{
 		Implementation:        "perfnb",
 		ImplementationVersion: version,
-		Language: kernel.LanguageInfo{
+		Language: protocol.LanguageInfo{
 			Name:              "go",
 			Version:           goVersion,
 			Mimetype:          "text/x-go",
@@ -127,7 +152,7 @@ func KernelInfo(version string) kernel.Info {
 		Banner: fmt.Sprintf("perfnb %s: Go %s for performance experiments.\n"+
 			"Cells are interpreted by yaegi; %%timeit, %%memit and %%scalene compile them natively.\n"+
 			"Type name? for documentation, Tab to complete.", version, goVersion),
-		HelpLinks: []kernel.HelpLink{
+		HelpLinks: []protocol.HelpLink{
 			{Text: "Go documentation", URL: "https://go.dev/doc/"},
 			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
 			{Text: "perfnb README", URL: "https://github.com/perfnb/perfnb#readme"},
@@ -136,8 +161,9 @@ func KernelInfo(version string) kernel.Info {
 }
 
 // Execute runs one cell: its items in order, stopping at the first error.
-// The cell's declarations are stored only when every item succeeded.
-func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+// A cell that does not compile defines nothing; in a cell that fails
+// while it runs, the declarations of the items that ran are kept.
+func (s *Session) Execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
 	res := s.execute(ctx, req, pub)
 	if res.Error == nil && len(req.UserExpressions) > 0 {
 		res.UserExpressions = s.userExpressions(ctx, req.UserExpressions, req.ExecutionCount)
@@ -155,14 +181,20 @@ type valueReader interface {
 // cellEnder is implemented by an evaluator that has work to do when a
 // cell's items have run (*interp.Interp: the cell's deferred calls).
 type cellEnder interface {
-	EndCell(ctx context.Context, count int, pub kernel.Publisher) error
+	EndCell(ctx context.Context, count int, pub protocol.Publisher) error
 }
 
-func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) (res kernel.ExecuteResult) {
+func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) (res protocol.ExecuteResult) {
 	count := req.ExecutionCount
-	items, err := cell.Parse(req.Code)
+	items, err := cell.ParseIn(s.fset, req.Code)
 	if err != nil {
-		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
+		return protocol.ExecuteResult{Error: syntaxError(err, req.Code, count)}
+	}
+	s.fetch = fetchTo{ctx, pub}
+	items, err = s.check(ctx, req.Code, items, count)
+	s.fetch = fetchTo{}
+	if err != nil {
+		return protocol.ExecuteResult{Error: err.(*protocol.Error)}
 	}
 	var decls []cell.Decl
 	s.mu.Lock()
@@ -172,9 +204,10 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.pending = nil
-		if res.Error == nil {
-			s.store.Add(decls...)
-		}
+		// What ran is kept, as in IPython, also when a later item
+		// failed: the interpreter holds it too.
+		s.store.Add(decls...)
+		s.storeVersion++
 	}()
 	if ce, ok := s.eval.(cellEnder); ok {
 		// Runs before the deferred function above stores the cell's
@@ -182,14 +215,14 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		defer func() {
 			err := guard(func() error { return ce.EndCell(ctx, count, pub) })
 			if err != nil && res.Error == nil {
-				res = kernel.ExecuteResult{Error: cellError(ctx, err)}
+				res = protocol.ExecuteResult{Error: cellError(ctx, err)}
 			}
 		}()
 	}
 
 	for i, it := range items {
 		if ctx.Err() != nil {
-			return kernel.ExecuteResult{Error: interrupted()}
+			return protocol.ExecuteResult{Error: interrupted()}
 		}
 		for j := range it.Decls {
 			it.Decls[j].Cell = count
@@ -198,7 +231,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		switch it.Kind {
 		case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
 			if s.eval == nil {
-				return kernel.ExecuteResult{Error: &kernel.Error{Name: "Error",
+				return protocol.ExecuteResult{Error: &protocol.Error{Name: "Error",
 					Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)}}
 			}
 			var v reflect.Value
@@ -208,7 +241,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 				return err
 			})
 			if err != nil {
-				return kernel.ExecuteResult{Error: cellError(ctx, err)}
+				return protocol.ExecuteResult{Error: s.limitation(cellError(ctx, err))}
 			}
 			if last && it.Kind == cell.Expression && ok {
 				res.Data = valueBundle(v)
@@ -220,7 +253,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 				return err
 			})
 			if err != nil {
-				return kernel.ExecuteResult{Error: cellError(ctx, err)}
+				return protocol.ExecuteResult{Error: cellError(ctx, err)}
 			}
 			if last && v != nil {
 				res.Data = valueBundle(reflect.ValueOf(v))
@@ -242,8 +275,95 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	return res
 }
 
+// check type-checks the Go items of a cell against the store; a cell
+// that does not compile fails with the compiler's errors before any of
+// its items runs, and so defines nothing. It returns the items to run:
+// those given, or, when the interpreter needs the checker's fixes (see
+// check.Program.Fixes), the items of the fixed code.
+func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, error) {
+	if s.checker == nil || !s.checkCells || !hasGo(items) {
+		return items, nil
+	}
+	s.checkMu.Lock()
+	prog, err := s.checker.Check(ctx, s.store, items, count)
+	s.checkMu.Unlock()
+	if ctx.Err() != nil {
+		return nil, interrupted()
+	}
+	var ce *check.Error
+	if errors.As(err, &ce) {
+		return nil, compileError(ce)
+	}
+	if prog == nil {
+		return items, nil
+	}
+	if edits := prog.Fixes(items); len(edits) > 0 {
+		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
+		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
+			return again, nil
+		}
+	}
+	return items, nil
+}
+
+// limitation words a compile error of the interpreter on a cell that the
+// type checker accepted for what it is: valid Go that yaegi cannot run.
+func (s *Session) limitation(ke *protocol.Error) *protocol.Error {
+	if s.checker == nil || ke.Name != "CompileError" || strings.Contains(ke.Value, "interpreter") {
+		return ke
+	}
+	pos, msg := "", ke.Value
+	if m := cellPosPrefix.FindString(msg); m != "" {
+		pos, msg = m, msg[len(m):]
+	}
+	what := "this valid Go"
+	for _, c := range constructs {
+		if m := c.re.FindStringSubmatch(msg); m != nil {
+			what = fmt.Sprintf(c.name, m[1])
+		}
+	}
+	value := fmt.Sprintf("%sthe interpreter (yaegi) cannot run %s (%s); the magics (%%timeit, %%memit, %%scalene) compile it natively", pos, what, msg)
+	tb := append([]string{"InterpreterLimit: " + value}, ke.Traceback...)
+	return &protocol.Error{Name: "InterpreterLimit", Value: value, Traceback: tb}
+}
+
+// constructs name the Go constructs behind yaegi's errors on valid Go.
+var constructs = []struct {
+	re   *regexp.Regexp
+	name string
+}{
+	{regexp.MustCompile(`^undefined: (min|max|clear)$`), "the builtin %s (Go 1.21)"},
+	{regexp.MustCompile(`^undefined type for (\w+)`), "the type parameter %s with this constraint or use"},
+	{regexp.MustCompile(`^undefined selector: (\w+)`), "the selector .%s on this (generic) type"},
+}
+
+// cellPosPrefix matches the In[N]:line:col: that starts an error.
+var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
+
+// hasGo reports whether items hold Go code.
+func hasGo(items []cell.Item) bool {
+	for _, it := range items {
+		if it.Syntax != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// compileError is the cell's error for the checker's errors.
+func compileError(ce *check.Error) *protocol.Error {
+	tb := make([]string, 0, len(ce.Diags))
+	for _, d := range ce.Diags {
+		for _, l := range strings.Split(d.String(), "\n") {
+			tb = append(tb, "CompileError: "+l)
+		}
+	}
+	value, _, _ := strings.Cut(ce.Diags[0].String(), "\n")
+	return &protocol.Error{Name: "CompileError", Value: value, Traceback: tb}
+}
+
 // runMagic runs a %line or %%cell magic.
-func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
+func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub protocol.Publisher) (any, error) {
 	call := magics.Call{Magic: *it.Magic, Count: count}
 	env := magics.Env{
 		Version:   s.opts.Version,
@@ -254,7 +374,13 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub ker
 			if s.eval == nil {
 				return fmt.Errorf("the Go interpreter could not start: %w", s.evalErr)
 			}
-			return s.eval.SetVar(name, value)
+			if err := s.eval.SetVar(name, value); err != nil {
+				return err
+			}
+			if s.checker != nil && value != nil {
+				return s.checker.SetVar(name, reflect.TypeOf(value))
+			}
+			return nil
 		},
 	}
 	return s.opts.Magics.Run(ctx, call, env)
@@ -287,11 +413,11 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the
 // String method of a value that has one), and text/html when the value has
 // an HTML() string method.
-func valueBundle(v reflect.Value) kernel.Bundle {
+func valueBundle(v reflect.Value) protocol.Bundle {
 	if !v.IsValid() {
-		return kernel.Bundle{"text/plain": "<nil>"}
+		return protocol.Bundle{"text/plain": "<nil>"}
 	}
-	b := kernel.Bundle{"text/plain": fmt.Sprintf("%v", v)}
+	b := protocol.Bundle{"text/plain": fmt.Sprintf("%v", v)}
 	if v.CanInterface() {
 		if h, ok := v.Interface().(interface{ HTML() string }); ok {
 			if html := safeCall(h.HTML); html != "" {
@@ -307,7 +433,7 @@ func valueBundle(v reflect.Value) kernel.Bundle {
 func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &kernel.Error{Name: "panic", Value: fmt.Sprint(r),
+			err = &protocol.Error{Name: "panic", Value: fmt.Sprint(r),
 				Traceback: []string{fmt.Sprintf("panic: %v", r), "(inside perfnb, not in the cell: please report it)"}}
 		}
 	}()
@@ -325,17 +451,17 @@ func safeCall(f func() string) (s string) {
 }
 
 // interrupted is the error of an interrupted cell.
-func interrupted() *kernel.Error {
-	return &kernel.Error{Name: "Interrupted", Value: interruptedValue,
+func interrupted() *protocol.Error {
+	return &protocol.Error{Name: "Interrupted", Value: interruptedValue,
 		Traceback: []string{"Interrupted: " + interruptedValue}}
 }
 
 // cellError turns an item's failure into the cell's error.
-func cellError(ctx context.Context, err error) *kernel.Error {
+func cellError(ctx context.Context, err error) *protocol.Error {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return interrupted()
 	}
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if errors.As(err, &ke) {
 		if ke.Name == "Interrupted" {
 			return interrupted()
@@ -347,16 +473,16 @@ func cellError(ctx context.Context, err error) *kernel.Error {
 		}
 		return ke
 	}
-	return &kernel.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
+	return &protocol.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
 }
 
 // syntaxError turns a cell.Parse error into a SyntaxError, with the line
 // of the cell and a caret under the column in its traceback.
-func syntaxError(err error, code string, count int) *kernel.Error {
+func syntaxError(err error, code string, count int) *protocol.Error {
 	var se *cell.SyntaxError
 	if !errors.As(err, &se) {
 		msg := fmt.Sprintf("In[%d]: %v", count, err)
-		return &kernel.Error{Name: "SyntaxError", Value: msg, Traceback: []string{"SyntaxError: " + msg}}
+		return &protocol.Error{Name: "SyntaxError", Value: msg, Traceback: []string{"SyntaxError: " + msg}}
 	}
 	msg := fmt.Sprintf("In[%d]:%d:%d: %s", count, se.Line, se.Col, se.Msg)
 	tb := []string{"SyntaxError: " + msg}
@@ -373,18 +499,18 @@ func syntaxError(err error, code string, count int) *kernel.Error {
 			tb = append(tb, "    "+strings.Repeat(" ", len([]rune(prefix)))+"^")
 		}
 	}
-	return &kernel.Error{Name: "SyntaxError", Value: msg, Traceback: tb}
+	return &protocol.Error{Name: "SyntaxError", Value: msg, Traceback: tb}
 }
 
 // discard is a Publisher that drops everything (for user_expressions).
 type discard struct{}
 
-func (discard) Stream(string, string)                               {}
-func (discard) Display(kernel.Bundle, map[string]any, string)       {}
-func (discard) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (discard) ClearOutput(bool)                                    {}
+func (discard) Stream(string, string)                                 {}
+func (discard) Display(protocol.Bundle, map[string]any, string)       {}
+func (discard) UpdateDisplay(protocol.Bundle, map[string]any, string) {}
+func (discard) ClearOutput(bool)                                      {}
 func (discard) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
+	return "", protocol.ErrStdinNotAllowed
 }
 
 // userExpressions evaluates the user_expressions of an execute_request.
@@ -397,7 +523,7 @@ func (s *Session) userExpressions(ctx context.Context, exprs map[string]string, 
 }
 
 func (s *Session) userExpression(ctx context.Context, expr string, count int) map[string]any {
-	fail := func(e *kernel.Error) map[string]any {
+	fail := func(e *protocol.Error) map[string]any {
 		tb := e.Traceback
 		if tb == nil {
 			tb = []string{e.Error()}
@@ -405,14 +531,14 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 		return map[string]any{"status": "error", "ename": e.Name, "evalue": e.Value, "traceback": tb}
 	}
 	if s.eval == nil {
-		return fail(&kernel.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)})
+		return fail(&protocol.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)})
 	}
 	items, err := cell.Parse(expr)
 	if err != nil {
 		return fail(syntaxError(err, expr, count))
 	}
 	if len(items) != 1 || items[0].Kind != cell.Expression {
-		return fail(&kernel.Error{Name: "SyntaxError", Value: fmt.Sprintf("not a Go expression: %q", expr)})
+		return fail(&protocol.Error{Name: "SyntaxError", Value: fmt.Sprintf("not a Go expression: %q", expr)})
 	}
 	var v reflect.Value
 	var ok bool
@@ -423,7 +549,7 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 	if err != nil {
 		return fail(cellError(ctx, err))
 	}
-	data := kernel.Bundle{"text/plain": ""}
+	data := protocol.Bundle{"text/plain": ""}
 	if ok {
 		data = valueBundle(v)
 	}
@@ -432,14 +558,14 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 
 // History answers a history_request over the cells of this session (see
 // history.History.Query).
-func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
+func (s *Session) History(q protocol.HistoryQuery) []protocol.HistoryEntry {
 	return s.history.Query(q)
 }
 
 // IsComplete says whether code is ready to run (for jupyter console).
-func (s *Session) IsComplete(code string) kernel.Completeness {
+func (s *Session) IsComplete(code string) protocol.Completeness {
 	status, indent := cell.IsComplete(code)
-	return kernel.Completeness{Status: status, Indent: indent}
+	return protocol.Completeness{Status: status, Indent: indent}
 }
 
 // Shutdown removes the native workspace and closes the interpreter.

@@ -1,0 +1,73 @@
+package cell
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+)
+
+// Syntax is the parsed Go of an item, made once by Parse and carried with
+// the item so that nothing downstream parses the item's source again.
+// Positions read as cell lines and columns through Fset.Position.
+type Syntax struct {
+	Fset *token.FileSet
+	// Decls are the declarations of an Import or Declaration item (one
+	// import; one or more adjacent declarations).
+	Decls []ast.Decl
+	// Stmts are the top-level statements of a Statement item, in order,
+	// or the one expression statement of an Expression item.
+	Stmts []ast.Stmt
+}
+
+// The wrappers around an item's text that make it a Go file: the text
+// starts on the wrapper's second line.
+const (
+	declPrefix = "package p\n"
+	stmtPrefix = "package p; func _() {\n"
+	stmtSuffix = "\n}"
+)
+
+// parseWrapped parses prefix+text+suffix as a file of fset and, when it
+// parses, makes its positions read as lines of the cell from line on.
+func parseWrapped(fset *token.FileSet, prefix, text, suffix string, line int, mode parser.Mode) (*ast.File, error) {
+	f, err := parser.ParseFile(fset, "", prefix+text+suffix, mode|parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	fset.File(f.Pos()).AddLineInfo(len(prefix), "", line)
+	return f, nil
+}
+
+// ParseDecl parses the Source of a stored declaration (one top-level
+// declaration, such as the var x = f() a top-level x := f() is stored
+// as) into fset, its positions reading as line d.Line of cell d.Cell.
+func ParseDecl(fset *token.FileSet, d Decl) (ast.Decl, error) {
+	f, err := parseWrapped(fset, declPrefix, d.Source, "", max(d.Line, 1), parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Decls) != 1 {
+		return nil, &SyntaxError{Line: d.Line, Col: 1, Msg: "expected one declaration"}
+	}
+	return f.Decls[0], nil
+}
+
+// DefineAsVar returns the package-level form of a top-level x, y := f()
+// statement, var x, y = f(), built from the statement's own nodes (so
+// that positions stay those of the cell), and ok false for any other
+// statement.
+func DefineAsVar(s ast.Stmt) (*ast.GenDecl, bool) {
+	as, ok := s.(*ast.AssignStmt)
+	if !ok || as.Tok != token.DEFINE {
+		return nil, false
+	}
+	spec := &ast.ValueSpec{Values: as.Rhs}
+	for _, e := range as.Lhs {
+		id, ok := e.(*ast.Ident)
+		if !ok {
+			return nil, false
+		}
+		spec.Names = append(spec.Names, id)
+	}
+	return &ast.GenDecl{TokPos: as.Pos(), Tok: token.VAR, Specs: []ast.Spec{spec}}, true
+}

@@ -1,0 +1,197 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/token"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// shared is one importer for the package's tests, so that export data is
+// found once.
+var shared = sync.OnceValues(func() (*token.FileSet, *Importer) {
+	fset := token.NewFileSet()
+	return fset, NewImporter(fset, "")
+})
+
+var std = map[string]string{"fmt": "fmt", "os": "os", "strconv": "strconv", "strings": "strings", "math": "math", "sort": "sort", "rand": "math/rand"}
+
+func newChecker() *Checker {
+	fset, im := shared()
+	return New(Options{Fset: fset, Importer: im, AutoImport: func(n string) (string, bool) { p, ok := std[n]; return p, ok }})
+}
+
+// notebook checks cells in order, storing the declarations of those that
+// check, and returns the error of each cell ("" when it checked).
+func notebook(t *testing.T, c *Checker, cells ...string) []string {
+	t.Helper()
+	store := cell.NewStore()
+	var out []string
+	for k, src := range cells {
+		count := k + 1
+		items, err := cell.ParseIn(c.Fset(), src)
+		if err != nil {
+			t.Fatalf("cell %d: %v", count, err)
+		}
+		_, err = c.Check(context.Background(), store, items, count)
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("cell %d: not a *check.Error: %v", count, err)
+			}
+			out = append(out, err.Error())
+			continue
+		}
+		out = append(out, "")
+		for _, it := range items {
+			for _, d := range it.Decls {
+				d.Cell = count
+				store.Add(d)
+			}
+		}
+	}
+	return out
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name  string
+		cells []string
+		want  string // the last cell's error
+	}{
+		{"two results to one", []string{`f := os.Open("/nonexistent")`}, `In[1]:1:6: assignment mismatch: 1 variable but os.Open returns 2 values`},
+		{"atoi", []string{`n := strconv.Atoi("12")`}, `In[1]:1:6: assignment mismatch: 1 variable but strconv.Atoi returns 2 values`},
+		{"return type", []string{`func f(n int) int64 { return n }`}, `In[1]:1:30: cannot use n (variable of type int) as int64 value in return statement`},
+		{"undefined", []string{`x := 1`, `y := x + z`}, `In[2]:1:10: undefined: z`},
+		{"type mismatch across cells", []string{`s := "a"`, `n := 1`, `fmt.Println(s + n)`}, `In[3]:1:13: invalid operation: s + n (mismatched types string and int)`},
+		{"unused local", []string{"for i := 0; i < 3; i++ {\n\ty := i\n}"}, `In[1]:2:2: declared and not used: y`},
+		{"no new variables", []string{"a := 1\na := 2"}, `In[1]:2:1: no new variables on left side of :=`},
+		{"method on missing field", []string{`type T struct{ A int }`, `var t T`, `t.B = 1`}, `In[3]:1:3: t.B undefined (type T has no field or method B)`},
+		{"wrong argument", []string{`func sq(x float64) float64 { return x * x }`, `sq("a")`}, `In[2]:1:4: cannot use "a" (untyped string constant) as float64 value in argument to sq`},
+		{"position on later line", []string{"x := 1\n\n  y := x.Foo"}, `In[1]:3:10: x.Foo undefined (type int has no field or method Foo)`},
+		{"redefined type breaks use", []string{`type P struct{ X int }`, `type P struct{ Y int }`, `p := P{X: 1}`}, `In[3]:1:8: unknown field X in struct literal of type P`},
+		{"bad import", []string{`import "no/such/pkg"`}, `In[1]:1:8: could not import no/such/pkg`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := notebook(t, newChecker(), tt.cells...)
+			for k, e := range got[:len(got)-1] {
+				if e != "" {
+					t.Fatalf("cell %d: unexpected error %s", k+1, e)
+				}
+			}
+			if last := got[len(got)-1]; !strings.HasPrefix(last, tt.want) {
+				t.Errorf("got  %q\nwant %q", last, tt.want)
+			}
+		})
+	}
+}
+
+func TestValid(t *testing.T) {
+	tests := []struct {
+		name  string
+		cells []string
+	}{
+		{"var from earlier var", []string{`a := 5`, `var b = a`, `b`}},
+		{"bitset", []string{`type bitset []uint64; func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }`}},
+		{"mutual recursion in one cell", []string{"func isEven(n int) bool { if n == 0 { return true }; return isOdd(n - 1) }\nfunc isOdd(n int) bool { if n == 0 { return false }; return isEven(n - 1) }\nisEven(10)"}},
+		{"redefinition replaces", []string{`x := 1`, `x := "s"`, `x + "t"`}},
+		{"func redefined with another signature", []string{`func f() int { return 1 }`, `func f(s string) string { return s }`, `f("a")`}},
+		{"auto import", []string{`strings.ToUpper("a")`, `func up(s string) string { return strings.ToUpper(s) }`, `up("b")`}},
+		{"unused import", []string{`import "sort"`, `x := 1`}},
+		{"import then use", []string{`import "math/rand"`, `rand.Intn(3)`}},
+		{"err reused", []string{"f, err := os.Open(\"/etc/hostname\")\nb, err := fmt.Println(f)\n_ = b"}},
+		{"expression value", []string{`x := 3`, `x`, `x * 2`, `fmt.Sprint(x)`}},
+		{"statements", []string{"total := 0\nfor i := range 10 {\n\ttotal += i\n}\nif total > 3 {\n\tfmt.Println(total)\n}"}},
+		{"type restored", []string{`type O struct{ A int }`, `func appendOrders(o []O) []O { return append(o, O{}) }`, `type O struct{ A, B int }`, `type O struct{ A int }`, `appendOrders(nil)`}},
+		{"partly redefined", []string{`a, b := 1, 2`, `a := "x"`, `b + 1`, `a + "y"`}},
+		{"first of slice", []string{`type S struct{ N int }`, `sample := []S{{1}}`, `first := sample[0]`, `first.N`}},
+		{"generic", []string{`func Map[T, U any](xs []T, f func(T) U) []U { var out []U; for _, x := range xs { out = append(out, f(x)) }; return out }`, `Map([]int{1}, func(i int) string { return fmt.Sprint(i) })`}},
+		{"defer and go", []string{"defer fmt.Println(1)\ngo func() {}()"}},
+		{"pasted package clause", []string{"package main\nfunc main() { fmt.Println(1) }", "main()"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, e := range notebook(t, newChecker(), tt.cells...) {
+				if e != "" {
+					t.Errorf("cell %d (%q): %s", k+1, tt.cells[k], e)
+				}
+			}
+		})
+	}
+}
+
+func TestTypeOf(t *testing.T) {
+	c := newChecker()
+	notebook(t, c, `type inner struct{ deep bool }`, `type S struct{ N int; inner }`, `func (S) M() {}`, `func (*S) P() {}`,
+		`sample := []S{{N: 1}}`, `first := sample[0]`, `sb := strings.Builder{}`)
+	for expr, want := range map[string]string{"first": "main.S", "sample": "[]main.S", "&sb": "*strings.Builder", "strings.NewReader": "func(s string) *strings.Reader"} {
+		typ, _, err := c.Last().TypeOf(expr)
+		if err != nil {
+			t.Errorf("%s: %v", expr, err)
+			continue
+		}
+		if typ.String() != want {
+			t.Errorf("%s: got %s, want %s", expr, typ, want)
+		}
+	}
+	for expr, want := range map[string]string{
+		"first":     "[N deep inner] [M P]",
+		"sample[0]": "[N deep inner] [M P]",
+		"S":         "[] [M]",
+		"sb":        "[] [Cap Grow Len Reset String Write WriteByte WriteRune WriteString]",
+	} {
+		f, m, err := c.Last().Members(expr)
+		if got := fmt.Sprint(f, " ", m); err != nil || got != want {
+			t.Errorf("Members(%s) = %s, %v; want %s", expr, got, err, want)
+		}
+	}
+}
+
+// BenchmarkCheckCell measures the per-cell cost of checking a trivial
+// cell in a notebook of 40 earlier declarations (export data read).
+func BenchmarkCheckCell(b *testing.B) {
+	c := newChecker()
+	store := cell.NewStore()
+	var cells []string
+	for k := range 20 {
+		cells = append(cells, "func f"+string(rune('a'+k))+"(n int) int { return n * 2 }", "v"+string(rune('a'+k))+" := fmt.Sprint(1)")
+	}
+	for k, src := range cells {
+		items, _ := cell.ParseIn(c.Fset(), src)
+		if _, err := c.Check(context.Background(), store, items, k+1); err != nil {
+			b.Fatal(err)
+		}
+		for _, it := range items {
+			for _, d := range it.Decls {
+				d.Cell = k + 1
+				store.Add(d)
+			}
+		}
+	}
+	b.ResetTimer()
+	for k := 0; k < b.N; k++ {
+		items, err := cell.ParseIn(c.Fset(), `x := 1 + 2`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Check(context.Background(), store, items, 100); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestUseOfBroken(t *testing.T) {
+	got := notebook(t, newChecker(), `type O struct{ A int }`, `func mk() O { return O{1} }`, `type O struct{ A, B int }`, `x := 1`, `mk()`, `type O struct{ A int }`, `mk()`)
+	want := []string{"", "", "", "", "In[5]:1:1: mk no longer compiles: In[2]:1:25: too few values in struct literal of type O", "", ""}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Errorf("cell %d: got %q, want %q", k+1, got[k], want[k])
+		}
+	}
+}

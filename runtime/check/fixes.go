@@ -1,0 +1,99 @@
+package check
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+	"sort"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// Edit is a change to a cell's text: Text inserted at Line:Col (1-based,
+// Col in bytes) of the cell.
+type Edit struct {
+	Line, Col int
+	Text      string
+}
+
+// Fixes returns the edits that make the cell's items run in the
+// interpreter as Go runs them, where yaegi departs from Go in a way only
+// types can tell. Today: the untyped constant on the left of a shift by a
+// non-constant amount takes its type from the context in Go (uint64 in
+// b&(1<<n) where b is uint64); yaegi gives it type int, which fails in
+// reflect, so the constant is converted explicitly (uint64(1)<<n).
+func (p *Program) Fixes(items []cell.Item) []Edit {
+	var edits []Edit
+	for _, it := range items {
+		if it.Syntax == nil {
+			continue
+		}
+		var nodes []ast.Node
+		for _, d := range it.Syntax.Decls {
+			nodes = append(nodes, d)
+		}
+		for _, s := range it.Syntax.Stmts {
+			nodes = append(nodes, s)
+		}
+		for _, n := range nodes {
+			ast.Inspect(n, func(n ast.Node) bool {
+				if b, ok := n.(*ast.BinaryExpr); ok && (b.Op == token.SHL || b.Op == token.SHR) {
+					edits = append(edits, p.shiftFix(b)...)
+				}
+				return true
+			})
+		}
+	}
+	return edits
+}
+
+// shiftFix converts the constant left operand of a non-constant shift to
+// the type Go gives it, when that is not int.
+func (p *Program) shiftFix(b *ast.BinaryExpr) []Edit {
+	if y, ok := p.Info.Types[b.Y]; !ok || y.Value != nil {
+		return nil // a constant shift: no type from context
+	}
+	x, ok := p.Info.Types[b.X]
+	if !ok || x.Value == nil {
+		return nil
+	}
+	basic, ok := x.Type.(*types.Basic)
+	if !ok || basic.Info()&types.IsUntyped != 0 || basic.Kind() == types.Int {
+		return nil
+	}
+	start, end := p.fset.Position(b.X.Pos()), p.fset.Position(b.X.End())
+	return []Edit{
+		{Line: start.Line, Col: start.Column, Text: basic.Name() + "("},
+		{Line: end.Line, Col: end.Column, Text: ")"},
+	}
+}
+
+// Apply makes edits in src, a cell's text (with \n line ends).
+func Apply(src string, edits []Edit) string {
+	starts := []int{0}
+	for i := 0; i < len(src); i++ {
+		if src[i] == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	type at struct {
+		off  int
+		text string
+	}
+	var list []at
+	for _, e := range edits {
+		if e.Line < 1 || e.Line > len(starts) {
+			continue
+		}
+		off := starts[e.Line-1] + e.Col - 1
+		if off < 0 || off > len(src) {
+			continue
+		}
+		list = append(list, at{off, e.Text})
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].off > list[j].off })
+	for _, a := range list {
+		src = src[:a.off] + a.text + src[a.off:]
+	}
+	return src
+}

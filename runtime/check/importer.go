@@ -1,0 +1,213 @@
+package check
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/importer"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+)
+
+// Importer gives the checker the packages cells import: any package the
+// Go toolchain resolves from Dir, read from the export data that
+// `go list -export` builds (the standard library, and, when Dir is in a
+// module, that module's packages and its requirements), plus packages
+// supplied with Add (perfnb's display package, which the toolchain may
+// not see). Packages are read once and kept for the Importer's lifetime.
+// An Importer is safe for concurrent use.
+type Importer struct {
+	dir   string
+	env   []string
+	fetch func(path string) error
+	fset  *token.FileSet
+
+	mu      sync.Mutex
+	exports map[string]string         // import path to export data file
+	extra   map[string]*types.Package // packages given to Add
+	gc      types.ImporterFrom
+}
+
+// NewImporter returns an importer that resolves import paths as the go
+// command run in dir does ("" for the current directory; a directory in
+// a module resolves that module's packages and requirements too). fset
+// receives the positions of imported objects.
+func NewImporter(fset *token.FileSet, dir string) *Importer {
+	return newImporter(fset, dir, nil, nil)
+}
+
+// newImporter is NewImporter with the go command's environment (nil for
+// the kernel's) and a fetch function called for a package outside the
+// standard library that the go command does not know yet (nil for none);
+// fetch makes it known (the notebook's modules get it).
+func newImporter(fset *token.FileSet, dir string, env []string, fetch func(string) error) *Importer {
+	im := &Importer{dir: dir, env: env, fetch: fetch, fset: fset, exports: map[string]string{}, extra: map[string]*types.Package{}}
+	im.gc = importer.ForCompiler(fset, "gc", im.lookup).(types.ImporterFrom)
+	return im
+}
+
+// Add makes pkg importable by its path, ahead of the toolchain.
+func (im *Importer) Add(pkg *types.Package) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.extra[pkg.Path()] = pkg
+}
+
+// Import imports the package at path.
+func (im *Importer) Import(path string) (*types.Package, error) {
+	return im.ImportFrom(path, im.dir, 0)
+}
+
+// ImportFrom imports the package at path (vendoring and dir are those of
+// the Importer's directory).
+func (im *Importer) ImportFrom(path, _ string, _ types.ImportMode) (*types.Package, error) {
+	return im.importContext(context.Background(), path)
+}
+
+// importContext imports the package at path; cancelling ctx stops the go
+// command.
+func (im *Importer) importContext(ctx context.Context, path string) (*types.Package, error) {
+	im.mu.Lock()
+	p, ok := im.extra[path]
+	im.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	if path == "unsafe" {
+		return types.Unsafe, nil
+	}
+	err := im.Resolve(ctx, path)
+	im.mu.Lock()
+	f, known := im.exports[path]
+	im.mu.Unlock()
+	if f == "" && im.fetch != nil && !isStd(path) {
+		if ferr := im.fetch(path); ferr != nil {
+			return nil, ferr
+		}
+		im.forget()
+		err = im.Resolve(ctx, path)
+		im.mu.Lock()
+		_, known = im.exports[path]
+		im.mu.Unlock()
+	}
+	if err != nil && !known {
+		return nil, err
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.gc.ImportFrom(path, im.dir, 0)
+}
+
+// Resolve finds the export data of the packages at paths, and of what
+// they import, with one run of `go list` for those not found yet. Calling
+// it ahead of a check saves a run of the go command per package.
+// Cancelling ctx stops the go command.
+func (im *Importer) Resolve(ctx context.Context, paths ...string) error {
+	im.mu.Lock()
+	var missing []string
+	for _, p := range paths {
+		if _, ok := im.exports[p]; !ok && im.extra[p] == nil && p != "unsafe" && p != "C" {
+			missing = append(missing, p)
+		}
+	}
+	im.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	found, err := goListExport(ctx, im.dir, im.env, missing)
+	im.mu.Lock()
+	for p, f := range found {
+		im.exports[p] = f
+	}
+	if len(found) > 0 {
+		for _, p := range missing {
+			if _, ok := found[p]; !ok {
+				im.exports[p] = "" // not resolvable from dir: do not ask again
+			}
+		}
+	}
+	im.mu.Unlock()
+	return err
+}
+
+// forget drops what the go command did not know, to ask again once
+// modules changed.
+func (im *Importer) forget() {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	for p, f := range im.exports {
+		if f == "" {
+			delete(im.exports, p)
+		}
+	}
+}
+
+// isStd reports whether path is a standard-library path (its first
+// element has no dot).
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// lookup opens the export data of path for the gc importer.
+func (im *Importer) lookup(path string) (io.ReadCloser, error) {
+	f, ok := im.exports[path] // im.mu is held by ImportFrom
+	if !ok {
+		return nil, fmt.Errorf("go list -export did not list package %s", path)
+	}
+	if f == "" {
+		return nil, fmt.Errorf("package %s is not known to the go command", path)
+	}
+	return os.Open(f)
+}
+
+// goListExport runs go list -export -deps for paths in dir and returns
+// the export data file of each package listed. A path the go command
+// cannot resolve is reported in the error with the go command's words.
+// The go command does not download modules (GOPROXY=off): what is not in
+// the module cache is for the fetch function to get, visibly.
+func goListExport(ctx context.Context, dir string, env, paths []string) (map[string]string, error) {
+	args := append([]string{"list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{with .Error}}{{.Err}}{{end}}"}, paths...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(env[:len(env):len(env)], "GOPROXY=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	found := map[string]string{}
+	var errs []error
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), "\t", 3)
+		if len(f) < 3 {
+			continue
+		}
+		if f[2] != "" {
+			errs = append(errs, fmt.Errorf("%s", firstLine(f[2])))
+			continue
+		}
+		found[f[0]] = f[1]
+	}
+	if err != nil && len(found) == 0 {
+		errs = append(errs, fmt.Errorf("go list: %w: %s", err, firstLine(stderr.String())))
+	}
+	return found, errors.Join(errs...)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,272 @@
+package check
+
+import (
+	"context"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
+)
+
+// Program is the type information of the notebook's program as it stood
+// when a cell checked.
+type Program struct {
+	Pkg  *types.Package
+	Info *types.Info
+	fset *token.FileSet
+	// anchor is a position in the program's file scope outside any
+	// function, where the imports and package-level names are in scope.
+	anchor token.Pos
+}
+
+// varsPath is the package that holds the variables given with SetVar; the
+// checked file dot-imports it.
+const varsPath = "perfnb/vars"
+
+// fresh marks the cell's own declarations in the clone of the store.
+const fresh = -1
+
+// Check type-checks the Go items of cell count (parsed with cell.ParseIn
+// in the checker's Fset) against the declarations of store. It returns
+// the checked program, or an *Error with the compile errors that lie in
+// the cell: errors in earlier cells' declarations (one that no longer
+// compiles after a redefinition) are left to the interpreter, which drops
+// such declarations with a note. Items without syntax are not checked.
+//
+// Cancelling ctx stops the go command that reads imports.
+func (c *Checker) Check(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*Program, error) {
+	b := &builder{c: c, count: count, files: map[*token.File]int{}, byName: map[string]int{},
+		sels: map[string]bool{}, defined: map[string]bool{}, defines: map[token.Pos]int{},
+		declNames: map[*token.File][]string{}, broken: map[string]string{}}
+	var own []cell.Decl
+	for _, it := range items {
+		for _, d := range it.Decls {
+			d.Cell = fresh
+			own = append(own, d)
+		}
+	}
+	pending := store.Clone()
+	pending.Add(own...)
+	for _, d := range pending.Decls() {
+		if d.Cell != fresh {
+			b.stored(c.parse(d), d.Cell)
+		}
+	}
+	for _, it := range items {
+		b.item(it)
+	}
+	return c.run(ctx, b, pending.Names())
+}
+
+// parse returns the syntax of a stored declaration, parsed once.
+func (c *Checker) parse(d cell.Decl) *parsedDecl {
+	k := declKey{d.Kind, d.Cell, d.Line, d.Source}
+	if p, ok := c.parsed[k]; ok {
+		return p
+	}
+	p := &parsedDecl{}
+	p.decl, p.err = cell.ParseDecl(c.fset, d)
+	if p.err == nil {
+		p.file = c.fset.File(p.decl.Pos())
+		p.sels = selectors(p.decl)
+	}
+	c.parsed[k] = p
+	return p
+}
+
+// selectors lists the identifiers used as X in X.Sel within n.
+func selectors(n ast.Node) []string {
+	var out []string
+	ast.Inspect(n, func(n ast.Node) bool {
+		if s, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := s.X.(*ast.Ident); ok {
+				out = append(out, id.Name)
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// builder assembles the program of one check.
+type builder struct {
+	c       *Checker
+	count   int
+	imports []*ast.ImportSpec
+	byName  map[string]int // local import name to its index in imports
+	decls   []ast.Decl
+	body    []ast.Stmt
+	exprs   []ast.Node          // expressions whose value the cell shows
+	files   map[*token.File]int // cell of each file of syntax
+	sels    map[string]bool     // selector X identifiers
+	defined map[string]bool     // names the cell declared so far
+	diags   []Diag              // errors found while assembling
+	first   token.Pos           // the cell's first position
+	anchor  token.Pos           // see Program.anchor
+	// lastKept says whether the last error reported was kept (so that
+	// its continuation lines are).
+	lastKept bool
+	// defines gives the number of names of each top-level x := f() of the
+	// cell, by the position of its first value.
+	defines map[token.Pos]int
+	// declNames are the names each stored declaration's file declares,
+	// broken the first error of those that no longer compile (after a
+	// redefinition), by name.
+	declNames map[*token.File][]string
+	broken    map[string]string
+	nodes     []ast.Node // the cell's syntax
+}
+
+func (b *builder) stored(p *parsedDecl, cellNo int) {
+	if p.err != nil {
+		return
+	}
+	b.files[p.file] = cellNo
+	b.declNames[p.file] = declNames(p.decl)
+	for _, s := range p.sels {
+		b.sels[s] = true
+	}
+	b.decl(p.decl)
+}
+
+// decl adds a package-level declaration, its imports to the import list.
+func (b *builder) decl(d ast.Decl) {
+	if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.IMPORT {
+		for _, s := range g.Specs {
+			b.importSpec(s.(*ast.ImportSpec))
+		}
+		return
+	}
+	b.decls = append(b.decls, d)
+}
+
+// importSpec adds an import; a later import of a local name replaces an
+// earlier one, as a cell's import replaces the store's.
+func (b *builder) importSpec(s *ast.ImportSpec) {
+	name := ImportName(strings.Trim(s.Path.Value, "\"`"))
+	if s.Name != nil {
+		name = s.Name.Name
+	}
+	if name == "_" || name == "." {
+		b.imports = append(b.imports, s)
+		return
+	}
+	if i, ok := b.byName[name]; ok {
+		b.imports[i] = s
+		return
+	}
+	b.byName[name] = len(b.imports)
+	b.imports = append(b.imports, s)
+}
+
+// ImportName guesses the package name of an import path as the go command
+// names it by default: stdpkg.Name (math/rand/v2 is rand), without a go-
+// prefix, with - and . as _ (go-cmp is cmp).
+func ImportName(importPath string) string {
+	base := strings.TrimPrefix(stdpkg.Name(importPath), "go-")
+	return strings.NewReplacer("-", "_", ".", "_").Replace(base)
+}
+
+// item adds the syntax of one cell item.
+func (b *builder) item(it cell.Item) {
+	if it.Syntax == nil {
+		return
+	}
+	nodes := []ast.Node{}
+	for _, d := range it.Syntax.Decls {
+		nodes = append(nodes, d)
+		b.declared(d)
+		b.decl(d)
+	}
+	for _, s := range it.Syntax.Stmts {
+		nodes = append(nodes, s)
+		b.stmt(it.Kind, s)
+	}
+	b.nodes = append(b.nodes, nodes...)
+	for _, n := range nodes {
+		if !b.first.IsValid() {
+			b.first = n.Pos()
+		}
+		b.files[b.c.fset.File(n.Pos())] = b.count
+		for _, s := range selectors(n) {
+			b.sels[s] = true
+		}
+	}
+}
+
+// declNames lists the package-level names d declares ("" for methods).
+func declNames(d ast.Decl) []string {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if d.Recv == nil {
+			return []string{d.Name.Name}
+		}
+	case *ast.GenDecl:
+		var out []string
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.TypeSpec:
+				out = append(out, s.Name.Name)
+			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					out = append(out, n.Name)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// declared notes the names a cell's declaration declares.
+func (b *builder) declared(d ast.Decl) {
+	if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.VAR {
+		for _, s := range g.Specs {
+			for _, n := range s.(*ast.ValueSpec).Names {
+				b.defined[n.Name] = true
+			}
+		}
+	}
+}
+
+// stmt adds a top-level statement: x := f() as a package-level var, the
+// others to the body of the cell's function.
+func (b *builder) stmt(kind cell.Kind, s ast.Stmt) {
+	if kind == cell.Expression {
+		b.exprs = append(b.exprs, s)
+	}
+	gd, ok := cell.DefineAsVar(s)
+	if !ok {
+		b.body = append(b.body, s)
+		return
+	}
+	spec := gd.Specs[0].(*ast.ValueSpec)
+	// A name the cell declared already is assigned, as in a function
+	// body (f, err := ...; g, err := ...).
+	names := make([]*ast.Ident, len(spec.Names))
+	news := 0
+	for k, id := range spec.Names {
+		names[k] = id
+		if b.defined[id.Name] || id.Name == "_" {
+			names[k] = &ast.Ident{NamePos: id.NamePos, Name: "_"}
+			continue
+		}
+		b.defined[id.Name] = true
+		news++
+	}
+	if news == 0 {
+		b.diag(s.Pos(), "no new variables on left side of :=")
+		return
+	}
+	b.defines[spec.Values[0].Pos()] = len(names)
+	b.decls = append(b.decls, &ast.GenDecl{TokPos: gd.TokPos, Tok: token.VAR,
+		Specs: []ast.Spec{&ast.ValueSpec{Names: names, Values: spec.Values}}})
+}
+
+func (b *builder) diag(pos token.Pos, msg string) {
+	p := b.c.fset.Position(pos)
+	b.diags = append(b.diags, Diag{Cell: b.count, Line: p.Line, Col: p.Column, Msg: msg})
+}
