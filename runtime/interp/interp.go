@@ -58,12 +58,6 @@ import (
 
 // Options configures an Interp.
 type Options struct {
-	// Decls returns the session's declaration store. It is optional: the
-	// interpreter replays its own record of what it evaluated, which holds
-	// the store's entries plus the imports made on first use and the
-	// earlier items of the running cell. It is accepted so that callers
-	// can pass the store; it is not called.
-	Decls func() []cell.Decl
 	// MemoryLimit is the heap size, in bytes, past which a running cell
 	// is stopped with a MemoryLimitExceeded error (see MemoryLimitEnv).
 	// 0 means the default: $PERFNB_KERNEL_MEMORY_LIMIT, else half of the

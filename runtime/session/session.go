@@ -96,7 +96,7 @@ type Session struct {
 // New returns a fresh session with its interpreter.
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
-	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
+	s.eval, s.evalErr = newInterp(opts.Modules)
 	s.checkCells = true
 	return s
 }
