@@ -393,7 +393,8 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 	item.Line = max(item.Line, 1)
 	src := item.Source
 	var a *analysis
-	if item.Kind == cell.Import || item.Kind == cell.Declaration || strings.ContainsAny(src, ".(:") || strings.Contains(src, "go") {
+	switch item.Kind {
+	case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
 		a = analyze(item.Kind, src, i.isConst, &i.seq)
 	}
 	if a != nil {
@@ -406,7 +407,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 	// "constant definition loop"; find such a name while yaegi can still
 	// tell (see undefinedName), to report it if the evaluation fails.
 	var undefined *kernel.Error
-	if item.Kind == cell.Declaration || (item.Kind == cell.Statement && (strings.Contains(src, ":=") || strings.Contains(src, "var"))) {
+	if item.Kind == cell.Declaration || item.Kind == cell.Statement {
 		undefined = i.undefinedError(item, count)
 	}
 	var wrapped []lineRange
@@ -817,10 +818,8 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 		}
 		seen[id] = true
 		src := d.Source
-		if strings.Contains(src, "go") {
-			if a := analyze(cell.Declaration, src, i.isConst, &i.seq); a != nil {
-				src = a.source
-			}
+		if a := analyze(cell.Declaration, src, i.isConst, &i.seq); a != nil {
+			src = a.source
 		}
 		src = rewriteCell(cell.Declaration, src, d.Cell, d.Line, &i.seq, i.intGlobal, i.intResult).source
 		fmt.Fprintf(&b, "\n//line In[%d]/_.go:%d:1\n%s\n", d.Cell, d.Line, src)
