@@ -43,6 +43,9 @@ CASES = [
     ("interface_holding_data",
      ["var anyv any = 1", "anyv = []string{\"a\", \"b\"}"],
      "anyv", None),
+    ("interface_holding_nil",
+     ["var anyNil any", "var anyPtr any", "anyPtr = &[]int{4}"],
+     "anyNil == nil, *(anyPtr.(*[]int))", None),
     ("random_fixture",
      ["perm := rand.Perm(20)"],
      "perm", None),
@@ -73,6 +76,18 @@ def make_check(name, cells, expr, note):
 
 for case in CASES:
     CHECKS.append(make_check(*case))
+
+
+def memit_sees_values(k):
+    """%memit's child starts from the notebook's values too."""
+    k.ok("grown := []int{}")
+    k.ok("for i := 0; i < 10; i++ { grown = append(grown, i*i) }")
+    r = k.ok("%memit fmt.Println(len(grown), grown[9])", timeout=MAGIC_TIMEOUT)
+    expect("10 81" in r.stdout(), "the child of %%memit printed %r" % r.stdout(), r.describe())
+    expect("note:" not in r.stderr(), "unexpected note", r.describe())
+
+
+CHECKS.append(memit_sees_values)
 
 
 if __name__ == "__main__":

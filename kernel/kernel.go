@@ -45,6 +45,7 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = slog.New(newThrottle(logger.Handler()))
 	// From the start: jupyter_client sends SIGINT to the process group.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt)

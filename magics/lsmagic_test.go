@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -79,7 +79,7 @@ func TestRegistryModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := r.Run(context.Background(), tt.call, Env{})
-		var ke *kernel.Error
+		var ke *protocol.Error
 		switch {
 		case tt.wantErr == "" && err != nil:
 			t.Errorf("%+v: %v", tt.call, err)

@@ -12,10 +12,9 @@ package magics
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/native"
@@ -34,7 +33,7 @@ type Env struct {
 	// Decls are the declarations stored from earlier successful cells.
 	Decls []cell.Decl
 	// Publisher receives the magic's outputs (display bundles, streams).
-	Publisher kernel.Publisher
+	Publisher protocol.Publisher
 	// Workspace returns the kernel's native workspace, creating it on
 	// first use.
 	Workspace func() (*native.Workspace, error)
@@ -53,7 +52,7 @@ type Magic interface {
 	Doc() string
 	// Run runs the magic. The value it returns, if not nil, becomes the
 	// cell's value when the magic is the cell's last item (for -o); a value
-	// with a String method is shown with it. A returned *kernel.Error is
+	// with a String method is shown with it. A returned *protocol.Error is
 	// shown as it is; any other error is shown with its text.
 	Run(ctx context.Context, call Call, env Env) (any, error)
 }
@@ -100,9 +99,9 @@ func (r *Registry) Run(ctx context.Context, call Call, env Env) (any, error) {
 	}
 	if !ok {
 		if call.Cell {
-			return nil, &kernel.Error{Name: "UsageError", Value: fmt.Sprintf("Cell magic `%%%%%s` not found.", call.Name)}
+			return nil, UsageError("Cell magic `%%%%%s` not found.", call.Name)
 		}
-		return nil, &kernel.Error{Name: "UsageError", Value: fmt.Sprintf("Line magic function `%%%s` not found.", call.Name)}
+		return nil, UsageError("Line magic function `%%%s` not found.", call.Name)
 	}
 	return m.Run(ctx, call, env)
 }

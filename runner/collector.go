@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // run is the state of one notebook run that outlives a cell: the display
@@ -20,7 +20,7 @@ type run struct {
 	progress *lineWriter
 }
 
-// collector is the kernel.Publisher of one cell: it turns what the
+// collector is the protocol.Publisher of one cell: it turns what the
 // interpreter publishes into the cell's nbformat outputs, as a Jupyter
 // client would, and echoes the text to the terminal.
 type collector struct {
@@ -30,7 +30,7 @@ type collector struct {
 	closed       bool // the cell has finished; late outputs are dropped
 }
 
-var _ kernel.Publisher = (*collector)(nil)
+var _ protocol.Publisher = (*collector)(nil)
 
 // add appends o to the cell's outputs, first carrying out a pending
 // clear_output. It must be called with r.mu held.
@@ -79,7 +79,7 @@ func (c *collector) Stream(name, text string) {
 
 // Display adds a display_data output. Like Jupyter clients, a display
 // with an id that is already shown also updates the earlier outputs.
-func (c *collector) Display(data kernel.Bundle, metadata map[string]any, displayID string) {
+func (c *collector) Display(data protocol.Bundle, metadata map[string]any, displayID string) {
 	c.run.mu.Lock()
 	defer c.run.mu.Unlock()
 	if c.closed {
@@ -96,7 +96,7 @@ func (c *collector) Display(data kernel.Bundle, metadata map[string]any, display
 
 // UpdateDisplay replaces, in place, the data of every output shown
 // earlier with displayID, in this cell or an earlier one.
-func (c *collector) UpdateDisplay(data kernel.Bundle, metadata map[string]any, displayID string) {
+func (c *collector) UpdateDisplay(data protocol.Bundle, metadata map[string]any, displayID string) {
 	c.run.mu.Lock()
 	defer c.run.mu.Unlock()
 	if c.closed {
@@ -105,7 +105,7 @@ func (c *collector) UpdateDisplay(data kernel.Bundle, metadata map[string]any, d
 	c.updateLocked(data, metadata, displayID)
 }
 
-func (c *collector) updateLocked(data kernel.Bundle, metadata map[string]any, displayID string) {
+func (c *collector) updateLocked(data protocol.Bundle, metadata map[string]any, displayID string) {
 	for _, o := range c.run.displays[displayID] {
 		o.data = data
 		o.metadata = metadata
@@ -129,11 +129,11 @@ func (c *collector) ClearOutput(wait bool) {
 
 // Input refuses: a notebook run has nobody to answer.
 func (c *collector) Input(ctx context.Context, prompt string, password bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
+	return "", protocol.ErrStdinNotAllowed
 }
 
 // result adds the cell's execute_result.
-func (c *collector) result(data kernel.Bundle, metadata map[string]any, count int) {
+func (c *collector) result(data protocol.Bundle, metadata map[string]any, count int) {
 	c.run.mu.Lock()
 	defer c.run.mu.Unlock()
 	c.run.progress.bundle(fmt.Sprintf("Out[%d]: ", count), data)
@@ -141,12 +141,12 @@ func (c *collector) result(data kernel.Bundle, metadata map[string]any, count in
 }
 
 // fail adds the cell's error output.
-func (c *collector) fail(e *kernel.Error) {
+func (c *collector) fail(e *protocol.Error) {
 	c.run.mu.Lock()
 	defer c.run.mu.Unlock()
 	c.run.progress.write(e.TracebackText())
 	c.run.progress.endLine()
-	c.add(&output{outputType: "error", ename: e.Name, evalue: e.Value, traceback: e.Traceback})
+	c.add(&output{outputType: "error", ename: e.Name, evalue: e.Value, traceback: e.Lines()})
 }
 
 // close drops any output published after the cell has finished.
@@ -180,7 +180,7 @@ func (l *lineWriter) endLine() {
 
 // bundle shows the text/plain of a bundle, or says which kinds of data it
 // holds when it has no text.
-func (l *lineWriter) bundle(prefix string, data kernel.Bundle) {
+func (l *lineWriter) bundle(prefix string, data protocol.Bundle) {
 	text, ok := data["text/plain"].(string)
 	if !ok {
 		if b, isBytes := data["text/plain"].([]byte); isBytes {

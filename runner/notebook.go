@@ -14,7 +14,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // notebook is an nbformat 4 notebook. Only the fields the runner reads or
@@ -355,7 +355,7 @@ type output struct {
 	text []byte
 
 	// display_data and execute_result
-	data           kernel.Bundle
+	data           protocol.Bundle
 	metadata       map[string]any
 	executionCount int
 
@@ -394,7 +394,7 @@ func (o *output) encode() map[string]any {
 
 // encodeBundle turns a MIME bundle into nbformat's mimebundle: text types
 // split into lines, binary data base64-encoded, JSON types left as values.
-func encodeBundle(b kernel.Bundle) map[string]any {
+func encodeBundle(b protocol.Bundle) map[string]any {
 	m := make(map[string]any, len(b))
 	for mime, v := range b {
 		switch v := v.(type) {

@@ -1,5 +1,5 @@
 // Package runner executes a notebook without Jupyter: every code cell in
-// order through a kernel.Interpreter, with progress on the terminal, and
+// order through a protocol.Interpreter, with progress on the terminal, and
 // the outputs written back as nbformat 4.
 //
 // The outputs are collected as a Jupyter client collects them: consecutive
@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // Options configures one run.
@@ -37,9 +37,9 @@ type Options struct {
 // CellError is the error Run returns when a cell fails and errors are not
 // allowed.
 type CellError struct {
-	Cell  int           // the cell's position in the notebook, from 1
-	Count int           // its execution count, the n of In[n]
-	Err   *kernel.Error // the error shown on the cell
+	Cell  int             // the cell's position in the notebook, from 1
+	Count int             // its execution count, the n of In[n]
+	Err   *protocol.Error // the error shown on the cell
 }
 
 // Error says which cell failed and why.
@@ -65,11 +65,11 @@ const stopGrace = 10 * time.Second
 // cell, writes the outputs so far and returns a *CellError, unless
 // opts.AllowErrors is set. The notebook is written in every case once it
 // has been read, even when the run is interrupted through ctx.
-func Run(ctx context.Context, interp kernel.Interpreter, opts Options) error {
+func Run(ctx context.Context, interp protocol.Interpreter, opts Options) error {
 	return runWith(ctx, interp, opts, stopGrace)
 }
 
-func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace time.Duration) error {
+func runWith(ctx context.Context, interp protocol.Interpreter, opts Options, grace time.Duration) error {
 	nb, err := readNotebook(opts.Path)
 	if err != nil {
 		return err
@@ -176,7 +176,7 @@ func runWith(ctx context.Context, interp kernel.Interpreter, opts Options, grace
 // execute runs one cell and records its outputs. It returns the cell's
 // error, if any, and a fatal error when the run cannot go on: the run was
 // interrupted, or the interpreter did not stop after being cancelled.
-func execute(ctx context.Context, interp kernel.Interpreter, r *run, c *nbCell, count int, timeout, grace time.Duration) (cellErr *kernel.Error, fatal error) {
+func execute(ctx context.Context, interp protocol.Interpreter, r *run, c *nbCell, count int, timeout, grace time.Duration) (cellErr *protocol.Error, fatal error) {
 	cellCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if timeout > 0 {
@@ -186,17 +186,17 @@ func execute(ctx context.Context, interp kernel.Interpreter, r *run, c *nbCell, 
 	}
 
 	col := &collector{run: r, cell: c}
-	req := kernel.ExecuteRequest{
+	req := protocol.ExecuteRequest{
 		Code:           c.source,
 		StoreHistory:   true,
 		AllowStdin:     false,
 		StopOnError:    true,
 		ExecutionCount: count,
 	}
-	results := make(chan kernel.ExecuteResult, 1)
+	results := make(chan protocol.ExecuteResult, 1)
 	go func() { results <- interp.Execute(cellCtx, req, col) }()
 
-	var res kernel.ExecuteResult
+	var res protocol.ExecuteResult
 	select {
 	case res = <-results:
 	case <-cellCtx.Done():
@@ -204,7 +204,7 @@ func execute(ctx context.Context, interp kernel.Interpreter, r *run, c *nbCell, 
 		case res = <-results:
 		case <-time.After(grace):
 			col.close()
-			e := &kernel.Error{
+			e := &protocol.Error{
 				Name:  "TimeoutError",
 				Value: fmt.Sprintf("In[%d] did not stop within %s of being interrupted", count, grace),
 			}
@@ -221,7 +221,7 @@ func execute(ctx context.Context, interp kernel.Interpreter, r *run, c *nbCell, 
 	}
 	switch {
 	case res.Error != nil && timedOut:
-		e := &kernel.Error{
+		e := &protocol.Error{
 			Name:  "TimeoutError",
 			Value: fmt.Sprintf("In[%d] did not finish within %s and was interrupted", count, timeout),
 		}
@@ -242,7 +242,7 @@ func execute(ctx context.Context, interp kernel.Interpreter, r *run, c *nbCell, 
 
 // setMetadata writes the perfnb kernelspec and the interpreter's language
 // info into the notebook's metadata, keeping other language_info fields.
-func setMetadata(nb *notebook, info kernel.Info) error {
+func setMetadata(nb *notebook, info protocol.Info) error {
 	if err := nb.setMeta("kernelspec", kernelspec); err != nil {
 		return err
 	}

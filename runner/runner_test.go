@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
-// fakeInterp is a kernel.Interpreter whose cells are scripts of one
+// fakeInterp is a protocol.Interpreter whose cells are scripts of one
 // command a line:
 //
 //	out TEXT / err TEXT      stream TEXT and a newline on stdout / stderr
@@ -33,21 +33,21 @@ import (
 //	hang                     ignore cancellation for a long time
 type fakeInterp struct {
 	mu   sync.Mutex
-	reqs []kernel.ExecuteRequest
+	reqs []protocol.ExecuteRequest
 }
 
-func (f *fakeInterp) Info() kernel.Info {
-	return kernel.Info{Language: kernel.LanguageInfo{
+func (f *fakeInterp) Info() protocol.Info {
+	return protocol.Info{Language: protocol.LanguageInfo{
 		Name: "go", Version: "1.26", Mimetype: "text/x-go", FileExtension: ".go",
 		PygmentsLexer: "go", CodemirrorMode: "go",
 	}}
 }
 
-func (f *fakeInterp) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+func (f *fakeInterp) Execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
 	f.mu.Unlock()
-	var res kernel.ExecuteResult
+	var res protocol.ExecuteResult
 	for _, line := range strings.Split(req.Code, "\n") {
 		cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
 		switch cmd {
@@ -61,16 +61,16 @@ func (f *fakeInterp) Execute(ctx context.Context, req kernel.ExecuteRequest, pub
 				id = ""
 			}
 			if cmd == "display" {
-				pub.Display(kernel.Bundle{"text/plain": text}, nil, id)
+				pub.Display(protocol.Bundle{"text/plain": text}, nil, id)
 			} else {
-				pub.UpdateDisplay(kernel.Bundle{"text/plain": text}, map[string]any{"updated": true}, id)
+				pub.UpdateDisplay(protocol.Bundle{"text/plain": text}, map[string]any{"updated": true}, id)
 			}
 		case "html":
-			pub.Display(kernel.Bundle{"text/html": arg}, nil, "")
+			pub.Display(protocol.Bundle{"text/html": arg}, nil, "")
 		case "png":
-			pub.Display(kernel.Bundle{"image/png": []byte{0x89, 'P', 'N', 'G'}, "text/plain": "<image>"}, map[string]any{"width": 4}, "")
+			pub.Display(protocol.Bundle{"image/png": []byte{0x89, 'P', 'N', 'G'}, "text/plain": "<image>"}, map[string]any{"width": 4}, "")
 		case "json":
-			pub.Display(kernel.Bundle{"application/json": `{"a": [1, 2]}`, "application/x-odd": unencodable{}}, nil, "")
+			pub.Display(protocol.Bundle{"application/json": `{"a": [1, 2]}`, "application/x-odd": unencodable{}}, nil, "")
 		case "clear":
 			pub.ClearOutput(false)
 		case "clearwait":
@@ -79,14 +79,14 @@ func (f *fakeInterp) Execute(ctx context.Context, req kernel.ExecuteRequest, pub
 			_, err := pub.Input(ctx, "? ", false)
 			pub.Stream("stdout", err.Error()+"\n")
 		case "value":
-			res.Data = kernel.Bundle{"text/plain": arg, "text/html": "<b>" + arg + "</b>"}
+			res.Data = protocol.Bundle{"text/plain": arg, "text/html": "<b>" + arg + "</b>"}
 		case "fail":
 			name, value, _ := strings.Cut(arg, " ")
-			res.Error = &kernel.Error{Name: name, Value: value, Traceback: []string{name + ": " + value, "  at line 1"}}
+			res.Error = &protocol.Error{Name: name, Value: value, Traceback: []string{name + ": " + value, "  at line 1"}}
 			return res
 		case "sleep":
 			<-ctx.Done()
-			res.Error = &kernel.Error{Name: "Interrupted", Value: "the cell was interrupted", Traceback: []string{"Interrupted"}}
+			res.Error = &protocol.Error{Name: "Interrupted", Value: "the cell was interrupted", Traceback: []string{"Interrupted"}}
 			return res
 		case "hang":
 			time.Sleep(2 * time.Second)
@@ -95,13 +95,13 @@ func (f *fakeInterp) Execute(ctx context.Context, req kernel.ExecuteRequest, pub
 	return res
 }
 
-func (f *fakeInterp) Complete(string, int) kernel.Completion     { return kernel.Completion{} }
-func (f *fakeInterp) Inspect(string, int, int) kernel.Inspection { return kernel.Inspection{} }
-func (f *fakeInterp) IsComplete(string) kernel.Completeness {
-	return kernel.Completeness{Status: "complete"}
+func (f *fakeInterp) Complete(string, int) protocol.Completion     { return protocol.Completion{} }
+func (f *fakeInterp) Inspect(string, int, int) protocol.Inspection { return protocol.Inspection{} }
+func (f *fakeInterp) IsComplete(string) protocol.Completeness {
+	return protocol.Completeness{Status: "complete"}
 }
-func (f *fakeInterp) History(kernel.HistoryQuery) []kernel.HistoryEntry { return nil }
-func (f *fakeInterp) Shutdown(bool) error                               { return nil }
+func (f *fakeInterp) History(protocol.HistoryQuery) []protocol.HistoryEntry { return nil }
+func (f *fakeInterp) Shutdown(bool) error                                   { return nil }
 
 func (f *fakeInterp) codes() []string {
 	f.mu.Lock()
@@ -264,7 +264,7 @@ func TestOutputs(t *testing.T) {
 			name: "input is refused",
 			code: "input",
 			want: []map[string]any{
-				{"output_type": "stream", "name": "stdout", "text": []string{kernel.ErrStdinNotAllowed.Error() + "\n"}},
+				{"output_type": "stream", "name": "stdout", "text": []string{protocol.ErrStdinNotAllowed.Error() + "\n"}},
 			},
 		},
 	}

@@ -12,7 +12,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/modules"
 )
@@ -53,7 +53,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		if m.err != nil {
 			msg += ": " + m.err.Error()
 		}
-		return nil, &kernel.Error{Name: "Error", Value: msg}
+		return nil, &protocol.Error{Name: "Error", Value: msg}
 	}
 	out := magics.NewOutput(env.Publisher, "go").Stdout()
 	switch fields[0] {
@@ -84,10 +84,10 @@ func failure(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return &kernel.Error{Name: "GoError", Value: err.Error(), Traceback: []string{"GoError: " + err.Error()}}
+	return &protocol.Error{Name: "GoError", Value: err.Error(), Traceback: []string{"GoError: " + err.Error()}}
 }
 
 // usageError is IPython's error for a magic used wrongly.
 func usageError(msg string) error {
-	return &kernel.Error{Name: "UsageError", Value: msg}
+	return &protocol.Error{Name: "UsageError", Value: msg}
 }

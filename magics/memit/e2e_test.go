@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/record"
@@ -171,9 +171,9 @@ func TestEndToEndErrors(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := New().Run(ctx, tt.call, magics.Env{Publisher: &kerneltest.Publisher{}, Workspace: wsf})
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) {
-				t.Fatalf("error %v (%T), want a *kernel.Error", err, err)
+				t.Fatalf("error %v (%T), want a *protocol.Error", err, err)
 			}
 			t.Logf("%s after %v", ke, time.Since(start).Round(time.Millisecond))
 			if ke.Name != tt.wantName || !strings.Contains(ke.Error()+strings.Join(ke.Traceback, "\n"), tt.wantText) {

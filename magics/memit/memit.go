@@ -59,7 +59,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
@@ -109,7 +109,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 	result, err := os.CreateTemp(ws.Dir(), "memit-*.jsonl")
 	if err != nil {
-		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the result file: %v", err)}
+		return nil, &protocol.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the result file: %v", err)}
 	}
 	result.Close()
 	defer os.Remove(result.Name())
@@ -153,7 +153,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return nil, runError(ctx, runErr, limit, opts.limit == 0)
 	}
 	if readErr != nil || parseErr != nil {
-		return nil, &kernel.Error{Name: "MemitError", Value: fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr))}
+		return nil, &protocol.Error{Name: "MemitError", Value: fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr))}
 	}
 
 	res := newResult(reports, opts)
@@ -219,7 +219,7 @@ func limitText(isDefault bool) string {
 // limitError reports the harness's own stop at the limit, which says
 // what crossed it. It is the cell's error even when the cell was
 // interrupted meanwhile.
-func limitError(r harness.MemReport, isDefault bool) *kernel.Error {
+func limitError(r harness.MemReport, isDefault bool) *protocol.Error {
 	what := "resident memory"
 	if r.Note != "" {
 		what = r.Note
@@ -234,7 +234,7 @@ func limitError(r harness.MemReport, isDefault bool) *kernel.Error {
 // the engine stops the child at its memory limit, the error names limit,
 // the one the user can change with -m, rather than the engine's, which is
 // a little higher.
-func runError(ctx context.Context, err error, limit int64, isDefault bool) *kernel.Error {
+func runError(ctx context.Context, err error, limit int64, isDefault bool) *protocol.Error {
 	o := magics.NativeErrorOptions{Magic: "memit"}
 	if limit > 0 {
 		o.MemoryLimit = fmt.Sprintf("memory limit exceeded: the child used more than %s and was stopped (%s)", mibText(limit), limitText(isDefault))

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -46,7 +46,7 @@ func TestParseOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := parseOptions(tt.call)
 			if tt.wantErr != "" {
-				var ke *kernel.Error
+				var ke *protocol.Error
 				if !errors.As(err, &ke) || ke.Name != "UsageError" || !strings.Contains(ke.Value, tt.wantErr) {
 					t.Fatalf("error = %v, want UsageError containing %q", err, tt.wantErr)
 				}
@@ -192,7 +192,7 @@ func TestRunError(t *testing.T) {
 		{context.Background(), &native.Error{Kind: native.TimedOut, Summary: "too long"}, "Timeout"},
 		{context.Background(), fmt.Errorf("run: %w", &native.Error{Kind: native.Exited, Summary: "exit 3"}), "Exit"},
 		{cancelled, errors.New("signal: killed"), "Interrupted"},
-		{context.Background(), &kernel.Error{Name: "Custom", Value: "x"}, "Custom"},
+		{context.Background(), &protocol.Error{Name: "Custom", Value: "x"}, "Custom"},
 	}
 	for _, tt := range tests {
 		got := runError(tt.ctx, tt.err, 128*mib, false)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
@@ -93,5 +93,5 @@ func parseLimit(s string) (int64, error) {
 }
 
 func usageError(format string, args ...any) error {
-	return &kernel.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
+	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }

@@ -1,7 +1,7 @@
 package memit
 
 import (
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics/record"
 )
 
@@ -35,8 +35,8 @@ func (r *Result) record() record.Result {
 
 // bundle is the display of r (nil when no memory figure was read): its
 // text, its table with rec's environment, and rec with r's figures.
-func (r *Result) bundle(rec *record.Record) kernel.Bundle {
-	b := kernel.Bundle{"text/plain": r.String()}
+func (r *Result) bundle(rec *record.Record) protocol.Bundle {
+	b := protocol.Bundle{"text/plain": r.String()}
 	if r != nil {
 		r.Environment = rec.Environment
 		rec.Results = []record.Result{r.record()}

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/profiles"
 	"github.com/perfnb/perfnb/magics/record"
@@ -65,8 +65,8 @@ type config struct {
 	body       native.Snippet
 }
 
-func usage(format string, args ...any) *kernel.Error {
-	return &kernel.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
+func usage(format string, args ...any) *protocol.Error {
+	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }
 
 func parse(call magics.Call) (*config, error) {
@@ -124,7 +124,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	}
 	dir, err := profiles.Dir(c.profileDir)
 	if err != nil {
-		return nil, &kernel.Error{Name: "PrunError", Value: err.Error()}
+		return nil, &protocol.Error{Name: "PrunError", Value: err.Error()}
 	}
 	prog := native.Program{Decls: env.Decls, Benchmarks: []native.Benchmark{{Name: benchName, Body: c.body}}}
 	bin, err := ws.Build(ctx, prog)
@@ -143,7 +143,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	}
 	top, err := Top(p, call.Count, c.flat, c.limit)
 	if err != nil {
-		return nil, &kernel.Error{Name: "PrunError", Value: err.Error()}
+		return nil, &protocol.Error{Name: "PrunError", Value: err.Error()}
 	}
 	top.Path = path
 	bundle := top.Bundle()

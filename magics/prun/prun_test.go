@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/pprof/profile"
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/profiles"
@@ -50,7 +49,7 @@ func TestParse(t *testing.T) {
 			tt.call.Name = "prun"
 			c, err := parse(tt.call)
 			if tt.wantErr != "" {
-				var ke *kernel.Error
+				var ke *protocol.Error
 				if !errors.As(err, &ke) || ke.Name != "UsageError" || !strings.Contains(ke.Value, tt.wantErr) {
 					t.Fatalf("error = %v, want a UsageError containing %q", err, tt.wantErr)
 				}
@@ -66,21 +65,16 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func loadProfile(t *testing.T, name string) *profile.Profile {
-	t.Helper()
-	p, err := profiles.Read(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestTopMatchesPprof compares the report with go tool pprof -top -cum on
 // the same profile: the same figures in the same order, the cell's
 // functions renamed after their cells.
 func TestTopMatchesPprof(t *testing.T) {
 	const file = "../scalene/testdata/cpu.pb.gz"
-	r, err := Top(loadProfile(t, file), 3, false, 0)
+	p, err := profiles.Read(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Top(p, 3, false, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +111,7 @@ func TestTopMatchesPprof(t *testing.T) {
 	if !strings.Contains(r.Text, "work (In[2])") {
 		t.Errorf("the cell's function is not under its cell name:\n%s", r.Text)
 	}
-	flat, err := Top(loadProfile(t, file), 3, true, 2)
+	flat, err := Top(p, 3, true, 2)
 	if err != nil || len(flat.Rows) != 2 || flat.Rows[0].Flat < flat.Rows[1].Flat && len(flat.Rows[0].Flat) == len(flat.Rows[1].Flat) {
 		t.Errorf("-s flat -l 2: %+v, %v", flat, err)
 	}
@@ -170,7 +164,7 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 	}
 	_, err := New().Run(context.Background(), magics.Call{Magic: cell.Magic{Name: "prun", Args: "--duration 50ms os.Exit(0)", Line: 1}, Count: 6}, env)
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if !errors.As(err, &ke) || ke.Name != "Exit" {
 		t.Errorf("os.Exit(0): %v, want an Exit error", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/google/pprof/profile"
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics/pprofdriver"
 )
 
@@ -77,7 +77,7 @@ var reportTemplate = template.Must(template.New("prun").Funcs(template.FuncMap{"
 </div>`))
 
 // Bundle is the report as a display bundle: pprof's text, and a table.
-func (r *Report) Bundle() kernel.Bundle {
+func (r *Report) Bundle() protocol.Bundle {
 	text := r.Text
 	if r.Path != "" {
 		text += fmt.Sprintf("CPU profile: %s\nExplore with: go tool pprof -http=: %s\n", r.Path, r.Path)
@@ -88,7 +88,7 @@ func (r *Report) Bundle() kernel.Bundle {
 		Heads []string
 	}{r, []string{"flat", "flat%", "sum%", "cum", "cum%"}}
 	if err := reportTemplate.Execute(&b, data); err != nil {
-		return kernel.Bundle{"text/plain": text}
+		return protocol.Bundle{"text/plain": text}
 	}
-	return kernel.Bundle{"text/plain": text, "text/html": b.String()}
+	return protocol.Bundle{"text/plain": text, "text/html": b.String()}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/pprof/profile"
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
@@ -75,7 +75,7 @@ func speedLine(rs []*Result) string {
 // flame graph of each later variant against the first, per execution of
 // the body (pprof's -diff_base), CPU time when there is a CPU profile,
 // else allocated bytes.
-func RenderComparison(rs []*Result, opts RenderOptions) (kernel.Bundle, error) {
+func RenderComparison(rs []*Result, opts RenderOptions) (protocol.Bundle, error) {
 	var text strings.Builder
 	var pg page
 	if l := speedLine(rs); l != "" {

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/pprof/profile"
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
@@ -154,7 +154,7 @@ type flame struct {
 // Render builds the display bundle: the line table as text/plain and, in
 // text/html, the table followed by a static SVG flame graph and pprof's
 // interactive one for CPU time and for allocated bytes.
-func (r *Result) Render(opts RenderOptions) (kernel.Bundle, error) {
+func (r *Result) Render(opts RenderOptions) (protocol.Bundle, error) {
 	t, att, err := r.table(opts.Table)
 	if err != nil {
 		return nil, err
@@ -188,7 +188,7 @@ func (r *Result) Render(opts RenderOptions) (kernel.Bundle, error) {
 }
 
 // bundle executes the template.
-func (pg page) bundle(text string) (kernel.Bundle, error) {
+func (pg page) bundle(text string) (protocol.Bundle, error) {
 	if len(pg.Paths) > 0 {
 		pg.Explore = pg.Paths[0]
 	}
@@ -196,7 +196,7 @@ func (pg page) bundle(text string) (kernel.Bundle, error) {
 	if err := renderTemplate.Execute(&b, pg); err != nil {
 		return nil, fmt.Errorf("rendering the HTML output: %w", err)
 	}
-	return kernel.Bundle{"text/plain": text, "text/html": b.String()}, nil
+	return protocol.Bundle{"text/plain": text, "text/html": b.String()}, nil
 }
 
 // flameSection prepares a flame graph of one sample type: the static SVG,

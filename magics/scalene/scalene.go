@@ -49,7 +49,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/profiles"
 	"github.com/perfnb/perfnb/magics/record"
@@ -202,12 +202,12 @@ func (c *config) parseBody(call magics.Call, rest string) error {
 	return nil
 }
 
-func usage(format string, args ...any) *kernel.Error {
-	return &kernel.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
+func usage(format string, args ...any) *protocol.Error {
+	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }
 
-func scaleneError(err error) *kernel.Error {
-	return &kernel.Error{Name: "ScaleneError", Value: err.Error()}
+func scaleneError(err error) *protocol.Error {
+	return &protocol.Error{Name: "ScaleneError", Value: err.Error()}
 }
 
 // Run profiles the body (each variant of it) and publishes the line
@@ -269,7 +269,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 }
 
 // render lays out one result, or the variants side by side.
-func (c *config) render(results []*Result) (kernel.Bundle, error) {
+func (c *config) render(results []*Result) (protocol.Bundle, error) {
 	opts := RenderOptions{Table: TableOptions{Reduced: c.reduced, Threshold: c.threshold}, FlameGraph: c.flame, Asm: c.asm}
 	if len(results) == 1 {
 		return results[0].Render(opts)
@@ -341,7 +341,7 @@ func RunProfiled(ctx context.Context, ws *native.Workspace, bin *native.Binary, 
 	}
 	p, err := profiles.Read(pr.Path)
 	if err != nil {
-		return nil, res, &kernel.Error{Name: magics.ErrorName(pr.Magic), Value: err.Error()}
+		return nil, res, &protocol.Error{Name: magics.ErrorName(pr.Magic), Value: err.Error()}
 	}
 	return p, res, nil
 }
@@ -376,6 +376,6 @@ func saveHTML(path, title, body string) error {
 
 // cellError turns a failed build or run into the cell's error, named as
 // every magic names them (see magics.NativeError).
-func cellError(ctx context.Context, err error) *kernel.Error {
+func cellError(ctx context.Context, err error) *protocol.Error {
 	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "scalene"})
 }

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/profiles"
@@ -63,7 +63,7 @@ func TestParse(t *testing.T) {
 			tt.call.Name = "scalene"
 			c, err := parse(tt.call)
 			if tt.wantErr != "" {
-				var ke *kernel.Error
+				var ke *protocol.Error
 				if !errors.As(err, &ke) || ke.Name != "UsageError" || !strings.Contains(ke.Value, tt.wantErr) {
 					t.Fatalf("error = %v, want a UsageError containing %q", err, tt.wantErr)
 				}
@@ -157,21 +157,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	// The 3:1 split is measured by scripts/bench-scalene; here only check
 	// that the first loop got more than the second.
-	var l3, l4 int64
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) > 2 && (f[0] == "3" || f[0] == "4") && strings.HasSuffix(f[2], "%") {
-			var p int64
-			for _, c := range strings.TrimSuffix(f[2], "%") {
-				p = p*10 + int64(c-'0')
-			}
-			if f[0] == "3" {
-				l3 = p
-			} else {
-				l4 = p
-			}
-		}
-	}
+	l3, l4 := totalPercent(t, text, "3"), totalPercent(t, text, "4")
 	if l3 <= l4 {
 		t.Errorf("line 3 has %d%%, line 4 %d%%: want the first loop heavier", l3, l4)
 	}
@@ -224,7 +210,7 @@ func TestRunErrors(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := New().Run(ctx, magics.Call{Magic: cell.Magic{Name: "scalene", Args: tt.args, Line: 1}, Count: 2}, env)
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != tt.want {
 				t.Fatalf("error = %#v, want %s", err, tt.want)
 			}
@@ -255,7 +241,7 @@ func TestCellError(t *testing.T) {
 		{bg, &native.Error{Kind: native.Crashed, Summary: "fatal error: stack overflow"}, "Crash"},
 		{bg, fmt.Errorf("wrapped: %w", &native.Error{Kind: native.Panicked, Summary: "p"}), "panic"},
 		{canceled, &native.Error{Kind: native.Crashed, Summary: "killed"}, "Interrupted"},
-		{bg, &kernel.Error{Name: "Custom", Value: "x"}, "Custom"},
+		{bg, &protocol.Error{Name: "Custom", Value: "x"}, "Custom"},
 		{bg, errors.New("something else"), "ScaleneError"},
 	}
 	for _, tt := range tests {

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/profiles"
@@ -58,6 +59,15 @@ func tableLine(t *testing.T, text, label string) string {
 	}
 	t.Fatalf("no row %s in\n%s", label, text)
 	return ""
+}
+
+// totalPercent reads the Total time column of the text table's row for
+// label: 42 for "42%", 0 when blank.
+func totalPercent(t *testing.T, text, label string) int {
+	t.Helper()
+	cols := strings.Split(tableLine(t, text, label), "│")
+	p, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(cols[4]), "%"))
+	return p
 }
 
 // TestDecisionsEndToEnd profiles a cell with a known escape, an inlined
@@ -112,15 +122,7 @@ func TestDecisionsEndToEnd(t *testing.T) {
 func TestSelfTotalEndToEnd(t *testing.T) {
 	text, _ := runScalene(t, "--cpu-only --no-flamegraph --duration 500ms", "sink = heavy()\nsink = light()\n", 7)
 	t.Log("\n" + text)
-	total := func(label string) int {
-		cols := strings.Split(tableLine(t, text, label), "│")
-		p := 0
-		for _, c := range strings.TrimSuffix(strings.TrimSpace(cols[4]), "%") {
-			p = p*10 + int(c-'0')
-		}
-		return p
-	}
-	h, l := total("2"), total("3")
+	h, l := totalPercent(t, text, "2"), totalPercent(t, text, "3")
 	if h <= l || l == 0 || h+l < 50 {
 		t.Errorf("total time of the heavy line %d%%, of the light one %d%%: want heavy > light > 0, together most of the time", h, l)
 	}
@@ -196,7 +198,7 @@ func TestRunHostile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New().Run(context.Background(), magics.Call{Magic: cell.Magic{Name: "scalene", Args: tt.args, Line: 1}, Count: 2}, env)
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != tt.want || !strings.Contains(ke.Value, tt.words) {
 				t.Fatalf("error = %#v, want %s saying %q", err, tt.want, tt.words)
 			}

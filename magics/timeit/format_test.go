@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -158,7 +158,7 @@ func TestParseCall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := parseCall(tt.call)
 			if tt.wantErr != "" {
-				var ke *kernel.Error
+				var ke *protocol.Error
 				if !errors.As(err, &ke) || !strings.Contains(ke.Error(), tt.wantErr) {
 					t.Fatalf("got %v, want %s", err, tt.wantErr)
 				}

@@ -25,7 +25,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -134,7 +134,7 @@ func onlyComments(src string) bool {
 	return true
 }
 
-func usage(msg string) error { return &kernel.Error{Name: "UsageError", Value: msg} }
+func usage(msg string) error { return &protocol.Error{Name: "UsageError", Value: msg} }
 
 // parseVariants splits a %%timeit body into labelled variants (see
 // magics.ParseVariants), each with its benchmark's name; nil for a body
@@ -199,11 +199,11 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		value, text, htmlText = c, c.text(), c.html()
 	}
 	if !cfg.quiet && env.Publisher != nil {
-		env.Publisher.Display(kernel.Bundle{"text/plain": text, "text/html": htmlText, record.MIMEType: rec}, nil, "")
+		env.Publisher.Display(protocol.Bundle{"text/plain": text, "text/html": htmlText, record.MIMEType: rec}, nil, "")
 	}
 	if cfg.varName != "" {
 		if err := env.SetVar(cfg.varName, value); err != nil {
-			return nil, &kernel.Error{Name: "TimeitError", Value: fmt.Sprintf("storing the result in %s: %v", cfg.varName, err)}
+			return nil, &protocol.Error{Name: "TimeitError", Value: fmt.Sprintf("storing the result in %s: %v", cfg.varName, err)}
 		}
 	}
 	if cfg.ret {
@@ -262,10 +262,10 @@ func noResult(v variant) error {
 	if v.label != "" {
 		what = "variant " + v.label
 	}
-	return &kernel.Error{Name: "TimeitError", Value: what + " produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
+	return &protocol.Error{Name: "TimeitError", Value: what + " produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
 }
 
 // cellError turns a build or run failure into the cell's error.
-func cellError(ctx context.Context, err error) *kernel.Error {
+func cellError(ctx context.Context, err error) *protocol.Error {
 	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "timeit"})
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/record"
@@ -27,7 +27,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	return &testEnv{ws: magicstest.Workspace(t), vars: map[string]any{}}
 }
 
-func (e *testEnv) env(pub kernel.Publisher) magics.Env {
+func (e *testEnv) env(pub protocol.Publisher) magics.Env {
 	return magics.Env{
 		Decls: []cell.Decl{
 			{Kind: cell.FuncDecl, Name: "fib", Source: "func fib(n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn fib(n-1) + fib(n-2)\n}", Cell: 1, Line: 1},
@@ -157,26 +157,6 @@ func TestTimeitEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("no allocation reads 0 B/op", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 7 len(words) + fib(3)"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := v.(*Result); r.BytesPerOp != 0 || r.AllocsPerOp != 0 || r.Loops < 1000 {
-			t.Errorf("B/op %g, allocs/op %g, %d loops", r.BytesPerOp, r.AllocsPerOp, r.Loops)
-		}
-	})
-
-	t.Run("a millisecond body gets more than a few loops", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 2 time.Sleep(time.Millisecond)"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := v.(*Result); r.Loops < 20 {
-			t.Errorf("%d loops each for a 1 ms body", r.Loops)
-		}
-	})
-
 	t.Run("quiet", func(t *testing.T) {
 		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-q -o -n 10 -r 2 fib(10)"}})
 		if err != nil {
@@ -254,7 +234,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 			}
 			start := time.Now()
 			_, _, err := run(t, e, ctx, tt.call)
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != tt.wantName || !strings.Contains(ke.Value, tt.want) {
 				t.Fatalf("got %#v, want %s with %q", err, tt.wantName, tt.want)
 			}
@@ -263,4 +243,32 @@ func TestTimeitEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTimeitHarness checks what the in-process calibration and runs give:
+// go test's B/op (0 for a body that allocates nothing) and enough loops
+// for a millisecond body.
+func TestTimeitHarness(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	t.Run("no allocation reads 0 B/op", func(t *testing.T) {
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 7 len(words) + fib(3)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := v.(*Result); r.BytesPerOp != 0 || r.AllocsPerOp != 0 || r.Loops < 1000 {
+			t.Errorf("B/op %g, allocs/op %g, %d loops", r.BytesPerOp, r.AllocsPerOp, r.Loops)
+		}
+	})
+
+	t.Run("a millisecond body gets more than a few loops", func(t *testing.T) {
+		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 2 time.Sleep(time.Millisecond)"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := v.(*Result); r.Loops < 20 {
+			t.Errorf("%d loops each for a 1 ms body", r.Loops)
+		}
+	})
+
 }

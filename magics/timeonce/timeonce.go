@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/record"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -75,7 +75,7 @@ func (t Times) Text() string {
 func snippet(call magics.Call) (*native.Snippet, error) {
 	if call.Cell {
 		if call.Args != "" {
-			return nil, &kernel.Error{Name: "UsageError", Value: "Can't use statement directly after '%%time'!"}
+			return nil, &protocol.Error{Name: "UsageError", Value: "Can't use statement directly after '%%time'!"}
 		}
 		if strings.TrimSpace(call.Body) == "" {
 			return nil, nil
@@ -124,7 +124,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	rec.Clock = "wall"
 	rec.Results = []record.Result{times.record()}
 	if env.Publisher != nil {
-		env.Publisher.Display(kernel.Bundle{"text/plain": times.Text(), record.MIMEType: rec}, nil, "")
+		env.Publisher.Display(protocol.Bundle{"text/plain": times.Text(), record.MIMEType: rec}, nil, "")
 	}
 	return nil, nil
 }
@@ -149,9 +149,9 @@ func parseTimes(data []byte) (Times, error) {
 		}
 	}
 	if err := r.Err(); err != nil {
-		return Times{}, &kernel.Error{Name: "TimeError", Value: fmt.Sprintf("reading the child's timing: %v", err)}
+		return Times{}, &protocol.Error{Name: "TimeError", Value: fmt.Sprintf("reading the child's timing: %v", err)}
 	}
-	return Times{}, &kernel.Error{Name: "TimeError", Value: "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
+	return Times{}, &protocol.Error{Name: "TimeError", Value: "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
 }
 
 // record returns the figures of the execution.
@@ -167,6 +167,6 @@ func (t Times) record() record.Result {
 }
 
 // cellError turns a build or run failure into the cell's error.
-func cellError(ctx context.Context, err error) *kernel.Error {
+func cellError(ctx context.Context, err error) *protocol.Error {
 	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "time"})
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 	"github.com/perfnb/perfnb/magics/record"
@@ -65,7 +65,7 @@ func TestSnippet(t *testing.T) {
 		sn, err := snippet(magicstest.Call(t, 3, tt.src))
 		switch {
 		case tt.err != "":
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != "UsageError" || ke.Value != tt.err {
 				t.Errorf("%q: error %v, want UsageError %q", tt.src, err, tt.err)
 			}
@@ -141,7 +141,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	t.Run("errors point at the cell", func(t *testing.T) {
 		_, err := run(t, env, "%time   undefinedThing()")
-		var ke *kernel.Error
+		var ke *protocol.Error
 		if !errors.As(err, &ke) || ke.Name != "CompileError" || !strings.Contains(ke.Value, "In[4]:1:9: undefined: undefinedThing") {
 			t.Errorf("got %v", err)
 		}

@@ -66,6 +66,12 @@ const (
 // shared by every value it writes, so that variables that point to the
 // same object still do after decoding.
 type Encoder struct {
+	// Limit is the most bytes of values that Encode writes in all, so
+	// that a huge variable cannot exhaust the kernel's memory; 0: no
+	// limit.
+	Limit int64
+	used  int64
+
 	w    sink
 	ptrs map[ptrKey]uint64
 	flat map[reflect.Type]bool
@@ -137,7 +143,7 @@ func (e *Encoder) Digest(v reflect.Value) (string, error) {
 
 func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
 	e.w = w
-	mark := len(e.ptrs)
+	mark, used := len(e.ptrs), e.used
 	defer func() {
 		if r := recover(); r != nil {
 			// A value reflection cannot read (an interpreter's internal
@@ -147,6 +153,7 @@ func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
 	}()
 	if err := e.value(readable(v)); err != nil {
 		// Forget the objects numbered in the failed value.
+		e.used = used
 		for k, n := range e.ptrs {
 			if n >= uint64(mark) {
 				delete(e.ptrs, k)
@@ -183,15 +190,30 @@ func (e *Encoder) uvarint(n uint64) {
 	e.w.Write(e.tmp[:k])
 }
 
+// spend counts n more bytes against Limit.
+func (e *Encoder) spend(n uint64) error {
+	e.used += int64(n)
+	if e.Limit > 0 && e.used > e.Limit {
+		return fmt.Errorf("the values would take more than %d MiB, the most carried into a child", e.Limit>>20)
+	}
+	return nil
+}
+
 func (e *Encoder) value(v reflect.Value) error {
 	t := v.Type()
 	if isFlat(t, e.flat) {
+		if err := e.spend(uint64(t.Size())); err != nil {
+			return err
+		}
 		e.raw(v)
 		return nil
 	}
 	switch t.Kind() {
 	case reflect.String:
 		s := v.String()
+		if err := e.spend(uint64(len(s))); err != nil {
+			return err
+		}
 		e.uvarint(uint64(len(s)))
 		e.w.WriteString(s)
 	case reflect.Slice:
@@ -203,6 +225,9 @@ func (e *Encoder) value(v reflect.Value) error {
 		e.uvarint(uint64(v.Len()))
 		if isFlat(t.Elem(), e.flat) {
 			n := uintptr(v.Len()) * t.Elem().Size()
+			if err := e.spend(uint64(n)); err != nil {
+				return err
+			}
 			if b, ok := e.w.(*bytes.Buffer); ok {
 				b.Grow(int(n))
 			}
@@ -846,7 +871,9 @@ func (s *State) decodeFile(path string, types map[string]reflect.Type) {
 // not come across, the result of init (the variable's initialiser).
 func Carried[T any](s *State, name string, init func() T) T {
 	if v, ok := s.vals[name]; ok {
-		return v.Interface().(T)
+		// Through a pointer: a nil interface value has no dynamic type to
+		// assert.
+		return *v.Addr().Interface().(*T)
 	}
 	return init()
 }

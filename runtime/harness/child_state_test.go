@@ -119,6 +119,37 @@ func TestStateCannotCarry(t *testing.T) {
 	}
 }
 
+// TestCarriedInterfaces checks Carried with interface types, nil
+// included.
+func TestCarriedInterfaces(t *testing.T) {
+	var empty any
+	s, rep := roundTrip(t, []any{"a", &empty, "b", any([]int{1})}, "a", new(*any), "b", new([]int))
+	if len(rep.Failed) > 0 {
+		t.Fatalf("failed: %v", rep.Failed)
+	}
+	if got := Carried(s, "a", func() *any { return nil }); got == nil || *got != nil {
+		t.Errorf("a pointer to a nil any came back as %v", got)
+	}
+	s, rep = roundTrip(t, []any{"n", []any{nil, 2}}, "n", new([]any))
+	if got := Carried(s, "n", func() []any { return nil }); len(rep.Failed) > 0 || len(got) != 2 || got[0] != nil || got[1] != 2 {
+		t.Errorf("[]any{nil, 2} came back as %v (%v)", got, rep.Failed)
+	}
+}
+
+// TestStateLimit checks that Encoder.Limit refuses a value too large, and
+// counts only what was carried.
+func TestStateLimit(t *testing.T) {
+	enc := NewEncoder()
+	enc.Limit = 1 << 20
+	big := reflect.ValueOf(make([]byte, 2<<20))
+	if _, _, err := enc.Encode(big); err == nil || !bytes.Contains([]byte(err.Error()), []byte("more than 1 MiB")) {
+		t.Errorf("a 2 MiB value under a 1 MiB limit: error %v", err)
+	}
+	if _, _, err := enc.Encode(reflect.ValueOf(make([]byte, 512<<10))); err != nil {
+		t.Errorf("a 512 KiB value after the refused one: %v", err)
+	}
+}
+
 // TestStateTypeChanged checks that a value of another shape is refused,
 // not decoded wrongly.
 func TestStateTypeChanged(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // MaxOutput is how much of a cell's output text the history keeps: a cell
@@ -39,7 +39,7 @@ type History struct {
 // says it belongs in the history: store_history set and not silent. The
 // output kept is the text/plain of the cell's value, at most MaxOutput
 // bytes of it.
-func (h *History) Record(req kernel.ExecuteRequest, res kernel.ExecuteResult) {
+func (h *History) Record(req protocol.ExecuteRequest, res protocol.ExecuteResult) {
 	if !req.StoreHistory || req.Silent {
 		return
 	}
@@ -71,7 +71,7 @@ func capOutput(out string) string {
 //     Unique (its latest run).
 //
 // Entries come oldest first.
-func (h *History) Query(q kernel.HistoryQuery) []kernel.HistoryEntry {
+func (h *History) Query(q protocol.HistoryQuery) []protocol.HistoryEntry {
 	var picked []entry
 	switch q.AccessType {
 	case "tail":
@@ -109,9 +109,9 @@ func (h *History) Query(q kernel.HistoryQuery) []kernel.HistoryEntry {
 			picked[i], picked[j] = picked[j], picked[i]
 		}
 	}
-	out := make([]kernel.HistoryEntry, 0, len(picked))
+	out := make([]protocol.HistoryEntry, 0, len(picked))
 	for _, h := range picked {
-		e := kernel.HistoryEntry{Session: Session, Line: h.count, Input: h.input}
+		e := protocol.HistoryEntry{Session: Session, Line: h.count, Input: h.input}
 		if q.Output {
 			e.Output = h.output
 		}

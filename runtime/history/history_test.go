@@ -4,24 +4,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 func TestRecord(t *testing.T) {
 	var h History
 	big := strings.Repeat("é", MaxOutput) // two bytes each
 	for _, tt := range []struct {
-		req  kernel.ExecuteRequest
+		req  protocol.ExecuteRequest
 		data string
 	}{
-		{kernel.ExecuteRequest{Code: "1", StoreHistory: true, ExecutionCount: 1}, "1"},
-		{kernel.ExecuteRequest{Code: "silent", StoreHistory: true, Silent: true, ExecutionCount: 2}, "x"},
-		{kernel.ExecuteRequest{Code: "nostore", ExecutionCount: 2}, "x"},
-		{kernel.ExecuteRequest{Code: "big", StoreHistory: true, ExecutionCount: 2}, big},
+		{protocol.ExecuteRequest{Code: "1", StoreHistory: true, ExecutionCount: 1}, "1"},
+		{protocol.ExecuteRequest{Code: "silent", StoreHistory: true, Silent: true, ExecutionCount: 2}, "x"},
+		{protocol.ExecuteRequest{Code: "nostore", ExecutionCount: 2}, "x"},
+		{protocol.ExecuteRequest{Code: "big", StoreHistory: true, ExecutionCount: 2}, big},
 	} {
-		h.Record(tt.req, kernel.ExecuteResult{Data: kernel.Bundle{"text/plain": tt.data}})
+		h.Record(tt.req, protocol.ExecuteResult{Data: protocol.Bundle{"text/plain": tt.data}})
 	}
-	got := h.Query(kernel.HistoryQuery{AccessType: "tail", Output: true})
+	got := h.Query(protocol.HistoryQuery{AccessType: "tail", Output: true})
 	if len(got) != 2 || got[0].Output != "1" || got[1].Input != "big" {
 		t.Fatalf("history %+v", got)
 	}

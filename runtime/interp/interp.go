@@ -26,7 +26,7 @@
 //     variables (Go 1.22), unsafe.Offsetof of unexported fields, and
 //     top-level if, for and switch statements, which are run inside a
 //     func literal; package unsafe is available, imported on first use;
-//   - errors as *kernel.Error with cell positions In[N]:line:col (an
+//   - errors as *protocol.Error with cell positions In[N]:line:col (an
 //     undefined name in a top-level declaration included, which yaegi
 //     reports as a "constant definition loop").
 package interp
@@ -50,7 +50,7 @@ import (
 	"github.com/traefik/yaegi/stdlib"
 	yaegiunsafe "github.com/traefik/yaegi/stdlib/unsafe"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/modules"
@@ -101,7 +101,9 @@ type Interp struct {
 	deferred []func() // calls deferred by the running cell's own code
 	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
 
-	plugins map[string]*modules.Package // packages loaded from plugins, by import path, used again on rebuild
+	plugins  map[string]*modules.Package         // packages loaded from plugins, by import path, used again on rebuild
+	pkgNames map[string]string                   // names of the packages the Importer gave, by import path
+	natives  map[string]*modules.NativeOnlyError // imports only the magics can use, by local name
 }
 
 // settle is how long an interrupted evaluation is given to stop.
@@ -252,7 +254,7 @@ func (i *Interp) deferCall(f func()) {
 // cell's items have run, whether they succeeded or not (except after
 // os.Exit or log.Fatal, which drop them, as in Go). Their output goes
 // to pub. A panic in a deferred call is returned as the cell's error.
-func (i *Interp) EndCell(ctx context.Context, count int, pub kernel.Publisher) error {
+func (i *Interp) EndCell(ctx context.Context, count int, pub protocol.Publisher) error {
 	i.deferMu.Lock()
 	calls, exited := i.deferred, i.exited
 	i.deferred, i.exited = nil, false
@@ -288,13 +290,13 @@ func (i *Interp) callDeferred(f func()) (err error) {
 		if e, ok := r.(error); ok {
 			var ex exitError
 			if errors.As(e, &ex) {
-				err = &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+				err = &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 				return
 			}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(r)))
 		tb := append([]string{"panic: " + msg + " (in a deferred call)"}, formatTrace(i.cur.takeTrace())...)
-		err = &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		err = &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
 	}()
 	f()
 	return nil
@@ -364,7 +366,7 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // Eval evaluates one item of cell count. Output goes to pub while it
 // runs (and afterwards, from goroutines it started, until the next Eval).
 // For an Expression it returns the value, with hasValue false for a call
-// without result (or a display handle). A failure is a *kernel.Error.
+// without result (or a display handle). A failure is a *protocol.Error.
 //
 // A trailing call is shown when it has results, except the (int, error)
 // of fmt.Println-like writes.
@@ -380,9 +382,9 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // arrays, structs and pointers of those) whose type did not change gets its
 // previous value back. A recorded declaration that no longer compiles with
 // the new definition is dropped, with a note on stderr.
-func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel.Publisher) (value reflect.Value, hasValue bool, err error) {
+func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protocol.Publisher) (value reflect.Value, hasValue bool, err error) {
 	if i.closed {
-		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "the interpreter is closed"}
+		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "the interpreter is closed"}
 	}
 	i.cur.set(ctx, pub, count)
 	if i.guard != nil {
@@ -406,7 +408,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 	// yaegi reports an undefined name in a top-level declaration as a
 	// "constant definition loop"; find such a name while yaegi can still
 	// tell (see undefinedName), to report it if the evaluation fails.
-	var undefined *kernel.Error
+	var undefined *protocol.Error
 	if item.Kind == cell.Declaration || item.Kind == cell.Statement {
 		undefined = i.undefinedError(item, count)
 	}
@@ -434,7 +436,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 			hasValue = i.hasValue(a, value)
 		}
 	default:
-		return reflect.Value{}, false, &kernel.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
+		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
 	}
 	if i.cur.takeStdinRefused() && ctx.Err() == nil {
 		return reflect.Value{}, false, stdinNotAllowed()
@@ -443,7 +445,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub kernel
 		if ke := memoryStopped(ctx); ke != nil {
 			return reflect.Value{}, false, ke
 		}
-		ke := i.explainGeneric(i.toError(ctx, err, count, item.Line))
+		ke := i.explainPackage(i.toError(ctx, err, count, item.Line))
 		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 			if undefined == nil {
 				// A name whose first use failed is left in yaegi's scope
@@ -573,6 +575,11 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 	for _, s := range importSpecs(a) {
 		alias, p := s[0], s[1]
 		pkg, err := i.importPackage(ctx, p)
+		var native *modules.NativeOnlyError
+		if errors.As(err, &native) {
+			i.nativeOnly(native, alias)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -592,7 +599,9 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 		}
 		if name == "_" || name == "." {
 			if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
-				return importFailed(pkg, err)
+				if err := i.importFailed(pkg, err, alias); err != nil {
+					return err
+				}
 			}
 			continue
 		}
@@ -604,7 +613,10 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 			continue
 		}
 		if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
-			return importFailed(pkg, err)
+			if err := i.importFailed(pkg, err, alias); err != nil {
+				return err
+			}
+			continue
 		}
 		i.imports[name] = p
 		i.log.add(d)
@@ -921,13 +933,13 @@ var barePos = regexp.MustCompile(`^(?:_\.go:)?\d+:\d+: `)
 var cfgPanic = regexp.MustCompile(`CFG (?:pre|post)-order panic`)
 
 // toError turns an evaluation error into the cell's error.
-func (i *Interp) toError(ctx context.Context, err error, count, line int) *kernel.Error {
-	var ke *kernel.Error
+func (i *Interp) toError(ctx context.Context, err error, count, line int) *protocol.Error {
+	var ke *protocol.Error
 	if errors.As(err, &ke) {
 		return ke
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return &kernel.Error{
+		return &protocol.Error{
 			Name:      "Interrupted",
 			Value:     "the cell was interrupted; everything defined before it is kept",
 			Traceback: []string{"Interrupted: the cell was interrupted; everything defined before it is kept"},
@@ -941,14 +953,14 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *kerne
 			i.deferMu.Lock()
 			i.exited = true // os.Exit does not run deferred calls
 			i.deferMu.Unlock()
-			return &kernel.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+			return &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(p.Value)))
 		if cfgPanic.MatchString(msg) {
 			return compileError(msg, count, line)
 		}
 		tb := append([]string{"panic: " + msg}, formatTrace(trace)...)
-		return &kernel.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		return &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
 	}
 	var list scanner.ErrorList
 	if errors.As(err, &list) && len(list) > 0 {
@@ -968,10 +980,10 @@ const stdinNotAllowedValue = "the cell read standard input, but this client does
 
 // stdinNotAllowed is the error of a cell that read standard input while
 // the client does not accept input (nbconvert, perfnb run): the read
-// itself returned kernel.ErrStdinNotAllowed to the code, and the cell
+// itself returned protocol.ErrStdinNotAllowed to the code, and the cell
 // fails even if the code ignored that error, as it does in IPython.
-func stdinNotAllowed() *kernel.Error {
-	return &kernel.Error{
+func stdinNotAllowed() *protocol.Error {
+	return &protocol.Error{
 		Name:      "StdinNotAllowed",
 		Value:     stdinNotAllowedValue,
 		Traceback: []string{"StdinNotAllowed: " + stdinNotAllowedValue},
@@ -1010,14 +1022,14 @@ func goMessage(msg string) string {
 // have, which speaks of GOPATH and of its own options.
 var noSource = regexp.MustCompile(`import ("[^"]*") error: unable to find source related to: "[^"]*"\. Either the GOPATH environment variable, or the Interpreter\.Options\.GoPath needs to be set`)
 
-func compileError(msg string, count, line int) *kernel.Error {
+func compileError(msg string, count, line int) *protocol.Error {
 	msg = noSource.ReplaceAllString(msg, "cannot import $1: interpreted cells can import only the standard library")
 	msg = fixPos(msg, count, line)
 	var tb []string
 	for _, l := range strings.Split(msg, "\n") {
 		tb = append(tb, "CompileError: "+l)
 	}
-	return &kernel.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
+	return &protocol.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
 }
 
 // cellFile matches the file names the interpreter gives to cell code:
@@ -1053,7 +1065,7 @@ var cellFrame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+):\d+ \(cell\)$`)
 // range, a nil pointer), yaegi v0.16 reports the position of an unrelated
 // node, sometimes in another item; such a position is replaced by the
 // item's first line.
-func fixCellFrame(ke *kernel.Error, count, first, last int) {
+func fixCellFrame(ke *protocol.Error, count, first, last int) {
 	if ke == nil || len(ke.Traceback) == 0 {
 		return
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -224,7 +224,7 @@ func TestPanicTraceback(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: "k()", Line: 4}, 2, pub)
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if !errors.As(err, &ke) || ke.Name != "panic" || ke.Value != "deep" {
 		t.Fatalf("err = %#v, want panic deep", err)
 	}
@@ -257,7 +257,7 @@ func TestInterrupt(t *testing.T) {
 		}()
 		select {
 		case err := <-done:
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != "Interrupted" {
 				t.Errorf("%q: err = %v, want Interrupted", src, err)
 			}
@@ -294,7 +294,7 @@ func TestStdin(t *testing.T) {
 		t.Errorf("%d input requests, want 2", n)
 	}
 	// The client does not allow stdin: the read returns
-	// kernel.ErrStdinNotAllowed to the code, and the cell fails with a
+	// protocol.ErrStdinNotAllowed to the code, and the cell fails with a
 	// clear error even though the code ignored it.
 	pub.Answer = nil
 	for n, src := range []string{
@@ -302,12 +302,12 @@ func TestStdin(t *testing.T) {
 		"_, err = bufio.NewReader(os.Stdin).ReadString('\\n')",
 	} {
 		_, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: src, Line: 1}, 3+n, pub)
-		var ke *kernel.Error
+		var ke *protocol.Error
 		if !errors.As(err, &ke) || ke.Name != "StdinNotAllowed" || !strings.Contains(ke.Value, "allow_stdin is false") {
 			t.Errorf("%q: err = %v, want a StdinNotAllowed error", src, err)
 		}
-		if v := eval(3+n, cell.Expression, "err.Error()"); v.String() != kernel.ErrStdinNotAllowed.Error() {
-			t.Errorf("%q: the code got error %q, want %q", src, v, kernel.ErrStdinNotAllowed)
+		if v := eval(3+n, cell.Expression, "err.Error()"); v.String() != protocol.ErrStdinNotAllowed.Error() {
+			t.Errorf("%q: the code got error %q, want %q", src, v, protocol.ErrStdinNotAllowed)
 		}
 	}
 	// The next cell is not affected.
@@ -521,7 +521,7 @@ func TestRuntimeErrorMessages(t *testing.T) {
 		for n, l := range strings.Split(tc.src, "\n") {
 			_, _, err = i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: l, Line: n + 1}, 1, newPub())
 		}
-		var ke *kernel.Error
+		var ke *protocol.Error
 		if !errors.As(err, &ke) {
 			t.Errorf("%q: err = %v, want a cell error", tc.src, err)
 			continue
@@ -548,7 +548,7 @@ func TestCellFrameInsideItem(t *testing.T) {
 	runSteps(t, i, []step{st("x := []int{1, 2, 3}")})
 	src := "for i := 0; i < 5; i++ {\n\t_ = x[i]\n}"
 	_, _, err := i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: src, Line: 3}, 2, newPub())
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if !errors.As(err, &ke) || len(ke.Traceback) == 0 {
 		t.Fatalf("err = %v, want a panic", err)
 	}
@@ -620,7 +620,7 @@ func TestDeferAtCellLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := i.EndCell(context.Background(), 3, pub)
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if !errors.As(err, &ke) || ke.Name != "panic" || ke.Value != "runtime error: index out of range" {
 		t.Errorf("panicking deferred call: err = %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"runtime/metrics"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
@@ -91,8 +91,8 @@ func (e *memoryError) Error() string {
 }
 
 // kernelError is the cell's error.
-func (e *memoryError) kernelError() *kernel.Error {
-	return &kernel.Error{
+func (e *memoryError) kernelError() *protocol.Error {
+	return &protocol.Error{
 		Name:      "MemoryLimitExceeded",
 		Value:     e.Error(),
 		Traceback: []string{"MemoryLimitExceeded: " + e.Error()},
@@ -146,7 +146,7 @@ func (g *memGuard) watch(ctx context.Context) (wctx context.Context, stop func()
 
 // memoryStopped returns the error of a cell the watchdog stopped, and
 // gives the memory the stopped cell no longer holds back to the system.
-func memoryStopped(ctx context.Context) *kernel.Error {
+func memoryStopped(ctx context.Context) *protocol.Error {
 	me, ok := context.Cause(ctx).(*memoryError)
 	if !ok {
 		return nil

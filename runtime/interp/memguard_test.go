@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -29,7 +29,7 @@ func TestMemoryGuard(t *testing.T) {
 	}
 	start := time.Now()
 	err = eval(2, cell.Statement, "var hog [][]byte\nfor {\n\thog = append(hog, make([]byte, 1<<20))\n}")
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if !errors.As(err, &ke) || ke.Name != "MemoryLimitExceeded" || !strings.Contains(ke.Value, "256 MiB") {
 		t.Fatalf("err = %v, want MemoryLimitExceeded naming the 256 MiB limit", err)
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -42,9 +42,9 @@ func runQuirks(t *testing.T, items []quirk) {
 			err = endErr
 		}
 		if q.errSub != "" || q.tbSub != "" {
-			var ke *kernel.Error
+			var ke *protocol.Error
 			if !errors.As(err, &ke) {
-				t.Errorf("item %d %q: error %v, want a *kernel.Error", k+1, q.src, err)
+				t.Errorf("item %d %q: error %v, want a *protocol.Error", k+1, q.src, err)
 				continue
 			}
 			if !strings.Contains(err.Error(), q.errSub) {

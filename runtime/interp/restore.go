@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -91,9 +91,9 @@ func (w *noteWriter) Stream(name, text string) {
 		w.mu.Unlock()
 	}
 }
-func (w *noteWriter) Display(kernel.Bundle, map[string]any, string)       {}
-func (w *noteWriter) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (w *noteWriter) ClearOutput(bool)                                    {}
+func (w *noteWriter) Display(protocol.Bundle, map[string]any, string)       {}
+func (w *noteWriter) UpdateDisplay(protocol.Bundle, map[string]any, string) {}
+func (w *noteWriter) ClearOutput(bool)                                      {}
 func (w *noteWriter) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
+	return "", protocol.ErrStdinNotAllowed
 }

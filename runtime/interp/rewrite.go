@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -600,7 +600,7 @@ var frame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+)(?::\d+)? \((\w+)\)$`)
 // reads as if the statements ran in the cell itself. yaegi names the
 // frames of func literals "func"; the wrapper's is the one just above the
 // cell's frame (the last) whose line is in a wrapped run.
-func unwrapFrames(ke *kernel.Error, wrapped []lineRange) {
+func unwrapFrames(ke *protocol.Error, wrapped []lineRange) {
 	if ke == nil || len(wrapped) == 0 || len(ke.Traceback) < 2 {
 		return
 	}

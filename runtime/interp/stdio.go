@@ -9,14 +9,14 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // current is the execution that owns the standard streams: the running
 // cell, or the last one once it has ended (goroutines may still print).
 type current struct {
 	mu    sync.Mutex
-	pub   kernel.Publisher
+	pub   protocol.Publisher
 	ctx   context.Context
 	count int
 	trace []string // yaegi's panic trace lines since the cell started
@@ -41,7 +41,7 @@ func (c *current) unmute() {
 	c.mu.Unlock()
 }
 
-func (c *current) set(ctx context.Context, pub kernel.Publisher, count int) {
+func (c *current) set(ctx context.Context, pub protocol.Publisher, count int) {
 	c.mu.Lock()
 	c.pub, c.ctx, c.count, c.trace, c.stdinRefused = pub, ctx, count, nil, false
 	c.mu.Unlock()
@@ -64,7 +64,7 @@ func (c *current) takeStdinRefused() bool {
 	return r
 }
 
-func (c *current) get() (kernel.Publisher, context.Context) {
+func (c *current) get() (protocol.Publisher, context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.muted {
@@ -73,7 +73,7 @@ func (c *current) get() (kernel.Publisher, context.Context) {
 	return c.pub, c.ctx
 }
 
-func (c *current) publisher() kernel.Publisher {
+func (c *current) publisher() protocol.Publisher {
 	p, _ := c.get()
 	return p
 }
@@ -158,7 +158,7 @@ func (r *stdin) fill() error {
 	}
 	line, err := pub.Input(ctx, "", false)
 	if err != nil {
-		if errors.Is(err, kernel.ErrStdinNotAllowed) {
+		if errors.Is(err, protocol.ErrStdinNotAllowed) {
 			// The read returns the error to the cell's code, and the
 			// cell fails once the item ends (see Interp.Eval), as
 			// IPython's StdinNotImplementedError does.

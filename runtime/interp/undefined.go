@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -81,7 +81,7 @@ func (i *Interp) known(name string) bool {
 
 // undefinedError returns the compile error naming an undefined identifier
 // of the item, or nil when there is none.
-func (i *Interp) undefinedError(item cell.Item, count int) *kernel.Error {
+func (i *Interp) undefinedError(item cell.Item, count int) *protocol.Error {
 	name, l, c, ok := i.undefinedName(item.Kind, item.Source)
 	if !ok {
 		return nil

@@ -38,6 +38,9 @@ import (
 	"github.com/perfnb/perfnb/runtime/harness"
 )
 
+// maxCarried is the most bytes of values a build carries into its child.
+const maxCarried = 2 << 30
+
 // ValueSource returns the current value of a package-level variable of the
 // notebook, and whether there is one (the interpreter's Value).
 type ValueSource func(name string) (reflect.Value, bool)
@@ -149,16 +152,52 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 		return nil
 	}
 	st := &carriedState{file: file, digests: map[string]string{}}
-	before, err := w.typeCheck(ctx, src)
-	if err != nil {
+	fail := func(err error) *carriedState {
+		g.carried, st.digests = nil, nil
 		st.notes = append(st.notes, fmt.Sprintf("the notebook's values could not be carried into the child (%v); its variables ran their initialisers again", err))
 		return st
 	}
-	typeOf := before.varTypes(names)
+	before, err := w.typeCheck(ctx, src)
+	if err != nil {
+		return fail(err)
+	}
+	vars := w.encodeVars(g, st, names, before.varTypes(names))
+	g.dropPartial(st)
+	if len(g.carried) > 0 {
+		// The rewritten program must type-check as well as the original.
+		after, err := w.typeCheck(ctx, g.emit())
+		if err == nil && len(after.errs) > len(before.errs) {
+			err = after.errs[0]
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if vars, err = w.keepCarried(g, st, vars); err != nil {
+		return fail(err)
+	}
+	f, err := os.Create(st.file)
+	if err == nil {
+		err = writeState(f, vars)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("writing them for the child: %w", err))
+	}
+	return st
+}
+
+// encodedVar is a variable's encoding and its digest.
+type encodedVar struct {
+	name, digest string
+	data         []byte
+}
+
+// encodeVars encodes the variables that have a nameable type and a value
+// that can be carried, and records them in g.carried and st.
+func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, typeOf map[string]string) []encodedVar {
 	enc := harness.NewEncoder()
-	var order []string
-	var data [][]byte
-	var digests []string
+	enc.Limit = maxCarried
+	var vars []encodedVar
 	g.carried = map[string]string{}
 	for _, n := range names {
 		t, ok := typeOf[n]
@@ -177,63 +216,66 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 			continue
 		}
 		g.carried[n] = t
-		order, data, digests = append(order, n), append(data, b), append(digests, digest)
+		vars = append(vars, encodedVar{name: n, digest: digest, data: b})
 		st.digests[n] = digest
 	}
-	// A declaration is rewritten only when all its variables are carried.
+	return vars
+}
+
+// keepCarried returns the variables still carried. When some were
+// dropped, the others are encoded again, since pointers are numbered
+// across variables.
+func (w *Workspace) keepCarried(g *generator, st *carriedState, vars []encodedVar) ([]encodedVar, error) {
+	var keep []encodedVar
+	for _, v := range vars {
+		if _, ok := g.carried[v.name]; ok {
+			keep = append(keep, v)
+		}
+	}
+	if len(keep) == len(vars) {
+		return keep, nil
+	}
+	enc := harness.NewEncoder()
+	for i := range keep {
+		v, _ := w.values(keep[i].name)
+		var err error
+		if keep[i].data, keep[i].digest, err = enc.Encode(v); err != nil {
+			return nil, err
+		}
+		st.digests[keep[i].name] = keep[i].digest
+	}
+	return keep, nil
+}
+
+// dropPartial stops carrying the variables of a declaration that also
+// declares one that cannot be carried: a declaration is rewritten only
+// when all its variables are carried.
+func (g *generator) dropPartial(st *carriedState) {
 	for _, d := range g.decls {
-		if d.used && len(d.specs) > 0 {
-			if _, ok := g.carriedSource(d); !ok {
-				for _, sp := range d.specs {
-					for _, n := range sp.Names {
-						if _, ok := g.carried[n.Name]; ok {
-							delete(g.carried, n.Name)
-							delete(st.digests, n.Name)
-							st.notes = append(st.notes, fmt.Sprintf("%s: declared with a variable that cannot be carried; the child ran their initialiser", n.Name))
-						}
-					}
+		if !d.used || len(d.specs) == 0 {
+			continue
+		}
+		if _, ok := g.carriedSource(d); ok {
+			continue
+		}
+		for _, sp := range d.specs {
+			for _, n := range sp.Names {
+				if _, ok := g.carried[n.Name]; ok {
+					delete(g.carried, n.Name)
+					delete(st.digests, n.Name)
+					st.notes = append(st.notes, fmt.Sprintf("%s: declared with a variable that cannot be carried; the child ran their initialiser", n.Name))
 				}
 			}
 		}
 	}
-	if len(g.carried) > 0 {
-		// The rewritten program must type-check as well as the original.
-		after, err := w.typeCheck(ctx, g.emit())
-		if err != nil || len(after.errs) > len(before.errs) {
-			if err == nil {
-				err = after.errs[0]
-			}
-			g.carried, st.digests = nil, nil
-			st.notes = append(st.notes, fmt.Sprintf("the notebook's values could not be carried into the child (%v); its variables ran their initialisers again", err))
-			return st
-		}
-	}
-	var keep []int
-	for i, n := range order {
-		if _, ok := g.carried[n]; ok {
-			keep = append(keep, i)
-		}
-	}
-	f, err := os.Create(st.file)
-	if err == nil {
-		err = writeState(f, keep, order, data, digests)
-	}
-	if err != nil {
-		g.carried = nil
-		st.digests = nil
-		st.notes = append(st.notes, fmt.Sprintf("writing the notebook's values for the child: %v; its variables ran their initialisers again", err))
-	}
-	return st
 }
 
-func writeState(f *os.File, keep []int, order []string, data [][]byte, digests []string) error {
-	var n []string
-	var d [][]byte
-	var g []string
-	for _, i := range keep {
-		n, d, g = append(n, order[i]), append(d, data[i]), append(g, digests[i])
+func writeState(f *os.File, vars []encodedVar) error {
+	names, data, digests := make([]string, len(vars)), make([][]byte, len(vars)), make([]string, len(vars))
+	for i, v := range vars {
+		names[i], data[i], digests[i] = v.name, v.data, v.digest
 	}
-	err := harness.WriteState(f, n, d, g)
+	err := harness.WriteState(f, names, data, digests)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // predeclared lists Go's predeclared identifiers.
@@ -43,7 +43,7 @@ type candidate struct {
 // package names, names declared in earlier cells, keywords and
 // predeclared identifiers. Matches are sorted; CursorStart..CursorEnd is
 // the text they replace.
-func (s *Session) Complete(code string, cursor int) kernel.Completion {
+func (s *Session) Complete(code string, cursor int) protocol.Completion {
 	r := []rune(code)
 	if cursor < 0 || cursor > len(r) {
 		cursor = len(r)
@@ -63,7 +63,7 @@ func (s *Session) Complete(code string, cursor int) kernel.Completion {
 		matches = append(matches, c.text)
 		types = append(types, map[string]any{"start": start, "end": cursor, "text": c.text, "type": c.kind})
 	}
-	return kernel.Completion{
+	return protocol.Completion{
 		Matches:     matches,
 		CursorStart: start,
 		CursorEnd:   cursor,

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -17,16 +17,16 @@ import (
 // standard-library package or member (signature and doc comment read from
 // the Go sources), a name declared in an earlier cell (its source and the
 // cell that declared it), a predeclared identifier, a keyword or a magic.
-func (s *Session) Inspect(code string, cursor, detailLevel int) kernel.Inspection {
+func (s *Session) Inspect(code string, cursor, detailLevel int) protocol.Inspection {
 	for _, name := range []string{nameAt(code, cursor), callAt(code, cursor)} {
 		if name == "" {
 			continue
 		}
 		if text, found := s.describe(name, code, detailLevel); found {
-			return kernel.Inspection{Found: true, Data: kernel.Bundle{"text/plain": text}, Metadata: map[string]any{}}
+			return protocol.Inspection{Found: true, Data: protocol.Bundle{"text/plain": text}, Metadata: map[string]any{}}
 		}
 	}
-	return kernel.Inspection{Found: false, Data: kernel.Bundle{}, Metadata: map[string]any{}}
+	return protocol.Inspection{Found: false, Data: protocol.Bundle{}, Metadata: map[string]any{}}
 }
 
 // help answers name? in a cell, as IPython's pager does.

@@ -6,7 +6,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/interp"
@@ -66,11 +66,11 @@ func newChecker(fset *token.FileSet, mods *modules.Notebook, to *fetchTo) (*chec
 // fetchTo is the cell being checked, to which getting a module reports.
 type fetchTo struct {
 	ctx context.Context
-	pub kernel.Publisher
+	pub protocol.Publisher
 }
 
 // pubWriter writes to the stdout stream of a cell.
-type pubWriter struct{ pub kernel.Publisher }
+type pubWriter struct{ pub protocol.Publisher }
 
 func (w pubWriter) Write(p []byte) (int, error) {
 	w.pub.Stream("stdout", string(p))

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 )
 
@@ -43,7 +43,7 @@ func TestWithInterpreter(t *testing.T) {
 	}
 	for i, tt := range tests {
 		pub := &kerneltest.Publisher{}
-		res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: tt.code, StoreHistory: true, ExecutionCount: i + 1}, pub)
 		if tt.errVal != "" {
 			if res.Error == nil || !strings.Contains(res.Error.Value, tt.errVal) {
 				t.Errorf("In[%d] %q: error %+v, want one containing %q", i+1, tt.code, res.Error, tt.errVal)
@@ -133,7 +133,7 @@ func TestOneProgram(t *testing.T) {
 			s := New(Options{Version: "test"})
 			defer s.Shutdown(false)
 			for k, st := range tc.steps {
-				res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: st.code, StoreHistory: true, ExecutionCount: k + 1}, &kerneltest.Publisher{})
+				res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: st.code, StoreHistory: true, ExecutionCount: k + 1}, &kerneltest.Publisher{})
 				if st.err != "" {
 					if res.Error == nil || !strings.Contains(res.Error.Name+": "+res.Error.Value, st.err) {
 						t.Errorf("In[%d] %q: error %+v, want %q", k+1, st.code, res.Error, st.err)
@@ -165,7 +165,7 @@ func TestCheckAfterMagic(t *testing.T) {
 		{"%setvar\nb := v +\n\"x\"", "", "CompileError: In[2]:2:6: invalid operation: v + \"x\" (mismatched types int and untyped string)"},
 		{"v", "41", ""},
 	} {
-		res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: c.code, ExecutionCount: k + 1}, &kerneltest.Publisher{})
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: c.code, ExecutionCount: k + 1}, &kerneltest.Publisher{})
 		if c.err != "" {
 			if res.Error == nil || !strings.Contains(res.Error.Name+": "+res.Error.Value, c.err) {
 				t.Errorf("In[%d]: error %+v, want %q", k+1, res.Error, c.err)
@@ -206,13 +206,13 @@ func BenchmarkExecuteTrivial(b *testing.B) {
 			ctx := context.Background()
 			for k := range 20 {
 				code := fmt.Sprintf("func f%d(n int) int { return n * %d }\nv%d := fmt.Sprint(%d)", k, k, k, k)
-				if res := s.Execute(ctx, kernel.ExecuteRequest{Code: code, ExecutionCount: k + 1}, &kerneltest.Publisher{}); res.Error != nil {
+				if res := s.Execute(ctx, protocol.ExecuteRequest{Code: code, ExecutionCount: k + 1}, &kerneltest.Publisher{}); res.Error != nil {
 					b.Fatal(res.Error)
 				}
 			}
 			b.ResetTimer()
 			for k := 0; k < b.N; k++ {
-				res := s.Execute(ctx, kernel.ExecuteRequest{Code: "_ = 1", ExecutionCount: 100 + k}, &kerneltest.Publisher{})
+				res := s.Execute(ctx, protocol.ExecuteRequest{Code: "_ = 1", ExecutionCount: 100 + k}, &kerneltest.Publisher{})
 				if res.Error != nil {
 					b.Fatal(res.Error)
 				}

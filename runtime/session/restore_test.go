@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -27,7 +27,7 @@ func TestRestore(t *testing.T) {
 		"func h() int { return x }\nfunc f() int { return h() }\nfunc boom() int { panic(\"at restore\") }",
 	}
 	for i, c := range cells {
-		old.Execute(context.Background(), kernel.ExecuteRequest{Code: c, ExecutionCount: i + 1}, &kerneltest.Publisher{})
+		old.Execute(context.Background(), protocol.ExecuteRequest{Code: c, ExecutionCount: i + 1}, &kerneltest.Publisher{})
 	}
 	decls := append(old.Decls(), cell.Decl{Kind: cell.VarDecl, Name: "bad", Source: "var bad = nosuch()", Cell: 7, Line: 2})
 
@@ -41,14 +41,14 @@ func TestRestore(t *testing.T) {
 		t.Errorf("the store holds %d declarations after the restore, want %d", got, want)
 	}
 	pub := &kerneltest.Publisher{}
-	res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: "str.ToUpper(\"go\") + fmt.Sprint(g(), T{A: 3}.Twice())", ExecutionCount: 9}, pub)
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "str.ToUpper(\"go\") + fmt.Sprint(g(), T{A: 3}.Twice())", ExecutionCount: 9}, pub)
 	if res.Error != nil || res.Data["text/plain"] != "GO42 6" {
 		t.Errorf("after restore: %+v %v", res.Error, res.Data)
 	}
 	if out := pub.Text("stdout"); out != "" {
 		t.Errorf("restoring printed %q", out)
 	}
-	res = s.Execute(context.Background(), kernel.ExecuteRequest{Code: "boom()", ExecutionCount: 10}, pub)
+	res = s.Execute(context.Background(), protocol.ExecuteRequest{Code: "boom()", ExecutionCount: 10}, pub)
 	if res.Error == nil || !strings.Contains(strings.Join(res.Error.Traceback, "\n"), "In[4]") {
 		t.Errorf("a restored function's panic does not name its cell: %+v", res.Error)
 	}

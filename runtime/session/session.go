@@ -1,4 +1,4 @@
-// Package session implements kernel.Interpreter for Go: it routes each
+// Package session implements protocol.Interpreter for Go: it routes each
 // cell's items to the yaegi interpreter or to magics, keeps the execution
 // history and the declaration store, and turns failures into cell errors.
 //
@@ -24,7 +24,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
@@ -53,7 +53,7 @@ type Options struct {
 type evaluator interface {
 	// Eval evaluates one Import, Declaration, Statement or Expression
 	// item of cell In[count]; output goes to pub.
-	Eval(ctx context.Context, item cell.Item, count int, pub kernel.Publisher) (value reflect.Value, hasValue bool, err error)
+	Eval(ctx context.Context, item cell.Item, count int, pub protocol.Publisher) (value reflect.Value, hasValue bool, err error)
 	// SetVar defines or replaces a variable later cells can use.
 	SetVar(name string, value any) error
 	// Close releases the interpreter.
@@ -113,7 +113,7 @@ func newSession(opts Options, ev evaluator) *Session {
 	return s
 }
 
-var _ kernel.Interpreter = (*Session)(nil)
+var _ protocol.Interpreter = (*Session)(nil)
 
 // Decls returns the declarations the running cell can use: those of the
 // successful earlier cells, plus, while a cell runs, those of its items
@@ -131,16 +131,16 @@ func (s *Session) Decls() []cell.Decl {
 func (s *Session) Store() *cell.Store { return s.store }
 
 // Info describes the kernel for kernel_info_reply.
-func (s *Session) Info() kernel.Info { return KernelInfo(s.opts.Version) }
+func (s *Session) Info() protocol.Info { return KernelInfo(s.opts.Version) }
 
 // KernelInfo describes perfnb at version for kernel_info_reply; the kernel
 // process answers with it without asking the interpreter process.
-func KernelInfo(version string) kernel.Info {
+func KernelInfo(version string) protocol.Info {
 	goVersion := strings.TrimPrefix(runtime.Version(), "go")
-	return kernel.Info{
+	return protocol.Info{
 		Implementation:        "perfnb",
 		ImplementationVersion: version,
-		Language: kernel.LanguageInfo{
+		Language: protocol.LanguageInfo{
 			Name:              "go",
 			Version:           goVersion,
 			Mimetype:          "text/x-go",
@@ -152,7 +152,7 @@ func KernelInfo(version string) kernel.Info {
 		Banner: fmt.Sprintf("perfnb %s: Go %s for performance experiments.\n"+
 			"Cells are interpreted by yaegi; %%timeit, %%memit and %%scalene compile them natively.\n"+
 			"Type name? for documentation, Tab to complete.", version, goVersion),
-		HelpLinks: []kernel.HelpLink{
+		HelpLinks: []protocol.HelpLink{
 			{Text: "Go documentation", URL: "https://go.dev/doc/"},
 			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
 			{Text: "perfnb README", URL: "https://github.com/perfnb/perfnb#readme"},
@@ -163,7 +163,7 @@ func KernelInfo(version string) kernel.Info {
 // Execute runs one cell: its items in order, stopping at the first error.
 // A cell that does not compile defines nothing; in a cell that fails
 // while it runs, the declarations of the items that ran are kept.
-func (s *Session) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+func (s *Session) Execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
 	res := s.execute(ctx, req, pub)
 	if res.Error == nil && len(req.UserExpressions) > 0 {
 		res.UserExpressions = s.userExpressions(ctx, req.UserExpressions, req.ExecutionCount)
@@ -181,20 +181,20 @@ type valueReader interface {
 // cellEnder is implemented by an evaluator that has work to do when a
 // cell's items have run (*interp.Interp: the cell's deferred calls).
 type cellEnder interface {
-	EndCell(ctx context.Context, count int, pub kernel.Publisher) error
+	EndCell(ctx context.Context, count int, pub protocol.Publisher) error
 }
 
-func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) (res kernel.ExecuteResult) {
+func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) (res protocol.ExecuteResult) {
 	count := req.ExecutionCount
 	items, err := cell.ParseIn(s.fset, req.Code)
 	if err != nil {
-		return kernel.ExecuteResult{Error: syntaxError(err, req.Code, count)}
+		return protocol.ExecuteResult{Error: syntaxError(err, req.Code, count)}
 	}
 	s.fetch = fetchTo{ctx, pub}
 	items, err = s.check(ctx, req.Code, items, count)
 	s.fetch = fetchTo{}
 	if err != nil {
-		return kernel.ExecuteResult{Error: err.(*kernel.Error)}
+		return protocol.ExecuteResult{Error: err.(*protocol.Error)}
 	}
 	var decls []cell.Decl
 	s.mu.Lock()
@@ -215,7 +215,7 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 		defer func() {
 			err := guard(func() error { return ce.EndCell(ctx, count, pub) })
 			if err != nil && res.Error == nil {
-				res = kernel.ExecuteResult{Error: cellError(ctx, err)}
+				res = protocol.ExecuteResult{Error: cellError(ctx, err)}
 			}
 		}()
 	}
@@ -223,20 +223,21 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 	checked := segmentEnd(items, 0)
 	for i, it := range items {
 		if ctx.Err() != nil {
-			return kernel.ExecuteResult{Error: interrupted()}
+			return protocol.ExecuteResult{Error: interrupted()}
 		}
 		if i >= checked {
 			var err error
 			if checked, err = s.checkRest(ctx, items, i, count); err != nil {
-				return kernel.ExecuteResult{Error: err.(*kernel.Error)}
+				return protocol.ExecuteResult{Error: err.(*protocol.Error)}
 			}
 		}
 		for j := range it.Decls {
 			it.Decls[j].Cell = count
 		}
 		if ke := s.runItem(ctx, it, count, i == len(items)-1, &res, pub); ke != nil {
-			return kernel.ExecuteResult{Error: ke}
+			return protocol.ExecuteResult{Error: ke}
 		}
+		it.Decls = s.namedImports(it.Decls)
 		decls = append(decls, it.Decls...)
 		s.mu.Lock()
 		s.pending.Add(it.Decls...)
@@ -247,11 +248,11 @@ func (s *Session) execute(ctx context.Context, req kernel.ExecuteRequest, pub ke
 
 // runItem runs one item of cell count; the value of the cell's last item
 // and help pages go into res.
-func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last bool, res *kernel.ExecuteResult, pub kernel.Publisher) *kernel.Error {
+func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last bool, res *protocol.ExecuteResult, pub protocol.Publisher) *protocol.Error {
 	switch it.Kind {
 	case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
 		if s.eval == nil {
-			return &kernel.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)}
+			return &protocol.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)}
 		}
 		var v reflect.Value
 		var ok bool
@@ -316,7 +317,7 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 
 // limitation words a compile error of the interpreter on a cell that the
 // type checker accepted for what it is: valid Go that yaegi cannot run.
-func (s *Session) limitation(ke *kernel.Error) *kernel.Error {
+func (s *Session) limitation(ke *protocol.Error) *protocol.Error {
 	if s.checker == nil || ke.Name != "CompileError" || strings.Contains(ke.Value, "interpreter") {
 		return ke
 	}
@@ -332,7 +333,7 @@ func (s *Session) limitation(ke *kernel.Error) *kernel.Error {
 	}
 	value := fmt.Sprintf("%sthe interpreter (yaegi) cannot run %s (%s); the magics (%%timeit, %%memit, %%scalene) compile it natively", pos, what, msg)
 	tb := append([]string{"InterpreterLimit: " + value}, ke.Traceback...)
-	return &kernel.Error{Name: "InterpreterLimit", Value: value, Traceback: tb}
+	return &protocol.Error{Name: "InterpreterLimit", Value: value, Traceback: tb}
 }
 
 // constructs name the Go constructs behind yaegi's errors on valid Go.
@@ -361,7 +362,7 @@ func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cel
 		return nil, compileError(ce)
 	}
 	if prog == nil {
-		return nil, &kernel.Error{Name: "Error", Value: fmt.Sprintf("type-checking the cell: %v", err)}
+		return nil, &protocol.Error{Name: "Error", Value: fmt.Sprintf("type-checking the cell: %v", err)}
 	}
 	return prog, nil
 }
@@ -403,7 +404,7 @@ func hasGo(items []cell.Item) bool {
 }
 
 // compileError is the cell's error for the checker's errors.
-func compileError(ce *check.Error) *kernel.Error {
+func compileError(ce *check.Error) *protocol.Error {
 	tb := make([]string, 0, len(ce.Diags))
 	for _, d := range ce.Diags {
 		for _, l := range strings.Split(d.String(), "\n") {
@@ -411,11 +412,11 @@ func compileError(ce *check.Error) *kernel.Error {
 		}
 	}
 	value, _, _ := strings.Cut(ce.Diags[0].String(), "\n")
-	return &kernel.Error{Name: "CompileError", Value: value, Traceback: tb}
+	return &protocol.Error{Name: "CompileError", Value: value, Traceback: tb}
 }
 
 // runMagic runs a %line or %%cell magic.
-func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (any, error) {
+func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub protocol.Publisher) (any, error) {
 	call := magics.Call{Magic: *it.Magic, Count: count}
 	env := magics.Env{
 		Version:   s.opts.Version,
@@ -465,11 +466,11 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the
 // String method of a value that has one), and text/html when the value has
 // an HTML() string method.
-func valueBundle(v reflect.Value) kernel.Bundle {
+func valueBundle(v reflect.Value) protocol.Bundle {
 	if !v.IsValid() {
-		return kernel.Bundle{"text/plain": "<nil>"}
+		return protocol.Bundle{"text/plain": "<nil>"}
 	}
-	b := kernel.Bundle{"text/plain": fmt.Sprintf("%v", v)}
+	b := protocol.Bundle{"text/plain": fmt.Sprintf("%v", v)}
 	if v.CanInterface() {
 		if h, ok := v.Interface().(interface{ HTML() string }); ok {
 			if html := safeCall(h.HTML); html != "" {
@@ -485,7 +486,7 @@ func valueBundle(v reflect.Value) kernel.Bundle {
 func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &kernel.Error{Name: "panic", Value: fmt.Sprint(r),
+			err = &protocol.Error{Name: "panic", Value: fmt.Sprint(r),
 				Traceback: []string{fmt.Sprintf("panic: %v", r), "(inside perfnb, not in the cell: please report it)"}}
 		}
 	}()
@@ -503,17 +504,17 @@ func safeCall(f func() string) (s string) {
 }
 
 // interrupted is the error of an interrupted cell.
-func interrupted() *kernel.Error {
-	return &kernel.Error{Name: "Interrupted", Value: interruptedValue,
+func interrupted() *protocol.Error {
+	return &protocol.Error{Name: "Interrupted", Value: interruptedValue,
 		Traceback: []string{"Interrupted: " + interruptedValue}}
 }
 
 // cellError turns an item's failure into the cell's error.
-func cellError(ctx context.Context, err error) *kernel.Error {
+func cellError(ctx context.Context, err error) *protocol.Error {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return interrupted()
 	}
-	var ke *kernel.Error
+	var ke *protocol.Error
 	if errors.As(err, &ke) {
 		if ke.Name == "Interrupted" {
 			return interrupted()
@@ -525,16 +526,16 @@ func cellError(ctx context.Context, err error) *kernel.Error {
 		}
 		return ke
 	}
-	return &kernel.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
+	return &protocol.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
 }
 
 // syntaxError turns a cell.Parse error into a SyntaxError, with the line
 // of the cell and a caret under the column in its traceback.
-func syntaxError(err error, code string, count int) *kernel.Error {
+func syntaxError(err error, code string, count int) *protocol.Error {
 	var se *cell.SyntaxError
 	if !errors.As(err, &se) {
 		msg := fmt.Sprintf("In[%d]: %v", count, err)
-		return &kernel.Error{Name: "SyntaxError", Value: msg, Traceback: []string{"SyntaxError: " + msg}}
+		return &protocol.Error{Name: "SyntaxError", Value: msg, Traceback: []string{"SyntaxError: " + msg}}
 	}
 	msg := fmt.Sprintf("In[%d]:%d:%d: %s", count, se.Line, se.Col, se.Msg)
 	tb := []string{"SyntaxError: " + msg}
@@ -551,18 +552,18 @@ func syntaxError(err error, code string, count int) *kernel.Error {
 			tb = append(tb, "    "+strings.Repeat(" ", len([]rune(prefix)))+"^")
 		}
 	}
-	return &kernel.Error{Name: "SyntaxError", Value: msg, Traceback: tb}
+	return &protocol.Error{Name: "SyntaxError", Value: msg, Traceback: tb}
 }
 
 // discard is a Publisher that drops everything (for user_expressions).
 type discard struct{}
 
-func (discard) Stream(string, string)                               {}
-func (discard) Display(kernel.Bundle, map[string]any, string)       {}
-func (discard) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (discard) ClearOutput(bool)                                    {}
+func (discard) Stream(string, string)                                 {}
+func (discard) Display(protocol.Bundle, map[string]any, string)       {}
+func (discard) UpdateDisplay(protocol.Bundle, map[string]any, string) {}
+func (discard) ClearOutput(bool)                                      {}
 func (discard) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
+	return "", protocol.ErrStdinNotAllowed
 }
 
 // userExpressions evaluates the user_expressions of an execute_request.
@@ -575,7 +576,7 @@ func (s *Session) userExpressions(ctx context.Context, exprs map[string]string, 
 }
 
 func (s *Session) userExpression(ctx context.Context, expr string, count int) map[string]any {
-	fail := func(e *kernel.Error) map[string]any {
+	fail := func(e *protocol.Error) map[string]any {
 		tb := e.Traceback
 		if tb == nil {
 			tb = []string{e.Error()}
@@ -583,14 +584,14 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 		return map[string]any{"status": "error", "ename": e.Name, "evalue": e.Value, "traceback": tb}
 	}
 	if s.eval == nil {
-		return fail(&kernel.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)})
+		return fail(&protocol.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)})
 	}
 	items, err := cell.Parse(expr)
 	if err != nil {
 		return fail(syntaxError(err, expr, count))
 	}
 	if len(items) != 1 || items[0].Kind != cell.Expression {
-		return fail(&kernel.Error{Name: "SyntaxError", Value: fmt.Sprintf("not a Go expression: %q", expr)})
+		return fail(&protocol.Error{Name: "SyntaxError", Value: fmt.Sprintf("not a Go expression: %q", expr)})
 	}
 	var v reflect.Value
 	var ok bool
@@ -601,7 +602,7 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 	if err != nil {
 		return fail(cellError(ctx, err))
 	}
-	data := kernel.Bundle{"text/plain": ""}
+	data := protocol.Bundle{"text/plain": ""}
 	if ok {
 		data = valueBundle(v)
 	}
@@ -610,14 +611,14 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 
 // History answers a history_request over the cells of this session (see
 // history.History.Query).
-func (s *Session) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
+func (s *Session) History(q protocol.HistoryQuery) []protocol.HistoryEntry {
 	return s.history.Query(q)
 }
 
 // IsComplete says whether code is ready to run (for jupyter console).
-func (s *Session) IsComplete(code string) kernel.Completeness {
+func (s *Session) IsComplete(code string) protocol.Completeness {
 	status, indent := cell.IsComplete(code)
-	return kernel.Completeness{Status: status, Indent: indent}
+	return protocol.Completeness{Status: status, Indent: indent}
 }
 
 // Shutdown removes the native workspace and closes the interpreter.

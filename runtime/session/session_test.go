@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/history"
@@ -32,7 +32,7 @@ type fakeEval struct {
 	seen   [][]cell.Decl // what decls returned at each Eval
 }
 
-func (f *fakeEval) Eval(ctx context.Context, it cell.Item, count int, pub kernel.Publisher) (reflect.Value, bool, error) {
+func (f *fakeEval) Eval(ctx context.Context, it cell.Item, count int, pub protocol.Publisher) (reflect.Value, bool, error) {
 	f.mu.Lock()
 	f.items = append(f.items, it)
 	f.counts = append(f.counts, count)
@@ -43,9 +43,9 @@ func (f *fakeEval) Eval(ctx context.Context, it cell.Item, count int, pub kernel
 	switch {
 	case strings.Contains(it.Source, "block"):
 		<-ctx.Done()
-		return reflect.Value{}, false, &kernel.Error{Name: "Interrupted", Value: "stopped"}
+		return reflect.Value{}, false, &protocol.Error{Name: "Interrupted", Value: "stopped"}
 	case strings.Contains(it.Source, "fail"):
-		return reflect.Value{}, false, &kernel.Error{Name: "panic", Value: fmt.Sprintf("In[%d]:%d: it failed", count, it.Line),
+		return reflect.Value{}, false, &protocol.Error{Name: "panic", Value: fmt.Sprintf("In[%d]:%d: it failed", count, it.Line),
 			Traceback: []string{"panic: it failed", fmt.Sprintf("In[%d]:%d", count, it.Line)}}
 	case strings.Contains(it.Source, "plainerr"):
 		return reflect.Value{}, false, fmt.Errorf("something odd")
@@ -115,8 +115,8 @@ func newTest(t *testing.T) (*Session, *fakeEval, *fakeMagic) {
 	return s, fe, fm
 }
 
-func run(s *Session, count int, code string) kernel.ExecuteResult {
-	return s.Execute(context.Background(), kernel.ExecuteRequest{Code: code, StoreHistory: true, ExecutionCount: count}, &kerneltest.Publisher{})
+func run(s *Session, count int, code string) protocol.ExecuteResult {
+	return s.Execute(context.Background(), protocol.ExecuteRequest{Code: code, StoreHistory: true, ExecutionCount: count}, &kerneltest.Publisher{})
 }
 
 func TestInfo(t *testing.T) {
@@ -134,16 +134,16 @@ func TestInfo(t *testing.T) {
 func TestExecuteValues(t *testing.T) {
 	tests := []struct {
 		code string
-		want kernel.Bundle
+		want protocol.Bundle
 	}{
-		{"1 + 2 + 3", kernel.Bundle{"text/plain": "6"}},
-		{"[]int{1, 4, 9}", kernel.Bundle{"text/plain": "[1 4 9]"}},
-		{`"hi"`, kernel.Bundle{"text/plain": "hi"}},
-		{"y := 2\nx", kernel.Bundle{"text/plain": "10"}},
-		{"r", kernel.Bundle{"text/plain": "7 loops", "text/html": "<b>7</b>"}},
+		{"1 + 2 + 3", protocol.Bundle{"text/plain": "6"}},
+		{"[]int{1, 4, 9}", protocol.Bundle{"text/plain": "[1 4 9]"}},
+		{`"hi"`, protocol.Bundle{"text/plain": "hi"}},
+		{"y := 2\nx", protocol.Bundle{"text/plain": "10"}},
+		{"r", protocol.Bundle{"text/plain": "7 loops", "text/html": "<b>7</b>"}},
 		{"x := 1", nil},
 		{"fmt.Println(1)", nil},
-		{"%timeit -o f()", kernel.Bundle{"text/plain": "6 loops", "text/html": "<b>6</b>"}},
+		{"%timeit -o f()", protocol.Bundle{"text/plain": "6 loops", "text/html": "<b>6</b>"}},
 		{"%timeit f()", nil},
 		{"%timeit -o f()\nx := 1", nil},
 	}
@@ -242,9 +242,9 @@ func TestExecuteErrors(t *testing.T) {
 func TestExecuteInterrupted(t *testing.T) {
 	s, fe, _ := newTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan kernel.ExecuteResult)
+	done := make(chan protocol.ExecuteResult)
 	go func() {
-		done <- s.Execute(ctx, kernel.ExecuteRequest{Code: "a := 1\nblock()\nb := 2", ExecutionCount: 2}, &kerneltest.Publisher{})
+		done <- s.Execute(ctx, protocol.ExecuteRequest{Code: "a := 1\nblock()\nb := 2", ExecutionCount: 2}, &kerneltest.Publisher{})
 	}()
 	for blocked := false; !blocked; {
 		fe.mu.Lock()
@@ -257,7 +257,7 @@ func TestExecuteInterrupted(t *testing.T) {
 		t.Fatalf("Error = %+v", res.Error)
 	}
 	// Already cancelled: nothing runs.
-	res = s.Execute(ctx, kernel.ExecuteRequest{Code: "c := 3", ExecutionCount: 3}, &kerneltest.Publisher{})
+	res = s.Execute(ctx, protocol.ExecuteRequest{Code: "c := 3", ExecutionCount: 3}, &kerneltest.Publisher{})
 	if res.Error == nil || res.Error.Name != "Interrupted" {
 		t.Fatalf("Error = %+v", res.Error)
 	}
@@ -328,14 +328,14 @@ func TestHelpPayload(t *testing.T) {
 
 func TestUserExpressions(t *testing.T) {
 	s, _, _ := newTest(t)
-	res := s.Execute(context.Background(), kernel.ExecuteRequest{
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{
 		Code:            "y := 1",
 		ExecutionCount:  1,
 		UserExpressions: map[string]string{"a": "x", "b": "fail()", "c": "1 +"},
 	}, &kerneltest.Publisher{})
 	ue := res.UserExpressions
 	a, _ := ue["a"].(map[string]any)
-	if a["status"] != "ok" || !reflect.DeepEqual(a["data"], kernel.Bundle{"text/plain": "10"}) {
+	if a["status"] != "ok" || !reflect.DeepEqual(a["data"], protocol.Bundle{"text/plain": "10"}) {
 		t.Errorf("a = %v", a)
 	}
 	b, _ := ue["b"].(map[string]any)
@@ -350,7 +350,7 @@ func TestUserExpressions(t *testing.T) {
 
 func TestIsComplete(t *testing.T) {
 	s, _, _ := newTest(t)
-	for code, want := range map[string]kernel.Completeness{
+	for code, want := range map[string]protocol.Completeness{
 		"x := 1":      {Status: "complete"},
 		"func f() {":  {Status: "incomplete", Indent: "    "},
 		"%timeit f(":  {Status: "complete"},
@@ -370,10 +370,10 @@ func TestHistory(t *testing.T) {
 		run(s, i+1, c)
 	}
 	// Neither silent nor store_history false cells are kept.
-	s.Execute(context.Background(), kernel.ExecuteRequest{Code: "silent", Silent: true, ExecutionCount: 7}, &kerneltest.Publisher{})
-	s.Execute(context.Background(), kernel.ExecuteRequest{Code: "nostore", ExecutionCount: 7}, &kerneltest.Publisher{})
+	s.Execute(context.Background(), protocol.ExecuteRequest{Code: "silent", Silent: true, ExecutionCount: 7}, &kerneltest.Publisher{})
+	s.Execute(context.Background(), protocol.ExecuteRequest{Code: "nostore", ExecutionCount: 7}, &kerneltest.Publisher{})
 
-	lines := func(es []kernel.HistoryEntry) []int {
+	lines := func(es []protocol.HistoryEntry) []int {
 		var out []int
 		for _, e := range es {
 			out = append(out, e.Line)
@@ -381,30 +381,30 @@ func TestHistory(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		q    kernel.HistoryQuery
+		q    protocol.HistoryQuery
 		want []int
 	}{
-		{kernel.HistoryQuery{AccessType: "tail", N: 2}, []int{5, 6}},
-		{kernel.HistoryQuery{AccessType: "tail", N: 100}, []int{1, 2, 3, 4, 5, 6}},
-		{kernel.HistoryQuery{AccessType: "range", Session: 0, Start: 2, Stop: 4}, []int{2, 3}},
-		{kernel.HistoryQuery{AccessType: "range", Session: 0, Start: 5}, []int{5, 6}},
-		{kernel.HistoryQuery{AccessType: "range", Session: 5, Start: 1}, nil},
-		{kernel.HistoryQuery{AccessType: "range", Session: -1, Start: 1}, nil},
-		{kernel.HistoryQuery{AccessType: "range", Session: 1, Start: 3, Stop: 4}, []int{3}},
-		{kernel.HistoryQuery{AccessType: "search", Pattern: "x*"}, []int{1, 3, 5}},
-		{kernel.HistoryQuery{AccessType: "search", Pattern: "x*", Unique: true}, []int{1, 5}},
-		{kernel.HistoryQuery{AccessType: "search", Pattern: "*x*", N: 2}, []int{4, 5}},
-		{kernel.HistoryQuery{AccessType: "search", Pattern: "?", Unique: true}, []int{5}},
-		{kernel.HistoryQuery{AccessType: "search", Pattern: "[xy] :=*"}, []int{1, 6}},
-		{kernel.HistoryQuery{AccessType: "search", Pattern: "fmt.*(x)"}, []int{4}},
-		{kernel.HistoryQuery{AccessType: "search", Pattern: "fmt"}, nil},
+		{protocol.HistoryQuery{AccessType: "tail", N: 2}, []int{5, 6}},
+		{protocol.HistoryQuery{AccessType: "tail", N: 100}, []int{1, 2, 3, 4, 5, 6}},
+		{protocol.HistoryQuery{AccessType: "range", Session: 0, Start: 2, Stop: 4}, []int{2, 3}},
+		{protocol.HistoryQuery{AccessType: "range", Session: 0, Start: 5}, []int{5, 6}},
+		{protocol.HistoryQuery{AccessType: "range", Session: 5, Start: 1}, nil},
+		{protocol.HistoryQuery{AccessType: "range", Session: -1, Start: 1}, nil},
+		{protocol.HistoryQuery{AccessType: "range", Session: 1, Start: 3, Stop: 4}, []int{3}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "x*"}, []int{1, 3, 5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "x*", Unique: true}, []int{1, 5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "*x*", N: 2}, []int{4, 5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "?", Unique: true}, []int{5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "[xy] :=*"}, []int{1, 6}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "fmt.*(x)"}, []int{4}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "fmt"}, nil},
 	}
 	for _, tt := range tests {
 		if got := lines(s.History(tt.q)); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("History(%+v) lines = %v, want %v", tt.q, got, tt.want)
 		}
 	}
-	out := s.History(kernel.HistoryQuery{AccessType: "range", Start: 2, Stop: 3, Output: true})
+	out := s.History(protocol.HistoryQuery{AccessType: "range", Start: 2, Stop: 3, Output: true})
 	if len(out) != 1 || out[0].Input != "1 + 2 + 3" || out[0].Output != "6" || out[0].Session != history.Session {
 		t.Errorf("range with output = %+v", out)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/traefik/yaegi/stdlib"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/display"
 )
 
@@ -59,7 +59,7 @@ func newStdIndex() *stdIndex {
 		}
 		add(path, name, syms)
 	}
-	add(display.ImportPath, "display", display.New(func() kernel.Publisher { return nil }).Symbols())
+	add(display.ImportPath, "display", display.New(func() protocol.Publisher { return nil }).Symbols())
 	sort.Strings(x.paths)
 	for name, ps := range x.byName {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].path < ps[j].path })

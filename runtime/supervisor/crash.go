@@ -8,7 +8,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
@@ -107,7 +107,7 @@ func exitText(err error) string {
 }
 
 // cellError is the error of cell count, during which the worker died.
-func (d death) cellError(count int, notes []string) *kernel.Error {
+func (d death) cellError(count int, notes []string) *protocol.Error {
 	where := d.where
 	if where == "" && count > 0 {
 		where = fmt.Sprintf("In[%d]", count)
@@ -118,5 +118,5 @@ func (d death) cellError(count int, notes []string) *kernel.Error {
 		tb = append(tb, "    at "+where+" (the interpreter process ended: Go's runtime cannot recover from this)")
 	}
 	tb = append(tb, notes...)
-	return &kernel.Error{Name: d.name, Value: value, Traceback: tb}
+	return &protocol.Error{Name: d.name, Value: value, Traceback: tb}
 }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -47,8 +47,8 @@ type message struct {
 	Seq uint64 `json:"seq,omitempty"`
 
 	// execute
-	Request *kernel.ExecuteRequest `json:"request,omitempty"`
-	Result  *kernel.ExecuteResult  `json:"result,omitempty"`
+	Request *protocol.ExecuteRequest `json:"request,omitempty"`
+	Result  *protocol.ExecuteResult  `json:"result,omitempty"`
 	// Decls are the declarations in force: after an execution whose
 	// declarations changed (Changed set), or the ones to restore.
 	Decls   []cell.Decl `json:"decls,omitempty"`
@@ -57,22 +57,22 @@ type message struct {
 	Failed []string `json:"failed,omitempty"`
 
 	// complete, inspect, is_complete
-	Code         string               `json:"code,omitempty"`
-	Cursor       int                  `json:"cursor,omitempty"`
-	Detail       int                  `json:"detail,omitempty"`
-	Completion   *kernel.Completion   `json:"completion,omitempty"`
-	Inspection   *kernel.Inspection   `json:"inspection,omitempty"`
-	Completeness *kernel.Completeness `json:"completeness,omitempty"`
+	Code         string                 `json:"code,omitempty"`
+	Cursor       int                    `json:"cursor,omitempty"`
+	Detail       int                    `json:"detail,omitempty"`
+	Completion   *protocol.Completion   `json:"completion,omitempty"`
+	Inspection   *protocol.Inspection   `json:"inspection,omitempty"`
+	Completeness *protocol.Completeness `json:"completeness,omitempty"`
 
 	// outputs
-	Name      string         `json:"name,omitempty"` // stream name
-	Text      string         `json:"text,omitempty"` // stream text, input line
-	Data      kernel.Bundle  `json:"data,omitempty"`
-	Metadata  map[string]any `json:"metadata,omitempty"`
-	DisplayID string         `json:"display_id,omitempty"`
-	Wait      bool           `json:"wait,omitempty"`
-	Prompt    string         `json:"prompt,omitempty"`
-	Password  bool           `json:"password,omitempty"`
+	Name      string          `json:"name,omitempty"` // stream name
+	Text      string          `json:"text,omitempty"` // stream text, input line
+	Data      protocol.Bundle `json:"data,omitempty"`
+	Metadata  map[string]any  `json:"metadata,omitempty"`
+	DisplayID string          `json:"display_id,omitempty"`
+	Wait      bool            `json:"wait,omitempty"`
+	Prompt    string          `json:"prompt,omitempty"`
+	Password  bool            `json:"password,omitempty"`
 
 	// Restart is the flag of a shutdown; Err the failure of a request
 	// (ErrNoStdin or ErrCanceled for input, else a message).

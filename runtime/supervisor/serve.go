@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -20,7 +20,7 @@ import (
 // the declarations in force and restore them in a fresh process.
 // *session.Session implements it.
 type Session interface {
-	kernel.Interpreter
+	protocol.Interpreter
 	// Decls returns the declarations in force.
 	Decls() []cell.Decl
 	// Restore evaluates decls quietly and returns why each one that could
@@ -165,8 +165,8 @@ func (s *server) handle(r request) (stop bool) {
 	if err := s.enc.send(reply, false); err != nil && reply.Result != nil {
 		// A value JSON cannot carry (user_expressions, metadata): fail the
 		// cell with why, rather than leave the kernel waiting.
-		e := &kernel.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
-		reply.Result = &kernel.ExecuteResult{Error: e}
+		e := &protocol.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
+		reply.Result = &protocol.ExecuteResult{Error: e}
 		_ = s.enc.send(reply, false)
 	}
 	return stop
@@ -199,11 +199,11 @@ func (p *relay) Stream(name, text string) {
 	}
 }
 
-func (p *relay) Display(data kernel.Bundle, metadata map[string]any, displayID string) {
+func (p *relay) Display(data protocol.Bundle, metadata map[string]any, displayID string) {
 	p.output(&message{Op: opDisplay, Seq: p.seq, Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
-func (p *relay) UpdateDisplay(data kernel.Bundle, metadata map[string]any, displayID string) {
+func (p *relay) UpdateDisplay(data protocol.Bundle, metadata map[string]any, displayID string) {
 	p.output(&message{Op: opUpdate, Seq: p.seq, Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
@@ -239,7 +239,7 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 		case "":
 			return r.Text, nil
 		case errNoStdin:
-			return "", kernel.ErrStdinNotAllowed
+			return "", protocol.ErrStdinNotAllowed
 		case errCanceled:
 			return "", context.Canceled
 		}

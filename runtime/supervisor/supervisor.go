@@ -2,7 +2,7 @@
 // nothing a cell does ends the kernel.
 //
 // The kernel process holds the sockets and the protocol; a Supervisor is
-// its kernel.Interpreter. It starts a worker process (perfnb worker, which
+// its protocol.Interpreter. It starts a worker process (perfnb worker, which
 // calls Serve with a runtime/session.Session) and relays every call to it
 // over a pipe: requests on the worker's file descriptor 3, answers and the
 // cell's outputs on its descriptor 4, one JSON message per line. The
@@ -31,7 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/history"
 )
@@ -57,7 +57,7 @@ type Options struct {
 	// executable with the argument "worker".
 	Command func() *exec.Cmd
 	// Info answers kernel_info without the worker.
-	Info kernel.Info
+	Info protocol.Info
 	// MemoryLimit is the kernel's memory limit, in bytes: the worker
 	// stops a cell whose heap passes it, and is killed when its resident
 	// memory passes it by an eighth (its cell failing with
@@ -69,7 +69,7 @@ type Options struct {
 	Log io.Writer
 }
 
-// Supervisor is a kernel.Interpreter that runs cells in a worker process
+// Supervisor is a protocol.Interpreter that runs cells in a worker process
 // and replaces the process when it dies.
 type Supervisor struct {
 	opts  Options
@@ -91,7 +91,7 @@ type Supervisor struct {
 	history history.History
 }
 
-var _ kernel.Interpreter = (*Supervisor)(nil)
+var _ protocol.Interpreter = (*Supervisor)(nil)
 
 // New starts a worker and returns its supervisor; the worker gets ready in
 // the background while the kernel sets up its sockets.
@@ -103,10 +103,9 @@ func New(opts Options) (*Supervisor, error) {
 		}
 		opts.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
-	limit, err := memoryLimit(opts.MemoryLimit)
-	if err != nil {
-		return nil, err
-	}
+	// A limit that cannot be read is the interpreter's to report, on every
+	// cell, as it starts with the same setting; the kernel still serves.
+	limit, _ := memoryLimit(opts.MemoryLimit)
 	s := &Supervisor{opts: opts, limit: limit}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -291,13 +290,13 @@ func restoreNotes(failed []string, lost string) []string {
 }
 
 // Info describes the kernel, without asking the worker.
-func (s *Supervisor) Info() kernel.Info { return s.opts.Info }
+func (s *Supervisor) Info() protocol.Info { return s.opts.Info }
 
 // Execute runs the cell in the worker, relaying its outputs to pub. An
 // interrupt (ctx cancelled) is passed on; a cell that does not stop within
 // interruptGrace has its process replaced. A worker that dies during the
 // cell fails it with the cause, and is replaced.
-func (s *Supervisor) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+func (s *Supervisor) Execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res := s.execute(ctx, req, pub)
@@ -307,7 +306,7 @@ func (s *Supervisor) Execute(ctx context.Context, req kernel.ExecuteRequest, pub
 	return res
 }
 
-func (s *Supervisor) execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
+func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
 	w, err := s.ready()
 	if err != nil {
 		return failure("Error", err.Error())
@@ -367,20 +366,20 @@ func (s *Supervisor) execute(ctx context.Context, req kernel.ExecuteRequest, pub
 // died is the result of cell count, during which w died: the cause, and
 // what the restart kept. interrupted says the cell was killed because it
 // did not stop when interrupted.
-func (s *Supervisor) died(w *worker, count int, interrupted bool) kernel.ExecuteResult {
+func (s *Supervisor) died(w *worker, count int, interrupted bool) protocol.ExecuteResult {
 	d := diagnose(w, s.limit)
 	notes := s.restart()
 	if interrupted && w.memKill.Load() == 0 && !strings.HasPrefix(d.cause, "fatal error") {
 		value := fmt.Sprintf("the cell was interrupted; it did not stop within %s, so its interpreter process was replaced", interruptGrace)
 		tb := append([]string{"Interrupted: " + value}, notes...)
-		return kernel.ExecuteResult{Error: &kernel.Error{Name: "Interrupted", Value: value, Traceback: tb}}
+		return protocol.ExecuteResult{Error: &protocol.Error{Name: "Interrupted", Value: value, Traceback: tb}}
 	}
-	return kernel.ExecuteResult{Error: d.cellError(count, notes)}
+	return protocol.ExecuteResult{Error: d.cellError(count, notes)}
 }
 
 // failure is the result of a cell that could not run.
-func failure(name, value string) kernel.ExecuteResult {
-	return kernel.ExecuteResult{Error: &kernel.Error{Name: name, Value: value, Traceback: []string{name + ": " + value}}}
+func failure(name, value string) protocol.ExecuteResult {
+	return protocol.ExecuteResult{Error: &protocol.Error{Name: name, Value: value, Traceback: []string{name + ": " + value}}}
 }
 
 // call relays a request other than execute; nil when the worker cannot
@@ -402,32 +401,32 @@ func (s *Supervisor) call(m *message) *message {
 }
 
 // Complete relays a complete_request.
-func (s *Supervisor) Complete(code string, cursor int) kernel.Completion {
+func (s *Supervisor) Complete(code string, cursor int) protocol.Completion {
 	if r := s.call(&message{Op: opComplete, Code: code, Cursor: cursor}); r != nil && r.Completion != nil {
 		return *r.Completion
 	}
-	return kernel.Completion{CursorStart: cursor, CursorEnd: cursor}
+	return protocol.Completion{CursorStart: cursor, CursorEnd: cursor}
 }
 
 // Inspect relays an inspect_request.
-func (s *Supervisor) Inspect(code string, cursor, detailLevel int) kernel.Inspection {
+func (s *Supervisor) Inspect(code string, cursor, detailLevel int) protocol.Inspection {
 	if r := s.call(&message{Op: opInspect, Code: code, Cursor: cursor, Detail: detailLevel}); r != nil && r.Inspection != nil {
 		return *r.Inspection
 	}
-	return kernel.Inspection{}
+	return protocol.Inspection{}
 }
 
 // IsComplete relays an is_complete_request.
-func (s *Supervisor) IsComplete(code string) kernel.Completeness {
+func (s *Supervisor) IsComplete(code string) protocol.Completeness {
 	if r := s.call(&message{Op: opIsComplete, Code: code}); r != nil && r.Completeness != nil {
 		return *r.Completeness
 	}
-	return kernel.Completeness{Status: "unknown"}
+	return protocol.Completeness{Status: "unknown"}
 }
 
 // History answers from the kernel process's own history, which outlives
 // the workers.
-func (s *Supervisor) History(q kernel.HistoryQuery) []kernel.HistoryEntry {
+func (s *Supervisor) History(q protocol.HistoryQuery) []protocol.HistoryEntry {
 	s.histMu.Lock()
 	defer s.histMu.Unlock()
 	return s.history.Query(q)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -47,10 +47,10 @@ type fakeSession struct {
 	restored []string
 }
 
-func (f *fakeSession) Info() kernel.Info { return kernel.Info{Implementation: "fake"} }
+func (f *fakeSession) Info() protocol.Info { return protocol.Info{Implementation: "fake"} }
 
-func (f *fakeSession) Execute(ctx context.Context, req kernel.ExecuteRequest, pub kernel.Publisher) kernel.ExecuteResult {
-	var res kernel.ExecuteResult
+func (f *fakeSession) Execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
+	var res protocol.ExecuteResult
 	for _, line := range strings.Split(req.Code, "\n") {
 		cmd, arg, _ := strings.Cut(line, " ")
 		switch cmd {
@@ -69,7 +69,7 @@ func (f *fakeSession) Execute(ctx context.Context, req kernel.ExecuteRequest, pu
 			os.Exit(2)
 		case "wait":
 			<-ctx.Done()
-			return kernel.ExecuteResult{Error: &kernel.Error{Name: "Interrupted", Value: "interrupted"}}
+			return protocol.ExecuteResult{Error: &protocol.Error{Name: "Interrupted", Value: "interrupted"}}
 		case "waitcrash":
 			<-ctx.Done()
 			fmt.Fprintln(os.Stderr, "fatal error: crashed while stopping")
@@ -79,29 +79,29 @@ func (f *fakeSession) Execute(ctx context.Context, req kernel.ExecuteRequest, pu
 		case "read":
 			s, err := pub.Input(ctx, "? ", false)
 			if err != nil {
-				return kernel.ExecuteResult{Error: &kernel.Error{Name: "Error", Value: err.Error()}}
+				return protocol.ExecuteResult{Error: &protocol.Error{Name: "Error", Value: err.Error()}}
 			}
 			pub.Stream("stdout", "got "+s+"\n")
 		case "pid":
-			res.Data = kernel.Bundle{"text/plain": fmt.Sprint(os.Getpid())}
+			res.Data = protocol.Bundle{"text/plain": fmt.Sprint(os.Getpid())}
 		case "restored":
 			f.mu.Lock()
-			res.Data = kernel.Bundle{"text/plain": strings.Join(f.restored, ",")}
+			res.Data = protocol.Bundle{"text/plain": strings.Join(f.restored, ",")}
 			f.mu.Unlock()
 		}
 	}
 	return res
 }
 
-func (f *fakeSession) Complete(code string, cursor int) kernel.Completion {
-	return kernel.Completion{Matches: []string{code + "!"}, CursorStart: 0, CursorEnd: cursor}
+func (f *fakeSession) Complete(code string, cursor int) protocol.Completion {
+	return protocol.Completion{Matches: []string{code + "!"}, CursorStart: 0, CursorEnd: cursor}
 }
-func (f *fakeSession) Inspect(string, int, int) kernel.Inspection { return kernel.Inspection{} }
-func (f *fakeSession) IsComplete(string) kernel.Completeness {
-	return kernel.Completeness{Status: "complete"}
+func (f *fakeSession) Inspect(string, int, int) protocol.Inspection { return protocol.Inspection{} }
+func (f *fakeSession) IsComplete(string) protocol.Completeness {
+	return protocol.Completeness{Status: "complete"}
 }
-func (f *fakeSession) History(kernel.HistoryQuery) []kernel.HistoryEntry { return nil }
-func (f *fakeSession) Shutdown(bool) error                               { return nil }
+func (f *fakeSession) History(protocol.HistoryQuery) []protocol.HistoryEntry { return nil }
+func (f *fakeSession) Shutdown(bool) error                                   { return nil }
 func (f *fakeSession) Decls() []cell.Decl {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -128,7 +128,7 @@ func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl) []error {
 }
 
 // newTest starts a supervisor whose worker is this test binary.
-func newTest(t *testing.T) *Supervisor {
+func newTest(t testing.TB) *Supervisor {
 	t.Helper()
 	s, err := New(Options{
 		Command: func() *exec.Cmd {
@@ -146,13 +146,13 @@ func newTest(t *testing.T) *Supervisor {
 }
 
 // run executes code as cell count.
-func run(s *Supervisor, count int, code string) (kernel.ExecuteResult, *kerneltest.Publisher) {
+func run(s *Supervisor, count int, code string) (protocol.ExecuteResult, *kerneltest.Publisher) {
 	pub := &kerneltest.Publisher{}
-	res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: code, ExecutionCount: count, StoreHistory: true}, pub)
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: code, ExecutionCount: count, StoreHistory: true}, pub)
 	return res, pub
 }
 
-func plain(res kernel.ExecuteResult) string {
+func plain(res protocol.ExecuteResult) string {
 	s, _ := res.Data["text/plain"].(string)
 	return s
 }
@@ -172,7 +172,7 @@ func TestRelay(t *testing.T) {
 	if c := s.Complete("fm", 2); len(c.Matches) != 1 || c.Matches[0] != "fm!" {
 		t.Errorf("Complete = %+v", c)
 	}
-	if h := s.History(kernel.HistoryQuery{AccessType: "tail", N: 5, Output: true}); len(h) != 1 || h[0].Output != plain(res) {
+	if h := s.History(protocol.HistoryQuery{AccessType: "tail", N: 5, Output: true}); len(h) != 1 || h[0].Output != plain(res) {
 		t.Errorf("History = %+v", h)
 	}
 }
@@ -180,7 +180,7 @@ func TestRelay(t *testing.T) {
 func TestInput(t *testing.T) {
 	s := newTest(t)
 	pub := &kerneltest.Publisher{Answer: kerneltest.Answers("forty-two")}
-	res := s.Execute(context.Background(), kernel.ExecuteRequest{Code: "read", ExecutionCount: 1, AllowStdin: true}, pub)
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "read", ExecutionCount: 1, AllowStdin: true}, pub)
 	if res.Error != nil {
 		t.Fatal(res.Error)
 	}
@@ -240,7 +240,7 @@ func TestInterrupt(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
 		start := time.Now()
-		res := s.Execute(ctx, kernel.ExecuteRequest{Code: tt.code, ExecutionCount: 1}, &kerneltest.Publisher{})
+		res := s.Execute(ctx, protocol.ExecuteRequest{Code: tt.code, ExecutionCount: 1}, &kerneltest.Publisher{})
 		if res.Error == nil || res.Error.Name != tt.name {
 			t.Errorf("%s: error %+v, want %s", tt.code, res.Error, tt.name)
 		}
@@ -280,9 +280,9 @@ func TestDeathDuringShutdown(t *testing.T) {
 	s := newTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan kernel.ExecuteResult, 1)
+	done := make(chan protocol.ExecuteResult, 1)
 	go func() {
-		done <- s.Execute(ctx, kernel.ExecuteRequest{Code: "hang", ExecutionCount: 1}, &kerneltest.Publisher{})
+		done <- s.Execute(ctx, protocol.ExecuteRequest{Code: "hang", ExecutionCount: 1}, &kerneltest.Publisher{})
 	}()
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
@@ -298,5 +298,20 @@ func TestDeathDuringShutdown(t *testing.T) {
 	}
 	if res, _ := run(s, 2, "print x"); res.Error == nil {
 		t.Error("a cell ran after shutdown")
+	}
+}
+
+// BenchmarkRelay measures what the process boundary adds to a trivial
+// cell: an execute request and its reply through a worker whose session
+// does nothing.
+func BenchmarkRelay(b *testing.B) {
+	s := newTest(b)
+	pub := &kerneltest.Publisher{}
+	req := protocol.ExecuteRequest{Code: "noop", StoreHistory: true}
+	for i := 0; b.Loop(); i++ {
+		req.ExecutionCount = i + 1
+		if res := s.Execute(context.Background(), req, pub); res.Error != nil {
+			b.Fatal(res.Error)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // errDied is returned for a request whose worker ended before answering.
@@ -32,8 +32,8 @@ type worker struct {
 	memKill atomic.Uint64 // resident bytes when the memory guard killed it
 
 	mu  sync.Mutex
-	pub kernel.Publisher // where outputs go: the last execution's publisher
-	ctx context.Context  // that execution's context, for input requests
+	pub protocol.Publisher // where outputs go: the last execution's publisher
+	ctx context.Context    // that execution's context, for input requests
 }
 
 // startWorker starts cmd as a worker: its fd 3 reads requests, its fd 4
@@ -136,7 +136,7 @@ func (w *worker) input(m *message) {
 	} else {
 		text, err := pub.Input(ctx, m.Prompt, m.Password)
 		switch {
-		case errors.Is(err, kernel.ErrStdinNotAllowed):
+		case errors.Is(err, protocol.ErrStdinNotAllowed):
 			reply.Err = errNoStdin
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			reply.Err = errCanceled
@@ -148,13 +148,13 @@ func (w *worker) input(m *message) {
 	_ = w.enc.send(reply, false)
 }
 
-func (w *worker) setPublisher(ctx context.Context, pub kernel.Publisher) {
+func (w *worker) setPublisher(ctx context.Context, pub protocol.Publisher) {
 	w.mu.Lock()
 	w.pub, w.ctx = pub, ctx
 	w.mu.Unlock()
 }
 
-func (w *worker) publisher() (kernel.Publisher, context.Context) {
+func (w *worker) publisher() (protocol.Publisher, context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.pub, w.ctx

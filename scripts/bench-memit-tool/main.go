@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/memit"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -125,10 +125,10 @@ var imports = []cell.Decl{
 // nopPublisher discards displays and passes the child's output to stderr.
 type nopPublisher struct{}
 
-func (nopPublisher) Stream(name, text string)                            { fmt.Fprint(os.Stderr, text) }
-func (nopPublisher) Display(kernel.Bundle, map[string]any, string)       {}
-func (nopPublisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (nopPublisher) ClearOutput(bool)                                    {}
+func (nopPublisher) Stream(name, text string)                              { fmt.Fprint(os.Stderr, text) }
+func (nopPublisher) Display(protocol.Bundle, map[string]any, string)       {}
+func (nopPublisher) UpdateDisplay(protocol.Bundle, map[string]any, string) {}
+func (nopPublisher) ClearOutput(bool)                                      {}
 func (nopPublisher) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
+	return "", protocol.ErrStdinNotAllowed
 }

@@ -25,7 +25,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
-	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/timeit"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -60,12 +60,12 @@ var workloads = []workload{
 // publisher discards what the magic publishes.
 type publisher struct{}
 
-func (publisher) Stream(string, string)                               {}
-func (publisher) Display(kernel.Bundle, map[string]any, string)       {}
-func (publisher) UpdateDisplay(kernel.Bundle, map[string]any, string) {}
-func (publisher) ClearOutput(bool)                                    {}
+func (publisher) Stream(string, string)                                 {}
+func (publisher) Display(protocol.Bundle, map[string]any, string)       {}
+func (publisher) UpdateDisplay(protocol.Bundle, map[string]any, string) {}
+func (publisher) ClearOutput(bool)                                      {}
 func (publisher) Input(context.Context, string, bool) (string, error) {
-	return "", kernel.ErrStdinNotAllowed
+	return "", protocol.ErrStdinNotAllowed
 }
 
 func main() {
