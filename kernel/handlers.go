@@ -116,10 +116,7 @@ func (k *kernel) handleExecute(sock *zmtp.Router, m *message) {
 		"user_expressions": userExpr,
 	}
 	if e := res.Error; e != nil {
-		tb := e.Traceback
-		if tb == nil {
-			tb = []string{e.Error()}
-		}
+		tb := e.Lines()
 		k.publish("error", m, map[string]any{"ename": e.Name, "evalue": e.Value, "traceback": tb})
 		content["status"] = "error"
 		content["ename"] = e.Name

@@ -146,7 +146,7 @@ func (c *collector) fail(e *protocol.Error) {
 	defer c.run.mu.Unlock()
 	c.run.progress.write(e.TracebackText())
 	c.run.progress.endLine()
-	c.add(&output{outputType: "error", ename: e.Name, evalue: e.Value, traceback: e.Traceback})
+	c.add(&output{outputType: "error", ename: e.Name, evalue: e.Value, traceback: e.Lines()})
 }
 
 // close drops any output published after the cell has finished.

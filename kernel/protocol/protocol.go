@@ -67,9 +67,10 @@ type ExecuteResult struct {
 	UserExpressions map[string]any
 }
 
-// Error is a cell's failure as Jupyter shows it.
+// Error is a cell's failure as Jupyter shows it. Make one with NewError,
+// once, where the failure is known; the layers above pass it on unchanged.
 type Error struct {
-	Name      string   // ename, for example "CompileError" or "panic"
+	Name      string   // ename: the text of the error's Kind
 	Value     string   // evalue, one line
 	Traceback []string // lines shown to the user; may contain ANSI colours
 }
@@ -85,10 +86,7 @@ func (e *Error) Error() string {
 // TracebackText returns the traceback as one string, or the error's text
 // when there is no traceback.
 func (e *Error) TracebackText() string {
-	if len(e.Traceback) == 0 {
-		return e.Error()
-	}
-	return strings.Join(e.Traceback, "\n")
+	return strings.Join(e.Lines(), "\n")
 }
 
 // LanguageInfo describes the language for kernel_info_reply.

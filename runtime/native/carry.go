@@ -152,17 +152,52 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 		return nil
 	}
 	st := &carriedState{file: file, digests: map[string]string{}}
-	before, err := w.typeCheck(ctx, src)
-	if err != nil {
+	fail := func(err error) *carriedState {
+		g.carried, st.digests = nil, nil
 		st.notes = append(st.notes, fmt.Sprintf("the notebook's values could not be carried into the child (%v); its variables ran their initialisers again", err))
 		return st
 	}
-	typeOf := before.varTypes(names)
+	before, err := w.typeCheck(ctx, src)
+	if err != nil {
+		return fail(err)
+	}
+	vars := w.encodeVars(g, st, names, before.varTypes(names))
+	g.dropPartial(st)
+	if len(g.carried) > 0 {
+		// The rewritten program must type-check as well as the original.
+		after, err := w.typeCheck(ctx, g.emit())
+		if err == nil && len(after.errs) > len(before.errs) {
+			err = after.errs[0]
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if vars, err = w.keepCarried(g, st, vars); err != nil {
+		return fail(err)
+	}
+	f, err := os.Create(st.file)
+	if err == nil {
+		err = writeState(f, vars)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("writing them for the child: %w", err))
+	}
+	return st
+}
+
+// encodedVar is a variable's encoding and its digest.
+type encodedVar struct {
+	name, digest string
+	data         []byte
+}
+
+// encodeVars encodes the variables that have a nameable type and a value
+// that can be carried, and records them in g.carried and st.
+func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, typeOf map[string]string) []encodedVar {
 	enc := harness.NewEncoder()
 	enc.Limit = maxCarried
-	var order []string
-	var data [][]byte
-	var digests []string
+	var vars []encodedVar
 	g.carried = map[string]string{}
 	for _, n := range names {
 		t, ok := typeOf[n]
@@ -181,38 +216,35 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 			continue
 		}
 		g.carried[n] = t
-		order, data, digests = append(order, n), append(data, b), append(digests, digest)
+		vars = append(vars, encodedVar{name: n, digest: digest, data: b})
 		st.digests[n] = digest
 	}
-	g.dropPartial(st)
-	if len(g.carried) > 0 {
-		// The rewritten program must type-check as well as the original.
-		after, err := w.typeCheck(ctx, g.emit())
-		if err != nil || len(after.errs) > len(before.errs) {
-			if err == nil {
-				err = after.errs[0]
-			}
-			g.carried, st.digests = nil, nil
-			st.notes = append(st.notes, fmt.Sprintf("the notebook's values could not be carried into the child (%v); its variables ran their initialisers again", err))
-			return st
+	return vars
+}
+
+// keepCarried returns the variables still carried. When some were
+// dropped, the others are encoded again, since pointers are numbered
+// across variables.
+func (w *Workspace) keepCarried(g *generator, st *carriedState, vars []encodedVar) ([]encodedVar, error) {
+	var keep []encodedVar
+	for _, v := range vars {
+		if _, ok := g.carried[v.name]; ok {
+			keep = append(keep, v)
 		}
 	}
-	var keep []int
-	for i, n := range order {
-		if _, ok := g.carried[n]; ok {
-			keep = append(keep, i)
+	if len(keep) == len(vars) {
+		return keep, nil
+	}
+	enc := harness.NewEncoder()
+	for i := range keep {
+		v, _ := w.values(keep[i].name)
+		var err error
+		if keep[i].data, keep[i].digest, err = enc.Encode(v); err != nil {
+			return nil, err
 		}
+		st.digests[keep[i].name] = keep[i].digest
 	}
-	f, err := os.Create(st.file)
-	if err == nil {
-		err = writeState(f, keep, order, data, digests)
-	}
-	if err != nil {
-		g.carried = nil
-		st.digests = nil
-		st.notes = append(st.notes, fmt.Sprintf("writing the notebook's values for the child: %v; its variables ran their initialisers again", err))
-	}
-	return st
+	return keep, nil
 }
 
 // dropPartial stops carrying the variables of a declaration that also
@@ -238,14 +270,12 @@ func (g *generator) dropPartial(st *carriedState) {
 	}
 }
 
-func writeState(f *os.File, keep []int, order []string, data [][]byte, digests []string) error {
-	var n []string
-	var d [][]byte
-	var g []string
-	for _, i := range keep {
-		n, d, g = append(n, order[i]), append(d, data[i]), append(g, digests[i])
+func writeState(f *os.File, vars []encodedVar) error {
+	names, data, digests := make([]string, len(vars)), make([][]byte, len(vars)), make([]string, len(vars))
+	for i, v := range vars {
+		names[i], data[i], digests[i] = v.name, v.data, v.digest
 	}
-	err := harness.WriteState(f, n, d, g)
+	err := harness.WriteState(f, names, data, digests)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

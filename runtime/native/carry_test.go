@@ -22,6 +22,7 @@ type carryNode struct {
 // noted.
 func TestCarry(t *testing.T) {
 	w := newTestWorkspace(t)
+	shared := 5
 	head := &carryNode{V: 1}
 	head.Next = &carryNode{V: 2, Next: head}
 	vals := map[string]any{
@@ -31,6 +32,9 @@ func TestCarry(t *testing.T) {
 		"head": head,
 		"ch":   make(chan int),
 		"f":    func() int { return 1 },
+		"pa":   &shared,
+		"ca":   make(chan int),
+		"pb":   &shared,
 	}
 	w.SetValues(func(name string) (reflect.Value, bool) {
 		v, ok := vals[name]
@@ -49,16 +53,20 @@ func TestCarry(t *testing.T) {
 		{Kind: cell.VarDecl, Name: "head", Source: "var head = &node{v: 9}", Cell: 1, Line: 8},
 		{Kind: cell.VarDecl, Name: "ch", Source: "var ch = make(chan int, 3)", Cell: 1, Line: 9},
 		{Kind: cell.VarDecl, Name: "f", Source: "var f = func() int { return 2 }", Cell: 1, Line: 10},
+		// pa is encoded first, then dropped with ca: pb, which points
+		// where pa does, must be numbered again without it.
+		{Kind: cell.VarDecl, Name: "pa", Source: "var pa, ca = new(int), make(chan int, 1)", Cell: 1, Line: 11},
+		{Kind: cell.VarDecl, Name: "pb", Source: "var pb = new(int)", Cell: 1, Line: 12},
 	}
-	bin := buildBody(t, w, decls, "", `fmt.Println(len(m), m[4], xs, n, head.v, head.next.v, head.next.next == head, cap(ch), f())`)
+	bin := buildBody(t, w, decls, "", `fmt.Println(len(m), m[4], xs, n, head.v, head.next.v, head.next.next == head, cap(ch), f(), *pa, *pb, cap(ca))`)
 	var out, errOut bytes.Buffer
 	if _, err := w.Run(context.Background(), bin, RunOptions{Args: []string{"-test.run=^$", "-test.bench=^BenchmarkCell$", "-test.benchtime=1x"}, Output: &out, Stderr: &errOut}); err != nil {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
-	if got, want := strings.TrimSpace(out.String()), "2 true [5 6 7] 41 1 2 true 3 2"; got != want {
+	if got, want := strings.TrimSpace(out.String()), "2 true [5 6 7] 41 1 2 true 3 2 0 5 1"; got != want {
 		t.Errorf("the child printed %q, want %q\nstderr: %s", got, want, errOut.String())
 	}
-	for _, want := range []string{"ch: a channel (chan int) cannot be carried", "f: a func value"} {
+	for _, want := range []string{"ch: a channel (chan int) cannot be carried", "f: a func value", "pa: declared with a variable that cannot be carried"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("notes lack %q:\n%s", want, errOut.String())
 		}
