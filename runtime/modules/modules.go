@@ -81,8 +81,9 @@ type Notebook struct {
 }
 
 // Open returns the module context of the notebook in opts.Folder. It only
-// fails when there is no go command; the folder's module is looked up, and
-// the state directory created, on first use.
+// fails when there is no go command or no state directory; the folder's
+// module is looked up in the background, and the methods that need it
+// wait for it.
 func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	folder := opts.Folder
 	if folder == "" {
@@ -112,6 +113,12 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 		sum := sha256.Sum256([]byte(folder))
 		n.dir = filepath.Join(cache, "perfnb", "notebooks", filepath.Base(folder)+"-"+hex.EncodeToString(sum[:6]))
 	}
+	if err := os.MkdirAll(n.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the notebook's module: %w", err)
+	}
+	// Look the folder's module up while the kernel starts, ahead of the
+	// first cell that needs it.
+	go n.ready(context.Background())
 	return n, nil
 }
 
@@ -295,8 +302,10 @@ func absUnder(base, p string) string {
 
 // Env returns the go command's environment for a build with the go.work
 // at work: the user's, with the local toolchain, module mode, no -mod flag
-// (workspaces refuse it) and no VCS stamping.
+// (workspaces refuse it) and no VCS stamping. It waits until the
+// notebook's own go.work exists, for commands that use it.
 func (n *Notebook) Env(work string) []string {
+	_ = n.ready(context.Background()) // a failure is reported by the methods that need the module
 	return append(n.userEnv(), "GOWORK="+work)
 }
 
