@@ -180,7 +180,7 @@ func (n *Notebook) locate(ctx context.Context) error {
 	}
 	n.goVer = env.GOVERSION
 	n.proxy, n.modCache = env.GOPROXY, env.GOMODCACHE
-	n.version = toolchainVersion(env.GOVERSION)
+	n.version = GoModVersion(env.GOVERSION)
 	n.userWork = env.GOWORK
 	if env.GOMOD != "" && env.GOMOD != os.DevNull {
 		n.userMod = filepath.Dir(env.GOMOD)
@@ -193,9 +193,10 @@ func (n *Notebook) locate(ctx context.Context) error {
 	return nil
 }
 
-// toolchainVersion turns GOVERSION ("go1.26.8", "go1.27rc1 X:...") into a
-// version go.mod and go.work accept.
-func toolchainVersion(v string) string {
+// GoModVersion turns the toolchain's GOVERSION ("go1.26.8", "go1.27rc1
+// X:...") into a version go.mod and go.work accept ("1.26.8", "1.27"); a
+// development toolchain gets 1.24, the first with testing.B.Loop.
+func GoModVersion(v string) string {
 	v, _, _ = strings.Cut(strings.TrimPrefix(strings.TrimSpace(v), "go"), " ")
 	end := 0
 	for end < len(v) && (v[end] == '.' || '0' <= v[end] && v[end] <= '9') {
