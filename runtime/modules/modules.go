@@ -75,9 +75,12 @@ type Notebook struct {
 	initMu  sync.Mutex // guards located and the fields locate sets
 	located bool       // locate and populate succeeded
 
-	mu       sync.Mutex          // serialises go commands that change the module
-	shown    map[string]bool     // modules whose version was announced
-	packages map[string]*Package // imported packages, by import path
+	importMu sync.Mutex // serialises Import
+
+	mu       sync.Mutex                  // serialises go commands that change the module
+	shown    map[string]bool             // modules whose version was announced
+	packages map[string]*Package         // imported packages, by import path
+	natives  map[string]*NativeOnlyError // packages only the magics can use, by import path
 }
 
 // Open returns the module context of the notebook in opts.Folder. It only
@@ -97,7 +100,7 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding the notebook's folder: %w", err)
 	}
-	n := &Notebook{folder: folder, environ: opts.Environ, shown: map[string]bool{}, packages: map[string]*Package{}}
+	n := &Notebook{folder: folder, environ: opts.Environ, shown: map[string]bool{}, packages: map[string]*Package{}, natives: map[string]*NativeOnlyError{}}
 	if n.environ == nil {
 		n.environ = os.Environ()
 	}
