@@ -199,8 +199,14 @@ func (e *Encoder) spend(n uint64) error {
 	return nil
 }
 
+// fileType is os.File: its descriptor means nothing in another process.
+var fileType = reflect.TypeFor[os.File]()
+
 func (e *Encoder) value(v reflect.Value) error {
 	t := v.Type()
+	if t == fileType {
+		return errors.New("an open file (*os.File) cannot be carried")
+	}
 	if isFlat(t, e.flat) {
 		if err := e.spend(uint64(t.Size())); err != nil {
 			return err
