@@ -19,9 +19,9 @@ package harness
 // plain memory (numbers, and structs and arrays of numbers without padding)
 // are copied as bytes, so a 100 MB []float64 costs a copy, not a walk.
 //
-// Channels, funcs, unsafe pointers, interfaces with methods holding a value,
-// and interfaces holding a named or struct type cannot be carried: Encode
-// says which, in words.
+// Channels, funcs, open files, unsafe pointers, interfaces with methods
+// holding a value, and interfaces holding a named or struct type cannot be
+// carried: Encode says which, in words.
 
 import (
 	"bufio"
