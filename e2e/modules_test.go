@@ -55,6 +55,8 @@ func Work(n int) int {
 	return t
 }
 `,
+	"asm/add.go":       "// Package asm adds in assembly.\npackage asm\n\n// Add returns a+b.\nfunc Add(a, b int) int\n",
+	"asm/add_amd64.s":  "#include \"textflag.h\"\n\nTEXT ·Add(SB), NOSPLIT, $0-24\n\tMOVQ a+0(FP), AX\n\tADDQ b+8(FP), AX\n\tMOVQ AX, ret+16(FP)\n\tRET\n",
 	"broken/broken.go": "package broken\n\nfunc F() int { return \"x\" }\n",
 	"withc/withc.go":   "package withc\n\n// int twice(int x) { return 2*x; }\nimport \"C\"\n\n// Twice doubles x in C.\nfunc Twice(x int) int { return int(C.twice(C.int(x))) }\n",
 }

@@ -19,6 +19,7 @@ Run: PERFNB_E2E_MODULE=DIR JUPYTER_PATH=... /usr/bin/python3 e2e/test_modules.py
 """
 
 import os
+import platform
 import re
 import sys
 import threading
@@ -137,6 +138,19 @@ def source_fallback(k):
     expect(r.result_text() == "4950", "sum.Loop(100) = %r" % r.result_text(), r.describe())
 
 
+def native_only(k):
+    """Assembly without a plugin: interpreted cells cannot use the package,
+    the import says so and succeeds, and the magics measure it."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        print("  skipped: the test's assembly is for amd64")
+        return
+    r = k.ok('import "example.test/lab/asm"', timeout=BUILD_TIMEOUT)
+    expect_all(r.stderr(), ["has assembly (add_amd64.s)", "the magics (%timeit, %memit, %scalene) still build and measure it natively"], r)
+    expect_all(error_of(k, "asm.Add(1, 2)"), ['asm is package "example.test/lab/asm", which interpreted cells cannot use'])
+    r = k.ok("%timeit asm.Add(1, 2)", timeout=BUILD_TIMEOUT)
+    expect(TIMEIT.search(r.all_text()), "no %timeit line", r.describe())
+
+
 def cgo_without_compiler(k):
     text = error_of(k, 'import "example.test/lab/withc"')
     expect_all(text, ["does not build", "uses cgo", "C compiler"])
@@ -206,7 +220,7 @@ def main():
     groups = [
         ([import_own_package, call_interpreted, timeit_own, memit_own, scalene_own, edit_is_measured,
           failures_keep_the_kernel, go_mod], OFFLINE),
-        ([source_fallback, cgo_without_compiler], dict(OFFLINE, CC="/nonexistent/cc")),
+        ([source_fallback, native_only, cgo_without_compiler], dict(OFFLINE, CC="/nonexistent/cc")),
         ([third_party, bad_version], {}),
         ([interrupt_download], {"GOPROXY": hang, "GOFLAGS": "-mod=mod", "GONOSUMDB": "example.com", "GONOSUMCHECK": "1", "GOSUMDB": "off"}),
     ]

@@ -107,7 +107,9 @@ type Interp struct {
 	deferred []func() // calls deferred by the running cell's own code
 	exited   bool     // the running cell called os.Exit: its deferred calls are dropped
 
-	plugins map[string]*modules.Package // packages loaded from plugins, by import path, used again on rebuild
+	plugins  map[string]*modules.Package         // packages loaded from plugins, by import path, used again on rebuild
+	pkgNames map[string]string                   // names of the packages the Importer gave, by import path
+	natives  map[string]*modules.NativeOnlyError // imports only the magics can use, by local name
 }
 
 // settle is how long an interrupted evaluation is given to stop.
@@ -448,7 +450,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 		if ke := memoryStopped(ctx); ke != nil {
 			return reflect.Value{}, false, ke
 		}
-		ke := i.explainGeneric(i.toError(ctx, err, count, item.Line))
+		ke := i.explainPackage(i.toError(ctx, err, count, item.Line))
 		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 			if undefined == nil {
 				// A name whose first use failed is left in yaegi's scope
@@ -578,6 +580,11 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 	for _, s := range importSpecs(a) {
 		alias, p := s[0], s[1]
 		pkg, err := i.importPackage(ctx, p)
+		var native *modules.NativeOnlyError
+		if errors.As(err, &native) {
+			i.nativeOnly(native, alias)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -597,7 +604,9 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 		}
 		if name == "_" || name == "." {
 			if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
-				return importFailed(pkg, err)
+				if err := i.importFailed(pkg, err, alias); err != nil {
+					return err
+				}
 			}
 			continue
 		}
@@ -609,7 +618,10 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 			continue
 		}
 		if _, err := i.run(ctx, cell.Import, src, count, line); err != nil {
-			return importFailed(pkg, err)
+			if err := i.importFailed(pkg, err, alias); err != nil {
+				return err
+			}
+			continue
 		}
 		i.imports[name] = p
 		i.log.add(d)

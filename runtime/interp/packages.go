@@ -58,9 +58,19 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 		return nil, nil
 	}
 	pkg, err := i.opts.Packages.Import(ctx, p, i.stdout)
+	if err == nil {
+		if i.pkgNames == nil {
+			i.pkgNames = map[string]string{}
+		}
+		i.pkgNames[p] = pkg.Name
+	}
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return nil, ctx.Err()
+		}
+		var native *modules.NativeOnlyError
+		if errors.As(err, &native) {
+			return nil, native
 		}
 		msg := err.Error()
 		return nil, &protocol.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
@@ -79,9 +89,31 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 	return pkg, nil
 }
 
-// importFailed turns the interpreter's failure to import pkg from source
-// into an error that says why neither way worked.
-func importFailed(pkg *modules.Package, err error) error {
+// PackageName returns the name of the package at path, when it was
+// imported through the Importer (a module's package is not always named
+// after its path's last element).
+func (i *Interp) PackageName(path string) (string, bool) {
+	name, ok := i.pkgNames[path]
+	return name, ok
+}
+
+// importFailed handles the interpreter's failure to import pkg (under
+// alias) from source: the package builds (Import checked that), so the
+// import is kept for the magics (see nativeOnly) and nil returned. Other
+// errors are returned.
+func (i *Interp) importFailed(pkg *modules.Package, err error, alias string) error {
+	err = sourceFailed(pkg, err)
+	var native *modules.NativeOnlyError
+	if errors.As(err, &native) {
+		i.nativeOnly(native, alias)
+		return nil
+	}
+	return err
+}
+
+// sourceFailed turns the interpreter's failure to import pkg from source
+// into a NativeOnlyError.
+func sourceFailed(pkg *modules.Package, err error) error {
 	if pkg == nil || pkg.Symbols != nil {
 		return err
 	}
@@ -93,18 +125,48 @@ func importFailed(pkg *modules.Package, err error) error {
 	if strings.Contains(why, "undefined type") || strings.Contains(why, "generic") || strings.Contains(why, "instantiat") {
 		why += " (the interpreter cannot instantiate every generic type or function)"
 	}
-	msg := fmt.Sprintf("cannot import %q in interpreted cells: no plugin (%s), and the interpreter could not read its source: %s; %s",
-		pkg.Path, pkg.Why, why, modules.NativeOnly)
-	return &protocol.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+	return &modules.NativeOnlyError{Path: pkg.Path, Name: pkg.Name,
+		Reason: fmt.Sprintf("no plugin (%s), and the interpreter could not read its source: %s", pkg.Why, why)}
+}
+
+// nativeOnly records an import that interpreted cells cannot use, under
+// the name alias (or the package's), and warns on the cell's stderr; the
+// cell goes on, and its import is stored for the magics.
+func (i *Interp) nativeOnly(e *modules.NativeOnlyError, alias string) {
+	name := alias
+	if name == "" {
+		name = e.Name
+	}
+	if i.natives == nil {
+		i.natives = map[string]*modules.NativeOnlyError{}
+	}
+	i.natives[name] = e
+	if i.pkgNames == nil {
+		i.pkgNames = map[string]string{}
+	}
+	i.pkgNames[e.Path] = e.Name
+	fmt.Fprintf(i.stderr, "%s\n", e.Error())
 }
 
 // noSymbol matches yaegi's error for a name a package's symbol table lacks.
 var noSymbol = regexp.MustCompile(`package \w+ "([^"]+)" has no symbol (\w+)`)
 
-// explainGeneric rewrites ke when it reports a missing symbol that is a
-// generic function or type of a plugin's package: the plugin holds
-// compiled code only, and generic code is compiled per instantiation.
-func (i *Interp) explainGeneric(ke *protocol.Error) *protocol.Error {
+// undefinedName matches yaegi's error for an undefined name.
+var undefinedName = regexp.MustCompile(`undefined: (\w+)`)
+
+// explainPackage rewrites ke when it reports a name that is a package
+// only the magics can use, or a missing symbol that is a generic function
+// or type of a plugin's package: the plugin holds compiled code only, and
+// generic code is compiled per instantiation.
+func (i *Interp) explainPackage(ke *protocol.Error) *protocol.Error {
+	if m := undefinedName.FindStringSubmatch(ke.Value); m != nil && i.natives[m[1]] != nil {
+		e := i.natives[m[1]]
+		out := *ke
+		out.Value = ke.Value[:strings.Index(ke.Value, m[0])] +
+			fmt.Sprintf("%s is package %q, which interpreted cells cannot use: %s; %s", m[1], e.Path, e.Reason, modules.NativeOnly)
+		out.Traceback = []string{out.Name + ": " + out.Value}
+		return &out
+	}
 	m := noSymbol.FindStringSubmatch(ke.Value)
 	if m == nil {
 		return ke

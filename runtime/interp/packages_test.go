@@ -71,7 +71,10 @@ func TestImportThroughImporter(t *testing.T) {
 		fails(ex("hashing.Nothing(1)", ""), `has no symbol Nothing`),
 		imp(`import "example.test/src"`),
 		ex("src.Triple(3)", "9"),
-		fails(imp(`import "example.test/broken"`), `cannot import "example.test/broken" in interpreted cells: no plugin (the plugin did not load: test), and the interpreter could not read its source`),
+		// A package only the magics can use: the import succeeds with a
+		// warning (so that it is stored for the magics); a use says why.
+		{kind: cell.Import, src: `import "example.test/broken"`, stderr: `cannot import "example.test/broken" in interpreted cells: no plugin (the plugin did not load: test), and the interpreter could not read its source`},
+		fails(ex("broken.F()", ""), `broken is package "example.test/broken", which interpreted cells cannot use: no plugin (the plugin did not load: test)`),
 		fails(imp(`import "example.test/missing"`), "ImportError: cannot import \"example.test/missing\": the go command could not obtain its module: go: module lookup disabled by GOPROXY=off"),
 		fails(imp(`import "github.com/google/uuid"`), "could not obtain its module"),
 		imp(`import "strings"`),

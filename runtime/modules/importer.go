@@ -35,6 +35,18 @@ type Package struct {
 // package.
 const NativeOnly = "the magics (%timeit, %memit, %scalene) still build and measure it natively"
 
+// NativeOnlyError is Import's error for a package that builds, but that
+// interpreted cells cannot load: the magics build and measure it natively.
+type NativeOnlyError struct {
+	Path   string // import path
+	Name   string // package name
+	Reason string // why interpreted cells cannot load it
+}
+
+func (e *NativeOnlyError) Error() string {
+	return fmt.Sprintf("cannot import %q in interpreted cells: %s; %s", e.Path, e.Reason, NativeOnly)
+}
+
 // Import makes the package at path importable in the interpreter: it finds
 // it in the notebook's workspace (obtaining its module as go get would),
 // tells the version used, then builds a plugin of it, or, when that cannot
@@ -76,8 +88,8 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 		}
 		p.Why = pluginErr.Error()
 		if reason := sourceProblem(pkgs); reason != "" {
-			return nil, fmt.Errorf("cannot import %q in interpreted cells: no plugin (%s), and the interpreter cannot read its source (%s); %s",
-				path, p.Why, reason, NativeOnly)
+			return nil, &NativeOnlyError{Path: path, Name: target.Name,
+				Reason: fmt.Sprintf("no plugin (%s), and the interpreter cannot read its source (%s)", p.Why, reason)}
 		}
 		fmt.Fprintf(writer(progress), "go: no plugin for %s (%s); the interpreter reads its source instead, and runs it about 200 times slower than compiled code\n", path, p.Why)
 		if err := n.layOut(pkgs); err != nil {

@@ -107,7 +107,7 @@ func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Write
 		if errors.Is(err, context.Canceled) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("the plugin did not build: %s", goMessage(err))
+		return nil, fmt.Errorf("the plugin did not build: %s", briefly(goMessage(err)))
 	}
 	defer os.Remove(so) // a loaded plugin stays mapped
 	return load(so)
@@ -128,4 +128,16 @@ func load(so string) (map[string]map[string]reflect.Value, error) {
 		return nil, fmt.Errorf("the plugin's symbol table has type %T", sym)
 	}
 	return *table, nil
+}
+
+// briefly joins the lines of a go command's message that say something,
+// leaving out the "# package" headers.
+func briefly(msg string) string {
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "# ") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "; ")
 }

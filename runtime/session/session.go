@@ -266,6 +266,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 				"start":  0,
 			})
 		}
+		it.Decls = s.namedImports(it.Decls)
 		decls = append(decls, it.Decls...)
 		s.mu.Lock()
 		s.pending.Add(it.Decls...)
