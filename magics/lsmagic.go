@@ -40,7 +40,7 @@ func (*lsmagic) Modes() (line, cell bool) { return true, false }
 // value as in IPython.
 func (m *lsmagic) Run(_ context.Context, call Call, _ Env) (any, error) {
 	if strings.TrimSpace(call.Args) != "" {
-		return nil, usageError("%%lsmagic takes no arguments, not %q", strings.TrimSpace(call.Args))
+		return nil, UsageError("%%lsmagic takes no arguments, not %q", strings.TrimSpace(call.Args))
 	}
 	return m.r.Listing(), nil
 }

@@ -12,7 +12,6 @@ package magics
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
@@ -100,9 +99,9 @@ func (r *Registry) Run(ctx context.Context, call Call, env Env) (any, error) {
 	}
 	if !ok {
 		if call.Cell {
-			return nil, &protocol.Error{Name: "UsageError", Value: fmt.Sprintf("Cell magic `%%%%%s` not found.", call.Name)}
+			return nil, UsageError("Cell magic `%%%%%s` not found.", call.Name)
 		}
-		return nil, &protocol.Error{Name: "UsageError", Value: fmt.Sprintf("Line magic function `%%%s` not found.", call.Name)}
+		return nil, UsageError("Line magic function `%%%s` not found.", call.Name)
 	}
 	return m.Run(ctx, call, env)
 }

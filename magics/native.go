@@ -12,27 +12,37 @@ import (
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
-// ErrorName is the name of a magic's own errors, those that are not the
+// ErrorKind is the kind of a magic's own errors, those that are not the
 // cell's: "TimeitError" for the magic "timeit".
-func ErrorName(magic string) string {
+func ErrorKind(magic string) protocol.Kind {
 	if magic == "" {
 		return "MagicError"
 	}
-	return strings.ToUpper(magic[:1]) + magic[1:] + "Error"
+	return protocol.Kind(strings.ToUpper(magic[:1]) + magic[1:] + "Error")
+}
+
+// ErrorName is the text of ErrorKind(magic). It is transitional: use
+// ErrorKind.
+func ErrorName(magic string) string { return string(ErrorKind(magic)) }
+
+// UsageError is the error of a magic used wrongly, as IPython words it:
+// UsageError with the message fmt.Sprintf(format, args...).
+func UsageError(format string, args ...any) *protocol.Error {
+	return protocol.NewError(protocol.UsageError, fmt.Sprintf(format, args...))
 }
 
 // NativeWorkspace returns the kernel's native workspace for the magic
 // named magic (without %), creating it on first use. When there is none,
-// the error is a *protocol.Error named ErrorName(magic) that says why.
+// the error is a *protocol.Error of kind ErrorKind(magic) that says why.
 func (e Env) NativeWorkspace(magic string) (*native.Workspace, error) {
 	if e.Workspace == nil {
-		return nil, &protocol.Error{Name: ErrorName(magic),
-			Value: fmt.Sprintf("no native workspace: %%%s needs the Go toolchain to build the code", magic)}
+		return nil, protocol.NewError(ErrorKind(magic),
+			fmt.Sprintf("no native workspace: %%%s needs the Go toolchain to build the code", magic))
 	}
 	ws, err := e.Workspace()
 	if err != nil {
-		return nil, &protocol.Error{Name: ErrorName(magic),
-			Value: fmt.Sprintf("cannot create the native workspace for %%%s: %v", magic, err)}
+		return nil, protocol.NewError(ErrorKind(magic),
+			fmt.Sprintf("cannot create the native workspace for %%%s: %v", magic, err))
 	}
 	return ws, nil
 }
@@ -40,7 +50,7 @@ func (e Env) NativeWorkspace(magic string) (*native.Workspace, error) {
 // NativeErrorOptions adjust NativeError for one magic.
 type NativeErrorOptions struct {
 	// Magic is the magic's name without %; errors that are not the
-	// engine's are named ErrorName(Magic).
+	// engine's are of kind ErrorKind(Magic).
 	Magic string
 	// MemoryLimit, when not empty, replaces the engine's summary of a
 	// MemoryLimitExceeded error, so that it can name the limit the user
@@ -49,14 +59,15 @@ type NativeErrorOptions struct {
 }
 
 // NativeError turns a failed native build or run into the cell's error.
-// A *native.Error is named by its Name: CompileError, panic, Crash, Exit,
-// Timeout, Interrupted or MemoryLimitExceeded; a compile error's
-// traceback is the compiler's messages, which name cell lines
-// (In[3]:5:2: undefined: x), and other tracebacks are the summary then the
-// cell frames. When ctx is done the error is Interrupted, whatever the
-// child died of. A *protocol.Error is returned as it is. Any other error is
-// named from its text when it tells a panic, a time limit or a memory
-// limit, else ErrorName(o.Magic).
+// A *native.Error has the kind its Kind maps to (see native.Error.Name):
+// CompileError, panic, Crash, Exit, Timeout, Interrupted or
+// MemoryLimitExceeded; a compile error's traceback is the compiler's
+// messages, which name cell lines (In[3]:5:2: undefined: x), and other
+// tracebacks are the summary then the cell frames. When ctx is done the
+// error is Interrupted, whatever the child died of. A *protocol.Error is
+// returned as it is. Any other error is of kind ErrorKind(o.Magic): the
+// engine gives every failure of the child its kind, so what is left is
+// the magic's own (a file it could not write).
 func NativeError(ctx context.Context, err error, o NativeErrorOptions) *protocol.Error {
 	var ke *protocol.Error
 	if errors.As(err, &ke) {
@@ -69,24 +80,11 @@ func NativeError(ctx context.Context, err error, o NativeErrorOptions) *protocol
 		if isNative && ne.Kind == native.Interrupted {
 			value = ne.Summary
 		}
-		return &protocol.Error{Name: "Interrupted", Value: value, Traceback: []string{value}}
+		return protocol.NewError(protocol.Interrupted, value)
 	}
 	if !isNative {
-		// Not the engine's error: name it from its text.
 		text := strings.TrimSpace(err.Error())
-		lower := strings.ToLower(text)
-		ne = &native.Error{Summary: firstLine(text), Lines: strings.Split(text, "\n")[1:]}
-		switch {
-		case strings.Contains(lower, "memory limit"):
-			ne.Kind = native.OutOfMemory
-		case strings.Contains(lower, "timed out") || strings.Contains(lower, "time limit"):
-			ne.Kind = native.TimedOut
-		case strings.Contains(lower, "panic"):
-			ne.Kind = native.Panicked
-		default:
-			lines := strings.Split(text, "\n")
-			return &protocol.Error{Name: ErrorName(o.Magic), Value: firstLine(text), Traceback: lines}
-		}
+		return protocol.NewError(ErrorKind(o.Magic), firstLine(text), strings.Split(text, "\n")...)
 	}
 	value := ne.Summary
 	if ne.Kind == native.OutOfMemory && o.MemoryLimit != "" {
@@ -96,7 +94,7 @@ func NativeError(ctx context.Context, err error, o NativeErrorOptions) *protocol
 	if ne.Kind == native.CompileFailed && len(ne.Lines) > 0 {
 		tb = ne.Lines
 	}
-	return &protocol.Error{Name: ne.Name(), Value: value, Traceback: tb}
+	return protocol.NewError(ne.Name(), value, tb...)
 }
 
 func firstLine(text string) string {

@@ -37,10 +37,10 @@ func TestNativeError(t *testing.T) {
 		{"memory, engine's wording", bg, &native.Error{Kind: native.OutOfMemory, Summary: "memory limit exceeded: 1 GiB"}, NativeErrorOptions{Magic: "timeit"}, "MemoryLimitExceeded", "memory limit exceeded: 1 GiB", nil},
 		{"memory, magic's wording", bg, &native.Error{Kind: native.OutOfMemory, Summary: "engine"}, NativeErrorOptions{Magic: "memit", MemoryLimit: "over 128 MiB; raise it with -m"}, "MemoryLimitExceeded", "over 128 MiB; raise it with -m", nil},
 		{"kernel error kept", bg, &protocol.Error{Name: "Custom", Value: "x"}, NativeErrorOptions{}, "Custom", "x", nil},
-		{"text: panic", bg, errors.New("panic: boom\n\ngoroutine 1"), NativeErrorOptions{Magic: "memit"}, "panic", "panic: boom", nil},
-		{"text: timeout", bg, errors.New("the child timed out after 2s"), NativeErrorOptions{Magic: "memit"}, "Timeout", "the child timed out after 2s", nil},
-		{"text: memory", bg, errors.New("the child exceeded its memory limit"), NativeErrorOptions{Magic: "memit", MemoryLimit: "limit text"}, "MemoryLimitExceeded", "limit text", nil},
-		{"text: other", bg, errors.New("exit status 3"), NativeErrorOptions{Magic: "scalene"}, "ScaleneError", "exit status 3", nil},
+		{"interrupted, traceback", bg, &native.Error{Kind: native.Interrupted, Summary: "the cell was interrupted"}, NativeErrorOptions{}, "Interrupted", "the cell was interrupted", []string{"Interrupted: the cell was interrupted"}},
+		// Not the engine's error: the magic's own, whatever its text says.
+		{"magic's own", bg, errors.New("writing the result: disk full\nmore"), NativeErrorOptions{Magic: "scalene"}, "ScaleneError", "writing the result: disk full", []string{"writing the result: disk full", "more"}},
+		{"text is not a kind", bg, errors.New("panic: the child timed out over its memory limit"), NativeErrorOptions{Magic: "memit", MemoryLimit: "limit text"}, "MemitError", "panic: the child timed out over its memory limit", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +58,7 @@ func TestNativeError(t *testing.T) {
 // TestNativeErrorNames checks that the engine's names are the ones every
 // magic reports.
 func TestNativeErrorNames(t *testing.T) {
-	want := map[native.ErrorKind]string{
+	want := map[native.ErrorKind]protocol.Kind{
 		native.CompileFailed: "CompileError",
 		native.Panicked:      "panic",
 		native.Crashed:       "Crash",

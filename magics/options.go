@@ -1,12 +1,9 @@
 package magics
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // OptionSpec declares the options a magic accepts, in the style of
@@ -43,7 +40,7 @@ func (o Options) Int(name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, usageError("option %s needs a whole number, not %q", dashed(name), v)
+		return 0, UsageError("option %s needs a whole number, not %q", dashed(name), v)
 	}
 	return n, nil
 }
@@ -57,7 +54,7 @@ func (o Options) Float(name string, def float64) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		return 0, usageError("option %s needs a number, not %q", dashed(name), v)
+		return 0, UsageError("option %s needs a number, not %q", dashed(name), v)
 	}
 	return f, nil
 }
@@ -75,7 +72,7 @@ func (o Options) Duration(name string, def time.Duration) (time.Duration, error)
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, usageError("option %s needs a duration such as 2s or 500ms, not %q", dashed(name), v)
+		return 0, UsageError("option %s needs a duration such as 2s or 500ms, not %q", dashed(name), v)
 	}
 	return d, nil
 }
@@ -116,7 +113,7 @@ func ParseOptions(args string, spec OptionSpec) (Options, string, error) {
 				}
 				o.set[name], o.values[name] = true, unquote(value)
 			default:
-				return o, "", usageError("option --%s not recognized", name)
+				return o, "", UsageError("option --%s not recognized", name)
 			}
 		default:
 			if len(word) < 2 || !isOptionLetter(word[1]) {
@@ -131,7 +128,7 @@ func ParseOptions(args string, spec OptionSpec) (Options, string, error) {
 					continue
 				}
 				if !takesValue[name] {
-					return o, "", usageError("option -%s not recognized", name)
+					return o, "", UsageError("option -%s not recognized", name)
 				}
 				value := letters[i+1:]
 				if value == "" {
@@ -176,7 +173,7 @@ func nextWord(s string) (word, rest string) {
 func optionValue(after, name string) (value, rest string, err error) {
 	after = strings.TrimLeft(after, " \t")
 	if after == "" {
-		return "", "", usageError("option %s needs a value", dashed(name))
+		return "", "", UsageError("option %s needs a value", dashed(name))
 	}
 	value, rest = nextWord(after)
 	return value, rest, nil
@@ -194,8 +191,4 @@ func dashed(name string) string {
 		return "-" + name
 	}
 	return "--" + name
-}
-
-func usageError(format string, args ...any) error {
-	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }

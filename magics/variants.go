@@ -84,7 +84,7 @@ func ParseVariants(body string, cellNo, bodyLine int) ([]Variant, error) {
 			continue
 		}
 		if seen[label] {
-			return nil, usageError("the variant label %q is used twice", label)
+			return nil, UsageError("the variant label %q is used twice", label)
 		}
 		seen[label] = true
 		flush()

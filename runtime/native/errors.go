@@ -1,6 +1,10 @@
 package native
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/perfnb/perfnb/kernel/protocol"
+)
 
 // ErrorKind says how a build or a run failed.
 type ErrorKind int
@@ -41,25 +45,24 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Name is a short name for the kind of failure, suitable as a Jupyter
-// error name: CompileError, panic, Crash, Exit, Timeout, Interrupted or
-// MemoryLimitExceeded (the name the interpreter's memory guard uses too).
-func (e *Error) Name() string {
+// Name is the cell's error kind for the failure: CompileError, panic,
+// Crash, Exit, Timeout, Interrupted or MemoryLimitExceeded.
+func (e *Error) Name() protocol.Kind {
 	switch e.Kind {
 	case CompileFailed:
-		return "CompileError"
+		return protocol.CompileError
 	case Panicked:
-		return "panic"
+		return protocol.Panic
 	case Crashed:
-		return "Crash"
+		return protocol.Crash
 	case Exited:
-		return "Exit"
+		return protocol.Exit
 	case TimedOut:
-		return "Timeout"
+		return protocol.Timeout
 	case Interrupted:
-		return "Interrupted"
+		return protocol.Interrupted
 	case OutOfMemory:
-		return "MemoryLimitExceeded"
+		return protocol.MemoryLimitExceeded
 	}
-	return "Error"
+	return protocol.Generic
 }

@@ -103,10 +103,9 @@ func New(opts Options) (*Supervisor, error) {
 		}
 		opts.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
-	limit, err := memoryLimit(opts.MemoryLimit)
-	if err != nil {
-		return nil, err
-	}
+	// A limit that cannot be read is the interpreter's to report, on every
+	// cell, as it starts with the same setting; the kernel still serves.
+	limit, _ := memoryLimit(opts.MemoryLimit)
 	s := &Supervisor{opts: opts, limit: limit}
 	s.mu.Lock()
 	defer s.mu.Unlock()

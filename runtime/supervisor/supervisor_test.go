@@ -128,7 +128,7 @@ func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl) []error {
 }
 
 // newTest starts a supervisor whose worker is this test binary.
-func newTest(t *testing.T) *Supervisor {
+func newTest(t testing.TB) *Supervisor {
 	t.Helper()
 	s, err := New(Options{
 		Command: func() *exec.Cmd {
@@ -298,5 +298,20 @@ func TestDeathDuringShutdown(t *testing.T) {
 	}
 	if res, _ := run(s, 2, "print x"); res.Error == nil {
 		t.Error("a cell ran after shutdown")
+	}
+}
+
+// BenchmarkRelay measures what the process boundary adds to a trivial
+// cell: an execute request and its reply through a worker whose session
+// does nothing.
+func BenchmarkRelay(b *testing.B) {
+	s := newTest(b)
+	pub := &kerneltest.Publisher{}
+	req := protocol.ExecuteRequest{Code: "noop", StoreHistory: true}
+	for i := 0; b.Loop(); i++ {
+		req.ExecutionCount = i + 1
+		if res := s.Execute(context.Background(), req, pub); res.Error != nil {
+			b.Fatal(res.Error)
+		}
 	}
 }
