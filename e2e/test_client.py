@@ -395,6 +395,48 @@ def complete(k):
 
 
 @check
+def one_program(k):
+    # Invalid Go is rejected with the compiler's words, and defines nothing.
+    for code, want in [
+        ('f := os.Open("/nonexistent")', "assignment mismatch: 1 variable but os.Open returns 2 values"),
+        ('n := strconv.Atoi("12")', "assignment mismatch: 1 variable but strconv.Atoi returns 2 values"),
+        ("func f(n int) int64 { return n }", "cannot use n (variable of type int) as int64 value in return statement"),
+    ]:
+        r = k.execute(code)
+        text = one_error(r, code)
+        n = r.content["execution_count"]
+        expect(want in text and ("In[%d]:1:" % n) in text, "%r: want %r at In[%d]:1" % (code, want, n), text)
+    r = k.execute("f(3)")
+    expect("undefined: f" in one_error(r, "f after its failed declaration"), "a failed func is defined", r.describe())
+    # Valid Go that yaegi mishandles runs.
+    k.ok("a := 5")
+    r = k.ok("var b = a\nb")
+    expect(r.result_text() == "5", "var b = a after a := 5: %r" % r.result_text(), r.describe())
+    k.ok("type bitset []uint64\nfunc (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }")
+    r = k.ok("bitset{5}.has(2)")
+    expect(r.result_text() == "true", "bitset: %r" % r.result_text(), r.describe())
+    r = k.ok("func isEven(n int) bool { if n == 0 { return true }; return isOdd(n - 1) }\n"
+             "func isOdd(n int) bool { if n == 0 { return false }; return isEven(n - 1) }\nisEven(10)")
+    expect(r.result_text() == "true", "mutual recursion: %r" % r.result_text(), r.describe())
+    # A panic keeps what ran before it.
+    r = k.execute('x8 := 5; panic("p")')
+    one_error(r, "panic")
+    r = k.ok("x8")
+    expect(r.result_text() == "5", "x8 after the panic: %r" % r.result_text(), r.describe())
+    # A limit of the interpreter is named, and loses nothing.
+    r = k.execute("min(3, 1, 2)")
+    text = one_error(r, "min")
+    expect("InterpreterLimit" in text and "builtin min" in text, "min is not named as a limit", text)
+    r = k.ok("a")
+    expect(r.result_text() == "5", "state after the limit: %r" % r.result_text(), r.describe())
+    # Members of an inferred type complete.
+    k.ok("type S struct{ Name string; N int }\nfunc (S) Hello() {}\nsample := []S{{\"a\", 1}}\nfirst := sample[0]")
+    c, texts = completion(k, "first.")
+    expect(texts >= {"first.Name", "first.N", "first.Hello"} or {"Name", "N", "Hello"} <= set(c["matches"]),
+           "first. completes to %r" % c["matches"])
+
+
+@check
 def inspect(k):
     c = k.request("inspect", "strings.Split", len("strings.Split"), 0)
     expect(c["status"] == "ok" and c["found"], "strings.Split not found: %r" % c)

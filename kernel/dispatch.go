@@ -57,12 +57,16 @@ func (k *kernel) shellLoop(in <-chan *message) {
 // handleShell handles one shell request between busy and idle.
 func (k *kernel) handleShell(sock *zmtp.Router, m *message) {
 	k.shellBusy.Store(true)
-	defer k.shellBusy.Store(false)
 	if m.header.MsgType != "execute_request" {
 		// handleExecute publishes busy together with execute_input.
 		k.publishStatus("busy", m)
 	}
-	defer k.publishStatus("idle", m)
+	defer func() {
+		// Not busy before idle is out: a client that reads this idle and
+		// sends kernel_info on control at once gets its own idle.
+		k.shellBusy.Store(false)
+		k.publishStatus("idle", m)
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			k.log.Error("panic while handling a request", "msg_type", m.header.MsgType, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
@@ -66,21 +65,16 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func loadProfile(t *testing.T, name string) *profile.Profile {
-	t.Helper()
-	p, err := profiles.Read(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestTopMatchesPprof compares the report with go tool pprof -top -cum on
 // the same profile: the same figures in the same order, the cell's
 // functions renamed after their cells.
 func TestTopMatchesPprof(t *testing.T) {
 	const file = "../scalene/testdata/cpu.pb.gz"
-	r, err := Top(loadProfile(t, file), 3, false, 0)
+	p, err := profiles.Read(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Top(p, 3, false, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +111,7 @@ func TestTopMatchesPprof(t *testing.T) {
 	if !strings.Contains(r.Text, "work (In[2])") {
 		t.Errorf("the cell's function is not under its cell name:\n%s", r.Text)
 	}
-	flat, err := Top(loadProfile(t, file), 3, true, 2)
+	flat, err := Top(p, 3, true, 2)
 	if err != nil || len(flat.Rows) != 2 || flat.Rows[0].Flat < flat.Rows[1].Flat && len(flat.Rows[0].Flat) == len(flat.Rows[1].Flat) {
 		t.Errorf("-s flat -l 2: %+v, %v", flat, err)
 	}

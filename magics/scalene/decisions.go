@@ -112,6 +112,31 @@ func (d *Decisions) Summary(k LineKey) []string {
 	return out
 }
 
+// Explained returns line k's decisions as Summary does, each followed by
+// the compiler's explanation, indented: the full text a marker shows on
+// hovering.
+func (d *Decisions) Explained(k LineKey) []string {
+	out := d.Summary(k)
+	if d == nil {
+		return out
+	}
+	for _, dec := range d.Lines[k] {
+		if len(dec.Detail) == 0 {
+			continue
+		}
+		for i, t := range out {
+			if t == dec.Text {
+				lines := []string{t}
+				for _, l := range dec.Detail {
+					lines = append(lines, "    "+l)
+				}
+				out[i] = strings.Join(lines, "\n")
+			}
+		}
+	}
+	return out
+}
+
 // Legend explains the markers that appear in lines.
 func Legend(used string) string {
 	var parts []string

@@ -159,3 +159,13 @@ func TestCallSites(t *testing.T) {
 		t.Error("withCallSites changed the original")
 	}
 }
+
+func TestExplained(t *testing.T) {
+	d := ParseCompilerText("In[5]:2: x escapes to heap in F:\nIn[5]:2:   flow: {heap} ← &x:\nIn[5]:2:     from sink = &x (assign) at In[5]:3\n" +
+		"In[5]:2: x escapes to heap\nIn[5]:2: Found IsInBounds\nIn[5]:2: Found IsInBounds\n")
+	got := strings.Join(d.Explained(LineKey{5, 2}), "\n")
+	want := "x escapes to heap\n    flow: {heap} ← &x:\n    from sink = &x (assign) at In[5]:3\nbounds check: Found IsInBounds (×2)"
+	if got != want {
+		t.Errorf("Explained:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -157,21 +157,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	// The 3:1 split is measured by scripts/bench-scalene; here only check
 	// that the first loop got more than the second.
-	var l3, l4 int64
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) > 2 && (f[0] == "3" || f[0] == "4") && strings.HasSuffix(f[2], "%") {
-			var p int64
-			for _, c := range strings.TrimSuffix(f[2], "%") {
-				p = p*10 + int64(c-'0')
-			}
-			if f[0] == "3" {
-				l3 = p
-			} else {
-				l4 = p
-			}
-		}
-	}
+	l3, l4 := totalPercent(t, text, "3"), totalPercent(t, text, "4")
 	if l3 <= l4 {
 		t.Errorf("line 3 has %d%%, line 4 %d%%: want the first loop heavier", l3, l4)
 	}

@@ -287,9 +287,10 @@ func (t *Table) HTML() string {
 			}
 			hr.Cells = append(hr.Cells, cell)
 		}
-		var texts []string
-		hr.Markers, texts = t.decisions(r)
-		hr.Decisions = strings.Join(texts, "\n")
+		hr.Markers, _ = t.decisions(r)
+		if hr.Markers != "" {
+			hr.Decisions = strings.Join(t.Decisions.Explained(r.Key), "\n")
+		}
 		used += hr.Markers
 		data.Rows = append(data.Rows, hr)
 	}

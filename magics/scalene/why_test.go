@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,6 +61,15 @@ func tableLine(t *testing.T, text, label string) string {
 	return ""
 }
 
+// totalPercent reads the Total time column of the text table's row for
+// label: 42 for "42%", 0 when blank.
+func totalPercent(t *testing.T, text, label string) int {
+	t.Helper()
+	cols := strings.Split(tableLine(t, text, label), "│")
+	p, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(cols[4]), "%"))
+	return p
+}
+
 // TestDecisionsEndToEnd profiles a cell with a known escape, an inlined
 // call, a call that cannot be inlined and a surviving bounds check, and
 // finds each decision on its line, in text and in HTML.
@@ -112,15 +122,7 @@ func TestDecisionsEndToEnd(t *testing.T) {
 func TestSelfTotalEndToEnd(t *testing.T) {
 	text, _ := runScalene(t, "--cpu-only --no-flamegraph --duration 500ms", "sink = heavy()\nsink = light()\n", 7)
 	t.Log("\n" + text)
-	total := func(label string) int {
-		cols := strings.Split(tableLine(t, text, label), "│")
-		p := 0
-		for _, c := range strings.TrimSuffix(strings.TrimSpace(cols[4]), "%") {
-			p = p*10 + int(c-'0')
-		}
-		return p
-	}
-	h, l := total("2"), total("3")
+	h, l := totalPercent(t, text, "2"), totalPercent(t, text, "3")
 	if h <= l || l == 0 || h+l < 50 {
 		t.Errorf("total time of the heavy line %d%%, of the light one %d%%: want heavy > light > 0, together most of the time", h, l)
 	}

@@ -27,6 +27,7 @@ import (
 //
 // A Store is not safe for concurrent use.
 type Store struct {
+	version uint64            // counts the calls of Add that changed the store
 	entries []*entry          // in first-definition order; nil once dropped
 	byKey   map[string]*entry // live names (see key)
 	byID    map[declID]*entry // entries by their declaration's identity
@@ -74,7 +75,15 @@ func (s *Store) Add(decls ...Decl) {
 	for _, d := range decls {
 		s.add(d)
 	}
+	if len(decls) > 0 {
+		s.version++
+	}
 }
+
+// Version counts the changes made to the store (and to the store it was
+// cloned from, before the clone): a store whose version did not change
+// holds the same declarations.
+func (s *Store) Version() uint64 { return s.version }
 
 // add stores one name of a declaration.
 func (s *Store) add(d Decl) {
@@ -230,6 +239,7 @@ func (s *Store) Len() int { return len(s.entries) }
 // Clone returns a copy of the store that can change independently.
 func (s *Store) Clone() *Store {
 	c := NewStore()
+	c.version = s.version
 	copies := make(map[*entry]*entry, len(s.entries))
 	for _, e := range s.entries {
 		ne := &entry{decl: e.decl, names: append([]string(nil), e.names...)}

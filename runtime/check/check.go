@@ -70,6 +70,16 @@ type Checker struct {
 
 	mu   sync.Mutex
 	last *Program // the last program that checked
+
+	// The stored declarations' function bodies are checked when the
+	// store or the cell changes them; full records the store and version
+	// of the last such check, and broken what it found no longer
+	// compiles, by name.
+	full struct {
+		store   *cell.Store
+		version uint64
+		broken  map[string]string
+	}
 }
 
 // declKey identifies a stored declaration's source.
@@ -83,6 +93,7 @@ type declKey struct {
 // parsedDecl is a stored declaration's syntax, kept between checks.
 type parsedDecl struct {
 	decl ast.Decl
+	bare ast.Decl // decl without its function body, for a func
 	file *token.File
 	sels []string // identifiers used as the X of a selector X.Sel
 	err  error

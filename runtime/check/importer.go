@@ -121,7 +121,38 @@ func (im *Importer) Resolve(ctx context.Context, paths ...string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	found, err := goListExport(ctx, im.dir, im.env, missing)
+	// The standard library is listed outside any module, with no flags:
+	// the notebook's module directory may not exist yet, and its
+	// settings do not change what a standard package is.
+	var std, other []string
+	for _, p := range missing {
+		if isStd(p) {
+			std = append(std, p)
+		} else {
+			other = append(other, p)
+		}
+	}
+	found := map[string]string{}
+	var errs []error
+	for _, run := range []struct {
+		dir   string
+		env   []string
+		paths []string
+	}{{os.TempDir(), []string{"GOFLAGS=", "GOWORK=off"}, std}, {im.dir, im.env, other}} {
+		if len(run.paths) == 0 {
+			continue
+		}
+		env := run.env
+		if run.dir == os.TempDir() {
+			env = append(os.Environ(), env...)
+		}
+		f, err := goListExport(ctx, run.dir, env, run.paths)
+		for p, e := range f {
+			found[p] = e
+		}
+		errs = append(errs, err)
+	}
+	err := errors.Join(errs...)
 	im.mu.Lock()
 	for p, f := range found {
 		im.exports[p] = f

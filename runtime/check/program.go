@@ -22,10 +22,6 @@ type Program struct {
 	anchor token.Pos
 }
 
-// varsPath is the package that holds the variables given with SetVar; the
-// checked file dot-imports it.
-const varsPath = "perfnb/vars"
-
 // fresh marks the cell's own declarations in the clone of the store.
 const fresh = -1
 
@@ -48,17 +44,33 @@ func (c *Checker) Check(ctx context.Context, store *cell.Store, items []cell.Ite
 			own = append(own, d)
 		}
 	}
-	pending := store.Clone()
-	pending.Add(own...)
+	pending := store
+	if len(own) > 0 {
+		pending = store.Clone()
+		pending.Add(own...)
+	}
+	// Bodies of stored functions cannot change what a cell means; they are
+	// checked only when the declarations changed, to find those that no
+	// longer compile.
+	bodies := len(own) > 0 || c.full.store != store || c.full.version != store.Version()
 	for _, d := range pending.Decls() {
 		if d.Cell != fresh {
-			b.stored(c.parse(d), d.Cell)
+			b.stored(c.parse(d), d.Cell, bodies)
 		}
 	}
 	for _, it := range items {
 		b.item(it)
 	}
-	return c.run(ctx, b, pending.Names())
+	if !bodies {
+		for n, why := range c.full.broken {
+			b.broken[n] = why
+		}
+	}
+	prog, err := c.run(ctx, b, pending.Names())
+	if bodies && len(own) == 0 {
+		c.full.store, c.full.version, c.full.broken = store, store.Version(), b.broken
+	}
+	return prog, err
 }
 
 // parse returns the syntax of a stored declaration, parsed once.
@@ -72,6 +84,12 @@ func (c *Checker) parse(d cell.Decl) *parsedDecl {
 	if p.err == nil {
 		p.file = c.fset.File(p.decl.Pos())
 		p.sels = selectors(p.decl)
+		p.bare = p.decl
+		if f, ok := p.decl.(*ast.FuncDecl); ok && f.Body != nil {
+			bare := *f
+			bare.Body = nil
+			p.bare = &bare
+		}
 	}
 	c.parsed[k] = p
 	return p
@@ -120,7 +138,9 @@ type builder struct {
 	nodes     []ast.Node // the cell's syntax
 }
 
-func (b *builder) stored(p *parsedDecl, cellNo int) {
+// stored adds a stored declaration of cell cellNo, with its function
+// body when bodies is set.
+func (b *builder) stored(p *parsedDecl, cellNo int, bodies bool) {
 	if p.err != nil {
 		return
 	}
@@ -129,7 +149,11 @@ func (b *builder) stored(p *parsedDecl, cellNo int) {
 	for _, s := range p.sels {
 		b.sels[s] = true
 	}
-	b.decl(p.decl)
+	if bodies {
+		b.decl(p.decl)
+	} else {
+		b.decl(p.bare)
+	}
 }
 
 // decl adds a package-level declaration, its imports to the import list.

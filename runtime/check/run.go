@@ -42,23 +42,17 @@ func (c *Checker) run(ctx context.Context, b *builder, names []string) (*Program
 		}
 	}
 	_ = c.im.Resolve(ctx, paths...) // each failing import is reported by the check
-	vars := c.varsPackage(declared)
-	if vars != nil {
-		b.imports = append(b.imports, &ast.ImportSpec{Name: ast.NewIdent("."), Path: &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(varsPath)}})
-	}
 	file := b.file()
 	conf := types.Config{
 		Importer: importerFunc(func(p string) (*types.Package, error) {
-			if p == varsPath && vars != nil {
-				return vars, nil
-			}
 			return c.im.importContext(ctx, p)
 		}),
 		Sizes: types.SizesFor("gc", runtime.GOARCH),
 		Error: func(err error) { b.report(err) },
 	}
 	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}}
-	pkg, _ := conf.Check("main", c.fset, []*ast.File{file}, info)
+	pkg := c.mainPackage(declared)
+	_ = types.NewChecker(&conf, c.fset, pkg, info).Files([]*ast.File{file})
 	b.useOfBroken(pkg, info)
 	if len(b.diags) > 0 {
 		sort.SliceStable(b.diags, func(i, j int) bool {
@@ -89,24 +83,16 @@ type importerFunc func(path string) (*types.Package, error)
 
 func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
 
-// varsPackage returns the package of the SetVar variables that no
-// declaration replaced, or nil when there are none.
-func (c *Checker) varsPackage(declared map[string]bool) *types.Package {
-	var names []string
-	for n := range c.vars {
+// mainPackage returns the package to check the program in: its scope
+// holds the variables given with SetVar that no declaration replaced
+// (their types come from reflection, with no syntax to declare them).
+func (c *Checker) mainPackage(declared map[string]bool) *types.Package {
+	pkg := types.NewPackage("main", "main")
+	for n, t := range c.vars {
 		if !declared[n] {
-			names = append(names, n)
+			pkg.Scope().Insert(types.NewVar(token.NoPos, pkg, n, t))
 		}
 	}
-	if len(names) == 0 {
-		return nil
-	}
-	sort.Strings(names)
-	pkg := types.NewPackage(varsPath, "vars")
-	for _, n := range names {
-		pkg.Scope().Insert(types.NewVar(token.NoPos, pkg, n, c.vars[n]))
-	}
-	pkg.MarkComplete()
 	return pkg
 }
 
@@ -190,6 +176,7 @@ func (b *builder) useOfBroken(pkg *types.Package, info *types.Info) {
 	if len(b.broken) == 0 || pkg == nil {
 		return
 	}
+	reported := map[string]bool{}
 	for _, n := range b.nodes {
 		ast.Inspect(n, func(n ast.Node) bool {
 			id, ok := n.(*ast.Ident)
@@ -200,9 +187,9 @@ func (b *builder) useOfBroken(pkg *types.Package, info *types.Info) {
 			if obj == nil || obj.Parent() != pkg.Scope() {
 				return true
 			}
-			if why, ok := b.broken[id.Name]; ok {
+			if why, ok := b.broken[id.Name]; ok && !reported[id.Name] {
 				b.diag(id.Pos(), fmt.Sprintf("%s no longer compiles: %s", id.Name, why))
-				delete(b.broken, id.Name) // once
+				reported[id.Name] = true
 			}
 			return true
 		})

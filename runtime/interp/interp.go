@@ -58,12 +58,6 @@ import (
 
 // Options configures an Interp.
 type Options struct {
-	// Decls returns the session's declaration store. It is optional: the
-	// interpreter replays its own record of what it evaluated, which holds
-	// the store's entries plus the imports made on first use and the
-	// earlier items of the running cell. It is accepted so that callers
-	// can pass the store; it is not called.
-	Decls func() []cell.Decl
 	// MemoryLimit is the heap size, in bytes, past which a running cell
 	// is stopped with a MemoryLimitExceeded error (see MemoryLimitEnv).
 	// 0 means the default: $PERFNB_KERNEL_MEMORY_LIMIT, else half of the
@@ -401,7 +395,8 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 	item.Line = max(item.Line, 1)
 	src := item.Source
 	var a *analysis
-	if item.Kind == cell.Import || item.Kind == cell.Declaration || strings.ContainsAny(src, ".(:") || strings.Contains(src, "go") {
+	switch item.Kind {
+	case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
 		a = analyze(item.Kind, src, i.isConst, &i.seq)
 	}
 	if a != nil {
@@ -414,7 +409,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 	// "constant definition loop"; find such a name while yaegi can still
 	// tell (see undefinedName), to report it if the evaluation fails.
 	var undefined *protocol.Error
-	if item.Kind == cell.Declaration || (item.Kind == cell.Statement && (strings.Contains(src, ":=") || strings.Contains(src, "var"))) {
+	if item.Kind == cell.Declaration || item.Kind == cell.Statement {
 		undefined = i.undefinedError(item, count)
 	}
 	var wrapped []lineRange
@@ -835,10 +830,8 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 		}
 		seen[id] = true
 		src := d.Source
-		if strings.Contains(src, "go") {
-			if a := analyze(cell.Declaration, src, i.isConst, &i.seq); a != nil {
-				src = a.source
-			}
+		if a := analyze(cell.Declaration, src, i.isConst, &i.seq); a != nil {
+			src = a.source
 		}
 		src = rewriteCell(cell.Declaration, src, d.Cell, d.Line, &i.seq, i.intGlobal, i.intResult).source
 		fmt.Fprintf(&b, "\n//line In[%d]/_.go:%d:1\n%s\n", d.Cell, d.Line, src)

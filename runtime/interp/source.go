@@ -103,13 +103,27 @@ func analyze(kind cell.Kind, src string, isConst func(string) bool, seq *int) *a
 		}
 		return true
 	})
-	if strings.Contains(src, "go") {
-		a.source = a.rewriteGo(src, isConst, seq)
-	}
-	if kind == cell.Statement && strings.Contains(a.source, "defer") {
+	a.source = a.rewriteGo(src, isConst, seq)
+	if kind == cell.Statement && hasDefer(f) {
 		a.source = rewriteDefer(a.source, isConst, seq)
 	}
 	return a
+}
+
+// hasDefer reports whether f has a defer statement outside function
+// literals.
+func hasDefer(f *ast.File) bool {
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.DeferStmt:
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // rewriteDefer makes the defer statements of a Statement item's src that

@@ -7,18 +7,18 @@ import (
 	"path/filepath"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
-	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/modules"
 )
 
-// newInterp starts the yaegi interpreter; decls gives it the declarations
-// the running cell can use, and mods (when not nil) the packages outside
-// the standard library.
-func newInterp(decls func() []cell.Decl, mods *modules.Notebook) (evaluator, error) {
-	opts := interp.Options{Decls: decls}
+// newInterp starts the yaegi interpreter; mods (when not nil) gives it the
+// packages outside the standard library. The interpreter keeps its own
+// log of what its yaegi instance holds (see ARCHITECTURE.md, "Two records
+// of declarations"); the store is the session's.
+func newInterp(mods *modules.Notebook) (evaluator, error) {
+	opts := interp.Options{}
 	if mods != nil {
 		opts.Packages = mods
 	}

@@ -2,11 +2,13 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
+	"github.com/perfnb/perfnb/magics"
 )
 
 // TestWithInterpreter runs cells through the real yaegi interpreter.
@@ -144,6 +146,75 @@ func TestOneProgram(t *testing.T) {
 				}
 				if got, _ := res.Data["text/plain"].(string); got != st.plain {
 					t.Errorf("In[%d] %q = %q, want %q", k+1, st.code, got, st.plain)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckAfterMagic checks Go items that follow a magic once the magic
+// has run, so that they may use what it defined.
+func TestCheckAfterMagic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the interpreter")
+	}
+	s := New(Options{Version: "test", Magics: magics.NewRegistry(setVarMagic{})})
+	defer s.Shutdown(false)
+	for k, c := range []struct{ code, plain, err string }{
+		{"a := 1\n%setvar\nv + a", "42", ""},
+		{"%setvar\nb := v +\n\"x\"", "", "CompileError: In[2]:2:6: invalid operation: v + \"x\" (mismatched types int and untyped string)"},
+		{"v", "41", ""},
+	} {
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: c.code, ExecutionCount: k + 1}, &kerneltest.Publisher{})
+		if c.err != "" {
+			if res.Error == nil || !strings.Contains(res.Error.Name+": "+res.Error.Value, c.err) {
+				t.Errorf("In[%d]: error %+v, want %q", k+1, res.Error, c.err)
+			}
+			continue
+		}
+		if res.Error != nil {
+			t.Errorf("In[%d]: %s: %s", k+1, res.Error.Name, res.Error.Value)
+			continue
+		}
+		if got, _ := res.Data["text/plain"].(string); got != c.plain {
+			t.Errorf("In[%d] = %q, want %q", k+1, got, c.plain)
+		}
+	}
+}
+
+// setVarMagic defines v = 41 through Env.SetVar, as %timeit -v does.
+type setVarMagic struct{}
+
+func (setVarMagic) Name() string { return "setvar" }
+
+func (setVarMagic) Doc() string { return "defines v" }
+
+func (setVarMagic) Run(_ context.Context, _ magics.Call, env magics.Env) (any, error) {
+	return nil, env.SetVar("v", 41)
+}
+
+// BenchmarkExecuteTrivial measures a trivial cell (`_ = 1`) through the
+// session and the real interpreter, with and without the type check, in
+// a notebook of 40 declarations: the difference is the check's per-cell
+// cost.
+func BenchmarkExecuteTrivial(b *testing.B) {
+	for _, checked := range []bool{true, false} {
+		b.Run(map[bool]string{true: "checked", false: "unchecked"}[checked], func(b *testing.B) {
+			s := New(Options{Version: "test"})
+			defer s.Shutdown(false)
+			s.checkCells = checked
+			ctx := context.Background()
+			for k := range 20 {
+				code := fmt.Sprintf("func f%d(n int) int { return n * %d }\nv%d := fmt.Sprint(%d)", k, k, k, k)
+				if res := s.Execute(ctx, protocol.ExecuteRequest{Code: code, ExecutionCount: k + 1}, &kerneltest.Publisher{}); res.Error != nil {
+					b.Fatal(res.Error)
+				}
+			}
+			b.ResetTimer()
+			for k := 0; k < b.N; k++ {
+				res := s.Execute(ctx, protocol.ExecuteRequest{Code: "_ = 1", ExecutionCount: 100 + k}, &kerneltest.Publisher{})
+				if res.Error != nil {
+					b.Fatal(res.Error)
 				}
 			}
 		})

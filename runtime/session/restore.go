@@ -32,6 +32,7 @@ func (s *Session) Restore(ctx context.Context, decls []cell.Decl) []error {
 		if err == nil {
 			s.mu.Lock()
 			s.store.Add(kept...)
+			s.storeVersion++
 			s.mu.Unlock()
 			var errs []error
 			for _, n := range notes {
@@ -81,6 +82,7 @@ func (s *Session) restoreOne(ctx context.Context, g []cell.Decl) error {
 	}
 	s.mu.Lock()
 	s.store.Add(g...)
+	s.storeVersion++
 	s.mu.Unlock()
 	return nil
 }

@@ -98,7 +98,7 @@ type Session struct {
 // New returns a fresh session with its interpreter.
 func New(opts Options) *Session {
 	s := newSession(opts, nil)
-	s.eval, s.evalErr = newInterp(s.Decls, opts.Modules)
+	s.eval, s.evalErr = newInterp(opts.Modules)
 	s.checkCells = true
 	return s
 }
@@ -222,50 +222,22 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		}()
 	}
 
+	checked := segmentEnd(items, 0)
 	for i, it := range items {
 		if ctx.Err() != nil {
 			return protocol.ExecuteResult{Error: interrupted()}
 		}
+		if i >= checked {
+			var err error
+			if checked, err = s.checkRest(ctx, items, i, count); err != nil {
+				return protocol.ExecuteResult{Error: err.(*protocol.Error)}
+			}
+		}
 		for j := range it.Decls {
 			it.Decls[j].Cell = count
 		}
-		last := i == len(items)-1
-		switch it.Kind {
-		case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
-			if s.eval == nil {
-				return protocol.ExecuteResult{Error: s.notStarted()}
-			}
-			var v reflect.Value
-			var ok bool
-			err := guard(func() (err error) {
-				v, ok, err = s.eval.Eval(ctx, it, count, pub)
-				return err
-			})
-			if err != nil {
-				return protocol.ExecuteResult{Error: s.limitation(cellError(ctx, err))}
-			}
-			if last && it.Kind == cell.Expression && ok {
-				res.Data = valueBundle(v)
-			}
-		case cell.LineMagic, cell.CellMagic:
-			var v any
-			err := guard(func() (err error) {
-				v, err = s.runMagic(ctx, it, count, pub)
-				return err
-			})
-			if err != nil {
-				return protocol.ExecuteResult{Error: cellError(ctx, err)}
-			}
-			if last && v != nil {
-				res.Data = valueBundle(reflect.ValueOf(v))
-			}
-		case cell.Help:
-			text, _ := s.help(it.Source, it.Detail)
-			res.Payload = append(res.Payload, map[string]any{
-				"source": "page",
-				"data":   map[string]any{"text/plain": text},
-				"start":  0,
-			})
+		if ke := s.runItem(ctx, it, count, i == len(items)-1, &res, pub); ke != nil {
+			return protocol.ExecuteResult{Error: ke}
 		}
 		it.Decls = s.namedImports(it.Decls)
 		decls = append(decls, it.Decls...)
@@ -276,29 +248,67 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 	return res
 }
 
+// runItem runs one item of cell count; the value of the cell's last item
+// and help pages go into res.
+func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last bool, res *protocol.ExecuteResult, pub protocol.Publisher) *protocol.Error {
+	switch it.Kind {
+	case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
+		if s.eval == nil {
+			return s.notStarted()
+		}
+		var v reflect.Value
+		var ok bool
+		err := guard(func() (err error) {
+			v, ok, err = s.eval.Eval(ctx, it, count, pub)
+			return err
+		})
+		if err != nil {
+			return s.limitation(cellError(ctx, err))
+		}
+		if last && it.Kind == cell.Expression && ok {
+			res.Data = valueBundle(v)
+		}
+	case cell.LineMagic, cell.CellMagic:
+		var v any
+		err := guard(func() (err error) {
+			v, err = s.runMagic(ctx, it, count, pub)
+			return err
+		})
+		if err != nil {
+			return cellError(ctx, err)
+		}
+		if last && v != nil {
+			res.Data = valueBundle(reflect.ValueOf(v))
+		}
+	case cell.Help:
+		text, _ := s.help(it.Source, it.Detail)
+		res.Payload = append(res.Payload, map[string]any{
+			"source": "page",
+			"data":   map[string]any{"text/plain": text},
+			"start":  0,
+		})
+	}
+	return nil
+}
+
 // check type-checks the Go items of a cell against the store; a cell
 // that does not compile fails with the compiler's errors before any of
 // its items runs, and so defines nothing. It returns the items to run:
 // those given, or, when the interpreter needs the checker's fixes (see
 // check.Program.Fixes), the items of the fixed code.
+//
+// The items after a magic are checked when the magic has run (see
+// checkRest), since it may define what they use (%timeit -v r).
 func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, error) {
-	if s.checker == nil || !s.checkCells || !hasGo(items) {
+	first := items[:segmentEnd(items, 0)]
+	if s.checker == nil || !s.checkCells || !hasGo(first) {
 		return items, nil
 	}
-	s.checkMu.Lock()
-	prog, err := s.checker.Check(ctx, s.store, items, count)
-	s.checkMu.Unlock()
-	if ctx.Err() != nil {
-		return nil, interrupted()
+	prog, err := s.checkItems(ctx, s.store, first, count)
+	if err != nil {
+		return nil, err
 	}
-	var ce *check.Error
-	if errors.As(err, &ce) {
-		return nil, compileError(ce)
-	}
-	if prog == nil {
-		return items, nil
-	}
-	if edits := prog.Fixes(items); len(edits) > 0 {
+	if edits := prog.Fixes(first); len(edits) > 0 {
 		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
 		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
 			return again, nil
@@ -340,6 +350,50 @@ var constructs = []struct {
 
 // cellPosPrefix matches the In[N]:line:col: that starts an error.
 var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
+
+// checkItems checks items against store.
+func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
+	s.checkMu.Lock()
+	prog, err := s.checker.Check(ctx, store, items, count)
+	s.checkMu.Unlock()
+	if ctx.Err() != nil {
+		return nil, interrupted()
+	}
+	var ce *check.Error
+	if errors.As(err, &ce) {
+		return nil, compileError(ce)
+	}
+	if prog == nil {
+		return nil, protocol.NewError(protocol.Generic, fmt.Sprintf("type-checking the cell: %v", err))
+	}
+	return prog, nil
+}
+
+// checkRest checks the Go items of a cell from items[from] to the next
+// magic, once what ran before them is in pending; it returns where the
+// checked items end.
+func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count int) (int, error) {
+	end := segmentEnd(items, from)
+	if s.checker == nil || !s.checkCells || !hasGo(items[from:end]) {
+		return end, nil
+	}
+	s.mu.Lock()
+	pending := s.pending.Clone()
+	s.mu.Unlock()
+	_, err := s.checkItems(ctx, pending, items[from:end], count)
+	return end, err
+}
+
+// segmentEnd returns the index of the first magic item at or after from,
+// or len(items).
+func segmentEnd(items []cell.Item, from int) int {
+	for i := from; i < len(items); i++ {
+		if items[i].Kind == cell.LineMagic || items[i].Kind == cell.CellMagic {
+			return i
+		}
+	}
+	return len(items)
+}
 
 // hasGo reports whether items hold Go code.
 func hasGo(items []cell.Item) bool {
