@@ -19,9 +19,9 @@ package harness
 // plain memory (numbers, and structs and arrays of numbers without padding)
 // are copied as bytes, so a 100 MB []float64 costs a copy, not a walk.
 //
-// Channels, funcs, unsafe pointers, interfaces with methods holding a value,
-// and interfaces holding a named or struct type cannot be carried: Encode
-// says which, in words.
+// Channels, funcs, open files, unsafe pointers, interfaces with methods
+// holding a value, and interfaces holding a named or struct type cannot be
+// carried: Encode says which, in words.
 
 import (
 	"bufio"
@@ -199,8 +199,14 @@ func (e *Encoder) spend(n uint64) error {
 	return nil
 }
 
+// fileType is os.File: its descriptor means nothing in another process.
+var fileType = reflect.TypeFor[os.File]()
+
 func (e *Encoder) value(v reflect.Value) error {
 	t := v.Type()
+	if t == fileType {
+		return errors.New("an open file (*os.File) cannot be carried")
+	}
 	if isFlat(t, e.flat) {
 		if err := e.spend(uint64(t.Size())); err != nil {
 			return err

@@ -104,6 +104,7 @@ func TestStateCannotCarry(t *testing.T) {
 	}{
 		{"chan", make(chan int), "a channel (chan int) cannot be carried"},
 		{"func", func() {}, "a func value"},
+		{"file", os.Stdout, "an open file (*os.File) cannot be carried"},
 		{"struct with a chan", struct{ C chan int }{}, "field C: a channel"},
 		{"error value", struct{ E error }{os.ErrNotExist}, "an interface with methods (error) holding a value cannot be carried"},
 	}
