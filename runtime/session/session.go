@@ -308,6 +308,9 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 	if err != nil {
 		return nil, err
 	}
+	if u := prog.Unsupported(first, count); len(u) > 0 {
+		return nil, interpreterLimit(u)
+	}
 	if edits := prog.Fixes(first); len(edits) > 0 {
 		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
 		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
@@ -351,6 +354,17 @@ var constructs = []struct {
 // cellPosPrefix matches the In[N]:line:col: that starts an error.
 var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
 
+// interpreterLimit is the error of a cell that is Go but uses
+// constructs the interpreter cannot run (check.Program.Unsupported).
+func interpreterLimit(u []check.Diag) *protocol.Error {
+	var tb []string
+	for _, d := range u {
+		d.Msg = fmt.Sprintf("the interpreter (yaegi) cannot run %s; the magics (%%timeit, %%memit, %%scalene) compile it natively", d.Msg)
+		tb = append(tb, "InterpreterLimit: "+d.String())
+	}
+	return &protocol.Error{Name: "InterpreterLimit", Value: strings.TrimPrefix(tb[0], "InterpreterLimit: "), Traceback: tb}
+}
+
 // checkItems checks items against store.
 func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
 	s.checkMu.Lock()
@@ -380,8 +394,14 @@ func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count 
 	s.mu.Lock()
 	pending := s.pending.Clone()
 	s.mu.Unlock()
-	_, err := s.checkItems(ctx, pending, items[from:end], count)
-	return end, err
+	prog, err := s.checkItems(ctx, pending, items[from:end], count)
+	if err != nil {
+		return end, err
+	}
+	if u := prog.Unsupported(items[from:end], count); len(u) > 0 {
+		return end, interpreterLimit(u)
+	}
+	return end, nil
 }
 
 // segmentEnd returns the index of the first magic item at or after from,
