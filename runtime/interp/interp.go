@@ -939,11 +939,7 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *proto
 		return ke
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return &protocol.Error{
-			Name:      "Interrupted",
-			Value:     "the cell was interrupted; everything defined before it is kept",
-			Traceback: []string{"Interrupted: the cell was interrupted; everything defined before it is kept"},
-		}
+		return protocol.NewError(protocol.Interrupted, InterruptedValue)
 	}
 	trace := i.cur.takeTrace()
 	var p yaegi.Panic
@@ -973,6 +969,10 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *proto
 	}
 	return compileError(err.Error(), count, line)
 }
+
+// InterruptedValue is the evalue of an interrupted cell: what it defined
+// before the interrupt stays.
+const InterruptedValue = "the cell was interrupted (everything defined before it is kept)"
 
 // stdinNotAllowedValue is the evalue of a cell that read standard input
 // while the client does not accept input.
