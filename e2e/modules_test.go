@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,3 +83,54 @@ func TestModules(t *testing.T) {
 	withModule.environ = append(slices.Clip(e.environ), "PERFNB_E2E_MODULE="+dir)
 	withModule.runChecks(t, 15*time.Minute, "test_modules.py")
 }
+
+// TestRunInNotebookFolder checks that `perfnb run`, started elsewhere,
+// runs a notebook in its folder, as Jupyter starts a kernel there: the
+// folder's module resolves, and relative file names are the folder's.
+func TestRunInNotebookFolder(t *testing.T) {
+	e := setup(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":              labModule["go.mod"],
+		"sum/sum.go":          labModule["sum/sum.go"],
+		"notebooks/data.txt":  "from the notebook's folder\n",
+		"notebooks/run.ipynb": runNotebook,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elsewhere := t.TempDir()
+	out := filepath.Join(elsewhere, "out.ipynb")
+	cmd := exec.Command(e.bin, "run", filepath.Join(dir, "notebooks", "run.ipynb"), "-o", "out.ipynb")
+	cmd.Dir = elsewhere
+	cmd.Env = append(slices.Clip(e.environ), "GOPROXY=off")
+	progress, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("perfnb run: %v\n%s", err, progress)
+	}
+	for _, want := range []string{"Out[1]: 45", "from the notebook's folder"} {
+		if !strings.Contains(string(progress), want) {
+			t.Errorf("perfnb run printed no %q:\n%s", want, progress)
+		}
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("-o out.ipynb is not relative to where perfnb run was started: %v", err)
+	}
+}
+
+// runNotebook imports the folder's module's package and reads a file by a
+// relative name.
+const runNotebook = `{"nbformat": 4, "nbformat_minor": 5,
+ "metadata": {"kernelspec": {"name": "perfnb", "display_name": "Go (perfnb)", "language": "go"}},
+ "cells": [
+  {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": null, "outputs": [],
+   "source": "import \"example.test/lab/sum\"\n\nsum.Loop(10)"},
+  {"cell_type": "code", "id": "b", "metadata": {}, "execution_count": null, "outputs": [],
+   "source": "b, err := os.ReadFile(\"data.txt\")\nif err != nil {\n\tpanic(err)\n}\nfmt.Print(string(b))"}
+ ]}`

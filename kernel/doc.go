@@ -35,6 +35,8 @@
 //   - publisher.go: the Publisher of a running cell, which coalesces
 //     stream output (at most one message per 50 ms or 8 KiB).
 //   - parent.go: noticing that the client that started the kernel is gone.
+//   - logthrottle.go: a log line with the same message at most once a
+//     second, so that a peer cannot flood the log.
 //
 // # Behaviour worth knowing
 //

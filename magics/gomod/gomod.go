@@ -46,20 +46,20 @@ func (*Magic) Modes() (line, cell bool) { return true, false }
 func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	fields := strings.Fields(call.Args)
 	if len(fields) == 0 {
-		return nil, usageError(usage)
+		return nil, magics.UsageError("%s", usage)
 	}
 	if m.mods == nil {
 		msg := "the notebook has no module context"
 		if m.err != nil {
 			msg += ": " + m.err.Error()
 		}
-		return nil, &protocol.Error{Name: "Error", Value: msg}
+		return nil, protocol.NewError(protocol.Generic, msg)
 	}
 	out := magics.NewOutput(env.Publisher, "go").Stdout()
 	switch fields[0] {
 	case "get":
 		if len(fields) == 1 {
-			return nil, usageError("usage: %go get MODULE[@VERSION] ...")
+			return nil, magics.UsageError("usage: %%go get MODULE[@VERSION] ...")
 		}
 		if err := m.mods.Get(ctx, fields[1:], out); err != nil {
 			return nil, failure(ctx, err)
@@ -67,7 +67,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		return nil, nil
 	case "mod":
 		if len(fields) > 1 {
-			return nil, usageError("%go mod takes no arguments")
+			return nil, magics.UsageError("%%go mod takes no arguments")
 		}
 		text, err := m.mods.Requirements(ctx)
 		if err != nil {
@@ -76,7 +76,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		_, _ = out.Write([]byte(text))
 		return nil, nil
 	}
-	return nil, usageError(usage)
+	return nil, magics.UsageError("%s", usage)
 }
 
 // failure is the cell's error for err.
@@ -84,10 +84,5 @@ func failure(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return &protocol.Error{Name: "GoError", Value: err.Error(), Traceback: []string{"GoError: " + err.Error()}}
-}
-
-// usageError is IPython's error for a magic used wrongly.
-func usageError(msg string) error {
-	return &protocol.Error{Name: "UsageError", Value: msg}
+	return protocol.NewError(protocol.GoError, err.Error())
 }

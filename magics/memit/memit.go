@@ -109,7 +109,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 	result, err := os.CreateTemp(ws.Dir(), "memit-*.jsonl")
 	if err != nil {
-		return nil, &protocol.Error{Name: "MemitError", Value: fmt.Sprintf("cannot create the result file: %v", err)}
+		return nil, protocol.NewError(magics.ErrorKind("memit"), fmt.Sprintf("cannot create the result file: %v", err))
 	}
 	result.Close()
 	defer os.Remove(result.Name())
@@ -153,7 +153,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return nil, runError(ctx, runErr, limit, opts.limit == 0)
 	}
 	if readErr != nil || parseErr != nil {
-		return nil, &protocol.Error{Name: "MemitError", Value: fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr))}
+		return nil, protocol.NewError(magics.ErrorKind("memit"), fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr)))
 	}
 
 	res := newResult(reports, opts)
@@ -203,7 +203,7 @@ func statementColumn(call magics.Call, code string) int {
 func defaultLimit() (int64, error) {
 	n, err := sysmem.DefaultLimit(native.MemoryLimitEnv, sysmem.HalfOfAvailable)
 	if err != nil {
-		return 0, usageError("%v", err)
+		return 0, magics.UsageError("%v", err)
 	}
 	return n, nil
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
@@ -45,24 +44,24 @@ func parseOptions(call magics.Call) (options, error) {
 		return options{}, err
 	}
 	if opts.repeat < 1 {
-		return options{}, usageError("option -r needs a number of repeats of at least 1, not %d", opts.repeat)
+		return options{}, magics.UsageError("option -r needs a number of repeats of at least 1, not %d", opts.repeat)
 	}
 	if opts.timeout, err = o.Duration("t", 0); err != nil {
 		return options{}, err
 	}
 	if opts.timeout < 0 {
-		return options{}, usageError("option -t needs a positive timeout in seconds")
+		return options{}, magics.UsageError("option -t needs a positive timeout in seconds")
 	}
 	if opts.interval, err = o.Duration("i", 100*time.Millisecond); err != nil {
 		return options{}, err
 	}
 	if opts.interval <= 0 {
-		return options{}, usageError("option -i needs a positive interval in seconds")
+		return options{}, magics.UsageError("option -i needs a positive interval in seconds")
 	}
 	limit := o.String("limit", o.String("m", ""))
 	if limit != "" {
 		if opts.limit, err = parseLimit(limit); err != nil {
-			return options{}, usageError("option -m/--limit: %v", err)
+			return options{}, magics.UsageError("option -m/--limit: %v", err)
 		}
 	}
 	if call.Cell {
@@ -72,9 +71,9 @@ func parseOptions(call magics.Call) (options, error) {
 	}
 	if strings.TrimSpace(opts.body) == "" {
 		if call.Cell {
-			return options{}, usageError("%%%%memit needs a body: the lines after the magic line are measured")
+			return options{}, magics.UsageError("%%%%memit needs a body: the lines after the magic line are measured")
 		}
-		return options{}, usageError("%%memit needs a statement, for example: %%memit s := make([]byte, 64<<20)")
+		return options{}, magics.UsageError("%%memit needs a statement, for example: %%memit s := make([]byte, 64<<20)")
 	}
 	return opts, nil
 }
@@ -90,8 +89,4 @@ func parseLimit(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is too small a memory limit (a number without a unit is bytes); give at least 1MiB, for example 512MiB", s)
 	}
 	return n, nil
-}
-
-func usageError(format string, args ...any) error {
-	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }

@@ -65,10 +65,6 @@ type config struct {
 	body       native.Snippet
 }
 
-func usage(format string, args ...any) *protocol.Error {
-	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
-}
-
 func parse(call magics.Call) (*config, error) {
 	opts, rest, err := magics.ParseOptions(call.Args, optionSpec)
 	if err != nil {
@@ -80,26 +76,26 @@ func parse(call magics.Call) (*config, error) {
 	case "flat", "time", "tottime":
 		c.flat = true
 	default:
-		return nil, usage("-s sorts by cum (cumulative) or flat (time), not %q", s)
+		return nil, magics.UsageError("-s sorts by cum (cumulative) or flat (time), not %q", s)
 	}
 	if c.limit, err = opts.Int("l", 0); err != nil {
 		return nil, err
 	}
 	if opts.Has("l") && c.limit < 1 {
-		return nil, usage("-l needs a number of rows of at least 1, not %d", c.limit)
+		return nil, magics.UsageError("-l needs a number of rows of at least 1, not %d", c.limit)
 	}
 	if c.duration, err = opts.Duration("duration", defaultDuration); err != nil {
 		return nil, err
 	}
 	if c.duration <= 0 {
-		return nil, usage("--duration must be positive, for example --duration 2s")
+		return nil, magics.UsageError("--duration must be positive, for example --duration 2s")
 	}
 	if c.timeout, err = opts.Duration("timeout", defaultTimeout); err != nil {
 		return nil, err
 	}
 	if call.Cell {
 		if strings.TrimSpace(rest) != "" {
-			return nil, usage("%%%%prun takes options on its line and the code below it, not %q", strings.TrimSpace(rest))
+			return nil, magics.UsageError("%%%%prun takes options on its line and the code below it, not %q", strings.TrimSpace(rest))
 		}
 		c.body = native.Snippet{Source: call.Body, Cell: call.Count, Line: call.BodyLine}
 	} else {
@@ -107,7 +103,7 @@ func parse(call magics.Call) (*config, error) {
 		c.body = native.Snippet{Source: rest, Cell: call.Count, Line: call.Line, Col: col}
 	}
 	if strings.TrimSpace(c.body.Source) == "" {
-		return nil, usage("nothing to profile: write %%prun [options] STATEMENT, or %%%%prun [options] with code below")
+		return nil, magics.UsageError("nothing to profile: write %%prun [options] STATEMENT, or %%%%prun [options] with code below")
 	}
 	return c, nil
 }
@@ -124,7 +120,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	}
 	dir, err := profiles.Dir(c.profileDir)
 	if err != nil {
-		return nil, &protocol.Error{Name: "PrunError", Value: err.Error()}
+		return nil, protocol.NewError(magics.ErrorKind("prun"), err.Error())
 	}
 	prog := native.Program{Decls: env.Decls, Benchmarks: []native.Benchmark{{Name: benchName, Body: c.body}}}
 	bin, err := ws.Build(ctx, prog)
@@ -143,7 +139,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 	}
 	top, err := Top(p, call.Count, c.flat, c.limit)
 	if err != nil {
-		return nil, &protocol.Error{Name: "PrunError", Value: err.Error()}
+		return nil, protocol.NewError(magics.ErrorKind("prun"), err.Error())
 	}
 	top.Path = path
 	bundle := top.Bundle()

@@ -126,17 +126,20 @@ window.addEventListener('resize',probe);
 setInterval(probe,200);
 })();</script>`
 
+// testdataSource is the cell the profiles in testdata came from.
+const testdataSource = "%%scalene\nwork(300000)\nwork(100000)\nalloc()"
+
 // notebookPage wraps the magic's HTML output in a page that looks like a
 // notebook: with nbconvert when it is installed (a real HTML export of a
 // notebook holding the output), else a plain page.
-func notebookPage(t *testing.T, dir, output, text string, dark bool) string {
+func notebookPage(t *testing.T, dir, source, output, text string, dark bool) string {
 	t.Helper()
 	nb := map[string]any{
 		"nbformat": 4, "nbformat_minor": 5,
 		"metadata": map[string]any{"kernelspec": map[string]any{"name": "perfnb", "display_name": "Go (perfnb)", "language": "go"}},
 		"cells": []any{map[string]any{
 			"cell_type": "code", "execution_count": 3, "id": "c3", "metadata": map[string]any{},
-			"source": "%%scalene\nwork(300000)\nwork(100000)\nalloc()",
+			"source": source,
 			"outputs": []any{map[string]any{
 				"output_type": "display_data", "metadata": map[string]any{},
 				"data": map[string]any{"text/html": output, "text/plain": text},
@@ -195,7 +198,7 @@ func TestFlameGraphInBrowser(t *testing.T) {
 	output := bundle["text/html"].(string)
 
 	t.Run("notebook page", func(t *testing.T) {
-		page := notebookPage(t, dir, output, bundle["text/plain"].(string), false)
+		page := notebookPage(t, dir, testdataSource, output, bundle["text/plain"].(string), false)
 		dom := runChromium(t, "--dump-dom", "file://"+page)
 		for _, want := range []string{"data:image/svg+xml;base64,", "<iframe", "In[3]: % of time", "In[2]:11"} {
 			if !strings.Contains(dom, want) {
@@ -246,7 +249,7 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		}
 		opened := strings.ReplaceAll(output, `<details class="perfnb-flame-pprof"`, `<details open class="perfnb-flame-pprof"`)
 		for _, dark := range []bool{false, true} {
-			page := notebookPage(t, dir, opened, bundle["text/plain"].(string), dark)
+			page := notebookPage(t, dir, testdataSource, opened, bundle["text/plain"].(string), dark)
 			png := filepath.Join(shots, strings.TrimSuffix(filepath.Base(page), ".html")+".png")
 			runChromium(t, "--window-size=1280,2600", "--hide-scrollbars", "--screenshot="+png, "file://"+page)
 			st, err := os.Stat(png)

@@ -36,10 +36,11 @@ func TestVariantsInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	text, output := runScalene(t, "--cpu-only --duration 500ms", "fast: sink = light()\nslow: sink = heavy()\n", 8)
+	const args, body = "--cpu-only --duration 500ms", "fast: sink = light()\nslow: sink = heavy()\n"
+	text, output := runScalene(t, args, body, 8)
 	dir := t.TempDir()
 	opened := strings.ReplaceAll(output, `<details class="perfnb-flame-pprof"`, `<details open class="perfnb-flame-pprof"`)
-	page := notebookPage(t, dir, opened, text, false)
+	page := notebookPage(t, dir, "%%scalene "+args+"\n"+body, opened, text, false)
 
 	t.Run("tables side by side", func(t *testing.T) {
 		got := chromiumEval(t, "file://"+page, `new Promise(function(resolve){setTimeout(function(){

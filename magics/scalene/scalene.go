@@ -137,9 +137,9 @@ func parse(call magics.Call) (*config, error) {
 	}
 	switch {
 	case !c.cpu && !c.mem:
-		return nil, usage("--cpu-only and --memory-only exclude each other")
+		return nil, magics.UsageError("--cpu-only and --memory-only exclude each other")
 	case c.asm > 0 && !c.cpu:
-		return nil, usage("--asm shows the instructions of the hottest lines in CPU time: it needs the CPU profile, not --memory-only")
+		return nil, magics.UsageError("--asm shows the instructions of the hottest lines in CPU time: it needs the CPU profile, not --memory-only")
 	}
 	return c, c.parseBody(call, rest)
 }
@@ -154,7 +154,7 @@ func (c *config) parseNumbers(opts magics.Options) error {
 		return err
 	}
 	if c.duration <= 0 {
-		return usage("--duration must be positive, for example --duration 2s")
+		return magics.UsageError("--duration must be positive, for example --duration 2s")
 	}
 	if c.timeout, err = opts.Duration("timeout", defaultTimeout); err != nil {
 		return err
@@ -164,7 +164,7 @@ func (c *config) parseNumbers(opts magics.Options) error {
 		return err
 	}
 	if lines < 1 {
-		return usage("--asm-lines needs a number of lines of at least 1, not %d", lines)
+		return magics.UsageError("--asm-lines needs a number of lines of at least 1, not %d", lines)
 	}
 	if opts.Has("asm") || opts.Has("asm-lines") {
 		c.asm = lines
@@ -183,7 +183,7 @@ func (c *config) parseBody(call magics.Call, rest string) error {
 		c.variants = []variant{{body: native.Snippet{Source: rest, Cell: call.Count, Line: call.Line, Col: col}}}
 	} else {
 		if strings.TrimSpace(rest) != "" {
-			return usage("%%%%scalene takes options on its line and the code below it, not %q", strings.TrimSpace(rest))
+			return magics.UsageError("%%%%scalene takes options on its line and the code below it, not %q", strings.TrimSpace(rest))
 		}
 		vs, err := magics.ParseVariants(call.Body, call.Count, call.BodyLine)
 		if err != nil {
@@ -197,17 +197,13 @@ func (c *config) parseBody(call magics.Call, rest string) error {
 		}
 	}
 	if strings.TrimSpace(c.variants[0].body.Source) == "" {
-		return usage("nothing to profile: write %%scalene [options] STATEMENT, or %%%%scalene [options] with code below")
+		return magics.UsageError("nothing to profile: write %%scalene [options] STATEMENT, or %%%%scalene [options] with code below")
 	}
 	return nil
 }
 
-func usage(format string, args ...any) *protocol.Error {
-	return &protocol.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
-}
-
 func scaleneError(err error) *protocol.Error {
-	return &protocol.Error{Name: "ScaleneError", Value: err.Error()}
+	return protocol.NewError(magics.ErrorKind("scalene"), err.Error())
 }
 
 // Run profiles the body (each variant of it) and publishes the line
@@ -341,7 +337,7 @@ func RunProfiled(ctx context.Context, ws *native.Workspace, bin *native.Binary, 
 	}
 	p, err := profiles.Read(pr.Path)
 	if err != nil {
-		return nil, res, &protocol.Error{Name: magics.ErrorName(pr.Magic), Value: err.Error()}
+		return nil, res, protocol.NewError(magics.ErrorKind(pr.Magic), err.Error())
 	}
 	return p, res, nil
 }

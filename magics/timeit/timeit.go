@@ -91,13 +91,13 @@ func parseCall(call magics.Call) (*config, error) {
 	}
 	switch {
 	case cfg.loops < 0:
-		return nil, usage("-n needs a loop count of at least 1 (or 0 to choose it automatically)")
+		return nil, magics.UsageError("-n needs a loop count of at least 1 (or 0 to choose it automatically)")
 	case cfg.repeat < 1:
-		return nil, usage("-r needs at least 1 run")
+		return nil, magics.UsageError("-r needs at least 1 run")
 	case cfg.precision < 1 || cfg.precision > 17:
-		return nil, usage("-p needs a number of significant digits from 1 to 17")
+		return nil, magics.UsageError("-p needs a number of significant digits from 1 to 17")
 	case opts.Has("v") && !token.IsIdentifier(cfg.varName):
-		return nil, usage(fmt.Sprintf("-v needs a variable name, not %q", cfg.varName))
+		return nil, magics.UsageError("-v needs a variable name, not %q", cfg.varName)
 	}
 	restSn := native.Snippet{Source: strings.TrimRight(rest, " \t\r\n"), Cell: call.Count, Line: call.Line,
 		Col: call.ArgsCol + len(call.Args) - len(rest)}
@@ -109,7 +109,7 @@ func parseCall(call magics.Call) (*config, error) {
 		return cfg, nil
 	}
 	if onlyComments(call.Body) {
-		return nil, usage("%%timeit needs a statement to time: write it on the lines after %%timeit (the rest of the magic line is the setup)")
+		return nil, magics.UsageError("%%%%timeit needs a statement to time: write it on the lines after %%%%timeit (the rest of the magic line is the setup)")
 	}
 	cfg.setup = restSn
 	vs, err := parseVariants(call.Body, call.Count, call.BodyLine)
@@ -134,8 +134,6 @@ func onlyComments(src string) bool {
 	return true
 }
 
-func usage(msg string) error { return &protocol.Error{Name: "UsageError", Value: msg} }
-
 // parseVariants splits a %%timeit body into labelled variants (see
 // magics.ParseVariants), each with its benchmark's name; nil for a body
 // that is not a comparison.
@@ -158,7 +156,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return nil, err
 	}
 	if cfg.varName != "" && env.SetVar == nil {
-		return nil, usage("-v is not available here")
+		return nil, magics.UsageError("-v is not available here")
 	}
 	ws, err := env.NativeWorkspace("timeit")
 	if err != nil {
@@ -203,7 +201,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	if cfg.varName != "" {
 		if err := env.SetVar(cfg.varName, value); err != nil {
-			return nil, &protocol.Error{Name: "TimeitError", Value: fmt.Sprintf("storing the result in %s: %v", cfg.varName, err)}
+			return nil, protocol.NewError(magics.ErrorKind("timeit"), fmt.Sprintf("storing the result in %s: %v", cfg.varName, err))
 		}
 	}
 	if cfg.ret {
@@ -262,7 +260,7 @@ func noResult(v variant) error {
 	if v.label != "" {
 		what = "variant " + v.label
 	}
-	return &protocol.Error{Name: "TimeitError", Value: what + " produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
+	return protocol.NewError(magics.ErrorKind("timeit"), what+" produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
 }
 
 // cellError turns a build or run failure into the cell's error.

@@ -75,7 +75,7 @@ func (t Times) Text() string {
 func snippet(call magics.Call) (*native.Snippet, error) {
 	if call.Cell {
 		if call.Args != "" {
-			return nil, &protocol.Error{Name: "UsageError", Value: "Can't use statement directly after '%%time'!"}
+			return nil, magics.UsageError("Can't use statement directly after '%%%%time'!")
 		}
 		if strings.TrimSpace(call.Body) == "" {
 			return nil, nil
@@ -149,9 +149,9 @@ func parseTimes(data []byte) (Times, error) {
 		}
 	}
 	if err := r.Err(); err != nil {
-		return Times{}, &protocol.Error{Name: "TimeError", Value: fmt.Sprintf("reading the child's timing: %v", err)}
+		return Times{}, protocol.NewError(magics.ErrorKind("time"), fmt.Sprintf("reading the child's timing: %v", err))
 	}
-	return Times{}, &protocol.Error{Name: "TimeError", Value: "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)"}
+	return Times{}, protocol.NewError(magics.ErrorKind("time"), "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
 }
 
 // record returns the figures of the execution.

@@ -97,3 +97,47 @@ func Apply(src string, edits []Edit) string {
 	}
 	return src
 }
+
+// Unsupported lists, at their positions, the constructs of the items that
+// are Go but that the interpreter (yaegi v0.16) cannot run: the builtins
+// min, max and clear (Go 1.21) and range over a function (Go 1.23
+// iterators). Diag.Msg names the construct.
+func (p *Program) Unsupported(items []cell.Item, count int) []Diag {
+	var out []Diag
+	add := func(pos token.Pos, what string) {
+		at := p.fset.Position(pos)
+		out = append(out, Diag{Cell: count, Line: at.Line, Col: at.Column, Msg: what})
+	}
+	for _, it := range items {
+		if it.Syntax == nil {
+			continue
+		}
+		var nodes []ast.Node
+		for _, d := range it.Syntax.Decls {
+			nodes = append(nodes, d)
+		}
+		for _, s := range it.Syntax.Stmts {
+			nodes = append(nodes, s)
+		}
+		for _, n := range nodes {
+			ast.Inspect(n, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.CallExpr:
+					if id, ok := ast.Unparen(n.Fun).(*ast.Ident); ok {
+						if b, ok := p.Info.Uses[id].(*types.Builtin); ok && (b.Name() == "min" || b.Name() == "max" || b.Name() == "clear") {
+							add(n.Pos(), "the builtin "+b.Name()+" (Go 1.21)")
+						}
+					}
+				case *ast.RangeStmt:
+					if tv, ok := p.Info.Types[n.X]; ok && tv.Type != nil {
+						if _, isFunc := tv.Type.Underlying().(*types.Signature); isFunc {
+							add(n.X.Pos(), "range over a function (a Go 1.23 iterator)")
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}

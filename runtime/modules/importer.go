@@ -55,11 +55,18 @@ func (e *NativeOnlyError) Error() string {
 // before is returned as it was: the interpreter's view of a package is
 // refreshed when the kernel restarts.
 func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) (*Package, error) {
+	// One import at a time: two plugins of one package cannot both load.
+	n.importMu.Lock()
+	defer n.importMu.Unlock()
 	n.mu.Lock()
 	p, ok := n.packages[path]
+	native := n.natives[path]
 	n.mu.Unlock()
-	if ok {
+	switch {
+	case ok:
 		return p, nil
+	case native != nil:
+		return nil, native
 	}
 	if err := n.ready(ctx); err != nil {
 		return nil, err
@@ -88,8 +95,12 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 		}
 		p.Why = pluginErr.Error()
 		if reason := sourceProblem(pkgs); reason != "" {
-			return nil, &NativeOnlyError{Path: path, Name: target.Name,
+			native := &NativeOnlyError{Path: path, Name: target.Name,
 				Reason: fmt.Sprintf("no plugin (%s), and the interpreter cannot read its source (%s)", p.Why, reason)}
+			n.mu.Lock()
+			n.natives[path] = native
+			n.mu.Unlock()
+			return nil, native
 		}
 		fmt.Fprintf(writer(progress), "go: no plugin for %s (%s); the interpreter reads its source instead, and runs it about 200 times slower than compiled code\n", path, p.Why)
 		if err := n.layOut(pkgs); err != nil {

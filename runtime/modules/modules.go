@@ -75,14 +75,18 @@ type Notebook struct {
 	initMu  sync.Mutex // guards located and the fields locate sets
 	located bool       // locate and populate succeeded
 
-	mu       sync.Mutex          // serialises go commands that change the module
-	shown    map[string]bool     // modules whose version was announced
-	packages map[string]*Package // imported packages, by import path
+	importMu sync.Mutex // serialises Import
+
+	mu       sync.Mutex                  // serialises go commands that change the module
+	shown    map[string]bool             // modules whose version was announced
+	packages map[string]*Package         // imported packages, by import path
+	natives  map[string]*NativeOnlyError // packages only the magics can use, by import path
 }
 
 // Open returns the module context of the notebook in opts.Folder. It only
-// fails when there is no go command; the folder's module is looked up, and
-// the state directory created, on first use.
+// fails when there is no go command or no state directory; the folder's
+// module is looked up in the background, and the methods that need it
+// wait for it.
 func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	folder := opts.Folder
 	if folder == "" {
@@ -96,7 +100,7 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding the notebook's folder: %w", err)
 	}
-	n := &Notebook{folder: folder, environ: opts.Environ, shown: map[string]bool{}, packages: map[string]*Package{}}
+	n := &Notebook{folder: folder, environ: opts.Environ, shown: map[string]bool{}, packages: map[string]*Package{}, natives: map[string]*NativeOnlyError{}}
 	if n.environ == nil {
 		n.environ = os.Environ()
 	}
@@ -112,6 +116,12 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 		sum := sha256.Sum256([]byte(folder))
 		n.dir = filepath.Join(cache, "perfnb", "notebooks", filepath.Base(folder)+"-"+hex.EncodeToString(sum[:6]))
 	}
+	if err := os.MkdirAll(n.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the notebook's module: %w", err)
+	}
+	// Look the folder's module up while the kernel starts, ahead of the
+	// first cell that needs it.
+	go n.ready(context.Background())
 	return n, nil
 }
 
@@ -173,7 +183,7 @@ func (n *Notebook) locate(ctx context.Context) error {
 	}
 	n.goVer = env.GOVERSION
 	n.proxy, n.modCache = env.GOPROXY, env.GOMODCACHE
-	n.version = toolchainVersion(env.GOVERSION)
+	n.version = GoModVersion(env.GOVERSION)
 	n.userWork = env.GOWORK
 	if env.GOMOD != "" && env.GOMOD != os.DevNull {
 		n.userMod = filepath.Dir(env.GOMOD)
@@ -186,9 +196,10 @@ func (n *Notebook) locate(ctx context.Context) error {
 	return nil
 }
 
-// toolchainVersion turns GOVERSION ("go1.26.8", "go1.27rc1 X:...") into a
-// version go.mod and go.work accept.
-func toolchainVersion(v string) string {
+// GoModVersion turns the toolchain's GOVERSION ("go1.26.8", "go1.27rc1
+// X:...") into a version go.mod and go.work accept ("1.26.8", "1.27"); a
+// development toolchain gets 1.24, the first with testing.B.Loop.
+func GoModVersion(v string) string {
 	v, _, _ = strings.Cut(strings.TrimPrefix(strings.TrimSpace(v), "go"), " ")
 	end := 0
 	for end < len(v) && (v[end] == '.' || '0' <= v[end] && v[end] <= '9') {
@@ -295,8 +306,10 @@ func absUnder(base, p string) string {
 
 // Env returns the go command's environment for a build with the go.work
 // at work: the user's, with the local toolchain, module mode, no -mod flag
-// (workspaces refuse it) and no VCS stamping.
+// (workspaces refuse it) and no VCS stamping. It waits until the
+// notebook's own go.work exists, for commands that use it.
 func (n *Notebook) Env(work string) []string {
+	_ = n.ready(context.Background()) // a failure is reported by the methods that need the module
 	return append(n.userEnv(), "GOWORK="+work)
 }
 

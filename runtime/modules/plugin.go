@@ -84,7 +84,9 @@ func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Write
 		return nil, err
 	}
 	target := pkgs[len(pkgs)-1]
-	id := strings.NewReplacer("/", "_", ".", "_", "~", "_", "-", "_").Replace(target.ImportPath)
+	// One directory per process: kernels of notebooks in one folder share
+	// the state directory.
+	id := fmt.Sprintf("%s_%d", strings.NewReplacer("/", "_", ".", "_", "~", "_", "-", "_").Replace(target.ImportPath), os.Getpid())
 	root := filepath.Join(n.dir, "plugin")
 	dir := filepath.Join(root, id)
 	if err := os.RemoveAll(dir); err != nil {
@@ -93,6 +95,7 @@ func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Write
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("preparing the plugin of %s: %w", target.ImportPath, err)
 	}
+	defer os.RemoveAll(dir)
 	if err := n.extract(ctx, dir, target.ImportPath); err != nil {
 		return nil, err
 	}
@@ -100,7 +103,7 @@ func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Write
 	if err := os.WriteFile(filepath.Join(dir, "symbols.go"), []byte(table), 0o644); err != nil {
 		return nil, fmt.Errorf("writing the plugin of %s: %w", target.ImportPath, err)
 	}
-	so := filepath.Join(root, fmt.Sprintf("%s.%d.so", id, os.Getpid()))
+	so := filepath.Join(root, id+".so")
 	fmt.Fprintf(writer(progress), "go: building %s as a plugin for the interpreter (the first build can take a minute)\n", target.ImportPath)
 	args := append([]string{"build", "-buildmode=plugin"}, h.flags...)
 	if _, err := n.run(ctx, root, n.Env(n.workPath()), progress, append(args, "-o", so, "./"+id)...); err != nil {

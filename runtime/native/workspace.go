@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/modules"
 )
 
 // keepBinaries is how many of the latest test binaries a workspace keeps;
@@ -74,16 +75,7 @@ func goVersion(goCmd string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("asking the go command for its version: %w", err)
 	}
-	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
-	end := 0
-	for end < len(v) && (v[end] == '.' || '0' <= v[end] && v[end] <= '9') {
-		end++
-	}
-	v = strings.Trim(v[:end], ".")
-	if strings.Count(v, ".") < 1 {
-		v = "1.24" // a development toolchain: b.Loop needs 1.24
-	}
-	return v, nil
+	return modules.GoModVersion(string(out)), nil
 }
 
 // goEnv is the environment of the go command for a workspace without

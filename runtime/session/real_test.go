@@ -126,6 +126,9 @@ func TestOneProgram(t *testing.T) {
 			{"k := 1", "", ""},
 			{"min(3, 1, 2)", "", "InterpreterLimit: In[2]:1:1: the interpreter (yaegi) cannot run the builtin min (Go 1.21)"},
 			{"k", "1", ""},
+			{"m := map[int]int{1: 1}\nclear(m)", "", "InterpreterLimit: In[4]:2:1: the interpreter (yaegi) cannot run the builtin clear (Go 1.21)"},
+			{"m", "", "CompileError: In[5]:1:1: undefined: m"}, // the cell defined nothing
+			{"func seq(yield func(int) bool) { yield(1) }\nfor x := range seq {\n\tfmt.Println(x)\n}", "", "InterpreterLimit: In[6]:2:16: the interpreter (yaegi) cannot run range over a function (a Go 1.23 iterator)"},
 		}},
 	}
 	for _, tc := range tests {

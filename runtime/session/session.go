@@ -29,6 +29,7 @@ import (
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/history"
+	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -60,8 +61,9 @@ type evaluator interface {
 	Close() error
 }
 
-// interruptedValue is the evalue of an interrupted cell.
-const interruptedValue = "the cell was interrupted (everything defined before it is kept)"
+// interruptedValue is the evalue of a cell interrupted between items or
+// in the interpreter.
+const interruptedValue = interp.InterruptedValue
 
 // Session is one kernel's Go state.
 type Session struct {
@@ -252,7 +254,7 @@ func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last boo
 	switch it.Kind {
 	case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
 		if s.eval == nil {
-			return &protocol.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)}
+			return s.notStarted()
 		}
 		var v reflect.Value
 		var ok bool
@@ -306,6 +308,9 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 	if err != nil {
 		return nil, err
 	}
+	if u := prog.Unsupported(first, count); len(u) > 0 {
+		return nil, interpreterLimit(u)
+	}
 	if edits := prog.Fixes(first); len(edits) > 0 {
 		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
 		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
@@ -318,7 +323,7 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 // limitation words a compile error of the interpreter on a cell that the
 // type checker accepted for what it is: valid Go that yaegi cannot run.
 func (s *Session) limitation(ke *protocol.Error) *protocol.Error {
-	if s.checker == nil || ke.Name != "CompileError" || strings.Contains(ke.Value, "interpreter") {
+	if s.checker == nil || ke.Kind() != protocol.CompileError || strings.Contains(ke.Value, "interpreter") {
 		return ke
 	}
 	pos, msg := "", ke.Value
@@ -332,8 +337,8 @@ func (s *Session) limitation(ke *protocol.Error) *protocol.Error {
 		}
 	}
 	value := fmt.Sprintf("%sthe interpreter (yaegi) cannot run %s (%s); the magics (%%timeit, %%memit, %%scalene) compile it natively", pos, what, msg)
-	tb := append([]string{"InterpreterLimit: " + value}, ke.Traceback...)
-	return &protocol.Error{Name: "InterpreterLimit", Value: value, Traceback: tb}
+	tb := append([]string{string(protocol.InterpreterLimit) + ": " + value}, ke.Traceback...)
+	return protocol.NewError(protocol.InterpreterLimit, value, tb...)
 }
 
 // constructs name the Go constructs behind yaegi's errors on valid Go.
@@ -349,6 +354,18 @@ var constructs = []struct {
 // cellPosPrefix matches the In[N]:line:col: that starts an error.
 var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
 
+// interpreterLimit is the error of a cell that is Go but uses
+// constructs the interpreter cannot run (check.Program.Unsupported).
+func interpreterLimit(u []check.Diag) *protocol.Error {
+	var msgs, tb []string
+	for _, d := range u {
+		d.Msg = fmt.Sprintf("the interpreter (yaegi) cannot run %s; the magics (%%timeit, %%memit, %%scalene) compile it natively", d.Msg)
+		msgs = append(msgs, d.String())
+		tb = append(tb, string(protocol.InterpreterLimit)+": "+d.String())
+	}
+	return protocol.NewError(protocol.InterpreterLimit, msgs[0], tb...)
+}
+
 // checkItems checks items against store.
 func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
 	s.checkMu.Lock()
@@ -362,7 +379,7 @@ func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cel
 		return nil, compileError(ce)
 	}
 	if prog == nil {
-		return nil, &protocol.Error{Name: "Error", Value: fmt.Sprintf("type-checking the cell: %v", err)}
+		return nil, protocol.NewError(protocol.Generic, fmt.Sprintf("type-checking the cell: %v", err))
 	}
 	return prog, nil
 }
@@ -378,8 +395,14 @@ func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count 
 	s.mu.Lock()
 	pending := s.pending.Clone()
 	s.mu.Unlock()
-	_, err := s.checkItems(ctx, pending, items[from:end], count)
-	return end, err
+	prog, err := s.checkItems(ctx, pending, items[from:end], count)
+	if err != nil {
+		return end, err
+	}
+	if u := prog.Unsupported(items[from:end], count); len(u) > 0 {
+		return end, interpreterLimit(u)
+	}
+	return end, nil
 }
 
 // segmentEnd returns the index of the first magic item at or after from,
@@ -412,7 +435,7 @@ func compileError(ce *check.Error) *protocol.Error {
 		}
 	}
 	value, _, _ := strings.Cut(ce.Diags[0].String(), "\n")
-	return &protocol.Error{Name: "CompileError", Value: value, Traceback: tb}
+	return protocol.NewError(protocol.CompileError, value, tb...)
 }
 
 // runMagic runs a %line or %%cell magic.
@@ -486,8 +509,8 @@ func valueBundle(v reflect.Value) protocol.Bundle {
 func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &protocol.Error{Name: "panic", Value: fmt.Sprint(r),
-				Traceback: []string{fmt.Sprintf("panic: %v", r), "(inside perfnb, not in the cell: please report it)"}}
+			err = protocol.NewError(protocol.Panic, fmt.Sprint(r),
+				fmt.Sprintf("panic: %v", r), "(inside perfnb, not in the cell: please report it)")
 		}
 	}()
 	return f()
@@ -503,30 +526,33 @@ func safeCall(f func() string) (s string) {
 	return f()
 }
 
-// interrupted is the error of an interrupted cell.
+// interrupted is the error of a cell interrupted between items.
 func interrupted() *protocol.Error {
-	return &protocol.Error{Name: "Interrupted", Value: interruptedValue,
-		Traceback: []string{"Interrupted: " + interruptedValue}}
+	return protocol.NewError(protocol.Interrupted, interruptedValue)
 }
 
-// cellError turns an item's failure into the cell's error.
+// notStarted is the error of Go code when the interpreter could not start.
+func (s *Session) notStarted() *protocol.Error {
+	return protocol.NewError(protocol.Generic, fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr))
+}
+
+// cellError turns an item's failure into the cell's error. A
+// *protocol.Error passes through as it was made; the other errors are
+// Generic, or Interrupted when the cell was. An interrupted cell's error
+// is Interrupted, with the words of the one that stopped (a magic says
+// that it stopped its child).
 func cellError(ctx context.Context, err error) *protocol.Error {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-		return interrupted()
-	}
 	var ke *protocol.Error
-	if errors.As(err, &ke) {
-		if ke.Name == "Interrupted" {
-			return interrupted()
-		}
-		if len(ke.Traceback) == 0 {
-			c := *ke
-			c.Traceback = []string{ke.Error()}
-			return &c
-		}
+	isKernel := errors.As(err, &ke)
+	switch {
+	case isKernel && ke.Kind() == protocol.Interrupted:
+		return ke
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return interrupted()
+	case isKernel:
 		return ke
 	}
-	return &protocol.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
+	return protocol.NewError(protocol.Generic, err.Error(), err.Error())
 }
 
 // syntaxError turns a cell.Parse error into a SyntaxError, with the line
@@ -534,11 +560,10 @@ func cellError(ctx context.Context, err error) *protocol.Error {
 func syntaxError(err error, code string, count int) *protocol.Error {
 	var se *cell.SyntaxError
 	if !errors.As(err, &se) {
-		msg := fmt.Sprintf("In[%d]: %v", count, err)
-		return &protocol.Error{Name: "SyntaxError", Value: msg, Traceback: []string{"SyntaxError: " + msg}}
+		return protocol.NewError(protocol.SyntaxError, fmt.Sprintf("In[%d]: %v", count, err))
 	}
 	msg := fmt.Sprintf("In[%d]:%d:%d: %s", count, se.Line, se.Col, se.Msg)
-	tb := []string{"SyntaxError: " + msg}
+	tb := []string{string(protocol.SyntaxError) + ": " + msg}
 	lines := strings.Split(strings.ReplaceAll(code, "\r\n", "\n"), "\n")
 	if se.Line >= 1 && se.Line <= len(lines) {
 		line := lines[se.Line-1]
@@ -552,7 +577,7 @@ func syntaxError(err error, code string, count int) *protocol.Error {
 			tb = append(tb, "    "+strings.Repeat(" ", len([]rune(prefix)))+"^")
 		}
 	}
-	return &protocol.Error{Name: "SyntaxError", Value: msg, Traceback: tb}
+	return protocol.NewError(protocol.SyntaxError, msg, tb...)
 }
 
 // discard is a Publisher that drops everything (for user_expressions).
@@ -577,21 +602,17 @@ func (s *Session) userExpressions(ctx context.Context, exprs map[string]string, 
 
 func (s *Session) userExpression(ctx context.Context, expr string, count int) map[string]any {
 	fail := func(e *protocol.Error) map[string]any {
-		tb := e.Traceback
-		if tb == nil {
-			tb = []string{e.Error()}
-		}
-		return map[string]any{"status": "error", "ename": e.Name, "evalue": e.Value, "traceback": tb}
+		return map[string]any{"status": "error", "ename": e.Name, "evalue": e.Value, "traceback": e.Lines()}
 	}
 	if s.eval == nil {
-		return fail(&protocol.Error{Name: "Error", Value: fmt.Sprintf("the Go interpreter could not start: %v", s.evalErr)})
+		return fail(s.notStarted())
 	}
 	items, err := cell.Parse(expr)
 	if err != nil {
 		return fail(syntaxError(err, expr, count))
 	}
 	if len(items) != 1 || items[0].Kind != cell.Expression {
-		return fail(&protocol.Error{Name: "SyntaxError", Value: fmt.Sprintf("not a Go expression: %q", expr)})
+		return fail(protocol.NewError(protocol.SyntaxError, fmt.Sprintf("not a Go expression: %q", expr)))
 	}
 	var v reflect.Value
 	var ok bool

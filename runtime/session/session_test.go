@@ -78,8 +78,9 @@ func (r result) HTML() string   { return fmt.Sprintf("<b>%d</b>", r.n) }
 
 // fakeMagic records its calls and returns result{len(args)} with -o.
 type fakeMagic struct {
-	calls []magics.Call
-	envs  []magics.Env
+	calls   []magics.Call
+	envs    []magics.Env
+	blocked chan struct{} // receives when "%timeit block" waits
 }
 
 func (m *fakeMagic) Name() string { return "timeit" }
@@ -94,6 +95,10 @@ func (m *fakeMagic) Run(ctx context.Context, call magics.Call, env magics.Env) (
 		return nil, env.SetVar("res", 42)
 	case strings.Contains(call.Args, "crash"):
 		panic("magic bug")
+	case strings.Contains(call.Args, "block"):
+		m.blocked <- struct{}{}
+		<-ctx.Done()
+		return nil, magics.NativeError(ctx, ctx.Err(), magics.NativeErrorOptions{Magic: "timeit"})
 	case strings.Contains(call.Args, "bad"):
 		return nil, fmt.Errorf("cannot time %q", call.Args)
 	}
@@ -109,7 +114,7 @@ func newTest(t *testing.T) (*Session, *fakeEval, *fakeMagic) {
 		"x":              10,
 		"r":              result{7},
 	}}
-	fm := &fakeMagic{}
+	fm := &fakeMagic{blocked: make(chan struct{}, 1)}
 	s := newSession(Options{Magics: magics.NewRegistry(fm), Version: "9.9"}, fe)
 	fe.decls = s.Decls
 	return s, fe, fm
@@ -239,27 +244,45 @@ func TestExecuteErrors(t *testing.T) {
 	}
 }
 
+// TestExecuteInterrupted checks that an interrupted cell's error is the
+// one made where it stopped, with its words, and that nothing runs in a
+// cell whose context is already done.
 func TestExecuteInterrupted(t *testing.T) {
-	s, fe, _ := newTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan protocol.ExecuteResult)
-	go func() {
-		done <- s.Execute(ctx, protocol.ExecuteRequest{Code: "a := 1\nblock()\nb := 2", ExecutionCount: 2}, &kerneltest.Publisher{})
-	}()
-	for blocked := false; !blocked; {
-		fe.mu.Lock()
-		blocked = len(fe.items) > 0 && strings.Contains(fe.items[len(fe.items)-1].Source, "block")
-		fe.mu.Unlock()
+	tests := []struct {
+		name, code, want string
+	}{
+		{"interpreter", "a := 1\nblock()\nb := 2", "stopped"},
+		{"magic", "a := 1\n%timeit block", "the cell was interrupted; its child process was stopped"},
 	}
-	cancel()
-	res := <-done
-	if res.Error == nil || res.Error.Name != "Interrupted" || res.Error.Value != interruptedValue {
-		t.Fatalf("Error = %+v", res.Error)
-	}
-	// Already cancelled: nothing runs.
-	res = s.Execute(ctx, protocol.ExecuteRequest{Code: "c := 3", ExecutionCount: 3}, &kerneltest.Publisher{})
-	if res.Error == nil || res.Error.Name != "Interrupted" {
-		t.Fatalf("Error = %+v", res.Error)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, fe, fm := newTest(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan protocol.ExecuteResult)
+			go func() {
+				done <- s.Execute(ctx, protocol.ExecuteRequest{Code: tt.code, ExecutionCount: 2}, &kerneltest.Publisher{})
+			}()
+			for blocked := false; !blocked; {
+				select {
+				case <-fm.blocked:
+					blocked = true
+				default:
+					fe.mu.Lock()
+					blocked = len(fe.items) > 0 && strings.Contains(fe.items[len(fe.items)-1].Source, "block")
+					fe.mu.Unlock()
+				}
+			}
+			cancel()
+			res := <-done
+			if res.Error == nil || res.Error.Kind() != protocol.Interrupted || res.Error.Value != tt.want {
+				t.Fatalf("Error = %+v, want Interrupted: %s", res.Error, tt.want)
+			}
+			// Already cancelled: nothing runs.
+			res = s.Execute(ctx, protocol.ExecuteRequest{Code: "c := 3", ExecutionCount: 3}, &kerneltest.Publisher{})
+			if res.Error == nil || res.Error.Kind() != protocol.Interrupted || res.Error.Value != interruptedValue {
+				t.Fatalf("Error = %+v, want Interrupted: %s", res.Error, interruptedValue)
+			}
+		})
 	}
 }
 
