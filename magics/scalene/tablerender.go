@@ -27,7 +27,7 @@ func (t *Table) MemoryLine() string {
 	}
 	bytes, objects := t.Total.AllocBytes-t.Outside.AllocBytes, t.Total.AllocObjects-t.Outside.AllocObjects
 	line := fmt.Sprintf("Allocated %s in %s per execution on the cell's lines (%s, every allocation recorded)",
-		sysmem.FormatBytes(float64(bytes)/float64(t.Executions)),magics.Plural(cmp.Or(perExec(objects, t.Executions), "0"), "object"),
+		sysmem.FormatBytes(float64(bytes)/float64(t.Executions)), magics.Plural(cmp.Or(perExec(objects, t.Executions), "0"), "object"),
 		magics.Plural(magics.Thousands(t.Executions), "execution"))
 	if t.Outside.AllocBytes > 0 {
 		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", sysmem.FormatBytes(float64(t.Outside.AllocBytes)))
