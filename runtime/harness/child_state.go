@@ -72,10 +72,11 @@ type Encoder struct {
 	Limit int64
 	used  int64
 
-	w    sink
-	ptrs map[ptrKey]uint64
-	flat map[reflect.Type]bool
-	tmp  [binary.MaxVarintLen64]byte
+	w     sink
+	ptrs  map[ptrKey]uint64
+	roots map[ptrKey]bool // the variables encoded, by address
+	flat  map[reflect.Type]bool
+	tmp   [binary.MaxVarintLen64]byte
 }
 
 // sink receives an encoding: a buffer, or a digest that keeps no bytes.
@@ -143,6 +144,14 @@ func (e *Encoder) Digest(v reflect.Value) (string, error) {
 
 func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
 	e.w = w
+	if v.CanAddr() {
+		// A pointer to a variable would arrive as a pointer to a copy (a
+		// strings.Builder's check of itself would fail): refuse it.
+		if e.roots == nil {
+			e.roots = map[ptrKey]bool{}
+		}
+		e.roots[ptrKey{v.Addr().UnsafePointer(), v.Addr().Type()}] = true
+	}
 	mark, used := len(e.ptrs), e.used
 	defer func() {
 		if r := recover(); r != nil {
@@ -318,6 +327,9 @@ func (e *Encoder) pointer(v reflect.Value) error {
 		return nil
 	}
 	k := ptrKey{v.UnsafePointer(), v.Type()}
+	if e.roots[k] {
+		return errors.New("it points to a package-level variable (itself or another), which the child would see as a copy")
+	}
 	if n, ok := e.ptrs[k]; ok {
 		e.w.WriteByte(tagBack)
 		e.uvarint(n)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -148,6 +149,27 @@ func TestStateLimit(t *testing.T) {
 	}
 	if _, _, err := enc.Encode(reflect.ValueOf(make([]byte, 512<<10))); err != nil {
 		t.Errorf("a 512 KiB value after the refused one: %v", err)
+	}
+}
+
+// TestStatePointerToVariable checks that a pointer to a variable, its own
+// (strings.Builder) or another's, is refused rather than carried as a
+// pointer to a copy.
+func TestStatePointerToVariable(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("x")
+	enc := NewEncoder()
+	if _, _, err := enc.Encode(reflect.ValueOf(&sb).Elem()); err == nil || !strings.Contains(err.Error(), "points to a package-level variable") {
+		t.Errorf("a strings.Builder: error %v", err)
+	}
+	x := 5
+	p := &x
+	enc = NewEncoder()
+	if _, _, err := enc.Encode(reflect.ValueOf(&x).Elem()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := enc.Encode(reflect.ValueOf(&p).Elem()); err == nil {
+		t.Error("a pointer to an encoded variable was carried")
 	}
 }
 
