@@ -204,11 +204,7 @@ func execute(ctx context.Context, interp protocol.Interpreter, r *run, c *nbCell
 		case res = <-results:
 		case <-time.After(grace):
 			col.close()
-			e := &protocol.Error{
-				Name:  "TimeoutError",
-				Value: fmt.Sprintf("In[%d] did not stop within %s of being interrupted", count, grace),
-			}
-			e.Traceback = []string{e.Error()}
+			e := protocol.NewError(protocol.TimeoutError, fmt.Sprintf("In[%d] did not stop within %s of being interrupted", count, grace))
 			col.fail(e)
 			return e, fmt.Errorf("cannot go on: %w", e)
 		}
@@ -221,11 +217,9 @@ func execute(ctx context.Context, interp protocol.Interpreter, r *run, c *nbCell
 	}
 	switch {
 	case res.Error != nil && timedOut:
-		e := &protocol.Error{
-			Name:  "TimeoutError",
-			Value: fmt.Sprintf("In[%d] did not finish within %s and was interrupted", count, timeout),
-		}
-		e.Traceback = append([]string{e.Error()}, res.Error.Traceback...)
+		value := fmt.Sprintf("In[%d] did not finish within %s and was interrupted", count, timeout)
+		e := protocol.NewError(protocol.TimeoutError, value,
+			append([]string{string(protocol.TimeoutError) + ": " + value}, res.Error.Lines()...)...)
 		col.fail(e)
 		return e, nil
 	case res.Error != nil:

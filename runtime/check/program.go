@@ -28,9 +28,10 @@ const fresh = -1
 // Check type-checks the Go items of cell count (parsed with cell.ParseIn
 // in the checker's Fset) against the declarations of store. It returns
 // the checked program, or an *Error with the compile errors that lie in
-// the cell: errors in earlier cells' declarations (one that no longer
-// compiles after a redefinition) are left to the interpreter, which drops
-// such declarations with a note. Items without syntax are not checked.
+// the cell. An error in an earlier cell's declaration (one that no longer
+// compiles after a redefinition) is the cell's error only where the cell
+// uses that declaration ("f no longer compiles: ..."). Items without
+// syntax are not checked.
 //
 // Cancelling ctx stops the go command that reads imports.
 func (c *Checker) Check(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*Program, error) {

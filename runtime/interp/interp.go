@@ -290,13 +290,13 @@ func (i *Interp) callDeferred(f func()) (err error) {
 		if e, ok := r.(error); ok {
 			var ex exitError
 			if errors.As(e, &ex) {
-				err = &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+				err = protocol.NewError(protocol.Exit, ex.Error())
 				return
 			}
 		}
 		msg := goMessage(cellPos(fmt.Sprint(r)))
 		tb := append([]string{"panic: " + msg + " (in a deferred call)"}, formatTrace(i.cur.takeTrace())...)
-		err = &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		err = protocol.NewError(protocol.Panic, firstLine(msg), tb...)
 	}()
 	f()
 	return nil
@@ -384,7 +384,7 @@ func (i *Interp) defineVar(yi *yaegi.Interpreter, name string, value any) error 
 // the new definition is dropped, with a note on stderr.
 func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protocol.Publisher) (value reflect.Value, hasValue bool, err error) {
 	if i.closed {
-		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "the interpreter is closed"}
+		return reflect.Value{}, false, protocol.NewError(protocol.Generic, "the interpreter is closed")
 	}
 	i.cur.set(ctx, pub, count)
 	if i.guard != nil {
@@ -436,7 +436,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 			hasValue = i.hasValue(a, value)
 		}
 	default:
-		return reflect.Value{}, false, &protocol.Error{Name: "Error", Value: "not Go code: the interpreter cannot run magics or help requests"}
+		return reflect.Value{}, false, protocol.NewError(protocol.Generic, "not Go code: the interpreter cannot run magics or help requests")
 	}
 	if i.cur.takeStdinRefused() && ctx.Err() == nil {
 		return reflect.Value{}, false, stdinNotAllowed()
@@ -446,7 +446,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 			return reflect.Value{}, false, ke
 		}
 		ke := i.explainPackage(i.toError(ctx, err, count, item.Line))
-		if ke.Name == "CompileError" && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
+		if ke.Kind() == protocol.CompileError && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 			if undefined == nil {
 				// A name whose first use failed is left in yaegi's scope
 				// as incomplete, so it can still be found after the fact.
@@ -456,7 +456,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 				ke = undefined
 			}
 		}
-		if ke.Name == "panic" && ke.Value == "nil type" {
+		if ke.Kind() == protocol.Panic && ke.Value == "nil type" {
 			if x, l, c, ok := suspectRange(item.Kind, item.Source); ok {
 				ke = compileError(fmt.Sprintf("In[%d]:%d:%d: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
 					count, item.Line+l-1, c, x), count, item.Line)
@@ -949,14 +949,14 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *proto
 			i.deferMu.Lock()
 			i.exited = true // os.Exit does not run deferred calls
 			i.deferMu.Unlock()
-			return &protocol.Error{Name: "Exit", Value: ex.Error(), Traceback: []string{"Exit: " + ex.Error()}}
+			return protocol.NewError(protocol.Exit, ex.Error())
 		}
 		msg := goMessage(cellPos(fmt.Sprint(p.Value)))
 		if cfgPanic.MatchString(msg) {
 			return compileError(msg, count, line)
 		}
 		tb := append([]string{"panic: " + msg}, formatTrace(trace)...)
-		return &protocol.Error{Name: "panic", Value: firstLine(msg), Traceback: tb}
+		return protocol.NewError(protocol.Panic, firstLine(msg), tb...)
 	}
 	var list scanner.ErrorList
 	if errors.As(err, &list) && len(list) > 0 {
@@ -983,11 +983,7 @@ const stdinNotAllowedValue = "the cell read standard input, but this client does
 // itself returned protocol.ErrStdinNotAllowed to the code, and the cell
 // fails even if the code ignored that error, as it does in IPython.
 func stdinNotAllowed() *protocol.Error {
-	return &protocol.Error{
-		Name:      "StdinNotAllowed",
-		Value:     stdinNotAllowedValue,
-		Traceback: []string{"StdinNotAllowed: " + stdinNotAllowedValue},
-	}
+	return protocol.NewError(protocol.StdinNotAllowed, stdinNotAllowedValue)
 }
 
 // reflectMessages translates the panics of package reflect that yaegi lets
@@ -1029,7 +1025,7 @@ func compileError(msg string, count, line int) *protocol.Error {
 	for _, l := range strings.Split(msg, "\n") {
 		tb = append(tb, "CompileError: "+l)
 	}
-	return &protocol.Error{Name: "CompileError", Value: firstLine(msg), Traceback: tb}
+	return protocol.NewError(protocol.CompileError, firstLine(msg), tb...)
 }
 
 // cellFile matches the file names the interpreter gives to cell code:

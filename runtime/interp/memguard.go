@@ -92,11 +92,7 @@ func (e *memoryError) Error() string {
 
 // kernelError is the cell's error.
 func (e *memoryError) kernelError() *protocol.Error {
-	return &protocol.Error{
-		Name:      "MemoryLimitExceeded",
-		Value:     e.Error(),
-		Traceback: []string{"MemoryLimitExceeded: " + e.Error()},
-	}
+	return protocol.NewError(protocol.MemoryLimitExceeded, e.Error())
 }
 
 // watch returns a context derived from ctx that is cancelled, with a

@@ -72,8 +72,7 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 		if errors.As(err, &native) {
 			return nil, native
 		}
-		msg := err.Error()
-		return nil, &protocol.Error{Name: "ImportError", Value: msg, Traceback: []string{"ImportError: " + msg}}
+		return nil, protocol.NewError(protocol.ImportError, err.Error())
 	}
 	if pkg.Symbols != nil {
 		if _, done := i.plugins[p]; !done {
@@ -161,11 +160,8 @@ var undefinedName = regexp.MustCompile(`undefined: (\w+)`)
 func (i *Interp) explainPackage(ke *protocol.Error) *protocol.Error {
 	if m := undefinedName.FindStringSubmatch(ke.Value); m != nil && i.natives[m[1]] != nil {
 		e := i.natives[m[1]]
-		out := *ke
-		out.Value = ke.Value[:strings.Index(ke.Value, m[0])] +
-			fmt.Sprintf("%s is package %q, which interpreted cells cannot use: %s; %s", m[1], e.Path, e.Reason, modules.NativeOnly)
-		out.Traceback = []string{out.Name + ": " + out.Value}
-		return &out
+		return protocol.NewError(ke.Kind(), ke.Value[:strings.Index(ke.Value, m[0])]+
+			fmt.Sprintf("%s is package %q, which interpreted cells cannot use: %s; %s", m[1], e.Path, e.Reason, modules.NativeOnly))
 	}
 	m := noSymbol.FindStringSubmatch(ke.Value)
 	if m == nil {
@@ -177,8 +173,5 @@ func (i *Interp) explainPackage(ke *protocol.Error) *protocol.Error {
 	}
 	msg := fmt.Sprintf("%s.%s is generic, and interpreted cells call a package's compiled code, which has no generic functions or types (only their instantiations inside the package); %s, and interpreted cells can call it through a non-generic function of the package",
 		pkg.Name, m[2], modules.NativeOnly)
-	out := *ke
-	out.Value = ke.Value[:strings.Index(ke.Value, m[0])] + msg
-	out.Traceback = []string{out.Name + ": " + out.Value}
-	return &out
+	return protocol.NewError(ke.Kind(), ke.Value[:strings.Index(ke.Value, m[0])]+msg)
 }

@@ -357,12 +357,13 @@ var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
 // interpreterLimit is the error of a cell that is Go but uses
 // constructs the interpreter cannot run (check.Program.Unsupported).
 func interpreterLimit(u []check.Diag) *protocol.Error {
-	var tb []string
+	var msgs, tb []string
 	for _, d := range u {
 		d.Msg = fmt.Sprintf("the interpreter (yaegi) cannot run %s; the magics (%%timeit, %%memit, %%scalene) compile it natively", d.Msg)
-		tb = append(tb, "InterpreterLimit: "+d.String())
+		msgs = append(msgs, d.String())
+		tb = append(tb, string(protocol.InterpreterLimit)+": "+d.String())
 	}
-	return &protocol.Error{Name: "InterpreterLimit", Value: strings.TrimPrefix(tb[0], "InterpreterLimit: "), Traceback: tb}
+	return protocol.NewError(protocol.InterpreterLimit, msgs[0], tb...)
 }
 
 // checkItems checks items against store.

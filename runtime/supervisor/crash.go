@@ -13,16 +13,6 @@ import (
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
-// Error names of a cell during which the interpreter process ended.
-const (
-	// FatalError: Go's runtime ended the process (a fatal error, an
-	// unrecovered panic, a signal).
-	FatalError = "FatalError"
-	// MemoryLimitExceeded: the process ran out of memory, or passed the
-	// kernel's memory limit and was stopped.
-	MemoryLimitExceeded = "MemoryLimitExceeded"
-)
-
 // causeLine matches the lines of Go's crash report that say what happened.
 var causeLine = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*|unexpected fault address .*|runtime: out of memory.*|\[signal .*\]|runtime: goroutine stack exceeds .*)$`)
 
@@ -35,20 +25,20 @@ var cellPosition = regexp.MustCompile(`In\[(\d+)\](?:/_\.go)?:(\d+)`)
 
 // death describes how a worker ended.
 type death struct {
-	name  string // FatalError or MemoryLimitExceeded
-	cause string // one line: "fatal error: stack overflow"
-	where string // "In[7]:3", when the report names a cell position
+	kind  protocol.Kind // FatalError or MemoryLimitExceeded
+	cause string        // one line: "fatal error: stack overflow"
+	where string        // "In[7]:3", when the report names a cell position
 }
 
 // diagnose reads w's end: the memory guard's kill, Go's crash report on its
 // standard error, or its exit status.
 func diagnose(w *worker, limit uint64) death {
 	if rss := w.memKill.Load(); rss > 0 {
-		return death{name: MemoryLimitExceeded, cause: fmt.Sprintf(
+		return death{kind: protocol.MemoryLimitExceeded, cause: fmt.Sprintf(
 			"the interpreter process used %s of memory, past the kernel's memory limit of %s (set %s to change it), and was stopped",
 			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), interp.MemoryLimitEnv)}
 	}
-	d := death{name: FatalError}
+	d := death{kind: protocol.FatalError}
 	report := w.report.String()
 	if causes := causeLine.FindAllString(report, -1); len(causes) > 0 {
 		d.cause = pickCause(causes)
@@ -56,7 +46,7 @@ func diagnose(w *worker, limit uint64) death {
 		d.cause = exitText(w.exitErr)
 	}
 	if strings.Contains(d.cause, "out of memory") || strings.Contains(d.cause, "cannot allocate memory") {
-		d.name = MemoryLimitExceeded
+		d.kind = protocol.MemoryLimitExceeded
 	}
 	if m := cellPosition.FindStringSubmatch(report); m != nil {
 		d.where = fmt.Sprintf("In[%s]:%s", m[1], m[2])
@@ -113,10 +103,10 @@ func (d death) cellError(count int, notes []string) *protocol.Error {
 		where = fmt.Sprintf("In[%d]", count)
 	}
 	value := d.cause
-	tb := []string{d.name + ": " + d.cause}
+	tb := []string{string(d.kind) + ": " + d.cause}
 	if where != "" {
 		tb = append(tb, "    at "+where+" (the interpreter process ended: Go's runtime cannot recover from this)")
 	}
 	tb = append(tb, notes...)
-	return &protocol.Error{Name: d.name, Value: value, Traceback: tb}
+	return protocol.NewError(d.kind, value, tb...)
 }

@@ -165,8 +165,7 @@ func (s *server) handle(r request) (stop bool) {
 	if err := s.enc.send(reply, false); err != nil && reply.Result != nil {
 		// A value JSON cannot carry (user_expressions, metadata): fail the
 		// cell with why, rather than leave the kernel waiting.
-		e := &protocol.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
-		reply.Result = &protocol.ExecuteResult{Error: e}
+		reply.Result = &protocol.ExecuteResult{Error: protocol.NewError(protocol.Generic, err.Error(), err.Error())}
 		_ = s.enc.send(reply, false)
 	}
 	return stop

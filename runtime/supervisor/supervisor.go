@@ -169,7 +169,7 @@ func (s *Supervisor) idleDeath(w *worker) {
 	}
 	d := diagnose(w, s.limit)
 	msg := fmt.Sprintf("%s: %s\n    while no cell was running (in a goroutine or callback an earlier cell started): the interpreter process ended and was restarted\n",
-		d.name, d.cause)
+		d.kind, d.cause)
 	if pub, _ := w.publisher(); pub != nil {
 		pub.Stream("stderr", msg)
 	}
@@ -309,7 +309,7 @@ func (s *Supervisor) Execute(ctx context.Context, req protocol.ExecuteRequest, p
 func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
 	w, err := s.ready()
 	if err != nil {
-		return failure("Error", err.Error())
+		return failure(err.Error())
 	}
 	if s.notice != "" {
 		pub.Stream("stderr", s.notice)
@@ -335,7 +335,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 			}
 			s.deaths = 0
 			if r.Result == nil {
-				return failure("Error", "the interpreter process sent no result")
+				return failure("the interpreter process sent no result")
 			}
 			return *r.Result
 		case <-w.dead:
@@ -372,14 +372,14 @@ func (s *Supervisor) died(w *worker, count int, interrupted bool) protocol.Execu
 	if interrupted && w.memKill.Load() == 0 && !strings.HasPrefix(d.cause, "fatal error") {
 		value := fmt.Sprintf("the cell was interrupted; it did not stop within %s, so its interpreter process was replaced", interruptGrace)
 		tb := append([]string{"Interrupted: " + value}, notes...)
-		return protocol.ExecuteResult{Error: &protocol.Error{Name: "Interrupted", Value: value, Traceback: tb}}
+		return protocol.ExecuteResult{Error: protocol.NewError(protocol.Interrupted, value, tb...)}
 	}
 	return protocol.ExecuteResult{Error: d.cellError(count, notes)}
 }
 
 // failure is the result of a cell that could not run.
-func failure(name, value string) protocol.ExecuteResult {
-	return protocol.ExecuteResult{Error: &protocol.Error{Name: name, Value: value, Traceback: []string{name + ": " + value}}}
+func failure(value string) protocol.ExecuteResult {
+	return protocol.ExecuteResult{Error: protocol.NewError(protocol.Generic, value)}
 }
 
 // call relays a request other than execute; nil when the worker cannot

@@ -193,7 +193,7 @@ func TestDeathMidCell(t *testing.T) {
 	s := newTest(t)
 	first, _ := run(s, 1, "decl a\ndecl b\npid")
 	res, _ := run(s, 2, "fatal stack overflow")
-	if res.Error == nil || res.Error.Name != FatalError || res.Error.Value != "fatal error: stack overflow" {
+	if res.Error == nil || res.Error.Kind() != protocol.FatalError || res.Error.Value != "fatal error: stack overflow" {
 		t.Fatalf("error %+v", res.Error)
 	}
 	tb := strings.Join(res.Error.Traceback, "\n")
