@@ -16,6 +16,15 @@ func Thousands(n int64) string {
 	return sysmem.Thousands(n)
 }
 
+// Plural returns a count and its noun, "1 object", "2,000 objects": n is
+// the count as written (by Thousands or FormatCount), word the singular.
+func Plural(n, word string) string {
+	if n == "1" {
+		return n + " " + word
+	}
+	return n + " " + word + "s"
+}
+
 // FormatCount formats a count that may be an average, such as
 // allocations per operation: a whole number (or one within 0.05 of it)
 // with thousands separators, "2,000"; otherwise with one decimal below

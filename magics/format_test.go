@@ -67,3 +67,18 @@ func TestFormatTime(t *testing.T) {
 		}
 	}
 }
+
+func TestPlural(t *testing.T) {
+	tests := []struct{ n, word, want string }{
+		{"1", "object", "1 object"},
+		{"0", "object", "0 objects"},
+		{"2,000", "loop", "2,000 loops"},
+		{"0.5", "object", "0.5 objects"},
+		{"11", "run", "11 runs"},
+	}
+	for _, tt := range tests {
+		if got := Plural(tt.n, tt.word); got != tt.want {
+			t.Errorf("Plural(%q, %q) = %q, want %q", tt.n, tt.word, got, tt.want)
+		}
+	}
+}

@@ -212,7 +212,7 @@ func (r *Result) rows() []htmlRow {
 	}
 	return append(rows,
 		htmlRow{"Go heap peak", fmt.Sprintf("%s (+%s)", mibText(r.HeapPeak), mibText(r.HeapPeak-r.HeapBaseline)), "highest size of live and unswept heap objects, sampled every millisecond; in brackets its growth"},
-		htmlRow{"allocated", fmt.Sprintf("%s in %s objects", mibText(int64(r.Allocated)), magics.Thousands(int64(r.Objects))), "all heap allocations of the body, including those already collected"},
+		htmlRow{"allocated", mibText(int64(r.Allocated)) + " in " + magics.Plural(magics.Thousands(int64(r.Objects)), "object"), "all heap allocations of the body, including those already collected"},
 		htmlRow{"collections", fmt.Sprintf("%d, %s paused", r.GCCycles, durationText(r.GCPause)), "garbage collection cycles and their total stop-the-world pause"},
 		htmlRow{"wall time", durationText(r.Wall), "the body's elapsed time"},
 		htmlRow{"runs", runs, "-r: runs of the body"},

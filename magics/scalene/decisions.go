@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/perfnb/perfnb/magics"
 )
 
 // CompilerFlags are the compiler flags of a profiled build that make the
@@ -240,7 +242,7 @@ func ParseCompilerText(out string) *Decisions {
 	}
 	d.dedupe()
 	if unread > 0 {
-		d.Note = plural(strconv.Itoa(unread), "line") + " of the compiler's output could not be read"
+		d.Note = magics.Plural(strconv.Itoa(unread), "line") + " of the compiler's output could not be read"
 	}
 	return d
 }
@@ -361,7 +363,7 @@ func ParseCompilerJSON(data []byte, lines LineMap) *Decisions {
 		}
 	}
 	if unread > 0 {
-		d.Note = plural(strconv.Itoa(unread), "line") + " of the compiler's output could not be read"
+		d.Note = magics.Plural(strconv.Itoa(unread), "line") + " of the compiler's output could not be read"
 	}
 	return d
 }

@@ -20,14 +20,6 @@ func (t *Table) Title() string {
 	return fmt.Sprintf("In[%d]: %% of time = 100.00%% out of %.2f s.", t.Cell, float64(t.Total.CPUSelf())/1e9)
 }
 
-// plural returns "1 object", "2 objects".
-func plural(n string, word string) string {
-	if n == "1" {
-		return n + " " + word
-	}
-	return n + " " + word + "s"
-}
-
 // MemoryLine summarises the memory run.
 func (t *Table) MemoryLine() string {
 	if !t.HasMem {
@@ -35,8 +27,8 @@ func (t *Table) MemoryLine() string {
 	}
 	bytes, objects := t.Total.AllocBytes-t.Outside.AllocBytes, t.Total.AllocObjects-t.Outside.AllocObjects
 	line := fmt.Sprintf("Allocated %s in %s per execution on the cell's lines (%s, every allocation recorded)",
-		sysmem.FormatBytes(float64(bytes)/float64(t.Executions)), plural(cmp.Or(perExec(objects, t.Executions), "0"), "object"),
-		plural(magics.Thousands(t.Executions), "execution"))
+		sysmem.FormatBytes(float64(bytes)/float64(t.Executions)), magics.Plural(cmp.Or(perExec(objects, t.Executions), "0"), "object"),
+		magics.Plural(magics.Thousands(t.Executions), "execution"))
 	if t.Outside.AllocBytes > 0 {
 		line += fmt.Sprintf("; the runtime, the test harness and package initialisation allocated %s more", sysmem.FormatBytes(float64(t.Outside.AllocBytes)))
 	}

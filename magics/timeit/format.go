@@ -2,23 +2,17 @@ package timeit
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/perfnb/perfnb/magics"
 )
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 // Line is IPython's result line: "29.9 ns ± 0.643 ns per loop (mean ± std.
 // dev. of 7 runs, 10,000,000 loops each)".
 func (r *Result) Line() string {
-	return fmt.Sprintf("%s \u00b1 %s per loop (mean \u00b1 std. dev. of %d run%s, %s loop%s each)",
+	return fmt.Sprintf("%s \u00b1 %s per loop (mean \u00b1 std. dev. of %s, %s each)",
 		magics.FormatTime(r.Average, r.Precision), magics.FormatTime(r.Stdev, r.Precision),
-		r.Repeat, plural(r.Repeat), magics.Thousands(int64(r.Loops)), plural(r.Loops))
+		magics.Plural(strconv.Itoa(r.Repeat), "run"), magics.Plural(magics.Thousands(int64(r.Loops)), "loop"))
 }
 
 // Warning is IPython's warning when the slowest run took more than four

@@ -123,7 +123,7 @@ func crashMarker(l string) bool {
 
 func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunResult, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, &Error{Kind: Interrupted, Summary: "the cell was interrupted", Err: err}
+		return nil, &Error{Kind: Interrupted, Summary: "the cell was interrupted before its child process started", Err: err}
 	}
 	limit, err := memoryLimit(opts.MemoryLimit)
 	if err != nil {
@@ -144,7 +144,7 @@ func (w *Workspace) run(ctx context.Context, b *Binary, opts RunOptions) (*RunRe
 
 	switch reason {
 	case Interrupted:
-		return res, &Error{Kind: Interrupted, Summary: "the cell was interrupted", Err: context.Cause(ctx)}
+		return res, &Error{Kind: Interrupted, Summary: "the cell was interrupted; its child process was stopped", Err: context.Cause(ctx)}
 	case TimedOut:
 		return res, &Error{Kind: TimedOut, Summary: fmt.Sprintf("the cell ran for more than %s, its time limit, and was stopped", opts.Timeout)}
 	case OutOfMemory:
