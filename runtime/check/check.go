@@ -65,8 +65,9 @@ type Checker struct {
 	refl       *reflected
 	autoImport func(string) (string, bool)
 
-	vars   map[string]types.Type // variables given to the interpreter from Go (SetVar)
-	parsed map[declKey]*parsedDecl
+	vars     map[string]types.Type // variables given to the interpreter from Go (SetVar)
+	infoSize [2]int                // entries of the last check's Info.Types and Uses
+	parsed   map[declKey]*parsedDecl
 
 	mu   sync.Mutex
 	last *Program // the last program that checked

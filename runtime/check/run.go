@@ -50,9 +50,11 @@ func (c *Checker) run(ctx context.Context, b *builder, names []string) (*Program
 		Sizes: types.SizesFor("gc", runtime.GOARCH),
 		Error: func(err error) { b.report(err) },
 	}
-	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}}
+	// Sized as the last check's, to spare the maps' growth.
+	info := &types.Info{Types: make(map[ast.Expr]types.TypeAndValue, c.infoSize[0]), Uses: make(map[*ast.Ident]types.Object, c.infoSize[1])}
 	pkg := c.mainPackage(declared)
 	_ = types.NewChecker(&conf, c.fset, pkg, info).Files([]*ast.File{file})
+	c.infoSize = [2]int{len(info.Types), len(info.Uses)}
 	b.useOfBroken(pkg, info)
 	if len(b.diags) > 0 {
 		sort.SliceStable(b.diags, func(i, j int) bool {

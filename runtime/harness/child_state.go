@@ -118,18 +118,61 @@ type ptrKey struct {
 
 // NewEncoder returns an encoder.
 func NewEncoder() *Encoder {
-	return &Encoder{w: &bytes.Buffer{}, ptrs: map[ptrKey]uint64{}, flat: map[reflect.Type]bool{}}
+	return &Encoder{ptrs: map[ptrKey]uint64{}, flat: map[reflect.Type]bool{}}
 }
 
-// Encode returns the encoding of v and its digest. Values written before
-// it may be referred to (shared pointers). An error names what cannot be
+// Encode returns the encoding of v, in parts, and its digest. Values
+// written before it may be referred to (shared pointers). The memory of
+// large slices of numbers is not copied: the parts refer to it, so v must
+// not change until they are written. An error names what cannot be
 // carried, such as "a chan int".
-func (e *Encoder) Encode(v reflect.Value) (data []byte, digest string, err error) {
-	buf := &bytes.Buffer{}
-	if err := e.encode(buf, v); err != nil {
+func (e *Encoder) Encode(v reflect.Value) (parts [][]byte, digest string, err error) {
+	c := &chunks{}
+	if err := e.encode(c, v); err != nil {
 		return nil, "", err
 	}
-	return buf.Bytes(), Digest(buf.Bytes()), nil
+	c.flush()
+	d := &digestSink{}
+	for _, p := range c.parts {
+		d.Write(p)
+	}
+	return c.parts, d.digest(), nil
+}
+
+// bigWrite is the size from which chunks keeps a write by reference.
+const bigWrite = 64 << 10
+
+// chunks is a sink that copies small writes and keeps large ones (the
+// memory of a slice of numbers) by reference.
+type chunks struct {
+	parts [][]byte
+	buf   []byte
+}
+
+func (c *chunks) Write(p []byte) (int, error) {
+	if len(p) >= bigWrite {
+		c.flush()
+		c.parts = append(c.parts, p)
+		return len(p), nil
+	}
+	c.buf = append(c.buf, p...)
+	return len(p), nil
+}
+
+func (c *chunks) WriteByte(b byte) error {
+	c.buf = append(c.buf, b)
+	return nil
+}
+
+func (c *chunks) WriteString(s string) (int, error) {
+	c.buf = append(c.buf, s...)
+	return len(s), nil
+}
+
+func (c *chunks) flush() {
+	if len(c.buf) > 0 {
+		c.parts, c.buf = append(c.parts, c.buf), nil
+	}
 }
 
 // Digest returns the digest of v's encoding without keeping the
@@ -242,9 +285,6 @@ func (e *Encoder) value(v reflect.Value) error {
 			n := uintptr(v.Len()) * t.Elem().Size()
 			if err := e.spend(uint64(n)); err != nil {
 				return err
-			}
-			if b, ok := e.w.(*bytes.Buffer); ok {
-				b.Grow(int(n))
 			}
 			e.w.Write(unsafe.Slice((*byte)(v.UnsafePointer()), n))
 			return nil
@@ -782,17 +822,24 @@ func (d *decoder) typeCode() (reflect.Type, error) {
 // State file layout: for each variable, its name and its encoding, each
 // preceded by its length (uvarint), then its digest likewise.
 
-// WriteState writes the encodings of variables, in order, to w.
-func WriteState(w io.Writer, names []string, data [][]byte, digests []string) error {
+// WriteState writes the encodings of variables (the parts Encode
+// returns), in order, to w.
+func WriteState(w io.Writer, names []string, data [][][]byte, digests []string) error {
 	bw := bufio.NewWriter(w)
 	var tmp [binary.MaxVarintLen64]byte
-	put := func(b []byte) {
-		bw.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(b)))])
-		bw.Write(b)
+	put := func(parts ...[]byte) {
+		n := 0
+		for _, p := range parts {
+			n += len(p)
+		}
+		bw.Write(tmp[:binary.PutUvarint(tmp[:], uint64(n))])
+		for _, p := range parts {
+			bw.Write(p)
+		}
 	}
 	for i, n := range names {
 		put([]byte(n))
-		put(data[i])
+		put(data[i]...)
 		put([]byte(digests[i]))
 	}
 	return bw.Flush()

@@ -27,7 +27,7 @@ func roundTrip(t testing.TB, vals []any, targets ...any) (*State, StateReport) {
 	t.Helper()
 	enc := NewEncoder()
 	var names, digests []string
-	var data [][]byte
+	var data [][][]byte
 	for i := 0; i < len(vals); i += 2 {
 		v := reflect.New(reflect.TypeOf(vals[i+1])).Elem()
 		v.Set(reflect.ValueOf(vals[i+1]))

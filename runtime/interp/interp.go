@@ -7,7 +7,9 @@
 //   - redefinition: funcs, vars and consts are redefined by yaegi itself; a
 //     redefined type or method (which yaegi would keep) makes the package
 //     build a fresh interpreter and replay its record of declarations with
-//     the new definition (see Interp.Eval);
+//     the new definition (see Interp.Eval); a declaration that stopped
+//     compiling is dropped with a note and tried again at each later
+//     rebuild, so that restoring a type brings back what uses it;
 //   - imports on first use: a selector on an undeclared name that is a
 //     standard-library package name (or display) imports the package first;
 //   - standard streams: fmt.Print*, log, print/println, os.Stdout and
@@ -26,6 +28,9 @@
 //     variables (Go 1.22), unsafe.Offsetof of unexported fields, and
 //     top-level if, for and switch statements, which are run inside a
 //     func literal; package unsafe is available, imported on first use;
+//   - var declarations are evaluated where a top-level x := f() puts x
+//     (yaegi calls a package-level var initialised from it a "variable
+//     definition loop");
 //   - errors as *protocol.Error with cell positions In[N]:line:col (an
 //     undefined name in a top-level declaration included, which yaegi
 //     reports as a "constant definition loop").

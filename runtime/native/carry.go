@@ -189,7 +189,7 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 // encodedVar is a variable's encoding and its digest.
 type encodedVar struct {
 	name, digest string
-	data         []byte
+	data         [][]byte // the parts of harness.Encoder.Encode
 }
 
 // encodeVars encodes the variables that have a nameable type and a value
@@ -271,7 +271,7 @@ func (g *generator) dropPartial(st *carriedState) {
 }
 
 func writeState(f *os.File, vars []encodedVar) error {
-	names, data, digests := make([]string, len(vars)), make([][]byte, len(vars)), make([]string, len(vars))
+	names, data, digests := make([]string, len(vars)), make([][][]byte, len(vars)), make([]string, len(vars))
 	for i, v := range vars {
 		names[i], data[i], digests[i] = v.name, v.data, v.digest
 	}
