@@ -47,6 +47,9 @@ const (
 	UsageError Kind = "UsageError"
 	// GoError: the go command failed (%go get, %go mod).
 	GoError Kind = "GoError"
+	// KernelPanic: the Interpreter panicked (a bug in perfnb, not in the
+	// cell); the kernel goes on.
+	KernelPanic Kind = "KernelPanic"
 )
 
 // Error returns the kind's name, so that a Kind can be the target of
