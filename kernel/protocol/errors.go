@@ -13,8 +13,7 @@ const (
 	// Generic is a failure of no more precise kind: the interpreter could
 	// not start or is closed, a result cannot be encoded.
 	Generic Kind = "Error"
-	// Interrupted: the cell was interrupted (interrupt_request, SIGINT, a
-	// runner's deadline).
+	// Interrupted: the cell was interrupted (interrupt_request, SIGINT).
 	Interrupted Kind = "Interrupted"
 	// SyntaxError: the cell does not parse.
 	SyntaxError Kind = "SyntaxError"
