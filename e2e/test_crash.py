@@ -92,14 +92,17 @@ def set_max_stack(k):
 
 @check
 def huge_array_copy(k):
-    pid = kernel_pid(k)
-    define(k, "arr")
-    # The declaration touches no memory, but the interpreter's own guard
-    # may stop it; the copy touches 16 GiB: the interpreter's guard stops it
-    # first when it can, the kernel's kills the process otherwise.
-    k.execute("var big [1 << 34]byte")
-    crash(k, "arr2", "x := big\nlen(x)", ["MemoryLimitExceeded"], ["memory limit"], ended=False)
-    survived(k, pid, "arr")
+    # The declaration touches no memory, the copy touches 16 GiB: the
+    # interpreter's own guard stops the cell when it can, the kernel kills
+    # the interpreter process otherwise.
+    crash(k, "arr", "var big [1 << 34]byte\nx := big\nlen(x)", ["MemoryLimitExceeded"], ["memory limit"], ended=False)
+
+
+@check
+def runaway_native_allocation(k):
+    # One call into compiled code that fills 3 GiB: the interpreter's guard
+    # cannot stop it; the kernel kills the process past the limit.
+    crash(k, "rss", "b := bytes.Repeat([]byte{1}, 3<<30)\nlen(b)", ["MemoryLimitExceeded"], ["memory limit"])
 
 
 def late_output(k, msg_id, needle, timeout=10):

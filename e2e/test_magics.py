@@ -76,6 +76,10 @@ def timeit_interrupt(k):
     reply = k.shell_reply(msg_id, timeout=30)
     took = time.monotonic() - t0
     expect(reply["content"]["status"] == "error", "interrupted %%timeit: status %r" % reply["content"]["status"])
+    evalue = reply["content"].get("evalue", "")
+    expect(reply["content"].get("ename") == "Interrupted" and "child process was stopped" in evalue,
+           "interrupted %%timeit: %s: %r, want Interrupted saying its child process was stopped"
+           % (reply["content"].get("ename"), evalue))
     expect(took < 3, "interrupting %%timeit took %.1f s" % took)
     k.drain()
     r = k.ok("1 + 1")

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
@@ -149,11 +150,8 @@ func (k *kernel) runCell(req ExecuteRequest, pub Publisher) (res ExecuteResult) 
 		cancel()
 		if v := recover(); v != nil {
 			k.log.Error("the interpreter panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			res = ExecuteResult{Error: &Error{
-				Name:      "KernelPanic",
-				Value:     fmt.Sprint(v),
-				Traceback: []string{"the interpreter panicked: " + fmt.Sprint(v)},
-			}}
+			res = ExecuteResult{Error: protocol.NewError(protocol.KernelPanic, fmt.Sprint(v),
+				"the interpreter panicked: "+fmt.Sprint(v))}
 		}
 	}()
 	return k.interp.Execute(ctx, req, pub)

@@ -13,8 +13,7 @@ const (
 	// Generic is a failure of no more precise kind: the interpreter could
 	// not start or is closed, a result cannot be encoded.
 	Generic Kind = "Error"
-	// Interrupted: the cell was interrupted (interrupt_request, SIGINT, a
-	// runner's deadline).
+	// Interrupted: the cell was interrupted (interrupt_request, SIGINT).
 	Interrupted Kind = "Interrupted"
 	// SyntaxError: the cell does not parse.
 	SyntaxError Kind = "SyntaxError"
@@ -47,6 +46,9 @@ const (
 	UsageError Kind = "UsageError"
 	// GoError: the go command failed (%go get, %go mod).
 	GoError Kind = "GoError"
+	// KernelPanic: the Interpreter panicked (a bug in perfnb, not in the
+	// cell); the kernel goes on.
+	KernelPanic Kind = "KernelPanic"
 )
 
 // Error returns the kind's name, so that a Kind can be the target of

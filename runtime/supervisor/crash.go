@@ -30,12 +30,13 @@ type death struct {
 	where string        // "In[7]:3", when the report names a cell position
 }
 
-// diagnose reads w's end: the memory guard's kill, Go's crash report on its
-// standard error, or its exit status.
+// diagnose reads w's end: the memory guard's kill (limit is the kernel's
+// memory limit), Go's crash report on its standard error, or its exit
+// status.
 func diagnose(w *worker, limit uint64) death {
 	if rss := w.memKill.Load(); rss > 0 {
 		return death{kind: protocol.MemoryLimitExceeded, cause: fmt.Sprintf(
-			"the interpreter process used %s of memory, past the kernel's memory limit of %s (set %s to change it), and was stopped",
+			"the interpreter process used %s of memory, past the kernel's memory limit of %s by more than an eighth (set %s to change it), and was stopped",
 			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), interp.MemoryLimitEnv)}
 	}
 	d := death{kind: protocol.FatalError}

@@ -33,20 +33,20 @@ func watchMemory(w *worker, limit uint64) {
 	}
 }
 
-// memoryLimit returns the resident-memory limit of the worker, 0 for none:
-// the kernel's memory limit (limit when set, else interp.MemoryLimitEnv's
-// or the default), which the worker applies softly to its own heap (a
-// cell that grows past it is stopped, its state kept), with a margin, so
-// that the soft limit acts first.
-func memoryLimit(limit int64) (uint64, error) {
+// memoryLimit returns the kernel's memory limit (limit when set, else
+// interp.MemoryLimitEnv's or the default), which the worker applies
+// softly to its own heap (a cell that grows past it is stopped, its state
+// kept), and the resident memory past which the supervisor kills the
+// worker: the limit and an eighth, plus 64 MiB, so that the soft limit
+// acts first. 0, 0 means no limit.
+func memoryLimit(limit int64) (soft, hard uint64, err error) {
 	if limit == 0 {
-		var err error
 		if limit, err = sysmem.DefaultLimit(interp.MemoryLimitEnv, sysmem.HalfOfTotal); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if limit < 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	return uint64(limit) + uint64(limit)/8 + 64<<20, nil
+	return uint64(limit), uint64(limit) + uint64(limit)/8 + 64<<20, nil
 }

@@ -75,7 +75,7 @@ type message struct {
 	Password  bool            `json:"password,omitempty"`
 
 	// Restart is the flag of a shutdown; Err the failure of a request
-	// (ErrNoStdin or ErrCanceled for input, else a message).
+	// (errNoStdin or errCanceled for input, else a message).
 	Restart bool   `json:"restart,omitempty"`
 	Err     string `json:"err,omitempty"`
 }

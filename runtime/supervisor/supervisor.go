@@ -72,8 +72,9 @@ type Options struct {
 // Supervisor is a protocol.Interpreter that runs cells in a worker process
 // and replaces the process when it dies.
 type Supervisor struct {
-	opts  Options
-	limit uint64 // resident bytes; 0 for none
+	opts      Options
+	limit     uint64 // the kernel's memory limit, in bytes; 0 for none
+	threshold uint64 // resident bytes past which the worker is killed
 
 	mu       sync.Mutex // held by every call: one request at a time
 	w        *worker
@@ -105,8 +106,8 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	// A limit that cannot be read is the interpreter's to report, on every
 	// cell, as it starts with the same setting; the kernel still serves.
-	limit, _ := memoryLimit(opts.MemoryLimit)
-	s := &Supervisor{opts: opts, limit: limit}
+	limit, threshold, _ := memoryLimit(opts.MemoryLimit)
+	s := &Supervisor{opts: opts, limit: limit, threshold: threshold}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.start()
@@ -137,8 +138,8 @@ func (s *Supervisor) start() {
 		return
 	}
 	s.cur.Store(w)
-	if s.limit > 0 {
-		go watchMemory(w, s.limit)
+	if s.threshold > 0 {
+		go watchMemory(w, s.threshold)
 	}
 	go s.watch(w)
 }
@@ -173,7 +174,7 @@ func (s *Supervisor) idleDeath(w *worker) {
 	if pub, _ := w.publisher(); pub != nil {
 		pub.Stream("stderr", msg)
 	}
-	notes := s.restart()
+	notes := s.restart(true)
 	s.notice = msg + strings.Join(notes, "\n") + "\n"
 }
 
@@ -206,16 +207,21 @@ func (s *Supervisor) ready() (*worker, error) {
 // declarations in it. It returns the notes for the cell: what was
 // restored, and what could not be (s.mu held).
 //
-// A declaration can itself end the process again (an initialiser that
-// arms a panicking callback): after a second death with no cell run to its
+// A restored declaration can itself end the process again (an initialiser
+// that starts a goroutine that crashes): idle says the worker died while
+// no cell ran, which counts, as a death while restoring does, towards
+// breaking such a loop. After a second such death with no cell run to its
 // end in between, the variables are not restored (their initialisers are
-// where such effects live), after a third nothing is.
-func (s *Supervisor) restart() []string {
+// where such effects live), after a third nothing is. A death during a
+// cell is that cell's doing, and does not count.
+func (s *Supervisor) restart(idle bool) []string {
+	if idle {
+		s.deaths++
+	}
 	for {
 		if s.closing.Load() {
 			return nil
 		}
-		s.deaths++
 		decls, lost := s.decls, ""
 		switch {
 		case s.deaths == 2:
@@ -237,6 +243,7 @@ func (s *Supervisor) restart() []string {
 		if err == nil {
 			return restoreNotes(failed, lost)
 		}
+		s.deaths = max(s.deaths, 1) + 1 // died restoring
 	}
 }
 
@@ -368,7 +375,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 // did not stop when interrupted.
 func (s *Supervisor) died(w *worker, count int, interrupted bool) protocol.ExecuteResult {
 	d := diagnose(w, s.limit)
-	notes := s.restart()
+	notes := s.restart(false)
 	if interrupted && w.memKill.Load() == 0 && !strings.HasPrefix(d.cause, "fatal error") {
 		value := fmt.Sprintf("the cell was interrupted; it did not stop within %s, so its interpreter process was replaced", interruptGrace)
 		tb := append([]string{"Interrupted: " + value}, notes...)

@@ -209,6 +209,21 @@ func TestDeathMidCell(t *testing.T) {
 	}
 }
 
+// TestDeathsInARow: cells that crash one after the other are each that
+// cell's doing: every restart restores everything.
+func TestDeathsInARow(t *testing.T) {
+	s := newTest(t)
+	run(s, 1, "decl a\nfunc f")
+	for count := 2; count < 5; count++ {
+		if res, _ := run(s, count, "fatal again"); res.Error == nil || res.Error.Kind() != protocol.FatalError {
+			t.Fatalf("In[%d]: %+v", count, res.Error)
+		}
+	}
+	if got, _ := run(s, 5, "restored"); plain(got) != "a,f" {
+		t.Errorf("restored %q after three crashes, want a,f", plain(got))
+	}
+}
+
 func TestDeathMidRestore(t *testing.T) {
 	s := newTest(t)
 	run(s, 1, "func a\ndecl bomb\nfunc bad\nfunc c")
