@@ -198,16 +198,19 @@ func (setVarMagic) Run(_ context.Context, _ magics.Call, env magics.Env) (any, e
 
 // BenchmarkExecuteTrivial measures a trivial cell (`_ = 1`) through the
 // session and the real interpreter, with and without the type check, in
-// a notebook of 40 declarations: the difference is the check's per-cell
-// cost.
+// a fresh notebook and in one of 40 declarations: the difference is the
+// check's per-cell cost.
 func BenchmarkExecuteTrivial(b *testing.B) {
-	for _, checked := range []bool{true, false} {
-		b.Run(map[bool]string{true: "checked", false: "unchecked"}[checked], func(b *testing.B) {
+	for _, bc := range []struct {
+		decls   int
+		checked bool
+	}{{0, true}, {0, false}, {40, true}, {40, false}} {
+		b.Run(fmt.Sprintf("decls=%d/checked=%v", bc.decls, bc.checked), func(b *testing.B) {
 			s := New(Options{Version: "test"})
 			defer s.Shutdown(false)
-			s.checkCells = checked
+			s.checkCells = bc.checked
 			ctx := context.Background()
-			for k := range 20 {
+			for k := range bc.decls / 2 {
 				code := fmt.Sprintf("func f%d(n int) int { return n * %d }\nv%d := fmt.Sprint(%d)", k, k, k, k)
 				if res := s.Execute(ctx, protocol.ExecuteRequest{Code: code, ExecutionCount: k + 1}, &kerneltest.Publisher{}); res.Error != nil {
 					b.Fatal(res.Error)
