@@ -112,28 +112,59 @@ type piece struct {
 var helpRE = regexp.MustCompile(`^(\?{0,2})([\pL_][\pL\pN_]*(?:\.[\pL_][\pL\pN_]*)*)(\?{0,2})$`)
 
 func (p *cellParser) parse() ([]Item, error) {
+	it, err := p.cellMagic()
+	if err != nil {
+		return nil, err
+	}
+	if it != nil {
+		return []Item{*it}, nil
+	}
+	pieces, err := p.pieces()
+	if err != nil {
+		return nil, err
+	}
+	for k, pc := range pieces {
+		if pc.item != nil {
+			p.items = append(p.items, *pc.item)
+			continue
+		}
+		if err := p.goLines(pc.first, pc.last, k == len(pieces)-1); err != nil {
+			return nil, err
+		}
+	}
+	return p.items, nil
+}
+
+// cellMagic returns the CellMagic item that owns the whole cell when the
+// cell's first non-blank line is %%name args, and nil otherwise.
+func (p *cellParser) cellMagic() (*Item, error) {
 	n := len(p.lineStarts)
-	// A cell magic owns the whole cell.
 	for i := 1; i <= n; i++ {
 		t := strings.TrimSpace(p.lineText(i))
 		if t == "" {
 			continue
 		}
-		if strings.HasPrefix(t, "%%") {
-			m, err := parseMagic(p.lineText(i), i)
-			if err != nil {
-				return nil, err
-			}
-			m.Cell = true
-			if i < n {
-				m.Body = p.src[p.lineStarts[i]:]
-			}
-			m.BodyLine = i + 1
-			return []Item{{Kind: CellMagic, Source: t, Line: i, Magic: m}}, nil
+		if !strings.HasPrefix(t, "%%") {
+			return nil, nil
 		}
-		break
+		m, err := parseMagic(p.lineText(i), i)
+		if err != nil {
+			return nil, err
+		}
+		m.Cell = true
+		if i < n {
+			m.Body = p.src[p.lineStarts[i]:]
+		}
+		m.BodyLine = i + 1
+		return &Item{Kind: CellMagic, Source: t, Line: i, Magic: m}, nil
 	}
+	return nil, nil
+}
 
+// pieces splits the cell into runs of Go lines and the magic and help
+// items between them, in cell order.
+func (p *cellParser) pieces() ([]piece, error) {
+	n := len(p.lineStarts)
 	var pieces []piece
 	var lx lexer
 	goFirst := 0 // first line of the current run of Go lines, 0: none
@@ -146,35 +177,13 @@ func (p *cellParser) parse() ([]Item, error) {
 	for i := 1; i <= n; i++ {
 		text := p.lineText(i)
 		if lx.atTop() {
-			t := strings.TrimSpace(text)
-			if strings.HasPrefix(t, "%") {
-				flush(i - 1)
-				if strings.HasPrefix(t, "%%") {
-					return nil, &SyntaxError{Line: i, Col: strings.Index(text, "%") + 1,
-						Msg: "a cell magic (" + strings.Fields(t)[0] + ") must be on the first line of the cell"}
-				}
-				m, err := parseMagic(text, i)
-				if err != nil {
-					return nil, err
-				}
-				it := Item{Kind: LineMagic, Source: t, Line: i, Magic: m}
-				if name, ok := strings.CutSuffix(m.Name, "?"); ok && m.Args == "" {
-					detail := 0
-					if n2, ok := strings.CutSuffix(name, "?"); ok {
-						name, detail = n2, 1
-					}
-					it = Item{Kind: Help, Source: "%" + name, Line: i, Detail: detail}
-				}
-				pieces = append(pieces, piece{item: &it})
-				continue
+			it, err := topLevelItem(text, i)
+			if err != nil {
+				return nil, err
 			}
-			if m := helpRE.FindStringSubmatch(t); m != nil && (m[1] != "" || m[3] != "") && (m[1] == "" || m[3] == "") {
+			if it != nil {
 				flush(i - 1)
-				detail := 0
-				if len(m[1]) == 2 || len(m[3]) == 2 {
-					detail = 1
-				}
-				pieces = append(pieces, piece{item: &Item{Kind: Help, Source: m[2], Line: i, Detail: detail}})
+				pieces = append(pieces, piece{item: it})
 				continue
 			}
 		}
@@ -184,17 +193,48 @@ func (p *cellParser) parse() ([]Item, error) {
 		lx.line(text, i)
 	}
 	flush(n)
+	return pieces, nil
+}
 
-	for k, pc := range pieces {
-		if pc.item != nil {
-			p.items = append(p.items, *pc.item)
-			continue
-		}
-		if err := p.goLines(pc.first, pc.last, k == len(pieces)-1); err != nil {
-			return nil, err
-		}
+// topLevelItem returns the LineMagic or Help item that line i (text, as
+// it is in the cell) is when it starts at the top level, and nil when it
+// is a Go line.
+func topLevelItem(text string, i int) (*Item, error) {
+	t := strings.TrimSpace(text)
+	if strings.HasPrefix(t, "%") {
+		return lineMagic(text, i)
 	}
-	return p.items, nil
+	if m := helpRE.FindStringSubmatch(t); m != nil && (m[1] != "" || m[3] != "") && (m[1] == "" || m[3] == "") {
+		detail := 0
+		if len(m[1]) == 2 || len(m[3]) == 2 {
+			detail = 1
+		}
+		return &Item{Kind: Help, Source: m[2], Line: i, Detail: detail}, nil
+	}
+	return nil, nil
+}
+
+// lineMagic returns the item of a %name args line i: a LineMagic item, or
+// a Help item for %name? and %name??. A %%name line there is an error:
+// cell magics belong on the first line.
+func lineMagic(text string, i int) (*Item, error) {
+	t := strings.TrimSpace(text)
+	if strings.HasPrefix(t, "%%") {
+		return nil, &SyntaxError{Line: i, Col: strings.Index(text, "%") + 1,
+			Msg: "a cell magic (" + strings.Fields(t)[0] + ") must be on the first line of the cell"}
+	}
+	m, err := parseMagic(text, i)
+	if err != nil {
+		return nil, err
+	}
+	if name, ok := strings.CutSuffix(m.Name, "?"); ok && m.Args == "" {
+		detail := 0
+		if n2, ok := strings.CutSuffix(name, "?"); ok {
+			name, detail = n2, 1
+		}
+		return &Item{Kind: Help, Source: "%" + name, Line: i, Detail: detail}, nil
+	}
+	return &Item{Kind: LineMagic, Source: t, Line: i, Magic: m}, nil
 }
 
 // parseMagic parses a %name args or %%name args line, text as it is in
@@ -233,8 +273,30 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 	if last < len(p.lineStarts) {
 		segEnd = p.lineStarts[last]
 	}
-	seg := p.src[segStart:segEnd]
+	units, err := p.scanUnits(segStart, segEnd)
+	if err != nil {
+		return err
+	}
+	g := itemGrouper{p: p, decl: -1}
+	prevEnd := segStart // end of the previous unit's text
+	for k, u := range units {
+		var t unitText
+		t.start, t.pad = p.unitTextStart(u.start, prevEnd)
+		t.end = p.unitTextEnd(u.end, segEnd)
+		prevEnd = t.end
+		t.line, _ = p.position(t.start)
+		t.text = strings.Repeat(" ", t.pad) + p.src[t.start:t.end]
+		if err := g.add(u, t, lastPiece && k == len(units)-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// scanUnits scans the cell's text from segStart to segEnd into its
+// top-level units, returning the first scanning error as a *SyntaxError.
+func (p *cellParser) scanUnits(segStart, segEnd int) ([]unit, error) {
+	seg := p.src[segStart:segEnd]
 	fset := token.NewFileSet()
 	file := fset.AddFile("", -1, len(seg))
 	var serr *SyntaxError
@@ -247,48 +309,19 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 	}, 0)
 	var units []unit
 	var cur *unit
-	depth := 0
-	// header is set between for, if or switch and the opening brace of
-	// its block, where semicolons do not end the statement.
-	header := false
+	var nest nesting
 	for {
 		pos, tok, lit := s.Scan()
 		if tok == token.EOF {
 			break
 		}
-		off := segStart + file.Offset(pos)
-		if tok == token.SEMICOLON && depth == 0 && !(header && lit == ";") {
+		if nest.endsUnit(tok, lit) {
 			cur = nil
-			header = false
 			continue
 		}
-		switch tok {
-		case token.FOR, token.IF, token.SWITCH:
-			if depth == 0 {
-				header = true
-			}
-		case token.LBRACE:
-			if depth == 0 {
-				header = false
-			}
-			depth++
-		case token.LPAREN, token.LBRACK:
-			depth++
-		case token.RPAREN, token.RBRACK, token.RBRACE:
-			if depth > 0 {
-				depth--
-			}
-		}
-		end := off + len(lit)
-		if lit == "" || tok == token.SEMICOLON {
-			end = off + len(tok.String())
-		}
-		if tok == token.SEMICOLON {
-			end = off // an inserted semicolon has no text
-			if lit == ";" {
-				end = off + 1
-			}
-		}
+		nest.step(tok)
+		off := segStart + file.Offset(pos)
+		end := tokenEnd(off, tok, lit)
 		if cur == nil {
 			units = append(units, unit{start: off, end: end, tok: tok, next: token.ILLEGAL})
 			cur = &units[len(units)-1]
@@ -302,82 +335,163 @@ func (p *cellParser) goLines(first, last int, lastPiece bool) error {
 		}
 	}
 	if serr != nil {
-		return serr
+		return nil, serr
 	}
+	return units, nil
+}
 
-	prevEnd := segStart          // end of the previous unit's text
-	var group *Item              // the Statement item being grown
-	var groupStart, groupPad int // where group's text starts, and its padding
-	decl := -1                   // index of the last Declaration item
-	var declStart, declPad int   // where its text starts, and its padding
-	for k, u := range units {
-		textStart, pad := p.unitTextStart(u.start, prevEnd)
-		textEnd := p.unitTextEnd(u.end, segEnd)
-		prevEnd = textEnd
-		line, _ := p.position(textStart)
-		text := strings.Repeat(" ", pad) + p.src[textStart:textEnd]
+// nesting follows the scanned tokens' bracket depth, to find the
+// semicolons that end a top-level unit.
+type nesting struct {
+	depth int
+	// header is set between for, if or switch and the opening brace of
+	// its block, where semicolons do not end the statement.
+	header bool
+}
 
-		switch u.tok {
-		case token.PACKAGE:
-			// A pasted file's package clause: cells have no package.
-			if u.next == token.IDENT && u.end-u.start < 200 && !strings.Contains(p.src[u.start:u.end], "\n") {
-				group = nil
-				continue
-			}
-		case token.RBRACE, token.RPAREN, token.RBRACK:
-			l, c := p.position(u.start)
-			return &SyntaxError{Line: l, Col: c, Msg: "unexpected " + u.tok.String()}
-		case token.IMPORT, token.TYPE, token.CONST, token.VAR, token.FUNC:
-			it, err := parseDecl(p.fset, text, line)
-			if err == nil {
-				group = nil
-				if it.Kind == Declaration && decl >= 0 && decl == len(p.items)-1 {
-					// Adjacent declarations are one item, evaluated
-					// together, so that they may refer to each other.
-					d := &p.items[decl]
-					d.Source = strings.Repeat(" ", declPad) + p.src[declStart:textEnd]
-					d.Decls = append(d.Decls, it.Decls...)
-					d.Syntax.Decls = append(d.Syntax.Decls, it.Syntax.Decls...)
-					continue
-				}
-				p.items = append(p.items, it)
-				if it.Kind == Declaration {
-					decl, declStart, declPad = len(p.items)-1, textStart, pad
-				}
-				continue
-			}
-			if u.tok != token.FUNC || u.next == token.IDENT {
-				return err
-			}
-			// A func literal: a statement such as func() { ... }().
+// endsUnit reports whether tok (with literal lit) is a semicolon that ends
+// a top-level unit.
+func (n *nesting) endsUnit(tok token.Token, lit string) bool {
+	if tok == token.SEMICOLON && n.depth == 0 && !(n.header && lit == ";") {
+		n.header = false
+		return true
+	}
+	return false
+}
+
+// step follows tok, a token that does not end a unit.
+func (n *nesting) step(tok token.Token) {
+	switch tok {
+	case token.FOR, token.IF, token.SWITCH:
+		if n.depth == 0 {
+			n.header = true
 		}
+	case token.LBRACE:
+		if n.depth == 0 {
+			n.header = false
+		}
+		n.depth++
+	case token.LPAREN, token.LBRACK:
+		n.depth++
+	case token.RPAREN, token.RBRACK, token.RBRACE:
+		if n.depth > 0 {
+			n.depth--
+		}
+	}
+}
 
-		stmt, decls, err := parseStmt(p.fset, text, line)
-		if err != nil {
+// tokenEnd returns the offset in the cell of the end of a token at off.
+func tokenEnd(off int, tok token.Token, lit string) int {
+	if tok == token.SEMICOLON {
+		if lit == ";" {
+			return off + 1
+		}
+		return off // an inserted semicolon has no text
+	}
+	if lit == "" {
+		return off + len(tok.String())
+	}
+	return off + len(lit)
+}
+
+// unitText is the text of a unit's item: src[start:end] of the cell,
+// padded with pad spaces, starting on line.
+type unitText struct {
+	start, end, pad int
+	line            int
+	text            string
+}
+
+// itemGrouper turns the units of a run of Go lines into items, joining
+// adjacent declarations and consecutive statements.
+type itemGrouper struct {
+	p                    *cellParser
+	group                *Item // the Statement item being grown
+	groupStart, groupPad int   // where group's text starts, and its padding
+	decl                 int   // index of the last Declaration item, -1: none
+	declStart, declPad   int   // where its text starts, and its padding
+}
+
+// add turns unit u, whose text is t, into an item or adds it to the
+// previous one. final says whether u is the cell's last unit.
+func (g *itemGrouper) add(u unit, t unitText, final bool) error {
+	p := g.p
+	switch u.tok {
+	case token.PACKAGE:
+		// A pasted file's package clause: cells have no package.
+		if u.next == token.IDENT && u.end-u.start < 200 && !strings.Contains(p.src[u.start:u.end], "\n") {
+			g.group = nil
+			return nil
+		}
+	case token.RBRACE, token.RPAREN, token.RBRACK:
+		l, c := p.position(u.start)
+		return &SyntaxError{Line: l, Col: c, Msg: "unexpected " + u.tok.String()}
+	case token.IMPORT, token.TYPE, token.CONST, token.VAR, token.FUNC:
+		done, err := g.addDecl(u, t)
+		if done || err != nil {
 			return err
 		}
-		if lastPiece && k == len(units)-1 {
-			if _, ok := stmt.(*ast.ExprStmt); ok {
-				group = nil
-				p.items = append(p.items, Item{Kind: Expression, Source: text, Line: line,
-					Syntax: &Syntax{Fset: p.fset, Stmts: []ast.Stmt{stmt}}})
-				continue
-			}
+		// A func literal: a statement such as func() { ... }().
+	}
+	return g.addStmt(t, final)
+}
+
+// addDecl adds the declaration u, whose text is t, joining it to a
+// directly preceding Declaration item. It reports false, with no error,
+// when u is a func literal, a statement.
+func (g *itemGrouper) addDecl(u unit, t unitText) (bool, error) {
+	p := g.p
+	it, err := parseDecl(p.fset, t.text, t.line)
+	if err != nil {
+		if u.tok != token.FUNC || u.next == token.IDENT {
+			return false, err
 		}
-		if group == nil {
-			p.items = append(p.items, Item{Kind: Statement, Source: text, Line: line, Syntax: &Syntax{Fset: p.fset}})
-			group = &p.items[len(p.items)-1]
-			groupStart, groupPad = textStart, pad
-		} else {
-			group.Source = strings.Repeat(" ", groupPad) + p.src[groupStart:textEnd]
-		}
-		group.Syntax.Stmts = append(group.Syntax.Stmts, stmt)
-		group.Decls = append(group.Decls, decls...)
-		if len(decls) > 0 {
-			// A top-level x := f() ends its item, so that what it
-			// declares is kept when a later statement of the cell fails.
-			group = nil
-		}
+		return false, nil
+	}
+	g.group = nil
+	if it.Kind == Declaration && g.decl >= 0 && g.decl == len(p.items)-1 {
+		// Adjacent declarations are one item, evaluated together, so
+		// that they may refer to each other.
+		d := &p.items[g.decl]
+		d.Source = strings.Repeat(" ", g.declPad) + p.src[g.declStart:t.end]
+		d.Decls = append(d.Decls, it.Decls...)
+		d.Syntax.Decls = append(d.Syntax.Decls, it.Syntax.Decls...)
+		return true, nil
+	}
+	p.items = append(p.items, it)
+	if it.Kind == Declaration {
+		g.decl, g.declStart, g.declPad = len(p.items)-1, t.start, t.pad
+	}
+	return true, nil
+}
+
+// addStmt adds the statement whose text is t to the Statement item being
+// grown, or makes it the cell's trailing Expression item when final.
+func (g *itemGrouper) addStmt(t unitText, final bool) error {
+	p := g.p
+	stmt, decls, err := parseStmt(p.fset, t.text, t.line)
+	if err != nil {
+		return err
+	}
+	if _, ok := stmt.(*ast.ExprStmt); ok && final {
+		g.group = nil
+		p.items = append(p.items, Item{Kind: Expression, Source: t.text, Line: t.line,
+			Syntax: &Syntax{Fset: p.fset, Stmts: []ast.Stmt{stmt}}})
+		return nil
+	}
+	if g.group == nil {
+		p.items = append(p.items, Item{Kind: Statement, Source: t.text, Line: t.line, Syntax: &Syntax{Fset: p.fset}})
+		g.group = &p.items[len(p.items)-1]
+		g.groupStart, g.groupPad = t.start, t.pad
+	} else {
+		g.group.Source = strings.Repeat(" ", g.groupPad) + p.src[g.groupStart:t.end]
+	}
+	g.group.Syntax.Stmts = append(g.group.Syntax.Stmts, stmt)
+	g.group.Decls = append(g.group.Decls, decls...)
+	if len(decls) > 0 {
+		// A top-level x := f() ends its item, so that what it declares
+		// is kept when a later statement of the cell fails.
+		g.group = nil
 	}
 	return nil
 }
