@@ -85,16 +85,39 @@ func runWith(ctx context.Context, interp protocol.Interpreter, opts Options, gra
 	if progress == nil {
 		progress = io.Discard
 	}
-	if err := injectParameters(nb, opts.Parameters); err != nil {
+	if err := prepare(nb, interp.Info(), opts.Parameters); err != nil {
+		return err
+	}
+
+	r := &run{displays: make(map[string][]*output), progress: &lineWriter{w: progress}}
+	start := time.Now()
+	t, runErr := r.runCells(ctx, interp, nb, opts, grace)
+	werr := r.finish(nb, outPath, t, start)
+	return errors.Join(runErr, werr)
+}
+
+// prepare readies a notebook that was read for its run: it injects the
+// parameters, gives every cell an id and sets the kernel's metadata.
+func prepare(nb *notebook, info protocol.Info, params []Parameter) error {
+	if err := injectParameters(nb, params); err != nil {
 		return err
 	}
 	if err := nb.ensureIDs(); err != nil {
 		return err
 	}
-	if err := setMetadata(nb, interp.Info()); err != nil {
-		return err
-	}
+	return setMetadata(nb, info)
+}
 
+// tally is what a run did, for its summary line.
+type tally struct {
+	done, total int
+	failed      []string // the cells that failed, as In[n]
+}
+
+// runCells runs the notebook's code cells in order, numbering them from
+// 1. It stops at a fatal error, or at the first failing cell unless
+// opts.AllowErrors is set; the cells it did not run are cleared.
+func (r *run) runCells(ctx context.Context, interp protocol.Interpreter, nb *notebook, opts Options, grace time.Duration) (tally, error) {
 	// Blank code cells are not run, as Jupyter clients skip them.
 	var toRun []int
 	for i, c := range nb.cells {
@@ -108,43 +131,19 @@ func runWith(ctx context.Context, interp protocol.Interpreter, opts Options, gra
 		toRun = append(toRun, i)
 	}
 
-	r := &run{displays: make(map[string][]*output), progress: &lineWriter{w: progress}}
-	start := time.Now()
-	var (
-		runErr error
-		failed []string
-		done   int
-	)
+	t := tally{total: len(toRun)}
+	var runErr error
 	for n, idx := range toRun {
-		c := nb.cells[idx]
 		count := n + 1
-		c.clear()
-		c.executionCount = count
 		tag := fmt.Sprintf("[%d/%d] In[%d]", n+1, len(toRun), count)
-		r.mu.Lock()
-		r.progress.endLine()
-		r.progress.write(fmt.Sprintf("%s %s\n", tag, firstLine(c.source)))
-		r.mu.Unlock()
-
-		cellStart := time.Now()
-		cellErr, fatal := execute(ctx, interp, r, c, count, opts.Timeout, grace)
-		done++
-
-		r.mu.Lock()
-		r.progress.endLine()
-		status := "ok in " + formatDuration(time.Since(cellStart))
-		if cellErr != nil {
-			status = "failed in " + formatDuration(time.Since(cellStart)) + ": " + cellErr.Error()
-		}
-		r.progress.write(tag + " " + status + "\n")
-		r.mu.Unlock()
-
+		cellErr, fatal := r.runCell(ctx, interp, nb.cells[idx], tag, count, opts.Timeout, grace)
+		t.done++
 		if fatal != nil {
 			runErr = fatal
 			break
 		}
 		if cellErr != nil {
-			failed = append(failed, fmt.Sprintf("In[%d]", count))
+			t.failed = append(t.failed, fmt.Sprintf("In[%d]", count))
 			if !opts.AllowErrors {
 				runErr = &CellError{Cell: idx + 1, Count: count, Err: cellErr}
 				break
@@ -153,24 +152,53 @@ func runWith(ctx context.Context, interp protocol.Interpreter, opts Options, gra
 	}
 	if runErr != nil {
 		// Later cells did not run in this execution: show them so.
-		for _, idx := range toRun[done:] {
+		for _, idx := range toRun[t.done:] {
 			nb.cells[idx].clear()
 		}
 	}
+	return t, runErr
+}
+
+// runCell runs cell c as In[count], writing the progress lines that start
+// with tag before and after it. It returns what execute returns.
+func (r *run) runCell(ctx context.Context, interp protocol.Interpreter, c *nbCell, tag string, count int, timeout, grace time.Duration) (*protocol.Error, error) {
+	c.clear()
+	c.executionCount = count
+	r.mu.Lock()
+	r.progress.endLine()
+	r.progress.write(fmt.Sprintf("%s %s\n", tag, firstLine(c.source)))
+	r.mu.Unlock()
+
+	cellStart := time.Now()
+	cellErr, fatal := execute(ctx, interp, r, c, count, timeout, grace)
 
 	r.mu.Lock()
+	r.progress.endLine()
+	status := "ok in " + formatDuration(time.Since(cellStart))
+	if cellErr != nil {
+		status = "failed in " + formatDuration(time.Since(cellStart)) + ": " + cellErr.Error()
+	}
+	r.progress.write(tag + " " + status + "\n")
+	r.mu.Unlock()
+	return cellErr, fatal
+}
+
+// finish writes the notebook to outPath and the summary line of the run
+// that started at start to the progress, and returns the writing error.
+func (r *run) finish(nb *notebook, outPath string, t tally, start time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	werr := writeNotebook(nb, outPath)
-	summary := fmt.Sprintf("Ran %d of %d code cells in %s", done, len(toRun), formatDuration(time.Since(start)))
-	if len(failed) > 0 {
-		summary += fmt.Sprintf("; %d failed (%s)", len(failed), strings.Join(failed, ", "))
+	summary := fmt.Sprintf("Ran %d of %d code cells in %s", t.done, t.total, formatDuration(time.Since(start)))
+	if len(t.failed) > 0 {
+		summary += fmt.Sprintf("; %d failed (%s)", len(t.failed), strings.Join(t.failed, ", "))
 	}
 	if werr == nil {
 		summary += "; wrote " + outPath
 	}
 	r.progress.endLine()
 	r.progress.write(summary + "\n")
-	r.mu.Unlock()
-	return errors.Join(runErr, werr)
+	return werr
 }
 
 // execute runs one cell and records its outputs. It returns the cell's
