@@ -78,30 +78,12 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 
 	// %magic at the start of a line.
 	if t := strings.TrimLeft(line, " \t"); strings.HasPrefix(t, "%") && !strings.ContainsAny(t, " \t") {
-		partial := strings.TrimLeft(t, "%")
-		pct := t[:len(t)-len(partial)]
-		var out []candidate
-		for _, m := range s.opts.Magics.Listing().Magics {
-			usable := m.Line
-			if pct == "%%" {
-				usable = m.Cell
-			}
-			if usable && strings.HasPrefix(m.Name, partial) {
-				out = append(out, candidate{pct + m.Name, "magic"})
-			}
-		}
-		return out, cursor - len([]rune(t))
+		return s.magicCandidates(t), cursor - len([]rune(t))
 	}
 
 	// An import path inside quotes.
 	if partial, ok := importPathPrefix(line, code, len(before(r, cursor))-len(line)); ok {
-		var out []candidate
-		for _, p := range std.paths {
-			if strings.HasPrefix(p, partial) {
-				out = append(out, candidate{p, "path"})
-			}
-		}
-		return out, cursor - len([]rune(partial))
+		return withPrefix(nil, std.paths, partial, "path"), cursor - len([]rune(partial))
 	}
 	if inStringOrComment(line) {
 		return nil, cursor
@@ -118,49 +100,81 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 		if xStart == start-1 {
 			return nil, start
 		}
-		x := string(r[xStart : start-1])
-		var out []candidate
-		if members, ok := s.members(x); ok {
-			for _, m := range members {
-				if strings.HasPrefix(m.text, partial) {
-					out = append(out, m)
-				}
-			}
-			return out, start
-		}
-		if p := std.byPackageName(x, s.imports(code)); p != nil {
-			for _, m := range p.sorted {
-				if strings.HasPrefix(m, partial) {
-					out = append(out, candidate{m, memberKind(p.members[m])})
-				}
-			}
-		}
-		return out, start
+		return s.selectorCandidates(std, string(r[xStart:start-1]), partial, code), start
 	}
 	if partial == "" {
 		return nil, cursor
 	}
+	return s.nameCandidates(std, partial, code), start
+}
+
+// magicCandidates returns the magics that complete t, a %name or %%name
+// prefix.
+func (s *Session) magicCandidates(t string) []candidate {
+	partial := strings.TrimLeft(t, "%")
+	pct := t[:len(t)-len(partial)]
 	var out []candidate
-	add := func(names []string, kind string) {
-		for _, n := range names {
-			if strings.HasPrefix(n, partial) {
-				out = append(out, candidate{n, kind})
+	for _, m := range s.opts.Magics.Listing().Magics {
+		usable := m.Line
+		if pct == "%%" {
+			usable = m.Cell
+		}
+		if usable && strings.HasPrefix(m.Name, partial) {
+			out = append(out, candidate{pct + m.Name, "magic"})
+		}
+	}
+	return out
+}
+
+// selectorCandidates returns the members of x, a value of the session or
+// an imported standard package, that start with partial.
+func (s *Session) selectorCandidates(std *stdIndex, x, partial, code string) []candidate {
+	var out []candidate
+	if members, ok := s.members(x); ok {
+		for _, m := range members {
+			if strings.HasPrefix(m.text, partial) {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	if p := std.byPackageName(x, s.imports(code)); p != nil {
+		for _, m := range p.sorted {
+			if strings.HasPrefix(m, partial) {
+				out = append(out, candidate{m, memberKind(p.members[m])})
 			}
 		}
 	}
+	return out
+}
+
+// nameCandidates returns the names that start with partial: the session's
+// names, standard packages, the cell's import aliases, keywords and
+// predeclared functions.
+func (s *Session) nameCandidates(std *stdIndex, partial, code string) []candidate {
 	s.mu.Lock()
 	stored := s.store.Names()
 	s.mu.Unlock()
-	add(stored, "instance")
-	add(std.names, "module")
+	out := withPrefix(nil, stored, partial, "instance")
+	out = withPrefix(out, std.names, partial, "module")
 	var aliases []string
 	for a := range s.imports(code) {
 		aliases = append(aliases, a)
 	}
-	add(aliases, "module")
-	add(keywords(), "keyword")
-	add(predeclared(), "function")
-	return out, start
+	out = withPrefix(out, aliases, partial, "module")
+	out = withPrefix(out, keywords(), partial, "keyword")
+	return withPrefix(out, predeclared(), partial, "function")
+}
+
+// withPrefix appends to out the names that start with partial, as
+// candidates of kind.
+func withPrefix(out []candidate, names []string, partial, kind string) []candidate {
+	for _, n := range names {
+		if strings.HasPrefix(n, partial) {
+			out = append(out, candidate{n, kind})
+		}
+	}
+	return out
 }
 
 func before(r []rune, cursor int) string { return string(r[:cursor]) }
