@@ -447,34 +447,44 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 		return reflect.Value{}, false, stdinNotAllowed()
 	}
 	if err != nil {
-		if ke := memoryStopped(ctx); ke != nil {
-			return reflect.Value{}, false, ke
-		}
-		ke := i.explainPackage(i.toError(ctx, err, count, item.Line))
-		if ke.Kind() == protocol.CompileError && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
-			if undefined == nil {
-				// A name whose first use failed is left in yaegi's scope
-				// as incomplete, so it can still be found after the fact.
-				undefined = i.undefinedError(item, count)
-			}
-			if undefined != nil {
-				ke = undefined
-			}
-		}
-		if ke.Kind() == protocol.Panic && ke.Value == "nil type" {
-			if x, l, c, ok := suspectRange(item.Kind, item.Source); ok {
-				ke = compileError(fmt.Sprintf("In[%d]:%d:%d: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
-					count, item.Line+l-1, c, x), count, item.Line)
-			}
-		}
-		unwrapFrames(ke, wrapped)
-		fixCellFrame(ke, count, item.Line, item.Line+strings.Count(item.Source, "\n"))
-		return reflect.Value{}, false, ke
+		return reflect.Value{}, false, i.failure(ctx, err, item, count, undefined, wrapped)
 	}
 	if !hasValue {
 		value = reflect.Value{}
 	}
 	return value, hasValue, nil
+}
+
+// failure turns err, the failure of item of cell count, into the error
+// Eval returns: a memory stop as it is, otherwise the interpreter's
+// error explained where yaegi's wording misleads (undefined, the
+// undefined name found before the evaluation, if any; a range over an
+// integer it cannot tell), with the frames of the rewritten lines
+// (wrapped) and of the cell fixed.
+func (i *Interp) failure(ctx context.Context, err error, item cell.Item, count int, undefined *protocol.Error, wrapped []lineRange) *protocol.Error {
+	if ke := memoryStopped(ctx); ke != nil {
+		return ke
+	}
+	ke := i.explainPackage(i.toError(ctx, err, count, item.Line))
+	if ke.Kind() == protocol.CompileError && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
+		if undefined == nil {
+			// A name whose first use failed is left in yaegi's scope
+			// as incomplete, so it can still be found after the fact.
+			undefined = i.undefinedError(item, count)
+		}
+		if undefined != nil {
+			ke = undefined
+		}
+	}
+	if ke.Kind() == protocol.Panic && ke.Value == "nil type" {
+		if x, l, c, ok := suspectRange(item.Kind, item.Source); ok {
+			ke = compileError(fmt.Sprintf("In[%d]:%d:%d: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
+				count, item.Line+l-1, c, x), count, item.Line)
+		}
+	}
+	unwrapFrames(ke, wrapped)
+	fixCellFrame(ke, count, item.Line, item.Line+strings.Count(item.Source, "\n"))
+	return ke
 }
 
 // run evaluates src, whose first line is line of cell count.
