@@ -62,65 +62,91 @@ func Run(ctx context.Context, connectionFile string, interp Interpreter, logger 
 	if ci.Key == "" {
 		logger.Warn("the connection file has an empty key: messages are neither signed nor checked, so any process that can reach the kernel's ports can run code in it")
 	}
-	lim, err := transportLimits()
+	k, in, err := listen(connectionFile, ci, interp, logger)
 	if err != nil {
 		return err
 	}
-	anyZero := ci.ShellPort == 0 || ci.ControlPort == 0 || ci.StdinPort == 0 || ci.IOPubPort == 0 || ci.HBPort == 0
-	k := newKernel(ci, interp, logger)
-	shellCh := make(chan *message, queueSize)
-	controlCh := make(chan *message, queueSize)
-	stdinCh := make(chan *message, queueSize)
-	socks, err := bindSockets(ci, handlers{
-		shell:   k.deliver("shell", shellCh),
-		control: k.deliver("control", controlCh),
-		stdin:   k.deliver("stdin", stdinCh),
-	}, lim, logger)
-	if err != nil {
-		k.stop()
-		return err
-	}
-	k.socks = socks
-	defer socks.close()
-	if anyZero {
-		if err := writeConnectionFile(connectionFile, ci); err != nil {
-			k.stop()
-			return err
-		}
-	}
+	defer k.socks.close()
 	defer k.stop()
 
-	go k.shellLoop(shellCh)
+	go k.shellLoop(in.shell)
 
 	k.publish("status", nil, map[string]any{"execution_state": "starting"})
 	logger.Debug("kernel started", "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort, "session", k.codec.session)
+	return k.serve(ctx, in, sigs, terms)
+}
+
+// inbox holds the queues of decoded messages from the ROUTER sockets.
+type inbox struct {
+	shell, control, stdin chan *message
+}
+
+// listen makes the kernel for interp and binds its sockets as ci says.
+// When ci leaves a port to the system (port 0), it writes the ports
+// chosen back to connectionFile.
+func listen(connectionFile string, ci *connectionInfo, interp Interpreter, logger *slog.Logger) (*kernel, inbox, error) {
+	lim, err := transportLimits()
+	if err != nil {
+		return nil, inbox{}, err
+	}
+	anyZero := ci.ShellPort == 0 || ci.ControlPort == 0 || ci.StdinPort == 0 || ci.IOPubPort == 0 || ci.HBPort == 0
+	k := newKernel(ci, interp, logger)
+	in := inbox{
+		shell:   make(chan *message, queueSize),
+		control: make(chan *message, queueSize),
+		stdin:   make(chan *message, queueSize),
+	}
+	socks, err := bindSockets(ci, handlers{
+		shell:   k.deliver("shell", in.shell),
+		control: k.deliver("control", in.control),
+		stdin:   k.deliver("stdin", in.stdin),
+	}, lim, logger)
+	if err != nil {
+		k.stop()
+		return nil, inbox{}, err
+	}
+	k.socks = socks
+	if anyZero {
+		if err := writeConnectionFile(connectionFile, ci); err != nil {
+			k.stop()
+			socks.close()
+			return nil, inbox{}, err
+		}
+	}
+	return k, in, nil
+}
+
+// serve handles control and stdin messages, signals and the shell's
+// shutdown requests until the kernel shuts down, as Run says.
+func (k *kernel) serve(ctx context.Context, in inbox, sigs, terms <-chan os.Signal) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	orphaned := parentGone(watchCtx)
+	socks := k.socks
 	for {
 		select {
 		case <-ctx.Done():
 			k.shutdown(nil, socks.control, false)
 			return ctx.Err()
 		case <-orphaned:
-			logger.Warn("the client that started the kernel is gone: shutting down")
+			k.log.Warn("the client that started the kernel is gone: shutting down")
 			k.shutdown(nil, socks.control, false)
 			return nil
 		case <-terms:
-			logger.Debug("SIGTERM: shutting down")
+			k.log.Debug("SIGTERM: shutting down")
 			k.shutdown(nil, socks.control, false)
 			return nil
 		case <-sigs:
-			logger.Debug("SIGINT: interrupting the running cell")
+			k.log.Debug("SIGINT: interrupting the running cell")
 			k.interrupt()
-		case m := <-controlCh:
+		case m := <-in.control:
 			if k.handleControl(socks.control, m) {
 				return nil
 			}
 		case r := <-k.shellShutdown:
 			k.shutdown(r, socks.shell, decodeRestart(r))
 			return nil
-		case m := <-stdinCh:
+		case m := <-in.stdin:
 			k.handleStdin(m)
 		}
 	}
