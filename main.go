@@ -179,16 +179,9 @@ func runNotebook(args []string, stdout io.Writer) error {
 	fs.StringVar(&opts.Output, "o", "", "write the executed notebook to `FILE` instead of the input")
 	fs.BoolVar(&opts.AllowErrors, "allow-errors", false, "go on after a cell fails")
 	timeout := fs.Float64("timeout", 0, "stop a cell after `S` seconds (0: no limit)")
-	// Accept the notebook before or after the flags.
-	var paths []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return exitCode(2)
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			paths, args = append(paths, args[0]), args[1:]
-		}
+	paths, ok := parseInterspersed(fs, args)
+	if !ok {
+		return exitCode(2)
 	}
 	if len(paths) != 1 {
 		return fmt.Errorf("usage: perfnb run NOTEBOOK.ipynb [-o OUT.ipynb] [--allow-errors] [--timeout S] [-p NAME VALUE ...]")
@@ -249,15 +242,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level `A` of the Mann-Whitney U test")
 	format := fs.String("format", "text", "text (a benchstat-style table, and the gate) or bench (Go benchmark text for benchstat)")
 	benchOut := fs.String("o", "", "also write the figures as Go benchmark text to `FILE`, for benchstat -col notebook")
-	var paths []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return exitCode(2)
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			paths, args = append(paths, args[0]), args[1:]
-		}
+	paths, ok := parseInterspersed(fs, args)
+	if !ok {
+		return exitCode(2)
 	}
 	opts := compare.Options{Alpha: *alpha}
 	var err error
@@ -347,4 +334,21 @@ func enterFolder(opts *runner.Options, path string) error {
 		return fmt.Errorf("changing to the notebook's folder: %w", err)
 	}
 	return nil
+}
+
+// parseInterspersed parses the flags of args wherever they stand, before
+// or after the positional arguments (perfnb run NB -o OUT, or -o OUT NB),
+// and returns the positional ones; ok is false when a flag did not parse
+// (the flag set has said why).
+func parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, ok bool) {
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, false
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			positional, args = append(positional, args[0]), args[1:]
+		}
+	}
+	return positional, true
 }

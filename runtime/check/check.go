@@ -20,6 +20,7 @@ package check
 import (
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"reflect"
@@ -190,12 +191,59 @@ func (c *Checker) Last() *Program {
 // TypeOf returns the type of the Go expression expr in the program's
 // package scope, its imports included (first := sample[0] then first
 // gives sample's element type), and whether expr denotes a type.
+//
+// Like a cell, expr may use a standard package that no cell has imported
+// (time.Now()): it is imported for this evaluation only.
 func (p *Program) TypeOf(expr string) (t types.Type, isType bool, err error) {
 	tv, err := types.Eval(p.fset, p.Pkg, p.anchor, expr)
+	if err != nil {
+		tv, err = p.evalWithImports(expr, err)
+	}
 	if err != nil {
 		return nil, false, err
 	}
 	return tv.Type, tv.IsType(), nil
+}
+
+// evalWithImports evaluates expr in a scope that holds the program's
+// package-level names and imports and, besides, the standard packages
+// that expr names by a name the program does not declare. It returns
+// orig, the error of the plain evaluation, when there are none.
+func (p *Program) evalWithImports(expr string, orig error) (types.TypeAndValue, error) {
+	x, err := parser.ParseExpr(expr)
+	if err != nil || p.autoImport == nil || p.im == nil {
+		return types.TypeAndValue{}, orig
+	}
+	scope := types.NewPackage(p.Pkg.Path(), p.Pkg.Name())
+	added := false
+	ast.Inspect(x, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		id, ok := sel.X.(*ast.Ident)
+		if !ok || p.Lookup(id.Name) != nil || scope.Scope().Lookup(id.Name) != nil {
+			return true
+		}
+		path, ok := p.autoImport(id.Name)
+		if !ok {
+			return true
+		}
+		if pkg, err := p.im.Import(path); err == nil {
+			scope.Scope().Insert(types.NewPkgName(token.NoPos, scope, id.Name, pkg))
+			added = true
+		}
+		return true
+	})
+	if !added {
+		return types.TypeAndValue{}, orig
+	}
+	for s := p.Pkg.Scope().Innermost(p.anchor); s != nil && s != types.Universe; s = s.Parent() {
+		for _, name := range s.Names() {
+			scope.Scope().Insert(s.Lookup(name)) // an inner name hides an outer one: the first wins
+		}
+	}
+	return types.Eval(p.fset, scope, token.NoPos, expr)
 }
 
 // Members lists what expr.Name can select, sorted: for a value, the

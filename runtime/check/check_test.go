@@ -21,7 +21,7 @@ var shared = sync.OnceValues(func() (*token.FileSet, *Importer) {
 	return fset, NewImporter(fset, "")
 })
 
-var std = map[string]string{"fmt": "fmt", "os": "os", "strconv": "strconv", "strings": "strings", "math": "math", "sort": "sort", "rand": "math/rand"}
+var std = map[string]string{"fmt": "fmt", "os": "os", "strconv": "strconv", "strings": "strings", "math": "math", "sort": "sort", "rand": "math/rand", "bytes": "bytes", "bufio": "bufio", "time": "time"}
 
 func newChecker() *Checker {
 	fset, im := shared()
@@ -132,7 +132,9 @@ func TestTypeOf(t *testing.T) {
 	c := newChecker()
 	notebook(t, c, `type inner struct{ deep bool }`, `type S struct{ N int; inner }`, `func (S) M() {}`, `func (*S) P() {}`,
 		`sample := []S{{N: 1}}`, `first := sample[0]`, `sb := strings.Builder{}`)
-	for expr, want := range map[string]string{"first": "main.S", "sample": "[]main.S", "&sb": "*strings.Builder", "strings.NewReader": "func(s string) *strings.Reader"} {
+	for expr, want := range map[string]string{"first": "main.S", "sample": "[]main.S", "&sb": "*strings.Builder", "strings.NewReader": "func(s string) *strings.Reader",
+		// Standard packages no cell imported, as a cell may use them.
+		"time.Now()": "time.Time", "bytes.NewBuffer(nil).Len()": "int", "first.N + len(os.Args)": "int"} {
 		typ, _, err := c.Last().TypeOf(expr)
 		if err != nil {
 			t.Errorf("%s: %v", expr, err)
@@ -143,10 +145,11 @@ func TestTypeOf(t *testing.T) {
 		}
 	}
 	for expr, want := range map[string]string{
-		"first":     "[N deep inner] [M P]",
-		"sample[0]": "[N deep inner] [M P]",
-		"S":         "[] [M]",
-		"sb":        "[] [Cap Grow Len Reset String Write WriteByte WriteRune WriteString]",
+		"first":                 "[N deep inner] [M P]",
+		"sample[0]":             "[N deep inner] [M P]",
+		"S":                     "[] [M]",
+		"sb":                    "[] [Cap Grow Len Reset String Write WriteByte WriteRune WriteString]",
+		"bufio.NewScanner(nil)": "[] [Buffer Bytes Err Scan Split Text]",
 	} {
 		f, m, err := c.Last().Members(expr)
 		if got := fmt.Sprint(f, " ", m); err != nil || got != want {

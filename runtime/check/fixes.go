@@ -24,26 +24,12 @@ type Edit struct {
 // reflect, so the constant is converted explicitly (uint64(1)<<n).
 func (p *Program) Fixes(items []cell.Item) []Edit {
 	var edits []Edit
-	for _, it := range items {
-		if it.Syntax == nil {
-			continue
+	inspectItems(items, func(n ast.Node) bool {
+		if b, ok := n.(*ast.BinaryExpr); ok && (b.Op == token.SHL || b.Op == token.SHR) {
+			edits = append(edits, p.shiftFix(b)...)
 		}
-		var nodes []ast.Node
-		for _, d := range it.Syntax.Decls {
-			nodes = append(nodes, d)
-		}
-		for _, s := range it.Syntax.Stmts {
-			nodes = append(nodes, s)
-		}
-		for _, n := range nodes {
-			ast.Inspect(n, func(n ast.Node) bool {
-				if b, ok := n.(*ast.BinaryExpr); ok && (b.Op == token.SHL || b.Op == token.SHR) {
-					edits = append(edits, p.shiftFix(b)...)
-				}
-				return true
-			})
-		}
-	}
+		return true
+	})
 	return edits
 }
 
@@ -108,36 +94,38 @@ func (p *Program) Unsupported(items []cell.Item, count int) []Diag {
 		at := p.fset.Position(pos)
 		out = append(out, Diag{Cell: count, Line: at.Line, Col: at.Column, Msg: what})
 	}
+	inspectItems(items, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if id, ok := ast.Unparen(n.Fun).(*ast.Ident); ok {
+				if b, ok := p.Info.Uses[id].(*types.Builtin); ok && (b.Name() == "min" || b.Name() == "max" || b.Name() == "clear") {
+					add(n.Pos(), "the builtin "+b.Name()+" (Go 1.21)")
+				}
+			}
+		case *ast.RangeStmt:
+			if tv, ok := p.Info.Types[n.X]; ok && tv.Type != nil {
+				if _, isFunc := tv.Type.Underlying().(*types.Signature); isFunc {
+					add(n.X.Pos(), "range over a function (a Go 1.23 iterator)")
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// inspectItems calls ast.Inspect with f on every declaration and statement
+// of the items that have a syntax tree.
+func inspectItems(items []cell.Item, f func(ast.Node) bool) {
 	for _, it := range items {
 		if it.Syntax == nil {
 			continue
 		}
-		var nodes []ast.Node
 		for _, d := range it.Syntax.Decls {
-			nodes = append(nodes, d)
+			ast.Inspect(d, f)
 		}
 		for _, s := range it.Syntax.Stmts {
-			nodes = append(nodes, s)
-		}
-		for _, n := range nodes {
-			ast.Inspect(n, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.CallExpr:
-					if id, ok := ast.Unparen(n.Fun).(*ast.Ident); ok {
-						if b, ok := p.Info.Uses[id].(*types.Builtin); ok && (b.Name() == "min" || b.Name() == "max" || b.Name() == "clear") {
-							add(n.Pos(), "the builtin "+b.Name()+" (Go 1.21)")
-						}
-					}
-				case *ast.RangeStmt:
-					if tv, ok := p.Info.Types[n.X]; ok && tv.Type != nil {
-						if _, isFunc := tv.Type.Underlying().(*types.Signature); isFunc {
-							add(n.X.Pos(), "range over a function (a Go 1.23 iterator)")
-						}
-					}
-				}
-				return true
-			})
+			ast.Inspect(s, f)
 		}
 	}
-	return out
 }

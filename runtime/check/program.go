@@ -20,6 +20,10 @@ type Program struct {
 	// anchor is a position in the program's file scope outside any
 	// function, where the imports and package-level names are in scope.
 	anchor token.Pos
+	// im and autoImport import, for TypeOf, the standard packages an
+	// expression names that no cell has imported yet.
+	im         *Importer
+	autoImport func(name string) (path string, ok bool)
 }
 
 // fresh marks the cell's own declarations in the clone of the store.

@@ -66,7 +66,7 @@ func (c *Checker) run(ctx context.Context, b *builder, names []string) (*Program
 		}
 		return nil, &Error{Diags: b.diags}
 	}
-	prog := &Program{Pkg: pkg, Info: info, fset: c.fset, anchor: b.anchor}
+	prog := &Program{Pkg: pkg, Info: info, fset: c.fset, anchor: b.anchor, im: c.im, autoImport: c.autoImport}
 	c.mu.Lock()
 	c.last = prog
 	c.mu.Unlock()
