@@ -241,7 +241,7 @@ func (s *Supervisor) restart(idle bool) []string {
 		}
 		failed, err := s.restore(w, decls)
 		if err == nil {
-			return restoreNotes(failed, lost)
+			return restoreNotes(decls, failed, lost)
 		}
 		s.deaths = max(s.deaths, 1) + 1 // died restoring
 	}
@@ -282,11 +282,17 @@ func withoutVars(decls []cell.Decl) []cell.Decl {
 	return out
 }
 
-// restoreNotes words what a restart kept and lost.
-func restoreNotes(failed []string, lost string) []string {
-	notes := []string{"note: the interpreter was restarted in a fresh process. The definitions in force " +
+// restoreNotes words what a restart kept and lost: restored are the
+// declarations given to the fresh interpreter, failed those of them that
+// did not compile again.
+func restoreNotes(restored []cell.Decl, failed []string, lost string) []string {
+	note := "note: the interpreter was restarted in a fresh process. The definitions in force " +
 		"(imports, types, functions, methods, constants, variables) were restored by running their declarations " +
-		"again; values that statements assigned to variables since, and goroutines still running, are lost."}
+		"again; values that statements assigned to variables since, and goroutines still running, are lost."
+	if vars := varNames(restored); vars != "" {
+		note += " Variables back at their initial values: " + vars + "."
+	}
+	notes := []string{note}
 	if lost != "" {
 		notes = append(notes, "note: not restored: "+lost)
 	}
@@ -294,6 +300,24 @@ func restoreNotes(failed []string, lost string) []string {
 		notes = append(notes, "note: not restored: "+f)
 	}
 	return notes
+}
+
+// maxNamed is how many variables a restart's note names.
+const maxNamed = 12
+
+// varNames lists the names of the variables among decls, in order, the
+// first maxNamed of them and how many more there are.
+func varNames(decls []cell.Decl) string {
+	var names []string
+	for _, d := range decls {
+		if d.Kind == cell.VarDecl {
+			names = append(names, d.Name)
+		}
+	}
+	if len(names) > maxNamed {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamed], ", "), len(names)-maxNamed)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Info describes the kernel, without asking the worker.

@@ -330,3 +330,36 @@ func BenchmarkRelay(b *testing.B) {
 		}
 	}
 }
+
+func TestRestoreNotesNameTheVariables(t *testing.T) {
+	vars := func(names ...string) []cell.Decl {
+		var ds []cell.Decl
+		for _, n := range names {
+			ds = append(ds, cell.Decl{Kind: cell.VarDecl, Name: n}, cell.Decl{Kind: cell.FuncDecl, Name: "f" + n})
+		}
+		return ds
+	}
+	tests := []struct {
+		name     string
+		restored []cell.Decl
+		want     string // in the first note; "" for no list of variables
+	}{
+		{"no declarations", nil, ""},
+		{"functions only", []cell.Decl{{Kind: cell.FuncDecl, Name: "f"}}, ""},
+		{"two variables", vars("m", "xs"), "Variables back at their initial values: m, xs."},
+		{"many variables", vars("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"),
+			"Variables back at their initial values: a, b, c, d, e, f, g, h, i, j, k, l and 2 more."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			notes := restoreNotes(tt.restored, nil, "")
+			if len(notes) != 1 {
+				t.Fatalf("notes %q, want one", notes)
+			}
+			has := strings.Contains(notes[0], "Variables back")
+			if tt.want == "" && has || tt.want != "" && !strings.HasSuffix(notes[0], tt.want) {
+				t.Errorf("note %q, want it to end with %q", notes[0], tt.want)
+			}
+		})
+	}
+}
