@@ -85,6 +85,19 @@ func TestEndToEnd(t *testing.T) {
 			},
 		},
 		{
+			// One allocation, in a body that lasts 300 ms: the samplers that
+			// run beside it every millisecond (under -m) must not add theirs.
+			name: "objects are the body's own",
+			call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-o -q -m 1GiB", Body: "s := make([]byte, 16<<20)\nfor i := 0; i < len(s); i += 4096 {\n\ts[i] = 1\n}\ntime.Sleep(300 * time.Millisecond)\n"}},
+			want: 16,
+			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+				// The make, the sleep's timer and the harness's own few.
+				if r.Objects > 50 {
+					t.Errorf("%d objects allocated, want the body's few (300 ms of 1 ms sampling added ~9 each)", r.Objects)
+				}
+			},
+		},
+		{
 			name: "line mode, repeats, output",
 			call: magics.Call{Magic: cell.Magic{Args: `-r 3 -o -q s := make([]byte, 8<<20); for i := range s { s[i] = 1 }; println("hello from the body")`}},
 			want: 8,

@@ -306,6 +306,7 @@ func (s *memState) sample(stop <-chan struct{}, done chan<- struct{}, method str
 	every := time.NewTicker(s.cfg.interval)
 	defer every.Stop()
 	sampleRSS := method != MemMethodHWM
+	rssNow := newRSSReader()
 	for {
 		select {
 		case <-stop:
@@ -315,7 +316,7 @@ func (s *memState) sample(stop <-chan struct{}, done chan<- struct{}, method str
 			s.heapPeak = max(s.heapPeak, heap[0].Value.Uint64())
 		case <-every.C:
 			if sampleRSS {
-				s.rssPeak = max(s.rssPeak, memRSS())
+				s.rssPeak = max(s.rssPeak, rssNow.read())
 				s.samples++
 			}
 			if s.cfg.children {
@@ -329,8 +330,9 @@ func (s *memState) sample(stop <-chan struct{}, done chan<- struct{}, method str
 // grows past limit. It runs for the life of the process.
 func memWatchLimit(cfg memConfig) {
 	heap := []metrics.Sample{{Name: memMetricNames[memHeapObjects]}}
+	rssNow := newRSSReader()
 	for {
-		rss := memRSS()
+		rss := rssNow.read()
 		metrics.Read(heap)
 		h := int64(heap[0].Value.Uint64())
 		if rss > cfg.limit || h > cfg.limit {
@@ -404,6 +406,43 @@ func memRSS() int64 {
 		return 0
 	}
 	return pages * int64(os.Getpagesize())
+}
+
+// rssReader reads resident memory from /proc/self/statm without
+// allocating, so that the samplers running beside a measured body (every
+// millisecond) do not add to the allocations %memit reports.
+type rssReader struct {
+	f    *os.File // nil when statm cannot be opened: read falls back to memRSS
+	page int64
+	buf  [128]byte
+}
+
+func newRSSReader() *rssReader {
+	f, err := os.Open("/proc/self/statm")
+	if err != nil {
+		return &rssReader{}
+	}
+	return &rssReader{f: f, page: int64(os.Getpagesize())}
+}
+
+// read returns the resident set size in bytes, or 0 when unknown. It reads
+// the file again from its start (procfs regenerates it), then the second
+// field, the resident pages.
+func (r *rssReader) read() int64 {
+	if r.f == nil {
+		return memRSS()
+	}
+	n, _ := r.f.ReadAt(r.buf[:], 0)
+	b := r.buf[:n]
+	i := bytes.IndexByte(b, ' ') + 1
+	if i == 0 {
+		return 0
+	}
+	var pages int64
+	for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+		pages = pages*10 + int64(b[i]-'0')
+	}
+	return pages * r.page
 }
 
 // memStatusField returns a kB field of /proc/self/status in bytes, or 0.

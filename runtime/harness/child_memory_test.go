@@ -132,3 +132,20 @@ func TestReadMemReports(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+// TestRSSReaderAllocatesNothing: the samplers that run beside a measured
+// body read resident memory every millisecond; what they allocate would be
+// counted as the body's.
+func TestRSSReaderAllocatesNothing(t *testing.T) {
+	r := newRSSReader()
+	if r.f == nil {
+		t.Skip("no /proc/self/statm here")
+	}
+	got, want := r.read(), memRSS()
+	if got <= 0 || math.Abs(float64(got-want)) > 0.25*float64(want) {
+		t.Errorf("read %d bytes resident, memRSS %d", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { r.read() }); n != 0 {
+		t.Errorf("read allocates %v objects a call, want 0", n)
+	}
+}
