@@ -263,3 +263,24 @@ func TestHTMLMemoryCells(t *testing.T) {
 		})
 	}
 }
+
+func TestExact(t *testing.T) {
+	tests := []struct {
+		x    float64
+		want string
+	}{
+		{0, "0"},
+		{40.5, "40.5"},
+		{5130000, "5,130,000"},
+		{20001.571428571428, "20,001.571428571428"}, // no digits the float64 does not have
+		{285432.7142857143, "285,432.7142857143"},
+		{-0.25, "-0.25"},
+		{-1234.5, "-1,234.5"},
+		{math.Inf(1), "+Inf"},
+	}
+	for _, tt := range tests {
+		if got := exact(tt.x); got != tt.want {
+			t.Errorf("exact(%v) = %q, want %q", tt.x, got, tt.want)
+		}
+	}
+}

@@ -69,22 +69,23 @@ func (r *Result) meanStdev() string {
 	return magics.FormatTime(r.Average, r.Precision) + " ± " + magics.FormatTime(r.Stdev, r.Precision)
 }
 
-// exact writes x in full, with thousands separators for its whole part:
-// 5,130,000 or 40.5.
+// exact writes x in full (the shortest decimal that reads back as x), with
+// thousands separators for its whole part: 5,130,000 or 20,001.571428571428.
 func exact(x float64) string {
 	if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) >= 1<<62 {
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
-	whole, frac := math.Modf(x)
-	s := magics.Thousands(int64(whole))
-	if frac != 0 {
-		f := strconv.FormatFloat(math.Abs(frac), 'f', -1, 64)
-		if x < 0 && whole == 0 {
-			s = "-0"
-		}
-		s += strings.TrimPrefix(f, "0")
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	out := magics.Thousands(n)
+	if x < 0 {
+		out = "-" + out
 	}
-	return s
+	if frac != "" {
+		out += "." + frac
+	}
+	return out
 }
 
 // bytesCell is the cell of a B/op figure: in bytes with thousands
