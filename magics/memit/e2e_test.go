@@ -18,100 +18,102 @@ import (
 
 const touchBody = "s := make([]byte, %d<<20)\nfor i := 0; i < len(s); i += 4096 {\n\ts[i] = 1\n}\n"
 
+// endToEndTests are cells that TestEndToEnd measures, with the increment
+// each should show and any further checks of its result and displays.
+var endToEndTests = []struct {
+	name  string
+	call  magics.Call
+	decls []cell.Decl
+	want  float64 // MiB of increment, within 5%
+	check func(t *testing.T, r *Result, pub *kerneltest.Publisher)
+}{
+	{
+		name: "touch 64 MiB",
+		call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-o", Body: strings.ReplaceAll(touchBody, "%d", "64")}},
+		want: 64,
+		check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+			if len(pub.Displays()) != 1 {
+				t.Fatalf("%d displays, want 1", len(pub.Displays()))
+			}
+			d := pub.Displays()[0]
+			if d["text/plain"] != r.String() || !strings.HasPrefix(r.String(), "peak memory: ") {
+				t.Errorf("text/plain = %q, result %q", d["text/plain"], r.String())
+			}
+			if h, _ := d["text/html"].(string); !strings.Contains(h, "<table") {
+				t.Errorf("text/html = %q", h)
+			}
+			if r.Method != "hwm" || r.Allocated < 64<<20 || r.HeapPeak-r.HeapBaseline < 64<<20 {
+				t.Errorf("result %+v", r)
+			}
+			rec, ok := d[record.MIMEType].(*record.Record)
+			if !ok || rec.Magic != "memit" || !strings.HasPrefix(rec.Source, "%%memit -o\n") || len(rec.Results) != 1 || rec.Environment.Go == "" {
+				t.Fatalf("record %+v", d[record.MIMEType])
+			}
+			if inc, _ := rec.Results[0].Metric(incrementUnit); len(inc) != 1 || inc[0] != float64(r.Increment) {
+				t.Errorf("record's increment %v, result's %d", inc, r.Increment)
+			}
+		},
+	},
+	{
+		// Setup keeps 100 MiB live; only the body's 16 MiB count.
+		name:  "setup excluded",
+		call:  magics.Call{Magic: cell.Magic{Cell: true, Args: "-o -q keep = make([]byte, 100<<20); for i := range keep { keep[i] = 1 }", Body: strings.ReplaceAll(touchBody, "%d", "16")}},
+		decls: []cell.Decl{{Kind: cell.VarDecl, Name: "keep", Source: "var keep []byte", Cell: 1, Line: 1}},
+		want:  16,
+		check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+			if len(pub.Displays()) != 0 {
+				t.Errorf("-q published %d displays", len(pub.Displays()))
+			}
+			if r.Baseline < 100<<20 {
+				t.Errorf("baseline %d: setup's memory is not resident", r.Baseline)
+			}
+		},
+	},
+	{
+		// Allocated, never written: in the Go heap but not resident.
+		name: "untouched",
+		call: magics.Call{Magic: cell.Magic{Args: "-o s := make([]byte, 64<<20)"}},
+		want: 0,
+		check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+			if r.HeapPeak-r.HeapBaseline < 63<<20 {
+				t.Errorf("heap grew by %d bytes, want 64 MiB", r.HeapPeak-r.HeapBaseline)
+			}
+			if h, _ := pub.Displays()[0]["text/html"].(string); !strings.Contains(h, "never written is not resident") {
+				t.Errorf("no explanation in the HTML:\n%s", h)
+			}
+		},
+	},
+	{
+		// One allocation, in a body that lasts 300 ms: the samplers that
+		// run beside it every millisecond (under -m) must not add theirs.
+		name: "objects are the body's own",
+		call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-o -q -m 1GiB", Body: "s := make([]byte, 16<<20)\nfor i := 0; i < len(s); i += 4096 {\n\ts[i] = 1\n}\ntime.Sleep(300 * time.Millisecond)\n"}},
+		want: 16,
+		check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+			// The make, the sleep's timer and the harness's own few.
+			if r.Objects > 50 {
+				t.Errorf("%d objects allocated, want the body's few (300 ms of 1 ms sampling added ~9 each)", r.Objects)
+			}
+		},
+	},
+	{
+		name: "line mode, repeats, output",
+		call: magics.Call{Magic: cell.Magic{Args: `-r 3 -o -q s := make([]byte, 8<<20); for i := range s { s[i] = 1 }; println("hello from the body")`}},
+		want: 8,
+		check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
+			if len(r.Peaks) != 3 || r.Repeat != 3 {
+				t.Errorf("peaks %v, repeat %d", r.Peaks, r.Repeat)
+			}
+			if n := strings.Count(pub.Text("stdout"), "hello from the body"); n != 3 {
+				t.Errorf("body printed %d times, want 3: %q", n, pub.Text("stdout"))
+			}
+		},
+	},
+}
+
 func TestEndToEnd(t *testing.T) {
 	wsf := magicstest.WorkspaceFunc(t)
-	keep := []cell.Decl{{Kind: cell.VarDecl, Name: "keep", Source: "var keep []byte", Cell: 1, Line: 1}}
-	tests := []struct {
-		name  string
-		call  magics.Call
-		decls []cell.Decl
-		want  float64 // MiB of increment, within 5%
-		check func(t *testing.T, r *Result, pub *kerneltest.Publisher)
-	}{
-		{
-			name: "touch 64 MiB",
-			call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-o", Body: strings.ReplaceAll(touchBody, "%d", "64")}},
-			want: 64,
-			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
-				if len(pub.Displays()) != 1 {
-					t.Fatalf("%d displays, want 1", len(pub.Displays()))
-				}
-				d := pub.Displays()[0]
-				if d["text/plain"] != r.String() || !strings.HasPrefix(r.String(), "peak memory: ") {
-					t.Errorf("text/plain = %q, result %q", d["text/plain"], r.String())
-				}
-				if h, _ := d["text/html"].(string); !strings.Contains(h, "<table") {
-					t.Errorf("text/html = %q", h)
-				}
-				if r.Method != "hwm" || r.Allocated < 64<<20 || r.HeapPeak-r.HeapBaseline < 64<<20 {
-					t.Errorf("result %+v", r)
-				}
-				rec, ok := d[record.MIMEType].(*record.Record)
-				if !ok || rec.Magic != "memit" || !strings.HasPrefix(rec.Source, "%%memit -o\n") || len(rec.Results) != 1 || rec.Environment.Go == "" {
-					t.Fatalf("record %+v", d[record.MIMEType])
-				}
-				if inc, _ := rec.Results[0].Metric(incrementUnit); len(inc) != 1 || inc[0] != float64(r.Increment) {
-					t.Errorf("record's increment %v, result's %d", inc, r.Increment)
-				}
-			},
-		},
-		{
-			// Setup keeps 100 MiB live; only the body's 16 MiB count.
-			name:  "setup excluded",
-			call:  magics.Call{Magic: cell.Magic{Cell: true, Args: "-o -q keep = make([]byte, 100<<20); for i := range keep { keep[i] = 1 }", Body: strings.ReplaceAll(touchBody, "%d", "16")}},
-			decls: keep,
-			want:  16,
-			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
-				if len(pub.Displays()) != 0 {
-					t.Errorf("-q published %d displays", len(pub.Displays()))
-				}
-				if r.Baseline < 100<<20 {
-					t.Errorf("baseline %d: setup's memory is not resident", r.Baseline)
-				}
-			},
-		},
-		{
-			// Allocated, never written: in the Go heap but not resident.
-			name: "untouched",
-			call: magics.Call{Magic: cell.Magic{Args: "-o s := make([]byte, 64<<20)"}},
-			want: 0,
-			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
-				if r.HeapPeak-r.HeapBaseline < 63<<20 {
-					t.Errorf("heap grew by %d bytes, want 64 MiB", r.HeapPeak-r.HeapBaseline)
-				}
-				if h, _ := pub.Displays()[0]["text/html"].(string); !strings.Contains(h, "never written is not resident") {
-					t.Errorf("no explanation in the HTML:\n%s", h)
-				}
-			},
-		},
-		{
-			// One allocation, in a body that lasts 300 ms: the samplers that
-			// run beside it every millisecond (under -m) must not add theirs.
-			name: "objects are the body's own",
-			call: magics.Call{Magic: cell.Magic{Cell: true, Args: "-o -q -m 1GiB", Body: "s := make([]byte, 16<<20)\nfor i := 0; i < len(s); i += 4096 {\n\ts[i] = 1\n}\ntime.Sleep(300 * time.Millisecond)\n"}},
-			want: 16,
-			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
-				// The make, the sleep's timer and the harness's own few.
-				if r.Objects > 50 {
-					t.Errorf("%d objects allocated, want the body's few (300 ms of 1 ms sampling added ~9 each)", r.Objects)
-				}
-			},
-		},
-		{
-			name: "line mode, repeats, output",
-			call: magics.Call{Magic: cell.Magic{Args: `-r 3 -o -q s := make([]byte, 8<<20); for i := range s { s[i] = 1 }; println("hello from the body")`}},
-			want: 8,
-			check: func(t *testing.T, r *Result, pub *kerneltest.Publisher) {
-				if len(r.Peaks) != 3 || r.Repeat != 3 {
-					t.Errorf("peaks %v, repeat %d", r.Peaks, r.Repeat)
-				}
-				if n := strings.Count(pub.Text("stdout"), "hello from the body"); n != 3 {
-					t.Errorf("body printed %d times, want 3: %q", n, pub.Text("stdout"))
-				}
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range endToEndTests {
 		t.Run(tt.name, func(t *testing.T) {
 			pub := &kerneltest.Publisher{}
 			tt.call.Name, tt.call.Count, tt.call.Line, tt.call.BodyLine = "memit", 2, 1, 2

@@ -155,22 +155,26 @@ func TestParseCall(t *testing.T) {
 		{name: "bad variable name", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-v 9x x"}}, wantErr: "UsageError"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := parseCall(tt.call)
-			if tt.wantErr != "" {
-				var ke *protocol.Error
-				if !errors.As(err, &ke) || !strings.Contains(ke.Error(), tt.wantErr) {
-					t.Fatalf("got %v, want %s", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if msg := tt.check(c); msg != "" {
-				t.Errorf("%s: %+v", msg, c)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkParseCall(t, tt.call, tt.check, tt.wantErr) })
+	}
+}
+
+// checkParseCall parses call and checks the error against wantErr, when it
+// is set, or else the config with check, which returns what is wrong or "".
+func checkParseCall(t *testing.T, call magics.Call, check func(*config) string, wantErr string) {
+	c, err := parseCall(call)
+	if wantErr != "" {
+		var ke *protocol.Error
+		if !errors.As(err, &ke) || !strings.Contains(ke.Error(), wantErr) {
+			t.Fatalf("got %v, want %s", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := check(c); msg != "" {
+		t.Errorf("%s: %+v", msg, c)
 	}
 }
 

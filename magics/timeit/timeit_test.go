@@ -61,91 +61,11 @@ func TestTimeitEndToEnd(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 
-	t.Run("line mode with automatic loop count", func(t *testing.T) {
-		start := time.Now()
-		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "x := 3*7"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v != nil {
-			t.Errorf("value %v without -o", v)
-		}
-		if len(pub.Displays()) != 1 {
-			t.Fatalf("%d displays, want 1", len(pub.Displays()))
-		}
-		text := pub.Displays()[0]["text/plain"].(string)
-		if !strings.Contains(text, " per loop (mean ± std. dev. of 7 runs, ") || !strings.HasSuffix(text, " loops each)") {
-			t.Errorf("text/plain %q", text)
-		}
-		html := pub.Displays()[0]["text/html"].(string)
-		for _, want := range []string{"<table", "median [95% CI]", "B/op", "allocs/op", "build time"} {
-			if !strings.Contains(html, want) {
-				t.Errorf("text/html lacks %q", want)
-			}
-		}
-		rec, ok := pub.Displays()[0][record.MIMEType].(*record.Record)
-		if !ok {
-			t.Fatalf("no record in the bundle: %v", pub.Displays()[0])
-		}
-		if rec.Magic != "timeit" || rec.Source != "%timeit x := 3*7" || rec.Cell != 5 || rec.Clock != "wall" || len(rec.Results) != 1 {
-			t.Errorf("record %+v", rec)
-		}
-		if v, ok := rec.Results[0].Metric("sec/op"); !ok || len(v) != 7 {
-			t.Errorf("record's sec/op %v", v)
-		}
-		if env := rec.Environment; env.Go == "" || env.GOMAXPROCS < 1 || env.Perfnb != "test-version" {
-			t.Errorf("environment %+v", env)
-		}
-		if !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
-			t.Errorf("text/html lacks the environment footer or the clock:\n%s", html)
-		}
-		t.Logf("%s (in %v)", text, time.Since(start))
-	})
+	t.Run("line mode with automatic loop count", func(t *testing.T) { testLineMode(t, e, ctx) })
 
-	t.Run("-c measures CPU time", func(t *testing.T) {
-		// A sleep takes wall-clock time but hardly any CPU time.
-		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-c -n 5 -r 3 -o time.Sleep(2 * time.Millisecond)"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := v.(*Result)
-		if r.Clock != "cpu" || r.Average <= 0 || r.Average > 1e-3 {
-			t.Errorf("-c of a 2 ms sleep: clock %q, mean %g s", r.Clock, r.Average)
-		}
-		rec := pub.Displays()[0][record.MIMEType].(*record.Record)
-		if _, ok := rec.Results[0].Metric("cpu-sec/op"); !ok || rec.Clock != "cpu" {
-			t.Errorf("record %+v", rec)
-		}
-		if html := pub.Displays()[0]["text/html"].(string); !strings.Contains(html, "CPU time of the process (-c)") {
-			t.Errorf("the table does not name the CPU clock:\n%s", html)
-		}
-		if out := pub.Text("stdout") + pub.Text("stderr"); out != "" {
-			t.Errorf("printed %q", out)
-		}
-	})
+	t.Run("-c measures CPU time", func(t *testing.T) { testCPUClock(t, e, ctx) })
 
-	t.Run("cell mode with setup, -o and -v", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)", Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, ok := v.(*Result)
-		if !ok {
-			t.Fatalf("value %T, want *Result", v)
-		}
-		if r.Loops != 50 || r.Repeat != 3 || len(r.Timings) != 3 || len(r.AllRuns) != 3 {
-			t.Errorf("result %+v", r)
-		}
-		if !(r.Best > 0 && r.Best <= r.Average && r.Average <= r.Worst) || r.CompileTime <= 0 {
-			t.Errorf("result %+v", r)
-		}
-		if !strings.HasPrefix(r.String(), "<TimeitResult : ") || !strings.Contains(r.String(), "of 3 runs, 50 loops each)>") {
-			t.Errorf("String() = %q", r.String())
-		}
-		if e.vars["res"] != v {
-			t.Errorf("-v res stored %v", e.vars["res"])
-		}
-	})
+	t.Run("cell mode with setup, -o and -v", func(t *testing.T) { testCellMode(t, e, ctx) })
 
 	t.Run("allocations are counted", func(t *testing.T) {
 		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-n 1000 -r 2 -o s := strings.Join(words, \" \")"}})
@@ -167,30 +87,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("comparison", func(t *testing.T) {
-		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 200 -r 5 -o", Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, ok := v.(*Comparison)
-		if !ok || len(c.Variants) != 2 {
-			t.Fatalf("value %#v", v)
-		}
-		if c.Variants[0].Label != "fast" || c.Variants[1].Label != "slow" || c.Variants[0].Repeat != 5 {
-			t.Errorf("variants %s, %s (want fastest first)", c.Variants[0], c.Variants[1])
-		}
-		text := pub.Displays()[0]["text/plain"].(string)
-		html := pub.Displays()[0]["text/html"].(string)
-		for _, want := range []string{"fast: ", "slow: ", "slower than fast", "p="} {
-			if !strings.Contains(text, want) {
-				t.Errorf("text/plain lacks %q:\n%s", want, text)
-			}
-		}
-		if !strings.Contains(html, "×") || !strings.Contains(html, "fastest") {
-			t.Errorf("text/html lacks the ratio:\n%s", html)
-		}
-		t.Log("\n" + text)
-	})
+	t.Run("comparison", func(t *testing.T) { testComparison(t, e, ctx) })
 
 	t.Run("user output is streamed", func(t *testing.T) {
 		_, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: `-n 2 -r 1 fmt.Println("hello from the cell")`}})
@@ -205,6 +102,130 @@ func TestTimeitEndToEnd(t *testing.T) {
 		}
 	})
 
+	testTimeitErrors(t, e)
+}
+
+// testLineMode times a statement in line mode, where the loop count is
+// calibrated, and checks the display: text, table, record and environment.
+func testLineMode(t *testing.T, e *testEnv, ctx context.Context) {
+	start := time.Now()
+	v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "x := 3*7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil {
+		t.Errorf("value %v without -o", v)
+	}
+	if len(pub.Displays()) != 1 {
+		t.Fatalf("%d displays, want 1", len(pub.Displays()))
+	}
+	text := pub.Displays()[0]["text/plain"].(string)
+	if !strings.Contains(text, " per loop (mean ± std. dev. of 7 runs, ") || !strings.HasSuffix(text, " loops each)") {
+		t.Errorf("text/plain %q", text)
+	}
+	html := pub.Displays()[0]["text/html"].(string)
+	for _, want := range []string{"<table", "median [95% CI]", "B/op", "allocs/op", "build time"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("text/html lacks %q", want)
+		}
+	}
+	rec, ok := pub.Displays()[0][record.MIMEType].(*record.Record)
+	if !ok {
+		t.Fatalf("no record in the bundle: %v", pub.Displays()[0])
+	}
+	if rec.Magic != "timeit" || rec.Source != "%timeit x := 3*7" || rec.Cell != 5 || rec.Clock != "wall" || len(rec.Results) != 1 {
+		t.Errorf("record %+v", rec)
+	}
+	if v, ok := rec.Results[0].Metric("sec/op"); !ok || len(v) != 7 {
+		t.Errorf("record's sec/op %v", v)
+	}
+	if env := rec.Environment; env.Go == "" || env.GOMAXPROCS < 1 || env.Perfnb != "test-version" {
+		t.Errorf("environment %+v", env)
+	}
+	if !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
+		t.Errorf("text/html lacks the environment footer or the clock:\n%s", html)
+	}
+	t.Logf("%s (in %v)", text, time.Since(start))
+}
+
+// testCPUClock checks that -c times with the process's CPU clock.
+func testCPUClock(t *testing.T, e *testEnv, ctx context.Context) {
+	// A sleep takes wall-clock time but hardly any CPU time.
+	v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-c -n 5 -r 3 -o time.Sleep(2 * time.Millisecond)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.(*Result)
+	if r.Clock != "cpu" || r.Average <= 0 || r.Average > 1e-3 {
+		t.Errorf("-c of a 2 ms sleep: clock %q, mean %g s", r.Clock, r.Average)
+	}
+	rec := pub.Displays()[0][record.MIMEType].(*record.Record)
+	if _, ok := rec.Results[0].Metric("cpu-sec/op"); !ok || rec.Clock != "cpu" {
+		t.Errorf("record %+v", rec)
+	}
+	if html := pub.Displays()[0]["text/html"].(string); !strings.Contains(html, "CPU time of the process (-c)") {
+		t.Errorf("the table does not name the CPU clock:\n%s", html)
+	}
+	if out := pub.Text("stdout") + pub.Text("stderr"); out != "" {
+		t.Errorf("printed %q", out)
+	}
+}
+
+// testCellMode times a cell body after its setup and checks the *Result
+// that -o returns and -v stores.
+func testCellMode(t *testing.T, e *testEnv, ctx context.Context) {
+	v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)", Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := v.(*Result)
+	if !ok {
+		t.Fatalf("value %T, want *Result", v)
+	}
+	if r.Loops != 50 || r.Repeat != 3 || len(r.Timings) != 3 || len(r.AllRuns) != 3 {
+		t.Errorf("result %+v", r)
+	}
+	if !(r.Best > 0 && r.Best <= r.Average && r.Average <= r.Worst) || r.CompileTime <= 0 {
+		t.Errorf("result %+v", r)
+	}
+	if !strings.HasPrefix(r.String(), "<TimeitResult : ") || !strings.Contains(r.String(), "of 3 runs, 50 loops each)>") {
+		t.Errorf("String() = %q", r.String())
+	}
+	if e.vars["res"] != v {
+		t.Errorf("-v res stored %v", e.vars["res"])
+	}
+}
+
+// testComparison times two labelled variants and checks that they are
+// compared, the fastest first.
+func testComparison(t *testing.T, e *testEnv, ctx context.Context) {
+	v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 200 -r 5 -o", Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := v.(*Comparison)
+	if !ok || len(c.Variants) != 2 {
+		t.Fatalf("value %#v", v)
+	}
+	if c.Variants[0].Label != "fast" || c.Variants[1].Label != "slow" || c.Variants[0].Repeat != 5 {
+		t.Errorf("variants %s, %s (want fastest first)", c.Variants[0], c.Variants[1])
+	}
+	text := pub.Displays()[0]["text/plain"].(string)
+	html := pub.Displays()[0]["text/html"].(string)
+	for _, want := range []string{"fast: ", "slow: ", "slower than fast", "p="} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text/plain lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(html, "×") || !strings.Contains(html, "fastest") {
+		t.Errorf("text/html lacks the ratio:\n%s", html)
+	}
+	t.Log("\n" + text)
+}
+
+// testTimeitErrors checks the error each failing call gives, and that an
+// interrupt is prompt.
+func testTimeitErrors(t *testing.T, e *testEnv) {
 	errTests := []struct {
 		name     string
 		call     magics.Call

@@ -104,110 +104,112 @@ func runSteps(t *testing.T, i *Interp, steps []step) {
 	}
 }
 
+// evalTests are sequences of cells, each run in a fresh interpreter by TestEval.
+var evalTests = []struct {
+	name  string
+	steps []step
+}{
+	{"expressions", []step{
+		ex("1 + 2 + 3", "6"),
+		ex("[]int{1, 4, 9}", "[1 4 9]"),
+		dc("func g() {}"),
+		ex("g()", "-"),
+		dc("func two() (int, string) { return 1, \"a\" }"),
+		ex("two()", "1"),
+		ex(`fmt.Println("quiet")`, "-"),
+		ex(`fmt.Sprint("shown")`, "shown"),
+		ex(`println("builtin")`, "-"),
+	}},
+	{"redefine vars funcs consts", []step{
+		st("x := 1"), st("x := 2"), ex("x", "2"),
+		st(`x := "s"`), ex("x", "s"),
+		dc("var x = 3.5"), ex("x", "3.5"),
+		dc("func f() int { return 1 }"), ex("f()", "1"),
+		dc("func f() int { return 2 }"), ex("f()", "2"),
+		dc("const c = 1"), dc("const c = 2"), ex("c", "2"),
+	}},
+	{"redefine type and method", []step{
+		dc("type T struct{ A int }"),
+		dc("func (t T) M() int { return t.A }"),
+		ex("T{1}.M()", "1"),
+		st("n := 40"), st("n++"),
+		st("ts := []T{{A: 5}}"),
+		dc("func (t T) M() int { return t.A * 10 }"),
+		ex("T{1}.M()", "10"),
+		dc("type T struct{ A, B int }"),
+		ex("T{1, 2}", "{1 2}"),
+		ex("T{3, 4}.M()", "30"),
+		ex("n", "41"), // plain data of an unchanged type keeps its value
+		ex("len(ts)", "1"),
+		dc("type T struct{ A, B int }"), // unchanged: no rebuild
+		ex("T{5, 6}.B", "6"),
+	}},
+	{"redefinition drops what no longer compiles", []step{
+		dc("type P struct{ A int }"),
+		dc("func (p P) Get() int { return p.A }"),
+		{kind: cell.Declaration, src: "type P struct{ B int }", stderr: "P.Get (In[2]:1) was dropped"},
+		ex("P{B: 2}.B", "2"),
+		fails(ex("P{B: 2}.Get()", ""), "Get"),
+	}},
+	{"auto import", []step{
+		{kind: cell.Statement, src: `fmt.Println("hello")`, stdout: "hello\n"},
+		ex(`strings.ToUpper("go")`, "GO"),
+		ex("rand.Intn(1)", "0"), // math/rand
+		ex(`template.HTMLEscapeString("<")`, "&lt;"),
+		dc("var buf bytes.Buffer"),
+		st(`buf.WriteString("b")`), ex("buf.String()", "b"),
+		{kind: cell.Import, src: `import "crypto/rand"`},
+		ex("rand.Reader != nil", "true"),
+		{kind: cell.Import, src: `import "fmt"`}, // already there
+		st("sort := 3"), ex("sort", "3"),         // a variable is not a package
+	}},
+	{"streams", []step{
+		{kind: cell.Statement, src: `fmt.Print("a"); fmt.Printf("%d", 1)`, stdout: "a1"},
+		{kind: cell.Statement, src: `os.Stdout.WriteString("w")`, stdout: "w"},
+		{kind: cell.Statement, src: `fmt.Fprintln(os.Stderr, "e")`, stderr: "e\n"},
+		{kind: cell.Statement, src: `log.Println("logged")`, stderr: "logged"},
+	}},
+	{"errors", []step{
+		fails(step{kind: cell.Expression, src: "\nundefinedz + 1", line: 3}, "CompileError: In[1]:4:1: undefined: undefinedz"),
+		fails(st(`panic("boom")`), "panic: boom"),
+		dc("func h() { var m map[string]int; m[\"a\"] = 1 }"),
+		fails(st("h()"), "panic: assignment to entry in nil map"),
+		fails(st("x := ("), "CompileError: In[5]:"),
+		fails(st("os.Exit(3)"), "Exit: os.Exit(3) called: the cell stopped; the kernel keeps running"),
+		fails(st(`log.Fatal("fatal!")`), "Exit: log.Fatal called (exit status 1): the cell stopped"),
+		fails(st(`log.Fatalf("%d", 1)`), "Exit: log.Fatalf called (exit status 1)"),
+		{kind: cell.Statement, src: `log.Println("still logging")`, stderr: "still logging"},
+		ex("1", "1"),
+	}},
+	{"goroutines", []step{
+		{kind: cell.Statement, src: "done := make(chan bool)\ngo func() { defer close(done); panic(\"bad\") }()\n<-done\ntime.Sleep(20 * time.Millisecond)", stderr: "panic in goroutine: bad"},
+		dc("func boom(n int, c chan bool) { defer close(c); panic(fmt.Sprint(\"n=\", n)) }"),
+		{kind: cell.Statement, src: "c := make(chan bool)\ngo boom(7, c)\n<-c\ntime.Sleep(20 * time.Millisecond)", stderr: "panic in goroutine: n=7"},
+		dc("func send(c chan int, n float64) { time.Sleep(10 * time.Millisecond); c <- int(n) }"),
+		dc("const k = 2"),
+		st("ch := make(chan int, 2)"),
+		st("v := 1.0\ngo send(ch, v)\ngo send(ch, k)\nv = 5"), // arguments are evaluated at the go statement
+		ex("<-ch + <-ch", "3"),
+		fails(st("go os.Exit(1)\ntime.Sleep(20 * time.Millisecond)\npanic(\"after\")"), "after"),
+		ex("1", "1"), // still alive
+		dc("func spawn(c chan bool) { go func() { defer close(c); var s []int; _ = s[3] }() }"),
+		{kind: cell.Statement, src: "c2 := make(chan bool)\nspawn(c2)\n<-c2\ntime.Sleep(20 * time.Millisecond)", stderr: "index out of range"},
+		// Callbacks run later on goroutines of their own: guarded too.
+		{kind: cell.Statement, src: "time.AfterFunc(time.Millisecond, func() { var m map[string]int; m[\"x\"] = 1 })\ntime.Sleep(50 * time.Millisecond)", stderr: "panic in goroutine: assignment to entry in nil map"},
+		{kind: cell.Statement, src: "cctx, cancel := context.WithCancel(context.Background())\ncontext.AfterFunc(cctx, func() { panic(\"later\") })\ncancel()\ntime.Sleep(50 * time.Millisecond)", stderr: "panic in goroutine: later"},
+	}},
+	{"imports and keyword statements", []step{
+		{kind: cell.Import, src: "import (\n\t\"fmt\"\n\tstr \"strings\"\n)"},
+		ex(`str.Repeat("ab", 2)`, "abab"),
+		fails(step{kind: cell.Import, src: "import (\n\t\"fmt\"\n\t\"nosuch/pkg\"\n)", line: 4}, "In[3]:6:"),
+		fails(step{kind: cell.Import, src: `import "github.com/google/uuid"`}, `cannot import "github.com/google/uuid": interpreted cells can import only the standard library`),
+		{kind: cell.Statement, src: "var greeting = \"hi\"\nfmt.Println(greeting)", stdout: "hi\n"},
+		ex("func() int { return 7 }()", "7"),
+	}},
+}
+
 func TestEval(t *testing.T) {
-	tests := []struct {
-		name  string
-		steps []step
-	}{
-		{"expressions", []step{
-			ex("1 + 2 + 3", "6"),
-			ex("[]int{1, 4, 9}", "[1 4 9]"),
-			dc("func g() {}"),
-			ex("g()", "-"),
-			dc("func two() (int, string) { return 1, \"a\" }"),
-			ex("two()", "1"),
-			ex(`fmt.Println("quiet")`, "-"),
-			ex(`fmt.Sprint("shown")`, "shown"),
-			ex(`println("builtin")`, "-"),
-		}},
-		{"redefine vars funcs consts", []step{
-			st("x := 1"), st("x := 2"), ex("x", "2"),
-			st(`x := "s"`), ex("x", "s"),
-			dc("var x = 3.5"), ex("x", "3.5"),
-			dc("func f() int { return 1 }"), ex("f()", "1"),
-			dc("func f() int { return 2 }"), ex("f()", "2"),
-			dc("const c = 1"), dc("const c = 2"), ex("c", "2"),
-		}},
-		{"redefine type and method", []step{
-			dc("type T struct{ A int }"),
-			dc("func (t T) M() int { return t.A }"),
-			ex("T{1}.M()", "1"),
-			st("n := 40"), st("n++"),
-			st("ts := []T{{A: 5}}"),
-			dc("func (t T) M() int { return t.A * 10 }"),
-			ex("T{1}.M()", "10"),
-			dc("type T struct{ A, B int }"),
-			ex("T{1, 2}", "{1 2}"),
-			ex("T{3, 4}.M()", "30"),
-			ex("n", "41"), // plain data of an unchanged type keeps its value
-			ex("len(ts)", "1"),
-			dc("type T struct{ A, B int }"), // unchanged: no rebuild
-			ex("T{5, 6}.B", "6"),
-		}},
-		{"redefinition drops what no longer compiles", []step{
-			dc("type P struct{ A int }"),
-			dc("func (p P) Get() int { return p.A }"),
-			{kind: cell.Declaration, src: "type P struct{ B int }", stderr: "P.Get (In[2]:1) was dropped"},
-			ex("P{B: 2}.B", "2"),
-			fails(ex("P{B: 2}.Get()", ""), "Get"),
-		}},
-		{"auto import", []step{
-			{kind: cell.Statement, src: `fmt.Println("hello")`, stdout: "hello\n"},
-			ex(`strings.ToUpper("go")`, "GO"),
-			ex("rand.Intn(1)", "0"), // math/rand
-			ex(`template.HTMLEscapeString("<")`, "&lt;"),
-			dc("var buf bytes.Buffer"),
-			st(`buf.WriteString("b")`), ex("buf.String()", "b"),
-			{kind: cell.Import, src: `import "crypto/rand"`},
-			ex("rand.Reader != nil", "true"),
-			{kind: cell.Import, src: `import "fmt"`}, // already there
-			st("sort := 3"), ex("sort", "3"),         // a variable is not a package
-		}},
-		{"streams", []step{
-			{kind: cell.Statement, src: `fmt.Print("a"); fmt.Printf("%d", 1)`, stdout: "a1"},
-			{kind: cell.Statement, src: `os.Stdout.WriteString("w")`, stdout: "w"},
-			{kind: cell.Statement, src: `fmt.Fprintln(os.Stderr, "e")`, stderr: "e\n"},
-			{kind: cell.Statement, src: `log.Println("logged")`, stderr: "logged"},
-		}},
-		{"errors", []step{
-			fails(step{kind: cell.Expression, src: "\nundefinedz + 1", line: 3}, "CompileError: In[1]:4:1: undefined: undefinedz"),
-			fails(st(`panic("boom")`), "panic: boom"),
-			dc("func h() { var m map[string]int; m[\"a\"] = 1 }"),
-			fails(st("h()"), "panic: assignment to entry in nil map"),
-			fails(st("x := ("), "CompileError: In[5]:"),
-			fails(st("os.Exit(3)"), "Exit: os.Exit(3) called: the cell stopped; the kernel keeps running"),
-			fails(st(`log.Fatal("fatal!")`), "Exit: log.Fatal called (exit status 1): the cell stopped"),
-			fails(st(`log.Fatalf("%d", 1)`), "Exit: log.Fatalf called (exit status 1)"),
-			{kind: cell.Statement, src: `log.Println("still logging")`, stderr: "still logging"},
-			ex("1", "1"),
-		}},
-		{"goroutines", []step{
-			{kind: cell.Statement, src: "done := make(chan bool)\ngo func() { defer close(done); panic(\"bad\") }()\n<-done\ntime.Sleep(20 * time.Millisecond)", stderr: "panic in goroutine: bad"},
-			dc("func boom(n int, c chan bool) { defer close(c); panic(fmt.Sprint(\"n=\", n)) }"),
-			{kind: cell.Statement, src: "c := make(chan bool)\ngo boom(7, c)\n<-c\ntime.Sleep(20 * time.Millisecond)", stderr: "panic in goroutine: n=7"},
-			dc("func send(c chan int, n float64) { time.Sleep(10 * time.Millisecond); c <- int(n) }"),
-			dc("const k = 2"),
-			st("ch := make(chan int, 2)"),
-			st("v := 1.0\ngo send(ch, v)\ngo send(ch, k)\nv = 5"), // arguments are evaluated at the go statement
-			ex("<-ch + <-ch", "3"),
-			fails(st("go os.Exit(1)\ntime.Sleep(20 * time.Millisecond)\npanic(\"after\")"), "after"),
-			ex("1", "1"), // still alive
-			dc("func spawn(c chan bool) { go func() { defer close(c); var s []int; _ = s[3] }() }"),
-			{kind: cell.Statement, src: "c2 := make(chan bool)\nspawn(c2)\n<-c2\ntime.Sleep(20 * time.Millisecond)", stderr: "index out of range"},
-			// Callbacks run later on goroutines of their own: guarded too.
-			{kind: cell.Statement, src: "time.AfterFunc(time.Millisecond, func() { var m map[string]int; m[\"x\"] = 1 })\ntime.Sleep(50 * time.Millisecond)", stderr: "panic in goroutine: assignment to entry in nil map"},
-			{kind: cell.Statement, src: "cctx, cancel := context.WithCancel(context.Background())\ncontext.AfterFunc(cctx, func() { panic(\"later\") })\ncancel()\ntime.Sleep(50 * time.Millisecond)", stderr: "panic in goroutine: later"},
-		}},
-		{"imports and keyword statements", []step{
-			{kind: cell.Import, src: "import (\n\t\"fmt\"\n\tstr \"strings\"\n)"},
-			ex(`str.Repeat("ab", 2)`, "abab"),
-			fails(step{kind: cell.Import, src: "import (\n\t\"fmt\"\n\t\"nosuch/pkg\"\n)", line: 4}, "In[3]:6:"),
-			fails(step{kind: cell.Import, src: `import "github.com/google/uuid"`}, `cannot import "github.com/google/uuid": interpreted cells can import only the standard library`),
-			{kind: cell.Statement, src: "var greeting = \"hi\"\nfmt.Println(greeting)", stdout: "hi\n"},
-			ex("func() int { return 7 }()", "7"),
-		}},
-	}
-	for _, tc := range tests {
+	for _, tc := range evalTests {
 		t.Run(tc.name, func(t *testing.T) {
 			if raceEnabled && tc.name == "goroutines" {
 				t.Skip("yaegi's goroutines race with later evaluations inside yaegi (see race_test.go)")

@@ -19,6 +19,57 @@ func bench(setup, body string) Benchmark {
 	}
 }
 
+// generateTests are benchmarks of a cell and the strings that the program
+// Generate makes of each, with TestGenerate's declarations, must (want) and
+// must not (avoid) contain.
+var generateTests = []struct {
+	name        string
+	bench       Benchmark
+	want, avoid []string
+}{
+	{
+		name:  "auto import and declared variable used",
+		bench: bench("", `s := strings.Repeat("a", 3)`),
+		want:  []string{"\t\"strings\"\n", "_ = s\n", "//line In[7]:2:1\ns := strings.Repeat", "func BenchmarkCell(b *testing.B) {\n\tb.Cleanup(harness.RedirectStdout())\n", "for b.Loop() {"},
+		// No defer in the benchmark function: it changes the loop's
+		// code and cost (see emit).
+		avoid: []string{"\"os\"", "func fib", "func unused", "\"fmt\"", "defer"},
+	},
+	{
+		name:  "stored import under its alias, used declaration and its dependencies",
+		bench: bench("", `n := len(words) + fib(10) + point{1, 2}.norm()`),
+		want:  []string{"str \"strings\"", "//line In[3]:4:1\nvar words", "//line In[2]:1:1\nfunc fib", "func (p point) norm()", "func abs(", "type point"},
+		avoid: []string{"\"os\"", "func unused", "func show"},
+	},
+	{
+		name:  "expression statements kept",
+		bench: bench("x, y := 3, 7", "x*y\nlen(words)\nfib(3)\nint(x)\n<-make(chan int, 1)"),
+		want:  []string{"_ = /*line In[7]:2:1*/x*y\n", "_ = /*line In[7]:3:1*/len(words)\n", "\nfib(3)\n", "_ = /*line In[7]:5:1*/int(x)\n", "\n<-make(chan int, 1)", "\"perfnbcell/harness\"", "//line In[7]:1:10\nx, y := 3, 7", "_ = x\n", "_ = y\n"},
+	},
+	{
+		name:  "display calls build against the stub",
+		bench: bench("", "show()"),
+		want:  []string{"\"perfnbcell/display\"", "func show()"},
+	},
+	{
+		name:  "an explicit import of perfnb/display uses the stub",
+		bench: Benchmark{Name: "Cell", Body: Snippet{Source: `h := disp.HTML("x")`, Cell: 9, Line: 1}},
+		want:  []string{"disp \"perfnbcell/display\""},
+		avoid: []string{"\"perfnb/display\""},
+	},
+	{
+		name:  "a cell variable named b renames the benchmark's parameter",
+		bench: bench("", "x := b * 2"),
+		want:  []string{"func BenchmarkCell(perfnbB *testing.B)", "for perfnbB.Loop()", "var b = 2"},
+	},
+	{
+		name: "code around the loop follows the renamed parameter",
+		bench: Benchmark{Name: "Cell", Body: Snippet{Source: "b++", Cell: 9, Line: 2},
+			BeforeLoop: "b.ReportAllocs()\nruntime.GC()", AfterLoop: "b.ReportMetric(1, \"x/op\")"},
+		want: []string{"perfnbB.ReportAllocs()", "perfnbB.ReportMetric(1, \"x/op\")", "\"runtime\""},
+	},
+}
+
 func TestGenerate(t *testing.T) {
 	decls := []cell.Decl{
 		{Kind: cell.ImportDecl, Name: "os", Source: `import "os"`, Cell: 1, Line: 1},
@@ -33,54 +84,7 @@ func TestGenerate(t *testing.T) {
 		{Kind: cell.ImportDecl, Name: "perfnb/display", Source: `import disp "perfnb/display"`, Cell: 4, Line: 3},
 		{Kind: cell.FuncDecl, Name: "unused", Source: `func unused() { fmt.Println(os.Args) }`, Cell: 5, Line: 1},
 	}
-	tests := []struct {
-		name        string
-		bench       Benchmark
-		want, avoid []string
-	}{
-		{
-			name:  "auto import and declared variable used",
-			bench: bench("", `s := strings.Repeat("a", 3)`),
-			want:  []string{"\t\"strings\"\n", "_ = s\n", "//line In[7]:2:1\ns := strings.Repeat", "func BenchmarkCell(b *testing.B) {\n\tb.Cleanup(harness.RedirectStdout())\n", "for b.Loop() {"},
-			// No defer in the benchmark function: it changes the loop's
-			// code and cost (see emit).
-			avoid: []string{"\"os\"", "func fib", "func unused", "\"fmt\"", "defer"},
-		},
-		{
-			name:  "stored import under its alias, used declaration and its dependencies",
-			bench: bench("", `n := len(words) + fib(10) + point{1, 2}.norm()`),
-			want:  []string{"str \"strings\"", "//line In[3]:4:1\nvar words", "//line In[2]:1:1\nfunc fib", "func (p point) norm()", "func abs(", "type point"},
-			avoid: []string{"\"os\"", "func unused", "func show"},
-		},
-		{
-			name:  "expression statements kept",
-			bench: bench("x, y := 3, 7", "x*y\nlen(words)\nfib(3)\nint(x)\n<-make(chan int, 1)"),
-			want:  []string{"_ = /*line In[7]:2:1*/x*y\n", "_ = /*line In[7]:3:1*/len(words)\n", "\nfib(3)\n", "_ = /*line In[7]:5:1*/int(x)\n", "\n<-make(chan int, 1)", "\"perfnbcell/harness\"", "//line In[7]:1:10\nx, y := 3, 7", "_ = x\n", "_ = y\n"},
-		},
-		{
-			name:  "display calls build against the stub",
-			bench: bench("", "show()"),
-			want:  []string{"\"perfnbcell/display\"", "func show()"},
-		},
-		{
-			name:  "an explicit import of perfnb/display uses the stub",
-			bench: Benchmark{Name: "Cell", Body: Snippet{Source: `h := disp.HTML("x")`, Cell: 9, Line: 1}},
-			want:  []string{"disp \"perfnbcell/display\""},
-			avoid: []string{"\"perfnb/display\""},
-		},
-		{
-			name:  "a cell variable named b renames the benchmark's parameter",
-			bench: bench("", "x := b * 2"),
-			want:  []string{"func BenchmarkCell(perfnbB *testing.B)", "for perfnbB.Loop()", "var b = 2"},
-		},
-		{
-			name: "code around the loop follows the renamed parameter",
-			bench: Benchmark{Name: "Cell", Body: Snippet{Source: "b++", Cell: 9, Line: 2},
-				BeforeLoop: "b.ReportAllocs()\nruntime.GC()", AfterLoop: "b.ReportMetric(1, \"x/op\")"},
-			want: []string{"perfnbB.ReportAllocs()", "perfnbB.ReportMetric(1, \"x/op\")", "\"runtime\""},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range generateTests {
 		t.Run(tt.name, func(t *testing.T) {
 			src, err := Generate(Program{Decls: decls, Benchmarks: []Benchmark{tt.bench}})
 			if err != nil {
