@@ -139,8 +139,29 @@ func build() (*env, error) {
 	}
 	buildTime := time.Since(start)
 
-	// Keep the user's Go caches: the kernel's magics build with the go
-	// command, and a cold cache would make every build slow.
+	if e.environ, err = testEnviron(root, e.prefix); err != nil {
+		return nil, err
+	}
+
+	cmd = exec.Command(e.bin, "install", "--prefix", e.prefix, "--name", kernelName)
+	cmd.Env = e.environ
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("perfnb install --prefix %s: %v\n%s", e.prefix, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(e.specDir, "kernel.json")); err != nil {
+		return nil, fmt.Errorf("perfnb install said %q but: %w", out, err)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: built perfnb in %v, installed in %s\n", buildTime.Round(time.Millisecond), e.specDir)
+	return e, nil
+}
+
+// testEnviron returns the environment of the Jupyter clients and kernels
+// the tests start: this process's, with Jupyter's and IPython's
+// directories and HOME under root, the kernelspecs of prefix, and the
+// user's Go caches kept (the kernel's magics build with the go command,
+// and a cold cache would make every build slow).
+func testEnviron(root, prefix string) ([]string, error) {
 	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
 	if err != nil {
 		return nil, fmt.Errorf("go env: %w", err)
@@ -163,7 +184,7 @@ func build() (*env, error) {
 		}
 	}
 	set := map[string]string{
-		"JUPYTER_PATH":                   filepath.Join(e.prefix, "share", "jupyter"),
+		"JUPYTER_PATH":                   filepath.Join(prefix, "share", "jupyter"),
 		"PERFNB_KERNEL":                  kernelName,
 		"PYTHONDONTWRITEBYTECODE":        "1",
 		"PYTHONUNBUFFERED":               "1",
@@ -175,27 +196,17 @@ func build() (*env, error) {
 	for k, v := range dirs {
 		set[k] = v
 	}
+	var environ []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if _, ok := set[k]; !ok && k != "JUPYTER_PREFER_ENV_PATH" {
-			e.environ = append(e.environ, kv)
+			environ = append(environ, kv)
 		}
 	}
 	for k, v := range set {
-		e.environ = append(e.environ, k+"="+v)
+		environ = append(environ, k+"="+v)
 	}
-
-	cmd = exec.Command(e.bin, "install", "--prefix", e.prefix, "--name", kernelName)
-	cmd.Env = e.environ
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("perfnb install --prefix %s: %v\n%s", e.prefix, err, out)
-	}
-	if _, err := os.Stat(filepath.Join(e.specDir, "kernel.json")); err != nil {
-		return nil, fmt.Errorf("perfnb install said %q but: %w", out, err)
-	}
-	fmt.Fprintf(os.Stderr, "e2e: built perfnb in %v, installed in %s\n", buildTime.Round(time.Millisecond), e.specDir)
-	return e, nil
+	return environ, nil
 }
 
 // command returns a command running in the e2e directory with the Jupyter

@@ -307,14 +307,48 @@ func checkProbe(t *testing.T, page string, closed bool) {
 	}
 }
 
-// chromiumEval opens url in headless Chromium driven over the DevTools
-// protocol (--remote-debugging-pipe: JSON messages ending in NUL on file
-// descriptors 3 and 4), evaluates expr in the page, awaiting it if it is a
-// promise, and returns its value as a string.
+// chromiumEval opens url in headless Chromium, evaluates expr in the
+// page, awaiting it if it is a promise, and returns its value as a string.
 func chromiumEval(t *testing.T, url, expr string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	dt := startChromium(ctx, t)
+	target := dt.call("", "Target.createTarget", map[string]any{"url": "about:blank"})
+	session := dt.call("", "Target.attachToTarget", map[string]any{"targetId": target["targetId"], "flatten": true})
+	sid, _ := session["sessionId"].(string)
+	dt.call(sid, "Page.enable", map[string]any{})
+	dt.call(sid, "Page.navigate", map[string]any{"url": url})
+	dt.read("the page's load", func(m devtoolsMessage) bool { return m.Method == "Page.loadEventFired" })
+	res := dt.call(sid, "Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true})
+	v, _ := res["result"].(map[string]any)
+	if v == nil || res["exceptionDetails"] != nil {
+		t.Fatalf("evaluate returned %v", res)
+	}
+	return fmt.Sprint(v["value"])
+}
+
+// devtools drives headless Chromium over the DevTools protocol
+// (--remote-debugging-pipe: JSON messages ending in NUL on file
+// descriptors 3 and 4).
+type devtools struct {
+	t      *testing.T
+	out    *os.File // our end of Chromium's fd 3
+	in     *bufio.Reader
+	stderr *bytes.Buffer
+	id     int
+}
+
+type devtoolsMessage struct {
+	ID     int             `json:"id"`
+	Method string          `json:"method"`
+	Result map[string]any  `json:"result"`
+	Error  json.RawMessage `json:"error"`
+}
+
+// startChromium starts Chromium until ctx is done or the test ends.
+func startChromium(ctx context.Context, t *testing.T) *devtools {
+	t.Helper()
 	toChrome, ourEnd, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -327,72 +361,58 @@ func chromiumEval(t *testing.T, url, expr string) string {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--user-data-dir="+t.TempDir(), "--window-size=1200,900", "--remote-debugging-pipe", "about:blank")
 	cmd.ExtraFiles = []*os.File{toChrome, chromeEnd}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	dt := &devtools{t: t, out: ourEnd, in: bufio.NewReader(fromChrome), stderr: &bytes.Buffer{}}
+	cmd.Stderr = dt.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	toChrome.Close()
 	chromeEnd.Close()
-	defer func() {
+	t.Cleanup(func() {
 		ourEnd.Close()
 		cmd.Process.Kill()
 		cmd.Wait()
 		fromChrome.Close()
-	}()
-	rd := bufio.NewReader(fromChrome)
-	type message struct {
-		ID     int             `json:"id"`
-		Method string          `json:"method"`
-		Result map[string]any  `json:"result"`
-		Error  json.RawMessage `json:"error"`
-	}
-	// read returns the next message for which done is true, skipping
-	// the others (events, earlier replies).
-	read := func(what string, done func(m message) bool) message {
-		t.Helper()
-		for {
-			line, err := rd.ReadBytes(0)
-			if err != nil {
-				t.Fatalf("DevTools, waiting for %s: %v\n%s", what, err, stderr.String())
-			}
-			var m message
-			if err := json.Unmarshal(line[:len(line)-1], &m); err != nil {
-				t.Fatalf("DevTools message %q: %v", line, err)
-			}
-			if done(m) {
-				return m
-			}
+	})
+	return dt
+}
+
+// read returns the next message for which done is true, skipping the
+// others (events, earlier replies).
+func (dt *devtools) read(what string, done func(m devtoolsMessage) bool) devtoolsMessage {
+	dt.t.Helper()
+	for {
+		line, err := dt.in.ReadBytes(0)
+		if err != nil {
+			dt.t.Fatalf("DevTools, waiting for %s: %v\n%s", what, err, dt.stderr.String())
+		}
+		var m devtoolsMessage
+		if err := json.Unmarshal(line[:len(line)-1], &m); err != nil {
+			dt.t.Fatalf("DevTools message %q: %v", line, err)
+		}
+		if done(m) {
+			return m
 		}
 	}
-	id := 0
-	call := func(session, method string, params any) map[string]any {
-		t.Helper()
-		id++
-		msg := map[string]any{"id": id, "method": method, "params": params}
-		if session != "" {
-			msg["sessionId"] = session
-		}
-		data, _ := json.Marshal(msg)
-		if _, err := ourEnd.Write(append(data, 0)); err != nil {
-			t.Fatalf("DevTools %s: %v\n%s", method, err, stderr.String())
-		}
-		reply := read(method, func(m message) bool { return m.ID == id })
-		if len(reply.Error) > 0 {
-			t.Fatalf("DevTools %s: %s", method, reply.Error)
-		}
-		return reply.Result
+}
+
+// call sends method to the session (the browser for "") and returns its
+// result.
+func (dt *devtools) call(session, method string, params any) map[string]any {
+	dt.t.Helper()
+	dt.id++
+	id := dt.id
+	msg := map[string]any{"id": id, "method": method, "params": params}
+	if session != "" {
+		msg["sessionId"] = session
 	}
-	target := call("", "Target.createTarget", map[string]any{"url": "about:blank"})
-	session := call("", "Target.attachToTarget", map[string]any{"targetId": target["targetId"], "flatten": true})
-	sid, _ := session["sessionId"].(string)
-	call(sid, "Page.enable", map[string]any{})
-	call(sid, "Page.navigate", map[string]any{"url": url})
-	read("the page's load", func(m message) bool { return m.Method == "Page.loadEventFired" })
-	res := call(sid, "Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true})
-	v, _ := res["result"].(map[string]any)
-	if v == nil || res["exceptionDetails"] != nil {
-		t.Fatalf("evaluate returned %v", res)
+	data, _ := json.Marshal(msg)
+	if _, err := dt.out.Write(append(data, 0)); err != nil {
+		dt.t.Fatalf("DevTools %s: %v\n%s", method, err, dt.stderr.String())
 	}
-	return fmt.Sprint(v["value"])
+	reply := dt.read(method, func(m devtoolsMessage) bool { return m.ID == id })
+	if len(reply.Error) > 0 {
+		dt.t.Fatalf("DevTools %s: %s", method, reply.Error)
+	}
+	return reply.Result
 }
