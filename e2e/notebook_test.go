@@ -71,6 +71,29 @@ func TestNotebookScript(t *testing.T) {
 		t.Error("as root, the script did not say that it passes --allow-root")
 	}
 
+	checkNotebookPages(t, url, base, token)
+	checkKernelspecServed(t, base, token, repo, root)
+
+	startKernel(t, base, token, out)
+
+	// Ctrl-C in the terminal: the script stops Jupyter, which stops its
+	// kernels, and exits.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("scripts/notebook did not stop within 30 s of SIGINT")
+	}
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+		c.Close()
+		t.Errorf("port %d still answers after the script stopped", port)
+	}
+}
+
+// checkNotebookPages checks that the server, at base with token, serves the
+// notebook page at url and lists the example notebooks.
+func checkNotebookPages(t *testing.T, url, base, token string) {
+	t.Helper()
 	page := get(t, url)
 	for _, want := range []string{"<title>Home Page - Select or create a notebook</title>", "notebook_list"} {
 		if !strings.Contains(page, want) {
@@ -86,7 +109,13 @@ func TestNotebookScript(t *testing.T) {
 	if !strings.Contains(strings.Join(names, " "), "01-string-building.ipynb") {
 		t.Errorf("the server lists %v, not the example notebooks", names)
 	}
+}
 
+// checkKernelspecServed checks that the server, at base with token, lists
+// the kernelspec of the perfnb the script built in repo, installed for the
+// user whose Jupyter directories are in root.
+func checkKernelspecServed(t *testing.T, base, token, repo, root string) {
+	t.Helper()
 	var specs struct {
 		Kernelspecs map[string]struct {
 			Spec struct {
@@ -108,21 +137,6 @@ func TestNotebookScript(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "data", "kernels", "perfnb", "kernel.json")); err != nil {
 		t.Errorf("the kernelspec is not where --user puts it: %v", err)
-	}
-
-	startKernel(t, base, token, out)
-
-	// Ctrl-C in the terminal: the script stops Jupyter, which stops its
-	// kernels, and exits.
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("scripts/notebook did not stop within 30 s of SIGINT")
-	}
-	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
-		c.Close()
-		t.Errorf("port %d still answers after the script stopped", port)
 	}
 }
 

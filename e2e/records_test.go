@@ -76,119 +76,163 @@ func TestParametersAndCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(out string, args ...string) (string, int) {
-		t.Helper()
-		log, err := e.run(t, 3*time.Minute, e.bin, append([]string{"run", gate, "-o", filepath.Join(dir, out)}, args...)...)
-		return log, exitStatus(t, err)
-	}
-	compare := func(args ...string) (string, int) {
-		t.Helper()
-		log, err := e.run(t, time.Minute, e.bin, append([]string{"compare"}, args...)...)
-		return log, exitStatus(t, err)
-	}
-	path := func(name string) string { return filepath.Join(dir, name) }
+	g := &gateRuns{e: e, dir: dir, gate: gate}
 
 	for _, r := range []struct{ out, slowdown string }{{"base.ipynb", "1"}, {"same.ipynb", "1"}, {"slow.ipynb", "20"}} {
-		if log, code := run(r.out, "-p", "slowdown", r.slowdown, "-p", "n", "20000"); code != 0 {
+		if log, code := g.run(t, r.out, "-p", "slowdown", r.slowdown, "-p", "n", "20000"); code != 0 {
 			t.Fatalf("perfnb run -p slowdown %s: exit %d\n%s", r.slowdown, code, log)
 		}
 	}
 
-	t.Run("the environment is recorded in the saved notebook", func(t *testing.T) {
-		recs := records(t, path("base.ipynb"))
-		ti, tc, tm := recs["timeit"], recs["timeit-cpu"], recs["time"]
-		if len(ti) != 1 || len(tc) != 1 || len(tm) != 1 {
-			t.Fatalf("records %v", recs)
-		}
-		goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		version, _ := exec.Command(e.bin, "version").Output()
-		env := ti[0].Environment
-		if env.Go != strings.TrimSpace(string(goVersion)) || env.GOOS == "" || env.GOARCH == "" || env.GOMAXPROCS < 1 ||
-			env.CPU == "" || len(env.LoadAvg) != 3 || !strings.HasSuffix(strings.TrimSpace(string(version)), " "+env.Perfnb) {
-			t.Errorf("environment %+v (go %s, %s)", env, goVersion, version)
-		}
-		if v, ok := ti[0].Results[0].Metric("sec/op"); !ok || len(v) != 10 || ti[0].Source != "%timeit -r 10 work(n)" {
-			t.Errorf("timeit record %+v", ti[0])
-		}
-		if v, ok := tc[0].Results[0].Metric("cpu-sec/op"); !ok || len(v) != 10 || tc[0].Clock != "cpu" {
-			t.Errorf("timeit -c record %+v", tc[0])
-		}
-		if v, ok := tm[0].Results[0].Metric("user-sec/op"); !ok || len(v) != 1 || tm[0].Magic != "time" {
-			t.Errorf("time record %+v", tm[0])
-		}
-	})
+	t.Run("the environment is recorded in the saved notebook", g.environmentRecorded)
+	t.Run("the injected cell follows the parameters cell", g.injectedCellFollowsParameters)
+	t.Run("a regression of many times fails the gate", g.regressionFailsGate)
+	t.Run("the same code run twice passes a tolerant gate", g.sameCodePassesTolerantGate)
+	t.Run("benchmark text", g.benchmarkText)
+	t.Run("bad input", g.badInput)
+}
 
-	t.Run("the injected cell follows the parameters cell", func(t *testing.T) {
-		data, _ := os.ReadFile(path("slow.ipynb"))
-		var nb struct {
-			Cells []struct {
-				Metadata struct{ Tags []string } `json:"metadata"`
-				Source   []string                `json:"source"`
-			} `json:"cells"`
-		}
-		json.Unmarshal(data, &nb)
-		if len(nb.Cells) != 7 || len(nb.Cells[2].Metadata.Tags) != 1 || nb.Cells[2].Metadata.Tags[0] != "injected-parameters" ||
-			!strings.Contains(strings.Join(nb.Cells[2].Source, ""), "var slowdown float64 = 20") {
-			t.Errorf("cells %+v", nb.Cells)
-		}
-	})
+// gateRuns are the runs of the gate notebook that TestParametersAndCompare
+// saves in dir; its methods after path are the test's subtests.
+type gateRuns struct {
+	e    *env
+	dir  string // the saved notebooks
+	gate string // the gate notebook
+}
 
-	t.Run("a regression of many times fails the gate", func(t *testing.T) {
-		log, code := compare(path("base.ipynb"), path("slow.ipynb"))
-		if code != 1 || !strings.Contains(log, "REGRESSION") || !strings.Contains(log, "In4/timeit") || !strings.Contains(log, "In5/timeit") {
-			t.Errorf("exit %d, want 1:\n%s", code, log)
-		}
-	})
+// run runs perfnb run on the gate notebook, saving it as out in g.dir, and
+// returns its output and exit status.
+func (g *gateRuns) run(t *testing.T, out string, args ...string) (string, int) {
+	t.Helper()
+	log, err := g.e.run(t, 3*time.Minute, g.e.bin, append([]string{"run", g.gate, "-o", filepath.Join(g.dir, out)}, args...)...)
+	return log, exitStatus(t, err)
+}
 
-	t.Run("the same code run twice passes a tolerant gate", func(t *testing.T) {
-		log, code := compare(path("base.ipynb"), path("same.ipynb"), "--threshold", "500%")
-		if code != 0 || !strings.Contains(log, "no regression") || !strings.Contains(log, "too few runs to test") {
-			t.Errorf("exit %d, want 0:\n%s", code, log)
-		}
-	})
+// compare runs perfnb compare and returns its output and exit status.
+func (g *gateRuns) compare(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	log, err := g.e.run(t, time.Minute, g.e.bin, append([]string{"compare"}, args...)...)
+	return log, exitStatus(t, err)
+}
 
-	t.Run("benchmark text", func(t *testing.T) {
-		log, code := compare("--format", "bench", path("base.ipynb"), path("slow.ipynb"))
-		if code != 0 || strings.Count(log, "notebook: ") != 2 || !strings.Contains(log, "BenchmarkIn4/timeit") || !strings.Contains(log, "goos: ") {
-			t.Errorf("exit %d:\n%s", code, log)
-		}
-		// -o writes the same text beside the table and the gate.
-		if _, code := compare("-o", path("bench.txt"), path("base.ipynb"), path("slow.ipynb")); code != 1 {
-			t.Errorf("compare -o: exit %d, want 1", code)
-		}
-		if b, err := os.ReadFile(path("bench.txt")); err != nil || string(b) != log {
-			t.Errorf("-o wrote %q (%v), want what --format bench printed", b, err)
-		}
-	})
+// path is the path of the file name in g.dir.
+func (g *gateRuns) path(name string) string { return filepath.Join(g.dir, name) }
 
-	t.Run("bad input", func(t *testing.T) {
-		corrupt := path("corrupt.ipynb")
-		os.WriteFile(corrupt, []byte(`{"nbformat": 4, "cells": [{"cell_type": "code"`), 0o644)
-		other := path("other.ipynb")
-		os.WriteFile(other, []byte(`{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "id": "zz", "metadata": {},
-			"source": "", "execution_count": 1, "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"`+record.MIMEType+`":
-			{"magic": "timeit", "source": "%timeit other()", "cell": 9, "results": [{"iterations": 1, "metrics": [{"unit": "sec/op", "values": [1]}]}], "environment": {}}}}]}]}`), 0o644)
-		for _, tt := range []struct {
-			name string
-			log  func() (string, int)
-			want string
-		}{
-			{"unknown parameter", func() (string, int) { return run("x.ipynb", "-p", "size", "3") }, `the cell tagged "parameters" declares no size (it declares: n, slowdown)`},
-			{"value of another type", func() (string, int) { return run("x.ipynb", "-p", "n", "many") }, "n has type int: the value is not a whole number"},
-			{"-p without a value", func() (string, int) { return run("x.ipynb", "-p", "n") }, "-p needs a name and a value"},
-			{"corrupt JSON", func() (string, int) { return compare(corrupt, path("base.ipynb")) }, "not a notebook: invalid JSON"},
-			{"a notebook without results", func() (string, int) { return compare(gate, path("base.ipynb")) }, "holds no perfnb results"},
-			{"mismatched notebooks", func() (string, int) { return compare(path("base.ipynb"), other) }, "are they runs of the same notebook?"},
-			{"one notebook", func() (string, int) { return compare(path("base.ipynb")) }, "usage: perfnb compare"},
-			{"bad threshold", func() (string, int) { return compare("--threshold", "lots", path("base.ipynb"), path("same.ipynb")) }, "--threshold needs a percentage"},
-		} {
-			log, code := tt.log()
-			if code != 2 || !strings.Contains(log, tt.want) {
-				t.Errorf("%s: exit %d, want 2 with %q:\n%s", tt.name, code, tt.want, log)
-			}
+// environmentRecorded checks the records, and their environment, that the
+// base run saved.
+func (g *gateRuns) environmentRecorded(t *testing.T) {
+	recs := records(t, g.path("base.ipynb"))
+	ti, tc, tm := recs["timeit"], recs["timeit-cpu"], recs["time"]
+	if len(ti) != 1 || len(tc) != 1 || len(tm) != 1 {
+		t.Fatalf("records %v", recs)
+	}
+	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, _ := exec.Command(g.e.bin, "version").Output()
+	env := ti[0].Environment
+	if env.Go != strings.TrimSpace(string(goVersion)) || env.GOOS == "" || env.GOARCH == "" || env.GOMAXPROCS < 1 ||
+		env.CPU == "" || len(env.LoadAvg) != 3 || !strings.HasSuffix(strings.TrimSpace(string(version)), " "+env.Perfnb) {
+		t.Errorf("environment %+v (go %s, %s)", env, goVersion, version)
+	}
+	if v, ok := ti[0].Results[0].Metric("sec/op"); !ok || len(v) != 10 || ti[0].Source != "%timeit -r 10 work(n)" {
+		t.Errorf("timeit record %+v", ti[0])
+	}
+	if v, ok := tc[0].Results[0].Metric("cpu-sec/op"); !ok || len(v) != 10 || tc[0].Clock != "cpu" {
+		t.Errorf("timeit -c record %+v", tc[0])
+	}
+	if v, ok := tm[0].Results[0].Metric("user-sec/op"); !ok || len(v) != 1 || tm[0].Magic != "time" {
+		t.Errorf("time record %+v", tm[0])
+	}
+}
+
+// injectedCellFollowsParameters checks the cell that -p injected into the
+// slow run.
+func (g *gateRuns) injectedCellFollowsParameters(t *testing.T) {
+	data, _ := os.ReadFile(g.path("slow.ipynb"))
+	var nb struct {
+		Cells []struct {
+			Metadata struct{ Tags []string } `json:"metadata"`
+			Source   []string                `json:"source"`
+		} `json:"cells"`
+	}
+	json.Unmarshal(data, &nb)
+	if len(nb.Cells) != 7 || len(nb.Cells[2].Metadata.Tags) != 1 || nb.Cells[2].Metadata.Tags[0] != "injected-parameters" ||
+		!strings.Contains(strings.Join(nb.Cells[2].Source, ""), "var slowdown float64 = 20") {
+		t.Errorf("cells %+v", nb.Cells)
+	}
+}
+
+// regressionFailsGate checks that comparing the base run with the slow
+// one fails the gate.
+func (g *gateRuns) regressionFailsGate(t *testing.T) {
+	log, code := g.compare(t, g.path("base.ipynb"), g.path("slow.ipynb"))
+	if code != 1 || !strings.Contains(log, "REGRESSION") || !strings.Contains(log, "In4/timeit") || !strings.Contains(log, "In5/timeit") {
+		t.Errorf("exit %d, want 1:\n%s", code, log)
+	}
+}
+
+// sameCodePassesTolerantGate checks that two runs of the same code pass a
+// gate of 500%.
+func (g *gateRuns) sameCodePassesTolerantGate(t *testing.T) {
+	log, code := g.compare(t, g.path("base.ipynb"), g.path("same.ipynb"), "--threshold", "500%")
+	if code != 0 || !strings.Contains(log, "no regression") || !strings.Contains(log, "too few runs to test") {
+		t.Errorf("exit %d, want 0:\n%s", code, log)
+	}
+}
+
+// benchmarkText checks compare's benchmark format, printed and written
+// with -o.
+func (g *gateRuns) benchmarkText(t *testing.T) {
+	log, code := g.compare(t, "--format", "bench", g.path("base.ipynb"), g.path("slow.ipynb"))
+	if code != 0 || strings.Count(log, "notebook: ") != 2 || !strings.Contains(log, "BenchmarkIn4/timeit") || !strings.Contains(log, "goos: ") {
+		t.Errorf("exit %d:\n%s", code, log)
+	}
+	// -o writes the same text beside the table and the gate.
+	if _, code := g.compare(t, "-o", g.path("bench.txt"), g.path("base.ipynb"), g.path("slow.ipynb")); code != 1 {
+		t.Errorf("compare -o: exit %d, want 1", code)
+	}
+	if b, err := os.ReadFile(g.path("bench.txt")); err != nil || string(b) != log {
+		t.Errorf("-o wrote %q (%v), want what --format bench printed", b, err)
+	}
+}
+
+// badInput checks that run and compare exit with status 2 and say why on
+// bad parameters and notebooks.
+func (g *gateRuns) badInput(t *testing.T) {
+	run := func(out string, args ...string) (string, int) {
+		t.Helper()
+		return g.run(t, out, args...)
+	}
+	compare := func(args ...string) (string, int) {
+		t.Helper()
+		return g.compare(t, args...)
+	}
+	path, gate := g.path, g.gate
+	corrupt := path("corrupt.ipynb")
+	os.WriteFile(corrupt, []byte(`{"nbformat": 4, "cells": [{"cell_type": "code"`), 0o644)
+	other := path("other.ipynb")
+	os.WriteFile(other, []byte(`{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "id": "zz", "metadata": {},
+		"source": "", "execution_count": 1, "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"`+record.MIMEType+`":
+		{"magic": "timeit", "source": "%timeit other()", "cell": 9, "results": [{"iterations": 1, "metrics": [{"unit": "sec/op", "values": [1]}]}], "environment": {}}}}]}]}`), 0o644)
+	for _, tt := range []struct {
+		name string
+		log  func() (string, int)
+		want string
+	}{
+		{"unknown parameter", func() (string, int) { return run("x.ipynb", "-p", "size", "3") }, `the cell tagged "parameters" declares no size (it declares: n, slowdown)`},
+		{"value of another type", func() (string, int) { return run("x.ipynb", "-p", "n", "many") }, "n has type int: the value is not a whole number"},
+		{"-p without a value", func() (string, int) { return run("x.ipynb", "-p", "n") }, "-p needs a name and a value"},
+		{"corrupt JSON", func() (string, int) { return compare(corrupt, path("base.ipynb")) }, "not a notebook: invalid JSON"},
+		{"a notebook without results", func() (string, int) { return compare(gate, path("base.ipynb")) }, "holds no perfnb results"},
+		{"mismatched notebooks", func() (string, int) { return compare(path("base.ipynb"), other) }, "are they runs of the same notebook?"},
+		{"one notebook", func() (string, int) { return compare(path("base.ipynb")) }, "usage: perfnb compare"},
+		{"bad threshold", func() (string, int) { return compare("--threshold", "lots", path("base.ipynb"), path("same.ipynb")) }, "--threshold needs a percentage"},
+	} {
+		log, code := tt.log()
+		if code != 2 || !strings.Contains(log, tt.want) {
+			t.Errorf("%s: exit %d, want 2 with %q:\n%s", tt.name, code, tt.want, log)
 		}
-	})
+	}
 }

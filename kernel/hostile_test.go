@@ -21,6 +21,16 @@ import (
 func TestHostilePeersDoNotEndTheKernel(t *testing.T) {
 	f := &fakeInterp{started: make(chan struct{}, 1)}
 	c, done := startKernel(t, f)
+	attackAllSockets(t, c)
+	checkStillAnswers(t, c)
+	checkInterruptAndShutdown(t, c, f, done)
+}
+
+// attackAllSockets leaves 20 handshakes half open on each of c's sockets,
+// held until the test ends, and checks that the kernel closes each
+// connection that sends one of the attacks.
+func attackAllSockets(t *testing.T, c *testClient) {
+	t.Helper()
 	sockets := []struct {
 		name string
 		port int
@@ -67,7 +77,12 @@ func TestHostilePeersDoNotEndTheKernel(t *testing.T) {
 			conn.Close()
 		}
 	})
+}
 
+// checkStillAnswers checks that the kernel answers kernel_info_request on
+// shell and control and echoes a heartbeat.
+func checkStillAnswers(t *testing.T, c *testClient) {
+	t.Helper()
 	for _, sock := range []struct {
 		s  zmq4.Socket
 		in chan *message
@@ -76,7 +91,7 @@ func TestHostilePeersDoNotEndTheKernel(t *testing.T) {
 		c.recv(sock.in, "kernel_info_reply")
 	}
 	hb := zmq4.NewReq(context.Background())
-	defer hb.Close()
+	t.Cleanup(func() { hb.Close() }) // open until the test ends
 	if err := hb.Dial(c.ci.endpoint(c.ci.HBPort)); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +101,12 @@ func TestHostilePeersDoNotEndTheKernel(t *testing.T) {
 	if m, err := hb.Recv(); err != nil || string(m.Frames[0]) != "ping" {
 		t.Errorf("heartbeat: %q, %v", m.Frames, err)
 	}
+}
 
+// checkInterruptAndShutdown checks that the kernel interrupts a blocking
+// cell of f, then shuts down and ends Run, which reports on done, cleanly.
+func checkInterruptAndShutdown(t *testing.T, c *testClient, f *fakeInterp, done <-chan error) {
+	t.Helper()
 	id := c.request(c.shell, "execute_request", execContent("block", nil))
 	<-f.started
 	c.request(c.control, "interrupt_request", map[string]any{})

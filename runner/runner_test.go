@@ -179,96 +179,99 @@ func asJSON(t *testing.T, v any) any {
 	return x
 }
 
+// outputTests are the cells TestOutputs runs, each with the outputs the
+// written notebook should hold for it.
+var outputTests = []struct {
+	name string
+	code string
+	want []map[string]any
+}{
+	{
+		name: "streams merge while the name is the same",
+		code: "out a\nout b\nerr c\nerr d\nout e",
+		want: []map[string]any{
+			{"output_type": "stream", "name": "stdout", "text": []string{"a\n", "b\n"}},
+			{"output_type": "stream", "name": "stderr", "text": []string{"c\n", "d\n"}},
+			{"output_type": "stream", "name": "stdout", "text": []string{"e\n"}},
+		},
+	},
+	{
+		name: "display data and value",
+		code: "display - shown\nvalue 42",
+		want: []map[string]any{
+			{"output_type": "display_data", "data": map[string]any{"text/plain": []string{"shown"}}, "metadata": map[string]any{}},
+			{"output_type": "execute_result", "execution_count": 1, "metadata": map[string]any{},
+				"data": map[string]any{"text/plain": []string{"42"}, "text/html": []string{"<b>42</b>"}}},
+		},
+	},
+	{
+		name: "png is base64 and text is split into lines",
+		code: "png\nhtml <p>one</p>\n<p>two</p>",
+		want: []map[string]any{
+			{"output_type": "display_data", "metadata": map[string]any{"width": 4},
+				"data": map[string]any{"image/png": "iVBORw==", "text/plain": []string{"<image>"}}},
+			{"output_type": "display_data", "metadata": map[string]any{},
+				"data": map[string]any{"text/html": []string{"<p>one</p>"}}},
+		},
+	},
+	{
+		name: "JSON stays a value; what JSON cannot hold becomes text",
+		code: "json",
+		want: []map[string]any{
+			{"output_type": "display_data", "metadata": map[string]any{},
+				"data": map[string]any{"application/json": map[string]any{"a": []int{1, 2}}, "application/x-odd": "unencodable"}},
+		},
+	},
+	{
+		name: "error comes after the outputs",
+		code: "out before\nfail NameError x is undefined",
+		want: []map[string]any{
+			{"output_type": "stream", "name": "stdout", "text": []string{"before\n"}},
+			{"output_type": "error", "ename": "NameError", "evalue": "x is undefined",
+				"traceback": []string{"NameError: x is undefined", "  at line 1"}},
+		},
+	},
+	{
+		name: "display update in the same cell",
+		code: "display p 10%\nout working\nupdate p 100%",
+		want: []map[string]any{
+			{"output_type": "display_data", "data": map[string]any{"text/plain": []string{"100%"}}, "metadata": map[string]any{"updated": true}},
+			{"output_type": "stream", "name": "stdout", "text": []string{"working\n"}},
+		},
+	},
+	{
+		name: "clear at once",
+		code: "out gone\nclear\nout kept",
+		want: []map[string]any{
+			{"output_type": "stream", "name": "stdout", "text": []string{"kept\n"}},
+		},
+	},
+	{
+		name: "clear with wait clears on the next output",
+		code: "out gone\nclearwait\ndisplay - next\nclearwait",
+		want: []map[string]any{
+			{"output_type": "display_data", "data": map[string]any{"text/plain": []string{"next"}}, "metadata": map[string]any{}},
+		},
+	},
+	{
+		name: "clear with wait before the value",
+		code: "out gone\nclearwait\nvalue v",
+		want: []map[string]any{
+			{"output_type": "execute_result", "execution_count": 1, "metadata": map[string]any{},
+				"data": map[string]any{"text/plain": []string{"v"}, "text/html": []string{"<b>v</b>"}}},
+		},
+	},
+	{
+		name: "input is refused",
+		code: "input",
+		want: []map[string]any{
+			{"output_type": "stream", "name": "stdout", "text": []string{protocol.ErrStdinNotAllowed.Error() + "\n"}},
+		},
+	},
+}
+
 func TestOutputs(t *testing.T) {
-	tests := []struct {
-		name string
-		code string
-		want []map[string]any
-	}{
-		{
-			name: "streams merge while the name is the same",
-			code: "out a\nout b\nerr c\nerr d\nout e",
-			want: []map[string]any{
-				{"output_type": "stream", "name": "stdout", "text": []string{"a\n", "b\n"}},
-				{"output_type": "stream", "name": "stderr", "text": []string{"c\n", "d\n"}},
-				{"output_type": "stream", "name": "stdout", "text": []string{"e\n"}},
-			},
-		},
-		{
-			name: "display data and value",
-			code: "display - shown\nvalue 42",
-			want: []map[string]any{
-				{"output_type": "display_data", "data": map[string]any{"text/plain": []string{"shown"}}, "metadata": map[string]any{}},
-				{"output_type": "execute_result", "execution_count": 1, "metadata": map[string]any{},
-					"data": map[string]any{"text/plain": []string{"42"}, "text/html": []string{"<b>42</b>"}}},
-			},
-		},
-		{
-			name: "png is base64 and text is split into lines",
-			code: "png\nhtml <p>one</p>\n<p>two</p>",
-			want: []map[string]any{
-				{"output_type": "display_data", "metadata": map[string]any{"width": 4},
-					"data": map[string]any{"image/png": "iVBORw==", "text/plain": []string{"<image>"}}},
-				{"output_type": "display_data", "metadata": map[string]any{},
-					"data": map[string]any{"text/html": []string{"<p>one</p>"}}},
-			},
-		},
-		{
-			name: "JSON stays a value; what JSON cannot hold becomes text",
-			code: "json",
-			want: []map[string]any{
-				{"output_type": "display_data", "metadata": map[string]any{},
-					"data": map[string]any{"application/json": map[string]any{"a": []int{1, 2}}, "application/x-odd": "unencodable"}},
-			},
-		},
-		{
-			name: "error comes after the outputs",
-			code: "out before\nfail NameError x is undefined",
-			want: []map[string]any{
-				{"output_type": "stream", "name": "stdout", "text": []string{"before\n"}},
-				{"output_type": "error", "ename": "NameError", "evalue": "x is undefined",
-					"traceback": []string{"NameError: x is undefined", "  at line 1"}},
-			},
-		},
-		{
-			name: "display update in the same cell",
-			code: "display p 10%\nout working\nupdate p 100%",
-			want: []map[string]any{
-				{"output_type": "display_data", "data": map[string]any{"text/plain": []string{"100%"}}, "metadata": map[string]any{"updated": true}},
-				{"output_type": "stream", "name": "stdout", "text": []string{"working\n"}},
-			},
-		},
-		{
-			name: "clear at once",
-			code: "out gone\nclear\nout kept",
-			want: []map[string]any{
-				{"output_type": "stream", "name": "stdout", "text": []string{"kept\n"}},
-			},
-		},
-		{
-			name: "clear with wait clears on the next output",
-			code: "out gone\nclearwait\ndisplay - next\nclearwait",
-			want: []map[string]any{
-				{"output_type": "display_data", "data": map[string]any{"text/plain": []string{"next"}}, "metadata": map[string]any{}},
-			},
-		},
-		{
-			name: "clear with wait before the value",
-			code: "out gone\nclearwait\nvalue v",
-			want: []map[string]any{
-				{"output_type": "execute_result", "execution_count": 1, "metadata": map[string]any{},
-					"data": map[string]any{"text/plain": []string{"v"}, "text/html": []string{"<b>v</b>"}}},
-			},
-		},
-		{
-			name: "input is refused",
-			code: "input",
-			want: []map[string]any{
-				{"output_type": "stream", "name": "stdout", "text": []string{protocol.ErrStdinNotAllowed.Error() + "\n"}},
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range outputTests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeNB(t, [2]string{"code", tt.code})
 			err := Run(context.Background(), &fakeInterp{}, Options{Path: path, AllowErrors: true})
@@ -610,7 +613,16 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nb := readJSON(t, path)
+	checkRoundTripFields(t, readJSON(t, path))
+	checkWrittenLikeJupyter(t, string(raw))
+	checkSecondRunUnchanged(t, path, raw)
+	checkValidWithoutForbiddenFields(t, path)
+}
+
+// checkRoundTripFields checks that the run notebook nb kept the fields of
+// existing it does not own and set the ones it does.
+func checkRoundTripFields(t *testing.T, nb map[string]any) {
+	t.Helper()
 	md := nb["metadata"].(map[string]any)
 	checks := []struct {
 		name      string
@@ -659,9 +671,12 @@ func TestRoundTrip(t *testing.T) {
 	if len(outs) != 2 {
 		t.Errorf("code cell outputs = %v, want the new stream and value", outs)
 	}
+}
 
-	// The file is written as Jupyter writes it.
-	s := string(raw)
+// checkWrittenLikeJupyter checks that the file s is written as Jupyter
+// writes it.
+func checkWrittenLikeJupyter(t *testing.T, s string) {
+	t.Helper()
 	for _, want := range []string{"{\n \"cells\": [\n  {\n", "\"<b>bold</b> & more\"", "\"value é\""} {
 		if !strings.Contains(s, want) {
 			t.Errorf("written file lacks %q", want)
@@ -670,8 +685,12 @@ func TestRoundTrip(t *testing.T) {
 	if !strings.HasSuffix(s, "}\n") {
 		t.Errorf("written file does not end with a newline")
 	}
+}
 
-	// Running it again changes nothing but the random parts: none remain.
+// checkSecondRunUnchanged runs path again and checks that its bytes stay
+// raw: the random parts are gone after the first run.
+func checkSecondRunUnchanged(t *testing.T, path string, raw []byte) {
+	t.Helper()
 	if err := Run(context.Background(), &fakeInterp{}, Options{Path: path}); err != nil {
 		t.Fatal(err)
 	}
@@ -682,8 +701,12 @@ func TestRoundTrip(t *testing.T) {
 	if !bytes.Equal(raw, again) {
 		t.Errorf("a second run changed the notebook:\n%s\n---\n%s", raw, again)
 	}
+}
 
-	// Without the fields nbformat's schema forbids, the result is valid.
+// checkValidWithoutForbiddenFields runs existing, without the fields
+// nbformat's schema forbids, at path and checks that the result is valid.
+func checkValidWithoutForbiddenFields(t *testing.T, path string) {
+	t.Helper()
 	valid := strings.NewReplacer(",\n   \"x_custom_field\": {\"kept\": [1, 2]}", "", ",\n \"x_top\": \"kept\"", "").Replace(existing)
 	if valid == existing {
 		t.Fatal("test notebook unchanged by the replacer")
