@@ -264,6 +264,8 @@ def os_exit(k):
 
 def interrupt_with(k, how):
     k.ok('before := "still here"')
+    # A goroutine of an earlier cell: an interrupt stops the running cell, not it.
+    k.ok("var ticks int64\ngo func() {\n\tfor {\n\t\tatomic.AddInt64(&ticks, 1)\n\t\ttime.Sleep(time.Millisecond)\n\t}\n}()")
     msg_id = k.kc.execute("for {\n}")
     # Wait until the cell runs.
     deadline = time.monotonic() + 10
@@ -290,6 +292,8 @@ def interrupt_with(k, how):
     expect(k.alive(), "the interrupt killed the kernel")
     r = k.ok("before")
     expect("still here" in (r.result_text() or ""), "state lost after the interrupt: %r" % r.result_text())
+    r = k.ok("a := atomic.LoadInt64(&ticks)\ntime.Sleep(100 * time.Millisecond)\natomic.LoadInt64(&ticks) > a")
+    expect(r.result_text() == "true", "the earlier cell's goroutine stopped with the interrupted cell: %r" % r.result_text())
     return took
 
 

@@ -100,7 +100,9 @@ type Interp struct {
 	closed  bool
 
 	intMu       sync.Mutex
-	interrupted chan struct{} // closed when the running cell is interrupted
+	interrupted chan struct{} // closed when an interrupt stopped every goroutine
+	stop        *stopper      // the cooperative interrupt (interrupt.go)
+	stoppedAll  bool          // the last interrupt had to stop every goroutine
 
 	deferMu  sync.Mutex
 	deferred []func() // calls deferred by the running cell's own code
@@ -155,6 +157,7 @@ func New(opts Options) (*Interp, error) {
 		dropped:     newDeclLog(),
 		vars:        map[string]any{},
 		interrupted: make(chan struct{}),
+		stop:        newStopper(),
 	}
 	i.stdout = &stream{cur: i.cur, name: "stdout"}
 	i.stderr = &stream{cur: i.cur, name: "stderr"}
@@ -201,7 +204,7 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 		"time/time":                     {"Sleep": reflect.ValueOf(i.sleep), "AfterFunc": reflect.ValueOf(i.afterFunc)},
 		"context/context":               {"AfterFunc": reflect.ValueOf(i.contextAfterFunc)},
 		display.ImportPath + "/display": i.display.Symbols(),
-		rtPath + "/rt":                  {"GoPanic": reflect.ValueOf(i.goPanic), "Defer": reflect.ValueOf(i.deferCall), "Offsetof": reflect.ValueOf(offsetof)},
+		rtPath + "/rt":                  i.rtSymbols(),
 	})
 	if err == nil {
 		err = yi.Use(yaegi.Exports{"log/log": logFatal(log.New(i.stderr, "", log.LstdFlags).Output)})
@@ -220,7 +223,19 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 	return yi, nil
 }
 
-// sleep replaces time.Sleep so that an interrupt wakes the cell.
+// rtSymbols are the names of perfnb's runtime package, which rewritten
+// code calls.
+func (i *Interp) rtSymbols() map[string]reflect.Value {
+	m := i.stop.symbols()
+	m["GoPanic"] = reflect.ValueOf(i.goPanic)
+	m["Defer"] = reflect.ValueOf(i.deferCall)
+	m["Offsetof"] = reflect.ValueOf(offsetof)
+	return m
+}
+
+// sleep replaces time.Sleep so that an interrupt wakes the interrupted
+// cell; goroutines of earlier cells sleep on, unless the interrupt had to
+// stop them all.
 func (i *Interp) sleep(d time.Duration) {
 	if d <= 0 {
 		return
@@ -230,9 +245,23 @@ func (i *Interp) sleep(d time.Duration) {
 	i.intMu.Unlock()
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ch:
+	for {
+		e := i.stop.epoch()
+		select {
+		case <-t.C:
+			return
+		case <-ch:
+			return
+		case <-e.begun:
+			i.stop.poll() // panics on the interrupted cell's goroutine
+			select {
+			case <-t.C:
+				return
+			case <-ch:
+				return
+			case <-e.ended:
+			}
+		}
 	}
 }
 
@@ -392,6 +421,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 		return reflect.Value{}, false, protocol.NewError(protocol.Generic, "the interpreter is closed")
 	}
 	i.cur.set(ctx, pub, count)
+	i.stoppedAll = false
 	if i.guard != nil {
 		var stop func()
 		ctx, stop = i.guard.watch(ctx)
@@ -492,11 +522,13 @@ func (i *Interp) run(ctx context.Context, kind cell.Kind, src string, count, lin
 	code := fmt.Sprintf("\n//line In[%d]/_.go:%d:1\n%s", count, line, src)
 	if kind == cell.Statement || kind == cell.Expression {
 		// Make yaegi evaluate statements in its main function even when
-		// they start with a keyword such as var or func.
-		code = ";" + code
+		// they start with a keyword such as var or func; mark the
+		// goroutine that runs them as the one an interrupt stops.
+		code = fmt.Sprintf(";\n//line In[%[1]d]/_.go:%[2]d:1\n%[3]s/*line In[%[1]d]/_.go:%[2]d:1*/%[4]s", count, line, enterText, src)
 	}
-	v, err := i.yi.EvalWithContext(ctx, code)
-	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+	v, all, err := i.evalInterruptible(ctx, code)
+	if all {
+		i.stoppedAll = true
 		i.markInterrupted()
 		// yaegi returns at once and lets the interrupted code stop at its
 		// next step in the background; give it that moment before the
@@ -954,6 +986,9 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *proto
 		return ke
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		if i.stoppedAll {
+			return protocol.NewError(protocol.Interrupted, InterruptedValue, "Interrupted: "+InterruptedValue, stoppedAllNote)
+		}
 		return protocol.NewError(protocol.Interrupted, InterruptedValue)
 	}
 	trace := i.cur.takeTrace()

@@ -28,6 +28,8 @@ import (
 //     pointer or a selector, the only ways the difference shows);
 //   - unsafe.Offsetof of an unexported field, which yaegi cannot find in
 //     its own struct types, is computed by the runtime package;
+//   - every loop body ends with a check that lets an interrupt stop the
+//     interrupted cell there, and no other goroutine (interrupt.go);
 //   - runs of top-level statements that declare no cell-level names are
 //     evaluated inside func() { ... }(), where yaegi compiles them as
 //     ordinary function code (at its top level it mixes up the scopes of if
@@ -67,8 +69,8 @@ type cellRewrite struct {
 // src unchanged when it does not parse.
 func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGlobal func(string) bool, intResult func(string) string) cellRewrite {
 	out := cellRewrite{source: src}
-	// Loops and the statements to wrap have braces.
-	braces := strings.Contains(src, "{") && (kind == cell.Statement || strings.Contains(src, "for"))
+	// Loops, function bodies and the statements to wrap have braces.
+	braces := strings.Contains(src, "{")
 	if !braces && !strings.Contains(src, "Offsetof") {
 		return out
 	}
@@ -157,12 +159,26 @@ func (r *rewriter) visit(n ast.Node) bool {
 	switch n := n.(type) {
 	case *ast.RangeStmt:
 		r.rangeLoop(n)
+		r.poll(n.Body)
 	case *ast.ForStmt:
 		r.forLoop(n)
+		r.poll(n.Body)
 	case *ast.CallExpr:
 		r.offsetof(n)
 	}
 	return true
+}
+
+// poll ends a loop's body with the check that lets an interrupt stop the
+// cell there (pollText, interrupt.go). At the end, not the start: yaegi
+// finds the position of a panic by the first node of its function that
+// runs the same code, and a check before the body's own statements would
+// take their place in tracebacks.
+func (r *rewriter) poll(body *ast.BlockStmt) {
+	if body == nil || r.off(body.Lbrace) < 0 {
+		return
+	}
+	r.insert(r.off(body.Rbrace), pollText)
 }
 
 // rangeLoop rewrites a for ... range loop (see the file comment).
