@@ -318,6 +318,9 @@ func chromiumEval(t *testing.T, url, expr string) string {
 	session := dt.call("", "Target.attachToTarget", map[string]any{"targetId": target["targetId"], "flatten": true})
 	sid, _ := session["sessionId"].(string)
 	dt.call(sid, "Page.enable", map[string]any{})
+	// A page in a background tab gets no animation frames, which pprof's
+	// flame graph renders in; the test's page is the one in front.
+	dt.call(sid, "Page.bringToFront", map[string]any{})
 	dt.call(sid, "Page.navigate", map[string]any{"url": url})
 	dt.read("the page's load", func(m devtoolsMessage) bool { return m.Method == "Page.loadEventFired" })
 	res := dt.call(sid, "Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true})
