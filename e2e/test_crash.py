@@ -25,8 +25,11 @@ def kernel_pid(k):
 
 
 def define(k, tag):
-    """Defines a value and a function named after tag, before the crash."""
-    k.ok("%sBase := 40\nfunc %sInc(n int) int { return n + 2 }" % (tag, tag))
+    """Defines a value and a function named after tag, before the crash,
+    then changes the value in a later cell (a crash keeps the values that
+    cells gave variables, not only their declarations)."""
+    k.ok("%sBase := 30\nfunc %sInc(n int) int { return n + 2 }" % (tag, tag))
+    k.ok("%sBase += 10" % tag)
 
 
 def survived(k, pid, tag):

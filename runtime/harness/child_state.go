@@ -242,11 +242,15 @@ func (e *Encoder) uvarint(n uint64) {
 	e.w.Write(e.tmp[:k])
 }
 
+// ErrOverLimit is the error (wrapped) of an Encode that would pass the
+// encoder's Limit.
+var ErrOverLimit = errors.New("over the encoder's limit")
+
 // spend counts n more bytes against Limit.
 func (e *Encoder) spend(n uint64) error {
 	e.used += int64(n)
 	if e.Limit > 0 && e.used > e.Limit {
-		return fmt.Errorf("the values would take more than %d MiB, the most carried into a child", e.Limit>>20)
+		return fmt.Errorf("the values would take more than %d MiB, the most carried into a child (%w)", e.Limit>>20, ErrOverLimit)
 	}
 	return nil
 }
@@ -900,8 +904,7 @@ func (s *State) decodeFile(path string, types map[string]reflect.Type) {
 		r.Seek(int64(n), io.SeekCurrent)
 		return raw[off : off+int(n)], true
 	}
-	dec := &decoder{flat: map[reflect.Type]bool{}}
-	enc := NewEncoder()
+	dec := NewDecoder()
 	for {
 		name, ok1 := next()
 		data, ok2 := next()
@@ -913,23 +916,55 @@ func (s *State) decodeFile(path string, types map[string]reflect.Type) {
 		if !ok {
 			continue
 		}
-		v := reflect.New(t).Elem()
-		dec.data = data
-		if err := dec.decode(v); err != nil {
-			s.report.Failed[string(name)] = err.Error()
-			continue
-		}
-		got, err := enc.Digest(v)
-		if err == nil && got != string(digest) {
-			err = fmt.Errorf("its value differs after decoding (digest %s, the notebook's %s)", got, digest)
-		}
+		v, err := dec.Decode(data, t, string(digest))
 		if err != nil {
 			s.report.Failed[string(name)] = err.Error()
 			continue
 		}
 		s.vals[string(name)] = v
-		s.report.Digests[string(name)] = got
+		s.report.Digests[string(name)] = string(digest)
 	}
+}
+
+// A Decoder reads, in order, the values that one Encoder wrote, so that
+// pointers shared between them are shared again.
+type Decoder struct {
+	dec decoder
+	enc *Encoder
+}
+
+// NewDecoder returns a decoder.
+func NewDecoder() *Decoder {
+	return &Decoder{dec: decoder{flat: map[reflect.Type]bool{}}, enc: NewEncoder()}
+}
+
+// Decode decodes data, the encoding of the next value, into a new value of
+// type t, and checks it by encoding it again: a value whose digest differs
+// from digest did not come across intact, and is an error.
+func (d *Decoder) Decode(data []byte, t reflect.Type, digest string) (reflect.Value, error) {
+	v := reflect.New(t).Elem()
+	d.dec.data = data
+	if err := d.dec.decode(v); err != nil {
+		return reflect.Value{}, err
+	}
+	got, err := d.enc.Digest(v)
+	if err == nil && got != digest {
+		err = fmt.Errorf("its value differs after decoding (digest %s, the notebook's %s)", got, digest)
+	}
+	if err != nil {
+		return reflect.Value{}, err
+	}
+	return v, nil
+}
+
+// SavedVar is a variable's value in the state encoding, with its digest:
+// what the kernel process keeps of a variable so that a fresh interpreter
+// can have its value back. The values of one snapshot are written by one
+// Encoder, in order.
+type SavedVar struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+	Data   []byte `json:"data"`
 }
 
 // Carried returns the decoded value of the variable name, or, when it did

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -51,5 +53,78 @@ func TestRestore(t *testing.T) {
 	res = s.Execute(context.Background(), protocol.ExecuteRequest{Code: "boom()", ExecutionCount: 10}, pub)
 	if res.Error == nil || !strings.Contains(strings.Join(res.Error.Traceback, "\n"), "In[4]") {
 		t.Errorf("a restored function's panic does not name its cell: %+v", res.Error)
+	}
+}
+
+// TestRestoreValues: the values one session's variables hold, saved and
+// given to a fresh session after its declarations are restored, are
+// theirs again (shared pointers and cycles included); what cannot be
+// saved is named.
+func TestRestoreValues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the interpreter")
+	}
+	old := New(Options{Version: "test"})
+	defer old.Shutdown(false)
+	cells := []string{
+		"n := 1000\nm := make(map[int]bool, n)\nfor i := 0; i < n; i++ { m[2*i] = true }\nx := 3",
+		"type node struct{ v int; next *node }\nl := &node{v: 1}\nl.next = &node{2, l}\nshared := l.next",
+		"type pt struct{ X, Y int; name string }\npts := []pt{}\nfor i := 0; i < 3; i++ { pts = append(pts, pt{i, -i, fmt.Sprint(\"p\", i)}) }",
+		"x = 7\nch := make(chan int, 3)\nbig := make([]byte, " + strconv.Itoa(MaxSavedValues+1) + ")",
+	}
+	for i, c := range cells {
+		if res := old.Execute(context.Background(), protocol.ExecuteRequest{Code: c, ExecutionCount: i + 1}, &kerneltest.Publisher{}); res.Error != nil {
+			t.Fatalf("In[%d]: %v", i+1, res.Error)
+		}
+	}
+	saved, skipped := old.SaveValues()
+	if got := strings.Join(skipped, "\n"); !strings.Contains(got, "ch: a channel") || !strings.Contains(got, "big: with it the values kept would pass") {
+		t.Errorf("skipped %q, want ch and big with why", got)
+	}
+
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	if errs := s.Restore(context.Background(), old.Decls()); len(errs) > 0 {
+		t.Fatalf("restore: %v", errs)
+	}
+	restored, failed := s.RestoreValues(saved)
+	if len(failed) > 0 {
+		t.Errorf("values not restored: %v", failed)
+	}
+	for _, want := range []string{"n", "m", "x", "l", "shared", "pts"} {
+		if !strings.Contains(" "+strings.Join(restored, " ")+" ", " "+want+" ") {
+			t.Errorf("restored %v, want %s among them", restored, want)
+		}
+	}
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{
+		Code:           `fmt.Sprintln(x, len(m), m[1998], l.next.next == l, shared == l.next, pts[2].name, pts[1].Y, cap(ch), len(big))`,
+		ExecutionCount: 9}, &kerneltest.Publisher{})
+	if want := fmt.Sprintf("7 1000 true true true p2 -1 3 %d\n", MaxSavedValues+1); res.Error != nil || res.Data["text/plain"] != want {
+		t.Errorf("after restoring values: %+v %v, want %q", res.Error, res.Data, want)
+	}
+}
+
+// BenchmarkSaveValues measures what saving the variables' values costs
+// after every cell (the worker does it when a cell ends), for a few
+// kinds of fixture.
+func BenchmarkSaveValues(b *testing.B) {
+	for _, bm := range []struct{ name, cell string }{
+		{"none", "_ = 1"},
+		{"ten ints", "a, b, c, d, e, f, g, h, i, j := 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"},
+		{"1MiB floats", "xs := make([]float64, 1<<17)"},
+		{"map 10k", "m := map[int]int{}\nfor i := 0; i < 10000; i++ { m[i] = i }"},
+		{"structs 10k", "type pt struct{ X, Y int; Name string }\nps := make([]pt, 10000)\nfor i := range ps { ps[i].Name = \"p\" }"},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			s := New(Options{Version: "test"})
+			defer s.Shutdown(false)
+			if res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: bm.cell, ExecutionCount: 1}, &kerneltest.Publisher{}); res.Error != nil {
+				b.Fatal(res.Error)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				s.SaveValues()
+			}
+		})
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
+	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/history"
 	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/modules"
@@ -93,6 +94,12 @@ type Session struct {
 
 	history history.History
 	docs    *docIndex
+
+	// slowValues holds the variables whose values took longer than
+	// slowValue to save, with the declaration they had then: SaveValues
+	// leaves them out until they are declared again.
+	slowValues map[string]cell.Decl
+	lastSaved  map[string]harness.SavedVar // what SaveValues returned last, by name
 }
 
 // New returns a fresh session with its interpreter.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/harness"
 )
 
 // The two processes exchange JSON messages, one per line: requests from the
@@ -25,6 +26,7 @@ const (
 	opInspect    = "inspect"
 	opIsComplete = "is_complete"
 	opRestore    = "restore"
+	opValues     = "values" // give the restored variables the saved Values
 	opShutdown   = "shutdown"
 	opInterrupt  = "interrupt"   // cancels execution Seq
 	opInputReply = "input_reply" // answers input request Seq
@@ -55,6 +57,14 @@ type message struct {
 	Changed bool        `json:"changed,omitempty"`
 	// Failed lists the declarations a restore could not bring back, with why.
 	Failed []string `json:"failed,omitempty"`
+	// Values are the variables' values, after an execution whose values
+	// changed (Saved set) or to restore; Skipped the variables whose
+	// values were not saved, with why; Restored the variables a values
+	// request restored (Failed: the others, with why).
+	Values   []harness.SavedVar `json:"values,omitempty"`
+	Saved    bool               `json:"saved,omitempty"`
+	Skipped  []string           `json:"skipped,omitempty"`
+	Restored []string           `json:"restored,omitempty"`
 
 	// complete, inspect, is_complete
 	Code         string                 `json:"code,omitempty"`

@@ -8,12 +8,14 @@ import (
 	"os/signal"
 	"reflect"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/harness"
 )
 
 // Session is what a worker serves: the interpreter, which can also list
@@ -26,6 +28,13 @@ type Session interface {
 	// Restore evaluates decls quietly and returns why each one that could
 	// not be restored failed.
 	Restore(ctx context.Context, decls []cell.Decl) []error
+}
+
+// valueKeeper is implemented by a Session that can save its variables'
+// values and give them to a fresh session (*session.Session).
+type valueKeeper interface {
+	SaveValues() (saved []harness.SavedVar, skipped []string)
+	RestoreValues(saved []harness.SavedVar) (restored, failed []string)
 }
 
 // orphanGrace is how long a worker whose kernel process has gone waits for
@@ -45,6 +54,8 @@ type server struct {
 	sess Session
 	enc  *encoder
 	sent []cell.Decl // the declarations last reported
+	// sentValues is the digests of the values last reported, "" before.
+	sentValues string
 
 	mu     sync.Mutex
 	runs   map[uint64]context.CancelFunc // executions that have not ended
@@ -138,6 +149,13 @@ func (s *server) handle(r request) (stop bool) {
 		s.mu.Unlock()
 		reply.Result = &res
 		s.addDecls(reply)
+		s.addValues(reply)
+	case opValues:
+		if vk, ok := s.sess.(valueKeeper); ok {
+			reply.Restored, reply.Failed = vk.RestoreValues(m.Values)
+		}
+		s.sentValues = ""
+		s.addValues(reply)
 	case opRestore:
 		errs := s.sess.Restore(r.ctx, m.Decls)
 		for _, err := range errs {
@@ -183,6 +201,29 @@ func (s *server) addDecls(reply *message) {
 	if d == nil {
 		s.sent = []cell.Decl{}
 	}
+}
+
+// addValues puts the variables' values into reply when they changed since
+// they were last reported.
+func (s *server) addValues(reply *message) {
+	vk, ok := s.sess.(valueKeeper)
+	if !ok {
+		return
+	}
+	saved, skipped := vk.SaveValues()
+	var key strings.Builder
+	key.WriteString("v") // not "": an empty snapshot is reported once too
+	for _, v := range saved {
+		key.WriteString(v.Name + "=" + v.Digest + ";")
+	}
+	for _, n := range skipped {
+		key.WriteString(n + ";")
+	}
+	if key.String() == s.sentValues {
+		return
+	}
+	s.sentValues = key.String()
+	reply.Values, reply.Skipped, reply.Saved = saved, skipped, true
 }
 
 // relay is the Publisher of one execution in the worker: it turns every

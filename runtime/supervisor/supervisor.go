@@ -26,6 +26,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/history"
 )
 
@@ -80,10 +82,16 @@ type Supervisor struct {
 	w        *worker
 	startErr error
 	decls    []cell.Decl // the declarations in force, as last reported
-	notice   string      // a death while idle, to report on the next cell
-	deaths   int         // deaths since a cell last ran to its end
-	closed   bool
-	seq      uint64
+	// values are the variables' values as the worker last saved them,
+	// at the end of cell valuesCell; skipped the variables it did not
+	// save, with why.
+	values     []harness.SavedVar
+	valuesCell int
+	skipped    []string
+	notice     string // a death while idle, to report on the next cell
+	deaths     int    // deaths since a cell last ran to its end
+	closed     bool
+	seq        uint64
 
 	cur     atomic.Pointer[worker] // the current worker, for Shutdown
 	closing atomic.Bool            // Shutdown has begun: no more restarts
@@ -241,7 +249,11 @@ func (s *Supervisor) restart(idle bool) []string {
 		}
 		failed, err := s.restore(w, decls)
 		if err == nil {
-			return restoreNotes(decls, failed, lost)
+			rep := restoreReport{decls: decls, failed: failed, lost: lost}
+			if s.deaths < 2 {
+				rep.values, rep.valuesCell, rep.valueFailed, rep.skipped = s.restoreValues(w)
+			}
+			return restoreNotes(rep)
 		}
 		s.deaths = max(s.deaths, 1) + 1 // died restoring
 	}
@@ -282,22 +294,76 @@ func withoutVars(decls []cell.Decl) []cell.Decl {
 	return out
 }
 
-// restoreNotes words what a restart kept and lost: restored are the
-// declarations given to the fresh interpreter, failed those of them that
-// did not compile again.
-func restoreNotes(restored []cell.Decl, failed []string, lost string) []string {
+// restoreValues gives the variables of w, just restored, the values last
+// saved, and returns the variables restored, the cell whose end they
+// date from, and the variables whose values were not restored or not
+// saved, with why.
+func (s *Supervisor) restoreValues(w *worker) (restored []string, cell int, failed, skipped []string) {
+	skipped, cell = s.skipped, s.valuesCell
+	if len(s.values) == 0 {
+		return nil, cell, nil, skipped
+	}
+	s.seq++
+	m := &message{Op: opValues, Seq: s.seq, Values: s.values}
+	if err := w.enc.send(m, false); err != nil {
+		return nil, cell, []string{"the values: the interpreter process did not take them"}, skipped
+	}
+	t := time.NewTimer(restoreTimeout)
+	defer t.Stop()
+	r, err := w.wait(m.Seq, t.C)
+	if err != nil {
+		return nil, cell, []string{"the values: " + err.Error()}, skipped
+	}
+	if r.Saved {
+		s.values, s.skipped = r.Values, r.Skipped
+	}
+	return r.Restored, cell, r.Failed, skipped
+}
+
+// restoreReport is what a restart gave the fresh interpreter.
+type restoreReport struct {
+	decls  []cell.Decl // the declarations given to it
+	failed []string    // those that did not compile again, with why
+	lost   string      // what was not even tried, or ""
+	// values are the variables whose values were restored, as they were
+	// when cell valuesCell ended; valueFailed and skipped the variables
+	// whose values could not be restored or had not been saved, with why.
+	values      []string
+	valuesCell  int
+	valueFailed []string
+	skipped     []string
+}
+
+// restoreNotes words what a restart kept and lost.
+func restoreNotes(r restoreReport) []string {
 	note := "note: the interpreter was restarted in a fresh process. The definitions in force " +
 		"(imports, types, functions, methods, constants, variables) were restored by running their declarations " +
-		"again; values that statements assigned to variables since, and goroutines still running, are lost."
-	if vars := varNames(restored); vars != "" {
-		note += " Variables back at their initial values: " + vars + "."
+		"again; goroutines still running are lost."
+	if len(r.values) > 0 {
+		note += fmt.Sprintf(" Variables with the values they had when In[%d] ended: %s.", r.valuesCell, nameList(r.values))
+	}
+	restored := map[string]bool{}
+	for _, n := range r.values {
+		restored[n] = true
+	}
+	var initial []string
+	for _, d := range r.decls {
+		if d.Kind == cell.VarDecl && !restored[d.Name] {
+			initial = append(initial, d.Name)
+		}
+	}
+	if len(initial) > 0 {
+		note += " Variables back at their initial values: " + nameList(initial) + "."
 	}
 	notes := []string{note}
-	if lost != "" {
-		notes = append(notes, "note: not restored: "+lost)
+	if r.lost != "" {
+		notes = append(notes, "note: not restored: "+r.lost)
 	}
-	for _, f := range failed {
+	for _, f := range r.failed {
 		notes = append(notes, "note: not restored: "+f)
+	}
+	for _, f := range slices.Concat(r.skipped, r.valueFailed) {
+		notes = append(notes, "note: value not restored: "+f)
 	}
 	return notes
 }
@@ -305,15 +371,9 @@ func restoreNotes(restored []cell.Decl, failed []string, lost string) []string {
 // maxNamed is how many variables a restart's note names.
 const maxNamed = 12
 
-// varNames lists the names of the variables among decls, in order, the
-// first maxNamed of them and how many more there are.
-func varNames(decls []cell.Decl) string {
-	var names []string
-	for _, d := range decls {
-		if d.Kind == cell.VarDecl {
-			names = append(names, d.Name)
-		}
-	}
+// nameList lists names, the first maxNamed of them and how many more
+// there are.
+func nameList(names []string) string {
 	if len(names) > maxNamed {
 		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamed], ", "), len(names)-maxNamed)
 	}
@@ -361,9 +421,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 			if r.Seq != seq {
 				continue
 			}
-			if r.Changed {
-				s.decls = r.Decls
-			}
+			s.take(r, req.ExecutionCount)
 			s.deaths = 0
 			if r.Result == nil {
 				return failure("the interpreter process sent no result")
@@ -373,9 +431,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 			select {
 			case r := <-w.replies:
 				if r.Seq == seq && r.Result != nil {
-					if r.Changed {
-						s.decls = r.Decls
-					}
+					s.take(r, req.ExecutionCount)
 					return *r.Result
 				}
 			default:
@@ -391,6 +447,18 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 			kill = make(chan time.Time) // killed: now wait for the end
 			w.kill()
 		}
+	}
+}
+
+// take keeps what the reply to the execution of cell count reports of
+// the worker's state: its declarations and its variables' values, when
+// they changed.
+func (s *Supervisor) take(r *message, count int) {
+	if r.Changed {
+		s.decls = r.Decls
+	}
+	if r.Saved {
+		s.values, s.skipped, s.valuesCell = r.Values, r.Skipped, count
 	}
 }
 

@@ -331,7 +331,7 @@ func BenchmarkRelay(b *testing.B) {
 	}
 }
 
-func TestRestoreNotesNameTheVariables(t *testing.T) {
+func TestRestoreNotes(t *testing.T) {
 	vars := func(names ...string) []cell.Decl {
 		var ds []cell.Decl
 		for _, n := range names {
@@ -340,25 +340,38 @@ func TestRestoreNotesNameTheVariables(t *testing.T) {
 		return ds
 	}
 	tests := []struct {
-		name     string
-		restored []cell.Decl
-		want     string // in the first note; "" for no list of variables
+		name string
+		rep  restoreReport
+		want []string // in the notes, in order; "!" before one that must not be there
 	}{
-		{"no declarations", nil, ""},
-		{"functions only", []cell.Decl{{Kind: cell.FuncDecl, Name: "f"}}, ""},
-		{"two variables", vars("m", "xs"), "Variables back at their initial values: m, xs."},
-		{"many variables", vars("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"),
-			"Variables back at their initial values: a, b, c, d, e, f, g, h, i, j, k, l and 2 more."},
+		{"no declarations", restoreReport{}, []string{"restarted in a fresh process", "!Variables"}},
+		{"functions only", restoreReport{decls: []cell.Decl{{Kind: cell.FuncDecl, Name: "f"}}}, []string{"!Variables"}},
+		{"no values saved", restoreReport{decls: vars("m", "xs")}, []string{"!Variables with", "Variables back at their initial values: m, xs."}},
+		{"values restored", restoreReport{decls: vars("m", "xs", "ch"), values: []string{"m", "xs"}, valuesCell: 7,
+			skipped: []string{"ch: a channel (chan int) cannot be carried"}},
+			[]string{"Variables with the values they had when In[7] ended: m, xs.", "Variables back at their initial values: ch.",
+				"note: value not restored: ch: a channel"}},
+		{"many variables", restoreReport{decls: vars("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n")},
+			[]string{"Variables back at their initial values: a, b, c, d, e, f, g, h, i, j, k, l and 2 more."}},
+		{"a declaration lost", restoreReport{failed: []string{"bad (In[2]:1): undefined: x"}}, []string{"note: not restored: bad (In[2]:1)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			notes := restoreNotes(tt.restored, nil, "")
-			if len(notes) != 1 {
-				t.Fatalf("notes %q, want one", notes)
-			}
-			has := strings.Contains(notes[0], "Variables back")
-			if tt.want == "" && has || tt.want != "" && !strings.HasSuffix(notes[0], tt.want) {
-				t.Errorf("note %q, want it to end with %q", notes[0], tt.want)
+			notes := strings.Join(restoreNotes(tt.rep), "\n")
+			at := 0
+			for _, w := range tt.want {
+				if absent, ok := strings.CutPrefix(w, "!"); ok {
+					if strings.Contains(notes, absent) {
+						t.Errorf("notes %q: want no %q", notes, absent)
+					}
+					continue
+				}
+				k := strings.Index(notes[at:], w)
+				if k < 0 {
+					t.Errorf("notes %q: want %q (after position %d)", notes, w, at)
+					continue
+				}
+				at += k + len(w)
 			}
 		})
 	}
