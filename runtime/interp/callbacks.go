@@ -19,10 +19,13 @@ func (i *Interp) contextAfterFunc(ctx context.Context, f func()) (stop func() bo
 	return context.AfterFunc(ctx, i.guarded(f))
 }
 
-// guarded returns f with its panic recovered and reported.
+// guarded returns f with its panic recovered and reported, counted
+// among the goroutines that run from now until it has run.
 func (i *Interp) guarded(f func()) func() {
+	i.live.Add(1)
 	return func() {
 		defer func() {
+			i.live.Add(-1)
 			if r := recover(); r != nil {
 				i.goPanic(r)
 			}

@@ -49,6 +49,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	yaegi "github.com/traefik/yaegi/interp"
@@ -102,7 +103,11 @@ type Interp struct {
 	intMu       sync.Mutex
 	interrupted chan struct{} // closed when an interrupt stopped every goroutine
 	stop        *stopper      // the cooperative interrupt (interrupt.go)
-	stoppedAll  bool          // the last interrupt had to stop every goroutine
+	// live counts the goroutines cells started that have not ended, and
+	// the callbacks given to time.AfterFunc and context.AfterFunc that
+	// have not run to their end (Goroutines).
+	live       atomic.Int64
+	stoppedAll bool // the last interrupt had to stop every goroutine
 
 	deferMu  sync.Mutex
 	deferred []func() // calls deferred by the running cell's own code
@@ -228,6 +233,8 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 func (i *Interp) rtSymbols() map[string]reflect.Value {
 	m := i.stop.symbols()
 	m["GoPanic"] = reflect.ValueOf(i.goPanic)
+	m["GoStart"] = reflect.ValueOf(func() { i.live.Add(1) })
+	m["GoEnd"] = reflect.ValueOf(func() { i.live.Add(-1) })
 	m["Defer"] = reflect.ValueOf(i.deferCall)
 	m["Offsetof"] = reflect.ValueOf(offsetof)
 	return m
@@ -264,6 +271,12 @@ func (i *Interp) sleep(d time.Duration) {
 		}
 	}
 }
+
+// Goroutines returns how many goroutines that cells started are running,
+// counting the callbacks of time.AfterFunc and context.AfterFunc that have
+// not run to their end (one that will never run, its timer stopped, still
+// counts). While any runs, cells' values may change under a reader.
+func (i *Interp) Goroutines() int64 { return i.live.Load() }
 
 // goPanic reports a panic recovered in a goroutine a cell started.
 func (i *Interp) goPanic(r any) {

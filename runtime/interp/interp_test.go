@@ -391,10 +391,10 @@ func TestSetVar(t *testing.T) {
 
 func TestRewriteGo(t *testing.T) {
 	tests := []struct{ src, want string }{
-		{"go f(x, 1)", "{ _pnbG1f, _pnbG1a0 := f, x; go func() { " + recoverText + "_pnbG1f(_pnbG1a0, 1) }() }"},
-		{"go func() {}()", "go func() { " + recoverText + "}()"},
-		{"go println(x)", "{ _pnbG1a0 := x; go func() { " + recoverText + "println(_pnbG1a0) }() }"},
-		{"go f(a,\n\tb...)", "{ _pnbG1f, _pnbG1a0, _pnbG1a1 := f, a, b; go func() { " + recoverText + "_pnbG1f(_pnbG1a0, _pnbG1a1...) }()\n }"},
+		{"go f(x, 1)", "{ _pnbG1f, _pnbG1a0 := f, x; " + startText + "go func() { " + recoverText + "_pnbG1f(_pnbG1a0, 1) }() }"},
+		{"go func() {}()", startText + "go func() { " + recoverText + "}()"},
+		{"go println(x)", "{ _pnbG1a0 := x; " + startText + "go func() { " + recoverText + "println(_pnbG1a0) }() }"},
+		{"go f(a,\n\tb...)", "{ _pnbG1f, _pnbG1a0, _pnbG1a1 := f, a, b; " + startText + "go func() { " + recoverText + "_pnbG1f(_pnbG1a0, _pnbG1a1...) }()\n }"},
 		{"x := 1", "x := 1"},
 	}
 	for _, tc := range tests {

@@ -214,8 +214,13 @@ func bindCall(stmt ast.Node, call *ast.CallExpr, tmp string, text func(ast.Node)
 }
 
 // recoverText is deferred at the start of every goroutine a cell starts, so
-// that its panic is reported instead of ending the kernel.
-const recoverText = `defer func() { if r := recover(); r != nil { ` + rtAlias + `.GoPanic(r) } }(); `
+// that its panic is reported instead of ending the kernel; with startText
+// before the go statement, it also counts the goroutines that run
+// (Interp.Goroutines).
+const recoverText = `defer func() { ` + rtAlias + `.GoEnd(); if r := recover(); r != nil { ` + rtAlias + `.GoPanic(r) } }(); `
+
+// startText comes before every go statement of a cell.
+const startText = rtAlias + `.GoStart(); `
 
 // rewriteGo makes every go statement of src run its call under a deferred
 // recover. A function literal gets the deferred call inserted at the start
@@ -234,13 +239,13 @@ func (a *analysis) rewriteGo(src string, isConst func(string) bool, seq *int) st
 		}
 		if lit, ok := g.Call.Fun.(*ast.FuncLit); ok {
 			at := off(lit.Body.Lbrace) + 1
-			edits = append(edits, edit{at, at, " " + recoverText})
+			edits = append(edits, edit{off(g.Pos()), off(g.Pos()), startText}, edit{at, at, " " + recoverText})
 			return true
 		}
 		*seq++
 		tmp := fmt.Sprintf("_pnbG%d", *seq)
 		started := bindCall(g, g.Call, tmp, text, isConst, func(call string) string {
-			return fmt.Sprintf("go func() { %s%s }()", recoverText, call)
+			return fmt.Sprintf("%sgo func() { %s%s }()", startText, recoverText, call)
 		})
 		edits = append(edits, edit{off(g.Pos()), off(g.End()), started})
 		return false

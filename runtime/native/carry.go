@@ -207,7 +207,7 @@ func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, t
 		}
 		v, ok := w.values(n)
 		if !ok {
-			st.notes = append(st.notes, fmt.Sprintf("%s: the interpreter has no value for it; the child ran its initialiser", n))
+			st.notes = append(st.notes, fmt.Sprintf("%s: the interpreter gave no value for it (none, or goroutines that cells started are running and could change it while it was read); the child ran its initialiser", n))
 			continue
 		}
 		b, digest, err := enc.Encode(v)

@@ -128,3 +128,33 @@ func BenchmarkSaveValues(b *testing.B) {
 		})
 	}
 }
+
+// TestSaveValuesWhileGoroutinesRun: a goroutine a cell started may write
+// a variable at any time, and reading it then could end the process
+// (concurrent map read and write): while one runs, the last values saved
+// are kept as they were.
+func TestSaveValuesWhileGoroutinesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the interpreter")
+	}
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	run := func(count int, code string) {
+		t.Helper()
+		if res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: code, ExecutionCount: count}, &kerneltest.Publisher{}); res.Error != nil {
+			t.Fatalf("In[%d]: %v", count, res.Error)
+		}
+	}
+	run(1, "m := map[int]int{1: 1}\nstop := make(chan bool)")
+	before, _ := s.SaveValues()
+	run(2, "go func() {\n\tfor i := 0; ; i++ {\n\t\tselect {\n\t\tcase <-stop:\n\t\t\treturn\n\t\tdefault:\n\t\t\tm[i%100] = i\n\t\t}\n\t}\n}()")
+	for range 200 {
+		if saved, _ := s.SaveValues(); fmt.Sprint(saved) != fmt.Sprint(before) {
+			t.Fatalf("saved %v while a goroutine ran, want the values saved before it started", saved)
+		}
+	}
+	run(3, "stop <- true\ntime.Sleep(10 * time.Millisecond)")
+	if saved, _ := s.SaveValues(); fmt.Sprint(saved) == fmt.Sprint(before) {
+		t.Error("the values were not saved again after the goroutine ended")
+	}
+}

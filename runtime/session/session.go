@@ -99,7 +99,10 @@ type Session struct {
 	// slowValue to save, with the declaration they had then: SaveValues
 	// leaves them out until they are declared again.
 	slowValues map[string]cell.Decl
-	lastSaved  map[string]harness.SavedVar // what SaveValues returned last, by name
+	// What SaveValues returned last: by name, in order, and skipped.
+	lastSaved     map[string]harness.SavedVar
+	lastSavedList []harness.SavedVar
+	lastSkipped   []string
 }
 
 // New returns a fresh session with its interpreter.
@@ -485,8 +488,16 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 			return nil, fmt.Errorf("creating the native build workspace: %w", err)
 		}
 		if vr, ok := s.eval.(valueReader); ok {
-			// Magics start from the values the notebook holds.
-			ws.SetValues(vr.Value)
+			// Magics start from the values the notebook holds, unless
+			// goroutines that cells started run: reading a value one of
+			// them writes (a map) would end the process.
+			gc, counts := s.eval.(goroutineCounter)
+			ws.SetValues(func(name string) (reflect.Value, bool) {
+				if counts && gc.Goroutines() > 0 {
+					return reflect.Value{}, false
+				}
+				return vr.Value(name)
+			})
 		}
 		s.workspace = ws
 	}

@@ -34,10 +34,17 @@ const slowValues = 3 * slowValue
 // shared between variables stay shared. It returns them, and the variables
 // it could not keep with why (a channel, a func, one that would pass
 // MaxSavedValues). Not safe to call while a cell runs.
+//
+// While goroutines that cells started run, the values may change under
+// the encoder (a map read while a goroutine writes it ends the process),
+// so SaveValues returns what it saved last, unchanged.
 func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 	vr, ok := s.eval.(valueReader)
 	if !ok {
 		return nil, nil
+	}
+	if gc, ok := s.eval.(goroutineCounter); ok && gc.Goroutines() > 0 {
+		return s.lastSavedList, s.lastSkipped
 	}
 	s.mu.Lock()
 	decls := s.store.Decls()
@@ -89,7 +96,14 @@ func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 	for _, sv := range saved {
 		s.lastSaved[sv.Name] = sv
 	}
+	s.lastSavedList, s.lastSkipped = saved, skipped
 	return saved, skipped
+}
+
+// goroutineCounter is implemented by an evaluator that counts the
+// goroutines cells started that still run (*interp.Interp).
+type goroutineCounter interface {
+	Goroutines() int64
 }
 
 // RestoreValues gives the variables of this session the values saved, in
