@@ -24,7 +24,9 @@ func (i *Interp) contextAfterFunc(ctx context.Context, f func()) (stop func() bo
 func (i *Interp) guarded(f func()) func() {
 	i.live.Add(1)
 	return func() {
+		id := i.stop.goBegin()
 		defer func() {
+			i.stop.goEnd(id)
 			i.live.Add(-1)
 			if r := recover(); r != nil {
 				i.goPanic(r)

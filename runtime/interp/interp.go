@@ -234,7 +234,8 @@ func (i *Interp) rtSymbols() map[string]reflect.Value {
 	m := i.stop.symbols()
 	m["GoPanic"] = reflect.ValueOf(i.goPanic)
 	m["GoStart"] = reflect.ValueOf(func() { i.live.Add(1) })
-	m["GoEnd"] = reflect.ValueOf(func() { i.live.Add(-1) })
+	m["GoBegin"] = reflect.ValueOf(i.stop.goBegin)
+	m["GoEnd"] = reflect.ValueOf(func(id int64) { i.stop.goEnd(id); i.live.Add(-1) })
 	m["Defer"] = reflect.ValueOf(i.deferCall)
 	m["Offsetof"] = reflect.ValueOf(offsetof)
 	return m
@@ -535,9 +536,8 @@ func (i *Interp) run(ctx context.Context, kind cell.Kind, src string, count, lin
 	code := fmt.Sprintf("\n//line In[%d]/_.go:%d:1\n%s", count, line, src)
 	if kind == cell.Statement || kind == cell.Expression {
 		// Make yaegi evaluate statements in its main function even when
-		// they start with a keyword such as var or func; mark the
-		// goroutine that runs them as the one an interrupt stops.
-		code = fmt.Sprintf(";\n//line In[%[1]d]/_.go:%[2]d:1\n%[3]s/*line In[%[1]d]/_.go:%[2]d:1*/%[4]s", count, line, enterText, src)
+		// they start with a keyword such as var or func.
+		code = ";" + code
 	}
 	v, all, err := i.evalInterruptible(ctx, code)
 	if all {

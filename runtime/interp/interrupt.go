@@ -20,10 +20,14 @@ import (
 // interrupts cooperatively first. The rewriter ends every loop body of
 // interpreted code with pollText, a read of an int32 that is non-zero
 // only while an interrupt is pending (about 16 ns an iteration, where an
-// empty interpreted loop takes 28 ns); run marks the goroutine that
-// evaluates an item (Enter); and Poll, reached only while an interrupt is
-// pending, panics with errCellInterrupted on that goroutine and on no
-// other. time.Sleep wakes that goroutine alone. A cell that reaches no
+// empty interpreted loop takes 28 ns); every goroutine a cell starts, and
+// every time.AfterFunc and context.AfterFunc callback, is marked as
+// running in the background as it starts (GoBegin); and Poll, reached
+// only while an interrupt is pending, panics with errCellInterrupted on
+// any goroutine not so marked: the interrupted cell's. time.Sleep wakes
+// that goroutine alone. (Marking the cell's own goroutine instead would
+// cost every cell a call and a stack trace in the interpreter.) A cell
+// that reaches no
 // poll (blocked in a channel operation, a lock or a long call into
 // compiled code; a recursion without loops; a loop body that always
 // continues) is stopped after stopGrace with yaegi's own cancellation,
@@ -31,9 +35,6 @@ import (
 
 // pollText is what the rewriter puts at the end of loop bodies.
 const pollText = "; if *" + rtAlias + ".Stop != 0 { " + rtAlias + ".Poll() } "
-
-// enterText starts the code of every item that runs statements.
-const enterText = rtAlias + ".Enter();"
 
 // stopGrace is how long a cell has to reach a poll after an interrupt
 // before yaegi's cancellation stops the whole interpreter.
@@ -50,7 +51,7 @@ type stopper struct {
 	// package, but dereferences a pointer each time): non-zero while an
 	// interrupt is pending. It is written atomically.
 	flag int32
-	cell atomic.Int64 // id of the goroutine evaluating the current item
+	bg   sync.Map // ids of the goroutines running in the background
 
 	mu  sync.Mutex
 	cur *stopEpoch
@@ -67,19 +68,29 @@ func newStopper() *stopper {
 // symbols are the stopper's names in perfnb's runtime package.
 func (s *stopper) symbols() map[string]reflect.Value {
 	return map[string]reflect.Value{
-		"Stop":  reflect.ValueOf(&s.flag),
-		"Poll":  reflect.ValueOf(s.poll),
-		"Enter": reflect.ValueOf(s.enter),
+		"Stop": reflect.ValueOf(&s.flag),
+		"Poll": reflect.ValueOf(s.poll),
 	}
 }
 
-// enter marks the calling goroutine as the one evaluating the current item.
-func (s *stopper) enter() { s.cell.Store(goroutineID()) }
+// goBegin marks the calling goroutine as running in the background and
+// returns its id, for goEnd.
+func (s *stopper) goBegin() int64 {
+	id := goroutineID()
+	s.bg.Store(id, true)
+	return id
+}
+
+// goEnd forgets the background goroutine id.
+func (s *stopper) goEnd(id int64) { s.bg.Delete(id) }
 
 // poll panics with errCellInterrupted when an interrupt is pending and
-// the caller is the goroutine of the interrupted item.
+// the caller is not a background goroutine: it is the interrupted cell's.
 func (s *stopper) poll() {
-	if atomic.LoadInt32(&s.flag) != 0 && goroutineID() == s.cell.Load() {
+	if atomic.LoadInt32(&s.flag) == 0 {
+		return
+	}
+	if _, bg := s.bg.Load(goroutineID()); !bg {
 		panic(errCellInterrupted)
 	}
 }
@@ -104,7 +115,6 @@ func (s *stopper) end() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	atomic.StoreInt32(&s.flag, 0)
-	s.cell.Store(0)
 	close(s.cur.ended)
 	s.cur = &stopEpoch{begun: make(chan struct{}), ended: make(chan struct{})}
 }

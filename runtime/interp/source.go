@@ -214,10 +214,11 @@ func bindCall(stmt ast.Node, call *ast.CallExpr, tmp string, text func(ast.Node)
 }
 
 // recoverText is deferred at the start of every goroutine a cell starts, so
-// that its panic is reported instead of ending the kernel; with startText
-// before the go statement, it also counts the goroutines that run
+// that its panic is reported instead of ending the kernel; it marks the
+// goroutine as running in the background (interrupt.go), and, with
+// startText before the go statement, counts the goroutines that run
 // (Interp.Goroutines).
-const recoverText = `defer func() { ` + rtAlias + `.GoEnd(); if r := recover(); r != nil { ` + rtAlias + `.GoPanic(r) } }(); `
+const recoverText = `_pnbGID := ` + rtAlias + `.GoBegin(); defer func() { ` + rtAlias + `.GoEnd(_pnbGID); if r := recover(); r != nil { ` + rtAlias + `.GoPanic(r) } }(); `
 
 // startText comes before every go statement of a cell.
 const startText = rtAlias + `.GoStart(); `
