@@ -97,8 +97,12 @@ type Interp struct {
 	// a type brings back what uses it.
 	dropped *declLog
 	vars    map[string]any // values given to SetVar, by name
-	seq     int            // numbers temporaries of rewritten go statements
-	closed  bool
+	// ptrs caches Value's pointers to variables, by name, until a
+	// declaration is recorded or yaegi replaced: evaluating &x each time
+	// would grow yaegi's global frame, which every later Eval copies.
+	ptrs   map[string]reflect.Value
+	seq    int // numbers temporaries of rewritten go statements
+	closed bool
 
 	intMu       sync.Mutex
 	interrupted chan struct{} // closed when an interrupt stopped every goroutine
@@ -391,6 +395,7 @@ func (i *Interp) SetVar(name string, value any) error {
 	}
 	i.vars[name] = value
 	i.log.remove(name)
+	i.ptrs = nil
 	return nil
 }
 
@@ -553,6 +558,9 @@ func (i *Interp) run(ctx context.Context, kind cell.Kind, src string, count, lin
 
 // record adds declarations that were evaluated to the log.
 func (i *Interp) record(decls []cell.Decl) {
+	if len(decls) > 0 {
+		i.ptrs = nil
+	}
 	for _, d := range decls {
 		if d.Kind != cell.ImportDecl {
 			delete(i.vars, d.Name)
@@ -830,6 +838,7 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 				_, _ = i.stderr.Write([]byte(n))
 			}
 			i.yi, i.imports, i.log, i.dropped = yi, imports, next, dropped
+			i.ptrs = nil
 			for _, d := range decls {
 				delete(i.vars, d.Name)
 			}
@@ -937,10 +946,17 @@ func (i *Interp) Value(name string) (reflect.Value, bool) {
 	if i.yi == nil || !token.IsIdentifier(name) {
 		return reflect.Value{}, false
 	}
+	if p, ok := i.ptrs[name]; ok {
+		return p.Elem(), true
+	}
 	p, err := evalQuiet(i.yi, "&"+name)
 	if err != nil || !p.IsValid() || p.Kind() != reflect.Pointer || p.IsNil() {
 		return reflect.Value{}, false
 	}
+	if i.ptrs == nil {
+		i.ptrs = map[string]reflect.Value{}
+	}
+	i.ptrs[name] = p
 	return p.Elem(), true
 }
 

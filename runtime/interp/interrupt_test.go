@@ -3,6 +3,7 @@ package interp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,32 @@ func interruptAfter(t *testing.T, i *Interp, body string, d time.Duration) error
 	case <-time.After(d + time.Second):
 		t.Fatalf("%q: not interrupted within a second", body)
 		return nil
+	}
+}
+
+// TestValueFollowsTheVariable: Value keeps its pointer to a variable
+// between calls, and must still give what the variable holds after it is
+// assigned, declared again with another type, or rebuilt with a type.
+func TestValueFollowsTheVariable(t *testing.T) {
+	i := newInterp(t)
+	steps := []struct {
+		step step
+		want string
+	}{
+		{st("x := 1"), "1"},
+		{st("x = 8"), "8"},
+		{st("x++"), "9"},
+		{st(`x := "now a string"`), "now a string"},
+		{dc("type T struct{ A int }"), "now a string"},
+		{dc("var y = T{A: 2}"), "now a string"},
+		{dc("type T struct{ A, B int }"), "now a string"}, // a rebuild
+		{st(`x = "after the rebuild"`), "after the rebuild"},
+	}
+	for _, tt := range steps {
+		runSteps(t, i, []step{tt.step})
+		v, ok := i.Value("x")
+		if !ok || fmt.Sprint(v.Interface()) != tt.want {
+			t.Errorf("after %q: Value(x) = %v, %v; want %s", tt.step.src, v, ok, tt.want)
+		}
 	}
 }
