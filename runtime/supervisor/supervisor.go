@@ -247,12 +247,12 @@ func (s *Supervisor) restart(idle bool) []string {
 		if err != nil {
 			return []string{fmt.Sprintf("note: %v", err)}
 		}
-		failed, err := s.restore(w, decls)
+		rep := restoreReport{decls: decls, lost: lost}
+		rep.failed, err = s.restore(w, decls)
+		if err == nil && s.deaths < 2 {
+			err = s.restoreValues(w, &rep)
+		}
 		if err == nil {
-			rep := restoreReport{decls: decls, failed: failed, lost: lost}
-			if s.deaths < 2 {
-				rep.values, rep.valuesCell, rep.valueFailed, rep.skipped = s.restoreValues(w)
-			}
 			return restoreNotes(rep)
 		}
 		s.deaths = max(s.deaths, 1) + 1 // died restoring
@@ -265,15 +265,7 @@ func (s *Supervisor) restore(w *worker, decls []cell.Decl) ([]string, error) {
 		s.decls = nil
 		return nil, nil
 	}
-	s.seq++
-	m := &message{Op: opRestore, Seq: s.seq, Decls: decls}
-	if err := w.enc.send(m, false); err != nil {
-		<-w.dead
-		return nil, errDied
-	}
-	t := time.NewTimer(restoreTimeout)
-	defer t.Stop()
-	r, err := w.wait(m.Seq, t.C)
+	r, err := s.callRestoring(w, &message{Op: opRestore, Decls: decls})
 	if err != nil {
 		return nil, err
 	}
@@ -295,29 +287,33 @@ func withoutVars(decls []cell.Decl) []cell.Decl {
 }
 
 // restoreValues gives the variables of w, just restored, the values last
-// saved, and returns the variables restored, the cell whose end they
-// date from, and the variables whose values were not restored or not
-// saved, with why.
-func (s *Supervisor) restoreValues(w *worker) (restored []string, cell int, failed, skipped []string) {
-	skipped, cell = s.skipped, s.valuesCell
+// saved, and puts into rep the variables restored, the cell whose end
+// they date from, and the variables whose values were not restored or not
+// saved, with why. An error is the worker's death.
+func (s *Supervisor) restoreValues(w *worker, rep *restoreReport) error {
+	rep.skipped, rep.valuesCell = s.skipped, s.valuesCell
 	if len(s.values) == 0 {
-		return nil, cell, nil, skipped
+		return nil
 	}
-	s.seq++
-	m := &message{Op: opValues, Seq: s.seq, Values: s.values}
-	if err := w.enc.send(m, false); err != nil {
-		return nil, cell, []string{"the values: the interpreter process did not take them"}, skipped
-	}
-	t := time.NewTimer(restoreTimeout)
-	defer t.Stop()
-	r, err := w.wait(m.Seq, t.C)
+	r, err := s.callRestoring(w, &message{Op: opValues, Values: s.values})
 	if err != nil {
-		return nil, cell, []string{"the values: " + err.Error()}, skipped
+		return err
 	}
 	if r.Saved {
 		s.values, s.skipped = r.Values, r.Skipped
 	}
-	return r.Restored, cell, r.Failed, skipped
+	rep.values, rep.valueFailed = r.Restored, r.Failed
+	return nil
+}
+
+// callRestoring sends m, a request of a restart, to w and waits for its
+// answer, killing w if it takes longer than restoreTimeout.
+func (s *Supervisor) callRestoring(w *worker, m *message) (*message, error) {
+	s.seq++
+	m.Seq = s.seq
+	t := time.NewTimer(restoreTimeout)
+	defer t.Stop()
+	return w.call(m, t.C)
 }
 
 // restoreReport is what a restart gave the fresh interpreter.
@@ -492,7 +488,7 @@ func (s *Supervisor) call(m *message) *message {
 	}
 	s.seq++
 	m.Seq = s.seq
-	r, err := w.call(m)
+	r, err := w.call(m, nil)
 	if err != nil {
 		return nil
 	}

@@ -170,13 +170,14 @@ func (w *worker) alive() bool {
 	}
 }
 
-// call sends m and waits for its answer; errDied if the worker ends first.
-func (w *worker) call(m *message) (*message, error) {
+// call sends m and waits for its answer; errDied if the worker ends
+// first. A timeout (nil: none) kills the worker.
+func (w *worker) call(m *message, timeout <-chan time.Time) (*message, error) {
 	if err := w.enc.send(m, false); err != nil {
 		<-w.dead
 		return nil, errDied
 	}
-	return w.wait(m.Seq, nil)
+	return w.wait(m.Seq, timeout)
 }
 
 // wait waits for the answer to request seq, the end of the worker, or
