@@ -1015,10 +1015,11 @@ func (i *Interp) toError(ctx context.Context, err error, count, line int) *proto
 		return ke
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		ke := protocol.NewError(protocol.Interrupted, InterruptedValue)
 		if i.stoppedAll {
-			return protocol.NewError(protocol.Interrupted, InterruptedValue, "Interrupted: "+InterruptedValue, stoppedAllNote)
+			ke.Traceback = append(ke.Traceback, stoppedAllNote)
 		}
-		return protocol.NewError(protocol.Interrupted, InterruptedValue)
+		return ke
 	}
 	trace := i.cur.takeTrace()
 	var p yaegi.Panic

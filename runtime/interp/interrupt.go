@@ -21,17 +21,17 @@ import (
 // interpreted code with pollText, a read of an int32 that is non-zero
 // only while an interrupt is pending (about 16 ns an iteration, where an
 // empty interpreted loop takes 28 ns); every goroutine a cell starts, and
-// every time.AfterFunc and context.AfterFunc callback, is marked as
+// every time.AfterFunc and context.AfterFunc callback, marks itself as
 // running in the background as it starts (GoBegin); and Poll, reached
 // only while an interrupt is pending, panics with errCellInterrupted on
 // any goroutine not so marked: the interrupted cell's. time.Sleep wakes
 // that goroutine alone. (Marking the cell's own goroutine instead would
 // cost every cell a call and a stack trace in the interpreter.) A cell
-// that reaches no
-// poll (blocked in a channel operation, a lock or a long call into
-// compiled code; a recursion without loops; a loop body that always
-// continues) is stopped after stopGrace with yaegi's own cancellation,
-// which stops every goroutine, as before; the error then says so.
+// that reaches no poll (blocked in a channel operation, a lock or a long
+// call into compiled code; a recursion without loops; a loop body that
+// always continues) is stopped after stopGrace with yaegi's own
+// cancellation, which stops every goroutine, as before; the error then
+// says so.
 
 // pollText is what the rewriter puts at the end of loop bodies.
 const pollText = "; if *" + rtAlias + ".Stop != 0 { " + rtAlias + ".Poll() } "

@@ -69,8 +69,8 @@ type cellRewrite struct {
 // src unchanged when it does not parse.
 func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGlobal func(string) bool, intResult func(string) string) cellRewrite {
 	out := cellRewrite{source: src}
-	// Loops, function bodies and the statements to wrap have braces.
-	braces := strings.Contains(src, "{")
+	// Loops and the statements to wrap have braces.
+	braces := strings.Contains(src, "{") && (kind == cell.Statement || strings.Contains(src, "for"))
 	if !braces && !strings.Contains(src, "Offsetof") {
 		return out
 	}
