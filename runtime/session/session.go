@@ -99,10 +99,9 @@ type Session struct {
 	// slowValue to save, with the declaration they had then: SaveValues
 	// leaves them out until they are declared again.
 	slowValues map[string]cell.Decl
-	// What SaveValues returned last: by name, in order, and skipped.
-	lastSaved     map[string]harness.SavedVar
-	lastSavedList []harness.SavedVar
-	lastSkipped   []string
+	// What SaveValues returned last.
+	lastSaved   []harness.SavedVar
+	lastSkipped []string
 }
 
 // New returns a fresh session with its interpreter.
@@ -491,9 +490,8 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 			// Magics start from the values the notebook holds, unless
 			// goroutines that cells started run: reading a value one of
 			// them writes (a map) would end the process.
-			gc, counts := s.eval.(goroutineCounter)
 			ws.SetValues(func(name string) (reflect.Value, bool) {
-				if counts && gc.Goroutines() > 0 {
+				if s.goroutinesRun() {
 					return reflect.Value{}, false
 				}
 				return vr.Value(name)

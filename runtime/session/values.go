@@ -43,8 +43,12 @@ func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 	if !ok {
 		return nil, nil
 	}
-	if gc, ok := s.eval.(goroutineCounter); ok && gc.Goroutines() > 0 {
-		return s.lastSavedList, s.lastSkipped
+	if s.goroutinesRun() {
+		return s.lastSaved, s.lastSkipped
+	}
+	last := make(map[string]harness.SavedVar, len(s.lastSaved))
+	for _, sv := range s.lastSaved {
+		last[sv.Name] = sv
 	}
 	s.mu.Lock()
 	decls := s.store.Decls()
@@ -86,17 +90,13 @@ func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 		}
 		// A copy, since the parts may share the memory of the variable,
 		// which later cells change; the last one when it has not.
-		sv := s.lastSaved[d.Name]
+		sv := last[d.Name]
 		if sv.Digest != digest {
 			sv = harness.SavedVar{Name: d.Name, Digest: digest, Data: slices.Concat(parts...)}
 		}
 		saved = append(saved, sv)
 	}
-	s.lastSaved = map[string]harness.SavedVar{}
-	for _, sv := range saved {
-		s.lastSaved[sv.Name] = sv
-	}
-	s.lastSavedList, s.lastSkipped = saved, skipped
+	s.lastSaved, s.lastSkipped = saved, skipped
 	return saved, skipped
 }
 
@@ -104,6 +104,13 @@ func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 // goroutines cells started that still run (*interp.Interp).
 type goroutineCounter interface {
 	Goroutines() int64
+}
+
+// goroutinesRun reports whether goroutines that cells started run, which
+// may change the variables' values under a reader of them.
+func (s *Session) goroutinesRun() bool {
+	gc, ok := s.eval.(goroutineCounter)
+	return ok && gc.Goroutines() > 0
 }
 
 // RestoreValues gives the variables of this session the values saved, in
