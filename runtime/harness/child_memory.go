@@ -307,6 +307,7 @@ func (s *memState) sample(stop <-chan struct{}, done chan<- struct{}, method str
 	defer every.Stop()
 	sampleRSS := method != MemMethodHWM
 	rssNow := newRSSReader()
+	defer rssNow.close()
 	for {
 		select {
 		case <-stop:
@@ -393,26 +394,16 @@ func ReadMemReports(data []byte) ([]MemReport, error) {
 
 // memRSS returns the resident set size in bytes, or 0 when unknown.
 func memRSS() int64 {
-	data, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return memStatusField("VmRSS:")
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil {
-		return 0
-	}
-	return pages * int64(os.Getpagesize())
+	r := newRSSReader()
+	defer r.close()
+	return r.read()
 }
 
 // rssReader reads resident memory from /proc/self/statm without
 // allocating, so that the samplers running beside a measured body (every
 // millisecond) do not add to the allocations %memit reports.
 type rssReader struct {
-	f    *os.File // nil when statm cannot be opened: read falls back to memRSS
+	f    *os.File // nil when statm cannot be opened: read falls back to VmRSS
 	page int64
 	buf  [128]byte
 }
@@ -430,7 +421,7 @@ func newRSSReader() *rssReader {
 // field, the resident pages.
 func (r *rssReader) read() int64 {
 	if r.f == nil {
-		return memRSS()
+		return memStatusField("VmRSS:")
 	}
 	n, _ := r.f.ReadAt(r.buf[:], 0)
 	b := r.buf[:n]
@@ -443,6 +434,12 @@ func (r *rssReader) read() int64 {
 		pages = pages*10 + int64(b[i]-'0')
 	}
 	return pages * r.page
+}
+
+func (r *rssReader) close() {
+	if r.f != nil {
+		r.f.Close()
+	}
 }
 
 // memStatusField returns a kB field of /proc/self/status in bytes, or 0.
