@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -197,32 +198,82 @@ func (setVarMagic) Run(_ context.Context, _ magics.Call, env magics.Env) (any, e
 }
 
 // BenchmarkExecuteTrivial measures a trivial cell (`_ = 1`) through the
-// session and the real interpreter, with and without the type check, in
-// a fresh notebook and in one of 40 declarations: the difference is the
-// check's per-cell cost.
+// session and the real interpreter, in notebooks of 0, 100 and 1,000
+// one-line function cells, with and without the type check: a cell's cost
+// must not grow with the notebook.
 func BenchmarkExecuteTrivial(b *testing.B) {
-	for _, bc := range []struct {
-		decls   int
-		checked bool
-	}{{0, true}, {0, false}, {40, true}, {40, false}} {
-		b.Run(fmt.Sprintf("decls=%d/checked=%v", bc.decls, bc.checked), func(b *testing.B) {
+	for _, decls := range []int{0, 100, 1000} {
+		for _, checked := range []bool{true, false} {
+			b.Run(fmt.Sprintf("decls=%d/checked=%v", decls, checked), func(b *testing.B) {
+				s := New(Options{Version: "test"})
+				defer s.Shutdown(false)
+				s.checkCells = checked
+				for k := range decls {
+					mustRun(b, s, fmt.Sprintf("func f%d(n int) int { return n * %d }", k, k), k+1)
+				}
+				b.ResetTimer()
+				for k := 0; k < b.N; k++ {
+					mustRun(b, s, "_ = 1", decls+1+k)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkExecuteDeclaring measures a cell that declares a small
+// variable, after 0, 300 and 1,000 such cells, and reports the
+// interpreter process's heap per variable held (heap-B/var): both must
+// follow what the notebook holds, not how many cells it ran.
+func BenchmarkExecuteDeclaring(b *testing.B) {
+	for _, vars := range []int{0, 300, 1000} {
+		b.Run(fmt.Sprintf("vars=%d", vars), func(b *testing.B) {
 			s := New(Options{Version: "test"})
 			defer s.Shutdown(false)
-			s.checkCells = bc.checked
-			ctx := context.Background()
-			for k := range bc.decls / 2 {
-				code := fmt.Sprintf("func f%d(n int) int { return n * %d }\nv%d := fmt.Sprint(%d)", k, k, k, k)
-				if res := s.Execute(ctx, protocol.ExecuteRequest{Code: code, ExecutionCount: k + 1}, &kerneltest.Publisher{}); res.Error != nil {
-					b.Fatal(res.Error)
-				}
+			base := heapInUse()
+			for k := range vars {
+				mustRun(b, s, fmt.Sprintf("v%d := []int{%d, %d, %d}", k, k, k+1, k+2), k+1)
+				s.SaveValues()
 			}
+			perVar := float64(heapInUse()-base) / float64(max(vars, 1))
 			b.ResetTimer()
 			for k := 0; k < b.N; k++ {
-				res := s.Execute(ctx, protocol.ExecuteRequest{Code: "_ = 1", ExecutionCount: 100 + k}, &kerneltest.Publisher{})
-				if res.Error != nil {
-					b.Fatal(res.Error)
-				}
+				mustRun(b, s, fmt.Sprintf("w := []int{%d, 1, 2}", k), vars+1+k)
+				s.SaveValues()
+			}
+			if vars > 0 {
+				b.ReportMetric(perVar, "heap-B/var")
 			}
 		})
 	}
+}
+
+// BenchmarkExecuteAfterBigMap measures a trivial cell in a notebook that
+// holds a map of 1e6 entries: saving the values after a cell must cost
+// what the cell changed.
+func BenchmarkExecuteAfterBigMap(b *testing.B) {
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	mustRun(b, s, "big := map[string]int{}\nfor i := range 1000000 { big[fmt.Sprint(\"key-\", i)] = i }", 1)
+	b.ResetTimer()
+	for k := 0; k < b.N; k++ {
+		mustRun(b, s, "_ = 1", 2+k)
+		s.SaveValues()
+	}
+}
+
+// mustRun executes code as cell count, failing the benchmark on an error.
+func mustRun(b *testing.B, s *Session, code string, count int) {
+	b.Helper()
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: code, ExecutionCount: count}, &kerneltest.Publisher{})
+	if res.Error != nil {
+		b.Fatal(res.Error)
+	}
+}
+
+// heapInUse is the heap in use after a collection, in bytes.
+func heapInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
 }
