@@ -72,44 +72,106 @@ type Encoder struct {
 	Limit int64
 	used  int64
 
-	w     sink
+	w     sink // the encoding's bytes; discard for a digest only
+	d     digester
 	ptrs  map[ptrKey]uint64
 	roots map[ptrKey]bool // the variables encoded, by address
 	flat  map[reflect.Type]bool
+	refs  map[reflect.Type]bool // types whose values hold pointers or interfaces
 	tmp   [binary.MaxVarintLen64]byte
 }
 
-// sink receives an encoding: a buffer, or a digest that keeps no bytes.
+// sink receives an encoding's bytes.
 type sink interface {
 	Write(p []byte) (int, error)
 	WriteByte(c byte) error
 	WriteString(s string) (int, error)
 }
 
-// digestSink computes the digest of what is written to it.
-type digestSink struct {
-	n   int
+// discard is a sink that keeps nothing (Digest).
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error)       { return len(p), nil }
+func (discard) WriteByte(byte) error              { return nil }
+func (discard) WriteString(s string) (int, error) { return len(s), nil }
+
+// digester computes a value's digest as its encoding is written: the
+// number of bytes and a CRC-32C of them, except that the entries of a map
+// whose keys and values hold no pointers count as a set (each entry's
+// CRC is mixed and the mixes added), so that the same map has the same
+// digest whatever order its entries are visited in. Such a map is then
+// written in iteration order, without sorting its keys, by the kernel
+// and by the child alike.
+type digester struct {
+	n     int
+	crc   uint32
+	outer []mapDigest // the maps being written, innermost last
+}
+
+// mapDigest is the state of a map whose entries are being digested as a
+// set: the CRC of what came before the map, and the sum of the entries'.
+type mapDigest struct {
 	crc uint32
+	sum uint64
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func (d *digestSink) Write(p []byte) (int, error) {
+func (d *digester) reset() { *d = digester{outer: d.outer[:0]} }
+
+func (d *digester) write(p []byte) {
 	d.n += len(p)
 	d.crc = crc32.Update(d.crc, castagnoli, p)
-	return len(p), nil
 }
 
-func (d *digestSink) WriteByte(c byte) error {
-	d.Write([]byte{c})
-	return nil
+// beginSet starts a map whose entries count as a set.
+func (d *digester) beginSet() {
+	d.outer = append(d.outer, mapDigest{crc: d.crc})
+	d.crc = 0
 }
 
-func (d *digestSink) WriteString(s string) (int, error) {
-	return d.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+// entry ends one entry of the innermost set.
+func (d *digester) entry() {
+	m := &d.outer[len(d.outer)-1]
+	m.sum += mix(uint64(d.crc))
+	d.crc = 0
 }
 
-func (d *digestSink) digest() string { return fmt.Sprintf("%d:%08x", d.n, d.crc) }
+// endSet ends the innermost set, folding its sum into the digest.
+func (d *digester) endSet() {
+	m := d.outer[len(d.outer)-1]
+	d.outer = d.outer[:len(d.outer)-1]
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], m.sum)
+	d.crc = crc32.Update(m.crc, castagnoli, b[:])
+}
+
+// mix is SplitMix64's finaliser: it spreads an entry's CRC over 64 bits
+// before entries are added.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func (d *digester) digest() string { return fmt.Sprintf("%d:%08x", d.n, d.crc) }
+
+func (e *Encoder) write(p []byte) {
+	e.w.Write(p)
+	e.d.write(p)
+}
+
+func (e *Encoder) writeByte(c byte) {
+	e.w.WriteByte(c)
+	e.d.write([]byte{c})
+}
+
+func (e *Encoder) writeString(s string) {
+	e.w.WriteString(s)
+	e.d.write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
 
 type ptrKey struct {
 	addr unsafe.Pointer
@@ -118,7 +180,7 @@ type ptrKey struct {
 
 // NewEncoder returns an encoder.
 func NewEncoder() *Encoder {
-	return &Encoder{ptrs: map[ptrKey]uint64{}, flat: map[reflect.Type]bool{}}
+	return &Encoder{ptrs: map[ptrKey]uint64{}, flat: map[reflect.Type]bool{}, refs: map[reflect.Type]bool{}}
 }
 
 // Encode returns the encoding of v, in parts, and its digest. Values
@@ -132,11 +194,7 @@ func (e *Encoder) Encode(v reflect.Value) (parts [][]byte, digest string, err er
 		return nil, "", err
 	}
 	c.flush()
-	d := &digestSink{}
-	for _, p := range c.parts {
-		d.Write(p)
-	}
-	return c.parts, d.digest(), nil
+	return c.parts, e.d.digest(), nil
 }
 
 // bigWrite is the size from which chunks keeps a write by reference.
@@ -155,18 +213,30 @@ func (c *chunks) Write(p []byte) (int, error) {
 		c.parts = append(c.parts, p)
 		return len(p), nil
 	}
+	c.grow(len(p))
 	c.buf = append(c.buf, p...)
 	return len(p), nil
 }
 
 func (c *chunks) WriteByte(b byte) error {
+	c.grow(1)
 	c.buf = append(c.buf, b)
 	return nil
 }
 
 func (c *chunks) WriteString(s string) (int, error) {
+	c.grow(len(s))
 	c.buf = append(c.buf, s...)
 	return len(s), nil
+}
+
+// grow starts a new buffer of bigWrite bytes when n more do not fit, so
+// that many small writes are never copied again as the buffer grows.
+func (c *chunks) grow(n int) {
+	if len(c.buf)+n > cap(c.buf) {
+		c.flush()
+		c.buf = make([]byte, 0, max(bigWrite, n))
+	}
 }
 
 func (c *chunks) flush() {
@@ -178,15 +248,15 @@ func (c *chunks) flush() {
 // Digest returns the digest of v's encoding without keeping the
 // encoding (the child's check of what it decoded).
 func (e *Encoder) Digest(v reflect.Value) (string, error) {
-	d := &digestSink{}
-	if err := e.encode(d, v); err != nil {
+	if err := e.encode(discard{}, v); err != nil {
 		return "", err
 	}
-	return d.digest(), nil
+	return e.d.digest(), nil
 }
 
 func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
 	e.w = w
+	e.d.reset()
 	if v.CanAddr() {
 		// A pointer to a variable would arrive as a pointer to a copy (a
 		// strings.Builder's check of itself would fail): refuse it.
@@ -202,25 +272,17 @@ func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
 			// representation): say so rather than end the process.
 			err = fmt.Errorf("its value cannot be read (%v)", r)
 		}
-	}()
-	if err := e.value(readable(v)); err != nil {
-		// Forget the objects numbered in the failed value.
-		e.used = used
-		for k, n := range e.ptrs {
-			if n >= uint64(mark) {
-				delete(e.ptrs, k)
+		if err != nil {
+			// Forget the objects numbered in the failed value.
+			e.used = used
+			for k, n := range e.ptrs {
+				if n >= uint64(mark) {
+					delete(e.ptrs, k)
+				}
 			}
 		}
-		return err
-	}
-	return nil
-}
-
-// Digest is the digest of an encoding: its length and CRC-32C.
-func Digest(data []byte) string {
-	d := &digestSink{}
-	d.Write(data)
-	return d.digest()
+	}()
+	return e.value(readable(v))
 }
 
 // readable returns v, or an addressable copy of it that is not marked as
@@ -239,7 +301,7 @@ func readable(v reflect.Value) reflect.Value {
 
 func (e *Encoder) uvarint(n uint64) {
 	k := binary.PutUvarint(e.tmp[:], n)
-	e.w.Write(e.tmp[:k])
+	e.write(e.tmp[:k])
 }
 
 // ErrOverLimit is the error (wrapped) of an Encode that would pass the
@@ -277,20 +339,20 @@ func (e *Encoder) value(v reflect.Value) error {
 			return err
 		}
 		e.uvarint(uint64(len(s)))
-		e.w.WriteString(s)
+		e.writeString(s)
 	case reflect.Slice:
 		if v.IsNil() {
-			e.w.WriteByte(tagNil)
+			e.writeByte(tagNil)
 			return nil
 		}
-		e.w.WriteByte(tagNew)
+		e.writeByte(tagNew)
 		e.uvarint(uint64(v.Len()))
 		if isFlat(t.Elem(), e.flat) {
 			n := uintptr(v.Len()) * t.Elem().Size()
 			if err := e.spend(uint64(n)); err != nil {
 				return err
 			}
-			e.w.Write(unsafe.Slice((*byte)(v.UnsafePointer()), n))
+			e.write(unsafe.Slice((*byte)(v.UnsafePointer()), n))
 			return nil
 		}
 		for i := range v.Len() {
@@ -362,12 +424,12 @@ func (e *Encoder) raw(v reflect.Value) {
 		c.Set(v)
 		v = c
 	}
-	e.w.Write(unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), v.Type().Size()))
+	e.write(unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), v.Type().Size()))
 }
 
 func (e *Encoder) pointer(v reflect.Value) error {
 	if v.IsNil() {
-		e.w.WriteByte(tagNil)
+		e.writeByte(tagNil)
 		return nil
 	}
 	k := ptrKey{v.UnsafePointer(), v.Type()}
@@ -375,28 +437,35 @@ func (e *Encoder) pointer(v reflect.Value) error {
 		return errors.New("it points to a package-level variable (itself or another), which the child would see as a copy")
 	}
 	if n, ok := e.ptrs[k]; ok {
-		e.w.WriteByte(tagBack)
+		e.writeByte(tagBack)
 		e.uvarint(n)
 		return nil
 	}
 	e.ptrs[k] = uint64(len(e.ptrs))
-	e.w.WriteByte(tagNew)
+	e.writeByte(tagNew)
 	return e.value(reflect.NewAt(v.Type().Elem(), v.UnsafePointer()).Elem())
 }
 
-// mapValue writes a map's entries in an order that depends only on the
-// keys, so that the same map always encodes the same way: by their bits
-// for keys of plain memory up to 8 bytes, by their text for strings, and
-// by their encoding otherwise. Keys must not hold pointers (their
-// numbering would depend on the order).
+// mapValue writes a map's entries. When neither keys nor values hold
+// pointers or interfaces, the entries are written in iteration order and
+// digested as a set (see digester): nothing is sorted, and each entry is
+// read once. Otherwise they are written in an order that depends only on
+// the keys, so that pointers are numbered the same way every time: by
+// their bits for keys of plain memory up to 8 bytes, by their text for
+// strings, and by their encoding otherwise. Keys must not hold pointers
+// (their numbering would depend on the order).
 func (e *Encoder) mapValue(v reflect.Value) error {
 	if v.IsNil() {
-		e.w.WriteByte(tagNil)
+		e.writeByte(tagNil)
 		return nil
 	}
-	e.w.WriteByte(tagNew)
+	e.writeByte(tagNew)
 	e.uvarint(uint64(v.Len()))
-	kt := v.Type().Key()
+	t := v.Type()
+	if !e.holdsRefs(t.Key()) && !e.holdsRefs(t.Elem()) {
+		return e.mapSet(v)
+	}
+	kt := t.Key()
 	switch {
 	case isFlat(kt, e.flat) && kt.Size() <= 8:
 		keys := make([]uint64, 0, v.Len())
@@ -437,7 +506,7 @@ func (e *Encoder) mapValue(v reflect.Value) error {
 	}
 	entries := make([]entry, 0, v.Len())
 	buf := &bytes.Buffer{}
-	keys := &Encoder{w: buf, flat: e.flat}
+	keys := &Encoder{w: buf, flat: e.flat, refs: e.refs}
 	for it := v.MapRange(); it.Next(); {
 		buf.Reset()
 		keys.ptrs = map[ptrKey]uint64{}
@@ -451,7 +520,7 @@ func (e *Encoder) mapValue(v reflect.Value) error {
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
 	for _, en := range entries {
-		e.w.Write(en.key)
+		e.write(en.key)
 		if err := e.value(readable(en.val)); err != nil {
 			return err
 		}
@@ -459,19 +528,98 @@ func (e *Encoder) mapValue(v reflect.Value) error {
 	return nil
 }
 
+// mapSet writes the entries of a map without pointers in iteration
+// order, digesting them as a set.
+func (e *Encoder) mapSet(v reflect.Value) error {
+	t := v.Type()
+	k, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+	kScalar, vScalar := e.scalar(t.Key()), e.scalar(t.Elem())
+	e.d.beginSet()
+	defer e.d.endSet()
+	if kScalar && vScalar {
+		// The common fixture (map[string]int and the like): each entry
+		// is built in a scratch buffer and written, and digested, at once.
+		var entry []byte
+		for it := v.MapRange(); it.Next(); {
+			k.SetIterKey(it)
+			val.SetIterValue(it)
+			entry = e.appendScalar(e.appendScalar(entry[:0], k), val)
+			if err := e.spend(uint64(len(entry))); err != nil {
+				return err
+			}
+			e.write(entry)
+			e.d.entry()
+		}
+		return nil
+	}
+	for it := v.MapRange(); it.Next(); {
+		k.SetIterKey(it)
+		val.SetIterValue(it)
+		if err := e.value(k); err != nil {
+			return fmt.Errorf("map key: %w", err)
+		}
+		if err := e.value(val); err != nil {
+			return err
+		}
+		e.d.entry()
+	}
+	return nil
+}
+
+// scalar reports whether values of t are written whole by appendScalar:
+// strings and plain memory.
+func (e *Encoder) scalar(t reflect.Type) bool {
+	return t.Kind() == reflect.String || isFlat(t, e.flat)
+}
+
+// appendScalar appends the encoding of v, addressable and of a scalar
+// type, to b.
+func (e *Encoder) appendScalar(b []byte, v reflect.Value) []byte {
+	if v.Kind() == reflect.String {
+		s := v.String()
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		return append(b, s...)
+	}
+	return append(b, unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), v.Type().Size())...)
+}
+
+// holdsRefs reports whether values of t hold pointers or interfaces,
+// whose encoding depends on the order they are met in.
+func (e *Encoder) holdsRefs(t reflect.Type) bool {
+	if r, ok := e.refs[t]; ok {
+		return r
+	}
+	e.refs[t] = true // while deciding: a recursive type holds pointers
+	r := false
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.UnsafePointer, reflect.Chan, reflect.Func:
+		r = true
+	case reflect.Array, reflect.Slice:
+		r = e.holdsRefs(t.Elem())
+	case reflect.Map:
+		r = e.holdsRefs(t.Key()) || e.holdsRefs(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			r = r || e.holdsRefs(t.Field(i).Type)
+		}
+	}
+	e.refs[t] = r
+	return r
+}
+
 // iface writes an interface value: nil, or the dynamic type (only
 // unnamed types built from basic ones, which the child can rebuild) and
 // the value.
 func (e *Encoder) iface(v reflect.Value) error {
 	if v.IsNil() {
-		e.w.WriteByte(tagNil)
+		e.writeByte(tagNil)
 		return nil
 	}
 	if v.Type().NumMethod() > 0 {
 		return fmt.Errorf("an interface with methods (%s) holding a value cannot be carried", typeWords(v.Type()))
 	}
 	inner := v.Elem()
-	e.w.WriteByte(tagNew)
+	e.writeByte(tagNew)
 	if err := e.typeCode(inner.Type()); err != nil {
 		return err
 	}
@@ -499,7 +647,7 @@ func init() {
 
 func (e *Encoder) typeCode(t reflect.Type) error {
 	if t.Name() != "" && t.PkgPath() == "" && basicTypes[t.Kind()] == t {
-		e.w.WriteByte(byte(t.Kind()))
+		e.writeByte(byte(t.Kind()))
 		return nil
 	}
 	if t.Name() != "" {
@@ -507,24 +655,24 @@ func (e *Encoder) typeCode(t reflect.Type) error {
 	}
 	switch t.Kind() {
 	case reflect.Slice:
-		e.w.WriteByte(codeSlice)
+		e.writeByte(codeSlice)
 		return e.typeCode(t.Elem())
 	case reflect.Array:
-		e.w.WriteByte(codeArray)
+		e.writeByte(codeArray)
 		e.uvarint(uint64(t.Len()))
 		return e.typeCode(t.Elem())
 	case reflect.Pointer:
-		e.w.WriteByte(codePtr)
+		e.writeByte(codePtr)
 		return e.typeCode(t.Elem())
 	case reflect.Map:
-		e.w.WriteByte(codeMap)
+		e.writeByte(codeMap)
 		if err := e.typeCode(t.Key()); err != nil {
 			return err
 		}
 		return e.typeCode(t.Elem())
 	case reflect.Interface:
 		if t.NumMethod() == 0 {
-			e.w.WriteByte(codeIface)
+			e.writeByte(codeIface)
 			return nil
 		}
 	}
@@ -741,18 +889,51 @@ func (d *decoder) mapValue(v reflect.Value) error {
 	t := v.Type()
 	m := reflect.MakeMapWithSize(t, int(n))
 	key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+	read := d.value
+	if d.scalar(t.Key()) && d.scalar(t.Elem()) {
+		read = d.scalarValue
+	}
 	for range n {
 		key.SetZero()
 		val.SetZero()
-		if err := d.value(key); err != nil {
+		if err := read(key); err != nil {
 			return err
 		}
-		if err := d.value(val); err != nil {
+		if err := read(val); err != nil {
 			return err
 		}
 		m.SetMapIndex(key, val)
 	}
 	v.Set(m)
+	return nil
+}
+
+// scalar reports whether values of t are read whole by scalarValue:
+// strings and plain memory.
+func (d *decoder) scalar(t reflect.Type) bool {
+	return t.Kind() == reflect.String || isFlat(t, d.flat)
+}
+
+// scalarValue decodes a string or plain memory into v, addressable.
+func (d *decoder) scalarValue(v reflect.Value) error {
+	if v.Kind() == reflect.String {
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		b, err := d.bytes(n)
+		if err != nil {
+			return err
+		}
+		v.SetString(string(b))
+		return nil
+	}
+	size := v.Type().Size()
+	b, err := d.bytes(uint64(size))
+	if err != nil {
+		return err
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), size), b)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -233,4 +234,97 @@ func BenchmarkStateCarry(b *testing.B) {
 func cpuTime() time.Duration {
 	user, sys := processTimes()
 	return user + sys
+}
+
+// BenchmarkMapCarry measures the two halves of carrying a map of 1e6
+// string keys (the fixture of issue 18): the kernel's encoding, and the
+// child's decoding with its digest check.
+func BenchmarkMapCarry(b *testing.B) {
+	m := make(map[string]int, 1_000_000)
+	for i := range 1_000_000 {
+		m["key-"+strconv.Itoa(i)] = i
+	}
+	v := reflect.ValueOf(&m).Elem()
+	parts, digest, err := NewEncoder().Encode(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := bytes.Join(parts, nil)
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := NewEncoder().Encode(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := NewDecoder().Decode(data, v.Type(), digest); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestMapDigestOrder checks that a map's digest depends on its entries,
+// not on the order they were inserted or are visited in, for maps written
+// as sets (no pointers) and maps written sorted (pointers in the values).
+func TestMapDigestOrder(t *testing.T) {
+	x, y := 1, 2
+	tests := []struct {
+		name       string
+		build      func(reverse bool) any
+		sameAsDiff any // a map with one entry changed
+	}{
+		{"strings", func(rev bool) any { return fill(rev, func(m map[string]int, i int) { m["k"+strconv.Itoa(i)] = i }) }, map[string]int{"k0": 1}},
+		{"nested", func(rev bool) any {
+			return fill(rev, func(m map[int]map[string]float64, i int) { m[i] = map[string]float64{"a": float64(i), "b": 1} })
+		}, map[int]map[string]float64{0: {"a": 1}}},
+		{"pointers", func(rev bool) any {
+			return fill(rev, func(m map[int]*int, i int) { m[i] = []*int{&x, &y}[i%2] })
+		}, map[int]*int{0: &y}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d1 := digestOf(t, tt.build(false))
+			d2 := digestOf(t, tt.build(true))
+			if d1 != d2 {
+				t.Errorf("the same entries inserted in another order: digest %s, then %s", d1, d2)
+			}
+			if d3 := digestOf(t, tt.sameAsDiff); d3 == d1 {
+				t.Errorf("a different map has the same digest %s", d3)
+			}
+			// What a child decodes has the digest the kernel sent.
+			v := reflect.ValueOf(tt.build(false))
+			parts, digest, err := NewEncoder().Encode(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := NewDecoder().Decode(bytes.Join(parts, nil), v.Type(), digest); err != nil {
+				t.Errorf("decoding: %v", err)
+			}
+		})
+	}
+}
+
+// fill makes a map of 200 entries set by put, in increasing or decreasing
+// order of i.
+func fill[M ~map[K]V, K comparable, V any](reverse bool, put func(M, int)) M {
+	m := M{}
+	for k := range 200 {
+		if reverse {
+			k = 199 - k
+		}
+		put(m, k)
+	}
+	return m
+}
+
+func digestOf(t *testing.T, x any) string {
+	t.Helper()
+	d, err := NewEncoder().Digest(reflect.ValueOf(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
