@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 	"go/importer"
 	"go/token"
 	"go/types"
@@ -87,7 +88,7 @@ func (im *Importer) importContext(ctx context.Context, path string) (*types.Pack
 	im.mu.Lock()
 	f, known := im.exports[path]
 	im.mu.Unlock()
-	if f == "" && im.fetch != nil && !isStd(path) {
+	if f == "" && im.fetch != nil && !stdpkg.IsStd(path) {
 		if ferr := im.fetch(path); ferr != nil {
 			return nil, ferr
 		}
@@ -126,7 +127,7 @@ func (im *Importer) Resolve(ctx context.Context, paths ...string) error {
 	// settings do not change what a standard package is.
 	var std, other []string
 	for _, p := range missing {
-		if isStd(p) {
+		if stdpkg.IsStd(p) {
 			std = append(std, p)
 		} else {
 			other = append(other, p)
@@ -178,13 +179,6 @@ func (im *Importer) forget() {
 			delete(im.exports, p)
 		}
 	}
-}
-
-// isStd reports whether path is a standard-library path (its first
-// element has no dot).
-func isStd(path string) bool {
-	first, _, _ := strings.Cut(path, "/")
-	return !strings.Contains(first, ".")
 }
 
 // lookup opens the export data of path for the gc importer.

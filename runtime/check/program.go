@@ -90,7 +90,8 @@ func (c *Checker) parse(d cell.Decl) *parsedDecl {
 		p.file = c.fset.File(p.decl.Pos())
 		p.sels = selectors(p.decl)
 		p.bare = p.decl
-		if f, ok := p.decl.(*ast.FuncDecl); ok && f.Body != nil {
+		// A generic function keeps its body: go/types requires one.
+		if f, ok := p.decl.(*ast.FuncDecl); ok && f.Body != nil && f.Type.TypeParams == nil {
 			bare := *f
 			bare.Body = nil
 			p.bare = &bare

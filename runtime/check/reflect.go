@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 	"go/token"
 	"go/types"
 	"path"
@@ -134,7 +135,7 @@ func (r *reflected) namedType(t reflect.Type) (types.Type, error) {
 	if n, ok := r.named[t]; ok {
 		return n, nil
 	}
-	if _, own := r.pkgs[t.PkgPath()]; !own && isStd(t.PkgPath()) {
+	if _, own := r.pkgs[t.PkgPath()]; !own && stdpkg.IsStd(t.PkgPath()) {
 		if p, err := r.im.Import(t.PkgPath()); err == nil {
 			if obj, ok := p.Scope().Lookup(t.Name()).(*types.TypeName); ok {
 				return obj.Type(), nil

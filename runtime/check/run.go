@@ -51,7 +51,7 @@ func (c *Checker) run(ctx context.Context, b *builder, names []string) (*Program
 		Error: func(err error) { b.report(err) },
 	}
 	// Sized as the last check's, to spare the maps' growth.
-	info := &types.Info{Types: make(map[ast.Expr]types.TypeAndValue, c.infoSize[0]), Uses: make(map[*ast.Ident]types.Object, c.infoSize[1])}
+	info := &types.Info{Types: make(map[ast.Expr]types.TypeAndValue, c.infoSize[0]), Uses: make(map[*ast.Ident]types.Object, c.infoSize[1]), Instances: map[*ast.Ident]types.Instance{}}
 	pkg := c.mainPackage(declared)
 	_ = types.NewChecker(&conf, c.fset, pkg, info).Files([]*ast.File{file})
 	c.infoSize = [2]int{len(info.Types), len(info.Uses)}

@@ -23,13 +23,8 @@
 package display
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
-	"html"
+	_ "embed" // bundle.go, for compiled cells
 	"reflect"
-	"regexp"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -38,6 +33,14 @@ import (
 
 // ImportPath is the import path under which cells see this package.
 const ImportPath = "perfnb/display"
+
+// BundleSource is the source of bundle.go, which builds the outputs' MIME
+// bundles with the standard library only: the native workspace's display
+// package compiles it too, so that a compiled cell shows what an
+// interpreted one would.
+//
+//go:embed bundle.go
+var BundleSource string
 
 // Display publishes rich outputs for one kernel.
 type Display struct {
@@ -79,7 +82,7 @@ func (h *Handle) PNG(b []byte) { h.d.update(h.id, imageBundle("image/png", "PNG"
 func (h *Handle) JPEG(b []byte) { h.d.update(h.id, imageBundle("image/jpeg", "JPEG", b)) }
 
 // JSON replaces the output with v encoded as JSON.
-func (h *Handle) JSON(v any) { h.d.update(h.id, h.d.jsonBundle(v)) }
+func (h *Handle) JSON(v any) { h.d.update(h.id, jsonBundle(v)) }
 
 // Text replaces the output with plain text.
 func (h *Handle) Text(s string) { h.d.update(h.id, protocol.Bundle{"text/plain": s}) }
@@ -104,7 +107,7 @@ func (d *Display) JPEG(b []byte) *Handle { return d.show(imageBundle("image/jpeg
 
 // JSON displays v encoded as JSON (application/json, with the indented
 // text as the text/plain fallback).
-func (d *Display) JSON(v any) *Handle { return d.show(d.jsonBundle(v)) }
+func (d *Display) JSON(v any) *Handle { return d.show(jsonBundle(v)) }
 
 // Text displays plain text.
 func (d *Display) Text(s string) *Handle { return d.show(protocol.Bundle{"text/plain": s}) }
@@ -156,49 +159,5 @@ func (d *Display) show(b protocol.Bundle) *Handle {
 func (d *Display) update(id string, b protocol.Bundle) {
 	if p := d.pub(); p != nil {
 		p.UpdateDisplay(b, map[string]any{}, id)
-	}
-}
-
-func (d *Display) jsonBundle(v any) protocol.Bundle {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		msg := fmt.Sprintf("display.JSON: cannot encode the value as JSON: %v", err)
-		return protocol.Bundle{"text/plain": msg}
-	}
-	var generic any
-	if err := json.Unmarshal(raw, &generic); err != nil {
-		return protocol.Bundle{"text/plain": string(raw)}
-	}
-	text, _ := json.MarshalIndent(generic, "", "  ")
-	return protocol.Bundle{"application/json": generic, "text/plain": string(text)}
-}
-
-var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
-
-// htmlText is the text/plain fallback of HTML: the text without its tags.
-func htmlText(s string) string {
-	t := strings.TrimSpace(html.UnescapeString(tagRE.ReplaceAllString(s, "")))
-	if t == "" {
-		return "[HTML]"
-	}
-	return t
-}
-
-func htmlBundle(s string) protocol.Bundle {
-	return protocol.Bundle{"text/html": s, "text/plain": htmlText(s)}
-}
-
-func markdownBundle(s string) protocol.Bundle {
-	return protocol.Bundle{"text/markdown": s, "text/plain": s}
-}
-
-func svgBundle(s string) protocol.Bundle {
-	return protocol.Bundle{"image/svg+xml": s, "text/plain": "[SVG image]"}
-}
-
-func imageBundle(mime, name string, b []byte) protocol.Bundle {
-	return protocol.Bundle{
-		mime:         base64.StdEncoding.EncodeToString(b),
-		"text/plain": fmt.Sprintf("[%s image, %d bytes]", name, len(b)),
 	}
 }

@@ -1005,10 +1005,14 @@ func (d *decoder) typeCode() (reflect.Type, error) {
 }
 
 // State file layout: for each variable, its name and its encoding, each
-// preceded by its length (uvarint), then its digest likewise.
+// preceded by its length (uvarint), then its digest likewise. An entry
+// with an empty name starts a new group: the variables after it were
+// written by another Encoder (their pointers are numbered afresh), so
+// they are read by another Decoder.
 
 // WriteState writes the encodings of variables (the parts Encode
-// returns), in order, to w.
+// returns), in order, to w. An empty name (with no data) separates the
+// values of two encoders.
 func WriteState(w io.Writer, names []string, data [][][]byte, digests []string) error {
 	bw := bufio.NewWriter(w)
 	var tmp [binary.MaxVarintLen64]byte
@@ -1068,43 +1072,72 @@ func LoadState(ptrs ...any) *State {
 }
 
 func (s *State) decodeFile(path string, types map[string]reflect.Type) {
-	raw, err := os.ReadFile(path)
+	groups, err := ReadState(path)
 	if err != nil {
 		for name := range types {
 			s.report.Failed[name] = "reading the state file: " + err.Error()
 		}
 		return
 	}
+	for _, g := range groups {
+		dec := NewDecoder()
+		for _, e := range g {
+			t, ok := types[e.Name]
+			if !ok {
+				continue
+			}
+			v, err := dec.Decode(e.Data, t, e.Digest)
+			if err != nil {
+				s.report.Failed[e.Name] = err.Error()
+				continue
+			}
+			s.vals[e.Name] = v
+			s.report.Digests[e.Name] = e.Digest
+		}
+	}
+}
+
+// StateEntry is a variable of a state file: its name, encoding and digest.
+// Entries of one group (see WriteState) are decoded in order by one
+// Decoder.
+type StateEntry struct {
+	Name   string
+	Data   []byte
+	Digest string
+}
+
+// ReadState reads the variables of a state file, in groups.
+func ReadState(path string) ([][]StateEntry, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	r := bytes.NewReader(raw)
-	next := func() ([]byte, bool) {
+	next := func() ([]byte, error) {
 		n, err := binary.ReadUvarint(r)
 		if err != nil || n > uint64(r.Len()) {
-			return nil, false
+			return nil, errShort
 		}
 		off := len(raw) - r.Len()
 		r.Seek(int64(n), io.SeekCurrent)
-		return raw[off : off+int(n)], true
+		return raw[off : off+int(n)], nil
 	}
-	dec := NewDecoder()
-	for {
-		name, ok1 := next()
-		data, ok2 := next()
-		digest, ok3 := next()
-		if !ok1 || !ok2 || !ok3 {
-			return
+	groups := [][]StateEntry{nil}
+	for r.Len() > 0 {
+		var f [3][]byte
+		for k := range f {
+			if f[k], err = next(); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", path, err)
+			}
 		}
-		t, ok := types[string(name)]
-		if !ok {
+		if len(f[0]) == 0 {
+			groups = append(groups, nil)
 			continue
 		}
-		v, err := dec.Decode(data, t, string(digest))
-		if err != nil {
-			s.report.Failed[string(name)] = err.Error()
-			continue
-		}
-		s.vals[string(name)] = v
-		s.report.Digests[string(name)] = string(digest)
+		last := len(groups) - 1
+		groups[last] = append(groups[last], StateEntry{Name: string(f[0]), Data: f[1], Digest: string(f[2])})
 	}
+	return groups, nil
 }
 
 // A Decoder reads, in order, the values that one Encoder wrote, so that

@@ -236,6 +236,9 @@ func (i *Interp) newYaegi() (*yaegi.Interpreter, error) {
 // code calls.
 func (i *Interp) rtSymbols() map[string]reflect.Value {
 	m := i.stop.symbols()
+	for k, v := range builtinSymbols() {
+		m[k] = v
+	}
 	m["GoPanic"] = reflect.ValueOf(i.goPanic)
 	m["GoStart"] = reflect.ValueOf(func() { i.live.Add(1) })
 	m["GoBegin"] = reflect.ValueOf(i.stop.goBegin)
@@ -937,6 +940,19 @@ func (i *Interp) restoreVars(yi *yaegi.Interpreter, l *declLog, fresh map[string
 		}
 		newp.Elem().Set(oldp.Elem())
 	}
+}
+
+// DeclareVar declares the package-level variable name of the type typ
+// (Go source, in the interpreter's terms: its packages by the names cells
+// import them under) with its zero value, recording it as a declaration
+// of cell count at line, without running any initialiser: the compiler
+// ran the cell that declared it, and its value comes back with Value's
+// Set. It fails when the interpreter cannot represent the type.
+func (i *Interp) DeclareVar(ctx context.Context, name, typ string, count, line int) error {
+	item := cell.Item{Kind: cell.Declaration, Source: "var " + name + " " + typ, Line: line,
+		Decls: []cell.Decl{{Kind: cell.VarDecl, Name: name, Source: "var " + name + " " + typ, Line: line}}}
+	_, _, err := i.Eval(ctx, item, count, nil)
+	return err
 }
 
 // Value returns the current value of the package-level variable name, as

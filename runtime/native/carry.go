@@ -53,6 +53,19 @@ func (w *Workspace) SetValues(src ValueSource) {
 	w.values = src
 }
 
+// EncodedSource returns the value of a variable that the interpreter does
+// not hold, already in the state encoding (a variable a compiled cell
+// declared with a type the interpreter cannot represent), with its digest.
+type EncodedSource func(name string) (data []byte, digest string, ok bool)
+
+// SetEncoded makes later builds carry the encoded values src gives, for
+// the variables it has.
+func (w *Workspace) SetEncoded(src EncodedSource) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.encoded = src
+}
+
 // carriedState is what a build carried: the digests the child must
 // reproduce, and the notes for the magic's output.
 type carriedState struct {
@@ -79,6 +92,14 @@ func (g *generator) usedVars() []string {
 	return names
 }
 
+// harnessRef is the name the generated file imports the harness under.
+func (g *generator) harnessRef() string {
+	if g.cell != nil {
+		return harnessName
+	}
+	return "harness"
+}
+
 // emitState declares perfnbState, which decodes the carried variables.
 func (g *generator) emitState(w *lineWriter) {
 	if len(g.carried) == 0 {
@@ -89,7 +110,7 @@ func (g *generator) emitState(w *lineWriter) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	w.printf("\nvar perfnbState = harness.LoadState(")
+	w.printf("\nvar perfnbState = %s.LoadState(", g.harnessRef())
 	for i, n := range names {
 		if i > 0 {
 			w.printf(", ")
@@ -137,7 +158,7 @@ func (g *generator) carriedSource(d *declInfo) (src string, ok bool) {
 			default:
 				init = fmt.Sprintf("func() (z %s) { return }", t)
 			}
-			fmt.Fprintf(&b, "var %s %s = harness.Carried(perfnbState, %q, %s)\n", n.Name, t, n.Name, init)
+			fmt.Fprintf(&b, "var %s %s = %s.Carried(perfnbState, %q, %s)\n", n.Name, t, g.harnessRef(), n.Name, init)
 		}
 	}
 	return b.String(), true
@@ -190,6 +211,7 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 type encodedVar struct {
 	name, digest string
 	data         [][]byte // the parts of harness.Encoder.Encode
+	alone        bool     // encoded by an encoder of its own (EncodedSource)
 }
 
 // encodeVars encodes the variables that have a nameable type and a value
@@ -204,6 +226,14 @@ func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, t
 		if !ok {
 			st.notes = append(st.notes, fmt.Sprintf("%s: its type cannot be named in the compiled program; the child ran its initialiser", n))
 			continue
+		}
+		if w.encoded != nil {
+			if data, digest, ok := w.encoded(n); ok {
+				g.carried[n] = t
+				vars = append(vars, encodedVar{name: n, digest: digest, data: [][]byte{data}, alone: true})
+				st.digests[n] = digest
+				continue
+			}
 		}
 		v, ok := w.values(n)
 		if !ok {
@@ -237,6 +267,9 @@ func (w *Workspace) keepCarried(g *generator, st *carriedState, vars []encodedVa
 	}
 	enc := harness.NewEncoder()
 	for i := range keep {
+		if keep[i].alone {
+			continue
+		}
 		v, _ := w.values(keep[i].name)
 		var err error
 		if keep[i].data, keep[i].digest, err = enc.Encode(v); err != nil {
@@ -270,10 +303,21 @@ func (g *generator) dropPartial(st *carriedState) {
 	}
 }
 
+// writeState writes the variables, those encoded alone each in a group
+// of its own (see harness.WriteState).
 func writeState(f *os.File, vars []encodedVar) error {
-	names, data, digests := make([]string, len(vars)), make([][][]byte, len(vars)), make([]string, len(vars))
-	for i, v := range vars {
-		names[i], data[i], digests[i] = v.name, v.data, v.digest
+	var names, digests []string
+	var data [][][]byte
+	for _, alone := range []bool{false, true} {
+		for _, v := range vars {
+			if v.alone != alone {
+				continue
+			}
+			if alone {
+				names, data, digests = append(names, ""), append(data, nil), append(digests, "")
+			}
+			names, data, digests = append(names, v.name), append(data, v.data), append(digests, v.digest)
+		}
 	}
 	err := harness.WriteState(f, names, data, digests)
 	if cerr := f.Close(); err == nil {

@@ -138,6 +138,9 @@ type generator struct {
 	// their types as Go source, in the generated file's terms; see
 	// carry.go.
 	carried map[string]string
+	// cell is the compiled cell of a CellProgram (cell.go), nil for a
+	// magic's benchmarks.
+	cell *cellCode
 }
 
 func cellFile(n int) string { return fmt.Sprintf("In[%d]", n) }
@@ -480,9 +483,14 @@ func renameB(src, param string) (string, error) {
 	return buf.String(), nil
 }
 
-// roots returns what the benchmarks use: unresolved identifiers and
-// selector bases.
+// roots returns what the benchmarks or the compiled cell use: unresolved
+// identifiers and selector bases.
 func (g *generator) roots() (refs, sels []string) {
+	if g.cell != nil {
+		refs = append(refs, g.cell.refs...)
+		sels = append(sels, g.cell.sels...)
+		sels = append(sels, harnessName)
+	}
 	for _, bc := range g.benches {
 		refs = append(refs, bc.setup.refs...)
 		refs = append(refs, bc.body.refs...)
@@ -558,6 +566,11 @@ func (g *generator) imports() []string {
 			}
 		}
 	}
+	if g.cell != nil {
+		for _, n := range g.cell.declared {
+			declared[n] = true
+		}
+	}
 	stored := map[string]importInfo{}
 	var specs []string
 	seenSpec := map[string]bool{}
@@ -590,6 +603,8 @@ func (g *generator) imports() []string {
 		switch name {
 		case "harness":
 			add(strconv.Quote(harnessPath))
+		case harnessName:
+			add(harnessName + " " + strconv.Quote(harnessPath))
 		case "display":
 			add(strconv.Quote(displayPath))
 		default:
@@ -600,6 +615,11 @@ func (g *generator) imports() []string {
 					add(name + " " + strconv.Quote(p))
 				}
 			}
+		}
+	}
+	if g.cell != nil {
+		for _, spec := range g.cell.cellImports() {
+			add(spec)
 		}
 	}
 	sort.Strings(specs)
@@ -648,6 +668,9 @@ func (g *generator) emit() []byte {
 		}
 		w.printf("\n")
 		w.cellCode(Snippet{Source: d.decl.Source, Cell: d.decl.Cell, Line: d.decl.Line}, text)
+	}
+	if g.cell != nil {
+		g.emitCell(w)
 	}
 	for _, bc := range g.benches {
 		w.printf("\nfunc Benchmark%s(%s *testing.B) {\n", bc.name, bc.param)

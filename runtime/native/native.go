@@ -125,6 +125,7 @@ type Workspace struct {
 	seq     int               // number of the last build
 	bins    []string          // binaries kept, oldest first
 	values  ValueSource       // the notebook's values (SetValues); nil: none
+	encoded EncodedSource     // values the interpreter does not hold (SetEncoded)
 	exports map[string]string // export data files of standard packages, by path
 }
 

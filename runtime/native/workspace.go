@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/modules"
 )
@@ -22,9 +23,9 @@ import (
 // older ones are removed when a build succeeds.
 const keepBinaries = 8
 
-// displayStub is the workspace's perfnbcell/display package: perfnb's
-// display API exists only in the interpreter, so natively compiled code
-// that shows something builds against these no-ops and shows nothing.
+// displayStub is the workspace's perfnbcell/display package, with
+// runtime/display's bundle.go: displays of a compiled cell go through the
+// harness to the notebook; a magic's child drops them.
 //
 //go:embed displaystub/display.go
 var displayStub string
@@ -141,7 +142,8 @@ func (w *Workspace) environ() []string {
 func (w *Workspace) populate() error {
 	files := map[string]string{
 		"go.mod":             fmt.Sprintf("module perfnbcell\n\ngo %s\n", w.goVersion),
-		"display/display.go": displayStub,
+		"display/display.go": strings.TrimPrefix(displayStub, "//go:build ignore\n\n"),
+		"display/bundle.go":  display.BundleSource,
 	}
 	err := fs.WalkDir(harness.Child, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
@@ -174,37 +176,63 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 	if err != nil {
 		return nil, err
 	}
+	args := []string{"test", "-c", "-vet=off"}
+	if !p.Symbols {
+		args = append(args, stripped)
+	}
+	if len(p.GCFlags) > 0 {
+		args = append(args, "-gcflags="+strings.Join(p.GCFlags, " "))
+	}
+	return w.compile(ctx, g, GeneratedFile, "test", args)
+}
+
+// BuildCell builds a compiled cell (see CellProgram) into a program, with
+// the notebook's values carried in. A compile error names cell lines.
+func (w *Workspace) BuildCell(ctx context.Context, c CellProgram) (*Binary, error) {
+	g, err := newCellGenerator(c)
+	if err != nil {
+		return nil, err
+	}
+	return w.compile(ctx, g, filepath.Join(cellDir, "main.go"), "cell", []string{"build", stripped})
+}
+
+// cellDir is the workspace's directory of compiled cells' main package.
+const cellDir = "run"
+
+// stripped leaves out DWARF and the symbol table, which only debuggers and
+// nm read: that saves a third of the link time. Tracebacks and pprof
+// profiles use the runtime's own function and line tables, which stay.
+const stripped = "-ldflags=-s -w"
+
+// compile writes g's program to file (relative to the workspace), carrying
+// the notebook's values into it, and builds it with the go command's args
+// (build or test -c, and their flags) into a binary named after kind.
+func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string, args []string) (*Binary, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seq++
-	bin := filepath.Join(w.dir, fmt.Sprintf("cell-%d.test", w.seq))
+	bin := filepath.Join(w.dir, fmt.Sprintf("%s-%d.bin", kind, w.seq))
 	src := g.emit()
 	state := w.carry(ctx, g, src, bin+".state")
 	if len(g.carried) > 0 {
 		src = g.emit()
 	}
-	if err := os.WriteFile(filepath.Join(w.dir, GeneratedFile), src, 0o644); err != nil {
-		return nil, fmt.Errorf("writing the generated test file: %w", err)
+	path := filepath.Join(w.dir, file)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("writing the generated program: %w", err)
 	}
-	// -ldflags="-s -w" leaves out DWARF and the symbol table, which only
-	// debuggers and nm read: that saves a third of the link time.
-	// Tracebacks and pprof profiles use the runtime's own function and
-	// line tables, which stay.
-	args := []string{"test", "-c", "-o", bin, "-vet=off"}
-	if !p.Symbols {
-		args = append(args, "-ldflags=-s -w")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		return nil, fmt.Errorf("writing the generated program: %w", err)
 	}
-	if len(p.GCFlags) > 0 {
-		args = append(args, "-gcflags="+strings.Join(p.GCFlags, " "))
-	}
-	cmd := exec.Command(w.goCmd, append(args, ".")...)
+	args = append(args, "-o", bin, "./"+filepath.Dir(file))
+	cmd := exec.Command(w.goCmd, args...)
 	cmd.Dir = w.dir
 	cmd.Env = w.environ()
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	start := time.Now()
-	err = runGroup(ctx, cmd)
+	err := runGroup(ctx, cmd)
 	elapsed := time.Since(start)
 	if ctx.Err() != nil {
 		return nil, &Error{Kind: Interrupted, Summary: "the build was interrupted", Err: ctx.Err()}

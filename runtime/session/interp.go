@@ -11,6 +11,7 @@ import (
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/modules"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // newInterp starts the yaegi interpreter; mods (when not nil) gives it the
@@ -35,7 +36,15 @@ func newInterp(mods *modules.Notebook) (evaluator, error) {
 // not nil (a package not required yet is got through mods, reporting to
 // the cell being checked, see fetchTo), else in the kernel's directory.
 func newChecker(fset *token.FileSet, mods *modules.Notebook, to *fetchTo) (*check.Checker, error) {
-	opts := check.Options{Fset: fset, AutoImport: interp.AutoImport}
+	// Every standard package is imported on first use for the check: the
+	// interpreter imports those it has, and cells using the others run
+	// compiled.
+	opts := check.Options{Fset: fset, AutoImport: func(name string) (string, bool) {
+		if p, ok := interp.AutoImport(name); ok {
+			return p, true // the interpreter's, display included
+		}
+		return stdpkg.Path(name)
+	}}
 	if mods != nil {
 		opts.Dir = mods.Dir()
 		opts.Env = mods.Env(filepath.Join(mods.Dir(), "go.work"))

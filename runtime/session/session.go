@@ -102,6 +102,16 @@ type Session struct {
 	// What SaveValues returned last.
 	lastSaved   []harness.SavedVar
 	lastSkipped []string
+
+	// engine is the engine the notebook asked for (%engine); forceCompiled,
+	// while a %%go cell runs, says why it runs compiled.
+	engine        Engine
+	forceCompiled string
+	// compiledOnly holds the declarations only the compiler holds, by
+	// store key, with why the interpreter does not; nativeValues the
+	// values of those that are variables, encoded.
+	compiledOnly map[string]string
+	nativeValues map[string]nativeValue
 }
 
 // New returns a fresh session with its interpreter.
@@ -117,7 +127,8 @@ func newSession(opts Options, ev evaluator) *Session {
 	if opts.Magics == nil {
 		opts.Magics = magics.NewRegistry()
 	}
-	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet()}
+	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet(),
+		compiledOnly: map[string]string{}, nativeValues: map[string]nativeValue{}}
 	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
 		s.checker = c
 	}
@@ -197,12 +208,22 @@ type cellEnder interface {
 
 func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) (res protocol.ExecuteResult) {
 	count := req.ExecutionCount
-	items, err := cell.ParseIn(s.fset, req.Code)
+	code := req.Code
+	items, err := cell.ParseIn(s.fset, code)
 	if err != nil {
-		return protocol.ExecuteResult{Error: syntaxError(err, req.Code, count)}
+		return protocol.ExecuteResult{Error: syntaxError(err, code, count)}
+	}
+	if body, ok := goCellBody(items, code); ok {
+		// %%go: the body is Go, run compiled, at its lines of the cell.
+		if items, err = cell.ParseIn(s.fset, body); err != nil {
+			return protocol.ExecuteResult{Error: syntaxError(err, body, count)}
+		}
+		code = body
+		s.forceCompiled = "the cell is %%go"
+		defer func() { s.forceCompiled = "" }()
 	}
 	s.fetch = fetchTo{ctx, pub}
-	items, err = s.check(ctx, req.Code, items, count)
+	items, prog, err := s.check(ctx, code, items, count)
 	s.fetch = fetchTo{}
 	if err != nil {
 		return protocol.ExecuteResult{Error: err.(*protocol.Error)}
@@ -230,31 +251,79 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 			}
 		}()
 	}
+	keep := func(its ...cell.Item) {
+		for _, it := range its {
+			for j := range it.Decls {
+				it.Decls[j].Cell = count
+			}
+			it.Decls = s.namedImports(it.Decls)
+			decls = append(decls, it.Decls...)
+			s.mu.Lock()
+			s.pending.Add(it.Decls...)
+			s.mu.Unlock()
+		}
+	}
 
 	checked := segmentEnd(items, 0)
-	for i, it := range items {
+	for i := 0; i < len(items); i++ {
+		it := items[i]
 		if ctx.Err() != nil {
 			return protocol.ExecuteResult{Error: interrupted()}
 		}
 		if i >= checked {
 			var err error
-			if checked, err = s.checkRest(ctx, items, i, count); err != nil {
+			if checked, prog, err = s.checkRest(ctx, items, i, count); err != nil {
 				return protocol.ExecuteResult{Error: err.(*protocol.Error)}
+			}
+		}
+		if it.Syntax != nil && s.checker != nil && s.checkCells {
+			why := s.compiledWhy(prog, items[i:checked], count)
+			if why != "" {
+				ran, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, why, checked == len(items), &res, pub)
+				keep(items[i : i+ran]...)
+				if ke != nil {
+					return protocol.ExecuteResult{Error: ke}
+				}
+				i = checked - 1
+				continue
 			}
 		}
 		for j := range it.Decls {
 			it.Decls[j].Cell = count
 		}
-		if ke := s.runItem(ctx, it, count, i == len(items)-1, &res, pub); ke != nil {
+		ke := s.runItem(ctx, it, count, i == len(items)-1, &res, pub)
+		if ke != nil && ke.Kind() == protocol.InterpreterLimit && prog != nil {
+			// Go the interpreter could not compile: the compiler runs it
+			// and the rest of the segment.
+			ran, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, ke.Value, checked == len(items), &res, pub)
+			keep(items[i : i+ran]...)
+			if ke != nil {
+				return protocol.ExecuteResult{Error: ke}
+			}
+			i = checked - 1
+			continue
+		}
+		if ke != nil {
 			return protocol.ExecuteResult{Error: ke}
 		}
-		it.Decls = s.namedImports(it.Decls)
-		decls = append(decls, it.Decls...)
-		s.mu.Lock()
-		s.pending.Add(it.Decls...)
-		s.mu.Unlock()
+		keep(it)
 	}
 	return res
+}
+
+// goCellBody returns the code of a %%go cell with its magic line blanked,
+// so that its Go keeps the lines it has in the cell.
+func goCellBody(items []cell.Item, code string) (string, bool) {
+	if len(items) != 1 || items[0].Kind != cell.CellMagic || items[0].Magic.Name != "go" {
+		return "", false
+	}
+	lines := strings.SplitAfter(strings.ReplaceAll(code, "\r\n", "\n"), "\n")
+	k := items[0].Magic.Line - 1
+	if k < 0 || k >= len(lines) || strings.TrimSpace(items[0].Magic.Args) != "" {
+		return "", false
+	}
+	lines[k] = "\n"
+	return strings.Join(lines, ""), true
 }
 
 // runItem runs one item of cell count; the value of the cell's last item
@@ -308,25 +377,25 @@ func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last boo
 //
 // The items after a magic are checked when the magic has run (see
 // checkRest), since it may define what they use (%timeit -v r).
-func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, error) {
+func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, *check.Program, error) {
 	first := items[:segmentEnd(items, 0)]
 	if s.checker == nil || !s.checkCells || !hasGo(first) {
-		return items, nil
+		return items, nil, nil
 	}
 	prog, err := s.checkItems(ctx, s.store, first, count)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if u := prog.Unsupported(first, count); len(u) > 0 {
-		return nil, interpreterLimit(u)
+	if s.compiledWhy(prog, first, count) != "" {
+		return items, prog, nil // the compiler runs them as they are
 	}
-	if edits := prog.Fixes(first); len(edits) > 0 {
+	if edits := prog.Fixes(first, interp.RuntimeName); len(edits) > 0 {
 		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
 		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
-			return again, nil
+			return again, prog, nil
 		}
 	}
-	return items, nil
+	return items, prog, nil
 }
 
 // limitation words a compile error of the interpreter on a cell that the
@@ -363,18 +432,6 @@ var constructs = []struct {
 // cellPosPrefix matches the In[N]:line:col: that starts an error.
 var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
 
-// interpreterLimit is the error of a cell that is Go but uses
-// constructs the interpreter cannot run (check.Program.Unsupported).
-func interpreterLimit(u []check.Diag) *protocol.Error {
-	var msgs, tb []string
-	for _, d := range u {
-		d.Msg = fmt.Sprintf("the interpreter (yaegi) cannot run %s; the magics (%%timeit, %%memit, %%scalene) compile it natively", d.Msg)
-		msgs = append(msgs, d.String())
-		tb = append(tb, string(protocol.InterpreterLimit)+": "+d.String())
-	}
-	return protocol.NewError(protocol.InterpreterLimit, msgs[0], tb...)
-}
-
 // checkItems checks items against store.
 func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
 	s.checkMu.Lock()
@@ -396,22 +453,19 @@ func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cel
 // checkRest checks the Go items of a cell from items[from] to the next
 // magic, once what ran before them is in pending; it returns where the
 // checked items end.
-func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count int) (int, error) {
+func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count int) (int, *check.Program, error) {
 	end := segmentEnd(items, from)
 	if s.checker == nil || !s.checkCells || !hasGo(items[from:end]) {
-		return end, nil
+		return end, nil, nil
 	}
 	s.mu.Lock()
 	pending := s.pending.Clone()
 	s.mu.Unlock()
 	prog, err := s.checkItems(ctx, pending, items[from:end], count)
 	if err != nil {
-		return end, err
+		return end, nil, err
 	}
-	if u := prog.Unsupported(items[from:end], count); len(u) > 0 {
-		return end, interpreterLimit(u)
-	}
-	return end, nil
+	return end, prog, nil
 }
 
 // segmentEnd returns the index of the first magic item at or after from,
@@ -497,6 +551,7 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 				return vr.Value(name)
 			})
 		}
+		ws.SetEncoded(s.nativeValueOf)
 		s.workspace = ws
 	}
 	return s.workspace, nil

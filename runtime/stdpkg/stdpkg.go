@@ -37,6 +37,13 @@ func Name(importPath string) string {
 	return base
 }
 
+// IsStd reports whether importPath is a standard-library path: its first
+// element has no dot, as the go command decides.
+func IsStd(importPath string) bool {
+	first, _, _ := strings.Cut(importPath, "/")
+	return !strings.Contains(first, ".")
+}
+
 // byName maps the name a cell uses for a standard-library package to its
 // import path. Where two packages share a name, the more common one wins:
 // math/rand, runtime/pprof, text/scanner and text/template (import the

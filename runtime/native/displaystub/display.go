@@ -1,69 +1,85 @@
-// Package display stands in for perfnb's display package (runtime/display)
-// in natively built code: the workspace of runtime/native holds this file
-// as the package "perfnbcell/display". It has the API cells call, and every
-// function does nothing: showing output is not what a magic measures. A
-// test in runtime/native keeps it in step with runtime/display.
+//go:build ignore
+
+// Package display is perfnb's display package (runtime/display) in
+// natively built code: the workspace of runtime/native holds this file,
+// with runtime/display's bundle.go, as the package "perfnbcell/display".
+// It has the API cells call. In a compiled cell its outputs go to the
+// notebook through the harness (harness.Display); in a magic's child the
+// harness drops them, since showing output is not what a magic measures.
+// A test in runtime/native keeps it in step with runtime/display. The
+// build constraint keeps it out of perfnb's own build (it imports the
+// workspace's harness); the workspace's copy is written without it.
 package display
 
-// Handle names an output; its methods do nothing.
-type Handle struct{}
+import "perfnbcell/harness"
 
-// ID returns "".
-func (h *Handle) ID() string { return "" }
+// Handle names an output so that it can be updated later.
+type Handle struct{ id string }
 
-// String returns "display".
-func (h *Handle) String() string { return "display" }
+// ID returns the Jupyter display id of the output.
+func (h *Handle) ID() string { return h.id }
 
-// HTML does nothing.
-func (h *Handle) HTML(s string) {}
+// String describes the handle.
+func (h *Handle) String() string { return "display " + h.id }
 
-// Markdown does nothing.
-func (h *Handle) Markdown(s string) {}
+// HTML replaces the output with HTML.
+func (h *Handle) HTML(s string) { h.update(htmlBundle(s)) }
 
-// SVG does nothing.
-func (h *Handle) SVG(s string) {}
+// Markdown replaces the output with Markdown.
+func (h *Handle) Markdown(s string) { h.update(markdownBundle(s)) }
 
-// PNG does nothing.
-func (h *Handle) PNG(b []byte) {}
+// SVG replaces the output with an SVG image given as its XML text.
+func (h *Handle) SVG(s string) { h.update(svgBundle(s)) }
 
-// JPEG does nothing.
-func (h *Handle) JPEG(b []byte) {}
+// PNG replaces the output with a PNG image given as its encoded bytes.
+func (h *Handle) PNG(b []byte) { h.update(imageBundle("image/png", "PNG", b)) }
 
-// JSON does nothing.
-func (h *Handle) JSON(v any) {}
+// JPEG replaces the output with a JPEG image given as its encoded bytes.
+func (h *Handle) JPEG(b []byte) { h.update(imageBundle("image/jpeg", "JPEG", b)) }
 
-// Text does nothing.
-func (h *Handle) Text(s string) {}
+// JSON replaces the output with v encoded as JSON.
+func (h *Handle) JSON(v any) { h.update(jsonBundle(v)) }
 
-// Bundle does nothing.
-func (h *Handle) Bundle(data map[string]any) {}
+// Text replaces the output with plain text.
+func (h *Handle) Text(s string) { h.update(map[string]any{"text/plain": s}) }
 
-// HTML returns a handle and shows nothing.
-func HTML(s string) *Handle { return &Handle{} }
+// Bundle replaces the output with a MIME bundle (MIME type to data).
+func (h *Handle) Bundle(data map[string]any) { h.update(data) }
 
-// Markdown returns a handle and shows nothing.
-func Markdown(s string) *Handle { return &Handle{} }
+func (h *Handle) update(data map[string]any) { harness.Display("update", data, h.id, false) }
 
-// SVG returns a handle and shows nothing.
-func SVG(s string) *Handle { return &Handle{} }
+// HTML displays HTML.
+func HTML(s string) *Handle { return show(htmlBundle(s)) }
 
-// PNG returns a handle and shows nothing.
-func PNG(b []byte) *Handle { return &Handle{} }
+// Markdown displays Markdown.
+func Markdown(s string) *Handle { return show(markdownBundle(s)) }
 
-// JPEG returns a handle and shows nothing.
-func JPEG(b []byte) *Handle { return &Handle{} }
+// SVG displays an SVG image given as its XML text.
+func SVG(s string) *Handle { return show(svgBundle(s)) }
 
-// JSON returns a handle and shows nothing.
-func JSON(v any) *Handle { return &Handle{} }
+// PNG displays a PNG image given as its encoded bytes.
+func PNG(b []byte) *Handle { return show(imageBundle("image/png", "PNG", b)) }
 
-// Text returns a handle and shows nothing.
-func Text(s string) *Handle { return &Handle{} }
+// JPEG displays a JPEG image given as its encoded bytes.
+func JPEG(b []byte) *Handle { return show(imageBundle("image/jpeg", "JPEG", b)) }
 
-// Bundle returns a handle and shows nothing.
-func Bundle(data map[string]any) *Handle { return &Handle{} }
+// JSON displays v encoded as JSON.
+func JSON(v any) *Handle { return show(jsonBundle(v)) }
 
-// ClearOutput does nothing.
-func ClearOutput() {}
+// Text displays plain text.
+func Text(s string) *Handle { return show(map[string]any{"text/plain": s}) }
 
-// ClearOutputWait does nothing.
-func ClearOutputWait() {}
+// Bundle displays a MIME bundle (MIME type to data) as given.
+func Bundle(data map[string]any) *Handle { return show(data) }
+
+// ClearOutput clears the cell's output now.
+func ClearOutput() { harness.Display("clear", nil, "", false) }
+
+// ClearOutputWait clears the cell's output when the next output arrives.
+func ClearOutputWait() { harness.Display("clear", nil, "", true) }
+
+func show(data map[string]any) *Handle {
+	h := &Handle{id: harness.DisplayID()}
+	harness.Display("display", data, h.id, false)
+	return h
+}

@@ -1,0 +1,368 @@
+package native
+
+// Compiled cells. A cell that the interpreter cannot run faithfully is
+// built, with the declarations of the earlier cells it uses, into a
+// program of its own and run once in a child process, starting from the
+// notebook's values (carry.go); the values it changed come back (see
+// runtime/harness's child_cell.go). The cell's code keeps its meaning
+// and its positions:
+//
+//	var x []int                 // each variable the cell declares, typed
+//	func f() int { ... }        // its types, funcs, methods and consts
+//	func perfnbCell() {
+//		perfnbHarness.Reached(1)
+//	//line In[5]:1:1
+//		x = []int{3, 1, 2}      // x := ... becomes an assignment
+//		perfnbHarness.Reached(2)
+//	//line In[5]:2:1
+//		slices.Sort(x)
+//	}
+//	func main() { perfnbHarness.RunCell(perfnbState, perfnbCell, perfnbVars) }
+//
+// The statements run in their order with their declarations at package
+// level, as in the interpreter, where a top-level x := f() declares a
+// package-level x.
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// CellProgram is a cell to build as a program of its own.
+type CellProgram struct {
+	// Decls are the declarations the cell can use: those of the earlier
+	// cells that it does not declare again, and its imports.
+	Decls []cell.Decl
+	// Count is the cell's execution count (the N of In[N]).
+	Count int
+	// Items are the cell's Go items to run, in order, parsed (Syntax set)
+	// by cell.ParseIn; positions in their Syntax read as cell lines.
+	Items []cell.Item
+	// First numbers the first of Items in the cell (the items before it
+	// ran in the interpreter); Reached counts from it.
+	First int
+	// VarTypes gives the type of every variable the items declare at the
+	// cell's top level (var declarations and x := f()), from the type
+	// checker.
+	VarTypes map[string]types.Type
+	// Show is, when the last item is an expression whose value the cell
+	// shows, how many values it has (a call may have several); 0 runs it
+	// as a statement.
+	Show int
+}
+
+// cellCode is a compiled cell ready to print: its package-level
+// declarations and the body of perfnbCell, as Go source with //line
+// directives, and what they use.
+type cellCode struct {
+	count    int
+	decls    string   // package-level declarations
+	body     string   // the body of perfnbCell
+	vars     []string // the variables the cell declares, in order
+	declared []string // every package-level name the cell declares
+	refs     []string // unresolved identifiers
+	sels     []string // unresolved identifiers used as X in X.Sel
+	imports  map[string]string
+}
+
+// Names used by generated code, which cells are unlikely to declare.
+const (
+	harnessName = "perfnbHarness"
+	cellFunc    = "perfnbCell"
+	varsFunc    = "perfnbVars"
+)
+
+// newCellCode prepares the source of a compiled cell.
+func newCellCode(c CellProgram) (*cellCode, error) {
+	cc := &cellCode{count: c.Count, imports: map[string]string{}}
+	var decls, body strings.Builder
+	for k, it := range c.Items {
+		if it.Syntax == nil {
+			continue
+		}
+		fmt.Fprintf(&body, "\t%s.Reached(%d)\n", harnessName, c.First+k)
+		switch it.Kind {
+		case cell.Declaration:
+			if err := cc.declaration(&decls, &body, it, c.VarTypes); err != nil {
+				return nil, err
+			}
+		case cell.Statement:
+			if err := cc.statements(&decls, &body, it, c.VarTypes); err != nil {
+				return nil, err
+			}
+		case cell.Expression:
+			if k == len(c.Items)-1 && c.Show > 0 {
+				cc.show(&body, it, c.Show)
+				continue
+			}
+			writeCode(&body, c.Count, it.Line, 1, it.Source)
+		}
+	}
+	cc.decls, cc.body = decls.String(), body.String()
+	src := "package main\n" + cc.decls + "\nfunc _() {\n" + cc.body + "}\n"
+	f, err := parser.ParseFile(token.NewFileSet(), "cell.go", src, 0)
+	if err != nil {
+		return nil, parseErr(err)
+	}
+	cc.refs, cc.sels = unresolved(f)
+	return cc, nil
+}
+
+// writeCode writes cell code behind a //line directive.
+func writeCode(b *strings.Builder, count, line, col int, src string) {
+	fmt.Fprintf(b, "%s\n%s\n", lineDirective(cellFile(count), line, col), strings.TrimRight(src, "\n"))
+}
+
+// declaration adds a Declaration item: its types, funcs, methods and
+// consts at package level as they are, its vars at package level without
+// their initialisers, which become assignments in the body, in order.
+func (cc *cellCode) declaration(decls, body *strings.Builder, it cell.Item, types map[string]types.Type) error {
+	for _, d := range it.Syntax.Decls {
+		gd, isGen := d.(*ast.GenDecl)
+		if !isGen || gd.Tok != token.VAR {
+			from := it.Syntax.Fset.Position(d.Pos())
+			writeCode(decls, cc.count, from.Line, 1, itemText(it, d.Pos(), d.End(), true))
+			cc.declared = append(cc.declared, declaredNames(d)...)
+			continue
+		}
+		for _, s := range gd.Specs {
+			vs := s.(*ast.ValueSpec)
+			var names []string
+			for _, id := range vs.Names {
+				names = append(names, id.Name)
+				if id.Name != "_" {
+					if err := cc.declareVar(decls, id.Name, types); err != nil {
+						return err
+					}
+				}
+			}
+			if len(vs.Values) == 0 {
+				continue
+			}
+			at := it.Syntax.Fset.Position(vs.Values[0].Pos())
+			fmt.Fprintf(body, "%s = /*line %s:%d:%d*/%s\n", strings.Join(names, ", "), cellFile(cc.count), at.Line, at.Column,
+				itemText(it, vs.Values[0].Pos(), vs.Values[len(vs.Values)-1].End(), false))
+		}
+	}
+	return nil
+}
+
+// statements adds a Statement item to the body, its top-level x := f()
+// as assignments to package-level variables.
+func (cc *cellCode) statements(decls, body *strings.Builder, it cell.Item, types map[string]types.Type) error {
+	src := []byte(it.Source)
+	starts := lineStarts(it.Source)
+	for _, s := range it.Syntax.Stmts {
+		as, ok := s.(*ast.AssignStmt)
+		if !ok || as.Tok != token.DEFINE {
+			continue
+		}
+		for _, e := range as.Lhs {
+			if id, ok := e.(*ast.Ident); ok && id.Name != "_" && !contains(cc.vars, id.Name) {
+				if err := cc.declareVar(decls, id.Name, types); err != nil {
+					return err
+				}
+			}
+		}
+		// := becomes " =": the columns after it stay those of the cell.
+		p := it.Syntax.Fset.Position(as.TokPos)
+		if off := offsetIn(starts, p.Line-it.Line, p.Column); off >= 0 && off+2 <= len(src) && string(src[off:off+2]) == ":=" {
+			src[off], src[off+1] = ' ', '='
+		}
+	}
+	writeCode(body, cc.count, it.Line, 1, string(src))
+	return nil
+}
+
+// show adds the cell's trailing expression, whose n values are shown.
+func (cc *cellCode) show(body *strings.Builder, it cell.Item, n int) {
+	e := it.Syntax.Stmts[0].(*ast.ExprStmt).X
+	at := it.Syntax.Fset.Position(e.Pos())
+	text := itemText(it, e.Pos(), e.End(), false)
+	mark := fmt.Sprintf("/*line %s:%d:%d*/", cellFile(cc.count), at.Line, at.Column)
+	if n == 1 {
+		fmt.Fprintf(body, "%s.Show(%s%s)\n", harnessName, mark, text)
+		return
+	}
+	vals := make([]string, n)
+	for i := range vals {
+		vals[i] = "perfnbV" + strconv.Itoa(i)
+	}
+	list := strings.Join(vals, ", ")
+	fmt.Fprintf(body, "{\n%s := %s%s\n%s.Show(%s)\n}\n", list, mark, text, harnessName, list)
+}
+
+// declareVar declares a variable of the cell at package level, with the
+// type the checker gave it.
+func (cc *cellCode) declareVar(decls *strings.Builder, name string, types map[string]types.Type) error {
+	t, ok := types[name]
+	if !ok {
+		return &Error{Kind: CompileFailed, Summary: fmt.Sprintf("the type of %s is unknown, so the cell cannot be compiled", name)}
+	}
+	fmt.Fprintf(decls, "var %s %s\n", name, cc.typeString(t))
+	cc.vars = append(cc.vars, name)
+	cc.declared = append(cc.declared, name)
+	return nil
+}
+
+// typeString prints t for the generated file: the notebook's types by
+// name, other packages' through an import of their own.
+func (cc *cellCode) typeString(t types.Type) string {
+	return types.TypeString(t, func(p *types.Package) string {
+		if p.Path() == "main" {
+			return ""
+		}
+		name := "perfnbT_" + strings.NewReplacer(".", "_", "-", "_", "/", "_").Replace(p.Path())
+		cc.imports[name] = p.Path()
+		return name
+	})
+}
+
+// declaredNames lists the package-level names a declaration declares
+// (methods as "" since they are not names of the package).
+func declaredNames(d ast.Decl) []string {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if d.Recv == nil {
+			return []string{d.Name.Name}
+		}
+	case *ast.GenDecl:
+		var out []string
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.TypeSpec:
+				out = append(out, s.Name.Name)
+			case *ast.ValueSpec:
+				for _, id := range s.Names {
+					out = append(out, id.Name)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// itemText returns the text of an item between two positions of its
+// syntax; wholeLines widens it to the start of the first line (so that
+// it keeps its columns behind a //line directive at column 1).
+func itemText(it cell.Item, from, to token.Pos, wholeLines bool) string {
+	starts := lineStarts(it.Source)
+	p, q := it.Syntax.Fset.Position(from), it.Syntax.Fset.Position(to)
+	start := offsetIn(starts, p.Line-it.Line, p.Column)
+	if wholeLines {
+		start = offsetIn(starts, p.Line-it.Line, 1)
+	}
+	end := offsetIn(starts, q.Line-it.Line, q.Column)
+	if start < 0 || end < start || end > len(it.Source) {
+		return ""
+	}
+	return it.Source[start:end]
+}
+
+// lineStarts returns the offset of each line of src.
+func lineStarts(src string) []int {
+	starts := []int{0}
+	for i := 0; i < len(src); i++ {
+		if src[i] == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// offsetIn returns the offset of column col (1-based, in bytes) of line
+// k (0-based) of a source whose lines start at starts, or -1.
+func offsetIn(starts []int, k, col int) int {
+	if k < 0 || k >= len(starts) {
+		return -1
+	}
+	return starts[k] + col - 1
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// newCellGenerator parses the declarations a compiled cell can use and
+// the cell, and selects the declarations it needs. A declaration of a
+// name the cell declares again is left out.
+func newCellGenerator(c CellProgram) (*generator, error) {
+	cc, err := newCellCode(c)
+	if err != nil {
+		return nil, err
+	}
+	g := &generator{declByName: map[string][]int{}, methodsOf: map[string][]int{}, typeNames: map[string]bool{}, cell: cc}
+	var decls []cell.Decl
+	for _, d := range c.Decls {
+		if d.Kind == cell.ImportDecl || !contains(cc.declared, d.Name) {
+			decls = append(decls, d)
+		}
+	}
+	if err := g.parseDecls(decls); err != nil {
+		return nil, err
+	}
+	g.selectDecls()
+	return g, nil
+}
+
+// emitCell writes the compiled cell and the program's main.
+func (g *generator) emitCell(w *lineWriter) {
+	cc := g.cell
+	w.printf("\n")
+	for _, l := range strings.SplitAfter(cc.decls, "\n") {
+		w.printf("%s", l)
+	}
+	w.printf("%s\n", lineDirective(GeneratedFile, w.line+1, 1))
+	w.printf("\nfunc %s() {\n", cellFunc)
+	w.printf("%s", cc.body)
+	w.printf("%s\n", lineDirective(GeneratedFile, w.line+1, 1))
+	w.printf("}\n")
+	var pairs []string
+	for _, n := range cc.vars {
+		pairs = append(pairs, fmt.Sprintf("%q, &%s", n, n))
+	}
+	for _, n := range sortedKeys(g.carried) {
+		if !contains(cc.vars, n) {
+			pairs = append(pairs, fmt.Sprintf("%q, &%s", n, n))
+		}
+	}
+	w.printf("\nfunc %s() []any { return []any{%s} }\n", varsFunc, strings.Join(pairs, ", "))
+	state := "nil"
+	if len(g.carried) > 0 {
+		state = "perfnbState"
+	}
+	w.printf("\nfunc main() { %s.RunCell(%s, %s, %s) }\n", harnessName, state, cellFunc, varsFunc)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// cellImports returns the import specs of the packages the cell's
+// variable types name.
+func (cc *cellCode) cellImports() []string {
+	var specs []string
+	for _, name := range sortedKeys(cc.imports) {
+		specs = append(specs, name+" "+strconv.Quote(cc.imports[name]))
+	}
+	return specs
+}

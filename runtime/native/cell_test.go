@@ -1,0 +1,67 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"go/token"
+	"go/types"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/harness"
+)
+
+// TestCompiledCell builds and runs a cell as a program of its own: it
+// starts from the notebook's values, prints, shows its trailing value, and
+// gives back the variables it declared and those it changed (not those it
+// left alone).
+func TestCompiledCell(t *testing.T) {
+	w := newTestWorkspace(t)
+	vals := map[string]any{"base": []int{9, 8, 7}, "still": map[string]int{"a": 1}}
+	w.SetValues(func(name string) (reflect.Value, bool) {
+		v, ok := vals[name]
+		if !ok {
+			return reflect.Value{}, false
+		}
+		p := reflect.New(reflect.TypeOf(v))
+		p.Elem().Set(reflect.ValueOf(v))
+		return p.Elem(), true
+	})
+	decls := []cell.Decl{
+		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
+		{Kind: cell.VarDecl, Name: "base", Source: "var base = []int{5, 3}", Cell: 1, Line: 2},
+		{Kind: cell.VarDecl, Name: "still", Source: "var still = map[string]int{}", Cell: 1, Line: 3},
+	}
+	src := "xs := append([]int(nil), base...)\nslices.Sort(xs)\nbase[0] = 100\nfmt.Println(xs, len(still))\nfunc double(n int) int { return 2 * n }\nmin(double(len(xs)), 5)"
+	items, err := cell.ParseIn(token.NewFileSet(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 4, Items: items,
+		VarTypes: map[string]types.Type{"xs": types.NewSlice(types.Typ[types.Int])}, Show: 1})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	var out, errOut bytes.Buffer
+	var shown []harness.DisplayMessage
+	res, err := w.RunCell(context.Background(), bin, CellRunOptions{Stdout: &out, Stderr: &errOut,
+		Display: func(m harness.DisplayMessage) { shown = append(shown, m) }})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	if got, want := out.String(), "[7 8 9] 1\n"; got != want {
+		t.Errorf("stdout %q, want %q (stderr %q)", got, want, errOut.String())
+	}
+	if len(shown) != 1 || shown[0].Op != "result" || shown[0].Data["text/plain"] != "5" {
+		t.Errorf("shown %+v, want the result 5", shown)
+	}
+	var names []string
+	for _, v := range res.Report.Vars {
+		names = append(names, v.Name)
+	}
+	if got := strings.Join(names, " "); got != "xs base" {
+		t.Errorf("values back: %q, want xs and base (still did not change)", got)
+	}
+}

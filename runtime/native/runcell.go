@@ -1,0 +1,194 @@
+package native
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/sysmem"
+)
+
+// CellRunOptions says where a compiled cell's child sends what it prints,
+// shows and asks for.
+type CellRunOptions struct {
+	// Stdout and Stderr receive what the cell prints, as it prints it
+	// (Stderr without a crash's trace, which goes into the error).
+	Stdout, Stderr io.Writer
+	// Display receives the cell's displays, and the value of its
+	// trailing expression (Op "result"), as they are made.
+	Display func(harness.DisplayMessage)
+	// Input, when not nil, is asked for a line of the cell's standard
+	// input when the cell waits for one (see stdinFeeder); nil, or an
+	// error, gives the cell the end of its input.
+	Input func(ctx context.Context) (string, error)
+	// MemoryLimit is the child's limit of resident memory, in bytes; 0
+	// is the default share of the machine.
+	MemoryLimit int64
+}
+
+// CellResult is what a compiled cell's child left: its report, and the
+// directory of the state files the report names.
+type CellResult struct {
+	Report harness.CellReport
+	Dir    string
+	// InputRefused says the cell read its standard input while Input
+	// refused to give any (a client that does not accept input).
+	InputRefused bool
+}
+
+// RunCell runs a compiled cell's binary. It returns the cell's report
+// whenever the child wrote one (after a panic too), with the error of a
+// child that did not end well: a panic, a crash, an exit, an interrupt or
+// the memory limit, as Run words them. The caller removes the result's
+// directory once it has read the values.
+func (w *Workspace) RunCell(ctx context.Context, b *Binary, opts CellRunOptions) (*CellResult, error) {
+	limit, err := memoryLimit(opts.MemoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(w.dir, "values-")
+	if err != nil {
+		return nil, fmt.Errorf("starting the compiled cell: %w", err)
+	}
+	res := &CellResult{Dir: dir}
+	stateEnv, report := b.stateEnv()
+	c, feed, err := w.startCell(b, opts, append(stateEnv, harness.CellOutEnv+"="+dir))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	stopFeed := feed.start(ctx, c.cmd.Process.Pid, opts.Input)
+	reason, _, waitErr := c.watch(ctx, 0, limit)
+	res.InputRefused = stopFeed()
+	c.finish()
+	for _, n := range b.stateNotes(report) {
+		c.out.write(c.stderr, []byte("note: "+n+"\n"))
+	}
+	if raw, err := os.ReadFile(filepath.Join(dir, harness.CellReportFile)); err == nil {
+		_ = json.Unmarshal(raw, &res.Report)
+	}
+	switch reason {
+	case Interrupted:
+		return res, &Error{Kind: Interrupted, Summary: "the cell was interrupted; its compiled process was stopped", Err: context.Cause(ctx)}
+	case OutOfMemory:
+		return res, &Error{Kind: OutOfMemory, Summary: fmt.Sprintf(
+			"memory limit exceeded: the compiled cell used more than %s (the limit; change it with the %s environment variable)",
+			sysmem.FormatBytes(float64(limit)), MemoryLimitEnv)}
+	}
+	if waitErr == nil {
+		return res, nil
+	}
+	return res, exitError(waitErr, c.cmd.ProcessState, c.trace.String(), "")
+}
+
+// startCell starts a compiled cell's binary in its own process group: its
+// standard output and error are the cell's, descriptor 3 carries its
+// displays, and its standard input is a pipe that feed writes to.
+func (w *Workspace) startCell(b *Binary, opts CellRunOptions, env []string) (*child, *stdinFeeder, error) {
+	var pipes [8]*os.File // read, write: stdout, stderr, displays, stdin
+	closeAll := func() {
+		for _, f := range pipes {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	for i := 0; i < len(pipes); i += 2 {
+		var err error
+		if pipes[i], pipes[i+1], err = os.Pipe(); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("starting the compiled cell: %w", err)
+		}
+	}
+	cmd := exec.Command(b.Path)
+	cmd.Dir = w.dir
+	cmd.Env = append(append(os.Environ(), harness.DisplayFDEnv+"=3"), env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[6], pipes[1], pipes[3]
+	cmd.ExtraFiles = []*os.File{pipes[5]}
+	cmd.SysProcAttr = childAttr()
+	c := &child{cmd: cmd, stdout: pipes[0], errPipe: pipes[2], cellOut: pipes[4], start: time.Now(),
+		out: newCappedOutput(NoOutputLimit), stderr: opts.Stderr}
+	feed := &stdinFeeder{w: pipes[7], r: stdinReadEnd(pipes[6])}
+	err := cmd.Start()
+	for _, k := range []int{1, 3, 5, 6} {
+		pipes[k].Close() // the child's ends
+	}
+	if err != nil {
+		for _, k := range []int{0, 2, 4} {
+			pipes[k].Close()
+		}
+		feed.close()
+		return nil, nil, fmt.Errorf("starting the compiled cell: %w", err)
+	}
+	c.readers.Add(3)
+	go func() {
+		defer c.readers.Done()
+		copyOut(opts.Stdout, c.stdout)
+	}()
+	go func() {
+		defer c.readers.Done()
+		c.readStderr()
+	}()
+	go func() {
+		defer c.readers.Done()
+		readDisplays(c.cellOut, opts.Display)
+	}()
+	return c, feed, nil
+}
+
+// copyOut forwards what r gives to w as it comes.
+func copyOut(w io.Writer, r io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 && w != nil {
+			w.Write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// maxDisplay is the largest display message a compiled cell may send.
+const maxDisplay = 64 << 20
+
+// readDisplays hands the display messages read from r to show.
+func readDisplays(r io.Reader, show func(harness.DisplayMessage)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxDisplay)
+	for sc.Scan() {
+		var m harness.DisplayMessage
+		if json.Unmarshal(sc.Bytes(), &m) == nil && show != nil {
+			show(m)
+		}
+	}
+	io.Copy(io.Discard, r)
+}
+
+// Values reads the values the cell gave back (CellReport.Vars), in
+// groups: the variables of one group are decoded in order by one
+// harness.Decoder.
+func (r *CellResult) Values() ([][]harness.StateEntry, error) {
+	var groups [][]harness.StateEntry
+	seen := map[string]bool{}
+	for _, v := range r.Report.Vars {
+		if seen[v.File] {
+			continue
+		}
+		seen[v.File] = true
+		g, err := harness.ReadState(filepath.Join(r.Dir, filepath.Base(v.File)))
+		if err != nil {
+			return nil, fmt.Errorf("reading the values of the compiled cell: %w", err)
+		}
+		groups = append(groups, g...)
+	}
+	return groups, nil
+}

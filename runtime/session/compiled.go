@@ -1,0 +1,412 @@
+package session
+
+// Compiled cells: the compiler is the reference, the interpreter the fast
+// path. A cell's Go items run in the interpreter when it runs them
+// faithfully; otherwise (a construct yaegi lacks, a declaration only the
+// compiler holds, a failure of yaegi on Go the checker accepted, %%go, or
+// %engine compiled) they are built with the notebook's declarations into
+// a program of their own (runtime/native's CellProgram) and run once,
+// starting from the notebook's values; the values the cell changed come
+// back into the interpreter, and its declarations enter it where the
+// interpreter can hold them. What it cannot hold stays with the compiler:
+// a declaration (the store keeps it, marked in compiledOnly) or a
+// variable's value (kept encoded, in nativeValues), and cells that use
+// them run compiled.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/perfnb/perfnb/kernel/protocol"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/check"
+	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/interp"
+	"github.com/perfnb/perfnb/runtime/native"
+)
+
+// Engine says which engine runs the notebook's cells.
+type Engine int
+
+// The engines a notebook can ask for with %engine.
+const (
+	// Auto runs a cell in the interpreter when it runs it faithfully, and
+	// compiled otherwise.
+	Auto Engine = iota
+	// Compiled runs every cell compiled.
+	Compiled
+)
+
+// String returns the engine's name, as %engine takes it.
+func (e Engine) String() string {
+	if e == Compiled {
+		return "compiled"
+	}
+	return "auto"
+}
+
+// SetEngine makes later cells run with engine e.
+func (s *Session) SetEngine(e Engine) { s.engine = e }
+
+// nativeValue is the value of a variable that the interpreter cannot hold,
+// in the state encoding.
+type nativeValue struct {
+	data   []byte
+	digest string
+}
+
+// varDeclarer is implemented by an evaluator that can declare a variable
+// without running an initialiser (*interp.Interp).
+type varDeclarer interface {
+	DeclareVar(ctx context.Context, name, typ string, count, line int) error
+}
+
+// compiledWhy says why items, the Go items of a segment of cell count,
+// must run compiled, or "" when the interpreter runs them.
+func (s *Session) compiledWhy(prog *check.Program, items []cell.Item, count int) string {
+	switch {
+	case s.forceCompiled != "":
+		return s.forceCompiled
+	case s.engine == Compiled:
+		return "the notebook runs every cell compiled (%engine compiled)"
+	case prog == nil:
+		return ""
+	}
+	if u := prog.Unsupported(items, count, interp.Capabilities{}); len(u) > 0 {
+		why := u[0].Msg
+		if len(u) > 1 {
+			why += fmt.Sprintf(" (and %d more)", len(u)-1)
+		}
+		return why
+	}
+	for _, name := range prog.Uses(items) {
+		if reason, ok := s.compiledOnly[name]; ok {
+			return fmt.Sprintf("uses %s, which only the compiler holds (%s)", name, reason)
+		}
+	}
+	return ""
+}
+
+// hasStatements reports whether items hold statements or an expression,
+// which a compiled program runs (declarations alone are not built).
+func hasStatements(items []cell.Item) bool {
+	for _, it := range items {
+		if it.Kind == cell.Statement || it.Kind == cell.Expression {
+			return true
+		}
+	}
+	return false
+}
+
+// runCompiled runs items (the Go items of cell count from the cell's item
+// first on, to the next magic) compiled, for the reason why. It returns
+// how many of them ran (whose declarations the cell keeps) and the cell's
+// error. The trailing expression's value goes into res.
+func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int, prog *check.Program, count int, why string, last bool, res *protocol.ExecuteResult, pub protocol.Publisher) (int, *protocol.Error) {
+	pub.Stream("stderr", "compiled: "+why+"\n")
+	if !hasStatements(items) {
+		s.declareCompiled(ctx, items, prog, count)
+		return len(items), nil
+	}
+	ws, err := s.Workspace()
+	if err != nil {
+		return 0, protocol.NewError(protocol.Generic, fmt.Sprintf("the cell must run compiled (%s), but %v", why, err))
+	}
+	cp := native.CellProgram{Decls: s.decls(), Count: count, Items: items, First: first, VarTypes: map[string]types.Type{}}
+	for _, n := range topVars(items) {
+		if t := prog.VarType(n); t != nil {
+			cp.VarTypes[n] = t
+		}
+	}
+	if last {
+		cp.Show = prog.Shown(items[len(items)-1])
+	}
+	bin, err := ws.BuildCell(ctx, cp)
+	if err != nil {
+		return 0, magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "go"})
+	}
+	out := cellStreams{pub}
+	result, runErr := ws.RunCell(ctx, bin, native.CellRunOptions{
+		Stdout: out.writer("stdout"), Stderr: out.writer("stderr"),
+		Display: func(m harness.DisplayMessage) { relayDisplay(pub, m, res) },
+		Input:   func(ctx context.Context) (string, error) { return pub.Input(ctx, "", false) },
+	})
+	if result == nil {
+		return 0, magics.NativeError(ctx, runErr, magics.NativeErrorOptions{Magic: "go"})
+	}
+	defer os.RemoveAll(result.Dir)
+	ran := len(items)
+	if runErr != nil {
+		ran = max(result.Report.Reached-first, 0) // the item that failed did not run
+	}
+	s.declareCompiled(ctx, items[:ran], prog, count)
+	if err := s.valuesBack(ctx, result, items[:ran], prog, count); err != nil {
+		pub.Stream("stderr", "note: "+err.Error()+"\n")
+	}
+	switch {
+	case runErr != nil:
+		return ran, magics.NativeError(ctx, runErr, magics.NativeErrorOptions{Magic: "go"})
+	case result.InputRefused:
+		return ran, protocol.NewError(protocol.StdinNotAllowed, "the cell read standard input, but this client does not accept input (allow_stdin is false)")
+	}
+	return ran, nil
+}
+
+// decls returns the declarations a compiled cell can use: the store's,
+// with those of the running cell's items that have run.
+func (s *Session) decls() []cell.Decl {
+	return s.Decls()
+}
+
+// topVars lists the variables that items declare at the cell's top level.
+func topVars(items []cell.Item) []string {
+	var out []string
+	for _, it := range items {
+		for _, d := range it.Decls {
+			if d.Kind == cell.VarDecl && d.Name != "_" && !slices.Contains(out, d.Name) {
+				out = append(out, d.Name)
+			}
+		}
+	}
+	return out
+}
+
+// cellStreams publishes a compiled cell's output as the cell's streams.
+type cellStreams struct{ pub protocol.Publisher }
+
+func (c cellStreams) writer(name string) io.Writer {
+	return streamWriter{c.pub, name}
+}
+
+type streamWriter struct {
+	pub  protocol.Publisher
+	name string
+}
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	w.pub.Stream(w.name, string(p))
+	return len(p), nil
+}
+
+// relayDisplay publishes a compiled cell's display message; the value of
+// its trailing expression becomes the cell's result.
+func relayDisplay(pub protocol.Publisher, m harness.DisplayMessage, res *protocol.ExecuteResult) {
+	switch m.Op {
+	case "display":
+		pub.Display(protocol.Bundle(m.Data), map[string]any{}, m.ID)
+	case "update":
+		pub.UpdateDisplay(protocol.Bundle(m.Data), map[string]any{}, m.ID)
+	case "clear":
+		pub.ClearOutput(m.Wait)
+	case "result":
+		res.Data = protocol.Bundle(m.Data)
+	}
+}
+
+// declareCompiled gives the interpreter the declarations of items, which
+// ran compiled: its types, funcs, methods and consts as they are (those
+// that use what it cannot run, or that it rejects, stay with the
+// compiler), and its variables typed, without their initialisers (their
+// values come back from the compiled run).
+func (s *Session) declareCompiled(ctx context.Context, items []cell.Item, prog *check.Program, count int) {
+	for _, it := range items {
+		if it.Syntax == nil {
+			continue
+		}
+		for _, d := range it.Syntax.Decls {
+			gd, isVar := d.(*ast.GenDecl)
+			if isVar && gd.Tok != token.VAR {
+				isVar = false
+			}
+			if !isVar {
+				s.declareOne(ctx, it, d, prog, count)
+			}
+		}
+	}
+	for _, it := range items {
+		for _, d := range it.Decls {
+			if d.Kind == cell.VarDecl && d.Name != "_" {
+				s.declareVar(ctx, d.Name, prog.VarType(d.Name), count, d.Line)
+			}
+		}
+	}
+}
+
+// declareOne gives one declaration of item it to the interpreter, or
+// marks the names it declares as the compiler's only.
+func (s *Session) declareOne(ctx context.Context, it cell.Item, d ast.Decl, prog *check.Program, count int) {
+	sub := subItem(it, d)
+	why := ""
+	if u := prog.Unsupported([]cell.Item{sub}, count, interp.Capabilities{}); len(u) > 0 {
+		why = u[0].Msg
+	}
+	for _, n := range prog.Uses([]cell.Item{sub}) {
+		if r, ok := s.compiledOnly[n]; ok && why == "" {
+			why = fmt.Sprintf("uses %s (%s)", n, r)
+		}
+	}
+	if why == "" && s.eval != nil {
+		err := guard(func() error {
+			_, _, err := s.eval.Eval(ctx, sub, count, discard{})
+			return err
+		})
+		if err != nil {
+			why = "the interpreter rejects it: " + firstLine(err.Error())
+		}
+	}
+	for _, dd := range sub.Decls {
+		if why == "" {
+			delete(s.compiledOnly, dd.Name)
+		} else {
+			s.compiledOnly[dd.Name] = why
+		}
+	}
+}
+
+// subItem is the item of one declaration d of it.
+func subItem(it cell.Item, d ast.Decl) cell.Item {
+	start, end := it.Syntax.Fset.Position(d.Pos()), it.Syntax.Fset.Position(d.End())
+	lines := strings.SplitAfter(it.Source, "\n")
+	k0, k1 := start.Line-it.Line, end.Line-it.Line
+	if k0 < 0 || k1 >= len(lines) {
+		return it
+	}
+	text := strings.Join(lines[k0:k1+1], "")
+	text = text[:len(text)-len(lines[k1])+end.Column-1]
+	text = strings.Repeat(" ", start.Column-1) + text[start.Column-1:]
+	sub := cell.Item{Kind: cell.Declaration, Source: text, Line: start.Line,
+		Syntax: &cell.Syntax{Fset: it.Syntax.Fset, Decls: []ast.Decl{d}}}
+	names := map[string]bool{}
+	for _, n := range declaredBy(d) {
+		names[n] = true
+	}
+	for _, dd := range it.Decls {
+		if names[dd.Name] {
+			sub.Decls = append(sub.Decls, dd)
+		}
+	}
+	return sub
+}
+
+// declaredBy lists the store keys a declaration declares ("T.M" for a
+// method).
+func declaredBy(d ast.Decl) []string {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if d.Recv != nil && len(d.Recv.List) > 0 {
+			return []string{cell.ReceiverBase(d.Recv.List[0].Type) + "." + d.Name.Name}
+		}
+		return []string{d.Name.Name}
+	case *ast.GenDecl:
+		var out []string
+		for _, sp := range d.Specs {
+			switch sp := sp.(type) {
+			case *ast.TypeSpec:
+				out = append(out, sp.Name.Name)
+			case *ast.ValueSpec:
+				for _, id := range sp.Names {
+					out = append(out, id.Name)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// declareVar declares a variable of a compiled cell in the interpreter,
+// typed and without its initialiser, or marks it as the compiler's only.
+func (s *Session) declareVar(ctx context.Context, name string, t types.Type, count, line int) {
+	dv, ok := s.eval.(varDeclarer)
+	why := "the interpreter cannot declare variables"
+	if ok && t != nil {
+		why = ""
+		typ := types.TypeString(t, s.packageName)
+		if err := dv.DeclareVar(ctx, name, typ, count, line); err != nil {
+			why = fmt.Sprintf("the interpreter cannot hold a %s: %s", typ, firstLine(err.Error()))
+		}
+	}
+	if why == "" {
+		delete(s.compiledOnly, name)
+		delete(s.nativeValues, name)
+		return
+	}
+	s.compiledOnly[name] = why
+}
+
+// packageName names a package as the interpreter knows it: by the name a
+// cell imported it under, or its own name (imported on first use).
+func (s *Session) packageName(p *types.Package) string {
+	if p.Path() == "main" {
+		return ""
+	}
+	if ai, ok := s.eval.(interface{ AutoImports() map[string]string }); ok {
+		for name, path := range ai.AutoImports() {
+			if path == p.Path() {
+				return name
+			}
+		}
+	}
+	return p.Name()
+}
+
+// valuesBack gives the interpreter the values that a compiled cell
+// changed; those of variables it cannot hold are kept encoded for the
+// next compiled cells and magics.
+func (s *Session) valuesBack(ctx context.Context, r *native.CellResult, items []cell.Item, prog *check.Program, count int) error {
+	groups, err := r.Values()
+	if err != nil {
+		return err
+	}
+	vr, _ := s.eval.(valueReader)
+	var errs []error
+	for _, g := range groups {
+		dec := harness.NewDecoder()
+		for _, e := range g {
+			if _, only := s.compiledOnly[e.Name]; only || vr == nil {
+				s.nativeValues[e.Name] = nativeValue{slices.Clone(e.Data), e.Digest}
+				continue
+			}
+			v, ok := vr.Value(e.Name)
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: the interpreter has no such variable", e.Name))
+				continue
+			}
+			nv, err := dec.Decode(e.Data, v.Type(), e.Digest)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s did not come back from the compiled cell: %w", e.Name, err))
+				continue
+			}
+			v.Set(nv)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return nil
+}
+
+// nativeValue returns the encoded value of a variable the interpreter
+// does not hold (see native.EncodedSource).
+func (s *Session) nativeValueOf(name string) ([]byte, string, bool) {
+	v, ok := s.nativeValues[name]
+	return v.data, v.digest, ok
+}
+
+// firstLine is s up to its first line end.
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+var _ = reflect.Value{}
