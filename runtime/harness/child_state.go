@@ -34,13 +34,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"unsafe"
 )
 
-// StateFileEnv names the environment variable that holds the path of the
-// state file a child decodes; StateReportEnv the file its report (a JSON
+// StateFileEnv names the environment variable that holds the paths of the
+// state files a child decodes (a list, as filepath.SplitList reads it); StateReportEnv the file its report (a JSON
 // StateReport) goes to.
 const (
 	StateFileEnv   = "PERFNB_STATE"
@@ -583,6 +584,11 @@ func (e *Encoder) appendScalar(b []byte, v reflect.Value) []byte {
 	return append(b, unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), v.Type().Size())...)
 }
 
+// HoldsPointers reports whether values of t hold pointers or interfaces:
+// a variable of another type shares nothing with the others, and can be
+// encoded by an encoder of its own.
+func HoldsPointers(t reflect.Type) bool { return NewEncoder().holdsRefs(t) }
+
 // holdsRefs reports whether values of t hold pointers or interfaces,
 // whose encoding depends on the order they are met in.
 func (e *Encoder) holdsRefs(t reflect.Type) bool {
@@ -1055,8 +1061,7 @@ func LoadState(ptrs ...any) *State {
 	for i := 0; i+1 < len(ptrs); i += 2 {
 		types[ptrs[i].(string)] = reflect.TypeOf(ptrs[i+1]).Elem()
 	}
-	path := os.Getenv(StateFileEnv)
-	if path != "" {
+	for _, path := range filepath.SplitList(os.Getenv(StateFileEnv)) {
 		s.decodeFile(path, types)
 	}
 	for name := range types {

@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -53,6 +54,27 @@ func (w *Workspace) SetValues(src ValueSource) {
 	w.values = src
 }
 
+// ValueVersion returns a key for the value a variable holds now, which
+// changes whenever a cell may have changed the value (a redefinition
+// included); ok is false when the variable's value must be read again.
+// A variable whose key did not change since the workspace encoded it is
+// not encoded again.
+type ValueVersion func(name string) (key string, ok bool)
+
+// SetVersions makes later builds reuse the encodings of variables whose
+// version did not change (see ValueVersion); nil encodes every time.
+func (w *Workspace) SetVersions(v ValueVersion) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.versions = v
+}
+
+// cachedValue is a variable encoded alone into a state file of the
+// workspace, kept for the next builds while its version holds.
+type cachedValue struct {
+	key, file, digest string
+}
+
 // EncodedSource returns the value of a variable that the interpreter does
 // not hold, already in the state encoding (a variable a compiled cell
 // declared with a type the interpreter cannot represent), with its digest.
@@ -66,10 +88,11 @@ func (w *Workspace) SetEncoded(src EncodedSource) {
 	w.encoded = src
 }
 
-// carriedState is what a build carried: the digests the child must
-// reproduce, and the notes for the magic's output.
+// carriedState is what a build carried: the state files, the digests the
+// child must reproduce, and the notes for the magic's output.
 type carriedState struct {
-	file    string
+	file    string   // the values encoded together
+	alone   []string // state files of variables encoded alone
 	digests map[string]string
 	notes   []string
 }
@@ -199,7 +222,7 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 	}
 	f, err := os.Create(st.file)
 	if err == nil {
-		err = writeState(f, vars)
+		err = writeState(f, st, vars)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("writing them for the child: %w", err))
@@ -211,7 +234,9 @@ func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file st
 type encodedVar struct {
 	name, digest string
 	data         [][]byte // the parts of harness.Encoder.Encode
-	alone        bool     // encoded by an encoder of its own (EncodedSource)
+	// file is, for a variable encoded alone, its state file (a cached
+	// value, or one given encoded by EncodedSource).
+	file string
 }
 
 // encodeVars encodes the variables that have a nameable type and a value
@@ -229,8 +254,13 @@ func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, t
 		}
 		if w.encoded != nil {
 			if data, digest, ok := w.encoded(n); ok {
+				file, err := w.storeAlone(n, "encoded:"+digest, [][]byte{data}, digest)
+				if err != nil {
+					st.notes = append(st.notes, fmt.Sprintf("%s: %v; the child ran its initialiser instead", n, err))
+					continue
+				}
 				g.carried[n] = t
-				vars = append(vars, encodedVar{name: n, digest: digest, data: [][]byte{data}, alone: true})
+				vars = append(vars, encodedVar{name: n, digest: digest, file: file})
 				st.digests[n] = digest
 				continue
 			}
@@ -238,6 +268,16 @@ func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, t
 		v, ok := w.values(n)
 		if !ok {
 			st.notes = append(st.notes, fmt.Sprintf("%s: the interpreter gave no value for it (none, or goroutines that cells started are running and could change it while it was read); the child ran its initialiser", n))
+			continue
+		}
+		if ev, ok, err := w.encodeAlone(n, v); ok {
+			if err != nil {
+				st.notes = append(st.notes, fmt.Sprintf("%s: %v; the child ran its initialiser instead", n, err))
+				continue
+			}
+			g.carried[n] = t
+			vars = append(vars, ev)
+			st.digests[n] = ev.digest
 			continue
 		}
 		b, digest, err := enc.Encode(v)
@@ -267,7 +307,7 @@ func (w *Workspace) keepCarried(g *generator, st *carriedState, vars []encodedVa
 	}
 	enc := harness.NewEncoder()
 	for i := range keep {
-		if keep[i].alone {
+		if keep[i].file != "" {
 			continue
 		}
 		v, _ := w.values(keep[i].name)
@@ -303,27 +343,77 @@ func (g *generator) dropPartial(st *carriedState) {
 	}
 }
 
-// writeState writes the variables, those encoded alone each in a group
-// of its own (see harness.WriteState).
-func writeState(f *os.File, vars []encodedVar) error {
+// writeState writes the variables encoded together to f, and lists the
+// state files of those encoded alone in st.
+func writeState(f *os.File, st *carriedState, vars []encodedVar) error {
 	var names, digests []string
 	var data [][][]byte
-	for _, alone := range []bool{false, true} {
-		for _, v := range vars {
-			if v.alone != alone {
-				continue
-			}
-			if alone {
-				names, data, digests = append(names, ""), append(data, nil), append(digests, "")
-			}
-			names, data, digests = append(names, v.name), append(data, v.data), append(digests, v.digest)
+	for _, v := range vars {
+		if v.file != "" {
+			st.alone = append(st.alone, v.file)
+			continue
 		}
+		names, data, digests = append(names, v.name), append(data, v.data), append(digests, v.digest)
 	}
 	err := harness.WriteState(f, names, data, digests)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// encodeAlone encodes a variable whose value holds no pointers (so that
+// it shares nothing with the others) into a state file of its own, or
+// reuses the file of its last encoding when its version did not change.
+// ok is false for a variable to encode with the others.
+func (w *Workspace) encodeAlone(name string, v reflect.Value) (ev encodedVar, ok bool, err error) {
+	if w.versions == nil || harness.HoldsPointers(v.Type()) {
+		return encodedVar{}, false, nil
+	}
+	key, ok := w.versions(name)
+	if !ok {
+		return encodedVar{}, false, nil
+	}
+	if c, hit := w.cache[name]; hit && c.key == key {
+		return encodedVar{name: name, digest: c.digest, file: c.file}, true, nil
+	}
+	enc := harness.NewEncoder()
+	enc.Limit = maxCarried
+	parts, digest, err := enc.Encode(v)
+	if err != nil {
+		return encodedVar{}, true, err
+	}
+	file, err := w.storeAlone(name, key, parts, digest)
+	return encodedVar{name: name, digest: digest, file: file}, true, err
+}
+
+// storeAlone writes a variable's encoding to a state file of its own and
+// keeps it under key, replacing the variable's previous file.
+func (w *Workspace) storeAlone(name, key string, parts [][]byte, digest string) (string, error) {
+	if c, hit := w.cache[name]; hit && c.key == key {
+		return c.file, nil
+	}
+	w.seq++
+	file := filepath.Join(w.dir, fmt.Sprintf("value-%d.state", w.seq))
+	f, err := os.Create(file)
+	if err == nil {
+		err = harness.WriteState(f, []string{name}, [][][]byte{parts}, []string{digest})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		os.Remove(file)
+		return "", fmt.Errorf("writing it for the child: %w", err)
+	}
+	if old, hit := w.cache[name]; hit {
+		os.Remove(old.file)
+	}
+	if w.cache == nil {
+		w.cache = map[string]cachedValue{}
+	}
+	w.cache[name] = cachedValue{key: key, file: file, digest: digest}
+	return file, nil
 }
 
 // checked is a type-checked generated program.
@@ -453,7 +543,8 @@ func (b *Binary) stateEnv() (env []string, report string) {
 		return nil, ""
 	}
 	report = fmt.Sprintf("%s.report-%d", b.Path, b.runs.Add(1))
-	return []string{harness.StateFileEnv + "=" + b.state.file, harness.StateReportEnv + "=" + report}, report
+	files := strings.Join(append([]string{b.state.file}, b.state.alone...), string(os.PathListSeparator))
+	return []string{harness.StateFileEnv + "=" + files, harness.StateReportEnv + "=" + report}, report
 }
 
 // stateNotes returns the notes of a run about the notebook's values: on

@@ -121,12 +121,16 @@ type Workspace struct {
 	goVersion string   // the toolchain's version, for go.mod ("1.26.8")
 	env       []string // the go command's environment; nil: goEnv()
 
-	mu      sync.Mutex        // serialises builds
-	seq     int               // number of the last build
-	bins    []string          // binaries kept, oldest first
-	values  ValueSource       // the notebook's values (SetValues); nil: none
-	encoded EncodedSource     // values the interpreter does not hold (SetEncoded)
-	exports map[string]string // export data files of standard packages, by path
+	mu      sync.Mutex    // serialises builds
+	seq     int           // number of the last build
+	bins    []string      // binaries kept, oldest first
+	values  ValueSource   // the notebook's values (SetValues); nil: none
+	encoded EncodedSource // values the interpreter does not hold (SetEncoded)
+	// versions and cache: encodings kept while their variable's version
+	// holds (SetVersions).
+	versions ValueVersion
+	cache    map[string]cachedValue
+	exports  map[string]string // export data files of standard packages, by path
 }
 
 // NewWorkspace creates a workspace in a new temporary directory below

@@ -373,6 +373,7 @@ func (s *Session) valuesBack(ctx context.Context, r *native.CellResult, items []
 	for _, g := range groups {
 		dec := harness.NewDecoder()
 		for _, e := range g {
+			s.bump(e.Name)
 			if _, only := s.compiledOnly[e.Name]; only || vr == nil {
 				s.nativeValues[e.Name] = nativeValue{slices.Clone(e.Data), e.Digest}
 				continue

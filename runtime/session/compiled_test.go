@@ -2,12 +2,15 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
+	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/timeonce"
 )
 
 // TestCompiledCells runs notebooks whose cells use Go the interpreter
@@ -98,6 +101,49 @@ func TestCompiledCells(t *testing.T) {
 				if got := pub.Text("stdout"); got != st.stdout {
 					t.Errorf("In[%d] %q: stdout %q, want %q", k+1, st.code, got, st.stdout)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkCompiledTrivial measures a trivial compiled cell's round trip
+// through the session (build with a warm cache, run, values back), beside
+// the same cell interpreted.
+func BenchmarkCompiledTrivial(b *testing.B) {
+	for _, code := range []string{"x := 1", "%%go\nx := 1"} {
+		b.Run(strings.ReplaceAll(code, "\n", " "), func(b *testing.B) {
+			s := New(Options{Version: "test"})
+			defer s.Shutdown(false)
+			mustRun(b, s, code, 1) // warms the build cache
+			b.ResetTimer()
+			for k := 0; k < b.N; k++ {
+				mustRun(b, s, code, k+2)
+			}
+		})
+	}
+}
+
+// BenchmarkMagicCarry measures a magic (%time) on a notebook holding a map
+// of 1e6 string keys built by a compiled cell: when a cell changed the map
+// before each magic (its encoding is made again) and when nothing did
+// (the encoding of the last magic is reused).
+func BenchmarkMagicCarry(b *testing.B) {
+	s := New(Options{Version: "test", Magics: magics.NewRegistry(timeonce.New())})
+	defer s.Shutdown(false)
+	mustRun(b, s, "%%go\nbig := make(map[string]int, 1000000)\nfor i := range 1000000 {\n\tbig[\"key-\"+strconv.Itoa(i)] = i\n}", 1)
+	mustRun(b, s, "%time _ = len(big)", 2)
+	count := 3
+	for _, changed := range []bool{true, false} {
+		b.Run(fmt.Sprintf("changed=%v", changed), func(b *testing.B) {
+			for k := 0; k < b.N; k++ {
+				if changed {
+					b.StopTimer()
+					mustRun(b, s, "big[\"key-0\"]++", count)
+					count++
+					b.StartTimer()
+				}
+				mustRun(b, s, "%time _ = len(big)", count)
+				count++
 			}
 		})
 	}

@@ -262,7 +262,7 @@ func BenchmarkExecuteAfterBigMap(b *testing.B) {
 }
 
 // mustRun executes code as cell count, failing the benchmark on an error.
-func mustRun(b *testing.B, s *Session, code string, count int) {
+func mustRun(b testing.TB, s *Session, code string, count int) {
 	b.Helper()
 	res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: code, ExecutionCount: count}, &kerneltest.Publisher{})
 	if res.Error != nil {

@@ -112,6 +112,11 @@ type Session struct {
 	// values of those that are variables, encoded.
 	compiledOnly map[string]string
 	nativeValues map[string]nativeValue
+	// versions count the changes each variable's value may have had, and
+	// addrTaken holds the variables whose address a cell took (see
+	// versions.go).
+	versions  map[string]uint64
+	addrTaken map[string]bool
 }
 
 // New returns a fresh session with its interpreter.
@@ -128,7 +133,8 @@ func newSession(opts Options, ev evaluator) *Session {
 		opts.Magics = magics.NewRegistry()
 	}
 	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet(),
-		compiledOnly: map[string]string{}, nativeValues: map[string]nativeValue{}}
+		compiledOnly: map[string]string{}, nativeValues: map[string]nativeValue{},
+		versions: map[string]uint64{}, addrTaken: map[string]bool{}}
 	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
 		s.checker = c
 	}
@@ -379,13 +385,20 @@ func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last boo
 // checkRest), since it may define what they use (%timeit -v r).
 func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, *check.Program, error) {
 	first := items[:segmentEnd(items, 0)]
-	if s.checker == nil || !s.checkCells || !hasGo(first) {
+	if !hasGo(first) {
+		return items, nil, nil
+	}
+	if s.checker == nil || !s.checkCells {
+		s.changedAll()
 		return items, nil, nil
 	}
 	prog, err := s.checkItems(ctx, s.store, first, count)
 	if err != nil {
 		return nil, nil, err
 	}
+	// Before the items run (and before Fixes changes their syntax): what
+	// they may change is encoded again when next carried.
+	s.changed(prog, first)
 	if s.compiledWhy(prog, first, count) != "" {
 		return items, prog, nil // the compiler runs them as they are
 	}
@@ -465,6 +478,7 @@ func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count 
 	if err != nil {
 		return end, nil, err
 	}
+	s.changed(prog, items[from:end])
 	return end, prog, nil
 }
 
@@ -552,6 +566,7 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 			})
 		}
 		ws.SetEncoded(s.nativeValueOf)
+		ws.SetVersions(s.valueVersion)
 		s.workspace = ws
 	}
 	return s.workspace, nil
