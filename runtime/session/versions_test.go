@@ -28,9 +28,9 @@ func TestVersions(t *testing.T) {
 		{"fmt.Println(y)", []string{"y"}},
 		{"z[0] = 9", []string{"x", "z"}}, // z shares x's array
 		{"w[1] = 4", []string{"w"}},
-		{"p := w[:]", []string{"w"}},           // w's address is taken, by a slice
+		{"p := w[:]", []string{"w"}},          // w's address is taken, by a slice
 		{"p[0] = 1", []string{"w", "x", "z"}}, // p may point into w, x or z
-		{"func inc() { y++ }", []string{"y"}},  // conservatively: it mentions y
+		{"func inc() { y++ }", []string{"y"}}, // conservatively: it mentions y
 		{"inc()", []string{"w", "x", "y", "z"}},
 	}
 	for k, tt := range tests {
