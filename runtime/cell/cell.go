@@ -80,4 +80,8 @@ type Decl struct {
 	Source string
 	Cell   int // execution count of the cell that declared it
 	Line   int // line in that cell where Source starts
+	// Native, when not empty, says why only the compiler holds the
+	// declaration (the interpreter cannot run it): cells that use it run
+	// compiled, and a fresh interpreter does not replay it.
+	Native string `json:",omitempty"`
 }

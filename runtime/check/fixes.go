@@ -320,6 +320,22 @@ func (p *Program) Uses(items []cell.Item) []string {
 	return out
 }
 
+// Packages lists the import paths of the packages that the items use.
+func (p *Program) Packages(items []cell.Item) []string {
+	seen := map[string]bool{}
+	var out []string
+	inspectItems(items, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			if pn, ok := p.Info.Uses[id].(*types.PkgName); ok && !seen[pn.Imported().Path()] {
+				seen[pn.Imported().Path()] = true
+				out = append(out, pn.Imported().Path())
+			}
+		}
+		return true
+	})
+	return out
+}
+
 // VarType returns the type of the package-level variable name of the
 // program (a variable a cell declared with var or at its top level with
 // :=), or nil.

@@ -74,6 +74,10 @@ type DisplayMessage struct {
 	Wait bool           `json:"wait,omitempty"`
 }
 
+// cellMaxStack is a compiled cell's stack limit, the interpreter
+// process's (supervisor.MaxStack).
+const cellMaxStack = 256 << 20
+
 // reached is the item the cell started last (see Reached).
 var reached atomic.Int64
 
@@ -87,6 +91,9 @@ func Reached(k int) { reached.Store(int64(k)) }
 // are written, and the process exits with status 2. st may be nil when
 // nothing was carried.
 func RunCell(st *State, cell func(), vars func() []any) {
+	// As in the interpreter's process: endless recursion fails in under
+	// two seconds instead of six.
+	debug.SetMaxStack(cellMaxStack)
 	defer func() {
 		r := recover()
 		var trace []byte

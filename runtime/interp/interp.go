@@ -119,6 +119,7 @@ type Interp struct {
 
 	plugins  map[string]*modules.Package         // packages loaded from plugins, by import path, used again on rebuild
 	pkgNames map[string]string                   // names of the packages the Importer gave, by import path
+	loaded   map[string]*modules.Package         // the packages the Importer gave, by import path
 	natives  map[string]*modules.NativeOnlyError // imports only the magics can use, by local name
 }
 

@@ -61,8 +61,10 @@ func (i *Interp) importPackage(ctx context.Context, p string) (*modules.Package,
 	if err == nil {
 		if i.pkgNames == nil {
 			i.pkgNames = map[string]string{}
+			i.loaded = map[string]*modules.Package{}
 		}
 		i.pkgNames[p] = pkg.Name
+		i.loaded[p] = pkg
 	}
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
@@ -174,4 +176,12 @@ func (i *Interp) explainPackage(ke *protocol.Error) *protocol.Error {
 	msg := fmt.Sprintf("%s.%s is generic, and interpreted cells call a package's compiled code, which has no generic functions or types (only their instantiations inside the package); %s, and interpreted cells can call it through a non-generic function of the package",
 		pkg.Name, m[2], modules.NativeOnly)
 	return protocol.NewError(ke.Kind(), ke.Value[:strings.Index(ke.Value, m[0])]+msg)
+}
+
+// Edited reports whether the source of the package at path, which the
+// interpreter loaded, changed since: the interpreter keeps running the
+// code it loaded (a process cannot load a package twice).
+func (i *Interp) Edited(path string) bool {
+	p, ok := i.loaded[path]
+	return ok && p.Edited()
 }

@@ -29,6 +29,8 @@ type Package struct {
 	// Generic holds the package's exported generic functions and types,
 	// which a plugin's symbol table cannot hold.
 	Generic map[string]bool
+	// stamp is the state of its source when it was built (Edited).
+	stamp sourceStamp
 }
 
 // NativeOnly is the advice given when interpreted cells cannot use a
@@ -82,7 +84,7 @@ func (n *Notebook) Import(ctx context.Context, path string, progress io.Writer) 
 	if target.Name == "main" {
 		return nil, fmt.Errorf("cannot import %q: it is a program (package main), not an importable package", path)
 	}
-	p = &Package{Path: path, Name: target.Name, Generic: genericNames(target.Dir)}
+	p = &Package{Path: path, Name: target.Name, Generic: genericNames(target.Dir), stamp: stampOf(n.editable(pkgs))}
 	syms, pluginErr := n.plugin(ctx, pkgs, progress)
 	switch {
 	case pluginErr == nil:

@@ -9,8 +9,8 @@ package session
 // starting from the notebook's values; the values the cell changed come
 // back into the interpreter, and its declarations enter it where the
 // interpreter can hold them. What it cannot hold stays with the compiler:
-// a declaration (the store keeps it, marked in compiledOnly) or a
-// variable's value (kept encoded, in nativeValues), and cells that use
+// a declaration (the store keeps it, with cell.Decl.Native saying why) or
+// a variable's value (kept encoded, in nativeValues), and cells that use
 // them run compiled.
 
 import (
@@ -22,6 +22,7 @@ import (
 	"go/types"
 	"io"
 	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strings"
@@ -90,11 +91,31 @@ func (s *Session) compiledWhy(prog *check.Program, items []cell.Item, count int)
 		return why
 	}
 	for _, name := range prog.Uses(items) {
-		if reason, ok := s.compiledOnly[name]; ok {
+		if reason := s.native(name); reason != "" {
 			return fmt.Sprintf("uses %s, which only the compiler holds (%s)", name, reason)
 		}
 	}
+	if ed, ok := s.eval.(interface{ Edited(path string) bool }); ok {
+		for _, p := range prog.Packages(items) {
+			if ed.Edited(p) {
+				return fmt.Sprintf("uses %s, whose source changed since the interpreter loaded it (it keeps the old code until the kernel restarts)", p)
+			}
+		}
+	}
 	return ""
+}
+
+// native says why only the compiler holds the declaration of name, or ""
+// (the interpreter holds it, or there is none).
+func (s *Session) native(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	store := s.store
+	if s.pending != nil {
+		store = s.pending
+	}
+	d, _ := store.Lookup(name)
+	return d.Native
 }
 
 // hasStatements reports whether items hold statements or an expression,
@@ -110,17 +131,19 @@ func hasStatements(items []cell.Item) bool {
 
 // runCompiled runs items (the Go items of cell count from the cell's item
 // first on, to the next magic) compiled, for the reason why. It returns
-// how many of them ran (whose declarations the cell keeps) and the cell's
-// error. The trailing expression's value goes into res.
-func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int, prog *check.Program, count int, why string, last bool, res *protocol.ExecuteResult, pub protocol.Publisher) (int, *protocol.Error) {
+// how many of them ran (whose declarations the cell keeps), the
+// declarations of those that only the compiler holds, with why, and the
+// cell's error. The trailing expression's value goes into res.
+func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int, prog *check.Program, count int, why string, last bool, res *protocol.ExecuteResult, pub protocol.Publisher) (int, map[string]string, *protocol.Error) {
 	pub.Stream("stderr", "compiled: "+why+"\n")
+	only := map[string]string{}
 	if !hasStatements(items) {
-		s.declareCompiled(ctx, items, prog, count)
-		return len(items), nil
+		s.declareCompiled(ctx, items, prog, count, only)
+		return len(items), only, nil
 	}
 	ws, err := s.Workspace()
 	if err != nil {
-		return 0, protocol.NewError(protocol.Generic, fmt.Sprintf("the cell must run compiled (%s), but %v", why, err))
+		return 0, nil, protocol.NewError(protocol.Generic, fmt.Sprintf("the cell must run compiled (%s), but %v", why, err))
 	}
 	cp := native.CellProgram{Decls: s.decls(), Count: count, Items: items, First: first, VarTypes: map[string]types.Type{}}
 	for _, n := range topVars(items) {
@@ -133,7 +156,7 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 	}
 	bin, err := ws.BuildCell(ctx, cp)
 	if err != nil {
-		return 0, magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "go"})
+		return 0, nil, compiledError(ctx, err)
 	}
 	out := cellStreams{pub}
 	result, runErr := ws.RunCell(ctx, bin, native.CellRunOptions{
@@ -142,24 +165,71 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 		Input:   func(ctx context.Context) (string, error) { return pub.Input(ctx, "", false) },
 	})
 	if result == nil {
-		return 0, magics.NativeError(ctx, runErr, magics.NativeErrorOptions{Magic: "go"})
+		return 0, nil, compiledError(ctx, runErr)
 	}
 	defer os.RemoveAll(result.Dir)
 	ran := len(items)
 	if runErr != nil {
 		ran = max(result.Report.Reached-first, 0) // the item that failed did not run
 	}
-	s.declareCompiled(ctx, items[:ran], prog, count)
-	if err := s.valuesBack(ctx, result, items[:ran], prog, count); err != nil {
+	s.declareCompiled(ctx, items[:ran], prog, count, only)
+	if err := s.valuesBack(result, only); err != nil {
 		pub.Stream("stderr", "note: "+err.Error()+"\n")
 	}
 	switch {
 	case runErr != nil:
-		return ran, magics.NativeError(ctx, runErr, magics.NativeErrorOptions{Magic: "go"})
+		return ran, only, compiledError(ctx, runErr)
 	case result.InputRefused:
-		return ran, protocol.NewError(protocol.StdinNotAllowed, "the cell read standard input, but this client does not accept input (allow_stdin is false)")
+		return ran, only, protocol.NewError(protocol.StdinNotAllowed, "the cell read standard input, but this client does not accept input (allow_stdin is false)")
 	}
-	return ran, nil
+	return ran, only, nil
+}
+
+// compiledError words the failure of a compiled cell as the interpreter
+// words its own: a panic with its value and the cell frames of its trace
+// ("at In[3]:2 (cell)"), os.Exit as a stop of the cell. The other
+// failures are the native engine's (magics.NativeError).
+func compiledError(ctx context.Context, err error) *protocol.Error {
+	var ne *native.Error
+	if errors.As(err, &ne) && ctx.Err() == nil {
+		switch ne.Kind {
+		case native.Panicked:
+			msg := strings.TrimPrefix(ne.Summary, "the cell panicked: ")
+			tb := []string{"panic: " + msg}
+			for _, f := range ne.Lines {
+				tb = append(tb, interpFrame(f))
+			}
+			return protocol.NewError(protocol.Panic, msg, tb...)
+		case native.Exited:
+			if code, ok := exitCode(ne); ok {
+				return protocol.NewError(protocol.Exit, fmt.Sprintf(
+					"os.Exit(%d) called (or log.Fatal): the cell stopped; the kernel keeps running, and the variables keep the values they had before the cell", code))
+			}
+		}
+	}
+	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "go"})
+}
+
+// interpFrame writes a frame of a compiled cell's trace as the
+// interpreter writes its own: "In[1]:2 in at" is "    at In[1]:2 (at)".
+func interpFrame(f string) string {
+	pos, fn, ok := strings.Cut(f, " in ")
+	switch {
+	case !ok || fn == "perfnbCell":
+		fn = "cell"
+	case strings.HasPrefix(pos, " "):
+		return f // "(the line above 3 more times)"
+	}
+	return fmt.Sprintf("    at %s (%s)", pos, fn)
+}
+
+// exitCode is the exit status of a child that exited.
+func exitCode(ne *native.Error) (int, bool) {
+	var ee *exec.ExitError
+	if errors.As(ne.Err, &ee) && ee.ExitCode() > 0 {
+		return ee.ExitCode(), true
+	}
+	return 0, false
 }
 
 // decls returns the declarations a compiled cell can use: the store's,
@@ -218,7 +288,7 @@ func relayDisplay(pub protocol.Publisher, m harness.DisplayMessage, res *protoco
 // that use what it cannot run, or that it rejects, stay with the
 // compiler), and its variables typed, without their initialisers (their
 // values come back from the compiled run).
-func (s *Session) declareCompiled(ctx context.Context, items []cell.Item, prog *check.Program, count int) {
+func (s *Session) declareCompiled(ctx context.Context, items []cell.Item, prog *check.Program, count int, only map[string]string) {
 	for _, it := range items {
 		if it.Syntax == nil {
 			continue
@@ -229,14 +299,14 @@ func (s *Session) declareCompiled(ctx context.Context, items []cell.Item, prog *
 				isVar = false
 			}
 			if !isVar {
-				s.declareOne(ctx, it, d, prog, count)
+				s.declareOne(ctx, it, d, prog, count, only)
 			}
 		}
 	}
 	for _, it := range items {
 		for _, d := range it.Decls {
 			if d.Kind == cell.VarDecl && d.Name != "_" {
-				s.declareVar(ctx, d.Name, prog.VarType(d.Name), count, d.Line)
+				s.declareVar(ctx, d.Name, prog.VarType(d.Name), count, d.Line, only)
 			}
 		}
 	}
@@ -244,14 +314,18 @@ func (s *Session) declareCompiled(ctx context.Context, items []cell.Item, prog *
 
 // declareOne gives one declaration of item it to the interpreter, or
 // marks the names it declares as the compiler's only.
-func (s *Session) declareOne(ctx context.Context, it cell.Item, d ast.Decl, prog *check.Program, count int) {
+func (s *Session) declareOne(ctx context.Context, it cell.Item, d ast.Decl, prog *check.Program, count int, only map[string]string) {
 	sub := subItem(it, d)
 	why := ""
 	if u := prog.Unsupported([]cell.Item{sub}, count, interp.Capabilities{}); len(u) > 0 {
 		why = u[0].Msg
 	}
 	for _, n := range prog.Uses([]cell.Item{sub}) {
-		if r, ok := s.compiledOnly[n]; ok && why == "" {
+		r, ok := only[n]
+		if !ok {
+			r = s.native(n)
+		}
+		if r != "" && why == "" {
 			why = fmt.Sprintf("uses %s (%s)", n, r)
 		}
 	}
@@ -264,11 +338,9 @@ func (s *Session) declareOne(ctx context.Context, it cell.Item, d ast.Decl, prog
 			why = "the interpreter rejects it: " + firstLine(err.Error())
 		}
 	}
-	for _, dd := range sub.Decls {
-		if why == "" {
-			delete(s.compiledOnly, dd.Name)
-		} else {
-			s.compiledOnly[dd.Name] = why
+	if why != "" {
+		for _, dd := range sub.Decls {
+			only[dd.Name] = why
 		}
 	}
 }
@@ -326,7 +398,7 @@ func declaredBy(d ast.Decl) []string {
 
 // declareVar declares a variable of a compiled cell in the interpreter,
 // typed and without its initialiser, or marks it as the compiler's only.
-func (s *Session) declareVar(ctx context.Context, name string, t types.Type, count, line int) {
+func (s *Session) declareVar(ctx context.Context, name string, t types.Type, count, line int, only map[string]string) {
 	dv, ok := s.eval.(varDeclarer)
 	why := "the interpreter cannot declare variables"
 	if ok && t != nil {
@@ -337,11 +409,10 @@ func (s *Session) declareVar(ctx context.Context, name string, t types.Type, cou
 		}
 	}
 	if why == "" {
-		delete(s.compiledOnly, name)
 		delete(s.nativeValues, name)
 		return
 	}
-	s.compiledOnly[name] = why
+	only[name] = why
 }
 
 // packageName names a package as the interpreter knows it: by the name a
@@ -363,7 +434,7 @@ func (s *Session) packageName(p *types.Package) string {
 // valuesBack gives the interpreter the values that a compiled cell
 // changed; those of variables it cannot hold are kept encoded for the
 // next compiled cells and magics.
-func (s *Session) valuesBack(ctx context.Context, r *native.CellResult, items []cell.Item, prog *check.Program, count int) error {
+func (s *Session) valuesBack(r *native.CellResult, only map[string]string) error {
 	groups, err := r.Values()
 	if err != nil {
 		return err
@@ -374,7 +445,7 @@ func (s *Session) valuesBack(ctx context.Context, r *native.CellResult, items []
 		dec := harness.NewDecoder()
 		for _, e := range g {
 			s.bump(e.Name)
-			if _, only := s.compiledOnly[e.Name]; only || vr == nil {
+			if _, held := only[e.Name]; held || vr == nil || s.native(e.Name) != "" {
 				s.nativeValues[e.Name] = nativeValue{slices.Clone(e.Data), e.Digest}
 				continue
 			}

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/timeonce"
+	"github.com/perfnb/perfnb/runtime/modules"
 )
 
 // TestCompiledCells runs notebooks whose cells use Go the interpreter
@@ -146,5 +149,74 @@ func BenchmarkMagicCarry(b *testing.B) {
 				count++
 			}
 		})
+	}
+}
+
+// TestCompiledRestore checks that a fresh interpreter (after a crash)
+// gets back the declarations only the compiler held, without replaying
+// them, and that cells using them still run compiled.
+func TestCompiledRestore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds with the Go toolchain")
+	}
+	a := New(Options{Version: "test"})
+	defer a.Shutdown(false)
+	mustRun(t, a, "func sorted(xs []int) []int {\n\tys := slices.Clone(xs)\n\tslices.Sort(ys)\n\treturn ys\n}\nfunc twice(n int) int { return 2 * n }", 1)
+	b := New(Options{Version: "test"})
+	defer b.Shutdown(false)
+	if errs := b.Restore(context.Background(), a.Decls()); len(errs) > 0 {
+		t.Fatalf("restore: %v", errs)
+	}
+	pub := &kerneltest.Publisher{}
+	res := b.Execute(context.Background(), protocol.ExecuteRequest{Code: "sorted([]int{twice(2), 1})", ExecutionCount: 2}, pub)
+	if res.Error != nil || res.Data["text/plain"] != "[1 4]" || !strings.HasPrefix(pub.Text("stderr"), "compiled: uses sorted") {
+		t.Errorf("after the restore: %+v %v, stderr %q", res.Error, res.Data, pub.Text("stderr"))
+	}
+	res = b.Execute(context.Background(), protocol.ExecuteRequest{Code: "twice(5)", ExecutionCount: 3}, pub)
+	if res.Error != nil || res.Data["text/plain"] != "10" {
+		t.Errorf("twice, interpreted after the restore: %+v %v", res.Error, res.Data)
+	}
+}
+
+// TestEditedPackage checks that after an edit of a package of the
+// notebook's own module that the interpreter loaded, cells using it run
+// compiled, with the new code, and say why.
+func TestEditedPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin with the Go toolchain")
+	}
+	folder := t.TempDir()
+	write := func(name, src string) {
+		t.Helper()
+		p := filepath.Join(folder, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.test/edited\n\ngo 1.24\n")
+	write("lib/lib.go", "package lib\n\nfunc V() string { return \"v1\" }\n")
+	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir(), Environ: append(os.Environ(), "GOPROXY=off")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Version: "test", Modules: mods})
+	defer s.Shutdown(false)
+	mustRun(t, s, `import "example.test/edited/lib"`, 1)
+	for k, want := range []struct{ value, stderr string }{
+		{"v1", ""},
+		{"v2", "compiled: uses example.test/edited/lib, whose source changed"},
+	} {
+		if k == 1 {
+			time.Sleep(10 * time.Millisecond) // a modification time of its own
+			write("lib/lib.go", "package lib\n\nfunc V() string { return \"v2\" }\n")
+		}
+		pub := &kerneltest.Publisher{}
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "lib.V()", ExecutionCount: k + 2}, pub)
+		if res.Error != nil || res.Data["text/plain"] != want.value || !strings.HasPrefix(pub.Text("stderr"), want.stderr) {
+			t.Errorf("lib.V() = %v %v, stderr %q; want %s and %q", res.Error, res.Data, pub.Text("stderr"), want.value, want.stderr)
+		}
 	}
 }

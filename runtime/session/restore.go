@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/perfnb/perfnb/runtime/cell"
 )
@@ -27,6 +28,17 @@ type restorer interface {
 // a time, in order, those that fail (one that uses a name declared after
 // it) being tried again once the others have run, until no more succeed.
 func (s *Session) Restore(ctx context.Context, decls []cell.Decl) []error {
+	// What only the compiler held is stored again, not replayed.
+	var native []cell.Decl
+	decls = slices.DeleteFunc(slices.Clone(decls), func(d cell.Decl) bool {
+		if d.Native != "" {
+			native = append(native, d)
+		}
+		return d.Native != ""
+	})
+	s.mu.Lock()
+	s.store.Add(native...)
+	s.mu.Unlock()
 	if r, ok := s.eval.(restorer); ok {
 		kept, notes, err := r.Restore(ctx, decls)
 		if err == nil {

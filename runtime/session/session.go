@@ -107,10 +107,8 @@ type Session struct {
 	// while a %%go cell runs, says why it runs compiled.
 	engine        Engine
 	forceCompiled string
-	// compiledOnly holds the declarations only the compiler holds, by
-	// store key, with why the interpreter does not; nativeValues the
-	// values of those that are variables, encoded.
-	compiledOnly map[string]string
+	// nativeValues holds the values of the variables that only the
+	// compiler holds (cell.Decl.Native), encoded.
 	nativeValues map[string]nativeValue
 	// versions count the changes each variable's value may have had, and
 	// addrTaken holds the variables whose address a cell took (see
@@ -133,7 +131,7 @@ func newSession(opts Options, ev evaluator) *Session {
 		opts.Magics = magics.NewRegistry()
 	}
 	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet(),
-		compiledOnly: map[string]string{}, nativeValues: map[string]nativeValue{},
+		nativeValues: map[string]nativeValue{},
 		versions: map[string]uint64{}, addrTaken: map[string]bool{}}
 	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
 		s.checker = c
@@ -257,10 +255,11 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 			}
 		}()
 	}
-	keep := func(its ...cell.Item) {
+	keep := func(only map[string]string, its ...cell.Item) {
 		for _, it := range its {
 			for j := range it.Decls {
 				it.Decls[j].Cell = count
+				it.Decls[j].Native = only[it.Decls[j].Name]
 			}
 			it.Decls = s.namedImports(it.Decls)
 			decls = append(decls, it.Decls...)
@@ -285,8 +284,8 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		if it.Syntax != nil && s.checker != nil && s.checkCells {
 			why := s.compiledWhy(prog, items[i:checked], count)
 			if why != "" {
-				ran, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, why, checked == len(items), &res, pub)
-				keep(items[i : i+ran]...)
+				ran, only, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, why, checked == len(items), &res, pub)
+				keep(only, items[i:i+ran]...)
 				if ke != nil {
 					return protocol.ExecuteResult{Error: ke}
 				}
@@ -301,8 +300,8 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		if ke != nil && ke.Kind() == protocol.InterpreterLimit && prog != nil {
 			// Go the interpreter could not compile: the compiler runs it
 			// and the rest of the segment.
-			ran, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, ke.Value, checked == len(items), &res, pub)
-			keep(items[i : i+ran]...)
+			ran, only, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, ke.Value, checked == len(items), &res, pub)
+			keep(only, items[i:i+ran]...)
 			if ke != nil {
 				return protocol.ExecuteResult{Error: ke}
 			}
@@ -312,7 +311,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		if ke != nil {
 			return protocol.ExecuteResult{Error: ke}
 		}
-		keep(it)
+		keep(nil, it)
 	}
 	return res
 }
