@@ -33,6 +33,7 @@ import (
 	"github.com/perfnb/perfnb/install"
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/engine"
 	"github.com/perfnb/perfnb/magics/gomod"
 	"github.com/perfnb/perfnb/magics/memit"
 	"github.com/perfnb/perfnb/magics/prun"
@@ -92,7 +93,7 @@ func newSession() *session.Session {
 	mods, err := modules.Open(context.Background(), modules.Options{})
 	return session.New(session.Options{
 		Version: version,
-		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New(), prun.New(), gomod.New(mods, err)),
+		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New(), prun.New(), gomod.New(mods, err), engine.New()),
 		Modules: mods,
 	})
 }

@@ -42,6 +42,10 @@ type Env struct {
 	SetVar func(name string, value any) error
 	// Version is perfnb's version, recorded with every result.
 	Version string
+	// Engine, when not nil, sets the engine that runs the notebook's
+	// cells to mode ("compiled" or "auto"; "" changes nothing) and
+	// returns the engine in force (%engine).
+	Engine func(mode string) (string, error)
 }
 
 // Magic is a named magic.

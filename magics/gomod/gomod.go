@@ -3,6 +3,9 @@
 //	%go get MODULE[@VERSION] ...   pin or upgrade modules in the notebook's module
 //	%go mod                        show the notebook's requirements and the modules in use
 //
+// %%go, the cell magic of the same name, runs its cell compiled: the
+// session handles it (see runtime/session), and it is listed here.
+//
 // Requirements live in the notebook's own module (see runtime/modules): a
 // notebook inside a Go module keeps that module's go.mod untouched, and
 // its requirements and versions apply too.
@@ -35,15 +38,19 @@ func (*Magic) Name() string { return "go" }
 
 // Doc describes the magic in one line.
 func (*Magic) Doc() string {
-	return "Modules: %go get MODULE[@VERSION] pins or upgrades one, %go mod shows the notebook's requirements"
+	return "Modules: %go get MODULE[@VERSION] pins or upgrades one, %go mod shows the notebook's requirements; %%go runs its cell compiled"
 }
 
-// Modes reports that %go is a line magic only.
-func (*Magic) Modes() (line, cell bool) { return true, false }
+// Modes reports that %go is a line magic, and %%go a cell magic (which
+// the session runs).
+func (*Magic) Modes() (line, cell bool) { return true, true }
 
 // Run runs go get or shows the requirements; the go command's progress is
 // published as it comes, and an interrupt stops it.
 func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+	if call.Cell {
+		return nil, magics.UsageError("%%%%go takes no arguments: the cell below it is the Go to run compiled")
+	}
 	fields := strings.Fields(call.Args)
 	if len(fields) == 0 {
 		return nil, magics.UsageError("%s", usage)

@@ -59,6 +59,17 @@ func (e Engine) String() string {
 // SetEngine makes later cells run with engine e.
 func (s *Session) SetEngine(e Engine) { s.engine = e }
 
+// setEngine is the magics' Env.Engine.
+func (s *Session) setEngine(mode string) (string, error) {
+	switch mode {
+	case "compiled":
+		s.engine = Compiled
+	case "auto":
+		s.engine = Auto
+	}
+	return s.engine.String(), nil
+}
+
 // nativeValue is the value of a variable that the interpreter cannot hold,
 // in the state encoding.
 type nativeValue struct {

@@ -12,8 +12,10 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/magics/engine"
 	"github.com/perfnb/perfnb/magics/timeonce"
 	"github.com/perfnb/perfnb/runtime/modules"
+	"github.com/perfnb/perfnb/runtime/native"
 )
 
 // TestCompiledCells runs notebooks whose cells use Go the interpreter
@@ -70,6 +72,13 @@ func TestCompiledCells(t *testing.T) {
 			{code: "sum", plain: "499500"},
 			{code: "%%go\nsum * 2", plain: "999000", compiled: true},
 		}},
+		{"%engine", []step{
+			{code: "%engine compiled", stdout: "engine: compiled\n"},
+			{code: "x := 2", compiled: true},
+			{code: "x * 3", plain: "6", compiled: true},
+			{code: "%engine auto", stdout: "engine: auto\n"},
+			{code: "x * 4", plain: "8"},
+		}},
 		{"display and input", []step{
 			{code: "var name string\nfmt.Scanln(&name)\ndisplay.Text(\"hello \" + name)\nslices.Max([]int{1, 7})", plain: "7", compiled: true},
 			{code: "name", plain: "gopher"},
@@ -77,7 +86,7 @@ func TestCompiledCells(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(Options{Version: "test"})
+			s := New(Options{Version: "test", Magics: magics.NewRegistry(engine.New())})
 			defer s.Shutdown(false)
 			for k, st := range tc.steps {
 				pub := &kerneltest.Publisher{Answer: kerneltest.Answers("gopher")}
@@ -218,5 +227,43 @@ func TestEditedPackage(t *testing.T) {
 		if res.Error != nil || res.Data["text/plain"] != want.value || !strings.HasPrefix(pub.Text("stderr"), want.stderr) {
 			t.Errorf("lib.V() = %v %v, stderr %q; want %s and %q", res.Error, res.Data, pub.Text("stderr"), want.value, want.stderr)
 		}
+	}
+}
+
+// TestCompiledFailures checks that a compiled cell that loops until
+// interrupted, or that eats memory, is stopped with a clear error and
+// leaves the notebook's values as they were before it.
+func TestCompiledFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds with the Go toolchain")
+	}
+	t.Setenv(native.MemoryLimitEnv, "300MiB")
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	mustRun(t, s, "xs := []int{3, 1}", 1)
+	tests := []struct {
+		name, code string
+		cancelAfter time.Duration
+		err         string
+	}{
+		{"interrupt", "slices.Sort(xs)\nxs[0] = 42\nfor {\n}", 3 * time.Second, "Interrupted"},
+		{"memory", "slices.Sort(xs)\nvar hog [][]byte\nfor {\n\thog = append(hog, make([]byte, 1<<20))\n\thog[len(hog)-1][0] = 1\n}", 0, "MemoryLimitExceeded"},
+	}
+	for k, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancelAfter > 0 {
+				time.AfterFunc(tt.cancelAfter, cancel)
+			}
+			res := s.Execute(ctx, protocol.ExecuteRequest{Code: tt.code, ExecutionCount: k + 2}, &kerneltest.Publisher{})
+			if res.Error == nil || res.Error.Name != tt.err {
+				t.Fatalf("error %+v, want %s", res.Error, tt.err)
+			}
+			res = s.Execute(context.Background(), protocol.ExecuteRequest{Code: "xs", ExecutionCount: k + 10}, &kerneltest.Publisher{})
+			if res.Error != nil || res.Data["text/plain"] != "[3 1]" {
+				t.Errorf("xs after the failed cell: %v %v, want [3 1]", res.Error, res.Data)
+			}
+		})
 	}
 }

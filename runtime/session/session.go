@@ -132,7 +132,7 @@ func newSession(opts Options, ev evaluator) *Session {
 	}
 	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet(),
 		nativeValues: map[string]nativeValue{},
-		versions: map[string]uint64{}, addrTaken: map[string]bool{}}
+		versions:     map[string]uint64{}, addrTaken: map[string]bool{}}
 	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
 		s.checker = c
 	}
@@ -522,6 +522,7 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub pro
 		Decls:     s.Decls(),
 		Publisher: pub,
 		Workspace: s.Workspace,
+		Engine:    s.setEngine,
 		SetVar: func(name string, value any) error {
 			if s.eval == nil {
 				return fmt.Errorf("the Go interpreter could not start: %w", s.evalErr)
