@@ -242,7 +242,7 @@ func TestCompiledFailures(t *testing.T) {
 	defer s.Shutdown(false)
 	mustRun(t, s, "xs := []int{3, 1}", 1)
 	tests := []struct {
-		name, code string
+		name, code  string
 		cancelAfter time.Duration
 		err         string
 	}{
