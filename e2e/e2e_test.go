@@ -607,6 +607,14 @@ func TestState(t *testing.T) {
 	e.runChecks(t, 10*time.Minute, "test_state.py")
 }
 
+// TestModernGo checks that cells are Go 1.26: what the interpreter cannot
+// run runs compiled, with the notebook's values, and prints what go run
+// prints: see test_modern.py.
+func TestModernGo(t *testing.T) {
+	e := setup(t)
+	e.runChecks(t, 10*time.Minute, "test_modern.py")
+}
+
 func TestVersion(t *testing.T) {
 	e := setup(t)
 	out, err := exec.Command(e.bin, "version").CombinedOutput()

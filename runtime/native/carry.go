@@ -176,8 +176,9 @@ func (g *generator) carriedSource(d *declInfo) (src string, ok bool) {
 				for j := range vars {
 					vars[j] = "perfnbV" + strconv.Itoa(j)
 				}
-				init = fmt.Sprintf("func() %s { %s := %s; _ = %s; return %s }", t,
-					strings.Join(vars, ", "), text(sp.Values[0]), strings.Join(vars, ", _ = "), vars[i])
+				blanks := strings.TrimSuffix(strings.Repeat("_, ", len(vars)), ", ")
+				init = fmt.Sprintf("func() %s { %s := %s; %s = %s; return %s }", t,
+					strings.Join(vars, ", "), text(sp.Values[0]), blanks, strings.Join(vars, ", "), vars[i])
 			default:
 				init = fmt.Sprintf("func() (z %s) { return }", t)
 			}

@@ -267,3 +267,49 @@ func TestCompiledFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestCarryDeclarationForms carries every form of top-level declaration a
+// cell can make into a compiled cell's child, and checks that the child
+// sees what the interpreter holds, with no note (each value is checked by
+// digest on the child's side).
+func TestCarryDeclarationForms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds with the Go toolchain")
+	}
+	tests := []struct {
+		name  string
+		cells []string
+		expr  string
+	}{
+		{"blank", []string{`a, _ := strconv.Atoi("5")`}, "a"},
+		{"two from one call", []string{`x, err := strconv.ParseFloat("2.5", 64)`}, "x, err"},
+		{"two values", []string{"q, r := 7/2, 7%2"}, "q, r"},
+		{"blank first", []string{"_, c := 1, 2"}, "c"},
+		{"assigned later", []string{"n := 5", "n = 7"}, "n"},
+		{"var list", []string{`var v1, v2 = 1, "two"`}, "v1, v2"},
+		{"var group", []string{"var (\n\tg1 = 1.5\n\tg2 = []int{1}\n)", "g2 = append(g2, 2)"}, "g1, g2"},
+		{"zero var", []string{"var z int", "z = 3"}, "z"},
+		{"redefined", []string{"s := 1", `s := "str"`}, "s"},
+		{"array", []string{"arr := [3]int{1, 2, 3}", "arr[1] = 9"}, "arr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(Options{Version: "test"})
+			defer s.Shutdown(false)
+			for k, c := range tt.cells {
+				mustRun(t, s, c, k+1)
+			}
+			want := &kerneltest.Publisher{}
+			if res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "fmt.Println(" + tt.expr + ")", ExecutionCount: 10}, want); res.Error != nil {
+				t.Fatal(res.Error)
+			}
+			got := &kerneltest.Publisher{}
+			if res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "%%go\nfmt.Println(" + tt.expr + ")", ExecutionCount: 11}, got); res.Error != nil {
+				t.Fatal(res.Error)
+			}
+			if got.Text("stdout") != want.Text("stdout") || strings.Contains(got.Text("stderr"), "note:") {
+				t.Errorf("compiled: %q, stderr %q; interpreted: %q", got.Text("stdout"), got.Text("stderr"), want.Text("stdout"))
+			}
+		})
+	}
+}

@@ -130,6 +130,8 @@ func TestOneProgram(t *testing.T) {
 			{"type celsius float64\nmax(celsius(k), 2.5, celsius(math.NaN()))", "NaN", ""},
 			{"m := map[int]int{1: 1}\nclear(m)", "", ""},
 			{"len(m)", "0", ""},
+			{"func clamp(x int) int { return min(x, 10) }", "", ""},
+			{"clamp(50) + clamp(3)", "13", ""}, // the store keeps clamp as written
 		}},
 	}
 	for _, tc := range tests {

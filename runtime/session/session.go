@@ -227,10 +227,16 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		defer func() { s.forceCompiled = "" }()
 	}
 	s.fetch = fetchTo{ctx, pub}
+	// The store keeps the cell's declarations as written (orig), whatever
+	// the interpreter runs (items, with the checker's fixes).
+	orig := items
 	items, prog, err := s.check(ctx, code, items, count)
 	s.fetch = fetchTo{}
 	if err != nil {
 		return protocol.ExecuteResult{Error: err.(*protocol.Error)}
+	}
+	if len(items) != len(orig) {
+		orig = items
 	}
 	var decls []cell.Decl
 	s.mu.Lock()
@@ -255,8 +261,8 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 			}
 		}()
 	}
-	keep := func(only map[string]string, its ...cell.Item) {
-		for _, it := range its {
+	keep := func(only map[string]string, from, to int) {
+		for _, it := range orig[from:to] {
 			for j := range it.Decls {
 				it.Decls[j].Cell = count
 				it.Decls[j].Native = only[it.Decls[j].Name]
@@ -285,7 +291,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 			why := s.compiledWhy(prog, items[i:checked], count)
 			if why != "" {
 				ran, only, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, why, checked == len(items), &res, pub)
-				keep(only, items[i:i+ran]...)
+				keep(only, i, i+ran)
 				if ke != nil {
 					return protocol.ExecuteResult{Error: ke}
 				}
@@ -300,8 +306,8 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		if ke != nil && ke.Kind() == protocol.InterpreterLimit && prog != nil {
 			// Go the interpreter could not compile: the compiler runs it
 			// and the rest of the segment.
-			ran, only, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, ke.Value, checked == len(items), &res, pub)
-			keep(only, items[i:i+ran]...)
+			ran, only, ke := s.runCompiled(ctx, orig[i:checked], i, prog, count, ke.Value, checked == len(items), &res, pub)
+			keep(only, i, i+ran)
 			if ke != nil {
 				return protocol.ExecuteResult{Error: ke}
 			}
@@ -311,7 +317,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		if ke != nil {
 			return protocol.ExecuteResult{Error: ke}
 		}
-		keep(nil, it)
+		keep(nil, i, i+1)
 	}
 	return res
 }
