@@ -427,12 +427,9 @@ def one_program(k):
     one_error(r, "panic")
     r = k.ok("x8")
     expect(r.result_text() == "5", "x8 after the panic: %r" % r.result_text(), r.describe())
-    # A limit of the interpreter is named, and loses nothing.
-    r = k.execute("min(3, 1, 2)")
-    text = one_error(r, "min")
-    expect("InterpreterLimit" in text and "builtin min" in text, "min is not named as a limit", text)
-    r = k.ok("a")
-    expect(r.result_text() == "5", "state after the limit: %r" % r.result_text(), r.describe())
+    # What yaegi lacks runs all the same (Go 1.21's min, rewritten).
+    r = k.ok("min(3, 1, 2) + min(a, 9)")
+    expect(r.result_text() == "6", "min: %r" % r.result_text(), r.describe())
     # Members of an inferred type complete.
     k.ok("type S struct{ Name string; N int }\nfunc (S) Hello() {}\nsample := []S{{\"a\", 1}}\nfirst := sample[0]")
     c, texts = completion(k, "first.")

@@ -19,8 +19,6 @@ const (
 	SyntaxError Kind = "SyntaxError"
 	// CompileError: the cell does not type-check or compile.
 	CompileError Kind = "CompileError"
-	// InterpreterLimit: valid Go that the interpreter (yaegi) cannot run.
-	InterpreterLimit Kind = "InterpreterLimit"
 	// ImportError: a package cannot be imported into interpreted cells.
 	ImportError Kind = "ImportError"
 	// Panic: the cell panicked. Its ename is Go's word, "panic".

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"go/token"
 	"reflect"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -303,10 +302,11 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 			it.Decls[j].Cell = count
 		}
 		ke := s.runItem(ctx, it, count, i == len(items)-1, &res, pub)
-		if ke != nil && ke.Kind() == protocol.InterpreterLimit && prog != nil {
-			// Go the interpreter could not compile: the compiler runs it
-			// and the rest of the segment.
-			ran, only, ke := s.runCompiled(ctx, orig[i:checked], i, prog, count, ke.Value, checked == len(items), &res, pub)
+		if ke != nil && ke.Kind() == protocol.CompileError && prog != nil && it.Syntax != nil {
+			// Go that checked and that the interpreter could not compile:
+			// the compiler runs it and the rest of the segment.
+			why := "the interpreter (yaegi) cannot compile it: " + ke.Value
+			ran, only, ke := s.runCompiled(ctx, orig[i:checked], i, prog, count, why, checked == len(items), &res, pub)
 			keep(only, i, i+ran)
 			if ke != nil {
 				return protocol.ExecuteResult{Error: ke}
@@ -352,7 +352,7 @@ func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last boo
 			return err
 		})
 		if err != nil {
-			return s.limitation(cellError(ctx, err))
+			return cellError(ctx, err)
 		}
 		if last && it.Kind == cell.Expression && ok {
 			res.Data = valueBundle(v)
@@ -416,39 +416,6 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 	return items, prog, nil
 }
 
-// limitation words a compile error of the interpreter on a cell that the
-// type checker accepted for what it is: valid Go that yaegi cannot run.
-func (s *Session) limitation(ke *protocol.Error) *protocol.Error {
-	if s.checker == nil || ke.Kind() != protocol.CompileError || strings.Contains(ke.Value, "interpreter") {
-		return ke
-	}
-	pos, msg := "", ke.Value
-	if m := cellPosPrefix.FindString(msg); m != "" {
-		pos, msg = m, msg[len(m):]
-	}
-	what := "this valid Go"
-	for _, c := range constructs {
-		if m := c.re.FindStringSubmatch(msg); m != nil {
-			what = fmt.Sprintf(c.name, m[1])
-		}
-	}
-	value := fmt.Sprintf("%sthe interpreter (yaegi) cannot run %s (%s); the magics (%%timeit, %%memit, %%scalene) compile it natively", pos, what, msg)
-	tb := append([]string{string(protocol.InterpreterLimit) + ": " + value}, ke.Traceback...)
-	return protocol.NewError(protocol.InterpreterLimit, value, tb...)
-}
-
-// constructs name the Go constructs behind yaegi's errors on valid Go.
-var constructs = []struct {
-	re   *regexp.Regexp
-	name string
-}{
-	{regexp.MustCompile(`^undefined: (min|max|clear)$`), "the builtin %s (Go 1.21)"},
-	{regexp.MustCompile(`^undefined type for (\w+)`), "the type parameter %s with this constraint or use"},
-	{regexp.MustCompile(`^undefined selector: (\w+)`), "the selector .%s on this (generic) type"},
-}
-
-// cellPosPrefix matches the In[N]:line:col: that starts an error.
-var cellPosPrefix = regexp.MustCompile(`^In\[\d+\]:\d+(?::\d+)?: `)
 
 // checkItems checks items against store.
 func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
