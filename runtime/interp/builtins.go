@@ -6,6 +6,7 @@ import (
 
 	"github.com/traefik/yaegi/stdlib"
 
+	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
@@ -72,6 +73,9 @@ type Capabilities struct{}
 // present; slices, maps and cmp, which yaegi runs from their source, only
 // have generic functions, which the checker routes to the compiler.
 func (Capabilities) Has(path, name string) bool {
+	if path == display.ImportPath {
+		return true
+	}
 	syms, ok := stdlib.Symbols[path+"/"+stdPackageName(path)]
 	if !ok {
 		return !stdpkg.IsStd(path)

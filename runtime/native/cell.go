@@ -63,15 +63,22 @@ type CellProgram struct {
 // declarations and the body of perfnbCell, as Go source with //line
 // directives, and what they use.
 type cellCode struct {
-	count    int
-	decls    string   // package-level declarations
-	body     string   // the body of perfnbCell
-	vars     []string // the variables the cell declares, in order
+	count int
+	decls string   // package-level declarations
+	body  string   // the body of perfnbCell
+	vars  []string // the variables the cell declares, in order
+	// handles are the variables among vars whose type holds a display
+	// handle: it names an output of the child, and does not come back.
+	handles  []string
 	declared []string // every package-level name the cell declares
 	refs     []string // unresolved identifiers
 	sels     []string // unresolved identifiers used as X in X.Sel
 	imports  map[string]string
 }
+
+// displayPackage is the import path of perfnb's display package, which
+// the type checker may name a display's type by.
+const displayPackage = "github.com/perfnb/perfnb/runtime/display"
 
 // Names used by generated code, which cells are unlikely to declare.
 const (
@@ -208,6 +215,9 @@ func (cc *cellCode) declareVar(decls *strings.Builder, name string, types map[st
 		return &Error{Kind: CompileFailed, Summary: fmt.Sprintf("the type of %s is unknown, so the cell cannot be compiled", name)}
 	}
 	fmt.Fprintf(decls, "var %s %s\n", name, cc.typeString(t))
+	if strings.Contains(t.String(), "display.Handle") {
+		cc.handles = append(cc.handles, name)
+	}
 	cc.vars = append(cc.vars, name)
 	cc.declared = append(cc.declared, name)
 	return nil
@@ -217,8 +227,12 @@ func (cc *cellCode) declareVar(decls *strings.Builder, name string, types map[st
 // name, other packages' through an import of their own.
 func (cc *cellCode) typeString(t types.Type) string {
 	return types.TypeString(t, func(p *types.Package) string {
-		if p.Path() == "main" {
+		switch p.Path() {
+		case "main":
 			return ""
+		case interpDisplayPath, displayPackage:
+			cc.imports["perfnbT_display"] = displayPath
+			return "perfnbT_display"
 		}
 		name := "perfnbT_" + strings.NewReplacer(".", "_", "-", "_", "/", "_").Replace(p.Path())
 		cc.imports[name] = p.Path()
@@ -333,7 +347,9 @@ func (g *generator) emitCell(w *lineWriter) {
 	w.printf("}\n")
 	var pairs []string
 	for _, n := range cc.vars {
-		pairs = append(pairs, fmt.Sprintf("%q, &%s", n, n))
+		if !contains(cc.handles, n) {
+			pairs = append(pairs, fmt.Sprintf("%q, &%s", n, n))
+		}
 	}
 	for _, n := range sortedKeys(g.carried) {
 		if !contains(cc.vars, n) {

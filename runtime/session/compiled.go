@@ -412,7 +412,9 @@ func declaredBy(d ast.Decl) []string {
 func (s *Session) declareVar(ctx context.Context, name string, t types.Type, count, line int, only map[string]string) {
 	dv, ok := s.eval.(varDeclarer)
 	why := "the interpreter cannot declare variables"
-	if ok && t != nil {
+	if ok && t != nil && strings.Contains(t.String(), "display.Handle") {
+		why = "a display handle made by a compiled cell names that cell's output"
+	} else if ok && t != nil {
 		why = ""
 		typ := types.TypeString(t, s.packageName)
 		if err := dv.DeclareVar(ctx, name, typ, count, line); err != nil {

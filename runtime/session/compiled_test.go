@@ -79,6 +79,11 @@ func TestCompiledCells(t *testing.T) {
 			{code: "%engine auto", stdout: "engine: auto\n"},
 			{code: "x * 4", plain: "8"},
 		}},
+		{"displays interpreted and compiled", []step{
+			{code: "h := display.HTML(\"<b>a</b>\")"},
+			{code: "h.HTML(\"<b>b</b>\")"},
+			{code: "%%go\nh2 := display.Text(\"c\")\nh2.Text(\"d\")", compiled: true},
+		}},
 		{"display and input", []step{
 			{code: "var name string\nfmt.Scanln(&name)\ndisplay.Text(\"hello \" + name)\nslices.Max([]int{1, 7})", plain: "7", compiled: true},
 			{code: "name", plain: "gopher"},
