@@ -255,17 +255,25 @@ func (e *Encoder) Digest(v reflect.Value) (string, error) {
 	return e.d.digest(), nil
 }
 
-func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
-	e.w = w
-	e.d.reset()
+// Root tells the encoder of a variable encoded elsewhere (by an encoder
+// of its own), so that a pointer to it is refused as Encode refuses a
+// pointer to a variable it encodes: the child would see it point to a
+// copy.
+func (e *Encoder) Root(v reflect.Value) {
 	if v.CanAddr() {
-		// A pointer to a variable would arrive as a pointer to a copy (a
-		// strings.Builder's check of itself would fail): refuse it.
 		if e.roots == nil {
 			e.roots = map[ptrKey]bool{}
 		}
 		e.roots[ptrKey{v.Addr().UnsafePointer(), v.Addr().Type()}] = true
 	}
+}
+
+func (e *Encoder) encode(w sink, v reflect.Value) (err error) {
+	e.w = w
+	e.d.reset()
+	// A pointer to a variable would arrive as a pointer to a copy (a
+	// strings.Builder's check of itself would fail): refuse it.
+	e.Root(v)
 	mark, used := len(e.ptrs), e.used
 	defer func() {
 		if r := recover(); r != nil {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/traefik/yaegi/stdlib"
+	yaegiunsafe "github.com/traefik/yaegi/stdlib/unsafe"
 
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/stdpkg"
@@ -73,8 +74,12 @@ type Capabilities struct{}
 // present; slices, maps and cmp, which yaegi runs from their source, only
 // have generic functions, which the checker routes to the compiler.
 func (Capabilities) Has(path, name string) bool {
-	if path == display.ImportPath {
+	switch path {
+	case display.ImportPath:
 		return true
+	case "unsafe":
+		_, ok := yaegiunsafe.Symbols["unsafe/unsafe"][name]
+		return ok
 	}
 	syms, ok := stdlib.Symbols[path+"/"+stdPackageName(path)]
 	if !ok {

@@ -185,3 +185,15 @@ func (i *Interp) Edited(path string) bool {
 	p, ok := i.loaded[path]
 	return ok && p.Edited()
 }
+
+// NativeOnly says why the interpreter cannot load the package at path,
+// which an import found to build: only compiled cells and the magics can
+// use it.
+func (i *Interp) NativeOnly(path string) (string, bool) {
+	for _, e := range i.natives {
+		if e.Path == path {
+			return e.Reason, true
+		}
+	}
+	return "", false
+}

@@ -35,7 +35,7 @@ type Package struct {
 
 // NativeOnly is the advice given when interpreted cells cannot use a
 // package.
-const NativeOnly = "the magics (%timeit, %memit, %scalene) still build and measure it natively"
+const NativeOnly = "cells that use it run compiled, and the magics build and measure it natively"
 
 // NativeOnlyError is Import's error for a package that builds, but that
 // interpreted cells cannot load: the magics build and measure it natively.

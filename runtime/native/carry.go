@@ -243,8 +243,8 @@ type encodedVar struct {
 // encodeVars encodes the variables that have a nameable type and a value
 // that can be carried, and records them in g.carried and st.
 func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, typeOf map[string]string) []encodedVar {
-	enc := harness.NewEncoder()
-	enc.Limit = maxCarried
+	vals := w.rootedValues(names)
+	enc := vals.encoder()
 	var vars []encodedVar
 	g.carried = map[string]string{}
 	for _, n := range names {
@@ -253,44 +253,70 @@ func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, t
 			st.notes = append(st.notes, fmt.Sprintf("%s: its type cannot be named in the compiled program; the child ran its initialiser", n))
 			continue
 		}
-		if w.encoded != nil {
-			if data, digest, ok := w.encoded(n); ok {
-				file, err := w.storeAlone(n, "encoded:"+digest, [][]byte{data}, digest)
-				if err != nil {
-					st.notes = append(st.notes, fmt.Sprintf("%s: %v; the child ran its initialiser instead", n, err))
-					continue
-				}
-				g.carried[n] = t
-				vars = append(vars, encodedVar{name: n, digest: digest, file: file})
-				st.digests[n] = digest
-				continue
-			}
-		}
-		v, ok := w.values(n)
-		if !ok {
-			st.notes = append(st.notes, fmt.Sprintf("%s: the interpreter gave no value for it (none, or goroutines that cells started are running and could change it while it was read); the child ran its initialiser", n))
-			continue
-		}
-		if ev, ok, err := w.encodeAlone(n, v); ok {
-			if err != nil {
-				st.notes = append(st.notes, fmt.Sprintf("%s: %v; the child ran its initialiser instead", n, err))
-				continue
-			}
-			g.carried[n] = t
-			vars = append(vars, ev)
-			st.digests[n] = ev.digest
-			continue
-		}
-		b, digest, err := enc.Encode(v)
+		ev, err := w.encodeVar(enc, vals, n)
 		if err != nil {
-			st.notes = append(st.notes, fmt.Sprintf("%s: %v; the child ran its initialiser instead", n, err))
+			st.notes = append(st.notes, fmt.Sprintf("%s: %v", n, err))
 			continue
 		}
 		g.carried[n] = t
-		vars = append(vars, encodedVar{name: n, digest: digest, data: b})
-		st.digests[n] = digest
+		vars = append(vars, ev)
+		st.digests[n] = ev.digest
 	}
 	return vars
+}
+
+// encodeVar encodes the variable n: given encoded (EncodedSource), alone
+// (encodeAlone), or with the others by enc.
+func (w *Workspace) encodeVar(enc *harness.Encoder, vals rootedValues, n string) (encodedVar, error) {
+	if w.encoded != nil {
+		if data, digest, ok := w.encoded(n); ok {
+			file, err := w.storeAlone(n, "encoded:"+digest, [][]byte{data}, digest)
+			if err != nil {
+				return encodedVar{}, fmt.Errorf("%w; the child ran its initialiser instead", err)
+			}
+			return encodedVar{name: n, digest: digest, file: file}, nil
+		}
+	}
+	v, ok := vals[n]
+	if !ok {
+		return encodedVar{}, errors.New("the interpreter gave no value for it (none, or goroutines that cells started are running and could change it while it was read); the child ran its initialiser")
+	}
+	if ev, ok, err := w.encodeAlone(n, v); ok {
+		if err != nil {
+			return encodedVar{}, fmt.Errorf("%w; the child ran its initialiser instead", err)
+		}
+		return ev, nil
+	}
+	b, digest, err := enc.Encode(v)
+	if err != nil {
+		return encodedVar{}, fmt.Errorf("%w; the child ran its initialiser instead", err)
+	}
+	return encodedVar{name: n, digest: digest, data: b}, nil
+}
+
+// rootedValues are the values of the variables to carry, by name.
+type rootedValues map[string]reflect.Value
+
+// rootedValues reads the values of the variables names.
+func (w *Workspace) rootedValues(names []string) rootedValues {
+	vals := rootedValues{}
+	for _, n := range names {
+		if v, ok := w.values(n); ok {
+			vals[n] = v
+		}
+	}
+	return vals
+}
+
+// encoder returns an encoder for the variables encoded together, which
+// knows every variable carried (see harness.Encoder.Root).
+func (vals rootedValues) encoder() *harness.Encoder {
+	enc := harness.NewEncoder()
+	enc.Limit = maxCarried
+	for _, v := range vals {
+		enc.Root(v)
+	}
+	return enc
 }
 
 // keepCarried returns the variables still carried. When some were
@@ -306,12 +332,17 @@ func (w *Workspace) keepCarried(g *generator, st *carriedState, vars []encodedVa
 	if len(keep) == len(vars) {
 		return keep, nil
 	}
-	enc := harness.NewEncoder()
+	names := make([]string, len(keep))
+	for i, v := range keep {
+		names[i] = v.name
+	}
+	vals := w.rootedValues(names)
+	enc := vals.encoder()
 	for i := range keep {
 		if keep[i].file != "" {
 			continue
 		}
-		v, _ := w.values(keep[i].name)
+		v := vals[keep[i].name]
 		var err error
 		if keep[i].data, keep[i].digest, err = enc.Encode(v); err != nil {
 			return nil, err

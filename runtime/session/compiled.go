@@ -77,6 +77,14 @@ type nativeValue struct {
 	digest string
 }
 
+// packageKeeper is implemented by an evaluator that loads the packages of
+// the notebook's modules (*interp.Interp): those it cannot load, and those
+// whose source changed since it loaded them, are for the compiler.
+type packageKeeper interface {
+	NativeOnly(path string) (why string, ok bool)
+	Edited(path string) bool
+}
+
 // varDeclarer is implemented by an evaluator that can declare a variable
 // without running an initialiser (*interp.Interp).
 type varDeclarer interface {
@@ -106,9 +114,12 @@ func (s *Session) compiledWhy(prog *check.Program, items []cell.Item, count int)
 			return fmt.Sprintf("uses %s, which only the compiler holds (%s)", name, reason)
 		}
 	}
-	if ed, ok := s.eval.(interface{ Edited(path string) bool }); ok {
+	if pk, ok := s.eval.(packageKeeper); ok {
 		for _, p := range prog.Packages(items) {
-			if ed.Edited(p) {
+			if why, only := pk.NativeOnly(p); only {
+				return fmt.Sprintf("uses %s, which the interpreter cannot load (%s)", p, why)
+			}
+			if pk.Edited(p) {
 				return fmt.Sprintf("uses %s, whose source changed since the interpreter loaded it (it keeps the old code until the kernel restarts)", p)
 			}
 		}
