@@ -416,7 +416,6 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 	return items, prog, nil
 }
 
-
 // checkItems checks items against store.
 func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
 	s.checkMu.Lock()
