@@ -65,3 +65,50 @@ func TestCompiledCell(t *testing.T) {
 		t.Errorf("values back: %q, want xs and base (still did not change)", got)
 	}
 }
+
+// TestBinaryReused checks that the same program is not built twice: the
+// second build of a compiled cell reuses the binary, with the values of
+// the moment in its state, and another program is built anew.
+func TestBinaryReused(t *testing.T) {
+	w := newTestWorkspace(t)
+	n := 1
+	w.SetValues(func(name string) (reflect.Value, bool) {
+		if name != "n" {
+			return reflect.Value{}, false
+		}
+		return reflect.ValueOf(&n).Elem(), true
+	})
+	decls := []cell.Decl{
+		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
+		{Kind: cell.VarDecl, Name: "n", Source: "var n = 0", Cell: 1, Line: 2},
+	}
+	run := func(src string) (*Binary, string) {
+		t.Helper()
+		items, err := cell.ParseIn(token.NewFileSet(), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if _, err := w.RunCell(context.Background(), bin, CellRunOptions{Stdout: &out}); err != nil {
+			t.Fatal(err)
+		}
+		return bin, out.String()
+	}
+	first, out1 := run("fmt.Println(n)")
+	n = 2
+	second, out2 := run("fmt.Println(n)")
+	other, _ := run("fmt.Println(n + 1)")
+	if out1 != "1\n" || out2 != "2\n" {
+		t.Errorf("printed %q then %q, want 1 then 2", out1, out2)
+	}
+	if second.Path != first.Path || second.BuildTime != 0 {
+		t.Errorf("the same program was built again: %s (%v) after %s", second.Path, second.BuildTime, first.Path)
+	}
+	if other.Path == first.Path {
+		t.Errorf("another program reused %s", first.Path)
+	}
+}

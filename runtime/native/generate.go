@@ -626,6 +626,20 @@ func (g *generator) imports() []string {
 	return specs
 }
 
+// selfContained reports whether the program imports only the standard
+// library and the workspace's own packages, which do not change while the
+// kernel runs, so that the same source always builds the same binary.
+func (g *generator) selfContained() bool {
+	for _, spec := range g.imports() {
+		p := spec[strings.Index(spec, `"`):]
+		path, err := strconv.Unquote(p)
+		if err != nil || !(stdpkg.IsStd(path) || strings.HasPrefix(path, "perfnbcell/")) {
+			return false
+		}
+	}
+	return true
+}
+
 // lineWriter builds the file and knows the line it is on, to restore
 // positions in the generated file after cell code.
 type lineWriter struct {

@@ -121,11 +121,12 @@ type Workspace struct {
 	goVersion string   // the toolchain's version, for go.mod ("1.26.8")
 	env       []string // the go command's environment; nil: goEnv()
 
-	mu      sync.Mutex    // serialises builds
-	seq     int           // number of the last build
-	bins    []string      // binaries kept, oldest first
-	values  ValueSource   // the notebook's values (SetValues); nil: none
-	encoded EncodedSource // values the interpreter does not hold (SetEncoded)
+	mu      sync.Mutex             // serialises builds
+	seq     int                    // number of the last build
+	bins    []builtFile            // the files of the builds kept, oldest first
+	built   map[string]builtBinary // binaries that serve again, by program
+	values  ValueSource            // the notebook's values (SetValues); nil: none
+	encoded EncodedSource          // values the interpreter does not hold (SetEncoded)
 	// versions and cache: encodings kept while their variable's version
 	// holds (SetVersions).
 	versions ValueVersion

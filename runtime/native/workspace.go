@@ -3,6 +3,8 @@ package native
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	_ "embed" // the display stub
 	"errors"
 	"fmt"
@@ -217,6 +219,18 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	if len(g.carried) > 0 {
 		src = g.emit()
 	}
+	key := ""
+	if g.selfContained() {
+		// The same program, built the same way, from packages that do not
+		// change while the kernel runs: its binary serves again (the
+		// notebook's values are in the state file, not in the binary).
+		sum := sha256.Sum256([]byte(strings.Join(append(append([]string{kind}, args...), string(src)), "\x00")))
+		key = hex.EncodeToString(sum[:])
+		if b, ok := w.built[key]; ok {
+			w.keep(builtFile{state: bin + ".state"})
+			return &Binary{Path: b.path, CompilerOutput: b.output, state: state}, nil
+		}
+	}
 	path := filepath.Join(w.dir, file)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("writing the generated program: %w", err)
@@ -240,13 +254,43 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	if err != nil {
 		return nil, compileError(out.String(), err)
 	}
-	w.bins = append(w.bins, bin)
-	for len(w.bins) > keepBinaries {
-		os.Remove(w.bins[0])
-		os.Remove(w.bins[0] + ".state")
-		w.bins = w.bins[1:]
+	w.keep(builtFile{path: bin, state: bin + ".state", key: key})
+	if key != "" {
+		if w.built == nil {
+			w.built = map[string]builtBinary{}
+		}
+		w.built[key] = builtBinary{path: bin, output: out.String()}
 	}
 	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String(), state: state}, nil
+}
+
+// builtFile is a file a build left in the workspace: a binary (path, and
+// the key it serves under, if any) and its state file.
+type builtFile struct {
+	path, state, key string
+}
+
+// builtBinary is a binary that can serve again, with what the compiler
+// printed when it was built.
+type builtBinary struct {
+	path, output string
+}
+
+// keep records the files of a build, removing those of the builds older
+// than the last keepBinaries.
+func (w *Workspace) keep(f builtFile) {
+	w.bins = append(w.bins, f)
+	for len(w.bins) > keepBinaries {
+		old := w.bins[0]
+		w.bins = w.bins[1:]
+		os.Remove(old.state)
+		if old.path != "" {
+			os.Remove(old.path)
+			if b, ok := w.built[old.key]; ok && b.path == old.path {
+				delete(w.built, old.key)
+			}
+		}
+	}
 }
 
 // runGroup runs cmd in its own process group and kills the whole group
