@@ -157,6 +157,7 @@ func (i *Interp) evalInterruptible(ctx context.Context, code string) (v reflect.
 		}
 	})
 	v, err = i.yi.EvalWithContext(yctx, code)
+	forgetRoots(i.yi)
 	close(finished)
 	if !stop() {
 		<-watched
