@@ -1,20 +1,18 @@
 package check
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/perfnb/perfnb/runtime/stdpkg"
 	"go/importer"
 	"go/token"
 	"go/types"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
+
+	"github.com/perfnb/perfnb/internal/gotool"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // Importer gives the checker the packages cells import: any package the
@@ -135,25 +133,31 @@ func (im *Importer) Resolve(ctx context.Context, paths ...string) error {
 	}
 	found := map[string]string{}
 	var errs []error
+	goCmd, err := gotool.Find(os.Environ())
+	if err != nil {
+		return fmt.Errorf("type-checking imports needs the Go toolchain: %w", err)
+	}
+	// Never a download: what is not in the module cache is for the fetch
+	// function to get, visibly.
+	modEnv := im.env
+	if modEnv == nil {
+		modEnv = gotool.Env(os.Environ(), gotool.Policy{UserFlags: true})
+	}
 	for _, run := range []struct {
 		dir   string
 		env   []string
 		paths []string
-	}{{os.TempDir(), []string{"GOFLAGS=", "GOWORK=off"}, std}, {im.dir, im.env, other}} {
+	}{{os.TempDir(), gotool.Env(os.Environ(), gotool.Policy{Offline: true, Work: "off"}), std}, {im.dir, append(modEnv[:len(modEnv):len(modEnv)], "GOPROXY=off"), other}} {
 		if len(run.paths) == 0 {
 			continue
 		}
-		env := run.env
-		if run.dir == os.TempDir() {
-			env = append(os.Environ(), env...)
-		}
-		f, err := goListExport(ctx, run.dir, env, run.paths)
+		f, err := gotool.ListExport(ctx, goCmd, run.dir, run.env, run.paths)
 		for p, e := range f {
 			found[p] = e
 		}
 		errs = append(errs, err)
 	}
-	err := errors.Join(errs...)
+	err = errors.Join(errs...)
 	im.mu.Lock()
 	for p, f := range found {
 		im.exports[p] = f
@@ -191,48 +195,4 @@ func (im *Importer) lookup(path string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("package %s is not known to the go command", path)
 	}
 	return os.Open(f)
-}
-
-// goListExport runs go list -export -deps for paths in dir and returns
-// the export data file of each package listed. A path the go command
-// cannot resolve is reported in the error with the go command's words.
-// The go command does not download modules (GOPROXY=off): what is not in
-// the module cache is for the fetch function to get, visibly.
-func goListExport(ctx context.Context, dir string, env, paths []string) (map[string]string, error) {
-	args := append([]string{"list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{with .Error}}{{.Err}}{{end}}"}, paths...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	if env == nil {
-		env = os.Environ()
-	}
-	cmd.Env = append(env[:len(env):len(env)], "GOPROXY=off")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	found := map[string]string{}
-	var errs []error
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), "\t", 3)
-		if len(f) < 3 {
-			continue
-		}
-		if f[2] != "" {
-			errs = append(errs, fmt.Errorf("%s", firstLine(f[2])))
-			continue
-		}
-		found[f[0]] = f[1]
-	}
-	if err != nil && len(found) == 0 {
-		errs = append(errs, fmt.Errorf("go list: %w: %s", err, firstLine(stderr.String())))
-	}
-	return found, errors.Join(errs...)
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

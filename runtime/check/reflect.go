@@ -2,12 +2,13 @@ package check
 
 import (
 	"fmt"
-	"github.com/perfnb/perfnb/runtime/stdpkg"
 	"go/token"
 	"go/types"
 	"path"
 	"reflect"
 	"sort"
+
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // reflected converts reflect types, which is how the interpreter knows the

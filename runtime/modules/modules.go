@@ -26,7 +26,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,6 +34,8 @@ import (
 	"sync"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/perfnb/perfnb/internal/gotool"
 )
 
 // ModulePath is the module path of a notebook's own module.
@@ -104,7 +105,7 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	if n.environ == nil {
 		n.environ = os.Environ()
 	}
-	if n.goCmd, err = findGo(n.environ); err != nil {
+	if n.goCmd, err = gotool.Find(n.environ); err != nil {
 		return nil, err
 	}
 	n.dir = opts.StateDir
@@ -183,7 +184,7 @@ func (n *Notebook) locate(ctx context.Context) error {
 	}
 	n.goVer = env.GOVERSION
 	n.proxy, n.modCache = env.GOPROXY, env.GOMODCACHE
-	n.version = GoModVersion(env.GOVERSION)
+	n.version = gotool.ModVersion(env.GOVERSION)
 	n.userWork = env.GOWORK
 	if env.GOMOD != "" && env.GOMOD != os.DevNull {
 		n.userMod = filepath.Dir(env.GOMOD)
@@ -194,22 +195,6 @@ func (n *Notebook) locate(ctx context.Context) error {
 		n.userPath = modfile.ModulePath(b)
 	}
 	return nil
-}
-
-// GoModVersion turns the toolchain's GOVERSION ("go1.26.8", "go1.27rc1
-// X:...") into a version go.mod and go.work accept ("1.26.8", "1.27"); a
-// development toolchain gets 1.24, the first with testing.B.Loop.
-func GoModVersion(v string) string {
-	v, _, _ = strings.Cut(strings.TrimPrefix(strings.TrimSpace(v), "go"), " ")
-	end := 0
-	for end < len(v) && (v[end] == '.' || '0' <= v[end] && v[end] <= '9') {
-		end++
-	}
-	v = strings.Trim(v[:end], ".")
-	if strings.Count(v, ".") < 1 {
-		return "1.24"
-	}
-	return v
 }
 
 // populate creates the state directory's modules and go.work, keeping a
@@ -313,59 +298,10 @@ func (n *Notebook) Env(work string) []string {
 	return append(n.userEnv(), "GOWORK="+work)
 }
 
-// userEnv is the user's environment as Env describes it, without GOWORK.
+// userEnv is the user's environment as Env describes it, with the go
+// command's own discovery of a workspace file.
 func (n *Notebook) userEnv() []string {
-	drop := map[string]bool{"GOFLAGS": true, "GOTOOLCHAIN": true, "GOWORK": true,
-		"GO111MODULE": true, "GOOS": true, "GOARCH": true}
-	var env []string
-	var flags []string
-	for _, kv := range n.environ {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "GOFLAGS" {
-			for _, f := range strings.Fields(v) {
-				if !strings.HasPrefix(f, "-mod=") && !strings.HasPrefix(f, "-buildvcs") && !strings.HasPrefix(f, "-modfile") {
-					flags = append(flags, f)
-				}
-			}
-		}
-		if !drop[k] {
-			env = append(env, kv)
-		}
-	}
-	flags = append(flags, "-buildvcs=false")
-	return append(env, "GOFLAGS="+strings.Join(flags, " "), "GOTOOLCHAIN=local", "GO111MODULE=on")
-}
-
-// errNoGo is returned when the go command cannot be found.
-var errNoGo = errors.New("packages outside the standard library need the Go toolchain, and the go command was not found on PATH")
-
-// findGo returns the go command: the one on PATH, else the one in GOROOT.
-func findGo(environ []string) (string, error) {
-	path := ""
-	goroot := ""
-	for _, kv := range environ {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "PATH":
-			path = v
-		case "GOROOT":
-			goroot = v
-		}
-	}
-	var dirs []string
-	dirs = append(dirs, filepath.SplitList(path)...)
-	for _, root := range []string{goroot, "/usr/local/go", "/usr/lib/go"} {
-		if root != "" {
-			dirs = append(dirs, filepath.Join(root, "bin"))
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "go")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", errNoGo
+	return gotool.Env(n.environ, gotool.Policy{UserFlags: true})
 }
 
 // writer returns w, or io.Discard when w is nil.

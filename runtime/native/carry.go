@@ -17,7 +17,6 @@ package native
 // it is, and the magic's output says so.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,14 +28,15 @@ import (
 	"go/types"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/perfnb/perfnb/internal/gotool"
 	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // maxCarried is the most bytes of values a build carries into its child.
@@ -538,25 +538,14 @@ func (w *Workspace) exportData(ctx context.Context, paths []string) (map[string]
 		}
 	}
 	if len(missing) > 0 {
-		cmd := exec.CommandContext(ctx, w.goCmd, append([]string{"list", "-e", "-export", "-f", "{{.ImportPath}}\t{{.Export}}"}, missing...)...)
-		cmd.Dir = w.dir
-		cmd.Env = w.environ()
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("go list -export: %v: %s", err, strings.TrimSpace(stderr.String()))
-		}
-		found := map[string]string{}
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if p, file, ok := strings.Cut(l, "\t"); ok && file != "" {
-				found[p] = file
-			}
+		found, err := gotool.ListExport(ctx, w.goCmd, w.dir, w.environ(), missing)
+		if err != nil && len(found) == 0 {
+			return nil, err
 		}
 		// Standard packages and the workspace's own do not change while
 		// the kernel runs; the notebook's modules may.
 		for p, file := range found {
-			if first, _, _ := strings.Cut(p, "/"); !strings.Contains(first, ".") {
+			if stdpkg.IsStd(p) {
 				w.exports[p] = file
 			}
 		}

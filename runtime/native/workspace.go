@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	_ "embed" // the display stub
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/gotool"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/harness"
-	"github.com/perfnb/perfnb/runtime/modules"
 )
 
 // keepBinaries is how many of the latest test binaries a workspace keeps;
@@ -33,11 +32,11 @@ const keepBinaries = 8
 var displayStub string
 
 func newWorkspace(parent string) (*Workspace, error) {
-	goCmd, err := findGo()
+	goCmd, err := gotool.Find(os.Environ())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("native measurement needs the Go toolchain: %w", err)
 	}
-	version, err := goVersion(goCmd)
+	version, err := gotool.Version(goCmd)
 	if err != nil {
 		return nil, err
 	}
@@ -53,51 +52,12 @@ func newWorkspace(parent string) (*Workspace, error) {
 	return w, nil
 }
 
-// findGo returns the go command: the one on PATH, else the one in GOROOT.
-func findGo() (string, error) {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p, nil
-	}
-	for _, root := range []string{os.Getenv("GOROOT"), "/usr/local/go", "/usr/lib/go"} {
-		if root == "" {
-			continue
-		}
-		p := filepath.Join(root, "bin", "go")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("native measurement needs the Go toolchain, and the go command was not found on PATH")
-}
-
-// goVersion asks the toolchain for its version, as go.mod writes it.
-func goVersion(goCmd string) (string, error) {
-	cmd := exec.Command(goCmd, "env", "GOVERSION")
-	cmd.Env = goEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("asking the go command for its version: %w", err)
-	}
-	return modules.GoModVersion(string(out)), nil
-}
-
 // goEnv is the environment of the go command for a workspace without
 // modules (see UseModules): the user's, with the build and module caches
 // it names, but never a download (the workspace only uses the standard
-// library and its own packages), no workspace file, no cross-compilation,
-// and no VCS stamping.
+// library and its own packages) and no workspace file.
 func goEnv() []string {
-	drop := map[string]bool{"GOFLAGS": true, "GOTOOLCHAIN": true, "GOPROXY": true, "GOWORK": true,
-		"GO111MODULE": true, "GOOS": true, "GOARCH": true}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if !drop[k] {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local", "GOPROXY=off",
-		"GOWORK=off", "GO111MODULE=on")
+	return gotool.Env(os.Environ(), gotool.Policy{Offline: true, Work: "off"})
 }
 
 // Modules is how a workspace reaches packages outside the standard

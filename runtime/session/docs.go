@@ -9,10 +9,12 @@ import (
 	"go/parser"
 	"go/printer"
 	"go/token"
-	"os/exec"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/perfnb/perfnb/internal/gotool"
 )
 
 // docIndex reads documentation of standard-library packages from the Go
@@ -40,8 +42,8 @@ func newDocIndex() *docIndex { return &docIndex{pkgs: make(map[string]*pkgDoc)} 
 // with.
 func (d *docIndex) gorootDir() string {
 	d.gorootOnce.Do(func() {
-		if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
-			d.goroot = strings.TrimSpace(string(out))
+		if goCmd, err := gotool.Find(os.Environ()); err == nil {
+			d.goroot, _ = gotool.GOROOT(goCmd)
 		}
 		if d.goroot == "" {
 			d.goroot = build.Default.GOROOT
