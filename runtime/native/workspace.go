@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	_ "embed" // the display stub
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
