@@ -5,8 +5,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/perfnb/perfnb/internal/bytesize"
 	"github.com/perfnb/perfnb/kernel/zmtp"
-	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // MaxMessageSizeEnv names the environment variable that sets the largest
@@ -25,7 +25,7 @@ const minMaxMessageSize = 64 << 10
 func transportLimits() (zmtp.Limits, error) {
 	lim := zmtp.Limits{MaxMessageSize: zmtp.DefaultMaxMessageSize}
 	if v := strings.TrimSpace(os.Getenv(MaxMessageSizeEnv)); v != "" {
-		n, err := sysmem.ParseSize(v)
+		n, err := bytesize.Parse(v)
 		if err != nil {
 			return lim, fmt.Errorf("%s: %w", MaxMessageSizeEnv, err)
 		}

@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
-	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
@@ -37,7 +36,7 @@ func diagnose(w *worker, limit uint64) death {
 	if rss := w.memKill.Load(); rss > 0 {
 		return death{kind: protocol.MemoryLimitExceeded, cause: fmt.Sprintf(
 			"the interpreter process used %s of memory, past the kernel's memory limit of %s by more than an eighth (set %s to change it), and was stopped",
-			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), interp.MemoryLimitEnv)}
+			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), sysmem.KernelLimitEnv)}
 	}
 	d := death{kind: protocol.FatalError}
 	report := w.report.String()

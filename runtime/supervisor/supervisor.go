@@ -64,7 +64,7 @@ type Options struct {
 	// stops a cell whose heap passes it, and is killed when its resident
 	// memory passes it by an eighth (its cell failing with
 	// MemoryLimitExceeded). 0 means the default (see
-	// interp.MemoryLimitEnv); negative, no limit.
+	// sysmem.KernelLimitEnv); negative, no limit.
 	MemoryLimit int64
 	// Log receives the worker's standard error (crash reports included),
 	// and its standard output; nil discards them.
