@@ -30,8 +30,6 @@
 //     checking, headers.
 //   - kernel.go: Run, publishing, replies, interrupt, shutdown, stdin.
 //   - dispatch.go, handlers.go: the requests.
-//   - interpreter.go: aliases of package protocol's types (Interpreter,
-//     Publisher and what they exchange), kept while call sites move.
 //   - publisher.go: the Publisher of a running cell, which coalesces
 //     stream output (at most one message per 50 ms or 8 KiB).
 //   - parent.go: noticing that the client that started the kernel is gone.

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 const (
@@ -31,7 +33,7 @@ type cellPublisher struct {
 	done      bool // the cell has ended: publish at once
 }
 
-var _ Publisher = (*cellPublisher)(nil)
+var _ protocol.Publisher = (*cellPublisher)(nil)
 
 func newCellPublisher(k *kernel, parent *message, allowStdin bool) *cellPublisher {
 	return &cellPublisher{k: k, parent: parent, allowStdin: allowStdin}
@@ -132,18 +134,18 @@ func (p *cellPublisher) emit(msgType string, content map[string]any) {
 }
 
 // Display publishes display_data.
-func (p *cellPublisher) Display(data Bundle, metadata map[string]any, displayID string) {
+func (p *cellPublisher) Display(data protocol.Bundle, metadata map[string]any, displayID string) {
 	p.emit("display_data", displayContent(data, metadata, displayID))
 }
 
 // UpdateDisplay publishes update_display_data.
-func (p *cellPublisher) UpdateDisplay(data Bundle, metadata map[string]any, displayID string) {
+func (p *cellPublisher) UpdateDisplay(data protocol.Bundle, metadata map[string]any, displayID string) {
 	p.emit("update_display_data", displayContent(data, metadata, displayID))
 }
 
-func displayContent(data Bundle, metadata map[string]any, displayID string) map[string]any {
+func displayContent(data protocol.Bundle, metadata map[string]any, displayID string) map[string]any {
 	if data == nil {
-		data = Bundle{}
+		data = protocol.Bundle{}
 	}
 	if metadata == nil {
 		metadata = map[string]any{}
@@ -163,7 +165,7 @@ func (p *cellPublisher) ClearOutput(wait bool) {
 // Input asks the client for a line on the stdin channel.
 func (p *cellPublisher) Input(ctx context.Context, prompt string, password bool) (string, error) {
 	if !p.allowStdin {
-		return "", ErrStdinNotAllowed
+		return "", protocol.ErrStdinNotAllowed
 	}
 	p.flush()
 	return p.k.requestInput(ctx, p.parent, prompt, password)
