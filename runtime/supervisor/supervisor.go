@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/selfexe"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -106,9 +106,9 @@ var _ protocol.Interpreter = (*Supervisor)(nil)
 // the background while the kernel sets up its sockets.
 func New(opts Options) (*Supervisor, error) {
 	if opts.Command == nil {
-		exe, err := executable()
+		exe, err := selfexe.Path()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("starting the interpreter process: %w", err)
 		}
 		opts.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
@@ -120,21 +120,6 @@ func New(opts Options) (*Supervisor, error) {
 	defer s.mu.Unlock()
 	s.start()
 	return s, s.startErr
-}
-
-// executable returns the path that starts this program again: on Linux
-// /proc/self/exe, which still works after the file has been replaced (a
-// rebuild while the kernel runs), else os.Executable.
-func executable() (string, error) {
-	const self = "/proc/self/exe"
-	if _, err := os.Stat(self); err == nil {
-		return self, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("finding perfnb's executable to start the interpreter process: %w", err)
-	}
-	return exe, nil
 }
 
 // start starts a fresh worker (s.mu held).
