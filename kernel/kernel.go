@@ -215,13 +215,14 @@ func (k *kernel) stop() {
 // deliver returns the handler of a ROUTER socket's messages: it decodes
 // them and queues them on out. Undecodable messages are logged and
 // dropped.
-func (k *kernel) deliver(channel string, out chan<- *message) func(frames [][]byte) {
-	return func(frames [][]byte) {
+func (k *kernel) deliver(channel string, out chan<- *message) func(from *zmtp.Peer, frames [][]byte) {
+	return func(from *zmtp.Peer, frames [][]byte) {
 		m, err := k.codec.decode(frames)
 		if err != nil {
 			k.log.Warn("dropped an invalid message", "channel", channel, "reason", err.Error(), "frames", len(frames))
 			return
 		}
+		m.from = from
 		select {
 		case out <- m:
 		case <-k.life.Done():
@@ -262,14 +263,14 @@ func (k *kernel) publishStatus(state string, parent *message) {
 	k.publish("status", parent, map[string]any{"execution_state": state})
 }
 
-// reply answers request m on sock, to m's identities.
+// reply answers request m on sock, on the connection m came from.
 func (k *kernel) reply(sock *zmtp.Router, m *message, msgType string, content any) {
 	frames, err := k.codec.encode(m.identities, msgType, m, nil, content)
 	if err != nil {
 		k.log.Error("cannot encode a reply", "msg_type", msgType, "err", err)
 		return
 	}
-	if err := sock.Send(frames); err != nil {
+	if err := sock.Reply(m.from, frames); err != nil {
 		k.log.Warn("cannot send a reply", "msg_type", msgType, "err", err)
 	}
 }

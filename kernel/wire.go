@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
 const (
@@ -41,6 +43,7 @@ type header struct {
 // content stay raw JSON (already checked to be valid); handlers decode the
 // content they need.
 type message struct {
+	from       *zmtp.Peer // the connection it came from, where replies go
 	identities [][]byte
 	header     header
 	rawHeader  json.RawMessage // sent back verbatim as parent_header
