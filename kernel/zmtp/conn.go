@@ -419,18 +419,9 @@ func (c *conn) sendMsgs(msgs ...[][]byte) error {
 // writeVectored writes large messages from their frames, with headers in
 // between (writev), instead of copying them.
 func writeVectored(w net.Conn, msgs [][][]byte, frames int) error {
-	headers := make([]byte, 0, 9*frames) // never reallocated: the slices below stay valid
 	iov := make(net.Buffers, 0, 2*frames)
 	for _, m := range msgs {
-		for i, f := range m {
-			var flags byte
-			if i < len(m)-1 {
-				flags = flagMore
-			}
-			start := len(headers)
-			headers = appendHeader(headers, flags, len(f))
-			iov = append(iov, headers[start:len(headers):len(headers)], f)
-		}
+		iov = append(iov, encodeMsg(m).bufs...)
 	}
 	_, err := iov.WriteTo(w)
 	return err

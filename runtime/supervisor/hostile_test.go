@@ -215,9 +215,7 @@ func TestFailedRestartIsRetried(t *testing.T) {
 			if starts == 2 { // the restart after the crash
 				return exec.Command(filepath.Join(t.TempDir(), "no-such-binary"))
 			}
-			cmd := exec.Command(os.Args[0])
-			cmd.Env = append(os.Environ(), workerEnv+"=1")
-			return cmd
+			return workerCommand()
 		},
 		MemoryLimit: -1,
 	})

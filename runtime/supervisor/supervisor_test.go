@@ -136,17 +136,17 @@ func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl) []error {
 	return errs
 }
 
+// workerCommand starts this test binary as a worker.
+func workerCommand() *exec.Cmd {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), workerEnv+"=1")
+	return cmd
+}
+
 // newTest starts a supervisor whose worker is this test binary.
 func newTest(t testing.TB) *Supervisor {
 	t.Helper()
-	s, err := New(Options{
-		Command: func() *exec.Cmd {
-			cmd := exec.Command(os.Args[0])
-			cmd.Env = append(os.Environ(), workerEnv+"=1")
-			return cmd
-		},
-		MemoryLimit: -1,
-	})
+	s, err := New(Options{Command: workerCommand, MemoryLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
