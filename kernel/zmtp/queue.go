@@ -53,6 +53,7 @@ type outbox struct {
 	mu      sync.Mutex // guards the fields below
 	queue   []queued
 	spare   []queued // the last batch written, reused
+	gather  []byte   // direct's buffer, reused while no queue entry holds it
 	bytes   int64    // of queue
 	writing bool     // run is writing a batch taken from queue
 	closed  bool
@@ -116,18 +117,20 @@ func (o *outbox) direct(sel []*outMsg) bool {
 	if size > maxGather {
 		return false
 	}
-	b := make([]byte, 0, size)
+	b := o.gather[:0]
 	for _, m := range sel {
 		for _, f := range m.bufs {
 			b = append(b, f...)
 		}
 	}
+	o.gather = b
 	n, err := tryWrite(o.c.raw, b)
 	if err != nil {
 		o.fail()
 		return true
 	}
 	if n < len(b) {
+		o.gather = nil // the queue holds the rest of it
 		rest := &outMsg{bufs: [][]byte{b[n:]}, size: int64(len(b) - n)}
 		o.add(rest, rest.bufs, rest.size)
 		o.signal()
