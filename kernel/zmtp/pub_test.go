@@ -125,19 +125,7 @@ func TestStalledSubscribersDoNotHoldThePub(t *testing.T) {
 
 	// The good subscriber catches up (it may have lost messages, if it
 	// read slower than they were sent): then the next message reaches it.
-	waitFor(t, "the good subscriber to catch up", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, s := range p.subs {
-			s.out.mu.Lock()
-			behind := s.out.behind()
-			s.out.mu.Unlock()
-			if !behind {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(t, "the good subscriber to catch up", func() bool { return anyCaughtUp(p) })
 	if err := p.Send(numbered(count, 8)); err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +144,21 @@ func TestStalledSubscribersDoNotHoldThePub(t *testing.T) {
 		c.Close()
 	}
 	waitFor(t, "the stalled subscribers' queues to be returned", func() bool { return queued.Used() == 0 })
+}
+
+// anyCaughtUp reports whether a subscriber of p has nothing queued.
+func anyCaughtUp(p *Pub) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.subs {
+		s.out.mu.Lock()
+		behind := s.out.behind()
+		s.out.mu.Unlock()
+		if !behind {
+			return true
+		}
+	}
+	return false
 }
 
 func TestSubscriptionsAreBounded(t *testing.T) {
