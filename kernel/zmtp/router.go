@@ -95,7 +95,7 @@ func (r *Router) register(c *conn) *Peer {
 	}
 	p := &Peer{c: c, id: id}
 	if len(r.peers[id]) > 0 {
-		r.srv.log.Warn("a second connection announces the identity of a connected peer: it gets no message addressed to that identity while the first is connected", "type", r.srv.own, "peer", c.raw.RemoteAddr())
+		r.srv.log.Info("a second connection announces the identity of a connected peer: it gets no message addressed to that identity while the first is connected", "type", r.srv.own, "peer", c.raw.RemoteAddr())
 	}
 	r.peers[id] = append(r.peers[id], p)
 	return p

@@ -253,3 +253,30 @@ func TestSlowCompletionIsAbandoned(t *testing.T) {
 		t.Errorf("the cell after: %+v", res.Error)
 	}
 }
+
+// blockedWriter is a log that nobody reads: its writes wait until
+// release is closed.
+type blockedWriter struct{ release chan struct{} }
+
+func (b blockedWriter) Write(p []byte) (int, error) {
+	<-b.release
+	return len(p), nil
+}
+
+// TestDeathReportedWhileTheLogIsBlocked: a kernel whose own standard
+// error nobody reads still reports a crash, with its cause.
+func TestDeathReportedWhileTheLogIsBlocked(t *testing.T) {
+	log := blockedWriter{make(chan struct{})}
+	s, err := New(Options{Command: workerCommand, MemoryLimit: -1, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		close(log.release)
+		s.Shutdown(false)
+	})
+	res, _ := run(s, 1, "fatal crash")
+	if res.Error == nil || res.Error.Value != "fatal error: crash" {
+		t.Fatalf("the crash: %+v", res.Error)
+	}
+}

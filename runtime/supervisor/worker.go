@@ -77,10 +77,10 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
 		closeAll([]*os.File{reqW, ansR, errR})
 		return nil, fmt.Errorf("starting the interpreter process: %w", err)
 	}
-	var pipes sync.WaitGroup
-	pipes.Go(func() { w.read(newDecoder(ansR)) })
-	pipes.Go(func() { copyReport(errR, w.report, stderr) })
-	go w.await(&pipes, ansR, errR)
+	answers, report := make(chan struct{}), make(chan struct{})
+	go func() { w.read(newDecoder(ansR)); close(answers) }()
+	go func() { copyReport(errR, w.report, stderr); close(report) }()
+	go w.await(answers, report, ansR, errR)
 	return w, nil
 }
 
@@ -91,13 +91,19 @@ func closeAll(files []*os.File) {
 }
 
 // await waits for the process to exit, reads what is left in its pipes
-// for at most drainGrace, and declares it dead.
-func (w *worker) await(pipes *sync.WaitGroup, ans, stderr *os.File) {
+// for at most drainGrace, and declares it dead. The copy of the standard
+// error is not waited for beyond that either: it may be blocked writing
+// to a log nobody reads.
+func (w *worker) await(answers, report <-chan struct{}, ans, stderr *os.File) {
 	w.exitErr = w.cmd.Wait()
 	deadline := time.Now().Add(drainGrace)
 	_ = ans.SetReadDeadline(deadline)
 	_ = stderr.SetReadDeadline(deadline)
-	pipes.Wait()
+	<-answers
+	select {
+	case <-report:
+	case <-time.After(time.Until(deadline) + drainGrace):
+	}
 	ans.Close()
 	stderr.Close()
 	w.toChild.Close()
