@@ -90,7 +90,8 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 // (Jupyter starts a kernel in the notebook's folder; perfnb run changes
 // to it): its packages and modules are those of that folder.
 func newSession() *session.Session {
-	mods, err := modules.Open(context.Background(), modules.Options{})
+	extractor, _ := modules.SelfExtractor() // without it, cells read packages' source
+	mods, err := modules.Open(context.Background(), modules.Options{Extractor: extractor})
 	return session.New(session.Options{
 		Version: version,
 		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New(), prun.New(), gomod.New(mods, err), engine.New()),
@@ -125,6 +126,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "worker":
 		// Hidden: the interpreter process a supervisor starts.
 		return supervisor.ServeProcess(newSession())
+	case modules.ExtractArg:
+		// Hidden: writes a package's symbol table for a plugin, in a
+		// process the interpreter starts (see modules.Options.Extractor).
+		return modules.ExtractMain(args, stdout)
 	case "install", "uninstall":
 		return runInstall(cmd, args, stdout)
 	case "run":

@@ -209,5 +209,116 @@ def interrupt_a_blocked_native_call(k):
         survived(k, pid, "blk")
 
 
+def vm(pid, field):
+    """A field of /proc/PID/status (VmRSS, VmHWM) in MiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_pid(k):
+    return int(k.ok("os.Getpid()").result_text())
+
+
+@check
+def crash_with_a_detached_child(k):
+    """A process that %%time started, detached, holds none of the
+    interpreter's pipes: the next crash is reported while it still runs."""
+    pid = kernel_pid(k)
+    define(k, "det")
+    # The magic compiles its body, importing os/exec by its name.
+    r = k.ok('%%time\ncmd := exec.Command("setsid", "sleep", "120")\ncmd.Start()\nfmt.Println("pid", cmd.Process.Pid)')
+    child = int(r.stdout().split("pid ")[1].split()[0])
+    try:
+        t0 = time.monotonic()
+        r = k.execute("func detDown(n int) int { return detDown(n+1) + 1 }\ndetDown(0)", timeout=60)
+        took = time.monotonic() - t0
+        expect(r.content.get("ename") == "FatalError", "the crash: %r" % r.content)
+        os.kill(child, 0)  # still running: the report did not wait for it
+        print("  the crash was reported after %.2f s, its detached grandchild still running" % took, flush=True)
+        survived(k, pid, "det")
+    finally:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@check
+def closing_descriptor_3(k):
+    """Descriptors 3 and 4 are not the interpreter's pipes once cells run."""
+    pid = kernel_pid(k)
+    define(k, "fd3")
+    k.ok('os.NewFile(3, "requests?").Close()\nos.NewFile(4, "answers?").Close()')
+    r = k.ok("1 + 1")
+    expect(r.result_text() == "2", "after closing 3 and 4: %r" % r.result_text())
+    survived(k, pid, "fd3")
+
+
+@check
+def crash_among_blocked_goroutines(k):
+    """A crash report of 10,000 goroutines still names its cause."""
+    pid = kernel_pid(k)
+    define(k, "gor")
+    k.ok("block := make(chan int)\nfor i := 0; i < 10000; i++ {\n\tgo func() { <-block }()\n}")
+    t0 = time.monotonic()
+    r = k.execute("m := map[int]int{}\nfor i := 0; i < 4; i++ {\n\tgo func() { for j := 0; ; j++ { m[j%100] = j } }()\n}\n"
+                  "time.Sleep(10 * time.Second)", timeout=60)
+    took = time.monotonic() - t0
+    text = strip_ansi(r.content.get("evalue", ""))
+    expect(r.content.get("ename") == "FatalError" and "concurrent map" in text, "the crash: %r" % r.content)
+    print("  the crash among 10,000 goroutines was reported after %.2f s: %s" % (took, text), flush=True)
+    survived(k, pid, "gor")
+
+
+@check
+def a_line_of_256_mib(k):
+    """One printed line of 256 MiB costs the interpreter process, not the
+    kernel process: the kernel publishes at most 64 MiB of it, in pieces,
+    and says so."""
+    pid = kernel_pid(k)
+    define(k, "big")
+    before = vm(pid, "VmHWM")
+    r = k.execute('fmt.Println(strings.Repeat("x", 256<<20))', timeout=300)
+    peak = vm(pid, "VmHWM")
+    expect(r.status == "ok", "the cell: %r" % r.content)
+    out = r.stdout()
+    expect(len(out) == 64 << 20, "the client received %d bytes of stdout, want the cap, 64 MiB" % len(out))
+    expect("not sent" in r.stderr(), "no notice of the output not sent: %r" % r.stderr()[:300])
+    # What the kernel process held is a bounded multiple of the pieces and
+    # queues, far from the line's 256 MiB.
+    expect(peak < before + 192, "the kernel process's peak went from %.0f to %.0f MiB" % (before, peak))
+    print("  kernel process peak %.0f MiB (%.0f before); the client received %d MiB"
+          % (peak, before, len(out) >> 20), flush=True)
+    survived(k, pid, "big")
+
+
+@check
+def restart_when_out_of_descriptors(k):
+    """A crash while the kernel process cannot open a file: no interpreter
+    starts, and the kernel keeps the definitions and values until one
+    does."""
+    import resource
+
+    pid = kernel_pid(k)
+    define(k, "nof")
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    open_fds = len(os.listdir("/proc/%d/fd" % pid))
+    # Fewer than it has open: the worker's death frees its three pipes,
+    # and a new one needs six descriptors.
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (open_fds - 1, hard))
+    try:
+        r = k.execute("func nofDown(n int) int { return nofDown(n+1) + 1 }\nnofDown(0)", timeout=60)
+        text = strip_ansi(" ".join(r.content.get("traceback", [])))
+        expect(r.content.get("ename") == "FatalError", "the crash: %r" % r.content)
+        expect("restores them in the next" in text, "the error does not say the state is kept: %r" % text)
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    r = survived(k, pid, "nof")
+    expect("restarted in a fresh process" in r.stderr(), "the cell that restored does not say so: %r" % r.stderr())
+
+
 if __name__ == "__main__":
     raise SystemExit(run_checks())

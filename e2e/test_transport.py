@@ -189,6 +189,141 @@ def descriptors_exhausted(k):
     expect_new_client(k, "running out of descriptors")
 
 
+def subscribe(topic):
+    body = b"\x09SUBSCRIBE" + topic
+    return b"\x06" + struct.pack(">Q", len(body)) + body
+
+
+@check
+def subscribers_that_never_read(k):
+    """Twenty subscribers that never read: a cell printing 20 MB still
+    reaches the client whole, the kernel's memory stays bounded, and the
+    stalled subscribers stay connected (their messages are dropped)."""
+    pid = kernel_pid(k)
+    held = []
+    try:
+        for _ in range(20):
+            s = connect(k, "iopub")
+            s.sendall(greeting() + ready(b"SUB") + subscribe(b""))
+            held.append(s)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        r = k.ok('line := strings.Repeat("x", 99)\nfor i := 0; i < 200000; i++ {\n\tfmt.Println(line)\n}', timeout=120)
+        took = time.monotonic() - t0
+        expect(len(r.stdout()) == 20000000, "the client received %d bytes of 20,000,000" % len(r.stdout()))
+        rss = rss_mib(pid)
+        print("  a cell printing 20 MB with 20 stalled subscribers: %.2f s, kernel RSS %.1f MiB" % (took, rss))
+        expect(rss < 300, "the kernel holds %.0f MiB" % rss)
+        expect(not any(closed_within(s, 0.01) for s in held), "a stalled subscriber was disconnected")
+    finally:
+        for s in held:
+            s.close()
+    expect_serving(k, "stalled subscribers")
+
+
+@check
+def subscription_flood(k):
+    """Subscriptions are charged to what a peer may hold: a peer that
+    subscribes beyond a MiB is disconnected, and the kernel keeps serving."""
+    pid = kernel_pid(k)
+    before = rss_mib(pid)
+    s = connect(k, "iopub")
+    s.sendall(greeting() + ready(b"SUB"))
+    sent = 0
+    try:
+        for i in range(100):
+            s.sendall(subscribe(b"%d-" % i + b"t" * (1 << 20)))
+            sent += 1
+    except OSError:
+        pass
+    expect(closed_within(s, 5), "a peer subscribing 100 MiB was kept (%d sent)" % sent)
+    s.close()
+    expect(rss_mib(pid) < before + 64, "the kernel grew from %.0f to %.0f MiB" % (before, rss_mib(pid)))
+    expect_serving(k, "a subscription flood")
+
+
+@check
+def incomplete_messages_beyond_the_budget(k):
+    """Connections sending 65,535 empty frames flagged "more" and then
+    nothing are charged for each frame: beyond the budget they are closed
+    at once (the others after 30 s without a byte)."""
+    pid = kernel_pid(k)
+    held = []
+    more = b"\x01\x01x" * 65535
+    try:
+        for name in ("shell", "control", "stdin", "hb"):
+            for _ in range(50):
+                c = connect(k, name)
+                c.sendall(greeting() + ready(PEER[name]) + more)
+                held.append(c)
+        t0, closed, rss = time.monotonic(), 0, 0.0
+        while time.monotonic() - t0 < 20 and closed == 0:
+            time.sleep(0.5)
+            rss = max(rss, rss_mib(pid))
+            closed = sum(1 for c in held if closed_within(c, 0.001))
+        print("  200 connections with 65,535 frames each: %d closed for the budget within %.1f s, kernel RSS %.1f MiB"
+              % (closed, time.monotonic() - t0, rss))
+        expect(closed > 0, "no connection was closed for the budget")
+        expect(rss < 450, "the kernel holds %.0f MiB" % rss)
+    finally:
+        for c in held:
+            c.close()
+    time.sleep(1)
+    expect_serving(k, "incomplete messages")
+
+
+@check
+def identity_thief(k):
+    """A DEALER that connects to shell with the client's identity,
+    reconnecting in a loop, receives none of the client's replies, and the
+    client's cells are answered."""
+    import threading
+
+    import zmq
+
+    ctx = zmq.Context()
+    stolen, stop = [0], [False]
+
+    def thief():
+        while not stop[0]:
+            d = ctx.socket(zmq.DEALER)
+            d.setsockopt(zmq.IDENTITY, k.kc.session.bsession)
+            d.setsockopt(zmq.LINGER, 0)
+            d.connect("tcp://%s:%d" % address(k, "shell"))
+            end = time.monotonic() + 0.05
+            while time.monotonic() < end:
+                if d.poll(5):
+                    d.recv_multipart()
+                    stolen[0] += 1
+            d.close()
+
+    t = threading.Thread(target=thief, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.3)
+        for i in range(5):
+            r = k.ok("time.Sleep(200 * time.Millisecond)\n%d" % i, timeout=20)
+            expect(r.result_text() == str(i), "cell %d gave %r" % (i, r.result_text()))
+    finally:
+        stop[0] = True
+        t.join()
+        ctx.term()
+    expect(stolen[0] == 0, "the thief received %d messages" % stolen[0])
+
+
+@check
+def history_search_with_20000_stars(k):
+    """A history search that a regular expression would take hours over
+    is answered, and the next cell runs."""
+    k.ok('histBig := "%s"\nlen(histBig)' % ("a" * (1 << 20)))
+    t0 = time.monotonic()
+    reply = k.request("history", hist_access_type="search", pattern="*" * 20000, output=False, raw=True)
+    took = time.monotonic() - t0
+    expect(reply["status"] == "ok", "history_reply %r" % reply)
+    print("  a history search with 20,000 stars after a 1 MiB cell: %.3f s" % took)
+    expect_serving(k, "a history search")
+
+
 @check
 def interrupt_after_attacks(k):
     attack_every_socket(k, "a frame of 2^40 bytes")

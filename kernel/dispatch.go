@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
@@ -124,7 +125,7 @@ func errorContent(ename, evalue string) map[string]any {
 }
 
 // kernelInfoContent builds the kernel_info_reply content from info.
-func kernelInfoContent(info Info) map[string]any {
+func kernelInfoContent(info protocol.Info) map[string]any {
 	li := map[string]any{
 		"name":    info.Language.Name,
 		"version": info.Language.Version,
@@ -142,7 +143,7 @@ func kernelInfoContent(info Info) map[string]any {
 	}
 	links := info.HelpLinks
 	if links == nil {
-		links = []HelpLink{}
+		links = []protocol.HelpLink{}
 	}
 	return map[string]any{
 		"status":                 "ok",

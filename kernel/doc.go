@@ -1,7 +1,7 @@
 // Package kernel speaks the Jupyter messaging protocol (version 5.3) over
 // ZeroMQ: it reads a connection file, binds the shell, iopub, stdin, control
 // and heartbeat sockets, signs and checks messages, and dispatches requests
-// to an Interpreter. It knows the protocol, not Go. The ZeroMQ sockets
+// to a protocol.Interpreter. It knows the protocol, not Go. The ZeroMQ sockets
 // themselves (ZMTP, and what a peer without the key is refused) are
 // package zmtp's.
 //
@@ -10,10 +10,13 @@
 // One goroutine reads each connection to the shell, control and stdin
 // sockets and decodes what arrives: a message with a bad or missing
 // signature (or one replayed), malformed frames or invalid JSON is logged
-// and dropped there. Replies and iopub messages are written by the
-// goroutine that sends them, one system call per message (status busy and
-// execute_input share one), with no queue or goroutine in between: on a
-// busy machine every hand-off between goroutines waits for a thread.
+// and dropped there. Replies are written, on the connection the request
+// came from, by the goroutine that sends them, one system call per
+// message (status busy and execute_input share one); iopub messages too,
+// to every subscriber that keeps up, while one that is behind gets them
+// through a bounded queue and a goroutine of its own (package zmtp): on a
+// busy machine every hand-off between goroutines waits for a thread, and
+// no subscriber may hold the others up.
 // Shell requests are handled one at a time by the shell goroutine, which
 // calls the Interpreter; control requests (kernel_info, interrupt,
 // shutdown), input replies and signals are handled by the goroutine that
@@ -30,10 +33,9 @@
 //     checking, headers.
 //   - kernel.go: Run, publishing, replies, interrupt, shutdown, stdin.
 //   - dispatch.go, handlers.go: the requests.
-//   - interpreter.go: aliases of package protocol's types (Interpreter,
-//     Publisher and what they exchange), kept while call sites move.
 //   - publisher.go: the Publisher of a running cell, which coalesces
-//     stream output (at most one message per 50 ms or 8 KiB).
+//     stream output (a message per 50 ms or 64 KiB), cuts it in pieces of
+//     at most 1 MiB, and sends at most 64 MiB of it per cell.
 //   - parent.go: noticing that the client that started the kernel is gone.
 //   - logthrottle.go: a log line with the same message at most once a
 //     second, so that a peer cannot flood the log.

@@ -31,8 +31,8 @@ type executeContent struct {
 // toRequest applies the protocol's defaults: store_history is the opposite
 // of silent and forced off by it, allow_stdin defaults to false (as in
 // ipykernel), stop_on_error to true.
-func (c *executeContent) toRequest() ExecuteRequest {
-	r := ExecuteRequest{
+func (c *executeContent) toRequest() protocol.ExecuteRequest {
+	r := protocol.ExecuteRequest{
 		Code:            c.Code,
 		Silent:          c.Silent,
 		StoreHistory:    !c.Silent,
@@ -138,7 +138,7 @@ func (k *kernel) handleExecute(sock *zmtp.Router, m *message) {
 
 // runCell calls Execute with a context that an interrupt or a shutdown
 // cancels. A panic in the interpreter becomes the cell's error.
-func (k *kernel) runCell(req ExecuteRequest, pub Publisher) (res ExecuteResult) {
+func (k *kernel) runCell(req protocol.ExecuteRequest, pub protocol.Publisher) (res protocol.ExecuteResult) {
 	ctx, cancel := context.WithCancel(k.life)
 	k.runMu.Lock()
 	k.cancelRun = cancel
@@ -150,7 +150,7 @@ func (k *kernel) runCell(req ExecuteRequest, pub Publisher) (res ExecuteResult) 
 		cancel()
 		if v := recover(); v != nil {
 			k.log.Error("the interpreter panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			res = ExecuteResult{Error: protocol.NewError(protocol.KernelPanic, fmt.Sprint(v),
+			res = protocol.ExecuteResult{Error: protocol.NewError(protocol.KernelPanic, fmt.Sprint(v),
 				"the interpreter panicked: "+fmt.Sprint(v))}
 		}
 	}()
@@ -207,7 +207,7 @@ func (k *kernel) handleInspect(sock *zmtp.Router, m *message) {
 	r := k.interp.Inspect(c.Code, cursorPos(c.CursorPos, c.Code), c.DetailLevel)
 	data, md := r.Data, r.Metadata
 	if data == nil {
-		data = Bundle{}
+		data = protocol.Bundle{}
 	}
 	if md == nil {
 		md = map[string]any{}
@@ -251,7 +251,7 @@ func (k *kernel) handleHistory(sock *zmtp.Router, m *message) {
 		k.reply(sock, m, "history_reply", errorContent("BadRequest", err.Error()))
 		return
 	}
-	entries := k.interp.History(HistoryQuery{
+	entries := k.interp.History(protocol.HistoryQuery{
 		Output: c.Output, Raw: c.Raw, AccessType: c.AccessType, Session: c.Session,
 		Start: c.Start, Stop: c.Stop, N: c.N, Pattern: c.Pattern, Unique: c.Unique,
 	})

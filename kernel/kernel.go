@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/kernel/zmtp"
 )
 
@@ -41,7 +42,7 @@ const (
 // While Run serves, SIGINT interrupts the running cell instead of ending
 // the process, and SIGTERM shuts the kernel down as a shutdown_request
 // would (Run then returns nil).
-func Run(ctx context.Context, connectionFile string, interp Interpreter, logger *slog.Logger) error {
+func Run(ctx context.Context, connectionFile string, interp protocol.Interpreter, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -84,7 +85,7 @@ type inbox struct {
 // listen makes the kernel for interp and binds its sockets as ci says.
 // When ci leaves a port to the system (port 0), it writes the ports
 // chosen back to connectionFile.
-func listen(connectionFile string, ci *connectionInfo, interp Interpreter, logger *slog.Logger) (*kernel, inbox, error) {
+func listen(connectionFile string, ci *connectionInfo, interp protocol.Interpreter, logger *slog.Logger) (*kernel, inbox, error) {
 	lim, err := transportLimits()
 	if err != nil {
 		return nil, inbox{}, err
@@ -154,7 +155,7 @@ func (k *kernel) serve(ctx context.Context, in inbox, sigs, terms <-chan os.Sign
 
 // kernel is the state of one running kernel.
 type kernel struct {
-	interp   Interpreter
+	interp   protocol.Interpreter
 	log      *slog.Logger
 	codec    *codec
 	socks    *sockets
@@ -184,7 +185,7 @@ type kernel struct {
 	inputWait chan string // receives the pending input_reply's value
 }
 
-func newKernel(ci *connectionInfo, interp Interpreter, logger *slog.Logger) *kernel {
+func newKernel(ci *connectionInfo, interp protocol.Interpreter, logger *slog.Logger) *kernel {
 	name := "perfnb"
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		name = u.Username
@@ -214,13 +215,14 @@ func (k *kernel) stop() {
 // deliver returns the handler of a ROUTER socket's messages: it decodes
 // them and queues them on out. Undecodable messages are logged and
 // dropped.
-func (k *kernel) deliver(channel string, out chan<- *message) func(frames [][]byte) {
-	return func(frames [][]byte) {
+func (k *kernel) deliver(channel string, out chan<- *message) func(from *zmtp.Peer, frames [][]byte) {
+	return func(from *zmtp.Peer, frames [][]byte) {
 		m, err := k.codec.decode(frames)
 		if err != nil {
 			k.log.Warn("dropped an invalid message", "channel", channel, "reason", err.Error(), "frames", len(frames))
 			return
 		}
+		m.from = from
 		select {
 		case out <- m:
 		case <-k.life.Done():
@@ -261,14 +263,14 @@ func (k *kernel) publishStatus(state string, parent *message) {
 	k.publish("status", parent, map[string]any{"execution_state": state})
 }
 
-// reply answers request m on sock, to m's identities.
+// reply answers request m on sock, on the connection m came from.
 func (k *kernel) reply(sock *zmtp.Router, m *message, msgType string, content any) {
 	frames, err := k.codec.encode(m.identities, msgType, m, nil, content)
 	if err != nil {
 		k.log.Error("cannot encode a reply", "msg_type", msgType, "err", err)
 		return
 	}
-	if err := sock.Send(frames); err != nil {
+	if err := sock.Reply(m.from, frames); err != nil {
 		k.log.Warn("cannot send a reply", "msg_type", msgType, "err", err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+
+	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // fakeInterp is an Interpreter driven by the cell's text:
@@ -29,72 +31,72 @@ type fakeInterp struct {
 	started  chan struct{} // receives when a "block" cell starts
 }
 
-func (f *fakeInterp) Info() Info {
-	return Info{
+func (f *fakeInterp) Info() protocol.Info {
+	return protocol.Info{
 		Implementation: "fake", ImplementationVersion: "0.1",
-		Language: LanguageInfo{Name: "go", Version: "go1.26", Mimetype: "text/x-go", FileExtension: ".go",
+		Language: protocol.LanguageInfo{Name: "go", Version: "go1.26", Mimetype: "text/x-go", FileExtension: ".go",
 			PygmentsLexer: "go", CodemirrorMode: "go"},
 		Banner:    "fake banner",
-		HelpLinks: []HelpLink{{Text: "Go", URL: "https://go.dev"}},
+		HelpLinks: []protocol.HelpLink{{Text: "Go", URL: "https://go.dev"}},
 	}
 }
 
-func (f *fakeInterp) Execute(ctx context.Context, req ExecuteRequest, pub Publisher) ExecuteResult {
+func (f *fakeInterp) Execute(ctx context.Context, req protocol.ExecuteRequest, pub protocol.Publisher) protocol.ExecuteResult {
 	switch code := req.Code; {
 	case code == "fail":
 		// Failing takes a real interpreter some time: the test's next
 		// request is sent while this one runs.
 		time.Sleep(20 * time.Millisecond)
-		return ExecuteResult{Error: &Error{Name: "panic", Value: "boom", Traceback: []string{"In[1]:1: boom"}}}
+		return protocol.ExecuteResult{Error: &protocol.Error{Name: "panic", Value: "boom", Traceback: []string{"In[1]:1: boom"}}}
 	case code == "block":
 		pub.Stream("stdout", "blocking\n")
 		if f.started != nil {
 			f.started <- struct{}{}
 		}
 		<-ctx.Done()
-		return ExecuteResult{Error: &Error{Name: "Interrupted", Value: "the cell was interrupted"}}
+		return protocol.ExecuteResult{Error: &protocol.Error{Name: "Interrupted", Value: "the cell was interrupted"}}
 	case code == "input":
 		v, err := pub.Input(ctx, "name? ", false)
 		if err != nil {
-			return ExecuteResult{Error: &Error{Name: "InputError", Value: err.Error()}}
+			return protocol.ExecuteResult{Error: &protocol.Error{Name: "InputError", Value: err.Error()}}
 		}
 		pub.Stream("stdout", "got "+v)
-		return ExecuteResult{}
+		return protocol.ExecuteResult{}
 	case strings.HasPrefix(code, "flood:"):
 		var n int
 		fmt.Sscan(strings.TrimPrefix(code, "flood:"), &n)
 		for range n {
 			pub.Stream("stdout", "x\n")
 		}
-		return ExecuteResult{}
+		return protocol.ExecuteResult{}
 	case code == "display":
-		pub.Display(Bundle{"text/plain": "one"}, nil, "d1")
-		pub.UpdateDisplay(Bundle{"text/plain": "two"}, nil, "d1")
+		pub.Display(protocol.Bundle{"text/plain": "one"}, nil, "d1")
+		pub.UpdateDisplay(protocol.Bundle{"text/plain": "two"}, nil, "d1")
 		pub.ClearOutput(true)
-		return ExecuteResult{}
+		return protocol.ExecuteResult{}
 	default:
 		pub.Stream("stdout", "out:"+code+"\n")
-		return ExecuteResult{Data: Bundle{"text/plain": fmt.Sprint(req.ExecutionCount)}}
+		return protocol.ExecuteResult{Data: protocol.Bundle{"text/plain": fmt.Sprint(req.ExecutionCount)}}
 	}
 }
 
-func (f *fakeInterp) Complete(code string, cursor int) Completion {
-	return Completion{Matches: []string{"Sprint", "Sprintf"}, CursorStart: cursor - 1, CursorEnd: cursor}
+func (f *fakeInterp) Complete(code string, cursor int) protocol.Completion {
+	return protocol.Completion{Matches: []string{"Sprint", "Sprintf"}, CursorStart: cursor - 1, CursorEnd: cursor}
 }
 
-func (f *fakeInterp) Inspect(code string, cursor, detail int) Inspection {
-	return Inspection{Found: code == "fmt.Println", Data: Bundle{"text/plain": "func Println"}}
+func (f *fakeInterp) Inspect(code string, cursor, detail int) protocol.Inspection {
+	return protocol.Inspection{Found: code == "fmt.Println", Data: protocol.Bundle{"text/plain": "func Println"}}
 }
 
-func (f *fakeInterp) IsComplete(code string) Completeness {
+func (f *fakeInterp) IsComplete(code string) protocol.Completeness {
 	if strings.HasSuffix(code, "{") {
-		return Completeness{Status: "incomplete", Indent: "\t"}
+		return protocol.Completeness{Status: "incomplete", Indent: "\t"}
 	}
-	return Completeness{Status: "complete"}
+	return protocol.Completeness{Status: "complete"}
 }
 
-func (f *fakeInterp) History(q HistoryQuery) []HistoryEntry {
-	return []HistoryEntry{{Session: 1, Line: 1, Input: "a", Output: "1"}}
+func (f *fakeInterp) History(q protocol.HistoryQuery) []protocol.HistoryEntry {
+	return []protocol.HistoryEntry{{Session: 1, Line: 1, Input: "a", Output: "1"}}
 }
 
 func (f *fakeInterp) Shutdown(restart bool) error {
@@ -133,7 +135,7 @@ func (c *testClient) read(sock zmq4.Socket, out chan<- *message) {
 
 // startKernel runs Run on free loopback ports with interp and returns a
 // connected client and the channel that receives Run's result.
-func startKernel(t testing.TB, interp Interpreter) (*testClient, <-chan error) {
+func startKernel(t testing.TB, interp protocol.Interpreter) (*testClient, <-chan error) {
 	t.Helper()
 	// Port 0 everywhere: Run binds free ports and writes them back.
 	return startKernelWith(t, interp, `{"transport":"tcp","ip":"127.0.0.1","key":"test-key","signature_scheme":"hmac-sha256","shell_port":0,"control_port":0,"stdin_port":0,"iopub_port":0,"hb_port":0}`)
@@ -141,7 +143,7 @@ func startKernel(t testing.TB, interp Interpreter) (*testClient, <-chan error) {
 
 // startKernelWith is startKernel with the given connection file, whose key
 // must be "test-key".
-func startKernelWith(t testing.TB, interp Interpreter, connection string) (*testClient, <-chan error) {
+func startKernelWith(t testing.TB, interp protocol.Interpreter, connection string) (*testClient, <-chan error) {
 	t.Helper()
 	dir := t.TempDir()
 	cf := filepath.Join(dir, "kernel.json")
@@ -495,7 +497,7 @@ func TestInput(t *testing.T) {
 
 	// allow_stdin false: the interpreter gets ErrStdinNotAllowed.
 	c.request(c.shell, "execute_request", execContent("input", nil))
-	if r := content(t, c.recv(c.shellIn, "execute_reply")); r["evalue"] != ErrStdinNotAllowed.Error() {
+	if r := content(t, c.recv(c.shellIn, "execute_reply")); r["evalue"] != protocol.ErrStdinNotAllowed.Error() {
 		t.Errorf("reply without stdin = %v", r)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/perfnb/perfnb/internal/bytesize"
 	"github.com/perfnb/perfnb/kernel/zmtp"
-	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // MaxMessageSizeEnv names the environment variable that sets the largest
@@ -20,12 +20,15 @@ const MaxMessageSizeEnv = "PERFNB_MAX_MESSAGE_SIZE"
 const minMaxMessageSize = 64 << 10
 
 // transportLimits returns the limits of the kernel's sockets: the maximum
-// message size from the environment, and a budget of incoming bytes that
-// the five sockets share, four such messages (at least 256 MiB).
+// message size from the environment, a budget of what peers make the
+// kernel hold (incoming bytes and subscriptions) that the five sockets
+// share, four such messages (at least 256 MiB), and a budget of the
+// messages queued on iopub for subscribers that are behind, two such
+// messages (at least 128 MiB).
 func transportLimits() (zmtp.Limits, error) {
 	lim := zmtp.Limits{MaxMessageSize: zmtp.DefaultMaxMessageSize}
 	if v := strings.TrimSpace(os.Getenv(MaxMessageSizeEnv)); v != "" {
-		n, err := sysmem.ParseSize(v)
+		n, err := bytesize.Parse(v)
 		if err != nil {
 			return lim, fmt.Errorf("%s: %w", MaxMessageSizeEnv, err)
 		}
@@ -35,5 +38,6 @@ func transportLimits() (zmtp.Limits, error) {
 		lim.MaxMessageSize = n
 	}
 	lim.Pending = zmtp.NewBudget(max(4*lim.MaxMessageSize, 256<<20))
+	lim.Queued = zmtp.NewBudget(max(2*lim.MaxMessageSize, 128<<20))
 	return lim, nil
 }

@@ -25,9 +25,10 @@ type sockets struct {
 }
 
 // handlers receive the messages of the three ROUTER sockets, identity
-// frame first, in the reader goroutine of each connection.
+// frame first, with the connection they came from, in the reader
+// goroutine of each connection.
 type handlers struct {
-	shell, control, stdin func(frames [][]byte)
+	shell, control, stdin func(from *zmtp.Peer, frames [][]byte)
 }
 
 // bindSockets creates and binds the sockets that ci names. Ports that are 0
@@ -41,8 +42,8 @@ func bindSockets(ci *connectionInfo, h handlers, lim zmtp.Limits, logger *slog.L
 		hb:      zmtp.NewRouter(named("heartbeat"), lim),
 		iopub:   zmtp.NewPub(named("iopub"), lim),
 	}
-	echo := func(frames [][]byte) {
-		if err := s.hb.Send(frames); err != nil {
+	echo := func(from *zmtp.Peer, frames [][]byte) {
+		if err := s.hb.Reply(from, frames); err != nil {
 			logger.Debug("heartbeat: cannot echo", "err", err)
 		}
 	}

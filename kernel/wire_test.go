@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,43 @@ func TestHeaderJSON(t *testing.T) {
 	b, _ := c.headerJSON("status")
 	if bytes.Equal(a, b) {
 		t.Error("two headers are identical: msg_id must differ")
+	}
+}
+
+// TestReplayRefusedLongAfter: a signed request replayed after 100,000
+// newer messages (ipykernel still refuses one after 70,000) is refused;
+// the memory of signatures is bounded, so one replayed after
+// replayMemory newer messages is not.
+func TestReplayRefusedLongAfter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signs and checks 260,000 messages")
+	}
+	key := []byte("secret")
+	c := newCodec(key, "k")
+	signer := newCodec(key, "client")
+	msg := func(i int) [][]byte {
+		h := strings.Replace(testHeader, `"m1"`, `"`+strconv.Itoa(i)+`"`, 1)
+		return [][]byte{[]byte(delimiter), signer.sign([]byte(h), []byte("{}"), []byte("{}"), []byte("{}")),
+			[]byte(h), []byte("{}"), []byte("{}"), []byte("{}")}
+	}
+	first := msg(-1)
+	if _, err := c.decode(first); err != nil {
+		t.Fatal(err)
+	}
+	for i := range replayMemory {
+		if _, err := c.decode(msg(i)); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if i == 100_000 {
+			if _, err := c.decode(first); !errors.Is(err, errReplayed) {
+				t.Fatalf("a replay after 100,000 newer messages: %v, want %v", err, errReplayed)
+			}
+		}
+	}
+	if len(c.order) != replayMemory || len(c.seen) != replayMemory {
+		t.Errorf("%d signatures in the ring, %d in the set; want %d", len(c.order), len(c.seen), replayMemory)
+	}
+	if _, err := c.decode(first); err != nil {
+		t.Errorf("a replay after %d newer messages: %v; the memory is bounded", replayMemory, err)
 	}
 }

@@ -275,10 +275,27 @@ func copyNotebook(t *testing.T, path, dir string) string {
 	return dst
 }
 
+// TestMain serves modules.ExtractArg, so that the test binary writes the
+// symbol tables of the plugins the notebooks import, as perfnb does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == modules.ExtractArg {
+		if err := modules.ExtractMain(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 // newSession builds the interpreter as main.go does, for a notebook in
 // folder (its module context: the packages cells import).
 func newSession(t *testing.T, folder string) *session.Session {
-	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir()})
+	extractor, err := modules.SelfExtractor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir(), Extractor: extractor})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,9 @@ const (
 	// maxGather is the largest write that is copied into one buffer;
 	// larger ones are written from the frames themselves (writev).
 	maxGather = 64 << 10
-	// writeTimeout bounds how long a send waits for a peer whose socket
-	// buffer is full; a peer that stalls that long is disconnected.
+	// writeTimeout bounds how long a Router's send waits for a peer
+	// whose socket buffer is full; a peer that stalls that long is
+	// disconnected. (A Pub queues instead: see queue.go.)
 	writeTimeout = 5 * time.Second
 )
 
@@ -49,6 +50,14 @@ type conn struct {
 	// of them reserved in lim.Pending.
 	allocated int64
 	reserved  int64
+	// inMsg is set while a message is read: each read of the connection
+	// must then return within the stall timeout. deadline says a read
+	// deadline is set; fixed, that the handshake set one for itself.
+	inMsg, deadline, fixed bool
+
+	// sendCommand writes a command the reader answers (PONG); a Pub
+	// queues it behind the messages it is sending.
+	sendCommand func(b []byte) error
 
 	wmu  sync.Mutex // one write at a time
 	wbuf []byte
@@ -56,14 +65,43 @@ type conn struct {
 }
 
 func newConn(raw net.Conn, lim *Limits) *conn {
-	return &conn{raw: raw, r: bufio.NewReaderSize(raw, readBufferSize), lim: lim}
+	c := &conn{raw: raw, lim: lim}
+	c.r = bufio.NewReaderSize(stallReader{c}, readBufferSize)
+	c.sendCommand = c.send
+	return c
+}
+
+// stallReader reads the connection under the stall timeout while a
+// message is being read, and without a deadline between messages.
+type stallReader struct{ c *conn }
+
+func (s stallReader) Read(p []byte) (int, error) {
+	c := s.c
+	switch {
+	case c.fixed:
+	case c.inMsg:
+		_ = c.raw.SetReadDeadline(time.Now().Add(c.lim.StallTimeout))
+		c.deadline = true
+	case c.deadline:
+		_ = c.raw.SetReadDeadline(time.Time{})
+		c.deadline = false
+	}
+	n, err := c.raw.Read(p)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() && c.inMsg && !c.fixed {
+		err = fmt.Errorf("%w: no byte of a message begun for %v", ErrStalled, c.lim.StallTimeout)
+	}
+	return n, err
 }
 
 // handshake exchanges greetings and READY commands, within the handshake
 // timeout, and checks that the peer's socket type is one of accept.
 func (c *conn) handshake(own string, accept []string) error {
 	_ = c.raw.SetDeadline(time.Now().Add(c.lim.HandshakeTimeout))
-	defer c.raw.SetDeadline(time.Time{})
+	c.fixed = true
+	defer func() {
+		_ = c.raw.SetDeadline(time.Time{})
+		c.fixed = false
+	}()
 	props := map[string]string{"Socket-Type": own}
 	if own == "ROUTER" {
 		props["Identity"] = ""
@@ -182,6 +220,7 @@ func (c *conn) readFrame(used, max int64, what string) (flags byte, body []byte,
 	if err != nil {
 		return 0, nil, err
 	}
+	c.inMsg = true
 	if flags&^(flagMore|flagLong|flagCommand) != 0 {
 		return 0, nil, fmt.Errorf("%w: invalid frame flags %#x", errProtocol, flags)
 	}
@@ -201,6 +240,9 @@ func (c *conn) readFrame(used, max int64, what string) (flags byte, body []byte,
 	}
 	if size > uint64(max-used) {
 		return 0, nil, tooLarge(what, size+uint64(used), max)
+	}
+	if err := c.charge(frameCost); err != nil {
+		return 0, nil, err
 	}
 	body, err = c.readBody(int(size))
 	return flags &^ flagLong, body, err
@@ -224,9 +266,8 @@ func (c *conn) readBody(size int) ([]byte, error) {
 		return nil, err
 	}
 	b := make([]byte, 0, freeBytes)
-	defer c.raw.SetReadDeadline(time.Time{})
 	for {
-		k, err := c.fill(b[len(b):cap(b)])
+		k, err := io.ReadFull(c.r, b[len(b):cap(b)])
 		b = b[:len(b)+k]
 		if err != nil {
 			return nil, err
@@ -241,21 +282,6 @@ func (c *conn) readBody(size int) ([]byte, error) {
 		b = append(make([]byte, 0, next), b...)
 	}
 	return b, nil
-}
-
-// fill reads len(b) bytes, each read within the stall timeout of the
-// last.
-func (c *conn) fill(b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		_ = c.raw.SetReadDeadline(time.Now().Add(c.lim.StallTimeout))
-		k, err := c.r.Read(b[n:])
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // charge counts n more bytes allocated for the message being read, and
@@ -275,6 +301,7 @@ func (c *conn) charge(n int) error {
 func (c *conn) release() {
 	c.lim.Pending.give(c.reserved)
 	c.allocated, c.reserved = 0, 0
+	c.inMsg = false
 }
 
 // readMsg reads the next message and appends its frames to frames. A
@@ -331,7 +358,7 @@ func (c *conn) command(body []byte) ([]byte, error) {
 		if len(context) > 16 {
 			context = context[:16]
 		}
-		return nil, c.send(appendCommand(nil, "PONG", context))
+		return nil, c.sendCommand(appendCommand(nil, "PONG", context))
 	case "SUBSCRIBE":
 		return append([]byte{1}, data...), nil
 	case "CANCEL":
@@ -392,18 +419,9 @@ func (c *conn) sendMsgs(msgs ...[][]byte) error {
 // writeVectored writes large messages from their frames, with headers in
 // between (writev), instead of copying them.
 func writeVectored(w net.Conn, msgs [][][]byte, frames int) error {
-	headers := make([]byte, 0, 9*frames) // never reallocated: the slices below stay valid
 	iov := make(net.Buffers, 0, 2*frames)
 	for _, m := range msgs {
-		for i, f := range m {
-			var flags byte
-			if i < len(m)-1 {
-				flags = flagMore
-			}
-			start := len(headers)
-			headers = appendHeader(headers, flags, len(f))
-			iov = append(iov, headers[start:len(headers):len(headers)], f)
-		}
+		iov = append(iov, encodeMsg(m).bufs...)
 	}
 	_, err := iov.WriteTo(w)
 	return err

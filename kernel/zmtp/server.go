@@ -152,7 +152,7 @@ func (s *server) forget(c *conn) {
 func (s *server) ended(c *conn, err error) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-	case errors.Is(err, ErrTooLarge), errors.Is(err, errProtocol):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, errProtocol), errors.Is(err, ErrStalled):
 		s.log.Warn("disconnected a peer", "type", s.own, "peer", c.raw.RemoteAddr(), "err", err)
 	default:
 		s.log.Debug("connection ended", "type", s.own, "peer", c.raw.RemoteAddr(), "err", err)

@@ -30,8 +30,8 @@ func startRouter(t testing.TB, lim Limits) (*Router, string) {
 	t.Helper()
 	r := NewRouter(nil, lim)
 	t.Cleanup(func() { r.Close() })
-	echo := func(frames [][]byte) {
-		if err := r.Send(frames); err != nil {
+	echo := func(from *Peer, frames [][]byte) {
+		if err := r.Reply(from, frames); err != nil {
 			t.Errorf("Send: %v", err)
 		}
 	}
@@ -242,7 +242,7 @@ func TestAcceptSurvivesRunningOutOfDescriptors(t *testing.T) {
 	}
 	r := NewRouter(slog.New(slog.DiscardHandler), Limits{})
 	t.Cleanup(func() { r.Close() })
-	r.handler = func(frames [][]byte) { r.Send(frames) }
+	r.handler = func(from *Peer, frames [][]byte) { r.Reply(from, frames) }
 	r.srv.start(&flakyListener{Listener: ln, fails: 8}, r.serve)
 	d := dealer(t, "tcp://"+ln.Addr().String(), "after")
 	roundTrip(t, d, []byte("still serving"))
@@ -273,9 +273,9 @@ func TestHostilePeersAreDisconnected(t *testing.T) {
 	var got sync.Map // frames the Router's handler received
 	r := NewRouter(nil, lim)
 	t.Cleanup(func() { r.Close() })
-	if err := r.Listen("tcp://127.0.0.1:0", func(frames [][]byte) {
+	if err := r.Listen("tcp://127.0.0.1:0", func(from *Peer, frames [][]byte) {
 		got.Store(string(frames[len(frames)-1]), true)
-		r.Send(frames)
+		r.Reply(from, frames)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -341,9 +341,10 @@ func TestBudgetBoundsPendingBytes(t *testing.T) {
 	r, ep := startRouter(t, Limits{MaxMessageSize: 4 << 20, Pending: budget})
 	hello := append(zmtptest.Greeting(), zmtptest.Ready("DEALER")...)
 	// Each announces 1 MiB and sends 200 KiB of it: the first holds
-	// 192 KiB of the budget, the second would need as much.
+	// 192 KiB of the budget (and its frame's cost), the second would
+	// need as much.
 	first := rawDial(t, r.Addr().String(), hello, zmtptest.LongHeader(0, 1<<20), make([]byte, 200<<10))
-	waitFor(t, "the first to hold its bytes", func() bool { return budget.Used() == 192<<10 })
+	waitFor(t, "the first to hold its bytes", func() bool { return budget.Used() == 192<<10+frameCost })
 	second := rawDial(t, r.Addr().String(), hello, zmtptest.LongHeader(0, 1<<20), make([]byte, 200<<10))
 	if !zmtptest.ClosedWithin(second, 3*time.Second) {
 		t.Error("the connection beyond the budget was kept")
@@ -368,7 +369,7 @@ func TestStalledLargeFramesAreDropped(t *testing.T) {
 func TestIPC(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kernel-1")
 	r := NewRouter(nil, Limits{})
-	if err := r.Listen("ipc://"+path, func(frames [][]byte) { r.Send(frames) }); err != nil {
+	if err := r.Listen("ipc://"+path, func(from *Peer, frames [][]byte) { r.Reply(from, frames) }); err != nil {
 		t.Fatal(err)
 	}
 	roundTrip(t, dealer(t, "ipc://"+path, "ipc"), []byte("over a unix socket"))

@@ -35,7 +35,7 @@
 //	-q          quiet: publish nothing
 //	-m LIMIT, --limit LIMIT
 //	            memory limit of the child, such as 512MiB or 2GiB (units as
-//	            sysmem.ParseSize reads them: a number without a unit is
+//	            bytesize.Parse reads them: a number without a unit is
 //	            bytes, GB is 10^9; default: the engine's, PERFNB_MEMORY_LIMIT or
 //	            half of the memory available). When resident memory or the
 //	            Go heap exceeds it, the child is stopped (the harness checks

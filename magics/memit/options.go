@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/bytesize"
 	"github.com/perfnb/perfnb/magics"
-	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // optionSpec lists %memit's options: memory_profiler's -r -t -i -c -o -q,
@@ -78,10 +78,10 @@ func parseOptions(call magics.Call) (options, error) {
 	return opts, nil
 }
 
-// parseLimit reads the -m/--limit size (see sysmem.ParseSize; a number
+// parseLimit reads the -m/--limit size (see bytesize.Parse; a number
 // without a unit is bytes), which must be at least 1 MiB.
 func parseLimit(s string) (int64, error) {
-	n, err := sysmem.ParseSize(s)
+	n, err := bytesize.Parse(s)
 	if err != nil {
 		return 0, err
 	}

@@ -5,7 +5,6 @@ package history
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -16,6 +15,14 @@ import (
 // whose value prints as 50 MB must not hold 50 MB for the kernel's life.
 // Longer outputs are cut, with a note saying how much was dropped.
 const MaxOutput = 4 << 10
+
+// MaxInput is how much of a cell's source the history keeps; longer
+// sources are cut likewise.
+const MaxInput = 1 << 20
+
+// MaxTotal bounds the history's text: beyond it, the oldest cells are
+// forgotten.
+const MaxTotal = 64 << 20
 
 // Session is the session number reported in history replies. A
 // range query for session 0 or 1 means this one; a negative session (an
@@ -33,6 +40,7 @@ type entry struct {
 // ready to use. It is not safe for concurrent use.
 type History struct {
 	entries []entry
+	total   int // bytes of text in entries
 }
 
 // Record adds the execution of req with its result, when the protocol
@@ -44,20 +52,29 @@ func (h *History) Record(req protocol.ExecuteRequest, res protocol.ExecuteResult
 		return
 	}
 	out, _ := res.Data["text/plain"].(string)
-	h.entries = append(h.entries, entry{count: req.ExecutionCount, input: req.Code, output: capOutput(out)})
+	e := entry{count: req.ExecutionCount, input: capText(req.Code, MaxInput), output: capText(out, MaxOutput)}
+	h.entries = append(h.entries, e)
+	h.total += len(e.input) + len(e.output)
+	drop := 0
+	for ; h.total > MaxTotal && drop < len(h.entries)-1; drop++ {
+		h.total -= len(h.entries[drop].input) + len(h.entries[drop].output)
+	}
+	if drop > 0 {
+		h.entries = append(h.entries[:0:0], h.entries[drop:]...)
+	}
 }
 
-// capOutput returns out cut to MaxOutput bytes (at a rune boundary), with
-// a note of what was dropped. The copy lets the full text be collected.
-func capOutput(out string) string {
-	if len(out) <= MaxOutput {
-		return out
+// capText returns text cut to max bytes (at a rune boundary), with a
+// note of what was dropped. The copy lets the full text be collected.
+func capText(text string, max int) string {
+	if len(text) <= max {
+		return text
 	}
-	n := MaxOutput
-	for n > 0 && !utf8.RuneStart(out[n]) {
+	n := max
+	for n > 0 && !utf8.RuneStart(text[n]) {
 		n--
 	}
-	return strings.Clone(out[:n]) + fmt.Sprintf("\n[… %d more bytes not kept in the history]", len(out)-n)
+	return strings.Clone(text[:n]) + fmt.Sprintf("\n[… %d more bytes not kept in the history]", len(text)-n)
 }
 
 // Query answers a history_request over the cells of this kernel:
@@ -68,7 +85,10 @@ func capOutput(out string) string {
 //   - "search": the cells whose input matches the glob Pattern as a whole
 //     (* any text, ? one character, [abc] a class, as SQLite's GLOB that
 //     IPython uses), the last N of them when N > 0, each input once with
-//     Unique (its latest run).
+//     Unique (its latest run). A search costs at most a bounded number of
+//     comparisons (maxSteps), in time linear in the inputs for patterns
+//     whose parts between stars are plain text; one that reaches the
+//     bound returns the matches found so far.
 //
 // Entries come oldest first.
 func (h *History) Query(q protocol.HistoryQuery) []protocol.HistoryEntry {
@@ -89,14 +109,11 @@ func (h *History) Query(q protocol.HistoryQuery) []protocol.HistoryEntry {
 			}
 		}
 	case "search":
-		re, err := globRegexp(q.Pattern)
-		if err != nil {
-			return nil
-		}
+		g := compileGlob(q.Pattern)
 		seen := make(map[string]bool)
-		for i := len(h.entries) - 1; i >= 0; i-- {
+		for i := len(h.entries) - 1; i >= 0 && !g.exhausted(); i-- {
 			h := h.entries[i]
-			if !re.MatchString(h.input) || q.Unique && seen[h.input] {
+			if q.Unique && seen[h.input] || !g.match(h.input) {
 				continue
 			}
 			seen[h.input] = true
@@ -118,54 +135,4 @@ func (h *History) Query(q protocol.HistoryQuery) []protocol.HistoryEntry {
 		out = append(out, e)
 	}
 	return out
-}
-
-// globRegexp compiles a glob pattern (* ? [...]) into a regular expression
-// that matches whole strings, newlines included. An empty pattern matches
-// everything.
-func globRegexp(pattern string) (*regexp.Regexp, error) {
-	if pattern == "" {
-		pattern = "*"
-	}
-	var b strings.Builder
-	b.WriteString(`(?s)\A`)
-	p := []rune(pattern)
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; c {
-		case '*':
-			b.WriteString(`.*`)
-		case '?':
-			b.WriteString(`.`)
-		case '[':
-			// A class: up to the next ], a ] right after [ (or [^) being
-			// part of it.
-			j := i + 1
-			if j < len(p) && p[j] == '^' {
-				j++
-			}
-			if j < len(p) && p[j] == ']' {
-				j++
-			}
-			for j < len(p) && p[j] != ']' {
-				j++
-			}
-			if j >= len(p) {
-				b.WriteString(`\[`)
-				continue
-			}
-			class := string(p[i+1 : j])
-			b.WriteByte('[')
-			if rest, ok := strings.CutPrefix(class, "^"); ok {
-				b.WriteByte('^')
-				class = rest
-			}
-			b.WriteString(strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`).Replace(class))
-			b.WriteByte(']')
-			i = j
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString(`\z`)
-	return regexp.Compile(b.String())
 }

@@ -21,7 +21,7 @@
 //   - interrupts: cancelling the context stops the cell promptly, time.Sleep
 //     included, and keeps every earlier definition;
 //   - memory: a watchdog stops a cell whose heap grows past the kernel's
-//     memory limit (see MemoryLimitEnv), before the OOM killer ends the
+//     memory limit (see sysmem.KernelLimitEnv), before the OOM killer ends the
 //     kernel;
 //   - Go semantics where yaegi v0.16 departs from them, by rewriting the
 //     source (see rewrite.go): range over an integer, per-iteration loop
@@ -65,7 +65,7 @@ import (
 // Options configures an Interp.
 type Options struct {
 	// MemoryLimit is the heap size, in bytes, past which a running cell
-	// is stopped with a MemoryLimitExceeded error (see MemoryLimitEnv).
+	// is stopped with a MemoryLimitExceeded error (see sysmem.KernelLimitEnv).
 	// 0 means the default: $PERFNB_KERNEL_MEMORY_LIMIT, else half of the
 	// machine's memory; a negative value turns the guard off.
 	MemoryLimit int64

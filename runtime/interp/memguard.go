@@ -14,21 +14,6 @@ import (
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
-// MemoryLimitEnv names the environment variable that sets the kernel's own
-// memory limit for interpreted cells, in bytes or with a KiB, MiB or GiB
-// suffix ("8GiB"; see sysmem.ParseSize), or "off". Without it the limit is
-// half of the machine's memory (or of the cgroup's limit, when that is
-// lower).
-//
-// The limit guards the kernel process, where cells run interpreted: it is
-// the soft limit of Go's garbage collector (debug.SetMemoryLimit, unless
-// GOMEMLIMIT is set), and a watchdog stops a running cell whose heap grows
-// past it, with a MemoryLimitExceeded error, before the operating system's
-// OOM killer ends the kernel. It does not apply to the magics' child
-// processes (see runtime/native's PERFNB_MEMORY_LIMIT), nor to goroutines
-// that keep allocating after their cell has ended.
-const MemoryLimitEnv = "PERFNB_KERNEL_MEMORY_LIMIT"
-
 // memoryPoll is how often the watchdog reads the heap's size.
 const memoryPoll = 10 * time.Millisecond
 
@@ -43,7 +28,7 @@ type memGuard struct {
 func newMemGuard(limit int64) (*memGuard, error) {
 	if limit == 0 {
 		var err error
-		if limit, err = sysmem.DefaultLimit(MemoryLimitEnv, sysmem.HalfOfTotal); err != nil {
+		if limit, err = sysmem.DefaultLimit(sysmem.KernelLimitEnv, sysmem.HalfOfTotal); err != nil {
 			return nil, err
 		}
 	}
@@ -87,7 +72,7 @@ type memoryError struct {
 func (e *memoryError) Error() string {
 	return fmt.Sprintf("the cell was stopped: the kernel's heap reached %s, past its memory limit of %s "+
 		"(set %s to change it); everything defined before the cell is kept",
-		sysmem.FormatBytes(float64(e.heap)), sysmem.FormatBytes(float64(e.limit)), MemoryLimitEnv)
+		sysmem.FormatBytes(float64(e.heap)), sysmem.FormatBytes(float64(e.limit)), sysmem.KernelLimitEnv)
 }
 
 // kernelError is the cell's error.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 func TestMemoryGuard(t *testing.T) {
@@ -47,19 +48,19 @@ func TestMemoryGuard(t *testing.T) {
 }
 
 func TestMemoryLimitFromEnvironment(t *testing.T) {
-	t.Setenv(MemoryLimitEnv, "off")
+	t.Setenv(sysmem.KernelLimitEnv, "off")
 	if g, err := newMemGuard(0); g != nil || err != nil {
 		t.Errorf("off: guard %v, err %v; want none", g, err)
 	}
-	t.Setenv(MemoryLimitEnv, "3GiB")
+	t.Setenv(sysmem.KernelLimitEnv, "3GiB")
 	if g, err := newMemGuard(0); err != nil || g == nil || g.limit != 3<<30 {
 		t.Errorf("3GiB: guard %+v, err %v", g, err)
 	}
-	t.Setenv(MemoryLimitEnv, "lots")
-	if _, err := newMemGuard(0); err == nil || !strings.Contains(err.Error(), MemoryLimitEnv) {
-		t.Errorf("lots: err %v, want one naming %s", err, MemoryLimitEnv)
+	t.Setenv(sysmem.KernelLimitEnv, "lots")
+	if _, err := newMemGuard(0); err == nil || !strings.Contains(err.Error(), sysmem.KernelLimitEnv) {
+		t.Errorf("lots: err %v, want one naming %s", err, sysmem.KernelLimitEnv)
 	}
-	t.Setenv(MemoryLimitEnv, "")
+	t.Setenv(sysmem.KernelLimitEnv, "")
 	if g, err := newMemGuard(0); err != nil || g == nil || g.limit < 1<<20 {
 		t.Errorf("default: guard %+v, err %v", g, err)
 	}

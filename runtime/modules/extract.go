@@ -3,50 +3,65 @@ package modules
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/traefik/yaegi/extract"
+
+	"github.com/perfnb/perfnb/internal/selfexe"
 )
 
-// extractEnv names the environment variable that makes a binary linking
-// this package write the symbol table of a package and exit (see init).
-const extractEnv = "PERFNB_EXTRACT_SYMBOLS"
+// ExtractArg is the argument that asks a binary to write a package's
+// symbol table: `perfnb extract-symbols PACKAGE` (a hidden subcommand),
+// or a test binary whose TestMain hands it to ExtractMain. Options.Extractor
+// names the binary that serves it.
+const ExtractArg = "extract-symbols"
 
-// init turns the process into the symbol-table extractor when extractEnv
-// names a package: the running binary (perfnb, or a test binary) re-runs
-// itself for that, so that the table is written by the very yaegi version
-// that will read it. go/importer's source importer finds packages from
-// the current directory and the environment (GOWORK), which the extractor
-// gets for itself in its own process.
-func init() {
-	path := os.Getenv(extractEnv)
-	if path == "" {
-		return
-	}
-	e := &extract.Extractor{Dest: "main"}
-	_, err := e.Extract(path, "", os.Stdout)
+// SelfExtractor is the Extractor of Options for this executable, which
+// must serve ExtractArg (perfnb does; a test binary does when its TestMain
+// calls ExtractMain): the symbol table is then written by the very yaegi
+// version that will read it, with no download and no tool to install.
+func SelfExtractor() ([]string, error) {
+	self, err := selfexe.Path()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return nil, err
 	}
-	os.Exit(0)
+	return []string{self, ExtractArg}, nil
 }
 
-// extract writes the symbol table of the package at path into dir, with
-// yaegi's extract, run in a child process in dir.
-func (n *Notebook) extract(ctx context.Context, dir, path string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding perfnb's executable to extract the symbols of %s: %w", path, err)
+// ExtractMain is the main function of ExtractArg: it writes the symbol
+// table of the package that args name (one import path) to w, with
+// yaegi's extract. go/importer's source importer, which extract uses,
+// finds the package from the current directory and the environment
+// (GOWORK): the caller runs it in a process of its own, in the right
+// directory.
+func ExtractMain(args []string, w io.Writer) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: %s IMPORT_PATH", ExtractArg)
 	}
-	cmd := n.command(ctx, dir, append(n.Env(n.workPath()), extractEnv+"="+path), "")
-	cmd.Path, cmd.Args = self, []string{self}
+	e := &extract.Extractor{Dest: "main"}
+	_, err := e.Extract(args[0], "", w)
+	return err
+}
+
+// errNoExtractor is why no plugin is built when Options.Extractor is nil.
+var errNoExtractor = errors.New("no symbol extractor (Options.Extractor) was given")
+
+// extract writes the symbol table of the package at path into dir, with
+// the Extractor run in a child process in dir.
+func (n *Notebook) extract(ctx context.Context, dir, path string) error {
+	if len(n.extractor) == 0 {
+		return errNoExtractor
+	}
+	cmd := n.command(ctx, dir, n.Env(n.workPath()), "")
+	cmd.Path, cmd.Args = n.extractor[0], append(append([]string(nil), n.extractor...), path)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("extracting the symbols of %s was interrupted: %w", path, context.Canceled)

@@ -55,23 +55,29 @@ type Options struct {
 	// Environ is the environment the go command starts from; nil means
 	// os.Environ().
 	Environ []string
+	// Extractor is the command, with its first arguments, that writes
+	// the symbol table of the package its last argument names on its
+	// standard output (see ExtractArg and SelfExtractor). Nil means no
+	// plugins: interpreted cells read a package's source instead.
+	Extractor []string
 }
 
 // Notebook is the module context of one notebook. Its methods are safe for
 // concurrent use; go commands that change the notebook's module run one at
 // a time.
 type Notebook struct {
-	folder   string
-	dir      string // the state directory
-	goCmd    string
-	version  string   // the toolchain's version, "1.26.8"
-	goVer    string   // the toolchain's GOVERSION, "go1.26.8"
-	proxy    string   // GOPROXY
-	modCache string   // GOMODCACHE
-	environ  []string // the user's environment
-	userMod  string   // the user's module directory ("" outside any module)
-	userPath string   // its module path
-	userWork string   // the user's go.work ("" when none)
+	folder    string
+	dir       string // the state directory
+	goCmd     string
+	version   string   // the toolchain's version, "1.26.8"
+	goVer     string   // the toolchain's GOVERSION, "go1.26.8"
+	proxy     string   // GOPROXY
+	modCache  string   // GOMODCACHE
+	environ   []string // the user's environment
+	userMod   string   // the user's module directory ("" outside any module)
+	userPath  string   // its module path
+	userWork  string   // the user's go.work ("" when none)
+	extractor []string // Options.Extractor
 
 	initMu  sync.Mutex // guards located and the fields locate sets
 	located bool       // locate and populate succeeded
@@ -101,7 +107,7 @@ func Open(ctx context.Context, opts Options) (*Notebook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding the notebook's folder: %w", err)
 	}
-	n := &Notebook{folder: folder, environ: opts.Environ, shown: map[string]bool{}, packages: map[string]*Package{}, natives: map[string]*NativeOnlyError{}}
+	n := &Notebook{folder: folder, environ: opts.Environ, extractor: opts.Extractor, shown: map[string]bool{}, packages: map[string]*Package{}, natives: map[string]*NativeOnlyError{}}
 	if n.environ == nil {
 		n.environ = os.Environ()
 	}

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,29 @@ import (
 	yaegi "github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 )
+
+// TestMain serves ExtractArg, so that the test binary is the symbol
+// extractor of the plugins its tests build, as perfnb is the kernel's.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == ExtractArg {
+		if err := ExtractMain(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// selfExtractor is the Extractor of the tests' notebooks: this binary.
+func selfExtractor(t *testing.T) []string {
+	t.Helper()
+	x, err := SelfExtractor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
 
 // writeFiles writes files (path relative to dir: content) below dir.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -55,7 +79,7 @@ func openLab(t *testing.T, env []string) (*Notebook, string) {
 	t.Helper()
 	root := t.TempDir()
 	writeFiles(t, root, lab)
-	n, err := Open(context.Background(), Options{Folder: filepath.Join(root, "notebooks"), StateDir: t.TempDir(), Environ: env})
+	n, err := Open(context.Background(), Options{Folder: filepath.Join(root, "notebooks"), StateDir: t.TempDir(), Environ: env, Extractor: selfExtractor(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,5 +298,34 @@ func TestGenericNames(t *testing.T) {
 	want := map[string]bool{"Map": true, "Stack": true}
 	if len(got) != len(want) || !got["Map"] || !got["Stack"] {
 		t.Errorf("genericNames = %v, want %v", got, want)
+	}
+}
+
+func TestNoExtractorMeansSource(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, lab)
+	n, err := Open(context.Background(), Options{Folder: filepath.Join(root, "notebooks"), StateDir: t.TempDir(), Environ: offline()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := n.Import(context.Background(), "example.test/lab/sum", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Symbols != nil || !strings.Contains(p.Why, "no symbol extractor") {
+		t.Errorf("without an Extractor: symbols %v, why %q; want the source, and why", p.Symbols != nil, p.Why)
+	}
+}
+
+func TestExtractMain(t *testing.T) {
+	var out strings.Builder
+	if err := ExtractMain([]string{"strings"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"Builder"`) {
+		t.Errorf("the symbol table of strings has no Builder:\n%.300s", out.String())
+	}
+	if err := ExtractMain(nil, &out); err == nil {
+		t.Error("ExtractMain without a package: no usage error")
 	}
 }

@@ -79,6 +79,9 @@ func (h host) check(toolchain string, pkgs []*listed) error {
 // plugin builds a Go plugin holding the symbol table of the last package
 // of pkgs, loads it and returns its symbols.
 func (n *Notebook) plugin(ctx context.Context, pkgs []*listed, progress io.Writer) (map[string]map[string]reflect.Value, error) {
+	if len(n.extractor) == 0 {
+		return nil, errNoExtractor
+	}
 	h := thisHost()
 	if err := h.check(n.goVer, pkgs); err != nil {
 		return nil, err

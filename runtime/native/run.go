@@ -24,7 +24,7 @@ import (
 const DefaultOutputLimit = 1 << 20
 
 // MemoryLimitEnv names the environment variable that sets the children's
-// memory limit: a size as sysmem.ParseSize reads it ("512MiB", "2GiB"; a
+// memory limit: a size as bytesize.Parse reads it ("512MiB", "2GiB"; a
 // number without a unit is bytes), or "off". Without it, a child may use
 // half of the memory available when it starts.
 //

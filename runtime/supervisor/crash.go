@@ -6,10 +6,10 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
-	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
@@ -34,10 +34,14 @@ type death struct {
 // memory limit), Go's crash report on its standard error, or its exit
 // status.
 func diagnose(w *worker, limit uint64) death {
+	if w.broke != nil {
+		return death{kind: protocol.FatalError, cause: fmt.Sprintf(
+			"the interpreter process broke its protocol with the kernel (%v; did a cell write to the kernel's pipes?) and was stopped", w.broke)}
+	}
 	if rss := w.memKill.Load(); rss > 0 {
 		return death{kind: protocol.MemoryLimitExceeded, cause: fmt.Sprintf(
 			"the interpreter process used %s of memory, past the kernel's memory limit of %s by more than an eighth (set %s to change it), and was stopped",
-			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), interp.MemoryLimitEnv)}
+			sysmem.FormatBytes(float64(rss)), sysmem.FormatBytes(float64(limit)), sysmem.KernelLimitEnv)}
 	}
 	d := death{kind: protocol.FatalError}
 	report := w.report.String()
@@ -110,4 +114,56 @@ func (d death) cellError(count int, notes []string) *protocol.Error {
 	}
 	tb = append(tb, notes...)
 	return protocol.NewError(d.kind, value, tb...)
+}
+
+// crashLog keeps what the worker writes on its standard error: the first
+// crashHead bytes, where Go's crash report says what happened, and the
+// last crashTail, where the crashing goroutine's stack ends a report of
+// thousands of goroutines. Writes cost what they write, however long the
+// report.
+type crashLog struct {
+	mu      sync.Mutex
+	head    []byte
+	tail    []byte // the last crashTail bytes after head, up to twice that before it is compacted
+	dropped int64  // bytes between head and tail
+}
+
+const (
+	crashHead = 64 << 10
+	crashTail = 1 << 20
+)
+
+func newCrashLog() *crashLog { return &crashLog{} }
+
+func (l *crashLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(p)
+	if room := crashHead - len(l.head); room > 0 {
+		k := min(room, len(p))
+		l.head = append(l.head, p[:k]...)
+		p = p[k:]
+	}
+	l.tail = append(l.tail, p...)
+	if over := len(l.tail) - crashTail; over > crashTail {
+		l.dropped += int64(over)
+		l.tail = append(l.tail[:0], l.tail[over:]...)
+	}
+	return n, nil
+}
+
+// String returns the head and the tail, with what was left out between
+// them noted.
+func (l *crashLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tail := l.tail
+	dropped := l.dropped
+	if over := len(tail) - crashTail; over > 0 {
+		tail, dropped = tail[over:], dropped+int64(over)
+	}
+	if dropped == 0 {
+		return string(l.head) + string(tail)
+	}
+	return fmt.Sprintf("%s\n[… %d bytes …]\n%s", l.head, dropped, tail)
 }

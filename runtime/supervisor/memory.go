@@ -3,7 +3,6 @@ package supervisor
 import (
 	"time"
 
-	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
@@ -34,14 +33,14 @@ func watchMemory(w *worker, limit uint64) {
 }
 
 // memoryLimit returns the kernel's memory limit (limit when set, else
-// interp.MemoryLimitEnv's or the default), which the worker applies
+// sysmem.KernelLimitEnv's or the default), which the worker applies
 // softly to its own heap (a cell that grows past it is stopped, its state
 // kept), and the resident memory past which the supervisor kills the
 // worker: the limit and an eighth, plus 64 MiB, so that the soft limit
 // acts first. 0, 0 means no limit.
 func memoryLimit(limit int64) (soft, hard uint64, err error) {
 	if limit == 0 {
-		if limit, err = sysmem.DefaultLimit(interp.MemoryLimitEnv, sysmem.HalfOfTotal); err != nil {
+		if limit, err = sysmem.DefaultLimit(sysmem.KernelLimitEnv, sysmem.HalfOfTotal); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -44,7 +46,7 @@ const orphanGrace = 2 * time.Second
 // request is a request read by the worker, with the context of an
 // execution (cancelled by an interrupt).
 type request struct {
-	m      *message
+	f      *frame
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -59,7 +61,7 @@ type server struct {
 
 	mu     sync.Mutex
 	runs   map[uint64]context.CancelFunc // executions that have not ended
-	inputs map[uint64]chan *message      // input requests waiting for a reply
+	inputs map[uint64]chan inputReply    // input requests waiting for a reply
 	nextIn uint64
 }
 
@@ -74,11 +76,11 @@ func Serve(sess Session, in io.Reader, out io.Writer) error {
 		sess:   sess,
 		enc:    newEncoder(out),
 		runs:   map[uint64]context.CancelFunc{},
-		inputs: map[uint64]chan *message{},
+		inputs: map[uint64]chan inputReply{},
 	}
 	reqs := make(chan request, 16)
 	go s.read(newDecoder(in), reqs)
-	if err := s.enc.send(&message{Op: opReady}, false); err != nil {
+	if err := s.enc.send(opReady, 0, nil, false); err != nil {
 		return err
 	}
 	for r := range reqs {
@@ -95,35 +97,39 @@ func Serve(sess Session, in io.Reader, out io.Writer) error {
 func (s *server) read(dec *decoder, reqs chan<- request) {
 	defer close(reqs)
 	for {
-		m, err := dec.next()
+		f, err := dec.next()
 		if err != nil {
 			s.cancelAll()
 			time.AfterFunc(orphanGrace, func() { os.Exit(1) })
 			return
 		}
-		switch m.Op {
+		switch f.op {
 		case opInterrupt:
 			s.mu.Lock()
-			if cancel := s.runs[m.Seq]; cancel != nil {
+			if cancel := s.runs[f.seq]; cancel != nil {
 				cancel()
 			}
 			s.mu.Unlock()
 		case opInputReply:
+			var r inputReply
+			if err := f.decode(&r); err != nil {
+				r.Err = err.Error()
+			}
 			s.mu.Lock()
-			ch := s.inputs[m.Seq]
-			delete(s.inputs, m.Seq)
+			ch := s.inputs[f.seq]
+			delete(s.inputs, f.seq)
 			s.mu.Unlock()
 			if ch != nil {
-				ch <- m
+				ch <- r
 			}
 		case opExecute:
 			ctx, cancel := context.WithCancel(context.Background())
 			s.mu.Lock()
-			s.runs[m.Seq] = cancel
+			s.runs[f.seq] = cancel
 			s.mu.Unlock()
-			reqs <- request{m: m, ctx: ctx, cancel: cancel}
+			reqs <- request{f: f, ctx: ctx, cancel: cancel}
 		default:
-			reqs <- request{m: m, ctx: context.Background(), cancel: func() {}}
+			reqs <- request{f: f, ctx: context.Background(), cancel: func() {}}
 		}
 	}
 }
@@ -138,74 +144,144 @@ func (s *server) cancelAll() {
 
 // handle answers one request; it reports whether the worker is to end.
 func (s *server) handle(r request) (stop bool) {
-	m := r.m
-	reply := &message{Op: opReply, Seq: m.Seq}
-	switch m.Op {
+	f := r.f
+	var reply any
+	var err error
+	switch f.op {
 	case opExecute:
-		res := s.sess.Execute(r.ctx, *m.Request, &relay{s: s, seq: m.Seq})
-		r.cancel()
-		s.mu.Lock()
-		delete(s.runs, m.Seq)
-		s.mu.Unlock()
-		reply.Result = &res
-		s.addDecls(reply)
-		s.addValues(reply)
+		s.execute(r)
+		return false
 	case opValues:
-		if vk, ok := s.sess.(valueKeeper); ok {
-			reply.Restored, reply.Failed = vk.RestoreValues(m.Values)
-		}
-		s.sentValues = ""
-		s.addValues(reply)
+		reply, err = s.values(f)
 	case opRestore:
-		errs := s.sess.Restore(r.ctx, m.Decls)
-		for _, err := range errs {
-			reply.Failed = append(reply.Failed, err.Error())
-		}
-		s.sent = nil
-		s.addDecls(reply)
-	case opComplete:
-		c := s.sess.Complete(m.Code, m.Cursor)
-		reply.Completion = &c
-	case opInspect:
-		in := s.sess.Inspect(m.Code, m.Cursor, m.Detail)
-		reply.Inspection = &in
-	case opIsComplete:
-		c := s.sess.IsComplete(m.Code)
-		reply.Completeness = &c
+		reply, err = s.restore(r)
+	case opComplete, opInspect, opIsComplete:
+		reply, err = s.code(f)
 	case opShutdown:
-		if err := s.sess.Shutdown(m.Restart); err != nil {
-			reply.Err = err.Error()
+		var req shutdownRequest
+		err = f.decode(&req)
+		var e errorReply
+		if err == nil {
+			if serr := s.sess.Shutdown(req.Restart); serr != nil {
+				e.Err = serr.Error()
+			}
 		}
-		stop = true
+		reply, stop = e, true
 	default:
-		reply.Err = "unknown request " + m.Op
+		err = fmt.Errorf("unknown request %.20q", f.op)
 	}
-	if err := s.enc.send(reply, false); err != nil && reply.Result != nil {
-		// A value JSON cannot carry (user_expressions, metadata): fail the
-		// cell with why, rather than leave the kernel waiting.
-		reply.Result = &protocol.ExecuteResult{Error: protocol.NewError(protocol.Generic, err.Error(), err.Error())}
-		_ = s.enc.send(reply, false)
+	if err != nil {
+		reply = errorReply{Err: err.Error()}
 	}
+	_ = s.enc.send(opReply, f.seq, reply, false)
 	return stop
 }
 
-// addDecls puts the declarations in force into reply when they changed
+// execute runs a cell and answers with its result and the state it left.
+func (s *server) execute(r request) {
+	var req executeRequest
+	reply := &executeReply{}
+	if err := r.f.decode(&req); err != nil {
+		reply.Result.Error = protocol.NewError(protocol.Generic, err.Error())
+	} else {
+		reply.Result = s.sess.Execute(r.ctx, req.Request, &relay{s: s, seq: r.f.seq})
+	}
+	r.cancel()
+	s.mu.Lock()
+	delete(s.runs, r.f.seq)
+	s.mu.Unlock()
+	s.addDecls(&reply.state)
+	s.addValues(&reply.state)
+	s.sendExecuteReply(r.f.seq, reply)
+}
+
+// sendExecuteReply sends reply, cut down until it can be sent: without
+// the state when that is too large (reported again after the next cell),
+// with a notice in place of a value too large, or with the error that
+// kept it from being sent (a value JSON cannot carry, in user_expressions
+// or metadata), rather than leave the kernel waiting.
+func (s *server) sendExecuteReply(seq uint64, reply *executeReply) {
+	err := s.enc.send(opReply, seq, reply, false)
+	if errors.Is(err, errTooLong) && (reply.Changed || reply.Saved) {
+		reply.state = state{}
+		s.sent, s.sentValues = nil, ""
+		(&relay{s: s, seq: seq}).Stream("stderr", "warning: the definitions and values of the notebook are too large to hand to the kernel; "+
+			"if the interpreter process ends, the kernel restores those it was handed last\n")
+		err = s.enc.send(opReply, seq, reply, false)
+	}
+	if errors.Is(err, errTooLong) && reply.Result.Data != nil {
+		reply.Result.Data = protocol.Bundle{"text/plain": fmt.Sprintf("[the cell's value is not shown: %v]", errTooLong)}
+		reply.Result.Metadata = nil
+		err = s.enc.send(opReply, seq, reply, false)
+	}
+	if err != nil && !s.enc.failed() {
+		reply.Result = protocol.ExecuteResult{Error: protocol.NewError(protocol.Generic, err.Error(), err.Error())}
+		_ = s.enc.send(opReply, seq, reply, false)
+	}
+}
+
+// values gives the variables the values of a values request.
+func (s *server) values(f *frame) (any, error) {
+	var req valuesRequest
+	if err := f.decode(&req); err != nil {
+		return nil, err
+	}
+	reply := &valuesReply{}
+	if vk, ok := s.sess.(valueKeeper); ok {
+		reply.Restored, reply.Failed = vk.RestoreValues(req.Values)
+	}
+	s.sentValues = ""
+	s.addValues(&reply.state)
+	return reply, nil
+}
+
+// restore restores the declarations of a restore request.
+func (s *server) restore(r request) (any, error) {
+	var req restoreRequest
+	if err := r.f.decode(&req); err != nil {
+		return nil, err
+	}
+	reply := &restoreReply{}
+	for _, err := range s.sess.Restore(r.ctx, req.Decls) {
+		reply.Failed = append(reply.Failed, err.Error())
+	}
+	s.sent = nil
+	s.addDecls(&reply.state)
+	return reply, nil
+}
+
+// code answers a complete, inspect or is_complete request.
+func (s *server) code(f *frame) (any, error) {
+	var req codeRequest
+	if err := f.decode(&req); err != nil {
+		return nil, err
+	}
+	switch f.op {
+	case opComplete:
+		return s.sess.Complete(req.Code, req.Cursor), nil
+	case opInspect:
+		return s.sess.Inspect(req.Code, req.Cursor, req.Detail), nil
+	}
+	return s.sess.IsComplete(req.Code), nil
+}
+
+// addDecls puts the declarations in force into st when they changed
 // since they were last reported.
-func (s *server) addDecls(reply *message) {
+func (s *server) addDecls(st *state) {
 	d := s.sess.Decls()
 	if s.sent != nil && reflect.DeepEqual(d, s.sent) {
 		return
 	}
 	s.sent = d
-	reply.Decls, reply.Changed = d, true
+	st.Decls, st.Changed = d, true
 	if d == nil {
 		s.sent = []cell.Decl{}
 	}
 }
 
-// addValues puts the variables' values into reply when they changed since
+// addValues puts the variables' values into st when they changed since
 // they were last reported.
-func (s *server) addValues(reply *message) {
+func (s *server) addValues(st *state) {
 	vk, ok := s.sess.(valueKeeper)
 	if !ok {
 		return
@@ -223,7 +299,7 @@ func (s *server) addValues(reply *message) {
 		return
 	}
 	s.sentValues = key.String()
-	reply.Values, reply.Skipped, reply.Saved = saved, skipped, true
+	st.Values, st.Skipped, st.Saved = saved, skipped, true
 }
 
 // relay is the Publisher of one execution in the worker: it turns every
@@ -233,33 +309,46 @@ type relay struct {
 	seq uint64
 }
 
+// Stream sends text, in pieces of at most maxStreamPiece bytes cut
+// between characters.
 func (p *relay) Stream(name, text string) {
-	if text != "" {
-		_ = p.s.enc.send(&message{Op: opStream, Seq: p.seq, Name: name, Text: text}, true)
+	for len(text) > 0 {
+		n := len(text)
+		if n > maxStreamPiece {
+			n = maxStreamPiece
+			for n > maxStreamPiece-utf8.UTFMax && !utf8.RuneStart(text[n]) {
+				n--
+			}
+		}
+		if p.s.enc.send(opStream, p.seq, streamOutput{Name: name, Text: text[:n]}, true) != nil {
+			return
+		}
+		text = text[n:]
 	}
 }
 
 func (p *relay) Display(data protocol.Bundle, metadata map[string]any, displayID string) {
-	p.output(&message{Op: opDisplay, Seq: p.seq, Data: data, Metadata: metadata, DisplayID: displayID})
+	p.output(opDisplay, displayOutput{Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
 func (p *relay) UpdateDisplay(data protocol.Bundle, metadata map[string]any, displayID string) {
-	p.output(&message{Op: opUpdate, Seq: p.seq, Data: data, Metadata: metadata, DisplayID: displayID})
+	p.output(opUpdate, displayOutput{Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
 func (p *relay) ClearOutput(wait bool) {
-	p.output(&message{Op: opClear, Seq: p.seq, Wait: wait})
+	p.output(opClear, clearOutput{Wait: wait})
 }
 
-// output sends m; a bundle that cannot be encoded is reported on stderr.
-func (p *relay) output(m *message) {
-	if err := p.s.enc.send(m, false); err != nil {
+// output sends an output; one that cannot be sent (a bundle JSON cannot
+// carry, or too large) is reported on stderr.
+func (p *relay) output(op string, body any) {
+	if err := p.s.enc.send(op, p.seq, body, false); err != nil {
 		p.Stream("stderr", err.Error()+"\n")
 	}
 }
 
 func (p *relay) Input(ctx context.Context, prompt string, password bool) (string, error) {
-	ch := make(chan *message, 1)
+	ch := make(chan inputReply, 1)
 	p.s.mu.Lock()
 	p.s.nextIn++
 	id := p.s.nextIn
@@ -270,7 +359,7 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 		delete(p.s.inputs, id)
 		p.s.mu.Unlock()
 	}()
-	if err := p.s.enc.send(&message{Op: opInput, Seq: id, Prompt: prompt, Password: password}, false); err != nil {
+	if err := p.s.enc.send(opInput, id, inputRequest{Prompt: prompt, Password: password}, false); err != nil {
 		return "", err
 	}
 	select {
@@ -303,10 +392,13 @@ const MaxStack = 256 << 20
 // and ends the process.
 func ServeProcess(sess Session) error {
 	debug.SetMaxStack(MaxStack)
-	in := os.NewFile(3, "requests")
-	out := os.NewFile(4, "answers")
-	if _, err := in.Stat(); err != nil {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(3, &st); err != nil {
 		return errors.New("the interpreter process is started by perfnb kernel, with its pipes")
+	}
+	in, out, err := takePipes()
+	if err != nil {
+		return fmt.Errorf("the interpreter process cannot set its pipes up: %w", err)
 	}
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)

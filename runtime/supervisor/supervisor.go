@@ -4,19 +4,27 @@
 // The kernel process holds the sockets and the protocol; a Supervisor is
 // its protocol.Interpreter. It starts a worker process (perfnb worker, which
 // calls Serve with a runtime/session.Session) and relays every call to it
-// over a pipe: requests on the worker's file descriptor 3, answers and the
-// cell's outputs on its descriptor 4, one JSON message per line. The
-// worker's standard error is kept: when Go's runtime ends the process (a
-// stack overflow, concurrent map writes, running out of memory, a fault,
-// a panic in a callback), its report there says why.
+// over pipes: requests on the worker's file descriptor 3, answers and the
+// cell's outputs on its descriptor 4, one message per line (protocol.go),
+// none longer than 128 MiB; the worker moves both pipes to close-on-exec
+// descriptors before any cell runs, so that no process it starts inherits
+// them. The worker's standard error is kept (its first 64 KiB and its
+// last MiB): when Go's runtime ends the process (a stack overflow,
+// concurrent map writes, running out of memory, a fault, a panic in a
+// callback), its report there says why. The worker's death is noticed
+// when the process exits, whatever still holds its pipes.
 //
 // When the worker dies during a cell, the cell fails with an error naming
 // the cause (FatalError, or MemoryLimitExceeded), a fresh worker is
-// started, and the declarations in force, which the worker reports after
-// every execution that changed them, are restored in it quietly; the
-// cell's traceback says what could not be restored. A worker that dies
-// while idle is replaced at once, and the death is reported on the last
-// cell's output and on the next one.
+// started, and the declarations in force and the variables' values, which
+// the worker reports after every execution that changed them, are
+// restored in it quietly; the cell's traceback says what could not be
+// restored. If no worker can be started then, the kernel keeps them and
+// restores them in the worker it starts at the next request. A worker
+// that dies while idle is replaced at once, and the death is reported on
+// the last cell's output and on the next one. A worker that breaks the
+// protocol (a message too long or malformed: only a cell writing to its
+// pipes does that) is stopped, as if it had crashed.
 package supervisor
 
 import (
@@ -24,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -32,6 +39,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/selfexe"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -50,6 +58,8 @@ const (
 	// initialiser that never returns must not keep the kernel from
 	// accepting cells.
 	restoreTimeout = 30 * time.Second
+	// callTimeout is Supervisor.callTimeout.
+	callTimeout = 10 * time.Second
 )
 
 // Options configures a Supervisor.
@@ -64,7 +74,7 @@ type Options struct {
 	// stops a cell whose heap passes it, and is killed when its resident
 	// memory passes it by an eighth (its cell failing with
 	// MemoryLimitExceeded). 0 means the default (see
-	// interp.MemoryLimitEnv); negative, no limit.
+	// sysmem.KernelLimitEnv); negative, no limit.
 	MemoryLimit int64
 	// Log receives the worker's standard error (crash reports included),
 	// and its standard output; nil discards them.
@@ -77,6 +87,9 @@ type Supervisor struct {
 	opts      Options
 	limit     uint64 // the kernel's memory limit, in bytes; 0 for none
 	threshold uint64 // resident bytes past which the worker is killed
+	// callTimeout bounds how long a completion, an inspection or an
+	// is_complete request holds the shell.
+	callTimeout time.Duration
 
 	mu       sync.Mutex // held by every call: one request at a time
 	w        *worker
@@ -90,6 +103,10 @@ type Supervisor struct {
 	skipped    []string
 	notice     string // a death while idle, to report on the next cell
 	deaths     int    // deaths since a cell last ran to its end
+	// unrestored says that the declarations and values were not given to
+	// a worker since the last one died (starting one failed): the next
+	// worker started gets them.
+	unrestored bool
 	closed     bool
 	seq        uint64
 
@@ -106,35 +123,20 @@ var _ protocol.Interpreter = (*Supervisor)(nil)
 // the background while the kernel sets up its sockets.
 func New(opts Options) (*Supervisor, error) {
 	if opts.Command == nil {
-		exe, err := executable()
+		exe, err := selfexe.Path()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("starting the interpreter process: %w", err)
 		}
 		opts.Command = func() *exec.Cmd { return exec.Command(exe, "worker") }
 	}
 	// A limit that cannot be read is the interpreter's to report, on every
 	// cell, as it starts with the same setting; the kernel still serves.
 	limit, threshold, _ := memoryLimit(opts.MemoryLimit)
-	s := &Supervisor{opts: opts, limit: limit, threshold: threshold}
+	s := &Supervisor{opts: opts, limit: limit, threshold: threshold, callTimeout: callTimeout}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.start()
 	return s, s.startErr
-}
-
-// executable returns the path that starts this program again: on Linux
-// /proc/self/exe, which still works after the file has been replaced (a
-// rebuild while the kernel runs), else os.Executable.
-func executable() (string, error) {
-	const self = "/proc/self/exe"
-	if _, err := os.Stat(self); err == nil {
-		return self, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("finding perfnb's executable to start the interpreter process: %w", err)
-	}
-	return exe, nil
 }
 
 // start starts a fresh worker (s.mu held).
@@ -195,6 +197,13 @@ func (s *Supervisor) ready() (*worker, error) {
 	if s.w != nil && !s.w.alive() {
 		s.idleDeath(s.w)
 	}
+	if s.w == nil && s.unrestored {
+		notes := strings.Join(s.restart(false), "\n")
+		if s.w == nil || s.unrestored {
+			return nil, errors.New(strings.TrimPrefix(notes, "note: "))
+		}
+		s.notice += notes + "\n"
+	}
 	if s.w == nil {
 		s.start()
 		if s.startErr != nil {
@@ -226,6 +235,7 @@ func (s *Supervisor) restart(idle bool) []string {
 	if idle {
 		s.deaths++
 	}
+	s.unrestored = true
 	for {
 		if s.closing.Load() {
 			return nil
@@ -241,11 +251,11 @@ func (s *Supervisor) restart(idle bool) []string {
 		}
 		s.start()
 		if s.startErr != nil {
-			return []string{fmt.Sprintf("note: %v", s.startErr)}
+			return []string{fmt.Sprintf("note: %v; %s", s.startErr, keptNote)}
 		}
 		w, err := s.ready()
 		if err != nil {
-			return []string{fmt.Sprintf("note: %v", err)}
+			return []string{fmt.Sprintf("note: %v; %s", err, keptNote)}
 		}
 		rep := restoreReport{decls: decls, lost: lost}
 		rep.failed, err = s.restore(w, decls)
@@ -253,11 +263,16 @@ func (s *Supervisor) restart(idle bool) []string {
 			err = s.restoreValues(w, &rep)
 		}
 		if err == nil {
+			s.unrestored = false
 			return restoreNotes(rep)
 		}
 		s.deaths = max(s.deaths, 1) + 1 // died restoring
 	}
 }
+
+// keptNote says what happens to the state when no worker could be
+// started.
+const keptNote = "the kernel keeps the definitions and the variables' values, and restores them in the next interpreter process it starts (at the next request)"
 
 // restore sends decls to w and returns the declarations that failed.
 func (s *Supervisor) restore(w *worker, decls []cell.Decl) ([]string, error) {
@@ -265,8 +280,8 @@ func (s *Supervisor) restore(w *worker, decls []cell.Decl) ([]string, error) {
 		s.decls = nil
 		return nil, nil
 	}
-	r, err := s.callRestoring(w, &message{Op: opRestore, Decls: decls})
-	if err != nil {
+	var r restoreReply
+	if err := s.callRestoring(w, opRestore, restoreRequest{Decls: decls}, &r); err != nil {
 		return nil, err
 	}
 	if r.Changed {
@@ -295,8 +310,8 @@ func (s *Supervisor) restoreValues(w *worker, rep *restoreReport) error {
 	if len(s.values) == 0 {
 		return nil
 	}
-	r, err := s.callRestoring(w, &message{Op: opValues, Values: s.values})
-	if err != nil {
+	var r valuesReply
+	if err := s.callRestoring(w, opValues, valuesRequest{Values: s.values}, &r); err != nil {
 		return err
 	}
 	if r.Saved {
@@ -306,14 +321,13 @@ func (s *Supervisor) restoreValues(w *worker, rep *restoreReport) error {
 	return nil
 }
 
-// callRestoring sends m, a request of a restart, to w and waits for its
-// answer, killing w if it takes longer than restoreTimeout.
-func (s *Supervisor) callRestoring(w *worker, m *message) (*message, error) {
+// callRestoring sends request op, a request of a restart, to w and
+// decodes its answer, killing w if it takes longer than restoreTimeout.
+func (s *Supervisor) callRestoring(w *worker, op string, body, answer any) error {
 	s.seq++
-	m.Seq = s.seq
 	t := time.NewTimer(restoreTimeout)
 	defer t.Stop()
-	return w.call(m, t.C)
+	return w.call(op, s.seq, body, answer, t.C, true)
 }
 
 // restoreReport is what a restart gave the fresh interpreter.
@@ -405,7 +419,10 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 	s.seq++
 	seq := s.seq
 	w.setPublisher(ctx, pub)
-	if err := w.enc.send(&message{Op: opExecute, Seq: seq, Request: &req}, false); err != nil {
+	if err := w.enc.send(opExecute, seq, executeRequest{Request: req}, false); err != nil {
+		if !w.enc.failed() {
+			return failure(err.Error())
+		}
 		<-w.dead
 		return s.died(w, req.ExecutionCount, false)
 	}
@@ -413,29 +430,31 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 	done := ctx.Done()
 	for {
 		select {
-		case r := <-w.replies:
-			if r.Seq != seq {
+		case f := <-w.replies:
+			if f.seq != seq {
 				continue
 			}
-			s.take(r, req.ExecutionCount)
-			s.deaths = 0
-			if r.Result == nil {
-				return failure("the interpreter process sent no result")
+			var r executeReply
+			if err := f.decode(&r); err != nil {
+				return failure(err.Error())
 			}
-			return *r.Result
+			s.take(&r, req.ExecutionCount)
+			s.deaths = 0
+			return r.Result
 		case <-w.dead:
 			select {
-			case r := <-w.replies:
-				if r.Seq == seq && r.Result != nil {
-					s.take(r, req.ExecutionCount)
-					return *r.Result
+			case f := <-w.replies:
+				var r executeReply
+				if f.seq == seq && f.decode(&r) == nil {
+					s.take(&r, req.ExecutionCount)
+					return r.Result
 				}
 			default:
 			}
 			return s.died(w, req.ExecutionCount, kill != nil)
 		case <-done:
 			done = nil
-			_ = w.enc.send(&message{Op: opInterrupt, Seq: seq}, false)
+			_ = w.enc.send(opInterrupt, seq, nil, false)
 			t := time.NewTimer(interruptGrace)
 			defer t.Stop()
 			kill = t.C
@@ -449,7 +468,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 // take keeps what the reply to the execution of cell count reports of
 // the worker's state: its declarations and its variables' values, when
 // they changed.
-func (s *Supervisor) take(r *message, count int) {
+func (s *Supervisor) take(r *executeReply, count int) {
 	if r.Changed {
 		s.decls = r.Decls
 	}
@@ -477,44 +496,46 @@ func failure(value string) protocol.ExecuteResult {
 	return protocol.ExecuteResult{Error: protocol.NewError(protocol.Generic, value)}
 }
 
-// call relays a request other than execute; nil when the worker cannot
-// answer.
-func (s *Supervisor) call(m *message) *message {
+// call relays a request other than execute and decodes its answer into
+// answer; false when the worker cannot answer, or does not within
+// callTimeout (the request is then abandoned: the shell must not wait on
+// a worker that is slow to answer a completion).
+func (s *Supervisor) call(op string, body, answer any) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w, err := s.ready()
 	if err != nil {
-		return nil
+		return false
 	}
 	s.seq++
-	m.Seq = s.seq
-	r, err := w.call(m, nil)
-	if err != nil {
-		return nil
-	}
-	return r
+	t := time.NewTimer(s.callTimeout)
+	defer t.Stop()
+	return w.call(op, s.seq, body, answer, t.C, false) == nil
 }
 
 // Complete relays a complete_request.
 func (s *Supervisor) Complete(code string, cursor int) protocol.Completion {
-	if r := s.call(&message{Op: opComplete, Code: code, Cursor: cursor}); r != nil && r.Completion != nil {
-		return *r.Completion
+	var c protocol.Completion
+	if s.call(opComplete, codeRequest{Code: code, Cursor: cursor}, &c) {
+		return c
 	}
 	return protocol.Completion{CursorStart: cursor, CursorEnd: cursor}
 }
 
 // Inspect relays an inspect_request.
 func (s *Supervisor) Inspect(code string, cursor, detailLevel int) protocol.Inspection {
-	if r := s.call(&message{Op: opInspect, Code: code, Cursor: cursor, Detail: detailLevel}); r != nil && r.Inspection != nil {
-		return *r.Inspection
+	var in protocol.Inspection
+	if s.call(opInspect, codeRequest{Code: code, Cursor: cursor, Detail: detailLevel}, &in) {
+		return in
 	}
 	return protocol.Inspection{}
 }
 
 // IsComplete relays an is_complete_request.
 func (s *Supervisor) IsComplete(code string) protocol.Completeness {
-	if r := s.call(&message{Op: opIsComplete, Code: code}); r != nil && r.Completeness != nil {
-		return *r.Completeness
+	var c protocol.Completeness
+	if s.call(opIsComplete, codeRequest{Code: code}, &c) {
+		return c
 	}
 	return protocol.Completeness{Status: "unknown"}
 }

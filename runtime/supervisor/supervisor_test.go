@@ -41,6 +41,8 @@ func TestMain(m *testing.M) {
 //	hang          ignores interrupts for a minute
 //	read          reads a line of input and prints it
 //	pid           the value is the process id
+//
+// and, for the hostile tests (hostile_test.go), the commands of hostile.
 type fakeSession struct {
 	mu       sync.Mutex
 	decls    []cell.Decl
@@ -88,12 +90,19 @@ func (f *fakeSession) Execute(ctx context.Context, req protocol.ExecuteRequest, 
 			f.mu.Lock()
 			res.Data = protocol.Bundle{"text/plain": strings.Join(f.restored, ",")}
 			f.mu.Unlock()
+		default:
+			if v := hostile(cmd, arg, pub); v != "" {
+				res.Data = protocol.Bundle{"text/plain": v}
+			}
 		}
 	}
 	return res
 }
 
 func (f *fakeSession) Complete(code string, cursor int) protocol.Completion {
+	if code == "sleep" {
+		time.Sleep(time.Second)
+	}
 	return protocol.Completion{Matches: []string{code + "!"}, CursorStart: 0, CursorEnd: cursor}
 }
 func (f *fakeSession) Inspect(string, int, int) protocol.Inspection { return protocol.Inspection{} }
@@ -127,17 +136,17 @@ func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl) []error {
 	return errs
 }
 
+// workerCommand starts this test binary as a worker.
+func workerCommand() *exec.Cmd {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), workerEnv+"=1")
+	return cmd
+}
+
 // newTest starts a supervisor whose worker is this test binary.
 func newTest(t testing.TB) *Supervisor {
 	t.Helper()
-	s, err := New(Options{
-		Command: func() *exec.Cmd {
-			cmd := exec.Command(os.Args[0])
-			cmd.Env = append(os.Environ(), workerEnv+"=1")
-			return cmd
-		},
-		MemoryLimit: -1,
-	})
+	s, err := New(Options{Command: workerCommand, MemoryLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

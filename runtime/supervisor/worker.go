@@ -17,6 +17,11 @@ import (
 // errDied is returned for a request whose worker ended before answering.
 var errDied = errors.New("the interpreter process ended")
 
+// drainGrace is how long the pipes of a worker that has exited are still
+// read: what it wrote before it ended is there at once, and a process it
+// started that holds a pipe must not delay the report of its death.
+const drainGrace = 200 * time.Millisecond
+
 // worker is one interpreter process, seen from the kernel process.
 type worker struct {
 	cmd     *exec.Cmd
@@ -24,10 +29,11 @@ type worker struct {
 	toChild *os.File // our end of its fd 3; closing it tells the worker to end
 
 	ready   chan struct{} // closed when the worker has said it is ready
-	replies chan *message // answers to requests (one request at a time)
-	dead    chan struct{} // closed once the process has exited and been waited for
+	replies chan *frame   // answers to requests (one request at a time)
+	dead    chan struct{} // closed once the process has exited and its pipes are read
 	exitErr error         // cmd.Wait's error, set before dead is closed
-	report  *tail         // the end of its standard error: Go's crash report
+	report  *crashLog     // its standard error: Go's crash report
+	broke   error         // a message that broke the protocol, set before dead is closed
 
 	memKill atomic.Uint64 // resident bytes when the memory guard killed it
 
@@ -40,101 +46,181 @@ type worker struct {
 // writes answers, its standard error is kept for crash reports (and
 // copied to stderr, when not nil).
 func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
-	reqR, reqW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting the interpreter process: %w", err)
+	var ends []*os.File // reqR, reqW, ansR, ansW, errR, errW
+	for range 3 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(ends)
+			return nil, fmt.Errorf("starting the interpreter process: %w", err)
+		}
+		ends = append(ends, r, w)
 	}
-	ansR, ansW, err := os.Pipe()
-	if err != nil {
-		reqR.Close()
-		reqW.Close()
-		return nil, fmt.Errorf("starting the interpreter process: %w", err)
-	}
+	reqR, reqW, ansR, ansW, errR, errW := ends[0], ends[1], ends[2], ends[3], ends[4], ends[5]
 	w := &worker{
 		cmd:     cmd,
 		enc:     newEncoder(reqW),
 		toChild: reqW,
 		ready:   make(chan struct{}),
-		replies: make(chan *message, 1),
+		replies: make(chan *frame, 1),
 		dead:    make(chan struct{}),
-		report:  newTail(1 << 20),
+		report:  newCrashLog(),
 	}
 	cmd.ExtraFiles = []*os.File{reqR, ansW}
-	if stderr != nil {
-		cmd.Stderr = io.MultiWriter(w.report, stderr)
-	} else {
-		cmd.Stderr = w.report
-	}
+	// A pipe of our own rather than a Writer: os/exec would copy a Writer
+	// in a goroutine that Wait waits for, as long as any process the
+	// worker started holds its standard error.
+	cmd.Stderr = errW
 	setProcAttr(cmd)
-	// A process the worker started that outlives it and holds its stderr
-	// must not keep Wait, and so the death's report, waiting.
-	cmd.WaitDelay = time.Second
-	err = cmd.Start()
-	reqR.Close()
-	ansW.Close()
+	err := cmd.Start()
+	closeAll([]*os.File{reqR, ansW, errW})
 	if err != nil {
-		reqW.Close()
-		ansR.Close()
+		closeAll([]*os.File{reqW, ansR, errR})
 		return nil, fmt.Errorf("starting the interpreter process: %w", err)
 	}
-	go w.read(newDecoder(ansR), ansR)
+	answers, report := make(chan struct{}), make(chan struct{})
+	go func() { w.read(newDecoder(ansR)); close(answers) }()
+	go func() { copyReport(errR, w.report, stderr); close(report) }()
+	go w.await(answers, report, ansR, errR)
 	return w, nil
 }
 
-// read dispatches the worker's messages until it ends, then waits for it.
-func (w *worker) read(dec *decoder, r io.Closer) {
-	readyClosed := false
-	for {
-		m, err := dec.next()
-		if err != nil {
-			break
-		}
-		switch m.Op {
-		case opReady:
-			if !readyClosed {
-				close(w.ready)
-				readyClosed = true
-			}
-		case opReply:
-			w.replies <- m
-		case opInput:
-			go w.input(m) // waits for the user: not on this goroutine
-		default:
-			w.output(m)
-		}
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
 	}
-	r.Close()
-	w.toChild.Close()
+}
+
+// await waits for the process to exit, reads what is left in its pipes
+// for at most drainGrace, and declares it dead. The copy of the standard
+// error is not waited for beyond that either: it may be blocked writing
+// to a log nobody reads.
+func (w *worker) await(answers, report <-chan struct{}, ans, stderr *os.File) {
 	w.exitErr = w.cmd.Wait()
+	deadline := time.Now().Add(drainGrace)
+	_ = ans.SetReadDeadline(deadline)
+	_ = stderr.SetReadDeadline(deadline)
+	<-answers
+	select {
+	case <-report:
+	case <-time.After(time.Until(deadline) + drainGrace):
+	}
+	ans.Close()
+	stderr.Close()
+	w.toChild.Close()
 	close(w.dead)
 }
 
-// output hands an output message to the publisher.
-func (w *worker) output(m *message) {
-	pub, _ := w.publisher()
-	if pub == nil {
-		return
+// copyReport copies the worker's standard error into report, and to log
+// when not nil, until the pipe ends.
+func copyReport(r io.Reader, report *crashLog, log io.Writer) {
+	var dst io.Writer = report
+	if log != nil {
+		dst = io.MultiWriter(report, log)
 	}
-	switch m.Op {
-	case opStream:
-		pub.Stream(m.Name, m.Text)
-	case opDisplay:
-		pub.Display(m.Data, m.Metadata, m.DisplayID)
-	case opUpdate:
-		pub.UpdateDisplay(m.Data, m.Metadata, m.DisplayID)
-	case opClear:
-		pub.ClearOutput(m.Wait)
+	_, _ = io.Copy(dst, r)
+}
+
+// read dispatches the worker's messages until its answer pipe ends. A
+// message that breaks the protocol (too long, malformed, of an unknown
+// kind) ends the worker: whatever wrote it, the stream cannot be trusted
+// any more.
+func (w *worker) read(dec *decoder) {
+	readyClosed := false
+	for {
+		f, err := dec.next()
+		if err == nil {
+			err = w.dispatch(f, &readyClosed)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+				w.broke = err
+				w.kill()
+			}
+			return
+		}
 	}
 }
 
+// dispatch handles one message from the worker.
+func (w *worker) dispatch(f *frame, readyClosed *bool) error {
+	switch f.op {
+	case opReady:
+		if !*readyClosed {
+			close(w.ready)
+			*readyClosed = true
+		}
+	case opReply:
+		// One request at a time: an answer still waiting when the next
+		// comes is one whose request was abandoned.
+		for {
+			select {
+			case w.replies <- f:
+				return nil
+			default:
+				select {
+				case <-w.replies:
+				default:
+				}
+			}
+		}
+	case opInput:
+		var in inputRequest
+		if err := f.decode(&in); err != nil {
+			return err
+		}
+		go w.input(f.seq, in) // waits for the user: not on this goroutine
+	case opStream, opDisplay, opUpdate, opClear:
+		return w.output(f)
+	default:
+		return fmt.Errorf("a message of unknown kind %.20q", f.op)
+	}
+	return nil
+}
+
+// output hands an output message to the publisher.
+func (w *worker) output(f *frame) error {
+	pub, _ := w.publisher()
+	switch f.op {
+	case opStream:
+		var o streamOutput
+		if err := f.decode(&o); err != nil {
+			return err
+		}
+		if pub != nil {
+			pub.Stream(o.Name, o.Text)
+		}
+	case opDisplay, opUpdate:
+		var o displayOutput
+		if err := f.decode(&o); err != nil {
+			return err
+		}
+		switch {
+		case pub == nil:
+		case f.op == opDisplay:
+			pub.Display(o.Data, o.Metadata, o.DisplayID)
+		default:
+			pub.UpdateDisplay(o.Data, o.Metadata, o.DisplayID)
+		}
+	case opClear:
+		var o clearOutput
+		if err := f.decode(&o); err != nil {
+			return err
+		}
+		if pub != nil {
+			pub.ClearOutput(o.Wait)
+		}
+	}
+	return nil
+}
+
 // input asks the client for a line and sends the answer back.
-func (w *worker) input(m *message) {
-	reply := &message{Op: opInputReply, Seq: m.Seq}
+func (w *worker) input(seq uint64, in inputRequest) {
+	var reply inputReply
 	pub, ctx := w.publisher()
 	if pub == nil {
 		reply.Err = errNoStdin
 	} else {
-		text, err := pub.Input(ctx, m.Prompt, m.Password)
+		text, err := pub.Input(ctx, in.Prompt, in.Password)
 		switch {
 		case errors.Is(err, protocol.ErrStdinNotAllowed):
 			reply.Err = errNoStdin
@@ -145,7 +231,7 @@ func (w *worker) input(m *message) {
 		}
 		reply.Text = text
 	}
-	_ = w.enc.send(reply, false)
+	_ = w.enc.send(opInputReply, seq, reply, false)
 }
 
 func (w *worker) setPublisher(ctx context.Context, pub protocol.Publisher) {
@@ -170,35 +256,52 @@ func (w *worker) alive() bool {
 	}
 }
 
-// call sends m and waits for its answer; errDied if the worker ends
-// first. A timeout (nil: none) kills the worker.
-func (w *worker) call(m *message, timeout <-chan time.Time) (*message, error) {
-	if err := w.enc.send(m, false); err != nil {
+// call sends request op with body and decodes its answer into answer;
+// errDied if the worker ends first. A timeout (nil: none) kills the
+// worker when kill is set, and otherwise abandons the request (its late
+// answer is dropped).
+func (w *worker) call(op string, seq uint64, body, answer any, timeout <-chan time.Time, kill bool) error {
+	if err := w.enc.send(op, seq, body, false); err != nil {
+		if !w.enc.failed() {
+			return err // the request could not be encoded
+		}
 		<-w.dead
-		return nil, errDied
+		return errDied
 	}
-	return w.wait(m.Seq, timeout)
+	r, err := w.wait(seq, timeout, kill)
+	if err != nil {
+		return err
+	}
+	return r.decode(answer)
 }
 
+// errAbandoned is returned for a request whose answer did not come in
+// time.
+var errAbandoned = errors.New("the interpreter process did not answer in time")
+
 // wait waits for the answer to request seq, the end of the worker, or
-// the timeout (nil: none), which kills the worker.
-func (w *worker) wait(seq uint64, timeout <-chan time.Time) (*message, error) {
+// the timeout (nil: none), which kills the worker when kill is set and
+// otherwise returns errAbandoned.
+func (w *worker) wait(seq uint64, timeout <-chan time.Time, kill bool) (*frame, error) {
 	for {
 		select {
 		case r := <-w.replies:
-			if r.Seq == seq {
+			if r.seq == seq {
 				return r, nil
 			}
 		case <-w.dead:
 			select {
 			case r := <-w.replies:
-				if r.Seq == seq {
+				if r.seq == seq {
 					return r, nil
 				}
 			default:
 			}
 			return nil, errDied
 		case <-timeout:
+			if !kill {
+				return nil, errAbandoned
+			}
 			w.kill()
 			timeout = nil
 		}
@@ -221,8 +324,9 @@ func (w *worker) stop(restart bool, grace time.Duration) error {
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	var err error
-	if w.enc.send(&message{Op: opShutdown, Restart: restart}, false) == nil {
-		if r, e := w.wait(0, t.C); e == nil && r.Err != "" {
+	if w.enc.send(opShutdown, 0, shutdownRequest{Restart: restart}, false) == nil {
+		var r errorReply
+		if f, e := w.wait(0, t.C, true); e == nil && f.decode(&r) == nil && r.Err != "" {
 			err = errors.New(r.Err)
 		}
 		// It has answered: it exits by itself, unless something it
@@ -235,29 +339,4 @@ func (w *worker) stop(restart bool, grace time.Duration) error {
 	w.kill()
 	<-w.dead
 	return err
-}
-
-// tail is an io.Writer that keeps the last bytes written to it.
-type tail struct {
-	mu   sync.Mutex
-	max  int
-	data []byte
-}
-
-func newTail(max int) *tail { return &tail{max: max} }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.data = append(t.data, p...)
-	if over := len(t.data) - t.max; over > 0 {
-		t.data = append(t.data[:0], t.data[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.data)
 }

@@ -36,12 +36,24 @@ func Command(name string, data []byte) []byte {
 
 // Ready is a client's READY command announcing sockType.
 func Ready(sockType string) []byte {
-	var props []byte
-	props = append(props, byte(len("Socket-Type")))
-	props = append(props, "Socket-Type"...)
-	props = binary.BigEndian.AppendUint32(props, uint32(len(sockType)))
-	props = append(props, sockType...)
-	return Command("READY", props)
+	return Command("READY", property(nil, "Socket-Type", sockType))
+}
+
+// ReadyAs is a client's READY command announcing sockType and identity.
+func ReadyAs(sockType, identity string) []byte {
+	return Command("READY", property(property(nil, "Socket-Type", sockType), "Identity", identity))
+}
+
+func property(b []byte, name, value string) []byte {
+	b = append(b, byte(len(name)))
+	b = append(b, name...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(value)))
+	return append(b, value...)
+}
+
+// Frame is a short frame with flags (0x1 more).
+func Frame(flags byte, body string) []byte {
+	return append([]byte{flags, byte(len(body))}, body...)
 }
 
 // LongHeader is the header of a frame of size bytes, with flags (0x1

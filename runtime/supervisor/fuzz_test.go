@@ -1,0 +1,59 @@
+package supervisor
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzPipeDecoder reads what a cell could write on the answer pipe: the
+// decoder and the bodies' decoding must fail cleanly, never panic.
+func FuzzPipeDecoder(f *testing.F) {
+	var b bytes.Buffer
+	enc := newEncoder(&b)
+	enc.send(opReady, 0, nil, false)
+	enc.send(opStream, 3, streamOutput{Name: "stdout", Text: "hé\n"}, false)
+	enc.send(opDisplay, 3, displayOutput{Data: map[string]any{"text/plain": "x", "application/json": map[string]any{"n": 1}}}, false)
+	enc.send(opReply, 3, executeReply{state: state{Changed: true}}, false)
+	f.Add(b.Bytes())
+	f.Add([]byte("reply 1 {\"result\":{\"data\":{\"text/plain\":1e999}}}\n"))
+	f.Add([]byte("stream x {}\n"))
+	f.Add([]byte("input 1 {\"prompt\":\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		dec := newDecoder(bytes.NewReader(in))
+		for range 16 {
+			fr, err := dec.next()
+			if err != nil {
+				return
+			}
+			for _, v := range []any{&streamOutput{}, &displayOutput{}, &clearOutput{}, &inputRequest{}, &executeReply{}, &restoreReply{}, &valuesReply{}, &errorReply{}} {
+				_ = fr.decode(v)
+			}
+		}
+	})
+}
+
+// FuzzPipeRoundTrip checks that what the encoder sends is read back as
+// it was.
+func FuzzPipeRoundTrip(f *testing.F) {
+	f.Add("stream", uint64(7), "stdout", "text\n")
+	f.Add("display", uint64(0), "", "\x00\"\\\u2028")
+	f.Fuzz(func(t *testing.T, op string, seq uint64, name, text string) {
+		if op == "" || strings.ContainsAny(op, " \n") {
+			return // not a kind the protocol has
+		}
+		var b bytes.Buffer
+		if newEncoder(&b).send(op, seq, streamOutput{Name: name, Text: text}, false) != nil {
+			t.Fatalf("%q %d: not sent", op, seq)
+		}
+		fr, err := newDecoder(&b).next()
+		var got streamOutput
+		if err != nil || fr.op != op || fr.seq != seq || fr.decode(&got) != nil {
+			t.Fatalf("%q %d: read back %+v, %v", op, seq, fr, err)
+		}
+		if utf8.ValidString(name) && utf8.ValidString(text) && (got.Name != name || got.Text != text) {
+			t.Errorf("the body %q, %q was read back as %q, %q", name, text, got.Name, got.Text)
+		}
+	})
+}
