@@ -28,6 +28,11 @@ type restorer interface {
 // a time, in order, those that fail (one that uses a name declared after
 // it) being tried again once the others have run, until no more succeed.
 func (s *Session) Restore(ctx context.Context, decls []cell.Decl) []error {
+	defer func() {
+		s.mu.Lock()
+		s.addedAll = true // a restore may drop declarations: report all
+		s.mu.Unlock()
+	}()
 	// What only the compiler held is stored again, not replayed.
 	var native []cell.Decl
 	decls = slices.DeleteFunc(slices.Clone(decls), func(d cell.Decl) bool {

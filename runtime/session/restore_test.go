@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,4 +165,37 @@ func TestSaveValuesWhileGoroutinesRun(t *testing.T) {
 			t.Fatal("the values were not saved again after the goroutine ended")
 		}
 	}
+}
+
+// TestDeclChanges checks that a copy of the store that takes what
+// DeclChanges reports after each cell stays equal to the store, through
+// redefinitions, declarations of several names, failed cells and a
+// restore.
+func TestDeclChanges(t *testing.T) {
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	replica := cell.NewStore()
+	take := func(step string) {
+		t.Helper()
+		d, all := s.DeclChanges()
+		if all {
+			replica = cell.NewStore()
+		}
+		replica.Add(d...)
+		if got, want := replica.Decls(), s.Decls(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after %s: the copy holds %v, the store %v", step, got, want)
+		}
+	}
+	for k, code := range []string{
+		"x := 1", `x := "s"`, "a, b := 1, 2", "a := 3", "func f() int { return 1 }",
+		"func f() int { return 2 }", "undefinedName", "y := 5; panic(\"p\")", "type T struct{}", "_ = 1",
+	} {
+		s.Execute(context.Background(), protocol.ExecuteRequest{Code: code, ExecutionCount: k + 1}, &kerneltest.Publisher{})
+		take(code)
+	}
+	fresh := New(Options{Version: "test"})
+	defer fresh.Shutdown(false)
+	fresh.Restore(context.Background(), append(s.Decls(), cell.Decl{Kind: cell.FuncDecl, Name: "broken", Source: "func broken() { undefinedName() }", Cell: 20, Line: 1}))
+	s = fresh
+	take("a restore that drops a declaration")
 }

@@ -85,9 +85,13 @@ type Session struct {
 	progVersion  int
 	storeVersion int // counts changes of the store
 
-	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
+	mu      sync.Mutex  // guards store, pending and added (Decls may be called from the interpreter's goroutines)
 	store   *cell.Store // declarations of the successful cells
 	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
+	// added holds what the store took since DeclChanges was last called,
+	// in order; addedAll says to report all of the store instead.
+	added    []cell.Decl
+	addedAll bool
 
 	workspace *native.Workspace
 
@@ -150,6 +154,21 @@ func (s *Session) Decls() []cell.Decl {
 		return s.pending.Decls()
 	}
 	return s.store.Decls()
+}
+
+// DeclChanges returns the declarations the store took since it was last
+// called, in the order it took them, so that a copy of the store that
+// takes them too stays equal to it; after a restore, all says that the
+// declarations returned are all those in force.
+func (s *Session) DeclChanges() (decls []cell.Decl, all bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addedAll {
+		s.added, s.addedAll = nil, false
+		return s.store.Decls(), true
+	}
+	decls, s.added = s.added, nil
+	return decls, false
 }
 
 // Store returns the declaration store (not safe for use while a cell runs).
@@ -248,6 +267,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		// What ran is kept, as in IPython, also when a later item
 		// failed: the interpreter holds it too.
 		s.store.Add(decls...)
+		s.added = append(s.added, decls...)
 		s.storeVersion++
 	}()
 	if ce, ok := s.eval.(cellEnder); ok {

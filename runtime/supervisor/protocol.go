@@ -93,8 +93,12 @@ type shutdownRequest struct {
 // variables' values (Saved set) and the variables whose values were not
 // saved, with why.
 type state struct {
+	// Decls are the declarations added since the last report (Changed
+	// set), in the order the worker's store took them, or all of those
+	// in force (All set too).
 	Decls   []cell.Decl        `json:"decls,omitempty"`
 	Changed bool               `json:"changed,omitempty"`
+	All     bool               `json:"all,omitempty"`
 	Values  []harness.SavedVar `json:"values,omitempty"`
 	Saved   bool               `json:"saved,omitempty"`
 	Skipped []string           `json:"skipped,omitempty"`

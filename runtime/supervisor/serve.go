@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -27,6 +26,10 @@ type Session interface {
 	protocol.Interpreter
 	// Decls returns the declarations in force.
 	Decls() []cell.Decl
+	// DeclChanges returns the declarations added since it was last
+	// called, in the order the store took them, or, with all set, every
+	// declaration in force (after a restore, which may drop some).
+	DeclChanges() (decls []cell.Decl, all bool)
 	// Restore evaluates decls quietly and returns why each one that could
 	// not be restored failed.
 	Restore(ctx context.Context, decls []cell.Decl) []error
@@ -55,7 +58,9 @@ type request struct {
 type server struct {
 	sess Session
 	enc  *encoder
-	sent []cell.Decl // the declarations last reported
+	// resendDecls says that the last report of the declarations did not
+	// reach the kernel process: the next one sends them all.
+	resendDecls bool
 	// sentValues is the digests of the values last reported, "" before.
 	sentValues string
 
@@ -204,7 +209,7 @@ func (s *server) sendExecuteReply(seq uint64, reply *executeReply) {
 	err := s.enc.send(opReply, seq, reply, false)
 	if errors.Is(err, errTooLong) && (reply.Changed || reply.Saved) {
 		reply.state = state{}
-		s.sent, s.sentValues = nil, ""
+		s.resendDecls, s.sentValues = true, ""
 		(&relay{s: s, seq: seq}).Stream("stderr", "warning: the definitions and values of the notebook are too large to hand to the kernel; "+
 			"if the interpreter process ends, the kernel restores those it was handed last\n")
 		err = s.enc.send(opReply, seq, reply, false)
@@ -245,7 +250,7 @@ func (s *server) restore(r request) (any, error) {
 	for _, err := range s.sess.Restore(r.ctx, req.Decls) {
 		reply.Failed = append(reply.Failed, err.Error())
 	}
-	s.sent = nil
+	s.resendDecls = true // what the restore kept, all of it
 	s.addDecls(&reply.state)
 	return reply, nil
 }
@@ -265,18 +270,19 @@ func (s *server) code(f *frame) (any, error) {
 	return s.sess.IsComplete(req.Code), nil
 }
 
-// addDecls puts the declarations in force into st when they changed
-// since they were last reported.
+// addDecls puts into st what the declarations in force gained since they
+// were last reported (all of them when the kernel must start again from
+// them): the kernel process applies the same additions to its copy.
 func (s *server) addDecls(st *state) {
-	d := s.sess.Decls()
-	if s.sent != nil && reflect.DeepEqual(d, s.sent) {
+	d, all := s.sess.DeclChanges()
+	if s.resendDecls {
+		d, all = s.sess.Decls(), true
+		s.resendDecls = false
+	}
+	if len(d) == 0 && !all {
 		return
 	}
-	s.sent = d
-	st.Decls, st.Changed = d, true
-	if d == nil {
-		s.sent = []cell.Decl{}
-	}
+	st.Decls, st.Changed, st.All = d, true, all
 }
 
 // addValues puts the variables' values into st when they changed since

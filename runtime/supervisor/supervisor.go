@@ -94,7 +94,7 @@ type Supervisor struct {
 	mu       sync.Mutex // held by every call: one request at a time
 	w        *worker
 	startErr error
-	decls    []cell.Decl // the declarations in force, as last reported
+	decls    *cell.Store // the declarations in force, as the worker reported them
 	// values are the variables' values as the worker last saved them,
 	// at the end of cell valuesCell; skipped the variables it did not
 	// save, with why.
@@ -132,7 +132,7 @@ func New(opts Options) (*Supervisor, error) {
 	// A limit that cannot be read is the interpreter's to report, on every
 	// cell, as it starts with the same setting; the kernel still serves.
 	limit, threshold, _ := memoryLimit(opts.MemoryLimit)
-	s := &Supervisor{opts: opts, limit: limit, threshold: threshold, callTimeout: callTimeout}
+	s := &Supervisor{decls: cell.NewStore(), opts: opts, limit: limit, threshold: threshold, callTimeout: callTimeout}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.start()
@@ -240,7 +240,7 @@ func (s *Supervisor) restart(idle bool) []string {
 		if s.closing.Load() {
 			return nil
 		}
-		decls, lost := s.decls, ""
+		decls, lost := s.decls.Decls(), ""
 		switch {
 		case s.deaths == 2:
 			decls = withoutVars(decls)
@@ -277,17 +277,28 @@ const keptNote = "the kernel keeps the definitions and the variables' values, an
 // restore sends decls to w and returns the declarations that failed.
 func (s *Supervisor) restore(w *worker, decls []cell.Decl) ([]string, error) {
 	if len(decls) == 0 {
-		s.decls = nil
+		s.decls = cell.NewStore()
 		return nil, nil
 	}
 	var r restoreReply
 	if err := s.callRestoring(w, opRestore, restoreRequest{Decls: decls}, &r); err != nil {
 		return nil, err
 	}
-	if r.Changed {
-		s.decls = r.Decls
-	}
+	s.takeDecls(&r.state)
 	return r.Failed, nil
+}
+
+// takeDecls applies to the kernel's copy of the declarations what the
+// worker reported of its own: the declarations its store took since its
+// last report, taken in the same order, or all of them.
+func (s *Supervisor) takeDecls(st *state) {
+	if !st.Changed {
+		return
+	}
+	if st.All || s.decls == nil {
+		s.decls = cell.NewStore()
+	}
+	s.decls.Add(st.Decls...)
 }
 
 // withoutVars returns decls without the variables.
@@ -469,9 +480,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 // the worker's state: its declarations and its variables' values, when
 // they changed.
 func (s *Supervisor) take(r *executeReply, count int) {
-	if r.Changed {
-		s.decls = r.Decls
-	}
+	s.takeDecls(&r.state)
 	if r.Saved {
 		s.values, s.skipped, s.valuesCell = r.Values, r.Skipped, count
 	}

@@ -47,6 +47,8 @@ type fakeSession struct {
 	mu       sync.Mutex
 	decls    []cell.Decl
 	restored []string
+	reported int  // how many of decls were reported
+	all      bool // a restore happened: report all
 }
 
 func (f *fakeSession) Info() protocol.Info { return protocol.Info{Implementation: "fake"} }
@@ -117,7 +119,21 @@ func (f *fakeSession) Decls() []cell.Decl {
 	return append([]cell.Decl(nil), f.decls...)
 }
 
+func (f *fakeSession) DeclChanges() ([]cell.Decl, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	from, all := f.reported, f.all
+	if all {
+		from = 0
+	}
+	f.reported, f.all = len(f.decls), false
+	return append([]cell.Decl(nil), f.decls[from:]...), all
+}
+
 func (f *fakeSession) Restore(ctx context.Context, decls []cell.Decl) []error {
+	f.mu.Lock()
+	f.all = true
+	f.mu.Unlock()
 	var errs []error
 	for _, d := range decls {
 		switch d.Name {
