@@ -2,6 +2,7 @@ package history
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -127,5 +128,57 @@ func TestHistoryIsBounded(t *testing.T) {
 	}
 	if !strings.Contains(got[0].Input, "more bytes not kept") {
 		t.Error("a 3 MiB cell was kept whole")
+	}
+}
+
+// TestQuery checks history_request's three kinds of query over cells
+// recorded as a session records them (silent and store_history false
+// cells left out).
+func TestQuery(t *testing.T) {
+	var h History
+	cells := []struct{ code, out string }{{"x := 1", ""}, {"1 + 2 + 3", "6"}, {"x", "1"}, {"fmt.Println(x)", ""}, {"x", "1"}, {"y := 2", ""}}
+	for i, c := range cells {
+		res := protocol.ExecuteResult{}
+		if c.out != "" {
+			res.Data = protocol.Bundle{"text/plain": c.out}
+		}
+		h.Record(protocol.ExecuteRequest{Code: c.code, StoreHistory: true, ExecutionCount: i + 1}, res)
+	}
+	h.Record(protocol.ExecuteRequest{Code: "silent", Silent: true, StoreHistory: true, ExecutionCount: 7}, protocol.ExecuteResult{})
+	h.Record(protocol.ExecuteRequest{Code: "nostore", ExecutionCount: 7}, protocol.ExecuteResult{})
+	lines := func(es []protocol.HistoryEntry) []int {
+		var out []int
+		for _, e := range es {
+			out = append(out, e.Line)
+		}
+		return out
+	}
+	tests := []struct {
+		q    protocol.HistoryQuery
+		want []int
+	}{
+		{protocol.HistoryQuery{AccessType: "tail", N: 2}, []int{5, 6}},
+		{protocol.HistoryQuery{AccessType: "tail", N: 100}, []int{1, 2, 3, 4, 5, 6}},
+		{protocol.HistoryQuery{AccessType: "range", Session: 0, Start: 2, Stop: 4}, []int{2, 3}},
+		{protocol.HistoryQuery{AccessType: "range", Session: 0, Start: 5}, []int{5, 6}},
+		{protocol.HistoryQuery{AccessType: "range", Session: 5, Start: 1}, nil},
+		{protocol.HistoryQuery{AccessType: "range", Session: -1, Start: 1}, nil},
+		{protocol.HistoryQuery{AccessType: "range", Session: 1, Start: 3, Stop: 4}, []int{3}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "x*"}, []int{1, 3, 5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "x*", Unique: true}, []int{1, 5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "*x*", N: 2}, []int{4, 5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "?", Unique: true}, []int{5}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "[xy] :=*"}, []int{1, 6}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "fmt.*(x)"}, []int{4}},
+		{protocol.HistoryQuery{AccessType: "search", Pattern: "fmt"}, nil},
+	}
+	for _, tt := range tests {
+		if got := lines(h.Query(tt.q)); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("History(%+v) lines = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+	out := h.Query(protocol.HistoryQuery{AccessType: "range", Start: 2, Stop: 3, Output: true})
+	if len(out) != 1 || out[0].Input != "1 + 2 + 3" || out[0].Output != "6" || out[0].Session != Session {
+		t.Errorf("range with output = %+v", out)
 	}
 }

@@ -1,6 +1,6 @@
 // Package session implements protocol.Interpreter for Go: it routes each
-// cell's items to the yaegi interpreter or to magics, keeps the execution
-// history and the declaration store, and turns failures into cell errors.
+// cell's items to the yaegi interpreter, the compiler or magics, keeps the
+// declaration store, and turns failures into cell errors.
 //
 // A cell is parsed once with cell.ParseIn, type-checked as Go against the
 // store (runtime/check: a cell that does not compile fails with the
@@ -28,7 +28,6 @@ import (
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/harness"
-	"github.com/perfnb/perfnb/runtime/history"
 	"github.com/perfnb/perfnb/runtime/interp"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
@@ -95,7 +94,6 @@ type Session struct {
 
 	workspace *native.Workspace
 
-	history history.History
 	docs    *docIndex
 
 	// slowValues holds the variables whose values took longer than
@@ -212,7 +210,6 @@ func (s *Session) Execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 	if res.Error == nil && len(req.UserExpressions) > 0 {
 		res.UserExpressions = s.userExpressions(ctx, req.UserExpressions, req.ExecutionCount)
 	}
-	s.history.Record(req, res)
 	return res
 }
 
@@ -708,10 +705,11 @@ func (s *Session) userExpression(ctx context.Context, expr string, count int) ma
 	return map[string]any{"status": "ok", "data": data, "metadata": map[string]any{}}
 }
 
-// History answers a history_request over the cells of this session (see
-// history.History.Query).
-func (s *Session) History(q protocol.HistoryQuery) []protocol.HistoryEntry {
-	return s.history.Query(q)
+// History answers nothing: the history is the kernel process's (the
+// supervisor records it, so that it survives the interpreter process),
+// and the interpreter process keeps none of it.
+func (s *Session) History(protocol.HistoryQuery) []protocol.HistoryEntry {
+	return nil
 }
 
 // IsComplete says whether code is ready to run (for jupyter console).

@@ -14,7 +14,6 @@ import (
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/cell"
-	"github.com/perfnb/perfnb/runtime/history"
 )
 
 // fakeEval stands in for the yaegi interpreter: it records the items it
@@ -383,53 +382,6 @@ func TestIsComplete(t *testing.T) {
 		if got := s.IsComplete(code); got != want {
 			t.Errorf("IsComplete(%q) = %+v, want %+v", code, got, want)
 		}
-	}
-}
-
-func TestHistory(t *testing.T) {
-	s, _, _ := newTest(t)
-	cells := []string{"x := 1", "1 + 2 + 3", "x", "fmt.Println(x)", "x", "y := 2"}
-	for i, c := range cells {
-		run(s, i+1, c)
-	}
-	// Neither silent nor store_history false cells are kept.
-	s.Execute(context.Background(), protocol.ExecuteRequest{Code: "silent", Silent: true, ExecutionCount: 7}, &kerneltest.Publisher{})
-	s.Execute(context.Background(), protocol.ExecuteRequest{Code: "nostore", ExecutionCount: 7}, &kerneltest.Publisher{})
-
-	lines := func(es []protocol.HistoryEntry) []int {
-		var out []int
-		for _, e := range es {
-			out = append(out, e.Line)
-		}
-		return out
-	}
-	tests := []struct {
-		q    protocol.HistoryQuery
-		want []int
-	}{
-		{protocol.HistoryQuery{AccessType: "tail", N: 2}, []int{5, 6}},
-		{protocol.HistoryQuery{AccessType: "tail", N: 100}, []int{1, 2, 3, 4, 5, 6}},
-		{protocol.HistoryQuery{AccessType: "range", Session: 0, Start: 2, Stop: 4}, []int{2, 3}},
-		{protocol.HistoryQuery{AccessType: "range", Session: 0, Start: 5}, []int{5, 6}},
-		{protocol.HistoryQuery{AccessType: "range", Session: 5, Start: 1}, nil},
-		{protocol.HistoryQuery{AccessType: "range", Session: -1, Start: 1}, nil},
-		{protocol.HistoryQuery{AccessType: "range", Session: 1, Start: 3, Stop: 4}, []int{3}},
-		{protocol.HistoryQuery{AccessType: "search", Pattern: "x*"}, []int{1, 3, 5}},
-		{protocol.HistoryQuery{AccessType: "search", Pattern: "x*", Unique: true}, []int{1, 5}},
-		{protocol.HistoryQuery{AccessType: "search", Pattern: "*x*", N: 2}, []int{4, 5}},
-		{protocol.HistoryQuery{AccessType: "search", Pattern: "?", Unique: true}, []int{5}},
-		{protocol.HistoryQuery{AccessType: "search", Pattern: "[xy] :=*"}, []int{1, 6}},
-		{protocol.HistoryQuery{AccessType: "search", Pattern: "fmt.*(x)"}, []int{4}},
-		{protocol.HistoryQuery{AccessType: "search", Pattern: "fmt"}, nil},
-	}
-	for _, tt := range tests {
-		if got := lines(s.History(tt.q)); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("History(%+v) lines = %v, want %v", tt.q, got, tt.want)
-		}
-	}
-	out := s.History(protocol.HistoryQuery{AccessType: "range", Start: 2, Stop: 3, Output: true})
-	if len(out) != 1 || out[0].Input != "1 + 2 + 3" || out[0].Output != "6" || out[0].Session != history.Session {
-		t.Errorf("range with output = %+v", out)
 	}
 }
 
