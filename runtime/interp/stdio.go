@@ -99,11 +99,21 @@ type stream struct {
 }
 
 func (s *stream) Write(p []byte) (int, error) {
-	if pub := s.cur.publisher(); pub != nil && len(p) > 0 {
-		pub.Stream(s.name, string(p))
+	pub := s.cur.publisher()
+	if pub == nil {
+		return len(p), nil
+	}
+	// In pieces, so that a huge write is not copied whole into a string.
+	for rest := p; len(rest) > 0; {
+		n := min(len(rest), streamPiece)
+		pub.Stream(s.name, string(rest[:n]))
+		rest = rest[n:]
 	}
 	return len(p), nil
 }
+
+// streamPiece is the most of a write published at once.
+const streamPiece = 1 << 20
 
 // traceLine matches the lines yaegi writes on its standard error while a
 // panic unwinds interpreted frames.
