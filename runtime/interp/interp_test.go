@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
@@ -625,5 +626,27 @@ func TestDeferAtCellLevel(t *testing.T) {
 	var ke *protocol.Error
 	if !errors.As(err, &ke) || ke.Name != "panic" || ke.Value != "runtime error: index out of range" {
 		t.Errorf("panicking deferred call: err = %v", err)
+	}
+}
+
+// TestStreamPieces checks that a large write is published in pieces that
+// each hold whole characters, and together hold the write.
+func TestStreamPieces(t *testing.T) {
+	cur := &current{}
+	pub := &kerneltest.Publisher{}
+	cur.set(context.Background(), pub, 1)
+	w := strings.Repeat("a", streamPiece-1) + "é" + strings.Repeat("b", 10)
+	if _, err := (&stream{cur: cur, name: "stdout"}).Write([]byte(w)); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, o := range pub.Outputs() {
+		if !utf8.ValidString(o.Text) || len(o.Text) > streamPiece {
+			t.Errorf("a piece of %d bytes, valid UTF-8 %v", len(o.Text), utf8.ValidString(o.Text))
+		}
+		all.WriteString(o.Text)
+	}
+	if all.String() != w || len(pub.Outputs()) != 2 {
+		t.Errorf("%d pieces holding %d bytes, want 2 holding %d", len(pub.Outputs()), all.Len(), len(w))
 	}
 }

@@ -106,6 +106,9 @@ func (s *stream) Write(p []byte) (int, error) {
 	// In pieces, so that a huge write is not copied whole into a string.
 	for rest := p; len(rest) > 0; {
 		n := min(len(rest), streamPiece)
+		for n < len(rest) && n > streamPiece-utf8.UTFMax && !utf8.RuneStart(rest[n]) {
+			n-- // not inside a character
+		}
 		pub.Stream(s.name, string(rest[:n]))
 		rest = rest[n:]
 	}
