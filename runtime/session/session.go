@@ -94,7 +94,7 @@ type Session struct {
 
 	workspace *native.Workspace
 
-	docs    *docIndex
+	docs *docIndex
 
 	// slowValues holds the variables whose values took longer than
 	// slowValue to save, with the declaration they had then: SaveValues
