@@ -125,7 +125,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return kernel.Run(context.Background(), args[0], interp, logger)
 	case "worker":
 		// Hidden: the interpreter process a supervisor starts.
-		return supervisor.ServeProcess(newSession())
+		sess := newSession()
+		sess.Warm(context.Background())
+		return supervisor.ServeProcess(sess)
 	case modules.ExtractArg:
 		// Hidden: writes a package's symbol table for a plugin, in a
 		// process the interpreter starts (see modules.Options.Extractor).

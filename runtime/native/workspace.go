@@ -158,6 +158,25 @@ func (w *Workspace) BuildCell(ctx context.Context, c CellProgram) (*Binary, erro
 	return w.compile(ctx, g, filepath.Join(cellDir, "main.go"), "cell", []string{"build", stripped})
 }
 
+// Warm compiles into the build cache what every build of the workspace
+// needs whatever the cell: the harness, the display package and package
+// testing (go build, which links nothing for packages that are not
+// programs). A build that starts meanwhile waits for it, and reuses what
+// it compiled.
+func (w *Workspace) Warm(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cmd := exec.Command(w.goCmd, "build", "./harness", "./display", "testing")
+	cmd.Dir = w.dir
+	cmd.Env = w.environ()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := runGroup(ctx, cmd); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("preparing the native workspace: %v: %s", err, bytes.TrimSpace(out.Bytes()))
+	}
+	return nil
+}
+
 // cellDir is the workspace's directory of compiled cells' main package.
 const cellDir = "run"
 

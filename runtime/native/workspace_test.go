@@ -234,3 +234,15 @@ func TestRunFloodCapped(t *testing.T) {
 		})
 	}
 }
+
+// TestWarm checks that warming a workspace builds what its programs
+// share, so that a build after it compiles only the program.
+func TestWarm(t *testing.T) {
+	w := newTestWorkspace(t)
+	if err := w.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Build(context.Background(), Program{Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "_ = 1", Cell: 1, Line: 1}}}}); err != nil {
+		t.Fatalf("a build after Warm: %v", err)
+	}
+}

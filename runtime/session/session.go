@@ -92,6 +92,7 @@ type Session struct {
 	added    []cell.Decl
 	addedAll bool
 
+	wsMu      sync.Mutex // guards workspace: Warm creates it in the background
 	workspace *native.Workspace
 
 	docs *docIndex
@@ -533,6 +534,8 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub pro
 // tries again, so that a cause the user removes (a full disk, a missing
 // toolchain) does not fail every later magic until a restart.
 func (s *Session) Workspace() (*native.Workspace, error) {
+	s.wsMu.Lock()
+	defer s.wsMu.Unlock()
 	if s.workspace == nil {
 		ws, err := native.NewWorkspace(s.opts.TempDir)
 		if err == nil && s.opts.Modules != nil {
@@ -718,8 +721,23 @@ func (s *Session) IsComplete(code string) protocol.Completeness {
 	return protocol.Completeness{Status: status, Indent: indent}
 }
 
+// Warm prepares, in the background, what the first compiled cell or
+// magic needs whatever the cell: the native workspace, with the harness,
+// the display package and the testing package compiled into the build
+// cache. The first measurement then waits only for its own build. Errors
+// are left to that first use, which reports them.
+func (s *Session) Warm(ctx context.Context) {
+	go func() {
+		if ws, err := s.Workspace(); err == nil {
+			_ = ws.Warm(ctx)
+		}
+	}()
+}
+
 // Shutdown removes the native workspace and closes the interpreter.
 func (s *Session) Shutdown(restart bool) error {
+	s.wsMu.Lock()
+	defer s.wsMu.Unlock()
 	var errs []error
 	if s.workspace != nil {
 		if err := s.workspace.Close(); err != nil {
