@@ -19,8 +19,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
@@ -47,8 +49,10 @@ const CellReportFile = "cell.json"
 type CellReport struct {
 	// Reached is the number of the last item the cell started.
 	Reached int `json:"reached"`
-	// Panicked says whether the cell ended by a panic.
-	Panicked bool `json:"panicked,omitempty"`
+	// Panicked says whether the cell ended by a panic; Interrupted,
+	// whether it stopped at a check after an interrupt (SIGINT).
+	Panicked    bool `json:"panicked,omitempty"`
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Vars are the values written, each in a state file of the directory
 	// (several variables share a file when they may share pointers).
 	Vars []CellVar `json:"vars,omitempty"`
@@ -81,6 +85,21 @@ const cellMaxStack = 256 << 20
 // reached is the item the cell started last (see Reached).
 var reached atomic.Int64
 
+// interrupted is set when the child receives SIGINT (see Poll).
+var interrupted atomic.Bool
+
+// errInterrupted is what Poll panics with once the cell is interrupted.
+var errInterrupted = errors.New("interrupted")
+
+// Poll stops the cell when it was interrupted: the generated program
+// calls it at the end of each loop body of the cell's own code, so that
+// an interrupted cell ends as after a panic, with its values written.
+func Poll() {
+	if interrupted.Load() {
+		panic(errInterrupted)
+	}
+}
+
 // Reached records that the cell starts its item k.
 func Reached(k int) { reached.Store(int64(k)) }
 
@@ -94,18 +113,28 @@ func RunCell(st *State, cell func(), vars func() []any) {
 	// As in the interpreter's process: endless recursion fails in under
 	// two seconds instead of six.
 	debug.SetMaxStack(cellMaxStack)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	go func() {
+		<-sigs
+		interrupted.Store(true)
+	}()
 	defer func() {
 		r := recover()
+		if r == errInterrupted {
+			report := CellReport{Reached: int(reached.Load()), Interrupted: true}
+			writeValues(&report, st, vars())
+			writeReport(report)
+			flushDisplays()
+			os.Exit(130)
+		}
 		var trace []byte
 		if r != nil {
 			trace = debug.Stack()
 		}
 		report := CellReport{Reached: int(reached.Load()), Panicked: r != nil}
 		writeValues(&report, st, vars())
-		if dir := os.Getenv(CellOutEnv); dir != "" {
-			b, _ := json.Marshal(report)
-			_ = os.WriteFile(filepath.Join(dir, CellReportFile), b, 0o644)
-		}
+		writeReport(report)
 		flushDisplays()
 		if r != nil {
 			fmt.Fprintf(os.Stderr, "panic: %s\n\ngoroutine 1 [running]:\n%s", panicText(r), trace)
@@ -113,6 +142,14 @@ func RunCell(st *State, cell func(), vars func() []any) {
 		}
 	}()
 	cell()
+}
+
+// writeReport writes the report into the CellOutEnv directory.
+func writeReport(report CellReport) {
+	if dir := os.Getenv(CellOutEnv); dir != "" {
+		b, _ := json.Marshal(report)
+		_ = os.WriteFile(filepath.Join(dir, CellReportFile), b, 0o644)
+	}
 }
 
 // panicText words a panic's value as the runtime does.

@@ -163,11 +163,34 @@ func (cc *cellCode) declaration(decls, body *strings.Builder, it cell.Item, type
 }
 
 // statements adds a Statement item to the body, its top-level x := f()
-// as assignments to package-level variables.
+// as assignments to package-level variables, and a check of an interrupt
+// (harness.Poll) at the end of each loop body of its own (not of the
+// functions it declares or starts), so that an interrupted cell stops
+// with its values.
 func (cc *cellCode) statements(decls, body *strings.Builder, it cell.Item, types map[string]types.Type) error {
-	src := []byte(it.Source)
 	starts := lineStarts(it.Source)
+	type edit struct {
+		off  int
+		old  string // the text replaced, "" for an insertion
+		text string
+	}
+	var edits []edit
+	at := func(pos token.Pos) int {
+		p := it.Syntax.Fset.Position(pos)
+		return offsetIn(starts, p.Line-it.Line, p.Column)
+	}
 	for _, s := range it.Syntax.Stmts {
+		ast.Inspect(s, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.ForStmt:
+				edits = append(edits, edit{off: at(n.Body.Rbrace), text: harnessName + ".Poll(); "})
+			case *ast.RangeStmt:
+				edits = append(edits, edit{off: at(n.Body.Rbrace), text: harnessName + ".Poll(); "})
+			}
+			return true
+		})
 		as, ok := s.(*ast.AssignStmt)
 		if !ok || as.Tok != token.DEFINE {
 			continue
@@ -180,12 +203,17 @@ func (cc *cellCode) statements(decls, body *strings.Builder, it cell.Item, types
 			}
 		}
 		// := becomes " =": the columns after it stay those of the cell.
-		p := it.Syntax.Fset.Position(as.TokPos)
-		if off := offsetIn(starts, p.Line-it.Line, p.Column); off >= 0 && off+2 <= len(src) && string(src[off:off+2]) == ":=" {
-			src[off], src[off+1] = ' ', '='
-		}
+		edits = append(edits, edit{off: at(as.TokPos), old: ":=", text: " ="})
 	}
-	writeCode(body, cc.count, it.Line, 1, string(src))
+	src := it.Source
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].off > edits[j].off })
+	for _, e := range edits {
+		if e.off < 0 || e.off+len(e.old) > len(src) || src[e.off:e.off+len(e.old)] != e.old {
+			continue
+		}
+		src = src[:e.off] + e.text + src[e.off+len(e.old):]
+	}
+	writeCode(body, cc.count, it.Line, 1, src)
 	return nil
 }
 

@@ -171,6 +171,10 @@ type child struct {
 
 	readers              sync.WaitGroup
 	bench, failed, trace bytes.Buffer
+	// interruptGrace, when positive, is how long an interrupted child
+	// has to stop by itself after a SIGINT before it is killed (a
+	// compiled cell, which then gives its values back).
+	interruptGrace time.Duration
 }
 
 // start starts the binary in its own process group, with three pipes:
@@ -320,6 +324,7 @@ func (c *child) watch(ctx context.Context, timeout time.Duration, limit int64) (
 		}
 	}
 	ctxDone := ctx.Done()
+	var grace <-chan time.Time
 	for {
 		select {
 		case waitErr = <-done:
@@ -327,7 +332,19 @@ func (c *child) watch(ctx context.Context, timeout time.Duration, limit int64) (
 			return reason, peak, waitErr
 		case <-ctxDone:
 			ctxDone = nil
-			kill(Interrupted)
+			if c.interruptGrace <= 0 {
+				kill(Interrupted)
+				continue
+			}
+			// The child stops at its next check and gives its values
+			// back; one that reaches none in time is killed.
+			reason = Interrupted
+			syscall.Kill(pid, syscall.SIGINT)
+			t := time.NewTimer(c.interruptGrace)
+			defer t.Stop()
+			grace = t.C
+		case <-grace:
+			syscall.Kill(-pid, syscall.SIGKILL)
 		case <-timer:
 			kill(TimedOut)
 		case <-tick.C:

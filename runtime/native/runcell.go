@@ -33,6 +33,10 @@ type CellRunOptions struct {
 	MemoryLimit int64
 }
 
+// interruptGrace is how long an interrupted compiled cell has to reach a
+// check (the end of a loop body of the cell) and stop with its values.
+const interruptGrace = time.Second
+
 // CellResult is what a compiled cell's child left: its report, and the
 // directory of the state files the report names.
 type CellResult struct {
@@ -76,7 +80,11 @@ func (w *Workspace) RunCell(ctx context.Context, b *Binary, opts CellRunOptions)
 	}
 	switch reason {
 	case Interrupted:
-		return res, &Error{Kind: Interrupted, Summary: "the cell was interrupted; its compiled process was stopped", Err: context.Cause(ctx)}
+		summary := "the cell was interrupted; its compiled process was stopped, and the notebook's values are those before the cell"
+		if res.Report.Interrupted {
+			summary = "the cell was interrupted (what it defined and changed before the interrupt is kept)"
+		}
+		return res, &Error{Kind: Interrupted, Summary: summary, Err: context.Cause(ctx)}
 	case OutOfMemory:
 		return res, &Error{Kind: OutOfMemory, Summary: fmt.Sprintf(
 			"memory limit exceeded: the compiled cell used more than %s (the limit; change it with the %s environment variable)",
@@ -114,7 +122,7 @@ func (w *Workspace) startCell(b *Binary, opts CellRunOptions, env []string) (*ch
 	cmd.ExtraFiles = []*os.File{pipes[5]}
 	cmd.SysProcAttr = childAttr()
 	c := &child{cmd: cmd, stdout: pipes[0], errPipe: pipes[2], cellOut: pipes[4], start: time.Now(),
-		out: newCappedOutput(NoOutputLimit), stderr: opts.Stderr}
+		out: newCappedOutput(NoOutputLimit), stderr: opts.Stderr, interruptGrace: interruptGrace}
 	feed := &stdinFeeder{w: pipes[7], r: stdinReadEnd(pipes[6])}
 	err := cmd.Start()
 	for _, k := range []int{1, 3, 5, 6} {

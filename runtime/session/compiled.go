@@ -475,8 +475,7 @@ func (s *Session) valuesBack(r *native.CellResult, only map[string]string) error
 			}
 			v, ok := vr.Value(e.Name)
 			if !ok {
-				errs = append(errs, fmt.Errorf("%s: the interpreter has no such variable", e.Name))
-				continue
+				continue // declared by the item that failed, which the cell does not keep
 			}
 			nv, err := dec.Decode(e.Data, v.Type(), e.Digest)
 			if err != nil {
