@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -56,16 +56,16 @@ type declaredParameter struct {
 // compiled magics see the value too). A cell tagged injected-parameters
 // left by an earlier run is replaced. Without parameters, the notebook is
 // left as it is.
-func injectParameters(nb *notebook, params []Parameter) error {
+func injectParameters(doc *nbformat.Document, params []Parameter) error {
 	if len(params) == 0 {
 		return nil
 	}
-	nb.cells = slices.DeleteFunc(nb.cells, func(c *nbCell) bool { return c.hasTag(InjectedTag) })
-	at := slices.IndexFunc(nb.cells, func(c *nbCell) bool { return c.cellType == "code" && c.hasTag(ParametersTag) })
+	doc.Cells = slices.DeleteFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.HasTag(InjectedTag) })
+	at := slices.IndexFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.Type == "code" && c.HasTag(ParametersTag) })
 	if at < 0 {
 		return paramErrorf("-p %s: the notebook has no code cell tagged %q to take parameters from (add the tag in Jupyter: View > Cell toolbar > Tags)", params[0].Name, ParametersTag)
 	}
-	declared, order, err := declaredParameters(nb.cells[at].source)
+	declared, order, err := declaredParameters(doc.Cells[at].Source)
 	if err != nil {
 		return err
 	}
@@ -85,22 +85,9 @@ func injectParameters(nb *notebook, params []Parameter) error {
 		}
 		src.WriteString(line + "\n")
 	}
-	meta, _ := json.Marshal(map[string]any{"tags": []string{InjectedTag}})
-	injected := &nbCell{fields: map[string]json.RawMessage{"metadata": meta}, cellType: "code",
-		source: strings.TrimSuffix(src.String(), "\n")}
-	nb.cells = slices.Insert(nb.cells, at+1, injected)
+	injected := nbformat.NewCodeCell(strings.TrimSuffix(src.String(), "\n"), InjectedTag)
+	doc.Cells = slices.Insert(doc.Cells, at+1, injected)
 	return nil
-}
-
-// hasTag reports whether the cell's metadata.tags holds tag.
-func (c *nbCell) hasTag(tag string) bool {
-	var meta struct {
-		Tags []string `json:"tags"`
-	}
-	if json.Unmarshal(c.fields["metadata"], &meta) != nil {
-		return false
-	}
-	return slices.Contains(meta.Tags, tag)
 }
 
 // declaredParameters type-checks the parameters cell and returns its

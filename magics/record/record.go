@@ -8,11 +8,7 @@
 // benchmark format benchstat reads.
 package record
 
-import (
-	"fmt"
-	"math"
-	"strings"
-)
+import "math"
 
 // MIMEType is the MIME type under which a Record travels in a display
 // bundle and is saved in a notebook.
@@ -76,16 +72,4 @@ func (r *Result) Add(unit string, values ...float64) {
 	if len(keep) > 0 {
 		r.Metrics = append(r.Metrics, Metric{Unit: unit, Values: keep})
 	}
-}
-
-// Name is the benchmark name of one of the record's results in Go's
-// benchmark format, without the Benchmark prefix and the GOMAXPROCS
-// suffix: "In3/timeit" or "In3/timeit/fast". Two runs of one notebook
-// give the same names, so that benchstat pairs them.
-func (r *Record) Name(res Result) string {
-	name := fmt.Sprintf("In%d/%s", r.Cell, r.Magic)
-	if res.Label != "" {
-		name += "/" + strings.Join(strings.Fields(res.Label), "_")
-	}
-	return name
 }
