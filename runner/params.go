@@ -22,14 +22,6 @@ type Parameter struct {
 	Name, Value string
 }
 
-// The cell tags papermill uses: the cell that declares the parameters
-// with their defaults, and the cell inserted after it with the values
-// given.
-const (
-	ParametersTag = "parameters"
-	InjectedTag   = "injected-parameters"
-)
-
 // ParameterError is a parameter that cannot be injected: an unknown name,
 // a value that is not of the parameter's type, or a notebook without a
 // cell tagged parameters.
@@ -60,10 +52,10 @@ func injectParameters(doc *nbformat.Document, params []Parameter) error {
 	if len(params) == 0 {
 		return nil
 	}
-	doc.Cells = slices.DeleteFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.HasTag(InjectedTag) })
-	at := slices.IndexFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.Type == "code" && c.HasTag(ParametersTag) })
+	doc.Cells = slices.DeleteFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.HasTag(nbformat.InjectedTag) })
+	at := slices.IndexFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.Type == "code" && c.HasTag(nbformat.ParametersTag) })
 	if at < 0 {
-		return paramErrorf("-p %s: the notebook has no code cell tagged %q to take parameters from (add the tag in Jupyter: View > Cell toolbar > Tags)", params[0].Name, ParametersTag)
+		return paramErrorf("-p %s: the notebook has no code cell tagged %q to take parameters from (add the tag in Jupyter: View > Cell toolbar > Tags)", params[0].Name, nbformat.ParametersTag)
 	}
 	declared, order, err := declaredParameters(doc.Cells[at].Source)
 	if err != nil {
@@ -77,7 +69,7 @@ func injectParameters(doc *nbformat.Document, params []Parameter) error {
 		}
 		d, ok := declared[p.Name]
 		if !ok {
-			return paramErrorf("-p %s: the cell tagged %q declares no %s (it declares: %s)", p.Name, ParametersTag, p.Name, strings.Join(order, ", "))
+			return paramErrorf("-p %s: the cell tagged %q declares no %s (it declares: %s)", p.Name, nbformat.ParametersTag, p.Name, strings.Join(order, ", "))
 		}
 		line, err := d.declaration(p)
 		if err != nil {
@@ -85,7 +77,7 @@ func injectParameters(doc *nbformat.Document, params []Parameter) error {
 		}
 		src.WriteString(line + "\n")
 	}
-	injected := nbformat.NewCodeCell(strings.TrimSuffix(src.String(), "\n"), InjectedTag)
+	injected := nbformat.NewCodeCell(strings.TrimSuffix(src.String(), "\n"), nbformat.InjectedTag)
 	doc.Cells = slices.Insert(doc.Cells, at+1, injected)
 	return nil
 }
@@ -95,7 +87,7 @@ func injectParameters(doc *nbformat.Document, params []Parameter) error {
 func declaredParameters(src string) (map[string]declaredParameter, []string, error) {
 	items, err := cell.Parse(src)
 	if err != nil {
-		return nil, nil, paramErrorf("the cell tagged %q does not parse: %v", ParametersTag, err)
+		return nil, nil, paramErrorf("the cell tagged %q does not parse: %v", nbformat.ParametersTag, err)
 	}
 	var file strings.Builder
 	file.WriteString("package p\n")
@@ -172,7 +164,7 @@ func (d declaredParameter) declaration(p Parameter) (string, error) {
 		keyword = "const"
 	}
 	if d.typ == nil {
-		return "", paramErrorf("-p %s: the type of %s could not be worked out from the cell tagged %q", p.Name, p.Name, ParametersTag)
+		return "", paramErrorf("-p %s: the type of %s could not be worked out from the cell tagged %q", p.Name, p.Name, nbformat.ParametersTag)
 	}
 	basic, ok := d.typ.Underlying().(*types.Basic)
 	if !ok {

@@ -72,7 +72,7 @@ func TestInjectParameters(t *testing.T) {
 				t.Fatalf("%d cells, want 4: the old injected cell replaced", len(nb.Cells))
 			}
 			c := nb.Cells[2]
-			if !c.HasTag(InjectedTag) || c.Type != "code" {
+			if !c.HasTag(nbformat.InjectedTag) || c.Type != "code" {
 				t.Fatalf("cell 3 is not the injected code cell: %+v", c)
 			}
 			_, body, _ := strings.Cut(c.Source, "\n")

@@ -79,6 +79,9 @@ func runWith(ctx context.Context, interp protocol.Interpreter, opts Options, gra
 	if err != nil {
 		return err
 	}
+	if err := checkOutput(x.out); err != nil {
+		return err // before running anything
+	}
 	x.grace = grace
 	runErr := x.RunAll(ctx)
 	return errors.Join(runErr, x.Write())
@@ -102,9 +105,7 @@ type Execution struct {
 
 // Start reads the notebook opts.Path and readies it for interp: it
 // injects the parameters, gives every cell an id and sets the kernel's
-// metadata. It checks, before anything runs, that the notebook can be
-// written where opts says (creating the output's folder if it is
-// missing, as nbconvert does).
+// metadata.
 func Start(interp protocol.Interpreter, opts Options) (*Execution, error) {
 	doc, err := nbformat.Read(opts.Path)
 	if err != nil {
@@ -113,9 +114,6 @@ func Start(interp protocol.Interpreter, opts Options) (*Execution, error) {
 	out := opts.Output
 	if out == "" {
 		out = opts.Path
-	}
-	if err := checkOutput(out); err != nil {
-		return nil, err // before running anything
 	}
 	if err := prepare(doc, interp.Info(), opts.Parameters); err != nil {
 		return nil, err
@@ -131,9 +129,12 @@ func Start(interp protocol.Interpreter, opts Options) (*Execution, error) {
 	}, nil
 }
 
-// checkOutput makes sure that a notebook can be written to path: that it
-// is not a directory, a device or another file that is not a regular
-// one, and that its folder exists, creating it if needed.
+// checkOutput makes sure, before anything runs, that a notebook can be
+// written to path: that it is not a directory, a device or another file
+// that is not a regular one, and that its folder exists, creating it if
+// needed as nbconvert does (a CI script's "-o results/x.ipynb" works
+// without a mkdir, and a folder that cannot be made is known before the
+// cells have run).
 func checkOutput(path string) error {
 	target, err := atomicfile.Target(path)
 	if err != nil {

@@ -25,6 +25,14 @@ import (
 	"github.com/perfnb/perfnb/internal/atomicfile"
 )
 
+// The cell tags papermill uses: the cell that declares a notebook's
+// parameters with their defaults, and the cell inserted after it with
+// the values given (perfnb run -p).
+const (
+	ParametersTag = "parameters"
+	InjectedTag   = "injected-parameters"
+)
+
 // MaxSize is the largest notebook file Read accepts: 128 MiB, hundreds of
 // times a notebook of measurements with its flame graphs.
 const MaxSize = 128 << 20

@@ -8,7 +8,12 @@
 // benchmark format benchstat reads.
 package record
 
-import "math"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+)
 
 // MIMEType is the MIME type under which a Record travels in a display
 // bundle and is saved in a notebook.
@@ -72,4 +77,25 @@ func (r *Result) Add(unit string, values ...float64) {
 	if len(keep) > 0 {
 		r.Metrics = append(r.Metrics, Metric{Unit: unit, Values: keep})
 	}
+}
+
+// Decode reads a record saved in a notebook: a JSON object or, from a
+// client that stored it as text, a JSON string holding one.
+func Decode(raw json.RawMessage) (Record, error) {
+	var rec Record
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return rec, err
+		}
+		raw = []byte(s)
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return rec, err
+	}
+	if rec.Magic == "" {
+		return rec, errors.New("no magic named")
+	}
+	return rec, nil
 }
