@@ -17,6 +17,7 @@ import (
 
 	"github.com/perfnb/perfnb/compare"
 	"github.com/perfnb/perfnb/internal/atomicfile"
+	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/runner"
 	"github.com/perfnb/perfnb/runtime/session"
 	"github.com/perfnb/perfnb/runtime/supervisor"
@@ -53,7 +54,7 @@ func parseCompare(args []string, stderr io.Writer) (*compareFlags, error) {
 	fs := flag.NewFlagSet("perfnb compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	threshold := fs.String("threshold", fmt.Sprintf("%g%%", 100*compare.DefaultThreshold), "report a regression only when a figure is worse by more than `P%`")
-	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level `A` of the tests")
+	alpha := fs.Float64("alpha", 0, fmt.Sprintf("significance level `A` of the tests (default %g, or %g with --run)", compare.DefaultAlpha, compare.DefaultRunAlpha))
 	c := &compareFlags{params: params}
 	fs.StringVar(&c.format, "format", "text", "text (a benchstat-style table, and the gate) or bench (Go benchmark text for benchstat)")
 	fs.StringVar(&c.benchOut, "o", "", "also write the figures as Go benchmark text to `FILE`, for benchstat -col notebook")
@@ -65,11 +66,24 @@ func parseCompare(args []string, stderr io.Writer) (*compareFlags, error) {
 		return nil, exitCode(exitBadInput)
 	}
 	c.paths, c.timeout = paths, time.Duration(*timeout*float64(time.Second))
+	if !isSet(fs, "alpha") {
+		*alpha = compare.DefaultAlpha
+		if c.run {
+			*alpha = compare.DefaultRunAlpha
+		}
+	}
 	c.opts = compare.Options{Alpha: *alpha}
 	if c.opts.Threshold, err = parsePercent(*threshold); err != nil {
 		return nil, badInput{err}
 	}
 	return c, c.check(*alpha)
+}
+
+// isSet reports whether the flag was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // check refuses options that do not go together.
@@ -250,12 +264,14 @@ func startSide(ctx context.Context, path string, params []runner.Parameter, time
 }
 
 // inputOr marks as bad input the errors that are: a notebook that cannot
-// be read or compared, a bad parameter, a failing cell.
+// be read or compared, a bad parameter, a failing cell (of a notebook
+// that a gate cannot measure).
 func inputOr(err error) error {
 	var ie *compare.InputError
 	var pe *runner.ParameterError
 	var ce *runner.CellError
-	if errors.As(err, &ie) || errors.As(err, &pe) || errors.As(err, &ce) {
+	var re *nbformat.ReadError
+	if errors.As(err, &ie) || errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &re) {
 		return badInput{err}
 	}
 	return err

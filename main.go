@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/perfnb/perfnb/install"
+	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/gomod"
@@ -207,7 +208,8 @@ func runNotebook(args []string, stdout io.Writer) error {
 	defer interp.Shutdown(false)
 	err = runner.Run(ctx, interp, opts)
 	var perr *runner.ParameterError
-	if errors.As(err, &perr) {
+	var rerr *nbformat.ReadError
+	if errors.As(err, &perr) || errors.As(err, &rerr) {
 		return badInput{err}
 	}
 	return signaled(ctx, err)

@@ -29,8 +29,13 @@ import (
 // gives the false-alarm and detection rates).
 const (
 	DefaultThreshold = 0.25
-	DefaultAlpha     = 0.01
-	DefaultRounds    = 20
+	// DefaultAlpha is for saved records; DefaultRunAlpha for interleaved
+	// rounds, whose paired test needs 6 rounds to reach 0.05 and 8 to
+	// reach 0.01 (minRounds), while the threshold keeps the false alarms
+	// down.
+	DefaultAlpha    = 0.01
+	DefaultRunAlpha = 0.05
+	DefaultRounds   = 20
 )
 
 // Options set the gate.
@@ -265,8 +270,10 @@ func (p pair) floor(unit string) float64 {
 // match pairs the results of the two notebooks: first those of the same
 // name (what they measure), then, among the rest, those in the same
 // place: the same cell (counted without an injected parameters cell),
-// magic, label and index in the cell. The pairs are in the new
-// notebook's order.
+// magic, label and index in the cell, provided the notebooks are
+// evidently one notebook (some result matched by name, or the cell has
+// the same id), so that two unrelated notebooks match nothing. The pairs
+// are in the new notebook's order.
 func match(old, new []Entry) (pairs []pair, onlyOld, onlyNew, renamed []string) {
 	olds, news := namedResults(old), namedResults(new)
 	used := make([]bool, len(olds))
@@ -286,8 +293,9 @@ func match(old, new []Entry) (pairs []pair, onlyOld, onlyNew, renamed []string) 
 			rest = append(rest, n)
 		}
 	}
+	byName := len(pairs) > 0
 	for _, n := range rest {
-		if find(samePlace, n) {
+		if find(func(a, b result) bool { return samePlace(a, b) && (byName || a.entry.CellID != "" && a.entry.CellID == b.entry.CellID) }, n) {
 			o := pairs[len(pairs)-1].old
 			renamed = append(renamed, o.name.Title+" → "+n.name.Title)
 			continue

@@ -23,6 +23,10 @@ const (
 	// showed 1 to 7 KiB in 14 to 28 objects.
 	allocBytesFloor = 16 << 10
 	allocsFloor     = 32
+	// cpuSplitFloor is for the split of CPU time into user and system
+	// time (user-sec/op, sys-sec/op), which the kernel makes by sampling
+	// at its clock tick (1 to 10 ms); their sum, cpu-sec/op, is exact.
+	cpuSplitFloor = 0.010
 )
 
 // isTime reports whether unit is a time per operation, a figure that the
@@ -33,7 +37,8 @@ func isTime(unit string) bool {
 
 // floor is the least change of a figure in unit that the measurement
 // resolves, for results whose values are averages over iterations
-// loops: 0 for times (the relative threshold is theirs).
+// loops: 0 for times (the relative threshold is theirs), except the
+// user and system parts of CPU time.
 func floor(unit string, iterations int) float64 {
 	n := float64(max(iterations, 1))
 	switch {
@@ -43,6 +48,8 @@ func floor(unit string, iterations int) float64 {
 		return allocsFloor / n
 	case strings.HasSuffix(unit, "-B"):
 		return rssFloor
+	case unit == "user-sec/op" || unit == "sys-sec/op":
+		return cpuSplitFloor / n
 	}
 	return 0
 }

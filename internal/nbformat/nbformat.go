@@ -68,20 +68,30 @@ func NewCodeCell(source string, tags ...string) *Cell {
 	return c
 }
 
+// ReadError is a notebook file that cannot be read: missing, not a
+// notebook, or too large.
+type ReadError struct {
+	Path string
+	Err  error
+}
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // Read reads and decodes the notebook at path, reading at most MaxSize
-// bytes.
+// bytes. Its errors are *ReadError.
 func Read(path string) (*Document, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the notebook: %w", err)
+		return nil, &ReadError{path, fmt.Errorf("cannot read the notebook: %w", err)}
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Mode()&fs.ModeDevice != 0 {
-		return nil, fmt.Errorf("%s is a device, not a notebook file", path)
+		return nil, &ReadError{path, fmt.Errorf("%s is a device, not a notebook file", path)}
 	}
 	d, err := decode(f, MaxSize)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a notebook perfnb can read: %w", path, err)
+		return nil, &ReadError{path, fmt.Errorf("%s is not a notebook perfnb can read: %w", path, err)}
 	}
 	return d, nil
 }
