@@ -295,7 +295,9 @@ func match(old, new []Entry) (pairs []pair, onlyOld, onlyNew, renamed []string) 
 	}
 	byName := len(pairs) > 0
 	for _, n := range rest {
-		if find(func(a, b result) bool { return samePlace(a, b) && (byName || a.entry.CellID != "" && a.entry.CellID == b.entry.CellID) }, n) {
+		if find(func(a, b result) bool {
+			return samePlace(a, b) && (byName || a.entry.CellID != "" && a.entry.CellID == b.entry.CellID)
+		}, n) {
 			o := pairs[len(pairs)-1].old
 			renamed = append(renamed, o.name.Title+" → "+n.name.Title)
 			continue
