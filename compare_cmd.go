@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,7 +197,7 @@ func compareRun(c *compareFlags, stdout, stderr io.Writer) error {
 	for i, side := range []struct {
 		path   string
 		params []runner.Parameter
-	}{{oldPath, append(c.params.both, c.params.old...)}, {newPath, append(append([]runner.Parameter(nil), c.params.both...), c.params.new...)}} {
+	}{{oldPath, slices.Concat(c.params.both, c.params.old)}, {newPath, slices.Concat(c.params.both, c.params.new)}} {
 		x, err := startSide(ctx, side.path, side.params, c.timeout, stderr)
 		if err != nil {
 			return signaled(ctx, err)

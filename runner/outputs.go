@@ -32,24 +32,13 @@ type output struct {
 func encodeOutputs(outs []*output) ([]json.RawMessage, error) {
 	enc := make([]json.RawMessage, 0, len(outs))
 	for _, o := range outs {
-		b, err := marshal(o.encode())
+		b, err := nbformat.Marshal(o.encode())
 		if err != nil {
 			return nil, fmt.Errorf("cannot encode an output: %w", err)
 		}
 		enc = append(enc, b)
 	}
 	return enc, nil
-}
-
-// marshal is json.Marshal without HTML escaping, as Jupyter writes.
-func marshal(v any) ([]byte, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
 }
 
 func (o *output) encode() map[string]any {

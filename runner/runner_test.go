@@ -753,3 +753,40 @@ func TestValidNbformat(t *testing.T) {
 	}
 	validate(t, path)
 }
+
+// TestRerun: a cell run again keeps its execution count, is not stored in
+// the history again, and shows only its new outputs; a cell that never
+// ran cannot be run again.
+func TestRerun(t *testing.T) {
+	path := writeNB(t, [2]string{"code", "out a"}, [2]string{"code", "display bar 1\nout b"}, [2]string{"code", "fail Boom x"})
+	fake := &fakeInterp{}
+	x, err := Start(fake, Options{Path: path, AllowErrors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.RunAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cells := x.Document().Cells
+	for range 2 {
+		if err := x.Rerun(context.Background(), cells[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(cells[1].Outputs) != 2 || cells[1].ExecutionCount != 2 {
+		t.Errorf("after two reruns: %d outputs, count %d", len(cells[1].Outputs), cells[1].ExecutionCount)
+	}
+	last := fake.reqs[len(fake.reqs)-1]
+	if last.ExecutionCount != 2 || last.StoreHistory || !fake.reqs[1].StoreHistory {
+		t.Errorf("requests %+v", fake.reqs)
+	}
+	var ce *CellError
+	if err := x.Rerun(context.Background(), cells[2]); !errors.As(err, &ce) || ce.Count != 3 {
+		t.Errorf("a failing cell run again: %v", err)
+	}
+	other := writeNB(t, [2]string{"code", "out z"})
+	y, _ := Start(fake, Options{Path: other})
+	if err := x.Rerun(context.Background(), y.Document().Cells[0]); err == nil {
+		t.Errorf("a cell of another notebook ran")
+	}
+}

@@ -386,6 +386,18 @@ func (c *Cell) encode() map[string]any {
 	return m
 }
 
+// Marshal encodes v as nbformat writes JSON: without escaping <, > and
+// & (HTML outputs stay as they are).
+func Marshal(v any) (json.RawMessage, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 // WriteFile writes the notebook to path atomically (see package
 // atomicfile: a link is followed, a target that is not a regular file is
 // refused).
