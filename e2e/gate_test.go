@@ -287,3 +287,17 @@ func TestRunOutputFolder(t *testing.T) {
 		t.Errorf("-o under a file: %v\n%s", err, log)
 	}
 }
+
+// TestRunRefusesDevices: perfnb run on a link to /dev/zero stops at once
+// with status 2 and says why, rather than reading without end.
+func TestRunRefusesDevices(t *testing.T) {
+	e := setup(t)
+	zero := filepath.Join(t.TempDir(), "zero.ipynb")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	log, err := e.run(t, time.Minute, e.bin, "run", zero)
+	if code := exitStatus(t, err); code != 2 || !strings.Contains(log, "is a device, not a notebook file") {
+		t.Errorf("exit %d, want 2:\n%s", code, log)
+	}
+}
