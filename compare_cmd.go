@@ -54,6 +54,12 @@ func parseCompare(args []string, stderr io.Writer) (*compareFlags, error) {
 	}
 	fs := flag.NewFlagSet("perfnb compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, compareUsage)
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "  -p NAME VALUE, --old-p NAME VALUE, --new-p NAME VALUE\n    \twith --run, a parameter for both notebooks, the old one or the new one (papermill's -p)\n"+
+			"Exit status: 0 no regression, 1 regression, 2 bad input, 3 timings inconclusive (docs/compare.md).")
+	}
 	threshold := fs.String("threshold", fmt.Sprintf("%g%%", 100*compare.DefaultThreshold), "report a regression only when a figure is worse by more than `P%`")
 	alpha := fs.Float64("alpha", 0, fmt.Sprintf("significance level `A` of the tests (default %g, or %g with --run)", compare.DefaultAlpha, compare.DefaultRunAlpha))
 	c := &compareFlags{params: params}
