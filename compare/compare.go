@@ -84,7 +84,7 @@ type Row struct {
 	Name string // the result's title (record.NameResults): "%timeit work(n)"
 	Unit string // "sec/op", "B/op"...
 	// Old and New summarise the runs (saved records) or the rounds'
-	// medians (interleaved).
+	// values (interleaved: see roundValue).
 	Old, New benchmath.Summary
 	// Delta is the estimated relative change, new/old - 1 (NaN when the
 	// old figure is 0: a change from nothing is not a percentage).

@@ -213,8 +213,8 @@ func (r *rounds) collect(round int, names [2]string) error {
 			if !okOld || !okNew {
 				return fmt.Errorf("round %d: %s has no %s figure this time", round, s.name, s.unit)
 			}
-			s.old = append(s.old, medianOf(ov))
-			s.new = append(s.new, medianOf(nv))
+			s.old = append(s.old, roundValue(s.unit, ov))
+			s.new = append(s.new, roundValue(s.unit, nv))
 		}
 	}
 	return nil
@@ -238,8 +238,19 @@ func appendRuns(into *record.Record, rec record.Record) {
 	into.Environment = rec.Environment
 }
 
-func medianOf(xs []float64) float64 {
-	s := slices.Clone(xs)
+// roundValue is what a side's runs of one round give a figure: for a
+// time, the least of them, for memory their median. The noise of a
+// shared machine only ever adds time, so the least time of a round is
+// the run least disturbed, and its change is the change of the code's own
+// cost (Chen and Revels, "Robust benchmarking in noisy environments",
+// 2016, whose argument Julia's BenchmarkTools follows); on this kind of
+// machine it halved the spread of the rounds' changes against the median
+// (docs/compare.md). Memory figures move either way.
+func roundValue(unit string, runs []float64) float64 {
+	if isTime(unit) {
+		return slices.Min(runs)
+	}
+	s := slices.Clone(runs)
 	slices.Sort(s)
 	return median(s)
 }

@@ -151,7 +151,7 @@ func median(sorted []float64) float64 {
 }
 
 // comparePaired compares a figure measured in rounds: old[i] and new[i]
-// are round i's values (the median of its runs).
+// are round i's values (see roundValue).
 func comparePaired(name, unit string, old, new []float64, floor float64, o Options) Row {
 	th := benchmath.Thresholds{CompareAlpha: o.Alpha}
 	row := Row{Name: name, Unit: unit, Floor: floor,
