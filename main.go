@@ -10,27 +10,23 @@
 //	perfnb uninstall [--user | --sys-prefix | --prefix DIR] [--name NAME]
 //	perfnb run NOTEBOOK.ipynb [-o OUT.ipynb] [--allow-errors] [--timeout S] [-p NAME VALUE ...]
 //	perfnb compare OLD.ipynb NEW.ipynb [--threshold P%] [--alpha A] [--format text|bench] [-o BENCH.txt]
+//	perfnb compare --run OLD.ipynb [NEW.ipynb] [--rounds N] [-p|--old-p|--new-p NAME VALUE ...] [options]
 //	perfnb version
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/perfnb/perfnb/compare"
 	"github.com/perfnb/perfnb/install"
+	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/kernel"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/engine"
@@ -59,10 +55,15 @@ Usage:
   perfnb run NOTEBOOK [options]      execute a notebook without Jupyter
                                      (-o OUT.ipynb, --allow-errors, --timeout S,
                                      -p NAME VALUE to set a parameter)
-  perfnb compare OLD NEW [options]   compare the results of two runs of a notebook
+  perfnb compare OLD NEW [options]   compare the results saved in two notebooks
                                      (--threshold P%, --alpha A, --format text|bench,
-                                     -o BENCH.txt);
-                                     exit 1 on a regression, 2 on bad input
+                                     -o BENCH.txt)
+  perfnb compare --run OLD [NEW]     run both now, their measured cells interleaved
+                                     round by round (the gate for a shared machine;
+                                     --rounds N, -p/--old-p/--new-p NAME VALUE,
+                                     --timeout S)
+                                     exit 0 no regression, 1 regression, 2 bad input,
+                                     3 timings inconclusive (docs/compare.md)
   perfnb version                     print the version
 `
 
@@ -74,7 +75,11 @@ func main() {
 			os.Exit(int(exit))
 		}
 		fmt.Fprintln(os.Stderr, "perfnb:", err)
-		if errors.As(err, new(badInput)) {
+		var after exitAfter
+		switch {
+		case errors.As(err, &after):
+			os.Exit(after.code)
+		case errors.As(err, new(badInput)):
 			os.Exit(2)
 		}
 		os.Exit(1)
@@ -183,7 +188,10 @@ func runNotebook(args []string, stdout io.Writer) error {
 	if err != nil {
 		return badInput{err}
 	}
-	opts.Parameters = params
+	if len(params.old) > 0 || len(params.new) > 0 {
+		return badInput{fmt.Errorf("--old-p and --new-p are for perfnb compare --run; perfnb run takes -p NAME VALUE")}
+	}
+	opts.Parameters = params.both
 	fs.StringVar(&opts.Output, "o", "", "write the executed notebook to `FILE` instead of the input")
 	fs.BoolVar(&opts.AllowErrors, "allow-errors", false, "go on after a cell fails")
 	timeout := fs.Float64("timeout", 0, "stop a cell after `S` seconds (0: no limit)")
@@ -199,7 +207,7 @@ func runNotebook(args []string, stdout io.Writer) error {
 	}
 	opts.Timeout = time.Duration(*timeout * float64(time.Second))
 	opts.Progress = stdout
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signalContext()
 	defer stop()
 	interp, err := newInterpreter(nil)
 	if err != nil {
@@ -208,28 +216,44 @@ func runNotebook(args []string, stdout io.Writer) error {
 	defer interp.Shutdown(false)
 	err = runner.Run(ctx, interp, opts)
 	var perr *runner.ParameterError
-	if errors.As(err, &perr) {
+	var rerr *nbformat.ReadError
+	if errors.As(err, &perr) || errors.As(err, &rerr) {
 		return badInput{err}
 	}
-	return err
+	return signaled(ctx, err)
 }
 
-// parameterArgs takes the -p NAME VALUE (or --parameters NAME VALUE)
-// triples out of args, which the flag package cannot parse.
-func parameterArgs(args []string) (rest []string, params []runner.Parameter, err error) {
+// parameterSets are the -p NAME VALUE triples of a command line: for
+// both notebooks (-p, --parameters) and, for perfnb compare --run, for
+// the old or the new one only (--old-p, --new-p), which come after
+// those of -p and so win over them.
+type parameterSets struct {
+	both, old, new []runner.Parameter
+}
+
+// parameterArgs takes the -p NAME VALUE triples (and --old-p and
+// --new-p) out of args, which the flag package cannot parse.
+func parameterArgs(args []string) (rest []string, params parameterSets, err error) {
 	for i := 0; i < len(args); i++ {
+		var into *[]runner.Parameter
 		switch args[i] {
 		case "-p", "--p", "-parameters", "--parameters":
-			if i+2 >= len(args) {
-				return nil, nil, fmt.Errorf("%s needs a name and a value: -p NAME VALUE", args[i])
-			}
-			params = append(params, runner.Parameter{Name: args[i+1], Value: args[i+2]})
-			i += 2
+			into = &params.both
+		case "-old-p", "--old-p":
+			into = &params.old
+		case "-new-p", "--new-p":
+			into = &params.new
 		case "--":
 			return append(rest, args[i:]...), params, nil
 		default:
 			rest = append(rest, args[i])
+			continue
 		}
+		if i+2 >= len(args) {
+			return nil, params, fmt.Errorf("%s needs a name and a value: %s NAME VALUE", args[i], args[i])
+		}
+		*into = append(*into, runner.Parameter{Name: args[i+1], Value: args[i+2]})
+		i += 2
 	}
 	return rest, params, nil
 }
@@ -240,88 +264,6 @@ type badInput struct{ err error }
 
 func (e badInput) Error() string { return e.err.Error() }
 func (e badInput) Unwrap() error { return e.err }
-
-// runCompare compares the results of two notebooks; with --format bench
-// it writes the results of one or more notebooks as benchmark text.
-func runCompare(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("perfnb compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	threshold := fs.String("threshold", fmt.Sprintf("%g%%", 100*compare.DefaultThreshold), "report a regression only when a figure is worse by more than `P%`")
-	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level `A` of the Mann-Whitney U test")
-	format := fs.String("format", "text", "text (a benchstat-style table, and the gate) or bench (Go benchmark text for benchstat)")
-	benchOut := fs.String("o", "", "also write the figures as Go benchmark text to `FILE`, for benchstat -col notebook")
-	paths, ok := parseInterspersed(fs, args)
-	if !ok {
-		return exitCode(2)
-	}
-	opts := compare.Options{Alpha: *alpha}
-	var err error
-	if opts.Threshold, err = parsePercent(*threshold); err != nil {
-		return badInput{err}
-	}
-	if *alpha <= 0 || *alpha >= 1 {
-		return badInput{fmt.Errorf("--alpha needs a level between 0 and 1, such as 0.05, not %g", *alpha)}
-	}
-	switch {
-	case *format != "text" && *format != "bench":
-		return badInput{fmt.Errorf("--format is text or bench, not %q", *format)}
-	case *format == "text" && len(paths) != 2, *format == "bench" && len(paths) == 0:
-		return badInput{fmt.Errorf("usage: perfnb compare OLD.ipynb NEW.ipynb [--threshold P%%] [--alpha A] [--format text|bench]")}
-	}
-	var nbs []compare.Notebook
-	for _, p := range paths {
-		entries, err := compare.ReadNotebook(p)
-		if err != nil {
-			return badInput{err}
-		}
-		nbs = append(nbs, compare.Notebook{Path: p, Entries: entries})
-	}
-	if *format == "bench" {
-		return compare.WriteBench(stdout, nbs...)
-	}
-	if *benchOut != "" {
-		if err := writeBenchFile(*benchOut, nbs); err != nil {
-			return err
-		}
-	}
-	rep := compare.Compare(nbs[0].Entries, nbs[1].Entries, opts)
-	switch {
-	case rep.Matched == 0:
-		return badInput{fmt.Errorf("no result of %s matches one of %s: are they runs of the same notebook?", paths[0], paths[1])}
-	case len(rep.Rows) == 0:
-		return badInput{fmt.Errorf("the results of %s and %s match but have no figure in common (was %%timeit -c used in one only?)", paths[0], paths[1])}
-	}
-	if err := rep.WriteText(stdout, paths[0], paths[1], opts); err != nil {
-		return err
-	}
-	if len(rep.Regressions()) > 0 {
-		return exitCode(1)
-	}
-	return nil
-}
-
-// writeBenchFile writes the notebooks' figures as Go benchmark text to
-// path.
-func writeBenchFile(path string, nbs []compare.Notebook) error {
-	var b bytes.Buffer
-	if err := compare.WriteBench(&b, nbs...); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("writing the benchmark text: %w", err)
-	}
-	return nil
-}
-
-// parsePercent reads a threshold: "10%", "10" (also a percentage) or
-// "0.5%".
-func parsePercent(s string) (float64, error) {
-	f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "%"), 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("--threshold needs a percentage such as 10%%, not %q", s)
-	}
-	return f / 100, nil
-}
 
 // enterFolder sets the notebook's path (and the output's) in opts as
 // absolute paths, then changes to the notebook's folder, where Jupyter

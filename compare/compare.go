@@ -1,28 +1,41 @@
-// Package compare compares the results saved in two notebooks, as
-// benchstat compares two benchmark files: it matches each result of the
-// new notebook with the old one's (by cell and label, else by the magic's
-// source and label), tests each figure with benchmath's Mann-Whitney U
-// test, and reports a regression when a figure is significantly worse by
-// more than a threshold. perfnb compare is its command.
+// Package compare compares the results of two notebooks, as benchstat
+// compares two benchmark files, and decides a regression gate. Results
+// are matched by what they measure (record.NameResults: the magic and
+// its statement or label), then by their cell.
+//
+// Two modes share the report. Compare tests saved records: each figure
+// with benchmath's Mann-Whitney U test, timings only when the two
+// environments were alike (the same Go, CPU and GOMAXPROCS, and a machine
+// that was neither busy nor differently loaded), since a timing made
+// under other load measures the load as much as the code. Interleave
+// re-runs the measured cells of two executing notebooks alternately,
+// round by round, so that old and new share the machine's noise, and
+// tests each figure on its per-round pairs (Wilcoxon's signed-rank test
+// on the log ratio), stopping as soon as every figure is settled.
 package compare
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"golang.org/x/perf/benchmath"
 
 	"github.com/perfnb/perfnb/magics/record"
 )
 
-// Defaults that a CI job on a shared machine can live with. Measured with
-// scripts/bench-gate on two cores at a load average of 17–19: timed on CPU
-// time (%timeit -c), no false positive in 20 comparisons of unchanged
-// code, and every slowdown of 1.5× caught (README: Figures).
+// Defaults of the gate, measured with scripts/bench-gate (docs/compare.md
+// gives the false-alarm and detection rates).
 const (
 	DefaultThreshold = 0.25
-	DefaultAlpha     = 0.01
+	// DefaultAlpha is for saved records; DefaultRunAlpha for interleaved
+	// rounds, whose paired test needs 6 rounds to reach 0.05 and 8 to
+	// reach 0.01 (minRounds), while the threshold keeps the false alarms
+	// down.
+	DefaultAlpha    = 0.01
+	DefaultRunAlpha = 0.05
+	DefaultRounds   = 20
 )
 
 // Options set the gate.
@@ -39,22 +52,54 @@ type Verdict int
 
 // The verdicts.
 const (
-	Same        Verdict = iota // no significant difference beyond the threshold
-	Regression                 // significantly worse by more than the threshold
-	Improvement                // significantly better by more than the threshold
-	TooFew                     // too few runs for the test to find a difference
+	Same         Verdict = iota // no significant difference beyond the threshold
+	Regression                  // significantly worse by more than the threshold
+	Improvement                 // significantly better by more than the threshold
+	TooFew                      // too few runs for the test to find a difference
+	Inconclusive                // a timing made in environments too different to compare
 )
+
+// Test is the statistical test of one figure.
+type Test struct {
+	P      float64 // two-sided p-value
+	N1, N2 int     // runs of old and new (saved records)
+	Rounds int     // pairs tested (interleaved rounds); 0 for saved records
+	Alpha  float64
+}
+
+// String writes the test as benchstat does: "p=0.008 n=10", "n=7+8", or
+// for paired rounds "p=0.016 n=8 rounds".
+func (t Test) String() string {
+	switch {
+	case t.Rounds > 0:
+		return fmt.Sprintf("p=%.3f n=%d rounds", t.P, t.Rounds)
+	case t.N1 == t.N2:
+		return fmt.Sprintf("p=%.3f n=%d", t.P, t.N1)
+	}
+	return fmt.Sprintf("p=%.3f n=%d+%d", t.P, t.N1, t.N2)
+}
 
 // Row is the comparison of one figure of one result.
 type Row struct {
-	Name     string // record.Record.Name: "In3/timeit/fast"
-	Unit     string // "sec/op", "B/op"...
+	Name string // the result's title (record.NameResults): "%timeit work(n)"
+	Unit string // "sec/op", "B/op"...
+	// Old and New summarise the runs (saved records) or the rounds'
+	// values (interleaved: see roundValue).
 	Old, New benchmath.Summary
-	// Delta is New.Center/Old.Center - 1 (NaN when Old.Center is 0 and
-	// New.Center is not).
-	Delta   float64
-	Test    benchmath.Comparison
+	// Delta is the estimated relative change, new/old - 1 (NaN when the
+	// old figure is 0: a change from nothing is not a percentage).
+	Delta float64
+	// Diff is the estimated change in Unit, new - old.
+	Diff float64
+	// Floor is the least change the measurement resolves (see floor);
+	// 0 for times.
+	Floor   float64
+	Test    Test
 	Verdict Verdict
+	// Note says why a timing is inconclusive.
+	Note string
+	// settled says that more rounds would not change the verdict.
+	settled bool
 }
 
 // Report is the comparison of two notebooks.
@@ -62,118 +107,115 @@ type Report struct {
 	Rows []Row
 	// OnlyOld and OnlyNew name the results found in one notebook only.
 	OnlyOld, OnlyNew []string
+	// Renamed lists results matched by their cell although what they
+	// measure was renamed: "%timeit f() → %timeit g()".
+	Renamed []string
 	// Matched counts the results found in both notebooks.
 	Matched int
 	// Environment lists the differences between the environments of the
-	// matched results that may make the comparison meaningless.
+	// matched results.
 	Environment []string
+	// Rounds is the number of interleaved rounds tested (0 for saved
+	// records), and Stopped why they stopped.
+	Rounds  int
+	Stopped string
 }
 
 // Regressions returns the rows that are regressions.
-func (r *Report) Regressions() []Row {
+func (r *Report) Regressions() []Row { return r.rows(Regression) }
+
+// Inconclusive returns the rows whose timings could not be compared.
+func (r *Report) Inconclusive() []Row { return r.rows(Inconclusive) }
+
+func (r *Report) rows(v Verdict) []Row {
 	var out []Row
 	for _, row := range r.Rows {
-		if row.Verdict == Regression {
+		if row.Verdict == v {
 			out = append(out, row)
 		}
 	}
 	return out
 }
 
-// Compare compares the records of two notebooks.
+// Compare compares the saved records of two notebooks.
 func Compare(old, new []Entry, o Options) *Report {
-	rep := &Report{}
-	pairs, onlyOld, onlyNew := match(old, new)
-	rep.Matched = len(pairs)
-	envSeen := map[string]bool{}
+	pairs, onlyOld, onlyNew, renamed := match(old, new)
+	rep := &Report{Matched: len(pairs), OnlyOld: onlyOld, OnlyNew: onlyNew, Renamed: renamed}
+	seen := map[string]bool{}
 	for _, p := range pairs {
-		for _, d := range record.Differences(p.old.Record.Environment, p.new.Record.Environment) {
-			if !envSeen[d] {
-				envSeen[d] = true
+		oe, ne := p.old.rec.Environment, p.new.rec.Environment
+		for _, d := range record.Differences(oe, ne) {
+			if !seen[d] {
+				seen[d] = true
 				rep.Environment = append(rep.Environment, d)
 			}
 		}
-		rep.Rows = append(rep.Rows, compareRecords(p.old.Record, p.new.Record, o)...)
-	}
-	for _, e := range onlyOld {
-		rep.OnlyOld = append(rep.OnlyOld, names(e.Record)...)
-	}
-	for _, e := range onlyNew {
-		rep.OnlyNew = append(rep.OnlyNew, names(e.Record)...)
+		why := timingReasons(oe, ne)
+		for _, m := range p.new.res.Metrics {
+			ov, ok := p.old.res.Metric(m.Unit)
+			if !ok || allZero(ov) && allZero(m.Values) {
+				continue // nothing to compare: no allocation before or after
+			}
+			row := compareRuns(p.new.name.Title, m.Unit, ov, m.Values, p.floor(m.Unit), o)
+			if isTime(m.Unit) && len(why) > 0 && row.Verdict != TooFew {
+				row.Verdict, row.Note = Inconclusive, why[0]
+			}
+			rep.Rows = append(rep.Rows, row)
+		}
 	}
 	return rep
 }
 
-func names(rec record.Record) []string {
-	var out []string
-	for _, r := range rec.Results {
-		out = append(out, rec.Name(r))
-	}
-	return out
-}
-
-// compareRecords compares the results of two matched records, label by
-// label, unit by unit, in the new record's order.
-func compareRecords(old, new record.Record, o Options) []Row {
-	var rows []Row
-	for _, nr := range new.Results {
-		var or *record.Result
-		for i := range old.Results {
-			if old.Results[i].Label == nr.Label {
-				or = &old.Results[i]
-			}
-		}
-		if or == nil {
-			continue
-		}
-		for _, m := range nr.Metrics {
-			ov, ok := or.Metric(m.Unit)
-			if !ok || allZero(ov) && allZero(m.Values) {
-				// Nothing to compare: no allocation before or after.
-				continue
-			}
-			rows = append(rows, compareValues(new.Name(nr), m.Unit, ov, m.Values, o))
-		}
-	}
-	return rows
-}
-
 func allZero(xs []float64) bool {
-	for _, x := range xs {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(xs, func(x float64) bool { return x != 0 })
 }
 
-// compareValues compares the runs of one figure.
-func compareValues(name, unit string, old, new []float64, o Options) Row {
+// compareRuns compares the runs of one figure with the U test.
+func compareRuns(name, unit string, old, new []float64, floor float64, o Options) Row {
 	th := benchmath.Thresholds{CompareAlpha: o.Alpha}
-	so := benchmath.NewSample(append([]float64(nil), old...), &th)
-	sn := benchmath.NewSample(append([]float64(nil), new...), &th)
-	row := Row{Name: name, Unit: unit,
+	so := benchmath.NewSample(slices.Clone(old), &th)
+	sn := benchmath.NewSample(slices.Clone(new), &th)
+	row := Row{Name: name, Unit: unit, Floor: floor,
 		Old: benchmath.AssumeNothing.Summary(so, 0.95), New: benchmath.AssumeNothing.Summary(sn, 0.95)}
-	row.Test = benchmath.AssumeNothing.Compare(so, sn)
-	switch {
-	case row.Old.Center == row.New.Center:
-		row.Delta = 0
-	case row.Old.Center == 0:
-		row.Delta = math.NaN()
-	default:
-		row.Delta = row.New.Center/row.Old.Center - 1
-	}
+	c := benchmath.AssumeNothing.Compare(so, sn)
+	row.Test = Test{P: c.P, N1: len(old), N2: len(new), Alpha: o.Alpha}
+	row.Diff = row.New.Center - row.Old.Center
+	row.Delta = relative(row.Diff, row.Old.Center)
 	switch {
 	case row.Test.P > o.Alpha && !canDiffer(len(old), len(new), o.Alpha):
 		row.Verdict = TooFew
-	case row.Test.P > o.Alpha:
-		row.Verdict = Same
-	case row.Delta > o.Threshold || math.IsNaN(row.Delta):
-		row.Verdict = Regression
-	case row.Delta < -o.Threshold:
-		row.Verdict = Improvement
+	default:
+		row.Verdict = verdict(row, row.Test.P <= o.Alpha, o)
 	}
 	return row
+}
+
+// relative is diff as a fraction of base: NaN from 0, where a change is
+// not a percentage.
+func relative(diff, base float64) float64 {
+	switch {
+	case diff == 0:
+		return 0
+	case base == 0:
+		return math.NaN()
+	}
+	return diff / base
+}
+
+// verdict decides a row whose change (Delta, Diff) has been estimated
+// and tested: a regression is a significant change that is worse by more
+// than the threshold and, in absolute terms, more than the floor.
+func verdict(row Row, significant bool, o Options) Verdict {
+	beyondFloor := math.Abs(row.Diff) > row.Floor
+	switch {
+	case !significant || !beyondFloor:
+		return Same
+	case row.Diff > 0 && (math.IsNaN(row.Delta) || row.Delta > o.Threshold):
+		return Regression
+	case row.Diff < 0 && row.Delta < -o.Threshold:
+		return Improvement
+	}
+	return Same
 }
 
 // canDiffer reports whether samples of n1 and n2 runs can show a
@@ -190,51 +232,90 @@ func canDiffer(n1, n2 int, alpha float64) bool {
 	return math.Log(2)-(a-b-c) <= math.Log(alpha)
 }
 
-// pair is a matched old and new record.
-type pair struct{ old, new Entry }
-
-// match pairs the records of the two notebooks: first those of the same
-// cell (by id), magic, labels and place in the cell; then, among the
-// rest, those of the same source, labels and order of appearance.
-func match(old, new []Entry) (pairs []pair, onlyOld, onlyNew []Entry) {
-	used := make([]bool, len(old))
-	var rest []Entry
-	byCell := map[string]int{}
-	for i, e := range old {
-		if e.CellID != "" {
-			byCell[cellKey(e)] = i
-		}
-	}
-	for _, e := range new {
-		if i, ok := byCell[cellKey(e)]; ok && e.CellID != "" && !used[i] {
-			used[i] = true
-			pairs = append(pairs, pair{old[i], e})
-			continue
-		}
-		rest = append(rest, e)
-	}
-	for _, e := range rest {
-		found := false
-		for i, o := range old {
-			if !used[i] && o.Record.Source == e.Record.Source && labels(o.Record) == labels(e.Record) {
-				used[i], found = true, true
-				pairs = append(pairs, pair{o, e})
-				break
-			}
-		}
-		if !found {
-			onlyNew = append(onlyNew, e)
-		}
-	}
-	for i, e := range old {
-		if !used[i] {
-			onlyOld = append(onlyOld, e)
-		}
-	}
-	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].new.Record.Cell < pairs[j].new.Record.Cell })
-	return pairs, onlyOld, onlyNew
+// result is one result of a notebook, with its names.
+type result struct {
+	entry *Entry
+	rec   *record.Record
+	res   *record.Result
+	idx   int // the result's index in its record
+	name  record.ResultName
 }
 
-func cellKey(e Entry) string {
-	return fmt.Sprintf("%s\x00%s\x00%s\x00%d", e.CellID, e.Record.Magic, labels(e.Record), e.Index)
+// namedResults lists the results of entries with their names.
+func namedResults(entries []Entry) []result {
+	recs := make([]record.Record, len(entries))
+	for i, e := range entries {
+		recs[i] = e.Record
+	}
+	names := record.NameResults(recs)
+	var out []result
+	for i := range entries {
+		e := &entries[i]
+		for j := range e.Record.Results {
+			out = append(out, result{entry: e, rec: &e.Record, res: &e.Record.Results[j], idx: j, name: names[i][j]})
+		}
+	}
+	return out
+}
+
+// pair is a result of the old notebook and the same result of the new.
+type pair struct{ old, new result }
+
+// floor is the least change of a figure of the pair's result that the
+// measurement resolves.
+func (p pair) floor(unit string) float64 {
+	return floor(unit, min(p.old.res.Iterations, p.new.res.Iterations))
+}
+
+// match pairs the results of the two notebooks: first those of the same
+// name (what they measure), then, among the rest, those in the same
+// place: the same cell (counted without an injected parameters cell),
+// magic, label and index in the cell, provided the notebooks are
+// evidently one notebook (some result matched by name, or the cell has
+// the same id), so that two unrelated notebooks match nothing. The pairs
+// are in the new notebook's order.
+func match(old, new []Entry) (pairs []pair, onlyOld, onlyNew, renamed []string) {
+	olds, news := namedResults(old), namedResults(new)
+	used := make([]bool, len(olds))
+	find := func(same func(a, b result) bool, n result) bool {
+		for i, o := range olds {
+			if !used[i] && same(o, n) {
+				used[i] = true
+				pairs = append(pairs, pair{o, n})
+				return true
+			}
+		}
+		return false
+	}
+	var rest []result
+	for _, n := range news {
+		if !find(func(a, b result) bool { return a.name.Bench == b.name.Bench }, n) {
+			rest = append(rest, n)
+		}
+	}
+	byName := len(pairs) > 0
+	for _, n := range rest {
+		if find(func(a, b result) bool {
+			return samePlace(a, b) && (byName || a.entry.CellID != "" && a.entry.CellID == b.entry.CellID)
+		}, n) {
+			o := pairs[len(pairs)-1].old
+			renamed = append(renamed, o.name.Title+" → "+n.name.Title)
+			continue
+		}
+		onlyNew = append(onlyNew, n.name.Title)
+	}
+	for i, o := range olds {
+		if !used[i] {
+			onlyOld = append(onlyOld, o.name.Title)
+		}
+	}
+	slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(a.new.entry.Cell, b.new.entry.Cell) })
+	return pairs, onlyOld, onlyNew, renamed
+}
+
+// samePlace reports whether two results are in the same place of their
+// notebooks.
+func samePlace(a, b result) bool {
+	return a.entry.Cell == b.entry.Cell && a.rec.Magic == b.rec.Magic && a.entry.Index == b.entry.Index &&
+		a.idx == b.idx && a.res.Label == b.res.Label
 }

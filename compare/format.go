@@ -14,17 +14,17 @@ import (
 
 // WriteText writes the report as benchstat does: one table per unit with
 // the old and new medians and their 95% confidence intervals, the change
-// of the median and the test's p-value, then the verdict of each row that
-// is not "no difference", the differences of environment and the results
-// found in one notebook only.
+// and the test, then the verdict of each row that is not "no
+// difference", the notes (inconclusive timings and why, differences of
+// environment, renamed results, results found in one notebook only) and
+// the gate's conclusion.
 func (r *Report) WriteText(w io.Writer, oldName, newName string, o Options) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	units := unitsInOrder(r.Rows)
-	for i, unit := range units {
+	for i, unit := range unitsInOrder(r.Rows) {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\tdelta\t\n", unit, oldName, newName)
+		fmt.Fprintf(tw, "%s\t%s\t%s\tchange\t\n", unit, oldName, newName)
 		for _, row := range r.Rows {
 			if row.Unit != unit {
 				continue
@@ -32,15 +32,36 @@ func (r *Report) WriteText(w io.Writer, oldName, newName string, o Options) erro
 			sc := benchunit.CommonScale([]float64{row.Old.Center, row.New.Center}, benchunit.ClassOf(unit))
 			fmt.Fprintf(tw, "%s\t%s ± %s\t%s ± %s\t%s\t%s\n", row.Name,
 				sc.Format(row.Old.Center), row.Old.PctRangeString(), sc.Format(row.New.Center), row.New.PctRangeString(),
-				deltaText(row), verdictText(row, o))
+				changeText(row), verdictText(row, o))
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	_, err := fmt.Fprintf(w, "\n%s\n", strings.Join(r.notes(oldName, newName, o), "\n"))
+	return err
+}
+
+// notes are the lines under the tables.
+func (r *Report) notes(oldName, newName string, o Options) []string {
 	var notes []string
+	why := map[string]bool{}
+	for _, row := range r.Inconclusive() {
+		if !why[row.Note] {
+			why[row.Note] = true
+			notes = append(notes, "inconclusive timings: "+row.Note)
+		}
+	}
+	if len(why) > 0 {
+		notes = append(notes, "  (compare both sides in one run, interleaved, with perfnb compare --run: see docs/compare.md)")
+	}
 	for _, d := range r.Environment {
-		notes = append(notes, "warning: the environments differ, the comparison may be meaningless: "+d)
+		if !why[d] {
+			notes = append(notes, "the environments differ: "+d)
+		}
+	}
+	if len(r.Renamed) > 0 {
+		notes = append(notes, "matched by their cell although renamed: "+strings.Join(r.Renamed, ", "))
 	}
 	if len(r.OnlyOld) > 0 {
 		notes = append(notes, "only in "+oldName+": "+strings.Join(r.OnlyOld, ", "))
@@ -48,22 +69,34 @@ func (r *Report) WriteText(w io.Writer, oldName, newName string, o Options) erro
 	if len(r.OnlyNew) > 0 {
 		notes = append(notes, "only in "+newName+": "+strings.Join(r.OnlyNew, ", "))
 	}
-	notes = append(notes, r.summary(o))
-	_, err := fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
-	return err
+	if r.Rounds > 0 {
+		notes = append(notes, fmt.Sprintf("%d interleaved rounds, old and new alternating (%s); each figure tested on its rounds' pairs", r.Rounds, r.Stopped))
+	}
+	return append(notes, r.summary(o))
 }
 
-// deltaText is the change of the median and the test, as benchstat
-// writes it: "+12.34% (p=0.000 n=7)" or "~ (p=0.456 n=7)".
-func deltaText(row Row) string {
+// changeText is the estimated change and the test: "+12.34% (p=0.000
+// n=7)", "~ (p=0.456 n=7)" when not significant, and an amount rather
+// than a percentage for a change from 0 ("+96 KiB (p=0.008 n=10)").
+func changeText(row Row) string {
 	test := row.Test.String()
-	if row.Test.P > row.Test.Alpha || row.Verdict == TooFew {
+	switch {
+	case row.Verdict == TooFew || row.Test.P > row.Test.Alpha:
 		return "~ (" + test + ")"
-	}
-	if math.IsNaN(row.Delta) {
-		return "? (" + test + ")"
+	case math.IsNaN(row.Delta):
+		return amount(row.Diff, row.Unit) + " (" + test + ")"
 	}
 	return fmt.Sprintf("%+.2f%% (%s)", 100*row.Delta, test)
+}
+
+// amount writes a change in its unit, scaled: "+96Ki B/op".
+func amount(x float64, unit string) string {
+	sc := benchunit.CommonScale([]float64{math.Abs(x)}, benchunit.ClassOf(unit))
+	sign := "+"
+	if x < 0 {
+		sign = "-"
+	}
+	return sign + sc.Format(math.Abs(x)) + " " + unit
 }
 
 // verdictText says what a row means, for rows that need saying.
@@ -74,10 +107,21 @@ func verdictText(row Row, o Options) string {
 	case Improvement:
 		return "improvement"
 	case TooFew:
+		if row.Test.Rounds > 0 {
+			return fmt.Sprintf("too few rounds to test: need %d at alpha %g", minRounds(o.Alpha), o.Alpha)
+		}
 		return "too few runs to test: " + tooFewText(o)
+	case Inconclusive:
+		return "inconclusive (see below)"
 	case Same:
-		if row.Test.P <= row.Test.Alpha && row.Delta > 0 {
+		significant := row.Test.P <= row.Test.Alpha
+		switch {
+		case significant && row.Diff > 0 && math.Abs(row.Diff) <= row.Floor:
+			return "below what the measurement resolves (" + amount(row.Floor, row.Unit) + ")"
+		case significant && row.Diff > 0:
 			return fmt.Sprintf("worse, within %s", percent(o.Threshold))
+		case row.Test.Rounds > 0 && !row.settled:
+			return "not settled"
 		}
 	}
 	return ""
@@ -97,27 +141,29 @@ func percent(x float64) string {
 }
 
 // summary is the report's last line: the regressions, or that there are
-// none.
+// none, and what was not tested.
 func (r *Report) summary(o Options) string {
 	regs := r.Regressions()
 	gate := fmt.Sprintf("(threshold %s, alpha %g)", percent(o.Threshold), o.Alpha)
-	if len(regs) == 0 {
-		tooFew := 0
-		for _, row := range r.Rows {
-			if row.Verdict == TooFew {
-				tooFew++
-			}
+	if len(regs) > 0 {
+		var names []string
+		for _, row := range regs {
+			names = append(names, row.Name+" "+row.Unit)
 		}
-		if tooFew > 0 {
-			return fmt.Sprintf("no regression %s; %d of %d figures had too few runs to be tested", gate, tooFew, len(r.Rows))
-		}
-		return fmt.Sprintf("no regression %s", gate)
+		return fmt.Sprintf("%d regression(s) %s: %s", len(regs), gate, strings.Join(names, ", "))
 	}
-	var names []string
-	for _, row := range regs {
-		names = append(names, row.Name+" "+row.Unit)
+	tooFew, inconclusive := len(r.rows(TooFew)), len(r.Inconclusive())
+	var untested []string
+	if tooFew > 0 {
+		untested = append(untested, fmt.Sprintf("%d had too few runs to be tested", tooFew))
 	}
-	return fmt.Sprintf("%d regression(s) %s: %s", len(regs), gate, strings.Join(names, ", "))
+	if inconclusive > 0 {
+		untested = append(untested, fmt.Sprintf("%d were inconclusive", inconclusive))
+	}
+	if len(untested) > 0 {
+		return fmt.Sprintf("no regression %s; of %d figures, %s", gate, len(r.Rows), strings.Join(untested, " and "))
+	}
+	return "no regression " + gate
 }
 
 func unitsInOrder(rows []Row) []string {
@@ -132,16 +178,10 @@ func unitsInOrder(rows []Row) []string {
 	return units
 }
 
-// Notebook is the records read from one notebook.
-type Notebook struct {
-	Path    string
-	Entries []Entry
-}
-
 // WriteBench writes the figures of the notebooks' records in Go's
 // benchmark format, each with a "notebook" configuration line when there
 // are several (benchstat -col notebook compares them).
-func WriteBench(w io.Writer, notebooks ...Notebook) error {
+func WriteBench(w io.Writer, notebooks ...*NotebookResults) error {
 	for _, nb := range notebooks {
 		var recs []record.Record
 		for _, e := range nb.Entries {

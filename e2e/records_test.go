@@ -165,20 +165,25 @@ func (g *gateRuns) injectedCellFollowsParameters(t *testing.T) {
 }
 
 // regressionFailsGate checks that comparing the base run with the slow
-// one fails the gate.
+// one fails the gate, naming the results by what they measure, unless
+// the machine's load made the saved timings inconclusive (exit 3, with
+// the reason), which on a shared machine it may.
 func (g *gateRuns) regressionFailsGate(t *testing.T) {
 	log, code := g.compare(t, g.path("base.ipynb"), g.path("slow.ipynb"))
-	if code != 1 || !strings.Contains(log, "REGRESSION") || !strings.Contains(log, "In4/timeit") || !strings.Contains(log, "In5/timeit") {
+	switch {
+	case code == 3 && strings.Contains(log, "inconclusive timings: ") && !strings.Contains(log, "REGRESSION"):
+		t.Logf("the timings were inconclusive here:\n%s", log)
+	case code != 1 || !strings.Contains(log, "REGRESSION") || !strings.Contains(log, "%timeit work(n) ") || !strings.Contains(log, "%timeit work(n)#01 "):
 		t.Errorf("exit %d, want 1:\n%s", code, log)
 	}
 }
 
 // sameCodePassesTolerantGate checks that two runs of the same code pass a
-// gate of 500%.
+// gate of 500% (or are inconclusive, exit 3).
 func (g *gateRuns) sameCodePassesTolerantGate(t *testing.T) {
 	log, code := g.compare(t, g.path("base.ipynb"), g.path("same.ipynb"), "--threshold", "500%")
-	if code != 0 || !strings.Contains(log, "no regression") || !strings.Contains(log, "too few runs to test") {
-		t.Errorf("exit %d, want 0:\n%s", code, log)
+	if code != 0 && code != 3 || !strings.Contains(log, "no regression") || !strings.Contains(log, "had too few runs to be tested") {
+		t.Errorf("exit %d, want 0 or 3:\n%s", code, log)
 	}
 }
 
@@ -186,12 +191,12 @@ func (g *gateRuns) sameCodePassesTolerantGate(t *testing.T) {
 // with -o.
 func (g *gateRuns) benchmarkText(t *testing.T) {
 	log, code := g.compare(t, "--format", "bench", g.path("base.ipynb"), g.path("slow.ipynb"))
-	if code != 0 || strings.Count(log, "notebook: ") != 2 || !strings.Contains(log, "BenchmarkIn4/timeit") || !strings.Contains(log, "goos: ") {
+	if code != 0 || strings.Count(log, "notebook: ") != 2 || !strings.Contains(log, "BenchmarkTimeit/work(n)") || !strings.Contains(log, " ns/op") || !strings.Contains(log, "goos: ") {
 		t.Errorf("exit %d:\n%s", code, log)
 	}
 	// -o writes the same text beside the table and the gate.
-	if _, code := g.compare(t, "-o", g.path("bench.txt"), g.path("base.ipynb"), g.path("slow.ipynb")); code != 1 {
-		t.Errorf("compare -o: exit %d, want 1", code)
+	if _, code := g.compare(t, "-o", g.path("bench.txt"), g.path("base.ipynb"), g.path("slow.ipynb")); code != 1 && code != 3 {
+		t.Errorf("compare -o: exit %d, want 1 (or 3)", code)
 	}
 	if b, err := os.ReadFile(g.path("bench.txt")); err != nil || string(b) != log {
 		t.Errorf("-o wrote %q (%v), want what --format bench printed", b, err)
@@ -224,7 +229,7 @@ func (g *gateRuns) badInput(t *testing.T) {
 		{"unknown parameter", func() (string, int) { return run("x.ipynb", "-p", "size", "3") }, `the cell tagged "parameters" declares no size (it declares: n, slowdown)`},
 		{"value of another type", func() (string, int) { return run("x.ipynb", "-p", "n", "many") }, "n has type int: the value is not a whole number"},
 		{"-p without a value", func() (string, int) { return run("x.ipynb", "-p", "n") }, "-p needs a name and a value"},
-		{"corrupt JSON", func() (string, int) { return compare(corrupt, path("base.ipynb")) }, "not a notebook: invalid JSON"},
+		{"corrupt JSON", func() (string, int) { return compare(corrupt, path("base.ipynb")) }, "is not a notebook perfnb can read: invalid JSON"},
 		{"a notebook without results", func() (string, int) { return compare(gate, path("base.ipynb")) }, "holds no perfnb results"},
 		{"mismatched notebooks", func() (string, int) { return compare(path("base.ipynb"), other) }, "are they runs of the same notebook?"},
 		{"one notebook", func() (string, int) { return compare(path("base.ipynb")) }, "usage: perfnb compare"},

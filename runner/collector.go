@@ -8,24 +8,27 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
 // run is the state of one notebook run that outlives a cell: the display
-// ids seen so far, which an update from any later cell may refer to, and
-// the terminal. Its mutex guards every output of the notebook.
+// ids seen so far, which an update from any later cell may refer to, the
+// outputs of each cell that ran, and the terminal. Its mutex guards every
+// output of the notebook.
 type run struct {
 	mu       sync.Mutex
 	displays map[string][]*output // display id → the outputs showing it
+	ran      map[*nbformat.Cell]*collector
 	progress *lineWriter
 }
 
-// collector is the protocol.Publisher of one cell: it turns what the
-// interpreter publishes into the cell's nbformat outputs, as a Jupyter
-// client would, and echoes the text to the terminal.
+// collector is the protocol.Publisher of one execution of a cell: it
+// turns what the interpreter publishes into the cell's nbformat outputs,
+// as a Jupyter client would, and echoes the text to the terminal.
 type collector struct {
 	run          *run
-	cell         *nbCell
+	outputs      []*output
 	clearPending bool // a clear_output(wait=True) waits for the next output
 	closed       bool // the cell has finished; late outputs are dropped
 }
@@ -38,7 +41,7 @@ func (c *collector) add(o *output) {
 	if c.clearPending {
 		c.clearNow()
 	}
-	c.cell.outputs = append(c.cell.outputs, o)
+	c.outputs = append(c.outputs, o)
 }
 
 // clearNow removes the cell's outputs and forgets their display ids. It
@@ -46,14 +49,14 @@ func (c *collector) add(o *output) {
 func (c *collector) clearNow() {
 	c.clearPending = false
 	for id, outs := range c.run.displays {
-		outs = slices.DeleteFunc(outs, func(o *output) bool { return slices.Contains(c.cell.outputs, o) })
+		outs = slices.DeleteFunc(outs, func(o *output) bool { return slices.Contains(c.outputs, o) })
 		if len(outs) == 0 {
 			delete(c.run.displays, id)
 		} else {
 			c.run.displays[id] = outs
 		}
 	}
-	c.cell.outputs = nil
+	c.outputs = nil
 }
 
 // Stream appends text to the cell's last output when it is a stream of the
@@ -68,8 +71,8 @@ func (c *collector) Stream(name, text string) {
 	if c.clearPending {
 		c.clearNow()
 	}
-	if n := len(c.cell.outputs); n > 0 {
-		if last := c.cell.outputs[n-1]; last.outputType == "stream" && last.name == name {
+	if n := len(c.outputs); n > 0 {
+		if last := c.outputs[n-1]; last.outputType == "stream" && last.name == name {
 			last.text = append(last.text, text...)
 			return
 		}

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -21,14 +21,6 @@ import (
 type Parameter struct {
 	Name, Value string
 }
-
-// The cell tags papermill uses: the cell that declares the parameters
-// with their defaults, and the cell inserted after it with the values
-// given.
-const (
-	ParametersTag = "parameters"
-	InjectedTag   = "injected-parameters"
-)
 
 // ParameterError is a parameter that cannot be injected: an unknown name,
 // a value that is not of the parameter's type, or a notebook without a
@@ -56,16 +48,16 @@ type declaredParameter struct {
 // compiled magics see the value too). A cell tagged injected-parameters
 // left by an earlier run is replaced. Without parameters, the notebook is
 // left as it is.
-func injectParameters(nb *notebook, params []Parameter) error {
+func injectParameters(doc *nbformat.Document, params []Parameter) error {
 	if len(params) == 0 {
 		return nil
 	}
-	nb.cells = slices.DeleteFunc(nb.cells, func(c *nbCell) bool { return c.hasTag(InjectedTag) })
-	at := slices.IndexFunc(nb.cells, func(c *nbCell) bool { return c.cellType == "code" && c.hasTag(ParametersTag) })
+	doc.Cells = slices.DeleteFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.HasTag(nbformat.InjectedTag) })
+	at := slices.IndexFunc(doc.Cells, func(c *nbformat.Cell) bool { return c.Type == "code" && c.HasTag(nbformat.ParametersTag) })
 	if at < 0 {
-		return paramErrorf("-p %s: the notebook has no code cell tagged %q to take parameters from (add the tag in Jupyter: View > Cell toolbar > Tags)", params[0].Name, ParametersTag)
+		return paramErrorf("-p %s: the notebook has no code cell tagged %q to take parameters from (add the tag in Jupyter: View > Cell toolbar > Tags)", params[0].Name, nbformat.ParametersTag)
 	}
-	declared, order, err := declaredParameters(nb.cells[at].source)
+	declared, order, err := declaredParameters(doc.Cells[at].Source)
 	if err != nil {
 		return err
 	}
@@ -77,7 +69,7 @@ func injectParameters(nb *notebook, params []Parameter) error {
 		}
 		d, ok := declared[p.Name]
 		if !ok {
-			return paramErrorf("-p %s: the cell tagged %q declares no %s (it declares: %s)", p.Name, ParametersTag, p.Name, strings.Join(order, ", "))
+			return paramErrorf("-p %s: the cell tagged %q declares no %s (it declares: %s)", p.Name, nbformat.ParametersTag, p.Name, strings.Join(order, ", "))
 		}
 		line, err := d.declaration(p)
 		if err != nil {
@@ -85,22 +77,9 @@ func injectParameters(nb *notebook, params []Parameter) error {
 		}
 		src.WriteString(line + "\n")
 	}
-	meta, _ := json.Marshal(map[string]any{"tags": []string{InjectedTag}})
-	injected := &nbCell{fields: map[string]json.RawMessage{"metadata": meta}, cellType: "code",
-		source: strings.TrimSuffix(src.String(), "\n")}
-	nb.cells = slices.Insert(nb.cells, at+1, injected)
+	injected := nbformat.NewCodeCell(strings.TrimSuffix(src.String(), "\n"), nbformat.InjectedTag)
+	doc.Cells = slices.Insert(doc.Cells, at+1, injected)
 	return nil
-}
-
-// hasTag reports whether the cell's metadata.tags holds tag.
-func (c *nbCell) hasTag(tag string) bool {
-	var meta struct {
-		Tags []string `json:"tags"`
-	}
-	if json.Unmarshal(c.fields["metadata"], &meta) != nil {
-		return false
-	}
-	return slices.Contains(meta.Tags, tag)
 }
 
 // declaredParameters type-checks the parameters cell and returns its
@@ -108,7 +87,7 @@ func (c *nbCell) hasTag(tag string) bool {
 func declaredParameters(src string) (map[string]declaredParameter, []string, error) {
 	items, err := cell.Parse(src)
 	if err != nil {
-		return nil, nil, paramErrorf("the cell tagged %q does not parse: %v", ParametersTag, err)
+		return nil, nil, paramErrorf("the cell tagged %q does not parse: %v", nbformat.ParametersTag, err)
 	}
 	var file strings.Builder
 	file.WriteString("package p\n")
@@ -185,7 +164,7 @@ func (d declaredParameter) declaration(p Parameter) (string, error) {
 		keyword = "const"
 	}
 	if d.typ == nil {
-		return "", paramErrorf("-p %s: the type of %s could not be worked out from the cell tagged %q", p.Name, p.Name, ParametersTag)
+		return "", paramErrorf("-p %s: the type of %s could not be worked out from the cell tagged %q", p.Name, p.Name, nbformat.ParametersTag)
 	}
 	basic, ok := d.typ.Underlying().(*types.Basic)
 	if !ok {

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"github.com/perfnb/perfnb/internal/nbformat"
+
 	"errors"
 	"strings"
 	"testing"
@@ -51,7 +53,7 @@ func TestInjectParameters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nb, err := parseNotebook([]byte(paramsNotebook))
+			nb, err := nbformat.Parse([]byte(paramsNotebook))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,32 +68,32 @@ func TestInjectParameters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(nb.cells) != 4 {
-				t.Fatalf("%d cells, want 4: the old injected cell replaced", len(nb.cells))
+			if len(nb.Cells) != 4 {
+				t.Fatalf("%d cells, want 4: the old injected cell replaced", len(nb.Cells))
 			}
-			c := nb.cells[2]
-			if !c.hasTag(InjectedTag) || c.cellType != "code" {
+			c := nb.Cells[2]
+			if !c.HasTag(nbformat.InjectedTag) || c.Type != "code" {
 				t.Fatalf("cell 3 is not the injected code cell: %+v", c)
 			}
-			_, body, _ := strings.Cut(c.source, "\n")
+			_, body, _ := strings.Cut(c.Source, "\n")
 			if body != tt.want {
 				t.Errorf("injected\n%s\nwant\n%s", body, tt.want)
 			}
-			if nb.cells[3].source != "fmt.Println(n)" {
-				t.Errorf("the cells after moved: %q", nb.cells[3].source)
+			if nb.Cells[3].Source != "fmt.Println(n)" {
+				t.Errorf("the cells after moved: %q", nb.Cells[3].Source)
 			}
 		})
 	}
 }
 
 func TestInjectParametersWithoutTaggedCell(t *testing.T) {
-	nb, err := parseNotebook([]byte(`{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+	nb, err := nbformat.Parse([]byte(`{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
 		{"cell_type": "code", "metadata": {"tags": "parameters"}, "outputs": [], "source": "n := 1"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := injectParameters(nb, nil); err != nil || len(nb.cells) != 1 {
-		t.Errorf("no parameters: %v, %d cells", err, len(nb.cells))
+	if err := injectParameters(nb, nil); err != nil || len(nb.Cells) != 1 {
+		t.Errorf("no parameters: %v, %d cells", err, len(nb.Cells))
 	}
 	err = injectParameters(nb, []Parameter{{"n", "2"}})
 	var pe *ParameterError

@@ -16,9 +16,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/atomicfile"
+	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
@@ -70,42 +75,91 @@ func Run(ctx context.Context, interp protocol.Interpreter, opts Options) error {
 }
 
 func runWith(ctx context.Context, interp protocol.Interpreter, opts Options, grace time.Duration) error {
-	nb, err := readNotebook(opts.Path)
+	x, err := Start(interp, opts)
 	if err != nil {
 		return err
 	}
-	outPath := opts.Output
-	if outPath == "" {
-		outPath = opts.Path
-	}
-	if _, err := outputTarget(outPath); err != nil {
+	if err := checkOutput(x.out); err != nil {
 		return err // before running anything
+	}
+	x.grace = grace
+	runErr := x.RunAll(ctx)
+	return errors.Join(runErr, x.Write())
+}
+
+// Execution is a notebook being executed by one interpreter: Start reads
+// and prepares it, RunAll runs its cells in order as perfnb run does,
+// Rerun runs one cell again (perfnb compare --run re-runs the measured
+// cells round by round), and Write saves it.
+type Execution struct {
+	interp protocol.Interpreter
+	opts   Options
+	doc    *nbformat.Document
+	out    string // the file Write writes
+	r      *run
+	grace  time.Duration
+	start  time.Time
+	t      tally
+	counts map[*nbformat.Cell]int // the execution count each cell ran as
+}
+
+// Start reads the notebook opts.Path and readies it for interp: it
+// injects the parameters, gives every cell an id and sets the kernel's
+// metadata.
+func Start(interp protocol.Interpreter, opts Options) (*Execution, error) {
+	doc, err := nbformat.Read(opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	out := opts.Output
+	if out == "" {
+		out = opts.Path
+	}
+	if err := prepare(doc, interp.Info(), opts.Parameters); err != nil {
+		return nil, err
 	}
 	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
-	if err := prepare(nb, interp.Info(), opts.Parameters); err != nil {
-		return err
-	}
-
-	r := &run{displays: make(map[string][]*output), progress: &lineWriter{w: progress}}
-	start := time.Now()
-	t, runErr := r.runCells(ctx, interp, nb, opts, grace)
-	werr := r.finish(nb, outPath, t, start)
-	return errors.Join(runErr, werr)
+	return &Execution{
+		interp: interp, opts: opts, doc: doc, out: out, grace: stopGrace, start: time.Now(),
+		r:      &run{displays: make(map[string][]*output), ran: make(map[*nbformat.Cell]*collector), progress: &lineWriter{w: progress}},
+		counts: make(map[*nbformat.Cell]int),
+	}, nil
 }
+
+// checkOutput makes sure, before anything runs, that a notebook can be
+// written to path: that it is not a directory, a device or another file
+// that is not a regular one, and that its folder exists, creating it if
+// needed as nbconvert does (a CI script's "-o results/x.ipynb" works
+// without a mkdir, and a folder that cannot be made is known before the
+// cells have run).
+func checkOutput(path string) error {
+	target, err := atomicfile.Target(path)
+	if err != nil {
+		return fmt.Errorf("cannot write the notebook to %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o777); err != nil {
+		return fmt.Errorf("cannot write the notebook to %s: %w", path, err)
+	}
+	return nil
+}
+
+// Document is the notebook as executed so far: the outputs of each cell
+// that ran are in its Outputs once the execution has finished.
+func (x *Execution) Document() *nbformat.Document { return x.doc }
 
 // prepare readies a notebook that was read for its run: it injects the
 // parameters, gives every cell an id and sets the kernel's metadata.
-func prepare(nb *notebook, info protocol.Info, params []Parameter) error {
-	if err := injectParameters(nb, params); err != nil {
+func prepare(doc *nbformat.Document, info protocol.Info, params []Parameter) error {
+	if err := injectParameters(doc, params); err != nil {
 		return err
 	}
-	if err := nb.ensureIDs(); err != nil {
+	if err := doc.EnsureIDs(); err != nil {
 		return err
 	}
-	return setMetadata(nb, info)
+	return setMetadata(doc, info)
 }
 
 // tally is what a run did, for its summary line.
@@ -114,37 +168,37 @@ type tally struct {
 	failed      []string // the cells that failed, as In[n]
 }
 
-// runCells runs the notebook's code cells in order, numbering them from
-// 1. It stops at a fatal error, or at the first failing cell unless
+// RunAll runs the notebook's code cells in order, numbering them from 1.
+// It stops at a fatal error, or at the first failing cell unless
 // opts.AllowErrors is set; the cells it did not run are cleared.
-func (r *run) runCells(ctx context.Context, interp protocol.Interpreter, nb *notebook, opts Options, grace time.Duration) (tally, error) {
+func (x *Execution) RunAll(ctx context.Context) error {
 	// Blank code cells are not run, as Jupyter clients skip them.
 	var toRun []int
-	for i, c := range nb.cells {
-		if c.cellType != "code" {
+	for i, c := range x.doc.Cells {
+		if c.Type != "code" {
 			continue
 		}
-		if strings.TrimSpace(c.source) == "" {
-			c.clear()
+		if strings.TrimSpace(c.Source) == "" {
+			clearCell(c)
 			continue
 		}
 		toRun = append(toRun, i)
 	}
 
-	t := tally{total: len(toRun)}
+	x.t = tally{total: len(toRun)}
 	var runErr error
 	for n, idx := range toRun {
 		count := n + 1
 		tag := fmt.Sprintf("[%d/%d] In[%d]", n+1, len(toRun), count)
-		cellErr, fatal := r.runCell(ctx, interp, nb.cells[idx], tag, count, opts.Timeout, grace)
-		t.done++
+		cellErr, fatal := x.runCell(ctx, x.doc.Cells[idx], tag, count, false)
+		x.t.done++
 		if fatal != nil {
 			runErr = fatal
 			break
 		}
 		if cellErr != nil {
-			t.failed = append(t.failed, fmt.Sprintf("In[%d]", count))
-			if !opts.AllowErrors {
+			x.t.failed = append(x.t.failed, fmt.Sprintf("In[%d]", count))
+			if !x.opts.AllowErrors {
 				runErr = &CellError{Cell: idx + 1, Count: count, Err: cellErr}
 				break
 			}
@@ -152,49 +206,105 @@ func (r *run) runCells(ctx context.Context, interp protocol.Interpreter, nb *not
 	}
 	if runErr != nil {
 		// Later cells did not run in this execution: show them so.
-		for _, idx := range toRun[t.done:] {
-			nb.cells[idx].clear()
+		for _, idx := range toRun[x.t.done:] {
+			clearCell(x.doc.Cells[idx])
 		}
 	}
-	return t, runErr
+	return runErr
+}
+
+// Rerun runs cell c again, as the execution count it had (so that what
+// the magics compile is the same program, found in the build cache), and
+// returns its error as RunAll does: a *CellError when the cell fails, or
+// the fatal error that stops the execution.
+func (x *Execution) Rerun(ctx context.Context, c *nbformat.Cell) error {
+	count, ok := x.counts[c]
+	if !ok {
+		return fmt.Errorf("the cell %s has not run", c.ID)
+	}
+	tag := fmt.Sprintf("[again] In[%d]", count)
+	cellErr, fatal := x.runCell(ctx, c, tag, count, true)
+	switch {
+	case fatal != nil:
+		return fatal
+	case cellErr != nil:
+		return &CellError{Cell: slices.Index(x.doc.Cells, c) + 1, Count: count, Err: cellErr}
+	}
+	return nil
+}
+
+// clearCell removes a code cell's outputs and execution count.
+func clearCell(c *nbformat.Cell) {
+	c.Outputs = nil
+	c.ExecutionCount = 0
 }
 
 // runCell runs cell c as In[count], writing the progress lines that start
-// with tag before and after it. It returns what execute returns.
-func (r *run) runCell(ctx context.Context, interp protocol.Interpreter, c *nbCell, tag string, count int, timeout, grace time.Duration) (*protocol.Error, error) {
-	c.clear()
-	c.executionCount = count
+// with tag before and after it, and leaves its outputs in c.Outputs. A
+// cell run again is not stored in the interpreter's history a second
+// time. It returns what execute returns.
+func (x *Execution) runCell(ctx context.Context, c *nbformat.Cell, tag string, count int, again bool) (*protocol.Error, error) {
+	r := x.r
+	clearCell(c)
+	c.ExecutionCount = count
+	x.counts[c] = count
+	col := &collector{run: r}
 	r.mu.Lock()
+	if old := r.ran[c]; old != nil {
+		old.clearNow() // a cell run again shows only its new outputs
+	}
+	r.ran[c] = col
 	r.progress.endLine()
-	r.progress.write(fmt.Sprintf("%s %s\n", tag, firstLine(c.source)))
+	r.progress.write(fmt.Sprintf("%s %s\n", tag, firstLine(c.Source)))
 	r.mu.Unlock()
 
 	cellStart := time.Now()
-	cellErr, fatal := execute(ctx, interp, r, c, count, timeout, grace)
+	req := protocol.ExecuteRequest{Code: c.Source, StoreHistory: !again, StopOnError: true, ExecutionCount: count}
+	cellErr, fatal := execute(ctx, x.interp, col, req, x.opts.Timeout, x.grace)
 
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.progress.endLine()
 	status := "ok in " + formatDuration(time.Since(cellStart))
 	if cellErr != nil {
 		status = "failed in " + formatDuration(time.Since(cellStart)) + ": " + cellErr.Error()
 	}
 	r.progress.write(tag + " " + status + "\n")
-	r.mu.Unlock()
+	outs, err := encodeOutputs(col.outputs)
+	if err != nil {
+		return cellErr, errors.Join(fatal, err)
+	}
+	c.Outputs = outs
 	return cellErr, fatal
 }
 
-// finish writes the notebook to outPath and the summary line of the run
-// that started at start to the progress, and returns the writing error.
-func (r *run) finish(nb *notebook, outPath string, t tally, start time.Time) error {
+// Write writes the notebook to the output opts named (opts.Path itself
+// when there is none) and the summary line of the run to the progress,
+// and returns the writing error. Outputs that a later cell updated are
+// written as they are now.
+func (x *Execution) Write() error {
+	r := x.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	werr := writeNotebook(nb, outPath)
-	summary := fmt.Sprintf("Ran %d of %d code cells in %s", t.done, t.total, formatDuration(time.Since(start)))
+	var werr error
+	for c, col := range r.ran {
+		outs, err := encodeOutputs(col.outputs)
+		if err != nil {
+			werr = errors.Join(werr, err)
+			continue
+		}
+		c.Outputs = outs
+	}
+	if werr == nil {
+		werr = x.doc.WriteFile(x.out)
+	}
+	t := x.t
+	summary := fmt.Sprintf("Ran %d of %d code cells in %s", t.done, t.total, formatDuration(time.Since(x.start)))
 	if len(t.failed) > 0 {
 		summary += fmt.Sprintf("; %d failed (%s)", len(t.failed), strings.Join(t.failed, ", "))
 	}
 	if werr == nil {
-		summary += "; wrote " + outPath
+		summary += "; wrote " + x.out
 	}
 	r.progress.endLine()
 	r.progress.write(summary + "\n")
@@ -204,7 +314,8 @@ func (r *run) finish(nb *notebook, outPath string, t tally, start time.Time) err
 // execute runs one cell and records its outputs. It returns the cell's
 // error, if any, and a fatal error when the run cannot go on: the run was
 // interrupted, or the interpreter did not stop after being cancelled.
-func execute(ctx context.Context, interp protocol.Interpreter, r *run, c *nbCell, count int, timeout, grace time.Duration) (cellErr *protocol.Error, fatal error) {
+func execute(ctx context.Context, interp protocol.Interpreter, col *collector, req protocol.ExecuteRequest, timeout, grace time.Duration) (cellErr *protocol.Error, fatal error) {
+	count := req.ExecutionCount
 	cellCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if timeout > 0 {
@@ -213,14 +324,6 @@ func execute(ctx context.Context, interp protocol.Interpreter, r *run, c *nbCell
 		defer cancelTimeout()
 	}
 
-	col := &collector{run: r, cell: c}
-	req := protocol.ExecuteRequest{
-		Code:           c.source,
-		StoreHistory:   true,
-		AllowStdin:     false,
-		StopOnError:    true,
-		ExecutionCount: count,
-	}
 	results := make(chan protocol.ExecuteResult, 1)
 	go func() { results <- interp.Execute(cellCtx, req, col) }()
 
@@ -264,12 +367,12 @@ func execute(ctx context.Context, interp protocol.Interpreter, r *run, c *nbCell
 
 // setMetadata writes the perfnb kernelspec and the interpreter's language
 // info into the notebook's metadata, keeping other language_info fields.
-func setMetadata(nb *notebook, info protocol.Info) error {
-	if err := nb.setMeta("kernelspec", kernelspec); err != nil {
+func setMetadata(doc *nbformat.Document, info protocol.Info) error {
+	if err := doc.SetMetadata("kernelspec", kernelspec); err != nil {
 		return err
 	}
 	li := map[string]any{}
-	if raw, ok := nb.metadata["language_info"]; ok {
+	if raw, ok := doc.Metadata["language_info"]; ok {
 		_ = json.Unmarshal(raw, &li) // a malformed one is replaced
 		if li == nil {
 			li = map[string]any{}
@@ -292,7 +395,7 @@ func setMetadata(nb *notebook, info protocol.Info) error {
 			li[k] = v
 		}
 	}
-	return nb.setMeta("language_info", li)
+	return doc.SetMetadata("language_info", li)
 }
 
 // firstLine returns the first non-blank line of src, shortened for a

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"github.com/perfnb/perfnb/internal/nbformat"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -323,13 +326,13 @@ func TestStopAtFirstError(t *testing.T) {
 	t.Run("stop", func(t *testing.T) {
 		path := writeNB(t, cells...)
 		// Give the last cell a stale output that must not survive.
-		nb, err := readNotebook(path)
+		nb, err := nbformat.Read(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		nb.cells[3].executionCount = 9
-		nb.cells[3].rawOutputs = json.RawMessage(`[{"output_type":"stream","name":"stdout","text":"stale"}]`)
-		if err := writeNotebook(nb, path); err != nil {
+		nb.Cells[3].ExecutionCount = 9
+		nb.Cells[3].Outputs = []json.RawMessage{json.RawMessage(`{"output_type":"stream","name":"stdout","text":"stale"}`)}
+		if err := nb.WriteFile(path); err != nil {
 			t.Fatal(err)
 		}
 
@@ -660,7 +663,7 @@ func checkRoundTripFields(t *testing.T, nb map[string]any) {
 	}
 	for i, c := range cells {
 		id, _ := c["id"].(string)
-		if !cellIDPattern.MatchString(id) {
+		if !regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`).MatchString(id) {
 			t.Errorf("cell %d has id %q", i, id)
 		}
 	}
@@ -751,20 +754,39 @@ func TestValidNbformat(t *testing.T) {
 	validate(t, path)
 }
 
-func TestSplitLines(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{"", []string{}},
-		{"a", []string{"a"}},
-		{"a\n", []string{"a\n"}},
-		{"a\nb", []string{"a\n", "b"}},
-		{"a\n\nb\n", []string{"a\n", "\n", "b\n"}},
+// TestRerun: a cell run again keeps its execution count, is not stored in
+// the history again, and shows only its new outputs; a cell that never
+// ran cannot be run again.
+func TestRerun(t *testing.T) {
+	path := writeNB(t, [2]string{"code", "out a"}, [2]string{"code", "display bar 1\nout b"}, [2]string{"code", "fail Boom x"})
+	fake := &fakeInterp{}
+	x, err := Start(fake, Options{Path: path, AllowErrors: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		if got := splitLines(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitLines(%q) = %q, want %q", tt.in, got, tt.want)
+	if err := x.RunAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cells := x.Document().Cells
+	for range 2 {
+		if err := x.Rerun(context.Background(), cells[1]); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if len(cells[1].Outputs) != 2 || cells[1].ExecutionCount != 2 {
+		t.Errorf("after two reruns: %d outputs, count %d", len(cells[1].Outputs), cells[1].ExecutionCount)
+	}
+	last := fake.reqs[len(fake.reqs)-1]
+	if last.ExecutionCount != 2 || last.StoreHistory || !fake.reqs[1].StoreHistory {
+		t.Errorf("requests %+v", fake.reqs)
+	}
+	var ce *CellError
+	if err := x.Rerun(context.Background(), cells[2]); !errors.As(err, &ce) || ce.Count != 3 {
+		t.Errorf("a failing cell run again: %v", err)
+	}
+	other := writeNB(t, [2]string{"code", "out z"})
+	y, _ := Start(fake, Options{Path: other})
+	if err := x.Rerun(context.Background(), y.Document().Cells[0]); err == nil {
+		t.Errorf("a cell of another notebook ran")
 	}
 }

@@ -9,9 +9,10 @@
 package record
 
 import (
-	"fmt"
+	"bytes"
+	"encoding/json"
+	"errors"
 	"math"
-	"strings"
 )
 
 // MIMEType is the MIME type under which a Record travels in a display
@@ -78,14 +79,23 @@ func (r *Result) Add(unit string, values ...float64) {
 	}
 }
 
-// Name is the benchmark name of one of the record's results in Go's
-// benchmark format, without the Benchmark prefix and the GOMAXPROCS
-// suffix: "In3/timeit" or "In3/timeit/fast". Two runs of one notebook
-// give the same names, so that benchstat pairs them.
-func (r *Record) Name(res Result) string {
-	name := fmt.Sprintf("In%d/%s", r.Cell, r.Magic)
-	if res.Label != "" {
-		name += "/" + strings.Join(strings.Fields(res.Label), "_")
+// Decode reads a record saved in a notebook: a JSON object or, from a
+// client that stored it as text, a JSON string holding one.
+func Decode(raw json.RawMessage) (Record, error) {
+	var rec Record
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return rec, err
+		}
+		raw = []byte(s)
 	}
-	return name
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return rec, err
+	}
+	if rec.Magic == "" {
+		return rec, errors.New("no magic named")
+	}
+	return rec, nil
 }

@@ -39,16 +39,14 @@ package scalene
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/perfnb/perfnb/internal/atomicfile"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/profiles"
@@ -342,29 +340,12 @@ func RunProfiled(ctx context.Context, ws *native.Workspace, bin *native.Binary, 
 	return p, res, nil
 }
 
-// saveHTML writes a page holding the output's HTML to path without
-// following a link and without ever leaving a half-written file: it
-// writes a temporary file in the same directory and renames it over
-// path. A path that exists and is not a regular file (a link, a device,
-// a directory) is refused.
+// saveHTML writes a page holding the output's HTML to path, atomically
+// and refusing a target that is not a regular file (see atomicfile).
 func saveHTML(path, title, body string) error {
-	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("cannot save the HTML page: %s exists and is not a regular file (%s); choose another name", path, fi.Mode().Type())
-	}
 	page := "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + template.HTMLEscapeString(title) +
 		"</title></head><body>\n" + body + "\n</body></html>\n"
-	f, err := os.CreateTemp(filepath.Dir(path), ".perfnb-scalene-*.html")
-	if err != nil {
-		return fmt.Errorf("cannot save the HTML page: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.WriteString(page)
-	err = errors.Join(err, f.Chmod(0o644), f.Close())
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, []byte(page), 0o644); err != nil {
 		return fmt.Errorf("cannot save the HTML page: %w", err)
 	}
 	return nil
