@@ -29,8 +29,16 @@ func newChecker() *Checker {
 }
 
 // notebook checks cells in order, storing the declarations of those that
-// check, and returns the error of each cell ("" when it checked).
+// check and committing them as the session does, and returns the error
+// of each cell ("" when it checked).
 func notebook(t *testing.T, c *Checker, cells ...string) []string {
+	t.Helper()
+	return run(t, c, true, cells...)
+}
+
+// run is notebook; without commit, the store changes behind the
+// checker's back, so that every cell gets a full check.
+func run(t *testing.T, c *Checker, commit bool, cells ...string) []string {
 	t.Helper()
 	store := cell.NewStore()
 	var out []string
@@ -50,14 +58,31 @@ func notebook(t *testing.T, c *Checker, cells ...string) []string {
 			continue
 		}
 		out = append(out, "")
+		var added []cell.Decl
 		for _, it := range items {
 			for _, d := range it.Decls {
 				d.Cell = count
-				store.Add(d)
+				added = append(added, d)
 			}
+		}
+		store.Add(added...)
+		if commit {
+			c.Commit(store, added)
 		}
 	}
 	return out
+}
+
+// modes runs f for a checker that checks cells incrementally and for one
+// that checks every cell in full.
+func modes(t *testing.T, f func(t *testing.T, commit bool)) {
+	for _, commit := range []bool{true, false} {
+		name := "incremental"
+		if !commit {
+			name = "full"
+		}
+		t.Run(name, func(t *testing.T) { f(t, commit) })
+	}
 }
 
 func TestInvalid(t *testing.T) {
@@ -80,17 +105,21 @@ func TestInvalid(t *testing.T) {
 		{"bad import", []string{`import "no/such/pkg"`}, `In[1]:1:8: could not import no/such/pkg`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := notebook(t, newChecker(), tt.cells...)
-			for k, e := range got[:len(got)-1] {
-				if e != "" {
-					t.Fatalf("cell %d: unexpected error %s", k+1, e)
-				}
-			}
-			if last := got[len(got)-1]; !strings.HasPrefix(last, tt.want) {
-				t.Errorf("got  %q\nwant %q", last, tt.want)
-			}
+		modes(t, func(t *testing.T, commit bool) {
+			t.Run(tt.name, func(t *testing.T) { testInvalid(t, commit, tt.cells, tt.want) })
 		})
+	}
+}
+
+func testInvalid(t *testing.T, commit bool, cells []string, want string) {
+	got := run(t, newChecker(), commit, cells...)
+	for k, e := range got[:len(got)-1] {
+		if e != "" {
+			t.Fatalf("cell %d: unexpected error %s", k+1, e)
+		}
+	}
+	if last := got[len(got)-1]; !strings.HasPrefix(last, want) {
+		t.Errorf("got  %q\nwant %q", last, want)
 	}
 }
 
@@ -117,15 +146,17 @@ func TestValid(t *testing.T) {
 		{"defer and go", []string{"defer fmt.Println(1)\ngo func() {}()"}},
 		{"pasted package clause", []string{"package main\nfunc main() { fmt.Println(1) }", "main()"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for k, e := range notebook(t, newChecker(), tt.cells...) {
-				if e != "" {
-					t.Errorf("cell %d (%q): %s", k+1, tt.cells[k], e)
+	modes(t, func(t *testing.T, commit bool) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				for k, e := range run(t, newChecker(), commit, tt.cells...) {
+					if e != "" {
+						t.Errorf("cell %d (%q): %s", k+1, tt.cells[k], e)
+					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestTypeOf(t *testing.T) {

@@ -27,6 +27,7 @@ type restorer interface {
 // a time, in order, those that fail (one that uses a name declared after
 // it) being tried again once the others have run, until no more succeed.
 func (s *Session) Restore(ctx context.Context, decls []cell.Decl) []error {
+	s.allMayHaveChanged()
 	if r, ok := s.eval.(restorer); ok {
 		kept, notes, err := r.Restore(ctx, decls)
 		if err == nil {

@@ -10,7 +10,9 @@
 // The declarations of the items that ran enter the store when the cell
 // ends, also when a later item failed (as IPython keeps what ran before an
 // exception); while a cell runs, the interpreter and the magics see the
-// store plus the declarations of the cell's items that have already run.
+// store plus the declarations of the cell's items that have already run
+// (kept beside the store until the cell ends, so that a cell does not
+// copy the store).
 package session
 
 import (
@@ -74,9 +76,10 @@ type Session struct {
 	// checker type-checks each cell before it runs; nil when it could not
 	// start (and in tests with a fake evaluator): cells then run unchecked.
 	checker *check.Checker
-	checkMu sync.Mutex     // the checker is used by one goroutine at a time
-	fset    *token.FileSet // the syntax trees of the cells
-	fetch   fetchTo        // the cell being checked
+	checkMu sync.Mutex       // the checker is used by one goroutine at a time
+	progs   []*check.Program // the programs checked of the running cell
+	fset    *token.FileSet   // the syntax trees of the cells
+	fetch   fetchTo          // the cell being checked
 	// checkCells says whether cells are checked before they run (not in
 	// tests with a fake evaluator, whose cells need not be valid Go).
 	checkCells bool
@@ -86,9 +89,11 @@ type Session struct {
 	progVersion  int
 	storeVersion int // counts changes of the store
 
-	mu      sync.Mutex  // guards store and pending (Decls may be called from the interpreter's goroutines)
-	store   *cell.Store // declarations of the successful cells
-	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
+	mu    sync.Mutex  // guards store and running (Decls may be called from the interpreter's goroutines)
+	store *cell.Store // declarations of the successful cells
+	// running holds, while a cell runs, the declarations of its items
+	// that have run, which enter the store when it ends.
+	running []cell.Decl
 
 	workspace *native.Workspace
 
@@ -99,9 +104,17 @@ type Session struct {
 	// slowValue to save, with the declaration they had then: SaveValues
 	// leaves them out until they are declared again.
 	slowValues map[string]cell.Decl
-	// What SaveValues returned last.
-	lastSaved   []harness.SavedVar
-	lastSkipped []string
+	// What SaveValues returned last, and what it knows of each variable.
+	lastSaved    []harness.SavedVar
+	lastSkipped  []string
+	saved        map[string]*savedVar
+	saveGen      uint64   // counts the passes of SaveValues
+	savedVersion uint64   // the store's version at the last save
+	retrySave    bool     // the last save left variables out for want of room or time
+	linkedOrder  []string // see saver.linkedOrder
+	// changed is what the cells run since the last SaveValues may have
+	// changed.
+	changed check.Changes
 }
 
 // New returns a fresh session with its interpreter.
@@ -132,8 +145,10 @@ var _ protocol.Interpreter = (*Session)(nil)
 func (s *Session) Decls() []cell.Decl {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending != nil {
-		return s.pending.Decls()
+	if len(s.running) > 0 {
+		all := s.store.Clone()
+		all.Add(s.running...)
+		return all.Decls()
 	}
 	return s.store.Decls()
 }
@@ -208,17 +223,15 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		return protocol.ExecuteResult{Error: err.(*protocol.Error)}
 	}
 	var decls []cell.Decl
-	s.mu.Lock()
-	s.pending = s.store.Clone()
-	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.pending = nil
+		s.running = nil
 		// What ran is kept, as in IPython, also when a later item
 		// failed: the interpreter holds it too.
 		s.store.Add(decls...)
 		s.storeVersion++
+		s.mu.Unlock()
+		s.commit(items, decls)
 	}()
 	if ce, ok := s.eval.(cellEnder); ok {
 		// Runs before the deferred function above stores the cell's
@@ -251,7 +264,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		it.Decls = s.namedImports(it.Decls)
 		decls = append(decls, it.Decls...)
 		s.mu.Lock()
-		s.pending.Add(it.Decls...)
+		s.running = append(s.running, it.Decls...)
 		s.mu.Unlock()
 	}
 	return res
@@ -309,11 +322,12 @@ func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last boo
 // The items after a magic are checked when the magic has run (see
 // checkRest), since it may define what they use (%timeit -v r).
 func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, error) {
+	s.progs = s.progs[:0]
 	first := items[:segmentEnd(items, 0)]
 	if s.checker == nil || !s.checkCells || !hasGo(first) {
 		return items, nil
 	}
-	prog, err := s.checkItems(ctx, s.store, first, count)
+	prog, err := s.checkItems(ctx, first, count)
 	if err != nil {
 		return nil, err
 	}
@@ -375,10 +389,11 @@ func interpreterLimit(u []check.Diag) *protocol.Error {
 	return protocol.NewError(protocol.InterpreterLimit, msgs[0], tb...)
 }
 
-// checkItems checks items against store.
-func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
+// checkItems checks items of cell count against the store and the items
+// of the cell checked before them.
+func (s *Session) checkItems(ctx context.Context, items []cell.Item, count int) (*check.Program, error) {
 	s.checkMu.Lock()
-	prog, err := s.checker.Check(ctx, store, items, count)
+	prog, err := s.checker.Check(ctx, s.store, items, count)
 	s.checkMu.Unlock()
 	if ctx.Err() != nil {
 		return nil, interrupted()
@@ -390,21 +405,19 @@ func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cel
 	if prog == nil {
 		return nil, protocol.NewError(protocol.Generic, fmt.Sprintf("type-checking the cell: %v", err))
 	}
+	s.progs = append(s.progs, prog)
 	return prog, nil
 }
 
 // checkRest checks the Go items of a cell from items[from] to the next
-// magic, once what ran before them is in pending; it returns where the
-// checked items end.
+// magic, once what ran before them is in running (and in the checker,
+// which checked them); it returns where the checked items end.
 func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count int) (int, error) {
 	end := segmentEnd(items, from)
 	if s.checker == nil || !s.checkCells || !hasGo(items[from:end]) {
 		return end, nil
 	}
-	s.mu.Lock()
-	pending := s.pending.Clone()
-	s.mu.Unlock()
-	prog, err := s.checkItems(ctx, pending, items[from:end], count)
+	prog, err := s.checkItems(ctx, items[from:end], count)
 	if err != nil {
 		return end, err
 	}
@@ -462,6 +475,7 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub pro
 			if err := s.eval.SetVar(name, value); err != nil {
 				return err
 			}
+			s.mayHaveChanged(name)
 			if s.checker != nil && value != nil {
 				return s.checker.SetVar(name, reflect.TypeOf(value))
 			}
@@ -610,6 +624,7 @@ func (discard) Input(context.Context, string, bool) (string, error) {
 // userExpressions evaluates the user_expressions of an execute_request.
 func (s *Session) userExpressions(ctx context.Context, exprs map[string]string, count int) map[string]any {
 	out := make(map[string]any, len(exprs))
+	s.allMayHaveChanged() // unchecked code
 	for name, expr := range exprs {
 		out[name] = s.userExpression(ctx, expr, count)
 	}

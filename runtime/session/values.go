@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"reflect"
 	"slices"
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/check"
 	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
@@ -27,13 +29,41 @@ const slowValue = 10 * time.Millisecond
 // that point are left out of that save.
 const slowValues = 3 * slowValue
 
+// maxEntries is the most map entries and elements of slices of non-flat
+// values (strings, structs with strings) a value may hold to be saved:
+// more would take longer than slowValue to encode, which the check of
+// its size learns before the work, not after.
+const maxEntries = 100_000
+
+// savedVar is what the last SaveValues knew of a variable.
+type savedVar struct {
+	decl   cell.Decl // the declaration in force then
+	sv     harness.SavedVar
+	skip   string // why it was left out, or ""
+	linked bool   // its encoding depends on the other linked ones' (see linked)
+	// retry says that it was left out for want of room or time, which
+	// the next save may have.
+	retry bool
+	gen   uint64 // the save that last saw it
+}
+
 // SaveValues encodes the current values of the variables in force, in the
 // state encoding the magics' children use (runtime/harness), so that the
 // kernel process can give them to a fresh interpreter if this one dies.
-// The values are written by one encoder, in store order, so that pointers
-// shared between variables stay shared. It returns them, and the variables
-// it could not keep with why (a channel, a func, one that would pass
-// MaxSavedValues). Not safe to call while a cell runs.
+// It returns them in store order, and the variables it could not keep
+// with why (a channel, a func, one that would pass MaxSavedValues). Not
+// safe to call while a cell runs.
+//
+// Only the variables that the cells run since the last save may have
+// changed (check.Program.MayChange) are read and encoded again; the
+// others keep their last encoding, and when none may have changed the
+// last save is returned as it was. The variables whose encodings may
+// point into each other's (those that hold pointers or interfaces, or
+// whose address was taken) are written by one encoder, in store order,
+// so that pointers shared between them stay shared: when one of them
+// changes, they are all encoded again. Every limit is checked before the
+// work it limits: a value whose size alone passes MaxSavedValues, or
+// that holds more than maxEntries entries, is not encoded.
 //
 // While goroutines that cells started run, the values may change under
 // the encoder (a map read while a goroutine writes it ends the process),
@@ -43,62 +73,412 @@ func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 	if !ok {
 		return nil, nil
 	}
-	if s.goroutinesRun() {
+	s.mu.Lock()
+	version := s.store.Version()
+	same := s.saved != nil && !s.changed.All && len(s.changed.Vars) == 0 && version == s.savedVersion && !s.retrySave
+	s.mu.Unlock()
+	if same || s.goroutinesRun() {
 		return s.lastSaved, s.lastSkipped
-	}
-	last := make(map[string]harness.SavedVar, len(s.lastSaved))
-	for _, sv := range s.lastSaved {
-		last[sv.Name] = sv
 	}
 	s.mu.Lock()
 	decls := s.store.Decls()
 	s.mu.Unlock()
-	enc := harness.NewEncoder()
-	enc.Limit = MaxSavedValues
-	begin := time.Now()
-	for _, d := range decls {
-		if d.Kind != cell.VarDecl || !token.IsIdentifier(d.Name) || d.Name == "_" {
-			continue
-		}
-		if time.Since(begin) > slowValues {
-			skipped = append(skipped, fmt.Sprintf("%s: the values before it took %v to save", d.Name, slowValues))
-			continue
-		}
-		if was, ok := s.slowValues[d.Name]; ok && was == d {
-			skipped = append(skipped, fmt.Sprintf("%s: its value takes more than %v to save, too long to save after every cell", d.Name, slowValue))
-			continue
-		}
-		v, ok := vr.Value(d.Name)
-		if !ok {
-			continue
-		}
-		// A value that fails is left out whole, and the others still fit.
-		start := time.Now()
-		parts, digest, err := enc.Encode(v)
-		if time.Since(start) > slowValue {
-			if s.slowValues == nil {
-				s.slowValues = map[string]cell.Decl{}
-			}
-			s.slowValues[d.Name] = d
-		}
-		if errors.Is(err, harness.ErrOverLimit) {
-			err = fmt.Errorf("with it the values kept would pass %s", sysmem.FormatBytes(MaxSavedValues))
-		}
-		if err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s: %v", d.Name, err))
-			continue
-		}
-		// A copy, since the parts may share the memory of the variable,
-		// which later cells change; the last one when it has not.
-		sv := last[d.Name]
-		if sv.Digest != digest {
-			sv = harness.SavedVar{Name: d.Name, Digest: digest, Data: slices.Concat(parts...)}
-		}
-		saved = append(saved, sv)
+	if s.saved == nil {
+		s.saved = map[string]*savedVar{}
 	}
-	s.lastSaved, s.lastSkipped = saved, skipped
-	return saved, skipped
+	sv := s.saveAll(vr, decls, false)
+	if sv.restart {
+		sv = s.saveAll(vr, decls, true)
+	}
+	if len(s.saved) > sv.vars {
+		for n, v := range s.saved {
+			if v.gen != sv.gen {
+				delete(s.saved, n) // no longer declared
+			}
+		}
+	}
+	s.changed, s.linkedOrder, s.savedVersion, s.retrySave = check.Changes{}, sv.linkedOrder, version, sv.retry
+	s.lastSaved, s.lastSkipped = sv.saved, sv.skipped
+	return sv.saved, sv.skipped
 }
+
+// saveAll is one pass of SaveValues over the variables of decls; relink
+// forces the linked variables to be encoded again.
+func (s *Session) saveAll(vr valueReader, decls []cell.Decl, relink bool) *saver {
+	s.saveGen++
+	sv := &saver{s: s, vr: vr, gen: s.saveGen, remaining: MaxSavedValues, begin: time.Now(), relink: relink,
+		saved: make([]harness.SavedVar, 0, len(s.lastSaved)+1)}
+	if !relink {
+		sv.plan(decls)
+	}
+	for _, d := range decls {
+		if isVariable(d) && !sv.restart {
+			sv.vars++
+			sv.save(d)
+		}
+	}
+	return sv
+}
+
+// isVariable reports whether d declares a variable SaveValues keeps.
+func isVariable(d cell.Decl) bool {
+	return d.Kind == cell.VarDecl && d.Name != "_" && token.IsIdentifier(d.Name)
+}
+
+// saver is one pass of SaveValues.
+type saver struct {
+	s         *Session
+	vr        valueReader
+	gen       uint64
+	vars      int // the variables seen
+	remaining int // bytes MaxSavedValues leaves
+	begin     time.Time
+	saved     []harness.SavedVar
+	skipped   []string
+	retry     bool // a variable was left out for want of room or time
+	// relink says that the linked variables are encoded again, by enc;
+	// restart, that one of them could not keep its encoding, so that all
+	// must be.
+	relink      bool
+	restart     bool
+	enc         *harness.Encoder
+	used        int64    // bytes enc wrote
+	linkedOrder []string // the linked variables saved, in order
+}
+
+// plan decides whether the linked variables must be encoded again: when
+// one of them may have changed, or they are not the ones of the last
+// save (a pointer's number in an encoding depends on the linked
+// variables before it).
+func (sv *saver) plan(decls []cell.Decl) {
+	var kept []string
+	for _, d := range decls {
+		if !isVariable(d) {
+			continue
+		}
+		if !sv.unchanged(d) {
+			if v, ok := sv.vr.Value(d.Name); ok && sv.linked(d.Name, v.Type()) {
+				sv.relink = true
+			}
+			continue
+		}
+		if prev := sv.s.saved[d.Name]; prev.linked && prev.skip == "" {
+			kept = append(kept, d.Name)
+		}
+	}
+	sv.relink = sv.relink || !slices.Equal(kept, sv.s.linkedOrder)
+}
+
+// unchanged reports whether d's variable kept the value it had when it
+// was last saved.
+func (sv *saver) unchanged(d cell.Decl) bool {
+	prev := sv.s.saved[d.Name]
+	return prev != nil && prev.decl == d && !sv.s.changed.Has(d.Name)
+}
+
+// linked reports whether a variable's encoding may share pointers with
+// another's: it holds pointers or interfaces, or its address was taken.
+func (sv *saver) linked(name string, t reflect.Type) bool {
+	if sv.s.checker != nil {
+		sv.s.checkMu.Lock()
+		taken := sv.s.checker.AddressTaken(name)
+		sv.s.checkMu.Unlock()
+		if taken {
+			return true
+		}
+	}
+	return holdsPointers(t, map[reflect.Type]bool{})
+}
+
+// holdsPointers reports whether values of t hold pointers or interfaces.
+func holdsPointers(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.UnsafePointer:
+		return true
+	case reflect.Array, reflect.Slice, reflect.Chan:
+		return holdsPointers(t.Elem(), seen)
+	case reflect.Map:
+		return holdsPointers(t.Key(), seen) || holdsPointers(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsPointers(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// save keeps d's variable: its last encoding when its value cannot have
+// changed, a new one otherwise.
+func (sv *saver) save(d cell.Decl) {
+	prev := sv.s.saved[d.Name]
+	if sv.unchanged(d) && !(prev.linked && sv.relink) && !prev.retry {
+		if prev.skip != "" {
+			sv.skip(prev, prev.skip)
+			return
+		}
+		if len(prev.sv.Data) <= sv.remaining {
+			sv.keep(prev)
+			return
+		}
+		if prev.linked {
+			sv.restart = true // the linked variables after it were numbered with it
+			return
+		}
+	}
+	sv.encode(d)
+}
+
+// keep adds a variable's encoding to the save.
+func (sv *saver) keep(v *savedVar) {
+	v.skip, v.retry, v.gen = "", false, sv.gen
+	sv.remaining -= len(v.sv.Data)
+	sv.saved = append(sv.saved, v.sv)
+	if v.linked {
+		sv.linkedOrder = append(sv.linkedOrder, v.sv.Name)
+	}
+}
+
+// skip leaves a variable out of the save, with why.
+func (sv *saver) skip(v *savedVar, why string) {
+	v.skip, v.gen = why, sv.gen
+	sv.retry = sv.retry || v.retry
+	sv.skipped = append(sv.skipped, v.decl.Name+": "+why)
+}
+
+// encode reads and encodes d's variable, each limit checked before the
+// work it limits.
+func (sv *saver) encode(d cell.Decl) {
+	s := sv.s
+	v := s.saved[d.Name]
+	if v == nil {
+		v = &savedVar{}
+		s.saved[d.Name] = v
+	}
+	last := v.sv
+	*v = savedVar{decl: d, gen: sv.gen}
+	if time.Since(sv.begin) > slowValues {
+		v.retry = true
+		sv.skip(v, fmt.Sprintf("the values before it took %v to save", slowValues))
+		return
+	}
+	if was, ok := s.slowValues[d.Name]; ok && was == d {
+		sv.skip(v, fmt.Sprintf("its value takes more than %v to save, too long to save after every cell", slowValue))
+		return
+	}
+	val, ok := sv.vr.Value(d.Name)
+	if !ok {
+		v.retry = true
+		return
+	}
+	v.linked = sv.linked(d.Name, val.Type())
+	over := fmt.Sprintf("with it the values kept would pass %s", sysmem.FormatBytes(MaxSavedValues))
+	size, entries := estimate(val, sv.remaining)
+	switch {
+	case entries > maxEntries:
+		s.noteSlow(d)
+		sv.skip(v, fmt.Sprintf("its value holds more than %d entries, too many to save after every cell", maxEntries))
+		return
+	case size > sv.remaining:
+		v.retry = true
+		sv.skip(v, over)
+		return
+	}
+	enc := sv.encoder(v.linked)
+	enc.Limit = int64(sv.remaining)
+	if v.linked {
+		enc.Limit += sv.used
+	}
+	start := time.Now()
+	parts, digest, err := enc.Encode(val)
+	if time.Since(start) > slowValue {
+		s.noteSlow(d)
+	}
+	size = 0
+	for _, p := range parts {
+		size += len(p)
+	}
+	if errors.Is(err, harness.ErrOverLimit) || err == nil && size > sv.remaining {
+		v.retry = true
+		err = errors.New(over)
+	}
+	if err != nil {
+		sv.skip(v, err.Error())
+		return
+	}
+	if v.linked {
+		sv.used += int64(size)
+	}
+	// A copy, since the parts may share the memory of the variable,
+	// which later cells change; the last one when it has not.
+	v.sv = last
+	if last.Name != d.Name || last.Digest != digest {
+		v.sv = harness.SavedVar{Name: d.Name, Digest: digest, Data: slices.Concat(parts...)}
+	}
+	sv.keep(v)
+}
+
+// encoder returns the encoder of the linked variables, or a new one for
+// a variable whose encoding stands alone.
+func (sv *saver) encoder(linked bool) *harness.Encoder {
+	if !linked {
+		return harness.NewEncoder()
+	}
+	if sv.enc == nil {
+		sv.enc = harness.NewEncoder()
+	}
+	return sv.enc
+}
+
+// noteSlow leaves d's variable out of later saves until it is declared
+// again.
+func (s *Session) noteSlow(d cell.Decl) {
+	if s.slowValues == nil {
+		s.slowValues = map[string]cell.Decl{}
+	}
+	s.slowValues[d.Name] = d
+}
+
+// estimate returns, cheaply, a lower bound of the bytes v's encoding
+// takes and of the entries it holds (map entries, elements of slices of
+// non-flat values), giving up once either passes its limit (limit bytes,
+// maxEntries entries).
+func estimate(v reflect.Value, limit int) (size, entries int) {
+	e := &estimator{limit: limit}
+	e.value(v, 0)
+	return e.size, e.entries
+}
+
+type estimator struct {
+	limit         int
+	size, entries int
+}
+
+func (e *estimator) done() bool { return e.size > e.limit || e.entries > maxEntries }
+
+// maxDepth is how deep the estimate looks into a value.
+const maxDepth = 4
+
+func (e *estimator) value(v reflect.Value, depth int) {
+	t := v.Type()
+	if flat(t) {
+		e.size += int(t.Size())
+		return
+	}
+	e.size++ // every other encoding takes a byte at least
+	if depth >= maxDepth || e.done() {
+		return
+	}
+	switch t.Kind() {
+	case reflect.String:
+		e.size += v.Len()
+	case reflect.Slice, reflect.Array:
+		n := v.Len()
+		if flat(t.Elem()) {
+			e.size += n * int(t.Elem().Size())
+			return
+		}
+		e.entries += n
+		for i := 0; i < n && !e.done(); i++ {
+			e.value(v.Index(i), depth+1)
+		}
+	case reflect.Map:
+		n := v.Len()
+		e.entries += n
+		e.size += n * (minSize(t.Key()) + minSize(t.Elem()))
+	case reflect.Struct:
+		for i := range v.NumField() {
+			e.value(v.Field(i), depth+1)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			e.value(v.Elem(), depth+1)
+		}
+	}
+}
+
+// minSize is the fewest bytes a value of type t encodes to.
+func minSize(t reflect.Type) int {
+	if flat(t) {
+		return int(t.Size())
+	}
+	return 1
+}
+
+// flat reports whether values of t are plain memory (numbers, bools, and
+// arrays and structs of them), which the encoding copies as they are.
+func flat(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		return flat(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !flat(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// commit ends a cell for the checker, telling it what the cell left in
+// the store, and notes what the cell's items may have changed.
+func (s *Session) commit(items []cell.Item, decls []cell.Decl) {
+	progs := s.progs
+	s.progs = nil
+	if s.checker == nil {
+		s.allMayHaveChanged()
+		return
+	}
+	s.checkMu.Lock()
+	s.checker.Commit(s.store, decls)
+	var changes []check.Changes
+	for _, p := range progs {
+		changes = append(changes, p.MayChange())
+	}
+	s.checkMu.Unlock()
+	if len(progs) == 0 && hasGo(items) {
+		s.allMayHaveChanged() // ran unchecked
+	}
+	for _, ch := range changes {
+		if ch.All {
+			s.allMayHaveChanged()
+		}
+		for n := range ch.Vars {
+			s.mayHaveChanged(n)
+		}
+	}
+	for _, d := range decls {
+		if d.Kind == cell.VarDecl {
+			s.mayHaveChanged(d.Name)
+		}
+	}
+}
+
+// mayHaveChanged notes that variables may have changed since the last
+// SaveValues (a compiled cell or a magic that sets them).
+func (s *Session) mayHaveChanged(names ...string) {
+	if s.changed.Vars == nil {
+		s.changed.Vars = map[string]bool{}
+	}
+	for _, n := range names {
+		s.changed.Vars[n] = true
+	}
+}
+
+// allMayHaveChanged notes that any variable may have changed since the
+// last SaveValues (code ran that the checker did not see).
+func (s *Session) allMayHaveChanged() { s.changed.All = true }
 
 // goroutineCounter is implemented by an evaluator that counts the
 // goroutines cells started that still run (*interp.Interp).
@@ -123,6 +503,7 @@ func (s *Session) RestoreValues(saved []harness.SavedVar) (restored, failed []st
 	if !ok {
 		return nil, nil
 	}
+	s.allMayHaveChanged()
 	dec := harness.NewDecoder()
 	for _, sv := range saved {
 		v, ok := vr.Value(sv.Name)
