@@ -167,6 +167,7 @@ type pending struct {
 	records map[string]*declRecord
 	escaped map[string]bool // variables whose address the items take
 	lits    *effects        // what the func literals of the items may do
+	anchor  token.Pos       // in the file scope of the last check
 }
 
 // pend returns the pending state of cell count, made when needed.
@@ -197,6 +198,7 @@ func (p *pending) add(prog *Program) {
 		p.escaped[n] = true
 	}
 	p.lits.union(prog.lits)
+	p.anchor = prog.anchor
 }
 
 // current returns the base the running cell is checked against: the one
@@ -265,15 +267,17 @@ func (c *Checker) Commit(store *cell.Store, added []cell.Decl) {
 		all = all && kept[nameOf(d)]
 	}
 	bs := c.base
-	if p.full != nil {
-		if !all {
-			if bs != nil {
-				bs.dirty = true
-			}
-			return
-		}
+	if p.full != nil && all {
 		bs = p.full
 		c.base = bs
+	} else if p.full != nil {
+		// The base the full check made has what did not run; the
+		// earlier one has not what ran, if anything did.
+		p.full, p.decls, p.anchor = nil, nil, token.NoPos
+		added = nil
+		if bs != nil && bs.version != store.Version() {
+			bs.dirty = true
+		}
 	}
 	if bs == nil {
 		return
@@ -312,6 +316,9 @@ func (c *Checker) install(bs *base, p *pending, added []cell.Decl) {
 		c.escaped[n] = true
 	}
 	c.lits.union(p.lits)
+	if p.anchor.IsValid() {
+		bs.anchor = p.anchor // its file scope has the cell's imports
+	}
 }
 
 // declName identifies a declared name of a cell.

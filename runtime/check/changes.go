@@ -88,7 +88,7 @@ func (p *Program) mayChange() (ch Changes) {
 		if p.c.escaped[n] || eff.escapes[n] {
 			reach.union(p.al.mem(v.Type()))
 		}
-		if reach.meets(eff.through) {
+		if reach.hit(eff.through) {
 			ch.Vars[n] = true
 		}
 	}
@@ -226,8 +226,18 @@ func isTuple(t types.Type) bool {
 
 // aliases answers, from types alone, which memory a value may reach, for
 // a type-based alias analysis: memory is told apart by the type of what
-// it holds (two slices of int may share their elements, a slice of int
-// and a map never do).
+// it holds and how it is reached (two slices of int may share their
+// elements; a slice of int and a map never do, nor a slice of int and an
+// int field of a struct). The keys of a typeSet are a kind and a type
+// (see key):
+//
+//   - anyMem: memory of the type, wherever it is (a variable, a field,
+//     an element): what a pointer to the type may write;
+//   - elemMem: array elements of the type (a slice's): what indexing a
+//     slice may write, and what a pointer to the type may point into;
+//   - ptrTo: reached by a pointer to the type, which may point into an
+//     array (&xs[i]);
+//   - mapMem, chanMem: a map's entries, a channel's buffer.
 type aliases struct {
 	keys    map[types.Type]string
 	mems    map[types.Type]typeSet
@@ -259,6 +269,40 @@ func (a *aliases) key(t types.Type) string {
 	return k
 }
 
+// The kinds of memory keys (see aliases).
+const (
+	anyMem  = "m:"
+	elemMem = "e:"
+	ptrTo   = "p:"
+	mapMem  = "k:"
+	chanMem = "c:"
+)
+
+// hit reports whether a variable that may reach the memory of reach may
+// see a write to the memory of writes.
+func (reach typeSet) hit(writes typeSet) bool {
+	if reach.empty() || writes.empty() {
+		return false
+	}
+	if reach.top || writes.top {
+		return true
+	}
+	for k := range writes.keys {
+		switch k[:2] {
+		case elemMem:
+			if reach.keys[k] || reach.keys[ptrTo+k[2:]] {
+				return true
+			}
+		case ptrTo:
+		default:
+			if reach.keys[k] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // mem returns the memory a value of type t holds in place: its own, and
 // that of its fields and array elements.
 func (a *aliases) mem(t types.Type) typeSet {
@@ -266,13 +310,14 @@ func (a *aliases) mem(t types.Type) typeSet {
 		return s
 	}
 	var s typeSet
-	s.add(a.key(t))
+	s.add(anyMem + a.key(t))
 	switch u := t.Underlying().(type) {
 	case *types.Struct:
 		for i := range u.NumFields() {
 			s.union(a.mem(u.Field(i).Type()))
 		}
 	case *types.Array:
+		s.add(elemMem + a.key(u.Elem()))
 		s.union(a.mem(u.Elem()))
 	}
 	a.mems[t] = s
@@ -298,17 +343,19 @@ func (a *aliases) walkReach(t types.Type, seen map[types.Type]bool, s *typeSet) 
 	seen[t] = true
 	switch u := t.Underlying().(type) {
 	case *types.Pointer:
+		s.add(ptrTo + a.key(u.Elem()))
 		s.union(a.mem(u.Elem()))
 		a.walkReach(u.Elem(), seen, s)
 	case *types.Slice:
+		s.add(elemMem + a.key(u.Elem()))
 		s.union(a.mem(u.Elem()))
 		a.walkReach(u.Elem(), seen, s)
 	case *types.Map:
-		s.add(a.key(u))
+		s.add(mapMem + a.key(u))
 		a.walkReach(u.Key(), seen, s)
 		a.walkReach(u.Elem(), seen, s)
 	case *types.Chan:
-		s.add(a.key(u))
+		s.add(chanMem + a.key(u))
 		a.walkReach(u.Elem(), seen, s)
 	case *types.Struct:
 		for i := range u.NumFields() {

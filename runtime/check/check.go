@@ -63,8 +63,9 @@ type Options struct {
 	AutoImport func(name string) (path string, ok bool)
 }
 
-// Checker checks cells. It is not safe for concurrent use, except Last,
-// whose program's TypeOf and Members may be called while a cell runs.
+// Checker checks cells. A Checker and its Programs are not safe for
+// concurrent use: a Program's package is the checker's, which the checks
+// of later cells extend.
 //
 // A Checker keeps the notebook's package between cells (its base): a
 // cell is checked against the objects earlier cells declared, not by

@@ -49,7 +49,8 @@ func (e *effects) union(o *effects) {
 	e.dynamic = e.dynamic || o.dynamic
 }
 
-// typeSet is a set of types by key (see aliases.key), or every type.
+// typeSet is a set of kinds of memory by key (see aliases), or every
+// kind.
 type typeSet struct {
 	top  bool
 	keys map[string]bool
@@ -70,23 +71,6 @@ func (s *typeSet) union(o typeSet) {
 }
 
 func (s typeSet) empty() bool { return !s.top && len(s.keys) == 0 }
-
-// meets reports whether s and o share a type.
-func (s typeSet) meets(o typeSet) bool {
-	if s.top && !o.empty() || o.top && !s.empty() {
-		return true
-	}
-	a, b := s.keys, o.keys
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	for k := range a {
-		if b[k] {
-			return true
-		}
-	}
-	return false
-}
 
 // walker computes the effects and references of syntax from its type
 // information.
@@ -206,10 +190,10 @@ func (w *walker) visit(n ast.Node) bool {
 		case token.AND:
 			w.addr(n.X)
 		case token.ARROW:
-			w.eff.through.add(w.al.key(w.typeOf(n.X)))
+			w.eff.through.add(chanMem + w.al.key(w.typeOf(n.X)))
 		}
 	case *ast.SendStmt:
-		w.eff.through.add(w.al.key(w.typeOf(n.Chan)))
+		w.eff.through.add(chanMem + w.al.key(w.typeOf(n.Chan)))
 	case *ast.SliceExpr:
 		if _, ok := w.typeOf(n.X).Underlying().(*types.Array); ok {
 			w.addr(n.X) // slicing an array takes its address
@@ -337,12 +321,12 @@ func (w *walker) element(x ast.Expr) {
 	case *types.Array:
 		w.lvalue(x)
 	case *types.Slice:
-		w.through(t.Elem())
+		w.throughKey(elemMem, t.Elem())
 	case *types.Map:
-		w.through(t)
+		w.throughKey(mapMem, t)
 	case *types.Pointer:
 		if a, ok := t.Elem().Underlying().(*types.Array); ok {
-			w.through(a.Elem())
+			w.throughKey(elemMem, a.Elem())
 			return
 		}
 		w.eff.through.top = true
@@ -352,13 +336,17 @@ func (w *walker) element(x ast.Expr) {
 }
 
 // through records a write to memory of type t reached through a
-// reference.
-func (w *walker) through(t types.Type) {
+// pointer (wherever that memory is: a variable, a field, an element).
+func (w *walker) through(t types.Type) { w.throughKey(anyMem, t) }
+
+// throughKey records a write to memory of type t of a kind (see
+// aliases).
+func (w *walker) throughKey(kind string, t types.Type) {
 	if t == nil || hasTypeParam(t) {
 		w.eff.through.top = true
 		return
 	}
-	w.eff.through.add(w.al.key(t))
+	w.eff.through.add(kind + w.al.key(t))
 }
 
 // fieldContainer returns the type of the struct that holds the field a
@@ -509,9 +497,9 @@ func (w *walker) builtin(fun ast.Expr, args []ast.Expr) {
 	case "append", "copy", "clear":
 		w.element(args[0])
 	case "delete":
-		w.through(w.typeOf(args[0]).Underlying())
+		w.throughKey(mapMem, w.typeOf(args[0]))
 	case "close":
-		w.through(w.typeOf(args[0]))
+		w.throughKey(chanMem, w.typeOf(args[0]))
 	}
 }
 

@@ -18,7 +18,10 @@ type Program struct {
 	// declarations and of the cell's.
 	Pkg *types.Package
 	// Info is the type information of the cell's syntax (of the whole
-	// program when the cell needed a full check).
+	// program when the cell needed a full check). A func or method the
+	// cell declares again is checked as a blank one (its name is not in
+	// Defs), and a variable it declares again as a local variable of the
+	// cell (its name's Defs entry is that local).
 	Info *types.Info
 	fset *token.FileSet
 	// anchor is a position in the program's file scope outside any
@@ -60,7 +63,7 @@ func (c *Checker) Check(ctx context.Context, store *cell.Store, items []cell.Ite
 	if c.pending != nil && c.pending.count != count {
 		c.abandon(store)
 	}
-	if bs := c.current(); bs != nil && (c.pending != nil || c.inSync(store)) {
+	if bs := c.current(); bs != nil && !bs.dirty && (c.pending != nil || c.inSync(store)) {
 		prog, err, ok := c.checkIncremental(ctx, bs, items, count)
 		if ok {
 			return prog, err

@@ -144,6 +144,7 @@ type saver struct {
 	enc         *harness.Encoder
 	used        int64    // bytes enc wrote
 	linkedOrder []string // the linked variables saved, in order
+	values      map[string]reflect.Value
 }
 
 // plan decides whether the linked variables must be encoded again: when
@@ -157,7 +158,7 @@ func (sv *saver) plan(decls []cell.Decl) {
 			continue
 		}
 		if !sv.unchanged(d) {
-			if v, ok := sv.vr.Value(d.Name); ok && sv.linked(d.Name, v.Type()) {
+			if v, ok := sv.value(d.Name); ok && sv.linked(d.Name, v.Type()) {
 				sv.relink = true
 			}
 			continue
@@ -167,6 +168,22 @@ func (sv *saver) plan(decls []cell.Decl) {
 		}
 	}
 	sv.relink = sv.relink || !slices.Equal(kept, sv.s.linkedOrder)
+}
+
+// value reads a variable, once per save.
+func (sv *saver) value(name string) (reflect.Value, bool) {
+	if v, ok := sv.values[name]; ok {
+		return v, v.IsValid()
+	}
+	v, ok := sv.vr.Value(name)
+	if !ok {
+		v = reflect.Value{}
+	}
+	if sv.values == nil {
+		sv.values = map[string]reflect.Value{}
+	}
+	sv.values[name] = v
+	return v, ok
 }
 
 // unchanged reports whether d's variable kept the value it had when it
@@ -271,7 +288,7 @@ func (sv *saver) encode(d cell.Decl) {
 		sv.skip(v, fmt.Sprintf("its value takes more than %v to save, too long to save after every cell", slowValue))
 		return
 	}
-	val, ok := sv.vr.Value(d.Name)
+	val, ok := sv.value(d.Name)
 	if !ok {
 		v.retry = true
 		return
