@@ -467,28 +467,32 @@ func (inc *incremental) define(b *builder, s *ast.AssignStmt, names []*ast.Ident
 // a signature does not check (the full check reports why).
 func (c *Checker) addMethods(ctx context.Context, b *builder) bool {
 	inc := b.inc
-	sigs := newBuilder(c, b.count)
-	sigs.importSet, sigs.files = b.importSet, b.files
+	only := newBuilder(c, b.count)
+	only.importSet, only.files = b.importSet, b.files
 	var blanks []*ast.Ident
 	for _, d := range inc.methods {
 		blank := &ast.Ident{NamePos: d.Name.NamePos, Name: "_"}
 		blanks = append(blanks, blank)
-		sigs.decls = append(sigs.decls, &ast.FuncDecl{Recv: d.Recv, Name: blank, Type: d.Type})
+		only.decls = append(only.decls, &ast.FuncDecl{Recv: d.Recv, Name: blank, Type: d.Type})
 	}
 	info := &types.Info{Defs: map[*ast.Ident]types.Object{}}
-	ok := c.typeCheck(ctx, sigs, inc.bs.pkg, info)
+	ok := c.typeCheck(ctx, only, inc.bs.pkg, info)
 	inc.bs.files++
-	if !ok || len(sigs.diags) > 0 {
+	if !ok || len(only.diags) > 0 {
 		return false
 	}
-	for k, d := range inc.methods {
+	sigs := make([]*types.Signature, len(inc.methods))
+	for k := range inc.methods {
 		f, ok := info.Defs[blanks[k]].(*types.Func)
 		if !ok {
 			return false
 		}
+		sigs[k] = f.Signature()
+	}
+	for k, d := range inc.methods {
 		recv := cell.ReceiverBase(d.Recv.List[0].Type)
 		named := inc.bs.pkg.Scope().Lookup(recv).Type().(*types.Named)
-		named.AddMethod(types.NewFunc(d.Name.Pos(), inc.bs.pkg, d.Name.Name, f.Signature()))
+		named.AddMethod(types.NewFunc(d.Name.Pos(), inc.bs.pkg, d.Name.Name, sigs[k]))
 	}
 	return true
 }
