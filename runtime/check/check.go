@@ -174,6 +174,9 @@ func (c *Checker) Forget(names ...string) {
 	for _, n := range names {
 		delete(c.vars, n)
 	}
+	if bs := c.current(); bs != nil && len(names) > 0 {
+		bs.dirty = true // its scope cannot forget them
+	}
 }
 
 // Diag is one compile error at a position of a cell.

@@ -107,6 +107,7 @@ func TestInvalid(t *testing.T) {
 		// What a redefinition breaks is found, in whichever cell it is.
 		{"redefined func breaks a caller", []string{`func f() int { return 1 }`, `func g() int { return f() }`, `func f() string { return "" }`, `g()`},
 			`In[4]:1:1: g no longer compiles: In[2]:1:23: cannot use f() (value of type string) as int value in return statement`},
+		{"import renamed, the old name gone", []string{`import str "strings"`, `import s "strings"`, `str.ToUpper("a")`}, `In[3]:1:1: undefined: str`},
 		{"import renamed breaks a user", []string{`import "math/rand"`, `func r() int { return rand.Intn(3) }`, `import "crypto/rand"`, `r()`},
 			`In[4]:1:1: r no longer compiles: In[2]:1:28: undefined: rand.Intn`},
 		{"var of another type breaks a user", []string{`n := 1`, `func half() int { return n / 2 }`, `n := "s"`, `half()`},
@@ -186,6 +187,7 @@ func TestValid(t *testing.T) {
 			`Map([]int{1}, func(i int) string { return fmt.Sprint(i) })`}},
 		{"func shadows a builtin", []string{`xs := []int{1}`, `func n() int { return len(xs) }`, `func len(s []int) int { return 0 }`, `n() + len(xs)`}},
 		{"import again", []string{`import "strings"`, `import "strings"`, `strings.ToUpper("a")`}},
+		{"import renamed", []string{`import str "strings"`, `import s "strings"`, `s.ToUpper("a")`}},
 	}
 	modes(t, func(t *testing.T, commit bool) {
 		for _, tt := range tests {

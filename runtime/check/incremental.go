@@ -112,7 +112,7 @@ func (c *Checker) checkIncremental(ctx context.Context, bs *base, items []cell.I
 	if len(inc.methods) > 0 && !c.addMethods(ctx, b) {
 		return nil, nil, false
 	}
-	info := c.newInfo(32, 32)
+	info := c.newInfo(8, 8)
 	checked := c.typeCheck(ctx, b, bs.pkg, info)
 	bs.files++
 	if !checked {
@@ -264,8 +264,8 @@ func (inc *incremental) decl(b *builder, d ast.Decl) {
 }
 
 // importSpec adds an import of the cell: one that binds a local name to
-// another package than the stored imports do needs a full check (stored
-// declarations may use the name).
+// another package than the stored imports do, or a package to another
+// name, needs a full check (stored declarations may use the name).
 func (inc *incremental) importSpec(b *builder, s *ast.ImportSpec) {
 	name := importName(s)
 	if name == "." {
@@ -275,6 +275,12 @@ func (inc *incremental) importSpec(b *builder, s *ast.ImportSpec) {
 	if i, ok := inc.bs.imports.byName[name]; ok && name != "_" && inc.bs.imports.imports[i].Path.Value != s.Path.Value {
 		inc.fail = true
 		return
+	}
+	for n, i := range inc.bs.imports.byName {
+		if inc.bs.imports.imports[i].Path.Value == s.Path.Value && n != name && name != "_" {
+			inc.fail = true // the store keeps one import of a path: the earlier name goes
+			return
+		}
 	}
 	b.importSpec(s)
 }

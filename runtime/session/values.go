@@ -57,7 +57,7 @@ type savedVar struct {
 // Only the variables that the cells run since the last save may have
 // changed (check.Program.MayChange) are read and encoded again; the
 // others keep their last encoding, and when none may have changed the
-// last save is returned as it was. The variables whose encodings may
+// last save is returned as it was (the same slices). The variables whose encodings may
 // point into each other's (those that hold pointers or interfaces, or
 // whose address was taken) are written by one encoder, in store order,
 // so that pointers shared between them stay shared: when one of them
@@ -294,16 +294,7 @@ func (sv *saver) encode(d cell.Decl) {
 		return
 	}
 	v.linked = sv.linked(d.Name, val.Type())
-	over := fmt.Sprintf("with it the values kept would pass %s", sysmem.FormatBytes(MaxSavedValues))
-	size, entries := estimate(val, sv.remaining)
-	switch {
-	case entries > maxEntries:
-		s.noteSlow(d)
-		sv.skip(v, fmt.Sprintf("its value holds more than %d entries, too many to save after every cell", maxEntries))
-		return
-	case size > sv.remaining:
-		v.retry = true
-		sv.skip(v, over)
+	if sv.tooBig(v, val) {
 		return
 	}
 	enc := sv.encoder(v.linked)
@@ -316,13 +307,13 @@ func (sv *saver) encode(d cell.Decl) {
 	if time.Since(start) > slowValue {
 		s.noteSlow(d)
 	}
-	size = 0
+	size := 0
 	for _, p := range parts {
 		size += len(p)
 	}
 	if errors.Is(err, harness.ErrOverLimit) || err == nil && size > sv.remaining {
 		v.retry = true
-		err = errors.New(over)
+		err = errors.New(overLimit)
 	}
 	if err != nil {
 		sv.skip(v, err.Error())
@@ -338,6 +329,27 @@ func (sv *saver) encode(d cell.Decl) {
 		v.sv = harness.SavedVar{Name: d.Name, Digest: digest, Data: slices.Concat(parts...)}
 	}
 	sv.keep(v)
+}
+
+// overLimit says why a variable that does not fit is left out.
+var overLimit = fmt.Sprintf("with it the values kept would pass %s", sysmem.FormatBytes(MaxSavedValues))
+
+// tooBig leaves v out, before any encoding, when a lower bound of its
+// value's size passes the room left or it holds more than maxEntries
+// entries.
+func (sv *saver) tooBig(v *savedVar, val reflect.Value) bool {
+	size, entries := estimate(val, sv.remaining)
+	switch {
+	case entries > maxEntries:
+		sv.s.noteSlow(v.decl)
+		sv.skip(v, fmt.Sprintf("its value holds more than %d entries, too many to save after every cell", maxEntries))
+		return true
+	case size > sv.remaining:
+		v.retry = true
+		sv.skip(v, overLimit)
+		return true
+	}
+	return false
 }
 
 // encoder returns the encoder of the linked variables, or a new one for
