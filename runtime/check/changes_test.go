@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -29,13 +30,7 @@ func mayChange(t *testing.T, cells ...string) string {
 		if err != nil {
 			t.Fatalf("cell %d (%q): %v", k+1, src, err)
 		}
-		var added []cell.Decl
-		for _, it := range items {
-			for _, d := range it.Decls {
-				d.Cell = k + 1
-				added = append(added, d)
-			}
-		}
+		added := declsOf(items, k+1)
 		store.Add(added...)
 		c.Commit(store, added)
 	}
@@ -147,14 +142,7 @@ func TestCommitKeepsWhatRan(t *testing.T) {
 		if _, err := c.Check(context.Background(), store, items, count); err != nil {
 			return err
 		}
-		var added []cell.Decl
-		for _, it := range items {
-			for _, d := range it.Decls {
-				if d.Cell = count; keep(d) {
-					added = append(added, d)
-				}
-			}
-		}
+		added := slices.DeleteFunc(declsOf(items, count), func(d cell.Decl) bool { return !keep(d) })
 		store.Add(added...)
 		c.Commit(store, added)
 		return nil

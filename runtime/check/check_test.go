@@ -59,16 +59,23 @@ func run(t *testing.T, c *Checker, commit bool, cells ...string) []string {
 			continue
 		}
 		out = append(out, "")
-		var added []cell.Decl
-		for _, it := range items {
-			for _, d := range it.Decls {
-				d.Cell = count
-				added = append(added, d)
-			}
-		}
+		added := declsOf(items, count)
 		store.Add(added...)
 		if commit {
 			c.Commit(store, added)
+		}
+	}
+	return out
+}
+
+// declsOf returns the declarations of a cell's items as the session
+// stores them.
+func declsOf(items []cell.Item, count int) []cell.Decl {
+	var out []cell.Decl
+	for _, it := range items {
+		for _, d := range it.Decls {
+			d.Cell = count
+			out = append(out, d)
 		}
 	}
 	return out
@@ -253,13 +260,7 @@ func BenchmarkCheckCell(b *testing.B) {
 			if _, err := c.Check(context.Background(), store, items, count); err != nil {
 				b.Fatal(err)
 			}
-			var added []cell.Decl
-			for _, it := range items {
-				for _, d := range it.Decls {
-					d.Cell = count
-					added = append(added, d)
-				}
-			}
+			added := declsOf(items, count)
 			store.Add(added...)
 			c.Commit(store, added)
 		}
