@@ -196,8 +196,10 @@ func TestSaveValuesAgainOnlyWhatChanged(t *testing.T) {
 	s.eval = cr
 	cells := []struct{ code, reads string }{
 		{"big := map[int]int{}\nfor i := range 1000 { big[i] = i }\nxs := []int{1, 2, 3}\nn := 1", "big xs n"},
-		{"type counter struct{ hits int }\nfunc (c *counter) inc() { c.hits++ }\nvar cnt counter", "cnt"},
-		{"type node struct{ v int; next *node }\nl := &node{v: 1}\nl.next = &node{2, l}\nshared := l.next", "l shared"},
+		// A cell that declares a type may make the interpreter declare
+		// variables again: all are saved again.
+		{"type counter struct{ hits int }\nfunc (c *counter) inc() { c.hits++ }\nvar cnt counter", "big cnt n xs"},
+		{"type node struct{ v int; next *node }\nl := &node{v: 1}\nl.next = &node{2, l}\nshared := l.next", "big cnt l n shared xs"},
 		{"_ = 1", ""},
 		{"fmt.Println(len(big), big[3])", ""},
 		{"n = 2", "n"},

@@ -108,10 +108,11 @@ type Session struct {
 	lastSaved    []harness.SavedVar
 	lastSkipped  []string
 	saved        map[string]*savedVar
-	saveGen      uint64   // counts the passes of SaveValues
-	savedVersion uint64   // the store's version at the last save
-	retrySave    bool     // the last save left variables out for want of room or time
-	linkedOrder  []string // see saver.linkedOrder
+	order        []*savedVar // the variables of the last save, in store order
+	saveGen      uint64      // counts the passes of SaveValues
+	savedVersion uint64      // the store's version at the last save
+	retrySave    bool        // the last save left variables out for want of room or time
+	linkedOrder  []string    // see saver.linkedOrder
 	// changed is what the cells run since the last SaveValues may have
 	// changed.
 	changed check.Changes

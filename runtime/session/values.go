@@ -3,7 +3,6 @@ package session
 import (
 	"errors"
 	"fmt"
-	"go/token"
 	"reflect"
 	"slices"
 	"time"
@@ -45,6 +44,16 @@ type savedVar struct {
 	// the next save may have.
 	retry bool
 	gen   uint64 // the save that last saw it
+	index int    // its place in Session.order
+	dirty bool   // in Session.changed (set while a save runs)
+}
+
+// slot is a variable in force at a save, with what the last save knew
+// of it.
+type slot struct {
+	decl *cell.Decl
+	prev *savedVar // nil for a variable the last save did not see
+	same bool      // its value cannot have changed since the last save
 }
 
 // SaveValues encodes the current values of the variables in force, in the
@@ -57,8 +66,8 @@ type savedVar struct {
 // Only the variables that the cells run since the last save may have
 // changed (check.Program.MayChange) are read and encoded again; the
 // others keep their last encoding, and when none may have changed the
-// last save is returned as it was (the same slices). The variables whose encodings may
-// point into each other's (those that hold pointers or interfaces, or
+// last save is returned as it was (the same slices). The variables
+// whose encodings may point into each other's (those that hold pointers or interfaces, or
 // whose address was taken) are written by one encoder, in store order,
 // so that pointers shared between them stay shared: when one of them
 // changes, they are all encoded again. Every limit is checked before the
@@ -86,11 +95,16 @@ func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 	if s.saved == nil {
 		s.saved = map[string]*savedVar{}
 	}
-	sv := s.saveAll(vr, decls, false)
+	slots := s.slots(decls)
+	sv := s.saveAll(vr, slots, false)
 	if sv.restart {
-		sv = s.saveAll(vr, decls, true)
+		sv = s.saveAll(vr, slots, true)
 	}
-	if len(s.saved) > sv.vars {
+	s.order = sv.entries
+	for i, v := range s.order {
+		v.index = i
+	}
+	if len(s.saved) > len(s.order) {
 		for n, v := range s.saved {
 			if v.gen != sv.gen {
 				delete(s.saved, n) // no longer declared
@@ -102,27 +116,58 @@ func (s *Session) SaveValues() (saved []harness.SavedVar, skipped []string) {
 	return sv.saved, sv.skipped
 }
 
-// saveAll is one pass of SaveValues over the variables of decls; relink
-// forces the linked variables to be encoded again.
-func (s *Session) saveAll(vr valueReader, decls []cell.Decl, relink bool) *saver {
-	s.saveGen++
-	sv := &saver{s: s, vr: vr, gen: s.saveGen, remaining: MaxSavedValues, begin: time.Now(), relink: relink,
-		saved: make([]harness.SavedVar, 0, len(s.lastSaved)+1)}
-	if !relink {
-		sv.plan(decls)
-	}
-	for _, d := range decls {
-		if isVariable(d) && !sv.restart {
-			sv.vars++
-			sv.save(d)
+// slots lists the variables of decls with what the last save knew of
+// them, finding each by its place in the last save's order (the store
+// keeps its order), by name when that fails.
+func (s *Session) slots(decls []cell.Decl) []slot {
+	for n := range s.changed.Vars {
+		if v := s.saved[n]; v != nil {
+			v.dirty = true
 		}
 	}
-	return sv
+	out := make([]slot, 0, len(s.order)+1)
+	j := 0
+	for k := range decls {
+		d := &decls[k]
+		if d.Kind != cell.VarDecl || d.Name == "_" {
+			continue // a var's Name is an identifier
+		}
+		var prev *savedVar
+		if j < len(s.order) && s.order[j].decl.Name == d.Name {
+			prev = s.order[j]
+		} else if prev = s.saved[d.Name]; prev != nil {
+			j = prev.index
+		}
+		if prev != nil {
+			j++
+		}
+		same := prev != nil && prev.decl == *d && !prev.dirty && !s.changed.All
+		out = append(out, slot{decl: d, prev: prev, same: same})
+	}
+	for n := range s.changed.Vars {
+		if v := s.saved[n]; v != nil {
+			v.dirty = false
+		}
+	}
+	return out
 }
 
-// isVariable reports whether d declares a variable SaveValues keeps.
-func isVariable(d cell.Decl) bool {
-	return d.Kind == cell.VarDecl && d.Name != "_" && token.IsIdentifier(d.Name)
+// saveAll is one pass of SaveValues over the variables; relink forces
+// the linked variables to be encoded again.
+func (s *Session) saveAll(vr valueReader, slots []slot, relink bool) *saver {
+	s.saveGen++
+	sv := &saver{s: s, vr: vr, gen: s.saveGen, remaining: MaxSavedValues, begin: time.Now(), relink: relink,
+		saved: make([]harness.SavedVar, 0, len(s.lastSaved)+1), entries: make([]*savedVar, 0, len(slots))}
+	if !relink {
+		sv.plan(slots)
+	}
+	for _, sl := range slots {
+		if sv.restart {
+			break
+		}
+		sv.save(sl)
+	}
+	return sv
 }
 
 // saver is one pass of SaveValues.
@@ -130,7 +175,6 @@ type saver struct {
 	s         *Session
 	vr        valueReader
 	gen       uint64
-	vars      int // the variables seen
 	remaining int // bytes MaxSavedValues leaves
 	begin     time.Time
 	saved     []harness.SavedVar
@@ -145,26 +189,24 @@ type saver struct {
 	used        int64    // bytes enc wrote
 	linkedOrder []string // the linked variables saved, in order
 	values      map[string]reflect.Value
+	entries     []*savedVar // the variables saved or left out, in order
 }
 
 // plan decides whether the linked variables must be encoded again: when
 // one of them may have changed, or they are not the ones of the last
 // save (a pointer's number in an encoding depends on the linked
 // variables before it).
-func (sv *saver) plan(decls []cell.Decl) {
+func (sv *saver) plan(slots []slot) {
 	var kept []string
-	for _, d := range decls {
-		if !isVariable(d) {
-			continue
-		}
-		if !sv.unchanged(d) {
-			if v, ok := sv.value(d.Name); ok && sv.linked(d.Name, v.Type()) {
+	for _, sl := range slots {
+		if !sl.same {
+			if v, ok := sv.value(sl.decl.Name); ok && sv.linked(sl.decl.Name, v.Type()) {
 				sv.relink = true
 			}
 			continue
 		}
-		if prev := sv.s.saved[d.Name]; prev.linked && prev.skip == "" {
-			kept = append(kept, d.Name)
+		if sl.prev.linked && sl.prev.skip == "" {
+			kept = append(kept, sl.decl.Name)
 		}
 	}
 	sv.relink = sv.relink || !slices.Equal(kept, sv.s.linkedOrder)
@@ -184,13 +226,6 @@ func (sv *saver) value(name string) (reflect.Value, bool) {
 	}
 	sv.values[name] = v
 	return v, ok
-}
-
-// unchanged reports whether d's variable kept the value it had when it
-// was last saved.
-func (sv *saver) unchanged(d cell.Decl) bool {
-	prev := sv.s.saved[d.Name]
-	return prev != nil && prev.decl == d && !sv.s.changed.Has(d.Name)
 }
 
 // linked reports whether a variable's encoding may share pointers with
@@ -230,11 +265,11 @@ func holdsPointers(t reflect.Type, seen map[reflect.Type]bool) bool {
 	return false
 }
 
-// save keeps d's variable: its last encoding when its value cannot have
+// save keeps a variable: its last encoding when its value cannot have
 // changed, a new one otherwise.
-func (sv *saver) save(d cell.Decl) {
-	prev := sv.s.saved[d.Name]
-	if sv.unchanged(d) && !(prev.linked && sv.relink) && !prev.retry {
+func (sv *saver) save(sl slot) {
+	prev := sl.prev
+	if sl.same && !(prev.linked && sv.relink) && !prev.retry {
 		if prev.skip != "" {
 			sv.skip(prev, prev.skip)
 			return
@@ -248,12 +283,13 @@ func (sv *saver) save(d cell.Decl) {
 			return
 		}
 	}
-	sv.encode(d)
+	sv.encode(sl)
 }
 
 // keep adds a variable's encoding to the save.
 func (sv *saver) keep(v *savedVar) {
 	v.skip, v.retry, v.gen = "", false, sv.gen
+	sv.entries = append(sv.entries, v)
 	sv.remaining -= len(v.sv.Data)
 	sv.saved = append(sv.saved, v.sv)
 	if v.linked {
@@ -264,15 +300,15 @@ func (sv *saver) keep(v *savedVar) {
 // skip leaves a variable out of the save, with why.
 func (sv *saver) skip(v *savedVar, why string) {
 	v.skip, v.gen = why, sv.gen
+	sv.entries = append(sv.entries, v)
 	sv.retry = sv.retry || v.retry
 	sv.skipped = append(sv.skipped, v.decl.Name+": "+why)
 }
 
 // encode reads and encodes d's variable, each limit checked before the
 // work it limits.
-func (sv *saver) encode(d cell.Decl) {
-	s := sv.s
-	v := s.saved[d.Name]
+func (sv *saver) encode(sl slot) {
+	s, d, v := sv.s, *sl.decl, sl.prev
 	if v == nil {
 		v = &savedVar{}
 		s.saved[d.Name] = v
@@ -488,8 +524,14 @@ func (s *Session) commit(items []cell.Item, decls []cell.Decl) {
 		}
 	}
 	for _, d := range decls {
-		if d.Kind == cell.VarDecl {
+		switch d.Kind {
+		case cell.VarDecl:
 			s.mayHaveChanged(d.Name)
+		case cell.TypeDecl, cell.MethodDecl, cell.ImportDecl:
+			// The interpreter may have replaced itself (a type declared
+			// again), declaring again from their initialisers the
+			// variables whose values it could not carry.
+			s.allMayHaveChanged()
 		}
 	}
 }
