@@ -27,8 +27,12 @@ import (
 //
 // A Store is not safe for concurrent use.
 type Store struct {
-	version uint64            // counts the calls of Add that changed the store
-	entries []*entry          // in first-definition order; nil once dropped
+	version uint64 // counts the calls of Add that changed the store
+	// entries are in first-definition order, nil where a declaration was
+	// dropped (compacted once they are many, so that Add costs what the
+	// declaration does, not what the store holds).
+	entries []*entry
+	live    int               // entries that are not nil
 	byKey   map[string]*entry // live names (see key)
 	byID    map[declID]*entry // entries by their declaration's identity
 }
@@ -46,7 +50,9 @@ func idOf(d Decl) declID { return declID{d.Kind, d.Cell, d.Line, d.Source} }
 // entry is one stored declaration with the names it still declares.
 type entry struct {
 	decl  Decl     // Name is the first of names
+	id    declID   // the identity it was added with (Source before any blanking)
 	names []string // live names, in declaration order
+	slot  int      // index in Store.entries
 }
 
 // NewStore returns an empty store.
@@ -66,7 +72,8 @@ func key(kind DeclKind, name string) string {
 // are stored as one declaration. A decl
 // replaces any earlier declaration of the same key; the replacement takes
 // the place of the declaration it replaced when that one is gone
-// completely, so Decls keeps first-definition order.
+// completely, so Decls keeps first-definition order. Add costs what decls
+// hold, not what the store holds.
 func (s *Store) Add(decls ...Decl) {
 	if s.byKey == nil {
 		s.byKey = make(map[string]*entry)
@@ -77,6 +84,9 @@ func (s *Store) Add(decls ...Decl) {
 	}
 	if len(decls) > 0 {
 		s.version++
+	}
+	if len(s.entries) > 2*s.live+16 {
+		s.compact()
 	}
 }
 
@@ -96,7 +106,7 @@ func (s *Store) add(d Decl) {
 	}
 	slot := -1
 	if defined {
-		i := s.index(old)
+		i := old.slot
 		if s.remove(old, d.Name) {
 			slot = i
 		}
@@ -104,25 +114,17 @@ func (s *Store) add(d Decl) {
 	if known {
 		e.names = append(e.names, d.Name)
 	} else {
-		e = &entry{decl: d, names: []string{d.Name}}
+		e = &entry{decl: d, id: id, names: []string{d.Name}, slot: slot}
 		s.byID[id] = e
-		if slot >= 0 {
-			s.entries[slot] = e
-		} else {
+		if slot < 0 {
+			e.slot = len(s.entries)
 			s.entries = append(s.entries, e)
+		} else {
+			s.entries[slot] = e
 		}
+		s.live++
 	}
 	s.byKey[k] = e
-	s.compact()
-}
-
-func (s *Store) index(e *entry) int {
-	for i, x := range s.entries {
-		if x == e {
-			return i
-		}
-	}
-	return -1
 }
 
 // remove takes name out of e, blanking it in e's Source. It reports
@@ -135,14 +137,9 @@ func (s *Store) remove(e *entry, name string) bool {
 		}
 	}
 	if len(e.names) == 0 {
-		if i := s.index(e); i >= 0 {
-			s.entries[i] = nil
-		}
-		for id, x := range s.byID {
-			if x == e {
-				delete(s.byID, id)
-			}
-		}
+		s.entries[e.slot] = nil
+		s.live--
+		delete(s.byID, e.id)
 		return true
 	}
 	e.decl.Source = blankName(e.decl.Source, name)
@@ -155,12 +152,11 @@ func (s *Store) compact() {
 	out := s.entries[:0]
 	for _, e := range s.entries {
 		if e != nil {
+			e.slot = len(out)
 			out = append(out, e)
 		}
 	}
-	for i := len(out); i < len(s.entries); i++ {
-		s.entries[i] = nil
-	}
+	clear(s.entries[len(out):])
 	s.entries = out
 }
 
@@ -196,9 +192,11 @@ func blankName(src, name string) string {
 // declaration: a declaration of several names appears once, with Name set
 // to the first name it still declares.
 func (s *Store) Decls() []Decl {
-	out := make([]Decl, 0, len(s.entries))
+	out := make([]Decl, 0, s.live)
 	for _, e := range s.entries {
-		out = append(out, e.decl)
+		if e != nil {
+			out = append(out, e.decl)
+		}
 	}
 	return out
 }
@@ -224,7 +222,7 @@ func (s *Store) Lookup(name string) (Decl, bool) {
 func (s *Store) Names() []string {
 	var names []string
 	for _, e := range s.entries {
-		if e.decl.Kind == ImportDecl || e.decl.Kind == MethodDecl {
+		if e == nil || e.decl.Kind == ImportDecl || e.decl.Kind == MethodDecl {
 			continue
 		}
 		names = append(names, e.names...)
@@ -234,18 +232,22 @@ func (s *Store) Names() []string {
 }
 
 // Len returns the number of stored declarations.
-func (s *Store) Len() int { return len(s.entries) }
+func (s *Store) Len() int { return s.live }
 
 // Clone returns a copy of the store that can change independently.
 func (s *Store) Clone() *Store {
 	c := NewStore()
 	c.version = s.version
-	copies := make(map[*entry]*entry, len(s.entries))
+	copies := make(map[*entry]*entry, s.live)
 	for _, e := range s.entries {
-		ne := &entry{decl: e.decl, names: append([]string(nil), e.names...)}
+		if e == nil {
+			continue
+		}
+		ne := &entry{decl: e.decl, id: e.id, names: append([]string(nil), e.names...), slot: len(c.entries)}
 		copies[e] = ne
 		c.entries = append(c.entries, ne)
 	}
+	c.live = len(c.entries)
 	for k, e := range s.byKey {
 		c.byKey[k] = copies[e]
 	}

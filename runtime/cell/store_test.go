@@ -190,3 +190,19 @@ func TestStoreClone(t *testing.T) {
 		t.Errorf("clone:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestStoreCompacts redefines names many times: the store keeps one
+// declaration per name, in first-definition order, its dropped slots
+// reclaimed.
+func TestStoreCompacts(t *testing.T) {
+	s := NewStore()
+	for k := range 1000 {
+		s.Add(Decl{Kind: VarDecl, Name: fmt.Sprintf("v%d", k%3), Source: fmt.Sprintf("var v%d = %d", k%3, k), Cell: k + 1, Line: 1})
+	}
+	if got := sources(s); got != "v0 In[1000]:1 var v0 = 999\nv1 In[998]:1 var v1 = 997\nv2 In[999]:1 var v2 = 998\n" {
+		t.Errorf("store:\n%s", got)
+	}
+	if s.Len() != 3 || len(s.entries) > 2*3+16 {
+		t.Errorf("Len() = %d with %d slots, want 3 and few", s.Len(), len(s.entries))
+	}
+}

@@ -13,8 +13,12 @@
 // first use, and imports are never "imported and not used": a notebook
 // imports in one cell what it uses in the next.
 //
-// The checker keeps the type information of the last program that
-// checked, for completion and inspection (TypeOf, Scope).
+// The checker keeps the notebook's package between cells and checks each
+// cell against it (see Checker), so that a cell costs what it holds, not
+// what the notebook holds. It keeps the program of the last cell that
+// checked, for completion and inspection (TypeOf, Members), and, for the
+// values the session saves after a cell, what the cell may have changed
+// (Program.MayChange).
 package check
 
 import (
@@ -24,6 +28,7 @@ import (
 	"go/token"
 	"go/types"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -58,30 +63,43 @@ type Options struct {
 	AutoImport func(name string) (path string, ok bool)
 }
 
-// Checker checks cells. It is not safe for concurrent use, except TypeOf
-// and Scope, which may be called while a cell runs.
+// Checker checks cells. A Checker and its Programs are not safe for
+// concurrent use: a Program's package is the checker's, which the checks
+// of later cells extend.
+//
+// A Checker keeps the notebook's package between cells (its base): a
+// cell is checked against the objects earlier cells declared, not by
+// checking them again, and the declarations it adds join the base when
+// the session says, with Commit, what the cell left in the store. A
+// redefinition the base cannot take (a type, const or import name
+// redefined, a func's signature or a var's type changed), a store the
+// base does not follow, or a base grown with many cells makes a full
+// check of the store and the cell, as one program, which becomes the new
+// base.
 type Checker struct {
 	fset       *token.FileSet
 	im         *Importer
 	refl       *reflected
 	autoImport func(string) (string, bool)
+	sizes      types.Sizes
 
 	vars     map[string]types.Type // variables given to the interpreter from Go (SetVar)
-	infoSize [2]int                // entries of the last check's Info.Types and Uses
+	infoSize [2]int                // entries of the last full check's Info.Types and Uses
 	parsed   map[declKey]*parsedDecl
 
 	mu   sync.Mutex
 	last *Program // the last program that checked
 
-	// The stored declarations' function bodies are checked when the
-	// store or the cell changes them; full records the store and version
-	// of the last such check, and broken what it found no longer
-	// compiles, by name.
-	full struct {
-		store   *cell.Store
-		version uint64
-		broken  map[string]string
-	}
+	base    *base    // the package of the store's declarations; nil before the first check
+	pending *pending // what the checks of the running cell added, until Commit
+	// escaped are the variables whose address a cell took, by name; kept
+	// across full checks, which cannot see the statements of earlier
+	// cells.
+	escaped map[string]bool
+	// lits is what the func literals of the cells run may do: a later
+	// cell may call one through a func value.
+	lits  *effects
+	fulls int // full checks made (for tests)
 }
 
 // declKey identifies a stored declaration's source.
@@ -95,7 +113,6 @@ type declKey struct {
 // parsedDecl is a stored declaration's syntax, kept between checks.
 type parsedDecl struct {
 	decl ast.Decl
-	bare ast.Decl // decl without its function body, for a func
 	file *token.File
 	sels []string // identifiers used as the X of a selector X.Sel
 	err  error
@@ -116,7 +133,8 @@ func New(opts Options) *Checker {
 		auto = func(string) (string, bool) { return "", false }
 	}
 	return &Checker{fset: fset, im: im, refl: newReflected(im), autoImport: auto,
-		vars: map[string]types.Type{}, parsed: map[declKey]*parsedDecl{}}
+		sizes: types.SizesFor("gc", runtime.GOARCH), vars: map[string]types.Type{},
+		parsed: map[declKey]*parsedDecl{}, escaped: map[string]bool{}, lits: newEffects()}
 }
 
 // Fset returns the file set of the checker's syntax trees.
@@ -145,6 +163,9 @@ func (c *Checker) SetVar(name string, t reflect.Type) error {
 		return fmt.Errorf("describing %s to the type checker: %w", name, err)
 	}
 	c.vars[name] = tt
+	if bs := c.current(); bs != nil {
+		bs.setVar(name, tt)
+	}
 	return nil
 }
 
@@ -152,6 +173,9 @@ func (c *Checker) SetVar(name string, t reflect.Type) error {
 func (c *Checker) Forget(names ...string) {
 	for _, n := range names {
 		delete(c.vars, n)
+	}
+	if bs := c.current(); bs != nil && len(names) > 0 {
+		bs.dirty = true // its scope cannot forget them
 	}
 }
 

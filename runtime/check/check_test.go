@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/token"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,8 +30,16 @@ func newChecker() *Checker {
 }
 
 // notebook checks cells in order, storing the declarations of those that
-// check, and returns the error of each cell ("" when it checked).
+// check and committing them as the session does, and returns the error
+// of each cell ("" when it checked).
 func notebook(t *testing.T, c *Checker, cells ...string) []string {
+	t.Helper()
+	return run(t, c, true, cells...)
+}
+
+// run is notebook; without commit, the store changes behind the
+// checker's back, so that every cell gets a full check.
+func run(t *testing.T, c *Checker, commit bool, cells ...string) []string {
 	t.Helper()
 	store := cell.NewStore()
 	var out []string
@@ -50,14 +59,38 @@ func notebook(t *testing.T, c *Checker, cells ...string) []string {
 			continue
 		}
 		out = append(out, "")
-		for _, it := range items {
-			for _, d := range it.Decls {
-				d.Cell = count
-				store.Add(d)
-			}
+		added := declsOf(items, count)
+		store.Add(added...)
+		if commit {
+			c.Commit(store, added)
 		}
 	}
 	return out
+}
+
+// declsOf returns the declarations of a cell's items as the session
+// stores them.
+func declsOf(items []cell.Item, count int) []cell.Decl {
+	var out []cell.Decl
+	for _, it := range items {
+		for _, d := range it.Decls {
+			d.Cell = count
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// modes runs f for a checker that checks cells incrementally and for one
+// that checks every cell in full.
+func modes(t *testing.T, f func(t *testing.T, commit bool)) {
+	for _, commit := range []bool{true, false} {
+		name := "incremental"
+		if !commit {
+			name = "full"
+		}
+		t.Run(name, func(t *testing.T) { f(t, commit) })
+	}
 }
 
 func TestInvalid(t *testing.T) {
@@ -78,20 +111,51 @@ func TestInvalid(t *testing.T) {
 		{"position on later line", []string{"x := 1\n\n  y := x.Foo"}, `In[1]:3:10: x.Foo undefined (type int has no field or method Foo)`},
 		{"redefined type breaks use", []string{`type P struct{ X int }`, `type P struct{ Y int }`, `p := P{X: 1}`}, `In[3]:1:8: unknown field X in struct literal of type P`},
 		{"bad import", []string{`import "no/such/pkg"`}, `In[1]:1:8: could not import no/such/pkg`},
+		// What a redefinition breaks is found, in whichever cell it is.
+		{"redefined func breaks a caller", []string{`func f() int { return 1 }`, `func g() int { return f() }`, `func f() string { return "" }`, `g()`},
+			`In[4]:1:1: g no longer compiles: In[2]:1:23: cannot use f() (value of type string) as int value in return statement`},
+		{"import renamed, the old name gone", []string{`import str "strings"`, `import s "strings"`, `str.ToUpper("a")`}, `In[3]:1:1: undefined: str`},
+		{"import renamed breaks a user", []string{`import "math/rand"`, `func r() int { return rand.Intn(3) }`, `import "crypto/rand"`, `r()`},
+			`In[4]:1:1: r no longer compiles: In[2]:1:28: undefined: rand.Intn`},
+		{"var of another type breaks a user", []string{`n := 1`, `func half() int { return n / 2 }`, `n := "s"`, `half()`},
+			`In[4]:1:1: half no longer compiles: In[2]:1:26: invalid operation: n / 2 (mismatched types string and untyped int)`},
+		{"var declared again depends on itself", []string{`x := 1`, `x := x + 1`}, `In[2]:1:1: initialization cycle: x refers to itself`},
+		{"through a func", []string{`c := 0`, `func inc() int { c++; return c }`, `c := inc()`}, `In[3]:1:1: initialization cycle for c`},
+		{"field and method", []string{`type T struct{ M int }`, `func (t T) M() {}`}, `In[2]:1:12: field and method with the same name M`},
+		{"method hides a promoted one", []string{`type E struct{}`, `func (E) M() int { return 1 }`, `type S struct{ E }`, `func use(s S) int { return s.M() }`, `func (S) M() string { return "" }`, `use(S{})`},
+			`In[6]:1:1: use no longer compiles: In[4]:1:28: cannot use s.M() (value of type string) as int value in return statement`},
+		{"func declared again with an error", []string{`func f(n int) int { return n }`, `func f(n int) int { return n + "" }`}, `In[2]:1:28: invalid operation: n + "" (mismatched types int and untyped string)`},
+		{"method added then misused", []string{`type T struct{}`, `var t T`, `func (T) Name() string { return "t" }`, `t.Name() + 1`}, `In[4]:1:1: invalid operation: t.Name() + 1 (mismatched types string and untyped int)`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := notebook(t, newChecker(), tt.cells...)
-			for k, e := range got[:len(got)-1] {
-				if e != "" {
-					t.Fatalf("cell %d: unexpected error %s", k+1, e)
-				}
-			}
-			if last := got[len(got)-1]; !strings.HasPrefix(last, tt.want) {
-				t.Errorf("got  %q\nwant %q", last, tt.want)
-			}
+		modes(t, func(t *testing.T, commit bool) {
+			t.Run(tt.name, func(t *testing.T) { testInvalid(t, commit, tt.cells, tt.want) })
 		})
 	}
+}
+
+func testInvalid(t *testing.T, commit bool, cells []string, want string) {
+	got := run(t, newChecker(), commit, cells...)
+	for k, e := range got[:len(got)-1] {
+		if e != "" {
+			t.Fatalf("cell %d: unexpected error %s", k+1, e)
+		}
+	}
+	if last := got[len(got)-1]; !strings.HasPrefix(last, want) {
+		t.Errorf("got  %q\nwant %q", last, want)
+	}
+}
+
+// TestFailedCellDefinesNothing: a cell that does not compile defines
+// nothing, though its check put its names in the notebook's package.
+func TestFailedCellDefinesNothing(t *testing.T) {
+	modes(t, func(t *testing.T, commit bool) {
+		got := run(t, newChecker(), commit, "y := 1\nfunc g() {}\nundefinedThing()", "x := 2", "y", "g()", "y := \"s\"\nfunc g() int { return 1 }", "y + \"t\"", "g() + 1")
+		want := []string{"In[1]:3:1: undefined: undefinedThing", "", "In[3]:1:1: undefined: y", "In[4]:1:1: undefined: g", "", "", ""}
+		if !slices.Equal(got, want) {
+			t.Errorf("got  %q\nwant %q", got, want)
+		}
+	})
 }
 
 func TestValid(t *testing.T) {
@@ -116,16 +180,33 @@ func TestValid(t *testing.T) {
 		{"generic", []string{`func Map[T, U any](xs []T, f func(T) U) []U { var out []U; for _, x := range xs { out = append(out, f(x)) }; return out }`, `Map([]int{1}, func(i int) string { return fmt.Sprint(i) })`}},
 		{"defer and go", []string{"defer fmt.Println(1)\ngo func() {}()"}},
 		{"pasted package clause", []string{"package main\nfunc main() { fmt.Println(1) }", "main()"}},
+		// What an incremental check takes without a full one, and what
+		// needs one.
+		{"method on an earlier type, used at once", []string{`type T struct{ A int }`, `var t T`, "func (t *T) Inc() { t.A++ }\nt.Inc()", `t.Inc()`}},
+		{"method declared again", []string{`type T struct{ A int }`, `func (t T) Get() int { return t.A }`, `func (t T) Get() int { return t.A + 1 }`, `T{}.Get()`}},
+		{"method with another receiver kind", []string{`type T struct{ A int }`, `func (t T) Get() int { return t.A }`, `func (t *T) Get() int { return t.A }`, `(&T{}).Get()`}},
+		{"type of an earlier type", []string{`type T struct{ A int }`, `type U T`, `type V = T`, `U{A: 1}.A + V{A: 2}.A`}},
+		{"same type again", []string{`type T struct{ A int }`, `func (t T) Get() int { return t.A }`, `type T struct{ A int }`, `T{1}.Get()`}},
+		{"const again, then changed", []string{`const c = 1`, `const c = 1`, `const c = "s"`, `c + "t"`}},
+		{"var again with its type", []string{`xs := []int{1}`, `func first() int { return xs[0] }`, `xs := []int{2, 3}`, `first() + len(xs)`}},
+		{"generic func again", []string{`func Map[T, U any](xs []T, f func(T) U) []U { var out []U; for _, x := range xs { out = append(out, f(x)) }; return out }`,
+			`func Map[T, U any](xs []T, f func(T) U) []U { out := make([]U, 0, len(xs)); for _, x := range xs { out = append(out, f(x)) }; return out }`,
+			`Map([]int{1}, func(i int) string { return fmt.Sprint(i) })`}},
+		{"func shadows a builtin", []string{`xs := []int{1}`, `func n() int { return len(xs) }`, `func len(s []int) int { return 0 }`, `n() + len(xs)`}},
+		{"import again", []string{`import "strings"`, `import "strings"`, `strings.ToUpper("a")`}},
+		{"import renamed", []string{`import str "strings"`, `import s "strings"`, `s.ToUpper("a")`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for k, e := range notebook(t, newChecker(), tt.cells...) {
-				if e != "" {
-					t.Errorf("cell %d (%q): %s", k+1, tt.cells[k], e)
+	modes(t, func(t *testing.T, commit bool) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				for k, e := range run(t, newChecker(), commit, tt.cells...) {
+					if e != "" {
+						t.Errorf("cell %d (%q): %s", k+1, tt.cells[k], e)
+					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestTypeOf(t *testing.T) {
@@ -158,44 +239,45 @@ func TestTypeOf(t *testing.T) {
 	}
 }
 
-// BenchmarkCheckCell measures the per-cell cost of checking a cell in a
-// notebook of 40 earlier declarations (export data already read): a
-// trivial cell (`_ = 1`, what scripts/bench-kernel sends), and one that
-// declares a variable (which checks the stored functions' bodies again).
+// BenchmarkCheckCell measures the per-cell cost of checking a cell, as
+// the session does (Check, then Commit), in notebooks of 0, 100 and 1,000
+// earlier declarations, half funcs and half variables (export data
+// already read): a trivial cell (`_ = 1`, what scripts/bench-kernel
+// sends), and one that declares a variable (again and again, a
+// redefinition after the first). Both must cost what the cell holds, not
+// what the notebook holds.
 func BenchmarkCheckCell(b *testing.B) {
-	c := newChecker()
-	store := cell.NewStore()
-	var cells []string
-	for k := range 20 {
-		cells = append(cells, fmt.Sprintf("func f%d(n int) int { return n * %d }", k, k), fmt.Sprintf("v%d := fmt.Sprint(%d)", k, k))
-	}
-	for k, src := range cells {
-		items, _ := cell.ParseIn(c.Fset(), src)
-		if _, err := c.Check(context.Background(), store, items, k+1); err != nil {
-			b.Fatal(err)
-		}
-		for _, it := range items {
-			for _, d := range it.Decls {
-				d.Cell = k + 1
-				store.Add(d)
+	for _, decls := range []int{0, 100, 1000} {
+		c := newChecker()
+		store := cell.NewStore()
+		count := 0
+		check := func(b *testing.B, src string) {
+			count++
+			items, err := cell.ParseIn(c.Fset(), src)
+			if err != nil {
+				b.Fatal(err)
 			}
-		}
-	}
-	for _, src := range []string{"_ = 1", "x := 1 + 2"} {
-		b.Run(src, func(b *testing.B) {
-			b.ReportAllocs()
-			start := cpuTime()
-			defer func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }()
-			for k := 0; k < b.N; k++ {
-				items, err := cell.ParseIn(c.Fset(), src)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := c.Check(context.Background(), store, items, 100); err != nil {
-					b.Fatal(err)
-				}
+			if _, err := c.Check(context.Background(), store, items, count); err != nil {
+				b.Fatal(err)
 			}
-		})
+			added := declsOf(items, count)
+			store.Add(added...)
+			c.Commit(store, added)
+		}
+		for k := range decls / 2 {
+			check(b, fmt.Sprintf("func f%d(n int) int { return n * %d }", k, k))
+			check(b, fmt.Sprintf("v%d := fmt.Sprint(%d)", k, k))
+		}
+		for _, src := range []string{"_ = 1", "x := 1 + 2"} {
+			b.Run(fmt.Sprintf("decls=%d/%s", decls, src), func(b *testing.B) {
+				b.ReportAllocs()
+				start := cpuTime()
+				defer func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }()
+				for k := 0; k < b.N; k++ {
+					check(b, src)
+				}
+			})
+		}
 	}
 }
 

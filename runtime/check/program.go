@@ -14,7 +14,14 @@ import (
 // Program is the type information of the notebook's program as it stood
 // when a cell checked.
 type Program struct {
-	Pkg  *types.Package
+	// Pkg is the notebook's package: the objects of the store's
+	// declarations and of the cell's.
+	Pkg *types.Package
+	// Info is the type information of the cell's syntax (of the whole
+	// program when the cell needed a full check). A func or method the
+	// cell declares again is checked as a blank one (its name is not in
+	// Defs), and a variable it declares again as a local variable of the
+	// cell (its name's Defs entry is that local).
 	Info *types.Info
 	fset *token.FileSet
 	// anchor is a position in the program's file scope outside any
@@ -24,24 +31,98 @@ type Program struct {
 	// expression names that no cell has imported yet.
 	im         *Importer
 	autoImport func(name string) (path string, ok bool)
+
+	c       *Checker
+	count   int
+	items   []cell.Item            // the cell's items checked
+	records map[string]*declRecord // the cell's declarations, by store key
+	al      *aliases
+	eff     *effects // what running the items does directly
+	lits    *effects // what the func literals of the items may do
+	changes *Changes // MayChange's answer, once asked
 }
 
 // fresh marks the cell's own declarations in the clone of the store.
 const fresh = -1
 
 // Check type-checks the Go items of cell count (parsed with cell.ParseIn
-// in the checker's Fset) against the declarations of store. It returns
-// the checked program, or an *Error with the compile errors that lie in
-// the cell. An error in an earlier cell's declaration (one that no longer
-// compiles after a redefinition) is the cell's error only where the cell
-// uses that declaration ("f no longer compiles: ..."). Items without
-// syntax are not checked.
+// in the checker's Fset) against the declarations of store and, when it
+// is called again for the same cell before Commit (the items after a
+// magic), of the items of the cell checked before. It returns the checked
+// program, or an *Error with the compile errors that lie in the cell. An
+// error in an earlier cell's declaration (one that no longer compiles
+// after a redefinition) is the cell's error only where the cell uses that
+// declaration ("f no longer compiles: ..."). Items without syntax are not
+// checked; with none, Check returns the program of the store as it is.
 //
 // Cancelling ctx stops the go command that reads imports.
 func (c *Checker) Check(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*Program, error) {
-	b := &builder{c: c, count: count, files: map[*token.File]int{}, byName: map[string]int{},
-		sels: map[string]bool{}, defined: map[string]bool{}, defines: map[token.Pos]int{},
-		declNames: map[*token.File][]string{}, broken: map[string]string{}}
+	if !hasSyntax(items) {
+		return c.program(ctx, store)
+	}
+	if c.pending != nil && c.pending.count != count {
+		c.abandon(store)
+	}
+	if bs := c.current(); bs != nil && !bs.dirty && (c.pending != nil || c.inSync(store)) {
+		prog, err, ok := c.checkIncremental(ctx, bs, items, count)
+		if ok {
+			return prog, err
+		}
+	}
+	return c.checkFull(ctx, store, items, count)
+}
+
+// hasSyntax reports whether any item has Go syntax to check.
+func hasSyntax(items []cell.Item) bool {
+	for _, it := range items {
+		if it.Syntax != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// program returns the program of the store's declarations, checking them
+// when the base does not follow the store.
+func (c *Checker) program(ctx context.Context, store *cell.Store) (*Program, error) {
+	if c.pending == nil && !c.inSync(store) {
+		bs, prog, err := c.full(ctx, store, nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		c.base = bs
+		return prog, nil
+	}
+	bs := c.current()
+	return &Program{Pkg: bs.pkg, Info: &types.Info{}, fset: c.fset, anchor: bs.anchor, im: c.im, autoImport: c.autoImport, c: c}, nil
+}
+
+// checkFull checks the cell as part of one program with every stored
+// declaration (those the cell redefines left out, as Store.Add would),
+// function bodies included, and, when it checks, makes that program the
+// base the cell's Commit installs.
+func (c *Checker) checkFull(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*Program, error) {
+	if c.pending != nil && c.pending.count == count && len(c.pending.decls) > 0 {
+		// The items after a magic: the store plus what the cell's items
+		// before it declared.
+		store = store.Clone()
+		store.Add(c.pending.decls...)
+	}
+	bs, prog, err := c.full(ctx, store, items, count)
+	if err != nil {
+		return nil, err
+	}
+	p := c.pend(count)
+	p.full = bs
+	p.add(prog)
+	return prog, nil
+}
+
+// full checks items against store as one program, from scratch, and
+// returns the base that program makes.
+func (c *Checker) full(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*base, *Program, error) {
+	c.fulls++
+	b := newBuilder(c, count)
 	var own []cell.Decl
 	for _, it := range items {
 		for _, d := range it.Decls {
@@ -54,28 +135,50 @@ func (c *Checker) Check(ctx context.Context, store *cell.Store, items []cell.Ite
 		pending = store.Clone()
 		pending.Add(own...)
 	}
-	// Bodies of stored functions cannot change what a cell means; they are
-	// checked only when the declarations changed, to find those that no
-	// longer compile.
-	bodies := len(own) > 0 || c.full.store != store || c.full.version != store.Version()
+	parsed := make(map[declKey]*parsedDecl, pending.Len())
+	var stored []cell.Decl
 	for _, d := range pending.Decls() {
 		if d.Cell != fresh {
-			b.stored(c.parse(d), d.Cell, bodies)
+			p := c.parse(d)
+			parsed[declKey{d.Kind, d.Cell, d.Line, d.Source}] = p
+			b.stored(p, d.Cell)
+			stored = append(stored, d)
 		}
 	}
+	c.parsed = parsed // forget the syntax of declarations no longer stored
+	imports := b.importSet.clone()
 	for _, it := range items {
 		b.item(it)
 	}
-	if !bodies {
-		for n, why := range c.full.broken {
-			b.broken[n] = why
+	prog, err := c.run(ctx, b, pending.Names())
+	if err != nil {
+		return nil, nil, err
+	}
+	bs := newBase(prog.Pkg, store, b.anchor, imports)
+	for _, d := range stored {
+		if p := c.parse(d); p.err == nil {
+			recs := declRecords(p.decl, d, prog.Info, prog.Pkg, bs.alias)
+			bs.record(recs)
+			for _, r := range recs {
+				for n := range r.eff.escapes {
+					c.escaped[n] = true
+				}
+			}
 		}
 	}
-	prog, err := c.run(ctx, b, pending.Names())
-	if bodies && len(own) == 0 {
-		c.full.store, c.full.version, c.full.broken = store, store.Version(), b.broken
-	}
-	return prog, err
+	bs.broken = b.broken
+	prog.describe(items, bs)
+	return bs, prog, nil
+}
+
+// describe gives the program of a cell checked against bs what
+// MayChange and Commit need: the records of the cell's declarations and
+// what its items do.
+func (p *Program) describe(items []cell.Item, bs *base) {
+	p.items = items
+	p.al = bs.alias
+	p.records = itemRecords(items, p.Info, p.Pkg, bs.alias)
+	p.eff, p.lits = cellEffects(items, p.Info, p.Pkg, bs.alias)
 }
 
 // parse returns the syntax of a stored declaration, parsed once.
@@ -89,13 +192,6 @@ func (c *Checker) parse(d cell.Decl) *parsedDecl {
 	if p.err == nil {
 		p.file = c.fset.File(p.decl.Pos())
 		p.sels = selectors(p.decl)
-		p.bare = p.decl
-		// A generic function keeps its body: go/types requires one.
-		if f, ok := p.decl.(*ast.FuncDecl); ok && f.Body != nil && f.Type.TypeParams == nil {
-			bare := *f
-			bare.Body = nil
-			p.bare = &bare
-		}
 	}
 	c.parsed[k] = p
 	return p
@@ -117,10 +213,9 @@ func selectors(n ast.Node) []string {
 
 // builder assembles the program of one check.
 type builder struct {
-	c       *Checker
-	count   int
-	imports []*ast.ImportSpec
-	byName  map[string]int // local import name to its index in imports
+	c     *Checker
+	count int
+	importSet
 	decls   []ast.Decl
 	body    []ast.Stmt
 	exprs   []ast.Node          // expressions whose value the cell shows
@@ -142,11 +237,22 @@ type builder struct {
 	declNames map[*token.File][]string
 	broken    map[string]string
 	nodes     []ast.Node // the cell's syntax
+
+	inc *incremental // set for an incremental check
+	// locals are the variables an incremental check declares as locals
+	// (a redefinition of an earlier variable), by the position of their
+	// name.
+	locals map[token.Pos]*local
 }
 
-// stored adds a stored declaration of cell cellNo, with its function
-// body when bodies is set.
-func (b *builder) stored(p *parsedDecl, cellNo int, bodies bool) {
+func newBuilder(c *Checker, count int) *builder {
+	return &builder{c: c, count: count, files: map[*token.File]int{}, importSet: importSet{byName: map[string]int{}},
+		sels: map[string]bool{}, defined: map[string]bool{}, defines: map[token.Pos]int{},
+		declNames: map[*token.File][]string{}, broken: map[string]string{}, locals: map[token.Pos]*local{}}
+}
+
+// stored adds a stored declaration of cell cellNo.
+func (b *builder) stored(p *parsedDecl, cellNo int) {
 	if p.err != nil {
 		return
 	}
@@ -155,11 +261,7 @@ func (b *builder) stored(p *parsedDecl, cellNo int, bodies bool) {
 	for _, s := range p.sels {
 		b.sels[s] = true
 	}
-	if bodies {
-		b.decl(p.decl)
-	} else {
-		b.decl(p.bare)
-	}
+	b.decl(p.decl)
 }
 
 // decl adds a package-level declaration, its imports to the import list.
@@ -171,25 +273,6 @@ func (b *builder) decl(d ast.Decl) {
 		return
 	}
 	b.decls = append(b.decls, d)
-}
-
-// importSpec adds an import; a later import of a local name replaces an
-// earlier one, as a cell's import replaces the store's.
-func (b *builder) importSpec(s *ast.ImportSpec) {
-	name := ImportName(strings.Trim(s.Path.Value, "\"`"))
-	if s.Name != nil {
-		name = s.Name.Name
-	}
-	if name == "_" || name == "." {
-		b.imports = append(b.imports, s)
-		return
-	}
-	if i, ok := b.byName[name]; ok {
-		b.imports[i] = s
-		return
-	}
-	b.byName[name] = len(b.imports)
-	b.imports = append(b.imports, s)
 }
 
 // ImportName guesses the package name of an import path as the go command
@@ -209,7 +292,11 @@ func (b *builder) item(it cell.Item) {
 	for _, d := range it.Syntax.Decls {
 		nodes = append(nodes, d)
 		b.declared(d)
-		b.decl(d)
+		if b.inc != nil {
+			b.inc.decl(b, d)
+		} else {
+			b.decl(d)
+		}
 	}
 	for _, s := range it.Syntax.Stmts {
 		nodes = append(nodes, s)
@@ -289,6 +376,9 @@ func (b *builder) stmt(kind cell.Kind, s ast.Stmt) {
 	}
 	if news == 0 {
 		b.diag(s.Pos(), "no new variables on left side of :=")
+		return
+	}
+	if b.inc != nil && b.inc.define(b, s.(*ast.AssignStmt), names) {
 		return
 	}
 	b.defines[spec.Values[0].Pos()] = len(names)

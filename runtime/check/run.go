@@ -7,66 +7,115 @@ import (
 	"go/token"
 	"go/types"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// run checks the assembled program; names are the package-level names it
-// declares.
+// run checks the assembled program of a full check in a new package;
+// names are the package-level names it declares.
 func (c *Checker) run(ctx context.Context, b *builder, names []string) (*Program, error) {
 	declared := map[string]bool{}
 	for _, n := range names {
 		declared[n] = true
 	}
+	b.autoImports(ctx, func(name string) bool { return declared[name] || c.vars[name] != nil })
+	info := c.newInfo(c.infoSize[0], c.infoSize[1])
+	pkg := c.mainPackage(declared)
+	if !c.typeCheck(ctx, b, pkg, info) {
+		b.diag(b.first, "internal error: the type checker failed on this cell")
+	}
+	c.infoSize = [2]int{len(info.Types), len(info.Uses)}
+	b.useOfBroken(pkg, info)
+	if err := b.err(); err != nil {
+		return nil, err
+	}
+	return c.checked(b, pkg, info), nil
+}
+
+// autoImports adds to the program's imports the standard packages that
+// the syntax uses by a name (strings.ToUpper) that is neither imported
+// nor declared, as the interpreter imports them on first use, and reads
+// the export data of every import.
+func (b *builder) autoImports(ctx context.Context, declared func(string) bool) {
 	var paths []string
 	for _, s := range b.imports {
 		if p, err := strconv.Unquote(s.Path.Value); err == nil {
 			paths = append(paths, p)
 		}
 	}
-	// Packages used by name without an import.
 	sels := make([]string, 0, len(b.sels))
 	for s := range b.sels {
 		sels = append(sels, s)
 	}
 	sort.Strings(sels)
 	for _, name := range sels {
-		if _, imported := b.byName[name]; imported || declared[name] || c.vars[name] != nil {
+		if _, imported := b.byName[name]; imported || declared(name) {
 			continue
 		}
-		if p, ok := c.autoImport(name); ok {
+		if p, ok := b.c.autoImport(name); ok {
 			b.importSpec(&ast.ImportSpec{Name: ast.NewIdent(name), Path: &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(p)}})
 			paths = append(paths, p)
 		}
 	}
-	_ = c.im.Resolve(ctx, paths...) // each failing import is reported by the check
+	_ = b.c.im.Resolve(ctx, paths...) // each failing import is reported by the check
+}
+
+// newInfo returns a types.Info that records what the checker's programs
+// need, its maps sized for types and uses entries.
+func (c *Checker) newInfo(types_, uses int) *types.Info {
+	return &types.Info{
+		Types:      make(map[ast.Expr]types.TypeAndValue, types_),
+		Uses:       make(map[*ast.Ident]types.Object, uses),
+		Defs:       make(map[*ast.Ident]types.Object, uses/4),
+		Selections: make(map[*ast.SelectorExpr]*types.Selection, uses/8),
+		Instances:  map[*ast.Ident]types.Instance{},
+	}
+}
+
+// typeCheck checks the builder's file into pkg with a new types.Checker,
+// recording into info. It reports false when go/types panicked (it
+// assumes every package-level object it meets was declared by the same
+// Checker, which an incremental check may contradict).
+func (c *Checker) typeCheck(ctx context.Context, b *builder, pkg *types.Package, info *types.Info) (ok bool) {
 	file := b.file()
 	conf := types.Config{
 		Importer: importerFunc(func(p string) (*types.Package, error) {
 			return c.im.importContext(ctx, p)
 		}),
-		Sizes: types.SizesFor("gc", runtime.GOARCH),
+		Sizes: c.sizes,
 		Error: func(err error) { b.report(err) },
 	}
-	// Sized as the last check's, to spare the maps' growth.
-	info := &types.Info{Types: make(map[ast.Expr]types.TypeAndValue, c.infoSize[0]), Uses: make(map[*ast.Ident]types.Object, c.infoSize[1]), Instances: map[*ast.Ident]types.Instance{}}
-	pkg := c.mainPackage(declared)
-	_ = types.NewChecker(&conf, c.fset, pkg, info).Files([]*ast.File{file})
-	c.infoSize = [2]int{len(info.Types), len(info.Uses)}
-	b.useOfBroken(pkg, info)
-	if len(b.diags) > 0 {
-		sort.SliceStable(b.diags, func(i, j int) bool {
-			x, y := b.diags[i], b.diags[j]
-			return x.Line < y.Line || x.Line == y.Line && x.Col < y.Col
-		})
-		if len(b.diags) > maxDiags {
-			b.diags = append(b.diags[:maxDiags], Diag{Cell: b.count, Line: b.diags[maxDiags].Line, Col: b.diags[maxDiags].Col, Msg: "too many errors"})
+	defer func() {
+		if r := recover(); r != nil {
+			ok = false
 		}
-		return nil, &Error{Diags: b.diags}
+	}()
+	_ = types.NewChecker(&conf, c.fset, pkg, info).Files([]*ast.File{file})
+	return true
+}
+
+// err returns the errors found in the cell, in order of position, at
+// most maxDiags of them; nil when there are none.
+func (b *builder) err() error {
+	if len(b.diags) == 0 {
+		return nil
 	}
-	prog := &Program{Pkg: pkg, Info: info, fset: c.fset, anchor: b.anchor, im: c.im, autoImport: c.autoImport}
+	sort.SliceStable(b.diags, func(i, j int) bool {
+		x, y := b.diags[i], b.diags[j]
+		return x.Line < y.Line || x.Line == y.Line && x.Col < y.Col
+	})
+	if len(b.diags) > maxDiags {
+		b.diags = append(b.diags[:maxDiags], Diag{Cell: b.count, Line: b.diags[maxDiags].Line, Col: b.diags[maxDiags].Col, Msg: "too many errors"})
+	}
+	return &Error{Diags: b.diags}
+}
+
+// checked returns the program of a cell that checked, and keeps it as
+// the last one; the variables given with SetVar that the cell declares
+// again are forgotten.
+func (c *Checker) checked(b *builder, pkg *types.Package, info *types.Info) *Program {
+	prog := &Program{Pkg: pkg, Info: info, fset: c.fset, anchor: b.anchor, im: c.im, autoImport: c.autoImport, c: c, count: b.count}
 	c.mu.Lock()
 	c.last = prog
 	c.mu.Unlock()
@@ -78,7 +127,7 @@ func (c *Checker) run(ctx context.Context, b *builder, names []string) (*Program
 			delete(c.vars, f.Name.Name)
 		}
 	}
-	return prog, nil
+	return prog
 }
 
 type importerFunc func(path string) (*types.Package, error)
@@ -134,6 +183,9 @@ func (b *builder) report(err error) {
 	}
 	if strings.Contains(te.Msg, "imported and not used") || strings.Contains(te.Msg, "and not used") && strings.Contains(te.Msg, "imported as") {
 		return
+	}
+	if b.locals[te.Pos] != nil && strings.HasPrefix(te.Msg, "declared and not used") {
+		return // a variable redefined as a local of the check (see planVar)
 	}
 	if strings.HasPrefix(te.Msg, "\t") {
 		// The continuation of the previous error (other declaration of x).

@@ -132,11 +132,12 @@ func (s *Session) compiledWhy(prog *check.Program, items []cell.Item, count int)
 func (s *Session) native(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	store := s.store
-	if s.pending != nil {
-		store = s.pending
+	for k := len(s.running) - 1; k >= 0; k-- {
+		if d := s.running[k]; d.Name == name && d.Kind != cell.ImportDecl {
+			return d.Native
+		}
 	}
-	d, _ := store.Lookup(name)
+	d, _ := s.store.Lookup(name)
 	return d.Native
 }
 
@@ -468,7 +469,7 @@ func (s *Session) valuesBack(r *native.CellResult, only map[string]string) error
 	for _, g := range groups {
 		dec := harness.NewDecoder()
 		for _, e := range g {
-			s.bump(e.Name)
+			s.mayHaveChanged(e.Name)
 			if _, held := only[e.Name]; held || vr == nil || s.native(e.Name) != "" {
 				s.nativeValues[e.Name] = nativeValue{slices.Clone(e.Data), e.Digest}
 				continue

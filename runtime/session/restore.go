@@ -44,6 +44,7 @@ func (s *Session) Restore(ctx context.Context, decls []cell.Decl) []error {
 	s.mu.Lock()
 	s.store.Add(native...)
 	s.mu.Unlock()
+	s.allMayHaveChanged()
 	if r, ok := s.eval.(restorer); ok {
 		kept, notes, err := r.Restore(ctx, decls)
 		if err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/harness"
+	"github.com/perfnb/perfnb/runtime/interp"
 )
 
 // TestRestore: the declarations of one session, restored in a fresh one,
@@ -198,4 +201,107 @@ func TestDeclChanges(t *testing.T) {
 	fresh.Restore(context.Background(), append(s.Decls(), cell.Decl{Kind: cell.FuncDecl, Name: "broken", Source: "func broken() { undefinedName() }", Cell: 20, Line: 1}))
 	s = fresh
 	take("a restore that drops a declaration")
+}
+
+// countReads counts the variables SaveValues reads from the interpreter.
+type countReads struct {
+	*interp.Interp
+	reads []string
+}
+
+func (c *countReads) Value(name string) (reflect.Value, bool) {
+	c.reads = append(c.reads, name)
+	return c.Interp.Value(name)
+}
+
+// TestSaveValuesAgainOnlyWhatChanged: after a cell, SaveValues reads and
+// encodes again only the variables the cell may have changed (its
+// declarations, what it assigns, through pointers and methods too, and
+// what may share memory with that), keeping the last encoding of the
+// others; the values saved restore as they are.
+func TestSaveValuesAgainOnlyWhatChanged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the interpreter")
+	}
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	cr := &countReads{Interp: s.eval.(*interp.Interp)}
+	s.eval = cr
+	cells := []struct{ code, reads string }{
+		{"big := map[int]int{}\nfor i := range 1000 { big[i] = i }\nxs := []int{1, 2, 3}\nn := 1", "big xs n"},
+		// A cell that declares a type may make the interpreter declare
+		// variables again: all are saved again.
+		{"type counter struct{ hits int }\nfunc (c *counter) inc() { c.hits++ }\nvar cnt counter", "big cnt n xs"},
+		{"type node struct{ v int; next *node }\nl := &node{v: 1}\nl.next = &node{2, l}\nshared := l.next", "big cnt l n shared xs"},
+		{"_ = 1", ""},
+		{"fmt.Println(len(big), big[3])", ""},
+		{"n = 2", "n"},
+		{"xs[0] = 9", "xs"},
+		// The linked variables (pointers, and cnt, whose address the
+		// pointer method took) are encoded again together.
+		{"cnt.inc()", "cnt l shared"},
+		{"shared.v = 5", "cnt l shared"},
+		{"other := &node{v: 9}", "cnt l other shared"},
+	}
+	var last []harness.SavedVar
+	for k, c := range cells {
+		if res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: c.code, ExecutionCount: k + 1}, &kerneltest.Publisher{}); res.Error != nil {
+			t.Fatalf("In[%d]: %v", k+1, res.Error)
+		}
+		cr.reads = nil
+		saved, skipped := s.SaveValues()
+		if len(skipped) > 0 {
+			t.Errorf("In[%d]: skipped %v", k+1, skipped)
+		}
+		slices.Sort(cr.reads)
+		reads := strings.Join(slices.Compact(cr.reads), " ")
+		want := strings.Fields(c.reads)
+		slices.Sort(want)
+		if k > 0 && reads != strings.Join(want, " ") {
+			t.Errorf("In[%d] %q: SaveValues read %q, want %q", k+1, c.code, reads, c.reads)
+		}
+		for _, sv := range saved {
+			for _, was := range last {
+				if was.Name == sv.Name && !strings.Contains(" "+reads+" ", " "+sv.Name+" ") && &was.Data[0] != &sv.Data[0] {
+					t.Errorf("In[%d]: %s encoded again", k+1, sv.Name)
+				}
+			}
+		}
+		last = saved
+	}
+
+	fresh := New(Options{Version: "test"})
+	defer fresh.Shutdown(false)
+	if errs := fresh.Restore(context.Background(), s.Decls()); len(errs) > 0 {
+		t.Fatalf("restore: %v", errs)
+	}
+	if _, failed := fresh.RestoreValues(last); len(failed) > 0 {
+		t.Errorf("values not restored: %v", failed)
+	}
+	res := fresh.Execute(context.Background(), protocol.ExecuteRequest{
+		Code: `fmt.Sprint(len(big), n, xs, cnt.hits, l.next == shared, shared.next == l, shared.v, other.v)`, ExecutionCount: 20}, &kerneltest.Publisher{})
+	if want := "1000 2 [9 2 3] 1 true true 5 9"; res.Error != nil || res.Data["text/plain"] != want {
+		t.Errorf("restored: %v %v, want %q", res.Error, res.Data, want)
+	}
+}
+
+// TestSaveValuesCapsBeforeWork: a value whose size alone passes the caps
+// is left out without being encoded.
+func TestSaveValuesCapsBeforeWork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the interpreter")
+	}
+	s := New(Options{Version: "test"})
+	defer s.Shutdown(false)
+	code := "many := make(map[int]bool)\nfor i := range " + strconv.Itoa(maxEntries+1) + " { many[i] = true }\nwide := make(map[string]int64, 10)\nfor i := range 10 { wide[fmt.Sprint(i)] = 1 }"
+	if res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: code, ExecutionCount: 1}, &kerneltest.Publisher{}); res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	saved, skipped := s.SaveValues()
+	if len(saved) != 1 || saved[0].Name != "wide" || len(skipped) != 1 || !strings.Contains(skipped[0], "many: its value holds more than") {
+		t.Errorf("saved %v, skipped %q; want wide saved, many left out for its entries", saved, skipped)
+	}
+	if size, entries := estimate(reflect.ValueOf(map[string]int{"a": 1, "b": 2}), MaxSavedValues); size < 2*9 || entries != 2 {
+		t.Errorf("estimate of a map of two entries: %d bytes, %d entries", size, entries)
+	}
 }

@@ -72,9 +72,10 @@ type Session struct {
 	// checker type-checks each cell before it runs; nil when it could not
 	// start (and in tests with a fake evaluator): cells then run unchecked.
 	checker *check.Checker
-	checkMu sync.Mutex     // the checker is used by one goroutine at a time
-	fset    *token.FileSet // the syntax trees of the cells
-	fetch   fetchTo        // the cell being checked
+	checkMu sync.Mutex       // the checker is used by one goroutine at a time
+	progs   []*check.Program // the programs checked of the running cell
+	fset    *token.FileSet   // the syntax trees of the cells
+	fetch   fetchTo          // the cell being checked
 	// checkCells says whether cells are checked before they run (not in
 	// tests with a fake evaluator, whose cells need not be valid Go).
 	checkCells bool
@@ -84,9 +85,11 @@ type Session struct {
 	progVersion  int
 	storeVersion int // counts changes of the store
 
-	mu      sync.Mutex  // guards store, pending and added (Decls may be called from the interpreter's goroutines)
-	store   *cell.Store // declarations of the successful cells
-	pending *cell.Store // while a cell runs: store plus the cell's declarations so far
+	mu    sync.Mutex  // guards store, running and added (Decls may be called from the interpreter's goroutines)
+	store *cell.Store // declarations of the successful cells
+	// running holds, while a cell runs, the declarations of its items
+	// that have run, which enter the store when it ends.
+	running []cell.Decl
 	// added holds what the store took since DeclChanges was last called,
 	// in order; addedAll says to report all of the store instead.
 	added    []cell.Decl
@@ -101,9 +104,18 @@ type Session struct {
 	// slowValue to save, with the declaration they had then: SaveValues
 	// leaves them out until they are declared again.
 	slowValues map[string]cell.Decl
-	// What SaveValues returned last.
-	lastSaved   []harness.SavedVar
-	lastSkipped []string
+	// What SaveValues returned last, and what it knows of each variable.
+	lastSaved    []harness.SavedVar
+	lastSkipped  []string
+	saved        map[string]*savedVar
+	order        []*savedVar // the variables of the last save, in store order
+	saveGen      uint64      // counts the passes of SaveValues
+	savedVersion uint64      // the store's version at the last save
+	retrySave    bool        // the last save left variables out for want of room or time
+	linkedOrder  []string    // see saver.linkedOrder
+	// changed is what the cells run since the last SaveValues may have
+	// changed.
+	changed check.Changes
 
 	// engine is the engine the notebook asked for (%engine); forceCompiled,
 	// while a %%go cell runs, says why it runs compiled.
@@ -112,11 +124,9 @@ type Session struct {
 	// nativeValues holds the values of the variables that only the
 	// compiler holds (cell.Decl.Native), encoded.
 	nativeValues map[string]nativeValue
-	// versions count the changes each variable's value may have had, and
-	// addrTaken holds the variables whose address a cell took (see
+	// versions count the changes each variable's value may have had (see
 	// versions.go).
-	versions  map[string]uint64
-	addrTaken map[string]bool
+	versions map[string]uint64
 }
 
 // New returns a fresh session with its interpreter.
@@ -134,7 +144,7 @@ func newSession(opts Options, ev evaluator) *Session {
 	}
 	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet(),
 		nativeValues: map[string]nativeValue{},
-		versions:     map[string]uint64{}, addrTaken: map[string]bool{}}
+		versions:     map[string]uint64{}}
 	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
 		s.checker = c
 	}
@@ -149,8 +159,10 @@ var _ protocol.Interpreter = (*Session)(nil)
 func (s *Session) Decls() []cell.Decl {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending != nil {
-		return s.pending.Decls()
+	if len(s.running) > 0 {
+		all := s.store.Clone()
+		all.Add(s.running...)
+		return all.Decls()
 	}
 	return s.store.Decls()
 }
@@ -255,18 +267,16 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		orig = items
 	}
 	var decls []cell.Decl
-	s.mu.Lock()
-	s.pending = s.store.Clone()
-	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.pending = nil
+		s.running = nil
 		// What ran is kept, as in IPython, also when a later item
 		// failed: the interpreter holds it too.
 		s.store.Add(decls...)
 		s.added = append(s.added, decls...)
 		s.storeVersion++
+		s.mu.Unlock()
+		s.commit(items, decls)
 	}()
 	if ce, ok := s.eval.(cellEnder); ok {
 		// Runs before the deferred function above stores the cell's
@@ -287,7 +297,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 			it.Decls = s.namedImports(it.Decls)
 			decls = append(decls, it.Decls...)
 			s.mu.Lock()
-			s.pending.Add(it.Decls...)
+			s.running = append(s.running, it.Decls...)
 			s.mu.Unlock()
 		}
 	}
@@ -407,21 +417,19 @@ func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last boo
 // The items after a magic are checked when the magic has run (see
 // checkRest), since it may define what they use (%timeit -v r).
 func (s *Session) check(ctx context.Context, code string, items []cell.Item, count int) ([]cell.Item, *check.Program, error) {
+	s.progs = s.progs[:0]
 	first := items[:segmentEnd(items, 0)]
 	if !hasGo(first) {
 		return items, nil, nil
 	}
 	if s.checker == nil || !s.checkCells {
-		s.changedAll()
+		s.allMayHaveChanged() // unchecked code
 		return items, nil, nil
 	}
-	prog, err := s.checkItems(ctx, s.store, first, count)
+	prog, err := s.checkItems(ctx, first, count)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Before the items run (and before Fixes changes their syntax): what
-	// they may change is encoded again when next carried.
-	s.changed(prog, first)
 	if s.compiledWhy(prog, first, count) != "" {
 		return items, prog, nil // the compiler runs them as they are
 	}
@@ -434,10 +442,17 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 	return items, prog, nil
 }
 
-// checkItems checks items against store.
-func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cell.Item, count int) (*check.Program, error) {
+// checkItems checks items of cell count against the store and the items
+// of the cell checked before them. What the items may change is noted at
+// once, before they run (and before Fixes changes their syntax): a magic
+// later in the cell must not carry a value encoded before the change.
+func (s *Session) checkItems(ctx context.Context, items []cell.Item, count int) (*check.Program, error) {
 	s.checkMu.Lock()
-	prog, err := s.checker.Check(ctx, store, items, count)
+	prog, err := s.checker.Check(ctx, s.store, items, count)
+	var changes check.Changes
+	if prog != nil {
+		changes = prog.MayChange()
+	}
 	s.checkMu.Unlock()
 	if ctx.Err() != nil {
 		return nil, interrupted()
@@ -449,25 +464,23 @@ func (s *Session) checkItems(ctx context.Context, store *cell.Store, items []cel
 	if prog == nil {
 		return nil, protocol.NewError(protocol.Generic, fmt.Sprintf("type-checking the cell: %v", err))
 	}
+	s.progs = append(s.progs, prog)
+	s.noteChanges(changes)
 	return prog, nil
 }
 
 // checkRest checks the Go items of a cell from items[from] to the next
-// magic, once what ran before them is in pending; it returns where the
-// checked items end.
+// magic, once what ran before them is in running (and in the checker,
+// which checked them); it returns where the checked items end.
 func (s *Session) checkRest(ctx context.Context, items []cell.Item, from, count int) (int, *check.Program, error) {
 	end := segmentEnd(items, from)
 	if s.checker == nil || !s.checkCells || !hasGo(items[from:end]) {
 		return end, nil, nil
 	}
-	s.mu.Lock()
-	pending := s.pending.Clone()
-	s.mu.Unlock()
-	prog, err := s.checkItems(ctx, pending, items[from:end], count)
+	prog, err := s.checkItems(ctx, items[from:end], count)
 	if err != nil {
 		return end, nil, err
 	}
-	s.changed(prog, items[from:end])
 	return end, prog, nil
 }
 
@@ -520,6 +533,7 @@ func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub pro
 			if err := s.eval.SetVar(name, value); err != nil {
 				return err
 			}
+			s.mayHaveChanged(name)
 			if s.checker != nil && value != nil {
 				return s.checker.SetVar(name, reflect.TypeOf(value))
 			}
@@ -672,6 +686,7 @@ func (discard) Input(context.Context, string, bool) (string, error) {
 // userExpressions evaluates the user_expressions of an execute_request.
 func (s *Session) userExpressions(ctx context.Context, exprs map[string]string, count int) map[string]any {
 	out := make(map[string]any, len(exprs))
+	s.allMayHaveChanged() // unchecked code
 	for name, expr := range exprs {
 		out[name] = s.userExpression(ctx, expr, count)
 	}
