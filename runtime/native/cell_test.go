@@ -3,6 +3,7 @@ package native
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"go/token"
 	"go/types"
 	"reflect"
@@ -110,5 +111,13 @@ func TestBinaryReused(t *testing.T) {
 	}
 	if other.Path == first.Path {
 		t.Errorf("another program reused %s", first.Path)
+	}
+	// A binary that keeps serving stays while other programs come and
+	// go (it is the most recently used).
+	for k := range keepBinaries + 2 {
+		run(fmt.Sprintf("fmt.Println(n + %d)", k+2))
+		if again, out := run("fmt.Println(n)"); again.Path != first.Path || out != "2\n" {
+			t.Fatalf("after %d other programs: %s printed %q", k+1, again.Path, out)
+		}
 	}
 }

@@ -206,7 +206,7 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 		sum := sha256.Sum256([]byte(strings.Join(append(append([]string{kind}, args...), string(src)), "\x00")))
 		key = hex.EncodeToString(sum[:])
 		if b, ok := w.built[key]; ok {
-			w.keep(builtFile{state: bin + ".state"})
+			w.reuse(b.path, bin+".state")
 			return &Binary{Path: b.path, CompilerOutput: b.output, state: state}, nil
 		}
 	}
@@ -233,7 +233,7 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	if err != nil {
 		return nil, compileError(out.String(), err)
 	}
-	w.keep(builtFile{path: bin, state: bin + ".state", key: key})
+	w.keep(builtFile{path: bin, states: []string{bin + ".state"}, key: key})
 	if key != "" {
 		if w.built == nil {
 			w.built = map[string]builtBinary{}
@@ -243,10 +243,11 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String(), state: state}, nil
 }
 
-// builtFile is a file a build left in the workspace: a binary (path, and
-// the key it serves under, if any) and its state file.
+// builtFile is what builds left in the workspace: a binary (path, and the
+// key it serves under, if any) and the state files of its runs.
 type builtFile struct {
-	path, state, key string
+	path, key string
+	states    []string
 }
 
 // builtBinary is a binary that can serve again, with what the compiler
@@ -255,19 +256,32 @@ type builtBinary struct {
 	path, output string
 }
 
-// keep records the files of a build, removing those of the builds older
-// than the last keepBinaries.
+// keep records the files of a build, removing those of the binaries used
+// least recently beyond the last keepBinaries.
 func (w *Workspace) keep(f builtFile) {
 	w.bins = append(w.bins, f)
 	for len(w.bins) > keepBinaries {
 		old := w.bins[0]
 		w.bins = w.bins[1:]
-		os.Remove(old.state)
-		if old.path != "" {
-			os.Remove(old.path)
-			if b, ok := w.built[old.key]; ok && b.path == old.path {
-				delete(w.built, old.key)
-			}
+		for _, st := range old.states {
+			os.Remove(st)
+		}
+		os.Remove(old.path)
+		if b, ok := w.built[old.key]; ok && b.path == old.path {
+			delete(w.built, old.key)
+		}
+	}
+}
+
+// reuse records that the binary at path serves again, with a state file
+// of its own: it becomes the most recently used.
+func (w *Workspace) reuse(path, state string) {
+	for i, f := range w.bins {
+		if f.path == path {
+			w.bins = append(w.bins[:i], w.bins[i+1:]...)
+			f.states = append(f.states, state)
+			w.keep(f)
+			return
 		}
 	}
 }
