@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,5 +120,43 @@ func BenchmarkCarry(b *testing.B) {
 				b.ReportMetric(run.Seconds()/float64(b.N), "run-sec/op")
 			})
 		}
+	}
+}
+
+// BenchmarkCarryMap measures what carrying a map of 1e6 string keys costs
+// the kernel's side of a build (selecting, encoding and writing it; not
+// the child's decoding): the first time, and again while its version
+// holds (the encoding of the last build is reused).
+func BenchmarkCarryMap(b *testing.B) {
+	w, err := NewWorkspace(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	big := make(map[string]int, 1_000_000)
+	for i := range 1_000_000 {
+		big[fmt.Sprint("key-", i)] = i
+	}
+	w.SetValues(func(string) (reflect.Value, bool) { return reflect.ValueOf(&big).Elem(), true })
+	version := 0
+	w.SetVersions(func(string) (string, bool) { return fmt.Sprint(version), true })
+	decls := []cell.Decl{{Kind: cell.VarDecl, Name: "big", Source: "var big = map[string]int{}", Cell: 1, Line: 1}}
+	g, err := newGenerator(Program{Decls: decls, Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "_ = len(big)", Cell: 2, Line: 1}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := g.emit()
+	for _, changed := range []bool{true, false} {
+		b.Run(fmt.Sprintf("changed=%v", changed), func(b *testing.B) {
+			for k := 0; b.Loop(); k++ {
+				if changed {
+					version++
+				}
+				st := w.carry(context.Background(), g, src, filepath.Join(w.dir, fmt.Sprintf("s-%d.state", k)))
+				if len(st.digests) != 1 {
+					b.Fatalf("carried %v, notes %q", st.digests, st.notes)
+				}
+			}
+		})
 	}
 }
