@@ -97,9 +97,9 @@ type Interp struct {
 	// a type brings back what uses it.
 	dropped *declLog
 	vars    map[string]any // values given to SetVar, by name
-	// ptrs caches Value's pointers to variables, by name, until a
-	// declaration is recorded or yaegi replaced: evaluating &x each time
-	// would grow yaegi's global frame, which every later Eval copies.
+	// ptrs caches Value's pointers to variables, by name, until the
+	// variable is declared again or yaegi replaced: evaluating &x each
+	// time would grow yaegi's global frame, which every later Eval copies.
 	ptrs   map[string]reflect.Value
 	seq    int // numbers temporaries of rewritten go statements
 	closed bool
@@ -399,7 +399,7 @@ func (i *Interp) SetVar(name string, value any) error {
 	}
 	i.vars[name] = value
 	i.log.remove(name)
-	i.ptrs = nil
+	delete(i.ptrs, name)
 	return nil
 }
 
@@ -560,14 +560,14 @@ func (i *Interp) run(ctx context.Context, kind cell.Kind, src string, count, lin
 	return v, err
 }
 
-// record adds declarations that were evaluated to the log.
+// record adds declarations that were evaluated to the log. A variable
+// declared again has new storage: Value's pointer to the old one goes
+// (the others' stay valid, however yaegi's frame grows).
 func (i *Interp) record(decls []cell.Decl) {
-	if len(decls) > 0 {
-		i.ptrs = nil
-	}
 	for _, d := range decls {
 		if d.Kind != cell.ImportDecl {
 			delete(i.vars, d.Name)
+			delete(i.ptrs, d.Name)
 		}
 		i.log.add(d)
 	}
