@@ -185,7 +185,9 @@ type Diag struct {
 	Msg             string
 }
 
-func (d Diag) String() string { return fmt.Sprintf("In[%d]:%d:%d: %s", d.Cell, d.Line, d.Col, d.Msg) }
+func (d Diag) String() string {
+	return cell.Pos{Cell: d.Cell, Line: d.Line, Col: d.Col}.String() + ": " + d.Msg
+}
 
 // Error is the compile errors of a cell, in order of position.
 type Error struct {

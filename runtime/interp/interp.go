@@ -46,7 +46,6 @@ import (
 	"log"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -531,8 +530,8 @@ func (i *Interp) failure(ctx context.Context, err error, item cell.Item, count i
 	}
 	if ke.Kind() == protocol.Panic && ke.Value == "nil type" {
 		if x, l, c, ok := suspectRange(item.Kind, item.Source); ok {
-			ke = compileError(fmt.Sprintf("In[%d]:%d:%d: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
-				count, item.Line+l-1, c, x), count, item.Line)
+			ke = compileError(fmt.Sprintf("%s: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
+				cell.Pos{Cell: count, Line: item.Line + l - 1, Col: c}, x), count, item.Line)
 		}
 	}
 	unwrapFrames(ke, wrapped)
@@ -542,7 +541,7 @@ func (i *Interp) failure(ctx context.Context, err error, item cell.Item, count i
 
 // run evaluates src, whose first line is line of cell count.
 func (i *Interp) run(ctx context.Context, kind cell.Kind, src string, count, line int) (reflect.Value, error) {
-	code := fmt.Sprintf("\n//line In[%d]/_.go:%d:1\n%s", count, line, src)
+	code := "\n" + interpDirective(count, line) + "\n" + src
 	if kind == cell.Statement || kind == cell.Expression {
 		// Make yaegi evaluate statements in its main function even when
 		// they start with a keyword such as var or func.
@@ -863,8 +862,8 @@ func (i *Interp) rebuild(ctx context.Context, decls []cell.Decl, count int) erro
 		for _, k := range keys {
 			d, _ := next.get(k)
 			if !retried[k] {
-				notes = append(notes, fmt.Sprintf("note: %s (In[%d]:%d) was dropped: it no longer compiles: %v\n",
-					k, d.Cell, d.Line, cellPos(firstLine(err.Error()))))
+				notes = append(notes, fmt.Sprintf("note: %s (%s) was dropped: it no longer compiles: %v\n",
+					k, cell.Pos{Cell: d.Cell, Line: d.Line}, cellPos(firstLine(err.Error()))))
 			}
 			dropped.add(d)
 			next.remove(k)
@@ -885,7 +884,7 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 	seen := map[string]bool{}
 	for _, d := range l.list() {
 		if d.Kind == cell.ImportDecl {
-			src := fmt.Sprintf("\n//line In[%d]/_.go:%d:1\n%s", d.Cell, d.Line, d.Source)
+			src := "\n" + interpDirective(d.Cell, d.Line) + "\n" + d.Source
 			if _, err := yi.EvalWithContext(ctx, src); err != nil {
 				return nil, nil, err
 			}
@@ -907,7 +906,7 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 			src = a.source
 		}
 		src = rewriteCell(cell.Declaration, src, d.Cell, d.Line, &i.seq, i.intGlobal, i.intResult).source
-		fmt.Fprintf(&b, "\n//line In[%d]/_.go:%d:1\n%s\n", d.Cell, d.Line, src)
+		fmt.Fprintf(&b, "\n%s\n%s\n", interpDirective(d.Cell, d.Line), src)
 	}
 	if b.Len() > 0 {
 		if _, err := yi.EvalWithContext(ctx, b.String()); err != nil {
@@ -1125,32 +1124,27 @@ func compileError(msg string, count, line int) *protocol.Error {
 	return protocol.NewError(protocol.CompileError, firstLine(msg), tb...)
 }
 
-// cellFile matches the file names the interpreter gives to cell code:
-// In[N]/_.go, whose last element yaegi needs to be its default name.
-var cellFile = regexp.MustCompile(`In\[(\d+)\]/_\.go:`)
+// interpDirective is the //line directive of code of cell count at line:
+// the interpreter names cell code cell.InterpFile, whose last element
+// yaegi needs to be its default name.
+func interpDirective(count, line int) string {
+	return fmt.Sprintf("//line %s:%d:1", cell.InterpFile(count), line)
+}
 
 // cellPos rewrites the file names of positions in msg as In[N].
-func cellPos(msg string) string {
-	if !strings.Contains(msg, "/_.go:") {
-		return msg
-	}
-	return cellFile.ReplaceAllString(msg, "In[$1]:")
-}
+func cellPos(msg string) string { return cell.NormalizePositions(msg) }
 
 // fixPos gives a cell position to a message whose position is yaegi's.
 func fixPos(msg string, count, line int) string {
 	msg = cellPos(msg)
-	if strings.HasPrefix(msg, "In[") {
+	if _, _, ok := cell.CutPos(msg); ok {
 		return msg
 	}
 	if loc := barePos.FindStringIndex(msg); loc != nil {
 		msg = msg[loc[1]:]
 	}
-	return fmt.Sprintf("In[%d]:%d:1: %s", count, line, msg)
+	return fmt.Sprintf("%s: %s", cell.Pos{Cell: count, Line: line, Col: 1}, msg)
 }
-
-// cellFrame matches the traceback line of the cell's own frame.
-var cellFrame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+):\d+ \(cell\)$`)
 
 // fixCellFrame corrects the cell's own frame in the traceback of ke, the
 // error of an item of cell count spanning lines first to last: for
@@ -1163,14 +1157,12 @@ func fixCellFrame(ke *protocol.Error, count, first, last int) {
 		return
 	}
 	k := len(ke.Traceback) - 1
-	m := cellFrame.FindStringSubmatch(ke.Traceback[k])
-	if m == nil {
+	p, fn, ok := cell.ParseFrame(ke.Traceback[k])
+	if !ok || fn != "cell" {
 		return
 	}
-	c, _ := strconv.Atoi(m[1])
-	l, _ := strconv.Atoi(m[2])
-	if c != count || l < first || l > last {
-		ke.Traceback[k] = fmt.Sprintf("    at In[%d]:%d (cell)", count, first)
+	if p.Cell != count || p.Line < first || p.Line > last {
+		ke.Traceback[k] = cell.Frame(cell.Pos{Cell: count, Line: first}, "cell")
 	}
 }
 
@@ -1188,6 +1180,10 @@ func formatTrace(lines []string) []string {
 			fn = "cell"
 		} else {
 			fn = strings.TrimPrefix(fn, "main.")
+		}
+		if p, ok := cell.FindPos(pos); ok {
+			out = append(out, cell.Frame(p, fn))
+			continue
 		}
 		out = append(out, fmt.Sprintf("    at %s (%s)", pos, fn))
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -556,14 +555,7 @@ func TestCellFrameInsideItem(t *testing.T) {
 		t.Fatalf("err = %v, want a panic", err)
 	}
 	last := ke.Traceback[len(ke.Traceback)-1]
-	m := cellFrame.FindStringSubmatch(last)
-	if m == nil {
-		if last != "    at In[2]:3 (cell)" {
-			t.Fatalf("cell frame %q, want one in In[2] lines 3-5", last)
-		}
-		return
-	}
-	if l, _ := strconv.Atoi(m[2]); m[1] != "2" || l < 3 || l > 5 {
+	if p, fn, ok := cell.ParseFrame(last); !ok || fn != "cell" || p.Cell != 2 || p.Line < 3 || p.Line > 5 {
 		t.Errorf("cell frame %q, want one in In[2] lines 3-5", last)
 	}
 }

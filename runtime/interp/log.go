@@ -1,9 +1,6 @@
 package interp
 
 import (
-	"regexp"
-	"strconv"
-
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
@@ -70,18 +67,15 @@ func (l *declLog) list() []cell.Decl {
 	return out
 }
 
-var errPos = regexp.MustCompile(`In\[(\d+)\](?:/_\.go)?:(\d+):`)
-
 // locate returns the keys of the declaration an error message points at:
 // the one of that cell starting last at or before the error's line, with
 // the other names declared by the same source.
 func (l *declLog) locate(msg string) []string {
-	m := errPos.FindStringSubmatch(msg)
-	if m == nil {
+	p, ok := cell.FindPos(msg)
+	if !ok {
 		return nil
 	}
-	c, _ := strconv.Atoi(m[1])
-	line, _ := strconv.Atoi(m[2])
+	c, line := p.Cell, p.Line
 	var best cell.Decl
 	found := false
 	for _, k := range l.keys {

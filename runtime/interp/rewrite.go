@@ -6,9 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"reflect"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
@@ -121,7 +119,7 @@ func (r *rewriter) pos(o int) (line, col int) {
 // position of offset o of src.
 func (r *rewriter) directive(o int) string {
 	l, c := r.pos(o)
-	return fmt.Sprintf("/*line In[%d]/_.go:%d:%d*/", r.count, l, c)
+	return fmt.Sprintf("/*line %s:%d:%d*/", cell.InterpFile(r.count), l, c)
 }
 
 // insert adds text at offset o, followed by a directive restoring o's
@@ -607,9 +605,6 @@ func offsetof(x any, name string) uintptr {
 // lineRange is a range of lines of a cell.
 type lineRange struct{ count, first, last int }
 
-// frame matches a traceback line: position and function.
-var frame = regexp.MustCompile(`^    at In\[(\d+)\]:(\d+)(?::\d+)? \((\w+)\)$`)
-
 // unwrapFrames removes, from the traceback of ke, the frame of the func
 // literal that wraps a run of top-level statements (see wrapRuns), giving
 // its position to the cell's frame that calls it, so that the traceback
@@ -621,13 +616,13 @@ func unwrapFrames(ke *protocol.Error, wrapped []lineRange) {
 		return
 	}
 	n := len(ke.Traceback)
-	last, prev := frame.FindStringSubmatch(ke.Traceback[n-1]), frame.FindStringSubmatch(ke.Traceback[n-2])
+	_, lastFn, ok1 := cell.ParseFrame(ke.Traceback[n-1])
+	prev, prevFn, ok2 := cell.ParseFrame(ke.Traceback[n-2])
 	// The cell's frame is the last; yaegi sometimes names it "func" too.
-	if last == nil || prev == nil || (last[3] != "cell" && last[3] != "func") || prev[3] != "func" {
+	if !ok1 || !ok2 || (lastFn != "cell" && lastFn != "func") || prevFn != "func" {
 		return
 	}
-	c, _ := strconv.Atoi(prev[1])
-	l, _ := strconv.Atoi(prev[2])
+	c, l := prev.Cell, prev.Line
 	for _, w := range wrapped {
 		if c == w.count && l >= w.first && l <= w.last {
 			ke.Traceback = append(ke.Traceback[:n-2], strings.TrimSuffix(ke.Traceback[n-2], "(func)")+"(cell)")

@@ -86,7 +86,7 @@ func (i *Interp) undefinedError(item cell.Item, count int) *protocol.Error {
 	if !ok {
 		return nil
 	}
-	return compileError(fmt.Sprintf("In[%d]:%d:%d: undefined: %s", count, item.Line+l-1, c, name), count, item.Line)
+	return compileError(fmt.Sprintf("%s: undefined: %s", cell.Pos{Cell: count, Line: item.Line + l - 1, Col: c}, name), count, item.Line)
 }
 
 // intGlobal reports whether name, a cell-level variable or constant or a

@@ -143,7 +143,7 @@ type generator struct {
 	cell *cellCode
 }
 
-func cellFile(n int) string { return fmt.Sprintf("In[%d]", n) }
+func cellFile(n int) string { return cell.File(n) }
 
 func lineDirective(file string, line, col int) string {
 	if line < 1 {

@@ -237,13 +237,14 @@ func compiledError(ctx context.Context, err error) *protocol.Error {
 // interpreter writes its own: "In[1]:2 in at" is "    at In[1]:2 (at)".
 func interpFrame(f string) string {
 	pos, fn, ok := strings.Cut(f, " in ")
+	p, isPos := cell.FindPos(pos)
 	switch {
+	case !isPos || strings.HasPrefix(pos, " "):
+		return f // "(the line above 3 more times)"
 	case !ok || fn == "perfnbCell":
 		fn = "cell"
-	case strings.HasPrefix(pos, " "):
-		return f // "(the line above 3 more times)"
 	}
-	return fmt.Sprintf("    at %s (%s)", pos, fn)
+	return cell.Frame(p, fn)
 }
 
 // exitCode is the exit status of a child that exited.

@@ -123,7 +123,7 @@ func (s *Session) lookupDecl(name string) (cell.Decl, bool) {
 // declText documents a stored declaration: its source (doc comment
 // included) and where it was declared.
 func declText(d cell.Decl) string {
-	return fmt.Sprintf("%s\n\ndeclared in In[%d], line %d\n", strings.TrimSpace(d.Source), d.Cell, d.Line)
+	return fmt.Sprintf("%s\n\ndeclared in %s, line %d\n", strings.TrimSpace(d.Source), cell.File(d.Cell), d.Line)
 }
 
 var importRE = regexp.MustCompile(`(?m)^\s*(?:import\s+)?(?:([\pL_][\pL\pN_]*|\.)\s+)?("[^"\n]+")\s*(?:\)\s*)?(?:;|//.*)?$`)

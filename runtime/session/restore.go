@@ -70,7 +70,7 @@ func (s *Session) Restore(ctx context.Context, decls []cell.Decl) []error {
 			}
 			if err := s.restoreOne(ctx, g); err != nil {
 				left = append(left, g)
-				failed = append(failed, fmt.Errorf("%s (In[%d]:%d): %w", declNames(g), g[0].Cell, g[0].Line, err))
+				failed = append(failed, fmt.Errorf("%s (%s): %w", declNames(g), cell.Pos{Cell: g[0].Cell, Line: g[0].Line}, err))
 			}
 		}
 		if len(left) == len(groups) {

@@ -652,9 +652,9 @@ func cellError(ctx context.Context, err error) *protocol.Error {
 func syntaxError(err error, code string, count int) *protocol.Error {
 	var se *cell.SyntaxError
 	if !errors.As(err, &se) {
-		return protocol.NewError(protocol.SyntaxError, fmt.Sprintf("In[%d]: %v", count, err))
+		return protocol.NewError(protocol.SyntaxError, fmt.Sprintf("%s: %v", cell.File(count), err))
 	}
-	msg := fmt.Sprintf("In[%d]:%d:%d: %s", count, se.Line, se.Col, se.Msg)
+	msg := fmt.Sprintf("%s: %s", cell.Pos{Cell: count, Line: se.Line, Col: se.Col}, se.Msg)
 	tb := []string{string(protocol.SyntaxError) + ": " + msg}
 	lines := strings.Split(strings.ReplaceAll(code, "\r\n", "\n"), "\n")
 	if se.Line >= 1 && se.Line <= len(lines) {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
@@ -19,9 +20,6 @@ var causeLine = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*|unexpected f
 // recoveredNote matches what Go adds to the message of a panic re-raised
 // after a recover.
 var recoveredNote = regexp.MustCompile(` \[recovered(?:, repanicked)?\]`)
-
-// cellPosition matches a cell position in a stack trace.
-var cellPosition = regexp.MustCompile(`In\[(\d+)\](?:/_\.go)?:(\d+)`)
 
 // death describes how a worker ended.
 type death struct {
@@ -53,8 +51,8 @@ func diagnose(w *worker, limit uint64) death {
 	if strings.Contains(d.cause, "out of memory") || strings.Contains(d.cause, "cannot allocate memory") {
 		d.kind = protocol.MemoryLimitExceeded
 	}
-	if m := cellPosition.FindStringSubmatch(report); m != nil {
-		d.where = fmt.Sprintf("In[%s]:%s", m[1], m[2])
+	if p, ok := cell.FindPos(report); ok {
+		d.where = cell.Pos{Cell: p.Cell, Line: p.Line}.String()
 	}
 	return d
 }
@@ -105,7 +103,7 @@ func exitText(err error) string {
 func (d death) cellError(count int, notes []string) *protocol.Error {
 	where := d.where
 	if where == "" && count > 0 {
-		where = fmt.Sprintf("In[%d]", count)
+		where = cell.File(count)
 	}
 	value := d.cause
 	tb := []string{string(d.kind) + ": " + d.cause}

@@ -361,7 +361,7 @@ func restoreNotes(r restoreReport) []string {
 		"(imports, types, functions, methods, constants, variables) were restored by running their declarations " +
 		"again; goroutines still running are lost."
 	if len(r.values) > 0 {
-		note += fmt.Sprintf(" Variables with the values they had when In[%d] ended: %s.", r.valuesCell, nameList(r.values))
+		note += fmt.Sprintf(" Variables with the values they had when %s ended: %s.", cell.File(r.valuesCell), nameList(r.values))
 	}
 	restored := map[string]bool{}
 	for _, n := range r.values {

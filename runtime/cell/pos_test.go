@@ -1,0 +1,38 @@
+package cell
+
+import "testing"
+
+func TestPos(t *testing.T) {
+	for _, tt := range []struct {
+		p    Pos
+		want string
+	}{{Pos{3, 5, 2}, "In[3]:5:2"}, {Pos{3, 5, 0}, "In[3]:5"}, {Pos{12, 0, 0}, "In[12]"}} {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("%#v.String() = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+	if got := (Pos{Cell: 4, Line: 2}).Directive(); got != "//line In[4]:2:1" {
+		t.Errorf("Directive = %q", got)
+	}
+	for _, tt := range []struct {
+		in   string
+		pos  Pos
+		rest string
+		ok   bool
+	}{
+		{"In[3]:5:2: undefined: x", Pos{3, 5, 2}, "undefined: x", true},
+		{"In[10]/_.go:7: panic", Pos{10, 7, 0}, "panic", true},
+		{"at In[3]:5", Pos{}, "at In[3]:5", false},
+	} {
+		pos, rest, ok := CutPos(tt.in)
+		if pos != tt.pos || rest != tt.rest || ok != tt.ok {
+			t.Errorf("CutPos(%q) = %v, %q, %v", tt.in, pos, rest, ok)
+		}
+	}
+	if p, ok := FindPos("    at In[7]:12:3 (f)"); !ok || p != (Pos{7, 12, 3}) {
+		t.Errorf("FindPos = %v, %v", p, ok)
+	}
+	if got := NormalizePositions("In[2]/_.go:3:4: x; In[5]/_.go:1: y"); got != "In[2]:3:4: x; In[5]:1: y" {
+		t.Errorf("NormalizePositions = %q", got)
+	}
+}
