@@ -40,10 +40,10 @@ import (
 	"time"
 
 	"github.com/perfnb/perfnb/internal/selfexe"
+	"github.com/perfnb/perfnb/kernel/history"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
-	"github.com/perfnb/perfnb/runtime/history"
 )
 
 // Timing of the supervision.
