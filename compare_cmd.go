@@ -19,9 +19,9 @@ import (
 	"github.com/perfnb/perfnb/compare"
 	"github.com/perfnb/perfnb/internal/atomicfile"
 	"github.com/perfnb/perfnb/internal/nbformat"
+	"github.com/perfnb/perfnb/kernel/supervisor"
 	"github.com/perfnb/perfnb/runner"
 	"github.com/perfnb/perfnb/runtime/session"
-	"github.com/perfnb/perfnb/runtime/supervisor"
 )
 
 // Exit statuses of perfnb compare, for CI scripts (docs/compare.md).

@@ -28,6 +28,7 @@ import (
 	"github.com/perfnb/perfnb/install"
 	"github.com/perfnb/perfnb/internal/nbformat"
 	"github.com/perfnb/perfnb/kernel"
+	"github.com/perfnb/perfnb/kernel/supervisor"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/engine"
 	"github.com/perfnb/perfnb/magics/gomod"
@@ -39,7 +40,6 @@ import (
 	"github.com/perfnb/perfnb/runner"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/session"
-	"github.com/perfnb/perfnb/runtime/supervisor"
 )
 
 // version is perfnb's version.

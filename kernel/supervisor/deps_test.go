@@ -20,7 +20,7 @@ func TestKernelProcessDoesNotLinkTheInterpreter(t *testing.T) {
 		module + "runtime/modules",
 		module + "magics",
 	}
-	for _, pkg := range []string{"kernel", "runtime/supervisor"} {
+	for _, pkg := range []string{"kernel", "kernel/supervisor"} {
 		out, err := exec.Command("go", "list", "-deps", module+pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
