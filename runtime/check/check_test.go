@@ -19,7 +19,7 @@ import (
 // found once.
 var shared = sync.OnceValues(func() (*token.FileSet, *Importer) {
 	fset := token.NewFileSet()
-	return fset, NewImporter(fset, "")
+	return fset, newImporter(fset, "", nil, nil)
 })
 
 var std = map[string]string{"fmt": "fmt", "os": "os", "strconv": "strconv", "strings": "strings", "math": "math", "sort": "sort", "rand": "math/rand", "bytes": "bytes", "bufio": "bufio", "time": "time"}

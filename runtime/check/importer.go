@@ -34,18 +34,14 @@ type Importer struct {
 	gc      types.ImporterFrom
 }
 
-// NewImporter returns an importer that resolves import paths as the go
+// newImporter returns an importer that resolves import paths as the go
 // command run in dir does ("" for the current directory; a directory in
-// a module resolves that module's packages and requirements too). fset
-// receives the positions of imported objects.
-func NewImporter(fset *token.FileSet, dir string) *Importer {
-	return newImporter(fset, dir, nil, nil)
-}
-
-// newImporter is NewImporter with the go command's environment (nil for
-// the kernel's) and a fetch function called for a package outside the
-// standard library that the go command does not know yet (nil for none);
-// fetch makes it known (the notebook's modules get it).
+// a module resolves that module's packages and requirements too), with
+// the go command's environment env (nil for the kernel's) and a fetch
+// function called for a package outside the standard library that the go
+// command does not know yet (nil for none), which makes it known (the
+// notebook's modules get it). fset receives the positions of imported
+// objects.
 func newImporter(fset *token.FileSet, dir string, env []string, fetch func(string) error) *Importer {
 	im := &Importer{dir: dir, env: env, fetch: fetch, fset: fset, exports: map[string]string{}, extra: map[string]*types.Package{}}
 	im.gc = importer.ForCompiler(fset, "gc", im.lookup).(types.ImporterFrom)

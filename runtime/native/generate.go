@@ -30,7 +30,7 @@ const (
 	interpDisplayPath = "perfnb/display"
 )
 
-// Generate returns the source of the test file for p: a package main
+// generate returns the source of the test file for p: a package main
 // _test.go file holding the declarations the benchmarks need and one
 // BenchmarkName function per benchmark.
 //
@@ -61,7 +61,7 @@ const (
 //
 // A syntax error in a snippet or declaration is returned with the cell
 // position it occurs at.
-func Generate(p Program) ([]byte, error) {
+func generate(p Program) ([]byte, error) {
 	g, err := newGenerator(p)
 	if err != nil {
 		return nil, err

@@ -86,7 +86,7 @@ func TestGenerate(t *testing.T) {
 	}
 	for _, tt := range generateTests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, err := Generate(Program{Decls: decls, Benchmarks: []Benchmark{tt.bench}})
+			src, err := generate(Program{Decls: decls, Benchmarks: []Benchmark{tt.bench}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestGenerate(t *testing.T) {
 // TestGenerateLineMapping checks that positions in the generated file map
 // back to the cell, for cell code, and to the generated file elsewhere.
 func TestGenerateLineMapping(t *testing.T) {
-	src, err := Generate(Program{
+	src, err := generate(Program{
 		Decls:      []cell.Decl{{Kind: cell.FuncDecl, Name: "f", Source: "func f() int {\n\treturn 1\n}", Cell: 2, Line: 3}},
 		Benchmarks: []Benchmark{{Name: "Cell", Setup: Snippet{Source: "a := f()", Cell: 4, Line: 1, Col: 9}, Body: Snippet{Source: "a*2\nc := a", Cell: 4, Line: 2}}},
 	})
@@ -152,7 +152,7 @@ func TestGenerateLineMapping(t *testing.T) {
 }
 
 func TestGenerateSyntaxError(t *testing.T) {
-	_, err := Generate(Program{Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "x := \ny := 2)", Cell: 5, Line: 3}}}})
+	_, err := generate(Program{Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "x := \ny := 2)", Cell: 5, Line: 3}}}})
 	var e *Error
 	if !errors.As(err, &e) || e.Kind != CompileFailed {
 		t.Fatalf("got %v, want a compile error", err)
