@@ -11,6 +11,7 @@
 package magics
 
 import (
+	"cmp"
 	"context"
 	"sort"
 
@@ -26,6 +27,10 @@ import (
 type Call struct {
 	cell.Magic
 	Count int // execution count of the cell (the n of In[n])
+	// Shared is set when the cell holds other items than this magic
+	// (several %timeit lines, code around a magic): a magic that
+	// measures a statement then labels its output with it.
+	Shared bool
 }
 
 // Env is what a magic may use while it runs.
@@ -48,7 +53,10 @@ type Env struct {
 type Magic interface {
 	// Name is the magic's name without % signs, such as "timeit".
 	Name() string
-	// Doc is a one-line description for %lsmagic and completion.
+	// Doc describes the magic: a one-line summary, which %lsmagic
+	// lists, then, after a blank line, its usage lines and options,
+	// which %name? shows too (see the Doc type, which writes it from
+	// the magic's declarations).
 	Doc() string
 	// Run runs the magic. The value it returns, if not nil, becomes the
 	// cell's value when the magic is the cell's last item (for -o); a value
@@ -127,4 +135,19 @@ func (c Call) Source() string {
 func (e Env) NewRecord(call Call, binary string) *record.Record {
 	return &record.Record{Magic: call.Name, Source: call.Source(), Cell: call.Count,
 		Environment: record.Collect(binary, e.Version)}
+}
+
+// Statement is the code of a line magic's call: rest, what follows the
+// options on the magic line (a suffix of Args), with its line and column
+// in the cell, so that compiler messages point at it.
+func (c Call) Statement(rest string) native.Snippet {
+	// ArgsCol is 0 only for a call made by hand, as in tests.
+	col := cmp.Or(c.ArgsCol, 1+len("%"+c.Name+" ")) + len(c.Args) - len(rest)
+	return native.Snippet{Source: rest, Cell: c.Count, Line: c.Line, Col: col}
+}
+
+// BodySnippet is the body of a cell magic's call, with its first line in
+// the cell.
+func (c Call) BodySnippet() native.Snippet {
+	return native.Snippet{Source: c.Body, Cell: c.Count, Line: c.BodyLine, Col: 1}
 }

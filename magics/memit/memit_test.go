@@ -38,7 +38,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "empty cell", call: magics.Call{Magic: cell.Magic{Cell: true, Args: "setup()", Body: "\n"}}, wantErr: "needs a body"},
 		{name: "zero repeat", call: magics.Call{Magic: cell.Magic{Args: "-r 0 f()"}}, wantErr: "at least 1"},
 		{name: "bad repeat", call: magics.Call{Magic: cell.Magic{Args: "-r x f()"}}, wantErr: "whole number"},
-		{name: "bad interval", call: magics.Call{Magic: cell.Magic{Args: "-i 0 f()"}}, wantErr: "positive interval"},
+		{name: "bad interval", call: magics.Call{Magic: cell.Magic{Args: "-i 0 f()"}}, wantErr: "above 0"},
 		{name: "bad limit", call: magics.Call{Magic: cell.Magic{Args: "-m lots f()"}}, wantErr: "512MiB or 2GiB"},
 		{name: "unknown option", call: magics.Call{Magic: cell.Magic{Args: "-n 3 f()"}}, wantErr: "-n not recognized"},
 	}
@@ -83,15 +83,16 @@ func TestParseLimit(t *testing.T) {
 		{"1e9TB", 0},
 	}
 	for _, tt := range tests {
-		got, err := parseLimit(tt.in)
+		o, err := parseOptions(magics.Call{Magic: cell.Magic{Args: "-m '" + tt.in + "' f()"}})
+		got := o.limit
 		if tt.want == 0 {
 			if err == nil {
-				t.Errorf("parseLimit(%q) = %d, want an error", tt.in, got)
+				t.Errorf("-m %q = %d, want an error", tt.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseLimit(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			t.Errorf("-m %q = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }

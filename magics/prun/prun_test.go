@@ -28,11 +28,11 @@ func TestParse(t *testing.T) {
 	}{
 		{"defaults", magics.Call{Magic: cell.Magic{Args: "f()", Line: 2}, Count: 4},
 			func(c *config) bool {
-				return !c.flat && c.limit == 0 && c.duration == time.Second && c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 7}
+				return !c.flat && c.limit == 0 && c.profiles.Duration == time.Second && c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 7}
 			}, ""},
 		{"options", magics.Call{Magic: cell.Magic{Cell: true, Args: "-s flat -l 5 --duration 200ms", Body: "f()\n", BodyLine: 2}, Count: 3},
 			func(c *config) bool {
-				return c.flat && c.limit == 5 && c.duration == 200*time.Millisecond && c.body.Line == 2
+				return c.flat && c.limit == 5 && c.profiles.Duration == 200*time.Millisecond && c.body.Line == 2
 			}, ""},
 		{"IPython's sort names", magics.Call{Magic: cell.Magic{Args: "-s tottime f()"}}, func(c *config) bool { return c.flat }, ""},
 		{"cumulative", magics.Call{Magic: cell.Magic{Args: "-s cumulative f()"}}, func(c *config) bool { return !c.flat }, ""},

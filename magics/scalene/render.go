@@ -24,6 +24,9 @@ type Result struct {
 	Decisions  *Decisions       // the compiler's; nil when not reported
 	CPU        *profile.Profile // nil with --memory-only
 	Mem        *profile.Profile // nil with --cpu-only
+	// CPUSetUp and MemSetUp are what the profiles held of perfnb's own
+	// set-up in the child, left out of CPU and Mem (profiles.Split).
+	CPUSetUp, MemSetUp *profile.Profile
 	CPUPath    string
 	MemPath    string
 	Binary     string // the test binary the profiles came from

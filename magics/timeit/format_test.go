@@ -150,7 +150,7 @@ func TestParseCall(t *testing.T) {
 			return ""
 		}},
 		{name: "bad loop count", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-n ten x"}}, wantErr: "UsageError"},
-		{name: "zero runs", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-r 0 x"}}, wantErr: "UsageError: -r needs at least 1 run"},
+		{name: "zero runs", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-r 0 x"}}, wantErr: "UsageError: option -r needs a whole number of at least 1, not 0"},
 		{name: "unknown option", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-z x"}}, wantErr: "UsageError"},
 		{name: "bad variable name", call: magics.Call{Magic: cell.Magic{Name: "timeit", Args: "-v 9x x"}}, wantErr: "UsageError"},
 	}

@@ -16,12 +16,10 @@
 package timeonce
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
-
-	"golang.org/x/perf/benchfmt"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
@@ -30,6 +28,9 @@ import (
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
+// name is the magic's name.
+const name = "time"
+
 // Magic is the time magic.
 type Magic struct{}
 
@@ -37,11 +38,14 @@ type Magic struct{}
 func New() *Magic { return &Magic{} }
 
 // Name returns "time".
-func (*Magic) Name() string { return "time" }
+func (*Magic) Name() string { return name }
 
-// Doc describes the magic in one line.
+// Doc documents the magic.
 func (*Magic) Doc() string {
-	return "Time one execution compiled natively, with its CPU times: %time statement; %%time then the body"
+	return magics.Doc{
+		Summary: "Time one execution of compiled code, with its CPU times, as IPython's %time",
+		Usage:   []string{"%time statement", "%%time", "body"},
+	}.String()
 }
 
 // compilerMin is the build time above which it is printed, as IPython
@@ -58,6 +62,9 @@ type Times struct {
 	Compile float64
 	// BytesAlloc and Allocs are the heap bytes and allocations of the run.
 	BytesAlloc, Allocs float64
+	// cpu and procs are the processor and GOMAXPROCS the child reported.
+	cpu   string
+	procs int
 }
 
 // Text is IPython's output: the CPU times, the wall time, then the build
@@ -80,12 +87,14 @@ func snippet(call magics.Call) (*native.Snippet, error) {
 		if strings.TrimSpace(call.Body) == "" {
 			return nil, nil
 		}
-		return &native.Snippet{Source: call.Body, Cell: call.Count, Line: call.BodyLine, Col: 1}, nil
+		sn := call.BodySnippet()
+		return &sn, nil
 	}
 	if call.Args == "" {
 		return nil, nil
 	}
-	return &native.Snippet{Source: call.Args, Cell: call.Count, Line: call.Line, Col: call.ArgsCol}, nil
+	sn := call.Statement(call.Args)
+	return &sn, nil
 }
 
 // Run runs the magic.
@@ -94,7 +103,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	if err != nil || body == nil {
 		return nil, err
 	}
-	ws, err := env.NativeWorkspace("time")
+	ws, err := env.NativeWorkspace(name)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +115,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
-	out := magics.NewOutput(env.Publisher, "time")
+	out := magics.NewOutput(env.Publisher, name)
 	rec := env.NewRecord(call, bin.Path)
 	res, err := ws.Run(ctx, bin, native.RunOptions{
 		Args:   []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$", "-test.benchtime=1x", "-test.count=1", "-test.benchmem"},
@@ -115,12 +124,17 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	if err != nil {
 		return nil, cellError(ctx, err)
 	}
-	times, err := parseTimes(res.Bench)
+	runs, err := magics.ReadBench(res.Bench)
+	if err != nil {
+		return nil, protocol.NewError(magics.ErrorKind(name), fmt.Sprintf("reading the child's timing: %v", err))
+	}
+	times, err := timesOf(runs)
 	if err != nil {
 		return nil, err
 	}
 	times.Compile = bin.BuildTime.Seconds()
-	rec.Environment.AddBench(res.Bench)
+	rec.Environment.CPU = cmp.Or(times.cpu, rec.Environment.CPU)
+	rec.Environment.GOMAXPROCS = times.procs
 	rec.Clock = "wall"
 	rec.Results = []record.Result{times.record()}
 	if env.Publisher != nil {
@@ -129,29 +143,21 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	return nil, nil
 }
 
-// parseTimes reads the one benchmark line of the run.
-func parseTimes(data []byte) (Times, error) {
-	r := benchfmt.NewReader(bytes.NewReader(data), "benchmark output")
-	for r.Scan() {
-		res, ok := r.Result().(*benchfmt.Result)
-		if !ok || string(res.Name.Base()) != benchName {
-			continue
-		}
-		var t Times
+// timesOf reads the one benchmark line of the run.
+func timesOf(runs []magics.BenchRun) (Times, error) {
+	for _, r := range magics.BenchRuns(runs, benchName) {
+		t := Times{cpu: r.CPU, procs: r.Procs}
 		var okWall, okUser, okSys bool
-		t.Wall, okWall = res.Value("sec/op")
-		t.User, okUser = res.Value(harness.UserUnit)
-		t.Sys, okSys = res.Value(harness.SysUnit)
-		t.BytesAlloc, _ = res.Value("B/op")
-		t.Allocs, _ = res.Value("allocs/op")
+		t.Wall, okWall = r.Value("sec/op")
+		t.User, okUser = r.Value(harness.UserUnit)
+		t.Sys, okSys = r.Value(harness.SysUnit)
+		t.BytesAlloc, _ = r.Value("B/op")
+		t.Allocs, _ = r.Value("allocs/op")
 		if okWall && okUser && okSys {
 			return t, nil
 		}
 	}
-	if err := r.Err(); err != nil {
-		return Times{}, protocol.NewError(magics.ErrorKind("time"), fmt.Sprintf("reading the child's timing: %v", err))
-	}
-	return Times{}, protocol.NewError(magics.ErrorKind("time"), "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
+	return Times{}, protocol.NewError(magics.ErrorKind(name), "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
 }
 
 // record returns the figures of the execution.
@@ -168,5 +174,5 @@ func (t Times) record() record.Result {
 
 // cellError turns a build or run failure into the cell's error.
 func cellError(ctx context.Context, err error) *protocol.Error {
-	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "time"})
+	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: name})
 }
