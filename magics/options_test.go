@@ -55,7 +55,9 @@ func TestOptionSetParse(t *testing.T) {
 		{"-- -x", "-x", nil},
 		{"-1 + 2", "-1 + 2", nil},
 		{"x := -n", "x := -n", nil},
-		{"", "", func(o *testOptions) bool { return o.n == 0 && o.r == 7 && o.dur == time.Second && !o.q && !o.set.Given("q") }},
+		{"", "", func(o *testOptions) bool {
+			return o.n == 0 && o.r == 7 && o.dur == time.Second && !o.q && !o.set.Given("q")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

@@ -22,13 +22,36 @@ import (
 // choosing the benchmark, its timer and b.Loop, the redirection of the
 // output, writing the profiles. The rest is the cell's: its code and what
 // it calls, the goroutines it started, and the runtime's own goroutines
-// (the collector's workers, the scheduler), which work for it.
+// (the collector's workers, the scheduler), which work for it. The cell's
+// stacks start at the generated benchmark: the test framework's frames
+// that call it are left out.
 func Split(p *profile.Profile) (cell, setUp *profile.Profile) {
 	cell, setUp = p.Copy(), p.Copy()
 	cell.Sample = slices.DeleteFunc(cell.Sample, isSetUp)
+	for _, s := range cell.Sample {
+		s.Location = fromBenchmark(s.Location)
+	}
 	setUp.Sample = slices.DeleteFunc(setUp.Sample, func(s *profile.Sample) bool { return !isSetUp(s) })
 	// Compact drops what no sample refers to any more.
 	return cell.Compact(), setUp.Compact()
+}
+
+// fromBenchmark returns a stack (leaf first) without the frames above
+// the generated benchmark, if it has one.
+func fromBenchmark(stack []*profile.Location) []*profile.Location {
+	for i, loc := range stack {
+		for _, ln := range loc.Line {
+			if ln.Function != nil && isBenchmark(ln.Function) {
+				return stack[:i+1]
+			}
+		}
+	}
+	return stack
+}
+
+// isBenchmark reports whether fn is a benchmark of the generated file.
+func isBenchmark(fn *profile.Function) bool {
+	return strings.HasPrefix(fn.Name, native.Module+".Benchmark")
 }
 
 // isSetUp reports whether a sample is perfnb's set-up (see Split).
@@ -60,7 +83,7 @@ func isSetUp(s *profile.Sample) bool {
 // isCellCode reports whether fn is code of a cell: a function of a file
 // In[N], or a benchmark the generated file wraps around a body.
 func isCellCode(fn *profile.Function) bool {
-	return strings.HasPrefix(fn.Filename, "In[") || strings.HasPrefix(fn.Name, native.Module+".Benchmark")
+	return strings.HasPrefix(fn.Filename, "In[") || isBenchmark(fn)
 }
 
 // harnessPrefixes are the packages of the code that runs the cell's

@@ -43,7 +43,7 @@ func TestRenderBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b["text/html"].(string)
-	for _, want := range []string{"data:image/svg+xml;base64,", `class="perfnb-flame-pprof"`, `sandbox="allow-scripts"`, "In[2]:11", "Flame graph: CPU time", "Flame graph: Allocated bytes"} {
+	for _, want := range []string{"data:image/svg+xml;base64,", `class="perfnb-flame-static"`, `sandbox="allow-scripts"`, "In[2]:11", "Flame graph: CPU time", "Flame graph: Allocated bytes"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
@@ -247,9 +247,8 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		if shots == "" {
 			shots = dir
 		}
-		opened := strings.ReplaceAll(output, `<details class="perfnb-flame-pprof"`, `<details open class="perfnb-flame-pprof"`)
 		for _, dark := range []bool{false, true} {
-			page := notebookPage(t, dir, testdataSource, opened, bundle["text/plain"].(string), dark)
+			page := notebookPage(t, dir, testdataSource, output, bundle["text/plain"].(string), dark)
 			png := filepath.Join(shots, strings.TrimSuffix(filepath.Base(page), ".html")+".png")
 			runChromium(t, "--window-size=1280,2600", "--hide-scrollbars", "--screenshot="+png, "file://"+page)
 			st, err := os.Stat(png)

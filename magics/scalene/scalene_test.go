@@ -133,7 +133,7 @@ func TestRunEndToEnd(t *testing.T) {
 		"In[9]: % of time = 100.00% out of",
 		"Allocated 0.977 MiB in 1,000 objects per execution on the cell's lines (1 execution",
 		"In[3]:3 │", // fill's make line, declared in an earlier cell
-		"0.977 MiB │     1,000 │",
+		"0.977 MiB │   1,000 │",
 		"CPU profile: ", "memory profile: ", "go tool pprof -http=: ",
 	} {
 		if !strings.Contains(text, want) {
@@ -173,7 +173,7 @@ func TestRunLineMagicMemoryOnly(t *testing.T) {
 	}
 	text := pub.Displays()[0]["text/plain"].(string)
 	t.Log("\n" + text)
-	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │  0.977 MiB │     1,000 │", "b := make([]byte, 1024)"} {
+	for _, want := range []string{"In[4]: memory profile.", "In[3]:3 │ 0.977 MiB │   1,000 │", "b := make([]byte, 1024)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q", want)
 		}

@@ -207,6 +207,34 @@ func (p *Page) Screenshot(full bool) []byte {
 	return data
 }
 
+// Rect is an element's box in CSS pixels of the page.
+type Rect struct{ X, Y, Width, Height float64 }
+
+// ScrollTo scrolls the element that the JavaScript expression elem
+// evaluates to into view and returns its box in the page (the viewport's
+// box moved by the document's scrolling).
+func (p *Page) ScrollTo(elem string) Rect {
+	p.b.t.Helper()
+	var r Rect
+	p.EvalJSON(`(function(){var e=`+elem+`;e.scrollIntoView({block:'start'});var r=e.getBoundingClientRect();`+
+		`return JSON.stringify({X:r.left+scrollX,Y:r.top+scrollY,Width:r.width,Height:r.height})})()`, &r)
+	return r
+}
+
+// ScreenshotElement captures, in PNG, the element that the JavaScript
+// expression elem evaluates to, scrolled into view.
+func (p *Page) ScreenshotElement(elem string) []byte {
+	p.b.t.Helper()
+	r := p.ScrollTo(elem)
+	res := p.Call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
+		"clip": map[string]any{"x": r.X, "y": max(r.Y, 0), "width": r.Width, "height": r.Height, "scale": 1}})
+	data, err := base64.StdEncoding.DecodeString(fmt.Sprint(res["data"]))
+	if err != nil {
+		p.b.t.Fatal(err)
+	}
+	return data
+}
+
 // Close closes the tab.
 func (p *Page) Close() {
 	p.b.t.Helper()

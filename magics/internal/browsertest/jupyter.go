@@ -28,9 +28,7 @@ type Cell struct {
 }
 
 // NotebookJSON returns an nbformat 4 notebook holding cells, for the
-// kernel "python3": Jupyter starts the notebook's kernel when it opens
-// it, and the tests have no perfnb kernel to give it. The outputs do not
-// depend on the kernel.
+// kernel "perfnb" (which NewJupyter's directories stand in for).
 func NotebookJSON(cells ...Cell) []byte {
 	var cs []any
 	for i, c := range cells {
@@ -45,7 +43,7 @@ func NotebookJSON(cells ...Cell) []byte {
 			"metadata": map[string]any{}, "source": c.Source, "outputs": outs})
 	}
 	nb := map[string]any{"nbformat": 4, "nbformat_minor": 5, "cells": cs, "metadata": map[string]any{
-		"kernelspec": map[string]any{"name": "python3", "display_name": "Python 3", "language": "python"}}}
+		"kernelspec": map[string]any{"name": "perfnb", "display_name": "Go (perfnb)", "language": "go"}}}
 	data, err := json.MarshalIndent(nb, "", " ")
 	if err != nil {
 		panic(err) // plain values
@@ -87,11 +85,20 @@ func NewJupyter(t testing.TB) *Jupyter {
 	}
 	for k, v := range set {
 		j.env = append(j.env, k+"="+v)
-		if err := os.MkdirAll(v, 0o755); err != nil && k != "PYDEVD_DISABLE_FILE_VALIDATION" {
+	}
+	// Jupyter starts a notebook's kernel when it opens it, and asks
+	// which to start (a dialog over the page) when it has none of the
+	// notebook's name. The outputs do not depend on the kernel: a
+	// kernelspec "perfnb" that starts Python's kernel stands in for it.
+	kdir := filepath.Join(set["JUPYTER_DATA_DIR"], "kernels", "perfnb")
+	spec, _ := json.Marshal(map[string]any{"argv": []string{Python, "-m", "ipykernel_launcher", "-f", "{connection_file}"},
+		"display_name": "Go (perfnb)", "language": "go"})
+	for _, d := range []string{j.Dir, set["HOME"], kdir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(j.Dir, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(kdir, "kernel.json"), spec, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return j
@@ -138,6 +145,28 @@ func (j *Jupyter) NBConvert(path string, sanitize bool) string {
 	}
 	out += ".html"
 	j.run("-m", "nbconvert", "--to", "html", fmt.Sprintf("--HTMLExporter.sanitize_html=%v", sanitize), "--output", out, path)
+	return out
+}
+
+// Untrusted returns the notebook nb changed so that its signature, if
+// Save signed nb itself, does not cover it: a signature covers the
+// notebook's content, not its name.
+func Untrusted(t testing.TB, nb []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(nb, &m); err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := m["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["perfnb_test"] = "a copy, not signed"
+	m["metadata"] = meta
+	out, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
