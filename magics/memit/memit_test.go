@@ -146,7 +146,7 @@ func TestHTML(t *testing.T) {
 	}{
 		{name: "agree", r: &Result{Peak: 80 * mib, Increment: 64 * mib, Baseline: 16 * mib, HeapPeak: 66 * mib, HeapBaseline: 2 * mib, Allocated: 64 * mib, Objects: 1234567, GCCycles: 2, Method: "hwm", Repeat: 1},
 			want:    []string{"<table", "peak memory: 80.00 MiB, increment: 64.00 MiB", "64.00 MiB", "1,234,567 objects", "kernel high-water mark"},
-			notWant: []string{"<p"}},
+			notWant: []string{"<p "}},
 		{name: "untouched", r: &Result{Peak: 17 * mib, Increment: 1 * mib, Baseline: 16 * mib, HeapPeak: 66 * mib, HeapBaseline: 2 * mib, Method: "hwm", Repeat: 1},
 			want: []string{"never written is not resident"}},
 		{name: "outside heap", r: &Result{Peak: 116 * mib, Increment: 100 * mib, Baseline: 16 * mib, HeapPeak: 3 * mib, HeapBaseline: 2 * mib, Method: "hwm", Repeat: 1},
@@ -156,7 +156,7 @@ func TestHTML(t *testing.T) {
 		{name: "children", r: &Result{Peak: 120 * mib, Increment: 110 * mib, Children: 100 * mib, IncludeChildren: true, HeapPeak: 12 * mib, HeapBaseline: 2 * mib, Method: "hwm", Interval: 10 * time.Millisecond, Repeat: 1, Wall: 768269 * time.Microsecond},
 			want: []string{"Child processes account for 100.00 MiB", "children sampled every 10 ms", "768.3 ms"}},
 		{name: "micro sign", r: &Result{Peak: 17 * mib, Method: "hwm", Repeat: 1, GCCycles: 3, GCPause: 251234 * time.Nanosecond, Wall: 1500 * time.Microsecond},
-			want: []string{"3, 251.2 \u03bcs paused", "1.5 ms"}, notWant: []string{"\u00b5"}},
+			want: []string{"3, 251.2 \u00b5s paused", "1.5 ms"}, notWant: []string{"\u03bc"}},
 		{name: "failure", r: &Result{}, want: []string{failureLine}, notWant: []string{"<table"}},
 	}
 	for _, tt := range tests {

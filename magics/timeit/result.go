@@ -45,6 +45,9 @@ type Result struct {
 	Environment record.Environment
 	// runs are the figures of each run, for the result's record.
 	runs []measurement
+	// statement labels the output when the cell holds other code too
+	// (several %timeit lines); "" otherwise.
+	statement string
 }
 
 // The clocks a Result's times are read from.

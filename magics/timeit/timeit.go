@@ -198,6 +198,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	var value any
 	var text, htmlText string
 	if len(results) == 1 && results[0].Label == "" {
+		results[0].statement = cfg.label
 		value, text, htmlText = results[0], results[0].text(), results[0].html()
 	} else {
 		sort.SliceStable(results, func(i, j int) bool { return results[i].Average < results[j].Average })

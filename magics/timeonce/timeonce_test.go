@@ -31,7 +31,7 @@ func TestText(t *testing.T) {
 		{Times{User: 2.05, Sys: 0.0119, Wall: 2.06},
 			"CPU times: user 2.05 s, sys: 11.9 ms, total: 2.06 s\nWall time: 2.06 s"},
 		{Times{User: 3e-6, Sys: 1e-6, Wall: 5.96e-6},
-			"CPU times: user 3 \u03bcs, sys: 1 \u03bcs, total: 4 \u03bcs\nWall time: 5.96 \u03bcs"},
+			"CPU times: user 3 \u00b5s, sys: 1 \u00b5s, total: 4 \u00b5s\nWall time: 5.96 \u00b5s"},
 		{Times{User: 75, Sys: 0.5, Wall: 3725},
 			"CPU times: user 1min 15s, sys: 500 ms, total: 1min 15s\nWall time: 1h 2min 5s"},
 		{Times{User: 0.01, Sys: 0.002, Wall: 0.012, Compile: 0.1},
@@ -81,7 +81,7 @@ func TestSnippet(t *testing.T) {
 
 // textPattern is IPython's output: the CPU times, the wall time (300 ms
 // or more for the sleep), and the build time when above 0.1 s.
-var textPattern = regexp.MustCompile(`^CPU times: user [0-9.]+ [nμm]?s, sys: [0-9.]+ [nμm]?s, total: [0-9.]+ [nμm]?s\nWall time: [0-9.]+ (ms|s)(\nCompiler : [0-9.]+ m?s)?$`)
+var textPattern = regexp.MustCompile(`^CPU times: user [0-9.]+ [nµm]?s, sys: [0-9.]+ [nµm]?s, total: [0-9.]+ [nµm]?s\nWall time: [0-9.]+ (ms|s)(\nCompiler : [0-9.]+ m?s)?$`)
 
 func run(t *testing.T, ws magics.Env, src string) (*kerneltest.Publisher, error) {
 	t.Helper()

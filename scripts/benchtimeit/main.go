@@ -53,7 +53,7 @@ var workloads = []workload{
 	{name: "arith ~1ns", stmt: "x := n*3 + 1"},
 	{name: "len(xs) ~1ns", stmt: "len(xs)", ref: "sink = len(xs)"},
 	{name: "itoa ~20ns", stmt: "s := strconv.Itoa(n * 123457)"},
-	{name: "fib(13) ~1μs", stmt: "x := fib(13)"},
+	{name: "fib(13) ~1µs", stmt: "x := fib(13)"},
 	{name: "fib(26) ~1ms", stmt: "x := fib(26)"},
 }
 
