@@ -158,10 +158,14 @@ func durationText(d time.Duration) string {
 // same where a notebook is shown through a sanitizer (which strips
 // inline styles): names left-aligned by <div align="left">, figures in
 // nowrap cells; inline styles only refine spacing.
-var htmlTemplate = template.Must(template.New("memit").Parse(`{{if .Failed}}<pre>{{.Caption}}</pre>{{else}}<div class="perfnb-memit">
+var htmlTemplate = template.Must(template.New("memit").Funcs(template.FuncMap{
+	// nbsp keeps a figure and its unit together where a notebook's style
+	// sheet overrides nowrap (Jupyter's does).
+	"nbsp": func(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") },
+}).Parse(`{{if .Failed}}<pre>{{.Caption}}</pre>{{else}}<div class="perfnb-memit">
 <pre style="margin:0 0 6px 0">{{.Caption}}</pre>
 <table style="border-collapse:collapse;font-variant-numeric:tabular-nums"><tbody>
-{{range .Rows}}<tr><th nowrap="nowrap" style="padding:1px 12px 1px 0" title="{{.Title}}"><div align="left">{{.Name}}</div></th><td nowrap="nowrap" style="padding:1px 0">{{.Value}}</td></tr>
+{{range .Rows}}<tr><th nowrap="nowrap" style="padding:1px 12px 1px 0" title="{{.Title}}"><div align="left">{{.Name}}</div></th><td nowrap="nowrap" style="padding:1px 0">{{nbsp .Value}}</td></tr>
 {{end}}</tbody></table>
 {{range .Notes}}<p style="margin:4px 0;max-width:48em">{{.}}</p>
 {{end}}{{with .Footer}}<div><small>{{.}}</small></div>

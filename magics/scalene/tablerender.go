@@ -452,7 +452,9 @@ func (t *Table) HTML() string {
 		}
 		hr.BarTitle = strings.Join(titles, ", ")
 		for _, c := range cols {
-			cell := htmlCell{Text: c.val(r)}
+			// No-break spaces keep a figure and its unit together where
+			// a notebook's style sheet overrides nowrap.
+			cell := htmlCell{Text: strings.ReplaceAll(c.val(r), " ", "\u00a0")}
 			if c.title != nil && cell.Text != "" {
 				cell.Title = c.title(r)
 			}

@@ -35,10 +35,10 @@ func (r *Result) String() string {
 	return "<TimeitResult : " + r.Line() + ">"
 }
 
-// text is the text/plain output for one result: the warning, if any, then
+// Text is the text/plain output for one result: the warning, if any, then
 // the line, as IPython prints them; each labelled with the statement when
 // the cell holds other code too ("f(x): 29.9 ns ± ...").
-func (r *Result) text() string {
+func (r *Result) Text() string {
 	label := ""
 	if r.statement != "" {
 		label = r.statement + ": "

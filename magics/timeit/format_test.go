@@ -254,7 +254,8 @@ func TestHTMLMemoryCells(t *testing.T) {
 			fast.Label = "fast"
 			slow := fast
 			slow.Label, slow.Average = "slow", 2e-6
-			for what, html := range map[string]string{"result": r.html(), "comparison": (&Comparison{Variants: []*Result{&fast, &slow}}).html()} {
+			for what, html := range map[string]string{"result": r.HTML(), "comparison": (&Comparison{Variants: []*Result{&fast, &slow}}).HTML()} {
+				html = strings.ReplaceAll(html, "\u00a0", " ") // the no-break spaces in figures
 				for _, w := range tt.want {
 					if !strings.Contains(html, w) {
 						t.Errorf("%s HTML lacks %s:\n%s", what, w, html)

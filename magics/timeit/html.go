@@ -18,8 +18,8 @@ import (
 // sanitizer (which strips inline styles and <style>): names left-aligned
 // by <div align="left">, figures in nowrap cells; inline styles only
 // refine spacing.
-var tableTemplates = template.Must(template.New("timeit").Parse(
-	`{{define "cell"}}<td nowrap="nowrap" style="padding:2px 10px"{{with .Title}} title="{{.}}"{{end}}>{{.Text}}</td>{{end}}` +
+var tableTemplates = template.Must(template.New("timeit").Funcs(template.FuncMap{"nbsp": nbsp}).Parse(
+	`{{define "cell"}}<td nowrap="nowrap" style="padding:2px 10px"{{with .Title}} title="{{.}}"{{end}}>{{nbsp .Text}}</td>{{end}}` +
 		`{{define "lines"}}<pre style="margin:0 0 6px 0">{{.}}</pre>{{end}}` +
 		`{{define "footer"}}<div><small>{{.}}</small></div>{{end}}` +
 		`{{define "result"}}<div class="perfnb-timeit">{{template "lines" .Lines}}` +
@@ -32,6 +32,11 @@ var tableTemplates = template.Must(template.New("timeit").Parse(
 		`{{range .Rows}}<tr><td nowrap="nowrap" style="padding:2px 10px"><div align="left"><b>{{.Label}}</b></div></td>` +
 		`{{range .Cells}}{{template "cell" .}}{{end}}</tr>{{end}}</tbody></table>` +
 		`<div><small>{{.Note}}</small></div>{{template "footer" .Footer}}</div>{{end}}`))
+
+// nbsp joins the words of a figure with no-break spaces, which keep a
+// figure and its unit together where a notebook's style sheet overrides
+// nowrap (Jupyter's does).
+func nbsp(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") }
 
 // tableCell is one table cell: its text and, for a rounded figure, the
 // exact one as its title.
@@ -103,8 +108,9 @@ func allocsCell(x float64) tableCell {
 
 func text(s string) tableCell { return tableCell{Text: s} }
 
-// html is the table for one result.
-func (r *Result) html() string {
+// HTML is the text/html output for one result: IPython's lines (Text),
+// then a table of the figures and the environment.
+func (r *Result) HTML() string {
 	type row struct {
 		Name  string
 		Value tableCell
@@ -113,7 +119,7 @@ func (r *Result) html() string {
 		Lines, Footer string
 		Rows          []row
 	}{
-		Lines:  r.text(),
+		Lines:  r.Text(),
 		Footer: r.Environment.Footer(),
 		Rows: []row{
 			{"mean ± std. dev.", text(r.meanStdev())},
@@ -130,8 +136,10 @@ func (r *Result) html() string {
 	})
 }
 
-// html is the table of a comparison, fastest first.
-func (c *Comparison) html() string {
+// HTML is the text/html output of a comparison: IPython's line of each
+// variant and the verdicts (Text), then a table of the variants, fastest
+// first.
+func (c *Comparison) HTML() string {
 	type row struct {
 		Label string
 		Cells []tableCell
@@ -155,7 +163,7 @@ func (c *Comparison) html() string {
 	}{
 		Head:  []string{"variant", "mean ± std. dev.", "median [95% CI]", "vs fastest", "significance", "B/op", "allocs/op"},
 		Rows:  rows,
-		Lines: c.text(),
+		Lines: c.Text(),
 		Note: fmt.Sprintf("%s; runs interleaved; significance: Mann-Whitney U test, alpha 0.05 (benchstat's); build time %.2f s",
 			clockName(fastest.Clock), fastest.CompileTime),
 		Footer: fastest.Environment.Footer(),

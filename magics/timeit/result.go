@@ -163,9 +163,9 @@ func formatRatio(x float64) string {
 	return fmt.Sprintf("×%.2f", x)
 }
 
-// Lines are one IPython line per variant, then how each compares with the
-// fastest.
-func (c *Comparison) text() string {
+// Text is the text/plain output of a comparison: one IPython line per
+// variant, labelled, then how each compares with the fastest.
+func (c *Comparison) Text() string {
 	var b strings.Builder
 	width := 0
 	for _, v := range c.Variants {

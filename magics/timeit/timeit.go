@@ -199,11 +199,11 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	var text, htmlText string
 	if len(results) == 1 && results[0].Label == "" {
 		results[0].statement = cfg.label
-		value, text, htmlText = results[0], results[0].text(), results[0].html()
+		value, text, htmlText = results[0], results[0].Text(), results[0].HTML()
 	} else {
 		sort.SliceStable(results, func(i, j int) bool { return results[i].Average < results[j].Average })
 		c := &Comparison{Variants: results}
-		value, text, htmlText = c, c.text(), c.html()
+		value, text, htmlText = c, c.Text(), c.HTML()
 	}
 	if !cfg.quiet && env.Publisher != nil {
 		env.Publisher.Display(protocol.Bundle{"text/plain": text, "text/html": htmlText, record.MIMEType: rec}, nil, "")

@@ -142,7 +142,7 @@ func testLineMode(t *testing.T, e *testEnv, ctx context.Context) {
 	if env := rec.Environment; env.Go == "" || env.GOMAXPROCS < 1 || env.Perfnb != "test-version" {
 		t.Errorf("environment %+v", env)
 	}
-	if !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
+	if html := strings.ReplaceAll(html, "\u00a0", " "); !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
 		t.Errorf("text/html lacks the environment footer or the clock:\n%s", html)
 	}
 	t.Logf("%s (in %v)", text, time.Since(start))
@@ -163,7 +163,7 @@ func testCPUClock(t *testing.T, e *testEnv, ctx context.Context) {
 	if _, ok := rec.Results[0].Metric("cpu-sec/op"); !ok || rec.Clock != "cpu" {
 		t.Errorf("record %+v", rec)
 	}
-	if html := pub.Displays()[0]["text/html"].(string); !strings.Contains(html, "CPU time of the process (-c)") {
+	if html := strings.ReplaceAll(pub.Displays()[0]["text/html"].(string), "\u00a0", " "); !strings.Contains(html, "CPU time of the process (-c)") {
 		t.Errorf("the table does not name the CPU clock:\n%s", html)
 	}
 	if out := pub.Text("stdout") + pub.Text("stderr"); out != "" {
