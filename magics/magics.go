@@ -151,3 +151,31 @@ func (c Call) Statement(rest string) native.Snippet {
 func (c Call) BodySnippet() native.Snippet {
 	return native.Snippet{Source: c.Body, Cell: c.Count, Line: c.BodyLine, Col: 1}
 }
+
+// RunFunc runs a magic (see Magic.Run).
+type RunFunc func(ctx context.Context, call Call, env Env) (any, error)
+
+// Declared is a magic made of its declarations: its name, its
+// documentation and the function that runs it, as http.HandlerFunc makes
+// a handler of a function. It works as a line and as a cell magic.
+type Declared struct {
+	name string
+	doc  func() Doc
+	run  RunFunc
+}
+
+// Declare returns the magic named name, documented by doc, run by run.
+func Declare(name string, doc func() Doc, run RunFunc) *Declared {
+	return &Declared{name: name, doc: doc, run: run}
+}
+
+// Name returns the magic's name.
+func (d *Declared) Name() string { return d.name }
+
+// Doc returns the magic's documentation.
+func (d *Declared) Doc() string { return d.doc().String() }
+
+// Run runs the magic.
+func (d *Declared) Run(ctx context.Context, call Call, env Env) (any, error) {
+	return d.run(ctx, call, env)
+}

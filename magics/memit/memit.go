@@ -71,29 +71,20 @@ const name = "memit"
 // benchName is the generated benchmark's name (BenchmarkMemit).
 const benchName = "Memit"
 
-// Magic is the memit magic.
-type Magic struct{}
+// New returns the %memit magic.
+func New() *magics.Declared { return magics.Declare(name, doc, run) }
 
-// New returns the memit magic.
-func New() *Magic { return &Magic{} }
-
-var _ magics.Magic = (*Magic)(nil)
-
-// Name returns "memit".
-func (*Magic) Name() string { return name }
-
-// Doc documents the magic.
-func (*Magic) Doc() string {
-	var o options
+// doc documents %memit.
+func doc() magics.Doc {
 	return magics.Doc{
 		Summary: "Peak memory and increment of a compiled statement, as memory_profiler's %memit",
 		Usage:   []string{"%memit [options] statement", "%%memit [options] [setup]", "body"},
-		Options: o.declare(),
-	}.String()
+		Options: new(options).declare(),
+	}
 }
 
-// Run runs the magic.
-func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+// run runs %memit.
+func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	opts, err := parseOptions(call)
 	if err != nil {
 		return nil, err

@@ -30,24 +30,17 @@ const name = "prun"
 // benchName is the generated benchmark: BenchmarkPrun.
 const benchName = "Prun"
 
-// Magic is the prun magic.
-type Magic struct{}
+// New returns the %prun magic.
+func New() *magics.Declared { return magics.Declare(name, doc, run) }
 
-// New returns the prun magic.
-func New() *Magic { return &Magic{} }
-
-// Name returns "prun".
-func (*Magic) Name() string { return name }
-
-// Doc documents the magic.
-func (*Magic) Doc() string {
-	var c config
+// doc documents %prun.
+func doc() magics.Doc {
 	return magics.Doc{
 		Summary: "Function-level CPU profile of compiled code, pprof's top, as IPython's %prun",
 		Usage:   []string{"%prun [options] statement", "%%prun [options]", "body"},
-		Options: c.options(),
+		Options: new(config).options(),
 		More:    []string{"The profile is saved in $" + profiles.DirEnv + " or ~/pprof, for go tool pprof."},
-	}.String()
+	}
 }
 
 // config is a parsed call.
@@ -95,8 +88,8 @@ func parse(call magics.Call) (*config, error) {
 	return c, nil
 }
 
-// Run profiles the body and publishes pprof's top table.
-func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+// run profiles the body and publishes pprof's top table.
+func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	c, err := parse(call)
 	if err != nil {
 		return nil, err

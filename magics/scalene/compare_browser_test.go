@@ -77,12 +77,7 @@ func TestVariantsInBrowser(t *testing.T) {
 		if shots == "" {
 			shots = dir
 		}
-		png := filepath.Join(shots, "scalene-variants.png")
-		runChromium(t, "--window-size=1400,1500", "--hide-scrollbars", "--screenshot="+png, "file://"+page)
-		if st, err := os.Stat(png); err != nil || st.Size() < 20000 {
-			t.Errorf("screenshot %s: %v", png, err)
-		}
-		t.Logf("screenshot: %s", png)
+		screenshot(t, "file://"+page, 1400, 1500, filepath.Join(shots, "scalene-variants.png"))
 	})
 }
 

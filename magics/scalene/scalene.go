@@ -67,25 +67,18 @@ const (
 	memoryRuns       = 1   // executions of the body in the memory run
 )
 
-// Magic is the scalene magic.
-type Magic struct{}
+// New returns the %scalene magic.
+func New() *magics.Declared { return magics.Declare(name, doc, run) }
 
-// New returns the scalene magic.
-func New() *Magic { return &Magic{} }
-
-// Name returns "scalene".
-func (*Magic) Name() string { return name }
-
-// Doc documents the magic.
-func (*Magic) Doc() string {
-	var c config
+// doc documents %scalene.
+func doc() magics.Doc {
 	return magics.Doc{
 		Summary: "Line-level CPU and memory profile of compiled code, with pprof's flame graphs",
 		Usage:   []string{"%scalene [options] statement", "%%scalene [options]", "body, or labelled lines (label: statement) to compare"},
-		Options: c.options(),
+		Options: new(config).options(),
 		More: []string{"Self and total CPU time and allocations per line; the compiler's inlining, escape and bounds-check " +
 			"decisions beside each line. Profiles are saved in $" + profiles.DirEnv + " or ~/pprof, for go tool pprof."},
-	}.String()
+	}
 }
 
 // variant is one profiled body: the only one, or a labelled variant.
@@ -182,9 +175,9 @@ func scaleneError(err error) *protocol.Error {
 	return protocol.NewError(magics.ErrorKind(name), err.Error())
 }
 
-// Run profiles the body (each variant of it) and publishes the line
+// run profiles the body (each variant of it) and publishes the line
 // table and flame graphs.
-func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	c, err := parse(call)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/magicstest"
 )
 
@@ -78,7 +79,7 @@ func TestTimeitAddsNoWork(t *testing.T) {
 			}
 			ratio := 0.0
 			for round := range 6 {
-				v, _, err := run(t, e, context.Background(), magicstest.Call(t, 5, "%timeit -o -r 3 "+tt.body))
+				v, _, err := runTimeit(t, e, context.Background(), magicstest.Call(t, 5, "%timeit -o -r 3 "+tt.body))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -88,11 +89,12 @@ func TestTimeitAddsNoWork(t *testing.T) {
 				if err != nil {
 					t.Fatalf("hand-written benchmark: %v\n%s", err, out)
 				}
-				ms, err := parseBench(out, "sec/op")
-				if err != nil || len(ms[tt.bench]) == 0 {
+				runs, err := magics.ReadBench(out)
+				ms := measurements(runs, tt.bench, "sec/op")
+				if err != nil || len(ms) == 0 {
 					t.Fatalf("reading %q: %v", out, err)
 				}
-				for _, m := range ms[tt.bench] {
+				for _, m := range ms {
 					keep("go test", m.secPerOp)
 				}
 				// On a loaded machine the best times need more rounds

@@ -35,23 +35,16 @@ import (
 // name is the magic's name.
 const name = "timeit"
 
-// Magic is the timeit magic.
-type Magic struct{}
+// New returns the %timeit magic.
+func New() *magics.Declared { return magics.Declare(name, doc, run) }
 
-// New returns the timeit magic.
-func New() *Magic { return &Magic{} }
-
-// Name returns "timeit".
-func (*Magic) Name() string { return name }
-
-// Doc documents the magic.
-func (*Magic) Doc() string {
-	var c config
+// doc documents %timeit.
+func doc() magics.Doc {
 	return magics.Doc{
 		Summary: "Time a statement compiled natively, with IPython's options and output",
 		Usage:   []string{"%timeit [options] statement", "%%timeit [options] [setup]", "body, or labelled lines (label: statement) to compare"},
-		Options: c.options(),
-	}.String()
+		Options: new(config).options(),
+	}
 }
 
 // autorangeTarget is the least time one run should take without -n.
@@ -110,7 +103,7 @@ func parseCall(call magics.Call) (*config, error) {
 		if strings.TrimSpace(rest) == "" {
 			return nil, nil
 		}
-		cfg.variants = []variant{{bench: "Cell", body: restSn}}
+		cfg.variants = []variant{{bench: cellBench, body: restSn}}
 		if call.Shared {
 			cfg.label = restSn.Source
 		}
@@ -125,7 +118,7 @@ func parseCall(call magics.Call) (*config, error) {
 		return nil, err
 	}
 	if vs == nil {
-		vs = []variant{{bench: "Cell", body: call.BodySnippet()}}
+		vs = []variant{{bench: cellBench, body: call.BodySnippet()}}
 	}
 	cfg.variants = vs
 	return cfg, nil
@@ -157,8 +150,8 @@ func parseVariants(body string, cellNo, bodyLine int) ([]variant, error) {
 	return vs, nil
 }
 
-// Run runs the magic.
-func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+// run runs %timeit.
+func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	cfg, err := parseCall(call)
 	if err != nil || cfg == nil {
 		return nil, err
@@ -180,14 +173,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	bin, err := ws.Build(ctx, prog)
 	if err != nil {
-		return nil, cellError(ctx, err)
+		return nil, cellError(ctx, err, name)
 	}
 	out := magics.NewOutput(env.Publisher, name)
 	rec := env.NewRecord(call, bin.Path)
 	// out caps what the child prints: native.Run does not cap it again.
 	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr(), OutputLimit: native.NoOutputLimit})
 	if err != nil {
-		return nil, cellError(ctx, err)
+		return nil, cellError(ctx, err, name)
 	}
 	rec.Clock = cfg.clock()
 	for _, r := range results {
@@ -249,13 +242,13 @@ func measure(ctx context.Context, ws *native.Workspace, bin *native.Binary, cfg 
 	if err != nil {
 		return nil, err
 	}
-	runs, err := parseBench(res.Bench, timeUnit(cfg.clock()))
+	runs, err := magics.ReadBench(res.Bench)
 	if err != nil {
 		return nil, err
 	}
 	var results []*Result
 	for _, v := range cfg.variants {
-		ms := runs[v.bench]
+		ms := measurements(runs, v.bench, timeUnit(cfg.clock()))
 		if len(ms) < cfg.repeat {
 			return nil, noResult(v)
 		}
@@ -272,7 +265,12 @@ func noResult(v variant) error {
 	return protocol.NewError(magics.ErrorKind(name), what+" produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
 }
 
-// cellError turns a build or run failure into the cell's error.
-func cellError(ctx context.Context, err error) *protocol.Error {
-	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: name})
+// cellError turns a build or run failure of the magic named magic into
+// the cell's error.
+func cellError(ctx context.Context, err error, magic string) *protocol.Error {
+	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: magic})
 }
+
+// cellBench is the name of the benchmark of a statement or body that is
+// not one of labelled variants.
+const cellBench = "Cell"

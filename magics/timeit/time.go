@@ -1,19 +1,4 @@
-// Package timeonce implements the %time and %%time magics: one execution
-// of a statement or of the cell body, compiled natively like the other
-// magics, printed as IPython prints it:
-//
-//	CPU times: user 1.2 ms, sys: 0 ns, total: 1.2 ms
-//	Wall time: 1.21 ms
-//
-// The CPU times are the child process's resource usage (getrusage) read
-// just before and just after the body, so that neither the build nor the
-// process's start is counted; the wall time is testing.B's for its one
-// loop. As IPython prints "Compiler : ..." when compiling took more than
-// 0.1 s, the build time is printed when it took more than that.
-//
-// Unlike IPython's, the code runs in a child process: what it assigns does
-// not persist in the notebook.
-package timeonce
+package timeit
 
 import (
 	"cmp"
@@ -28,32 +13,37 @@ import (
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
-// name is the magic's name.
-const name = "time"
+// NewTime returns the %time and %%time magic: one execution of a statement
+// or of the cell body, compiled natively like %timeit, printed as IPython
+// prints it:
+//
+//	CPU times: user 1.2 ms, sys: 0 ns, total: 1.2 ms
+//	Wall time: 1.21 ms
+//
+// The CPU times are the child process's resource usage (getrusage) read
+// just before and just after the body, so that neither the build nor the
+// process's start is counted; the wall time is testing.B's for its one
+// loop. As IPython prints "Compiler : ..." when compiling took more than
+// 0.1 s, the build time is printed when it took more than that.
+//
+// Unlike IPython's, the code runs in a child process: what it assigns does
+// not persist in the notebook.
+func NewTime() *magics.Declared { return magics.Declare(timeName, timeDoc, runTime) }
 
-// Magic is the time magic.
-type Magic struct{}
+// timeName is %time's name.
+const timeName = "time"
 
-// New returns the time magic.
-func New() *Magic { return &Magic{} }
-
-// Name returns "time".
-func (*Magic) Name() string { return name }
-
-// Doc documents the magic.
-func (*Magic) Doc() string {
+// timeDoc documents %time.
+func timeDoc() magics.Doc {
 	return magics.Doc{
 		Summary: "Time one execution of compiled code, with its CPU times, as IPython's %time",
 		Usage:   []string{"%time statement", "%%time", "body"},
-	}.String()
+	}
 }
 
 // compilerMin is the build time above which it is printed, as IPython
 // prints a compile time above 0.1 s.
 const compilerMin = 0.1 // seconds
-
-// benchName is the generated benchmark's name.
-const benchName = "Cell"
 
 // Times is what one execution took, in seconds.
 type Times struct {
@@ -78,8 +68,8 @@ func (t Times) Text() string {
 	return s
 }
 
-// snippet returns the code to time, or nil when there is none.
-func snippet(call magics.Call) (*native.Snippet, error) {
+// timeSnippet returns the code to time, or nil when there is none.
+func timeSnippet(call magics.Call) (*native.Snippet, error) {
 	if call.Cell {
 		if call.Args != "" {
 			return nil, magics.UsageError("Can't use statement directly after '%%%%time'!")
@@ -97,36 +87,36 @@ func snippet(call magics.Call) (*native.Snippet, error) {
 	return &sn, nil
 }
 
-// Run runs the magic.
-func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
-	body, err := snippet(call)
+// runTime runs %time.
+func runTime(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+	body, err := timeSnippet(call)
 	if err != nil || body == nil {
 		return nil, err
 	}
-	ws, err := env.NativeWorkspace(name)
+	ws, err := env.NativeWorkspace(timeName)
 	if err != nil {
 		return nil, err
 	}
 	prog := native.Program{Decls: env.Decls, Benchmarks: []native.Benchmark{{
-		Name: benchName, Body: *body,
+		Name: cellBench, Body: *body,
 		BeforeLoop: harness.TimesBeforeLoop, AfterLoop: harness.TimesAfterLoop,
 	}}}
 	bin, err := ws.Build(ctx, prog)
 	if err != nil {
-		return nil, cellError(ctx, err)
+		return nil, cellError(ctx, err, timeName)
 	}
-	out := magics.NewOutput(env.Publisher, name)
+	out := magics.NewOutput(env.Publisher, timeName)
 	rec := env.NewRecord(call, bin.Path)
 	res, err := ws.Run(ctx, bin, native.RunOptions{
-		Args:   []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$", "-test.benchtime=1x", "-test.count=1", "-test.benchmem"},
+		Args:   []string{"-test.run=^$", "-test.bench=^Benchmark" + cellBench + "$", "-test.benchtime=1x", "-test.count=1", "-test.benchmem"},
 		Output: out.Stdout(), Stderr: out.Stderr(),
 	})
 	if err != nil {
-		return nil, cellError(ctx, err)
+		return nil, cellError(ctx, err, timeName)
 	}
 	runs, err := magics.ReadBench(res.Bench)
 	if err != nil {
-		return nil, protocol.NewError(magics.ErrorKind(name), fmt.Sprintf("reading the child's timing: %v", err))
+		return nil, protocol.NewError(magics.ErrorKind(timeName), fmt.Sprintf("reading the child's timing: %v", err))
 	}
 	times, err := timesOf(runs)
 	if err != nil {
@@ -145,7 +135,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 // timesOf reads the one benchmark line of the run.
 func timesOf(runs []magics.BenchRun) (Times, error) {
-	for _, r := range magics.BenchRuns(runs, benchName) {
+	for _, r := range magics.BenchRuns(runs, cellBench) {
 		t := Times{cpu: r.CPU, procs: r.Procs}
 		var okWall, okUser, okSys bool
 		t.Wall, okWall = r.Value("sec/op")
@@ -157,7 +147,7 @@ func timesOf(runs []magics.BenchRun) (Times, error) {
 			return t, nil
 		}
 	}
-	return Times{}, protocol.NewError(magics.ErrorKind(name), "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
+	return Times{}, protocol.NewError(magics.ErrorKind(timeName), "the body produced no timing (did it stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
 }
 
 // record returns the figures of the execution.
@@ -170,9 +160,4 @@ func (t Times) record() record.Result {
 	r.Add("B/op", t.BytesAlloc)
 	r.Add("allocs/op", t.Allocs)
 	return r
-}
-
-// cellError turns a build or run failure into the cell's error.
-func cellError(ctx context.Context, err error) *protocol.Error {
-	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: name})
 }
