@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -22,8 +21,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/perf/benchfmt"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
@@ -199,12 +196,10 @@ func runReference(bin string, i int) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("running the reference benchmark: %v\n%s", err, out)
 	}
-	r := benchfmt.NewReader(bytes.NewReader(out), "reference")
-	for r.Scan() {
-		if res, ok := r.Result().(*benchfmt.Result); ok {
-			if v, ok := res.Value("sec/op"); ok {
-				return v * 1e9, nil
-			}
+	runs, _ := magics.ReadBench(out)
+	for _, r := range runs {
+		if v, ok := r.Value("ns/op"); ok {
+			return v, nil
 		}
 	}
 	return 0, fmt.Errorf("no result from the reference benchmark:\n%s", out)
