@@ -56,7 +56,7 @@ type config struct {
 func (c *config) options() *magics.OptionSet {
 	s := magics.NewOptionSet()
 	s.String(&c.sort, "s", "cum", "sort by `KEY`: cum (cumulative, cumtime) or flat (time, tottime)")
-	s.Int(&c.limit, "l", 0, "show `N` rows").AtLeast(1).Default("pprof's")
+	s.Int(&c.limit, "l", 0, "show `N` rows").AtLeast(1).Default("pprof's, all")
 	c.profiles.Declare(s)
 	return s
 }

@@ -73,9 +73,9 @@ type config struct {
 // options declares IPython's %timeit options, bound to c.
 func (c *config) options() *magics.OptionSet {
 	s := magics.NewOptionSet()
-	s.Int(&c.loops, "n", 0, "`N` loops per run").AtLeast(0).Default("chosen so that a run lasts 0.2 s or more")
-	s.Int(&c.repeat, "r", 7, "`R` runs").AtLeast(1)
-	s.Int(&c.precision, "p", 3, "`P` significant digits").AtLeast(1).AtMost(17)
+	s.Int(&c.loops, "n", 0, "the number `N` of loops per run").AtLeast(0).Default("chosen so that a run lasts 0.2 s or more")
+	s.Int(&c.repeat, "r", 7, "the number `R` of runs").AtLeast(1)
+	s.Int(&c.precision, "p", 3, "show `P` significant digits").AtLeast(1).AtMost(17)
 	s.Flag(&c.wall, "t", "wall-clock time (the default)")
 	s.Flag(&c.cpu, "c", "CPU time of the process")
 	s.Flag(&c.quiet, "q", "quiet: print nothing")
