@@ -237,46 +237,94 @@ const textWidth = 100
 // minSourceWidth is the least width the source column gets in text.
 const minSourceWidth = 30
 
+// textLayout is the widths of the text table's columns.
+type textLayout struct {
+	cols         []column
+	widths       []int // of the figure columns
+	label, mark  int   // mark is 0 without a Compiler column
+	source       int
+	barHead      string
+	b            *strings.Builder
+	blankFigures []string
+}
+
+// textLayout measures the columns: the figure columns as wide as their
+// widest cell, and the source what is left of textWidth.
+func (t *Table) textLayout(b *strings.Builder) *textLayout {
+	l := &textLayout{cols: t.columns(), label: len("Line"), barHead: "CPU (self)", b: b}
+	if !t.HasCPU {
+		l.barHead = "memory"
+	}
+	for _, r := range t.Rows {
+		l.label = max(l.label, len(r.Label))
+	}
+	l.widths = make([]int, len(l.cols))
+	for i, c := range l.cols {
+		l.widths[i] = max(len(c.head[0]), len(c.head[1]))
+		for _, r := range t.Rows {
+			if !r.Gap {
+				l.widths[i] = max(l.widths[i], utf8.RuneCountInString(c.val(r)))
+			}
+		}
+	}
+	if t.hasMarkers() {
+		l.mark = len("Compiler")
+		for _, r := range t.Rows {
+			m, _ := t.decisions(r)
+			l.mark = max(l.mark, len(m))
+		}
+	}
+	used := l.label + 3 + barWidth + 3
+	for _, w := range l.widths {
+		used += 3 + w
+	}
+	if l.mark > 0 {
+		used += l.mark + 3
+	}
+	l.source = max(textWidth-used, minSourceWidth)
+	l.blankFigures = make([]string, len(l.cols))
+	return l
+}
+
+// row writes a row of the table.
+func (l *textLayout) row(label string, figs []string, bar, mark, src string) {
+	line := padLeft(label, l.label)
+	for i, f := range figs {
+		line += " │ " + padLeft(f, l.widths[i])
+	}
+	line += " │ " + padRight(bar, barWidth)
+	if l.mark > 0 {
+		line += " │ " + padRight(mark, l.mark)
+	}
+	l.b.WriteString(strings.TrimRight(line+" │ "+src, " ") + "\n")
+}
+
+// head writes the two header rows and the rule under them.
+func (l *textLayout) head() {
+	heads := func(k int) []string {
+		var h []string
+		for _, c := range l.cols {
+			h = append(h, c.head[k])
+		}
+		return h
+	}
+	l.row("", heads(0), "", "", "")
+	l.row("Line", heads(1), l.barHead, map[bool]string{true: "Compiler"}[l.mark > 0], "Source")
+	rule := strings.Repeat("─", l.label)
+	for _, w := range l.widths {
+		rule += "─┼─" + strings.Repeat("─", w)
+	}
+	rule += "─┼─" + strings.Repeat("─", barWidth)
+	if l.mark > 0 {
+		rule += "─┼─" + strings.Repeat("─", l.mark)
+	}
+	l.b.WriteString(rule + "─┼─" + strings.Repeat("─", min(l.source, 30)) + "\n")
+}
+
 // Text renders the table as text/plain, at most textWidth columns wide
 // unless the figures alone need more: the columns that carry figures,
 // and each source line wrapped to the width left.
 func (t *Table) Text() string {
-	cols := t.columns()
-	labelW := len("Line")
-	for _, r := range t.Rows {
-		labelW = max(labelW, len(r.Label))
-	}
-	widths := make([]int, len(cols))
-	for i, c := range cols {
-		widths[i] = max(len(c.head[0]), len(c.head[1]))
-		for _, r := range t.Rows {
-			if !r.Gap {
-				widths[i] = max(widths[i], utf8.RuneCountInString(c.val(r)))
-			}
-		}
-	}
-	barHead := "CPU (self)"
-	if !t.HasCPU {
-		barHead = "memory"
-	}
-	markW := 0
-	if t.hasMarkers() {
-		markW = len("Compiler")
-		for _, r := range t.Rows {
-			m, _ := t.decisions(r)
-			markW = max(markW, len(m))
-		}
-	}
-	used := labelW
-	for _, w := range widths {
-		used += 3 + w
-	}
-	used += 3 + barWidth + 3
-	if markW > 0 {
-		used += markW + 3
-	}
-	srcW := max(textWidth-used, minSourceWidth)
-
 	var b strings.Builder
 	b.WriteString(t.Title() + "\n")
 	for _, l := range []string{t.MemoryLine(), t.SetUpLine()} {
@@ -285,43 +333,15 @@ func (t *Table) Text() string {
 		}
 	}
 	b.WriteString("\n")
-	row := func(label string, figs []string, bar, mark, src string) {
-		line := padLeft(label, labelW)
-		for i, f := range figs {
-			line += " │ " + padLeft(f, widths[i])
-		}
-		line += " │ " + padRight(bar, barWidth)
-		if markW > 0 {
-			line += " │ " + padRight(mark, markW)
-		}
-		b.WriteString(strings.TrimRight(line+" │ "+src, " ") + "\n")
-	}
-	heads := func(k int) []string {
-		var h []string
-		for _, c := range cols {
-			h = append(h, c.head[k])
-		}
-		return h
-	}
-	row("", heads(0), "", "", "")
-	row("Line", heads(1), barHead, map[bool]string{true: "Compiler"}[markW > 0], "Source")
-	rule := strings.Repeat("─", labelW)
-	for _, w := range widths {
-		rule += "─┼─" + strings.Repeat("─", w)
-	}
-	rule += "─┼─" + strings.Repeat("─", barWidth)
-	if markW > 0 {
-		rule += "─┼─" + strings.Repeat("─", markW)
-	}
-	b.WriteString(rule + "─┼─" + strings.Repeat("─", min(srcW, 30)) + "\n")
-	blank := make([]string, len(cols))
+	l := t.textLayout(&b)
+	l.head()
 	for _, r := range t.Rows {
 		if r.Gap {
-			row("...", blank, "", "", "")
+			l.row("...", l.blankFigures, "", "", "")
 			continue
 		}
-		figs := make([]string, len(cols))
-		for i, c := range cols {
+		figs := make([]string, len(l.cols))
+		for i, c := range l.cols {
 			figs[i] = c.val(r)
 		}
 		var bar string
@@ -331,13 +351,13 @@ func (t *Table) Text() string {
 		m, _ := t.decisions(r)
 		lines := []string{r.Source}
 		if !r.Outside {
-			lines = wrapSource(r.Source, srcW)
+			lines = wrapSource(r.Source, l.source)
 		}
-		for i, l := range lines {
+		for i, src := range lines {
 			if i == 0 {
-				row(r.Label, figs, bar, m, l)
+				l.row(r.Label, figs, bar, m, src)
 			} else {
-				row("", blank, "", "", l)
+				l.row("", l.blankFigures, "", "", src)
 			}
 		}
 	}
