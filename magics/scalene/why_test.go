@@ -168,7 +168,7 @@ func TestVariantsEndToEnd(t *testing.T) {
 			t.Errorf("text lacks %q", want)
 		}
 	}
-	for _, want := range []string{`class="perfnb-scalene-variants"`, "CPU time per execution, slow against fast", "srcdoc=", "data:image/svg+xml;base64,"} {
+	for _, want := range []string{`class="perfnb-scalene-variants"`, "CPU time per execution, slow against fast", "srcdoc=", "data:image/svg+xml;base64,", "Time per execution in the profiled runs: fast "} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
