@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -310,6 +311,11 @@ func TestTableText(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, full)
 		}
 	}
+	for _, l := range strings.Split(full, "\n") {
+		if n := utf8.RuneCountInString(l); strings.Contains(l, "│") && n > textWidth {
+			t.Errorf("a row of %d columns, wider than a terminal's %d: %q", n, textWidth, l)
+		}
+	}
 	if strings.Contains(full, "func other") {
 		t.Errorf("untouched declaration shown:\n%s", full)
 	}
@@ -400,5 +406,29 @@ func TestFlameSVG(t *testing.T) {
 	}
 	if _, err := FlameSVG(cpuFixture(), SVGOptions{SampleType: "alloc_space"}); err == nil {
 		t.Error("missing sample type accepted")
+	}
+}
+
+func TestWrapSource(t *testing.T) {
+	tests := []struct {
+		src   string
+		width int
+		want  []string
+	}{
+		{"\tx := 1", 30, []string{"    x := 1"}},
+		{"\ti := sort.Search(len(s.keys), func(i int) bool { return s.keys[i] >= k })", 40,
+			[]string{"    i := sort.Search(len(s.keys), func(i", "        int) bool { return s.keys[i] >=", "        k })"}},
+		{"abcdefghijklmnopqrstuvwxyz", 10, []string{"abcdefghij", "    klmnop", "    qrstuv", "    wxyz"}},
+	}
+	for _, tt := range tests {
+		got := wrapSource(tt.src, tt.width)
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("wrapSource(%q, %d) = %q, want %q", tt.src, tt.width, got, tt.want)
+		}
+		for _, l := range got {
+			if utf8.RuneCountInString(l) > tt.width {
+				t.Errorf("wrapSource(%q, %d): %q is wider", tt.src, tt.width, l)
+			}
+		}
 	}
 }

@@ -57,20 +57,12 @@ func (t *Table) SetUpLine() string {
 const selfTotalLegend = "Self: the line's own work, with the library and runtime code it calls (inlined code included). " +
 	"Total: with the cell functions it calls as well (pprof's flat and cum)."
 
-// barValue is the share the bar shows: self CPU time when there is any,
-// self allocated bytes otherwise.
-func (t *Table) barValue(s LineStats) float64 {
-	if t.HasCPU {
-		return percent(s.CPUSelf(), t.Total.CPUSelf())
-	}
-	return percent(s.AllocBytes, t.Total.AllocBytes)
-}
-
 // column is a figure column of the table, in both renderings.
 type column struct {
 	head  [2]string // two header lines: "Self", "Go"
 	val   func(r Row) string
 	title func(r Row) string // a hover text in HTML; nil for none
+	mem   bool               // a figure of the memory profile
 }
 
 // columns are the table's figure columns that carry a figure on some
@@ -96,9 +88,9 @@ func (t *Table) columns() []column {
 		}
 		exact := func(v int64) string { return cmp.Or(perExec(v, t.Executions), "0") + " bytes" }
 		cols = append(cols,
-			column{[2]string{"Alloc", "bytes"}, func(r Row) string { return bytes(r.Stats.AllocBytes) }, func(r Row) string { return exact(r.Stats.AllocBytes) }},
-			column{[2]string{"Alloc", "objects"}, func(r Row) string { return perExec(r.Stats.AllocObjects, t.Executions) }, nil},
-			column{[2]string{"Total", "alloc"}, func(r Row) string { return bytes(r.Stats.CumBytes) }, func(r Row) string { return exact(r.Stats.CumBytes) }})
+			column{[2]string{"Alloc", "bytes"}, func(r Row) string { return bytes(r.Stats.AllocBytes) }, func(r Row) string { return exact(r.Stats.AllocBytes) }, true},
+			column{[2]string{"Alloc", "objects"}, func(r Row) string { return perExec(r.Stats.AllocObjects, t.Executions) }, nil, true},
+			column{[2]string{"Total", "alloc"}, func(r Row) string { return bytes(r.Stats.CumBytes) }, func(r Row) string { return exact(r.Stats.CumBytes) }, true})
 	}
 	var used []column
 	for _, c := range cols {
@@ -203,9 +195,13 @@ func barSegments(parts []float64) []string {
 }
 
 // bar returns the segments of a row's bar: self CPU time by category, or
-// self allocated bytes.
-func (t *Table) bar(s LineStats) []barSegment {
-	if !t.HasCPU {
+// self allocated bytes without a CPU profile.
+func (t *Table) bar(s LineStats) []barSegment { return t.barOf(s, !t.HasCPU) }
+
+// barOf returns the segments of a row's bar of self CPU time by category,
+// or of self allocated bytes when mem is set.
+func (t *Table) barOf(s LineStats, mem bool) []barSegment {
+	if mem {
 		p := percent(s.AllocBytes, t.Total.AllocBytes)
 		if text := barSegments([]float64{p})[0]; text != "" {
 			return []barSegment{{text, memColor, fmt.Sprintf("%.1f%% of the bytes", p)}}
@@ -237,24 +233,28 @@ const textWidth = 100
 // minSourceWidth is the least width the source column gets in text.
 const minSourceWidth = 30
 
-// textLayout is the widths of the text table's columns.
+// twoTablesWidth is the least width the source gets in one text table
+// of CPU and memory figures: below it, the text has a table of each.
+const twoTablesWidth = 40
+
+// textLayout is the columns of a text table and their widths.
 type textLayout struct {
+	t            *Table
 	cols         []column
 	widths       []int // of the figure columns
 	label, mark  int   // mark is 0 without a Compiler column
 	source       int
-	barHead      string
+	mem          bool // the bar shows memory rather than CPU time
 	b            *strings.Builder
 	blankFigures []string
 }
 
-// textLayout measures the columns: the figure columns as wide as their
-// widest cell, and the source what is left of textWidth.
-func (t *Table) textLayout(b *strings.Builder) *textLayout {
-	l := &textLayout{cols: t.columns(), label: len("Line"), barHead: "CPU (self)", b: b}
-	if !t.HasCPU {
-		l.barHead = "memory"
-	}
+// textLayout measures a table of the columns cols, with a bar of memory
+// when mem is set and the compiler's markers when marks is: the figure
+// columns as wide as their widest cell, and the source what is left of
+// textWidth.
+func (t *Table) textLayout(b *strings.Builder, cols []column, mem, marks bool) *textLayout {
+	l := &textLayout{t: t, cols: cols, label: len("Line"), mem: mem, b: b, blankFigures: make([]string, len(cols))}
 	for _, r := range t.Rows {
 		l.label = max(l.label, len(r.Label))
 	}
@@ -267,7 +267,7 @@ func (t *Table) textLayout(b *strings.Builder) *textLayout {
 			}
 		}
 	}
-	if t.hasMarkers() {
+	if marks && t.hasMarkers() {
 		l.mark = len("Compiler")
 		for _, r := range t.Rows {
 			m, _ := t.decisions(r)
@@ -282,8 +282,31 @@ func (t *Table) textLayout(b *strings.Builder) *textLayout {
 		used += l.mark + 3
 	}
 	l.source = max(textWidth-used, minSourceWidth)
-	l.blankFigures = make([]string, len(l.cols))
 	return l
+}
+
+// textLayouts lays the text out: one table, or, when the figures of a
+// CPU and a memory profile leave the source less than twoTablesWidth, a
+// table of each (the compiler's markers in the first), as pprof shows
+// one sample type at a time.
+func (t *Table) textLayouts(b *strings.Builder) []*textLayout {
+	cols := t.columns()
+	one := t.textLayout(b, cols, !t.HasCPU, true)
+	if one.source >= twoTablesWidth || !t.HasCPU || !t.HasMem {
+		return []*textLayout{one}
+	}
+	var cpu, mem []column
+	for _, c := range cols {
+		if c.mem {
+			mem = append(mem, c)
+		} else {
+			cpu = append(cpu, c)
+		}
+	}
+	if len(mem) == 0 || len(cpu) == 0 {
+		return []*textLayout{one}
+	}
+	return []*textLayout{t.textLayout(b, cpu, false, true), t.textLayout(b, mem, true, false)}
 }
 
 // row writes a row of the table.
@@ -308,8 +331,12 @@ func (l *textLayout) head() {
 		}
 		return h
 	}
+	barHead := "CPU (self)"
+	if l.mem {
+		barHead = "memory"
+	}
 	l.row("", heads(0), "", "", "")
-	l.row("Line", heads(1), l.barHead, map[bool]string{true: "Compiler"}[l.mark > 0], "Source")
+	l.row("Line", heads(1), barHead, map[bool]string{true: "Compiler"}[l.mark > 0], "Source")
 	rule := strings.Repeat("─", l.label)
 	for _, w := range l.widths {
 		rule += "─┼─" + strings.Repeat("─", w)
@@ -321,21 +348,10 @@ func (l *textLayout) head() {
 	l.b.WriteString(rule + "─┼─" + strings.Repeat("─", min(l.source, 30)) + "\n")
 }
 
-// Text renders the table as text/plain, at most textWidth columns wide
-// unless the figures alone need more: the columns that carry figures,
-// and each source line wrapped to the width left.
-func (t *Table) Text() string {
-	var b strings.Builder
-	b.WriteString(t.Title() + "\n")
-	for _, l := range []string{t.MemoryLine(), t.SetUpLine()} {
-		if l != "" {
-			b.WriteString(l + "\n")
-		}
-	}
-	b.WriteString("\n")
-	l := t.textLayout(&b)
-	l.head()
-	for _, r := range t.Rows {
+// rows writes the table's rows, each source line wrapped to the width
+// the figures leave it.
+func (l *textLayout) rows() {
+	for _, r := range l.t.Rows {
 		if r.Gap {
 			l.row("...", l.blankFigures, "", "", "")
 			continue
@@ -344,22 +360,38 @@ func (t *Table) Text() string {
 		for i, c := range l.cols {
 			figs[i] = c.val(r)
 		}
-		var bar string
-		for _, s := range t.bar(r.Stats) {
+		var bar, mark string
+		for _, s := range l.t.barOf(r.Stats, l.mem) {
 			bar += s.Text
 		}
-		m, _ := t.decisions(r)
-		lines := []string{r.Source}
-		if !r.Outside {
-			lines = wrapSource(r.Source, l.source)
+		if l.mark > 0 {
+			mark, _ = l.t.decisions(r)
 		}
-		for i, src := range lines {
+		for i, src := range wrapSource(r.Source, l.source) {
 			if i == 0 {
-				l.row(r.Label, figs, bar, m, src)
+				l.row(r.Label, figs, bar, mark, src)
 			} else {
 				l.row("", l.blankFigures, "", "", src)
 			}
 		}
+	}
+}
+
+// Text renders the table as text/plain, at most textWidth columns wide
+// unless the figures alone need more: the columns that carry figures,
+// and each source line wrapped to the width left (see textLayouts).
+func (t *Table) Text() string {
+	var b strings.Builder
+	b.WriteString(t.Title() + "\n")
+	for _, l := range []string{t.MemoryLine(), t.SetUpLine()} {
+		if l != "" {
+			b.WriteString(l + "\n")
+		}
+	}
+	for _, l := range t.textLayouts(&b) {
+		b.WriteString("\n")
+		l.head()
+		l.rows()
 	}
 	b.WriteString("\n")
 	for _, n := range t.Notes() {
