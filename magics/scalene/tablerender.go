@@ -65,11 +65,11 @@ type column struct {
 	mem   bool               // a figure of the memory profile
 }
 
-// columns are the table's figure columns that carry a figure on some
-// line of a cell: self time by category and total time when there is a
-// CPU profile, self and total allocations when there is a memory
-// profile. (What the runtime did outside any line is in the summary
-// lines too.)
+// columns are the table's figure columns that carry a figure: self time
+// by category and total time when there is a CPU profile, on some row;
+// self and total allocations when there is a memory profile, on some
+// line of a cell (what the runtime allocated outside any line is in the
+// memory line above the table).
 func (t *Table) columns() []column {
 	var cols []column
 	if t.HasCPU {
@@ -95,7 +95,9 @@ func (t *Table) columns() []column {
 	var used []column
 	for _, c := range cols {
 		for _, r := range t.Rows {
-			if !r.Gap && !r.Outside && c.val(r) != "" {
+			// The runtime's own allocations outside any line are a
+			// summary line's; its time is a row's, with its columns.
+			if !r.Gap && (!r.Outside || !c.mem) && c.val(r) != "" {
 				used = append(used, c)
 				break
 			}
