@@ -60,11 +60,11 @@ var (
 )
 
 // optionalLines are lines whose presence, not their format, depends on the
-// figures: IPython's warning about a slow run, memit's explanations of a
+// figures: IPython's warning about a slow run (labelled or not), memit's explanations of a
 // gap between resident memory and the Go heap, scalene's elision row; and
 // on the machine's caches: the go command's progress while it obtains a
 // module.
-var optionalLines = regexp.MustCompile(`^(?:(?:ID: )?The slowest run took|Child processes account for|The Go heap grew by|Resident memory grew by|\.\.\. ?│|… ?│|(?:ID|go): (?:downloading|added|upgraded|downgraded|resolving) )`)
+var optionalLines = regexp.MustCompile(`^(?:(?:[^:]*: )?The slowest run took|Child processes account for|The Go heap grew by|Resident memory grew by|\.\.\. ?│|… ?│|(?:ID|go): (?:downloading|added|upgraded|downgraded|resolving) )`)
 
 // outputShapes returns the sorted, distinct line shapes of a code cell's
 // outputs, each prefixed with the kind of output it came from.
@@ -119,6 +119,8 @@ func joinText(v any) string {
 
 // lineShape reduces a line of output to its format.
 func lineShape(line string, idents map[string]bool) string {
+	// HTML outputs join a figure's words with no-break spaces.
+	line = strings.ReplaceAll(line, "\u00a0", " ")
 	line = pathRE.ReplaceAllStringFunc(line, pathShape)
 	line = identRE.ReplaceAllStringFunc(line, func(id string) string {
 		if idents[id] {
@@ -141,6 +143,9 @@ func lineShape(line string, idents map[string]bool) string {
 	line = verdictRE.ReplaceAllString(line, "$1")
 	line = strings.TrimSpace(spaceRE.ReplaceAllString(line, " "))
 	line = strings.NewReplacer("( ", "(", " )", ")").Replace(line)
+	if strings.Trim(line, "─┼ ") == "" && strings.Contains(line, "┼") {
+		return "<rule>" // under a table's header, as wide as its columns
+	}
 	if strings.Contains(line, "│") {
 		line = tableRowShape(strings.Split(line, "│"))
 	}
@@ -188,23 +193,25 @@ func pathShape(p string) string {
 
 var (
 	// dropRE removes what is not text: styles, scripts, SVG pictures and
-	// every tag with its attributes (an iframe's srcdoc among them).
-	dropRE = regexp.MustCompile(`(?s)<style.*?</style>|<script.*?</script>|<svg.*?</svg>`)
+	// frames (pprof's page, in a srcdoc).
+	dropRE = regexp.MustCompile(`(?s)<style.*?</style>|<script.*?</script>|<svg.*?</svg>|<iframe.*?</iframe>`)
 	// breakRE ends a line of text: a table row, a paragraph, a caption.
 	breakRE = regexp.MustCompile(`(?i)</(?:tr|p|caption|div|pre|li|h\d|summary|details|table)>|<br\s*/?>`)
 	// cellRE ends a table cell: cells are joined like scalene's text table.
 	cellRE = regexp.MustCompile(`(?i)</t[dh]>`)
 	tagRE  = regexp.MustCompile(`(?s)<[^>]*>`)
-	// headBreakRE is a header cell, in which a line break is a space.
-	headBreakRE = regexp.MustCompile(`(?is)<th.*?</th>`)
-	brRE        = regexp.MustCompile(`(?i)<br\s*/?>`)
+	// rowRE is a table row, which is one line of text: the line breaks
+	// and blocks in its cells (a header's two lines, a cell's <div
+	// align>) are spaces.
+	rowRE      = regexp.MustCompile(`(?is)<tr.*?</tr>`)
+	inRowBreak = regexp.MustCompile(`(?i)<br\s*/?>|</?div[^>]*>`)
 )
 
 // htmlText returns the text of an HTML output, a line per table row or
 // paragraph, table cells separated by │.
 func htmlText(h string) string {
 	h = dropRE.ReplaceAllString(h, "")
-	h = headBreakRE.ReplaceAllStringFunc(h, func(th string) string { return brRE.ReplaceAllString(th, " ") })
+	h = rowRE.ReplaceAllStringFunc(h, func(tr string) string { return inRowBreak.ReplaceAllString(tr, " ") })
 	h = breakRE.ReplaceAllString(h, "\n")
 	h = cellRE.ReplaceAllString(h, " │ ")
 	h = tagRE.ReplaceAllString(h, "")
@@ -291,6 +298,7 @@ func TestLineShape(t *testing.T) {
 		{"scalene row with columns this profile has figures in", "In[3]:4 │ 10% │ x", "In[3]:4 │ 10% │ 10% │ x", true},
 		{"scalene row with a marker", "In[3]:4 │ 10% │ I │ x", "In[3]:4 │ 10% │ 10% │ x", false},
 		{"scalene's header", "   Line │   Go │ runtime │  time │ CPU (self) │ Compiler │ Source", "Line │ Self Go │ Self system │ Alloc bytes │ memory │ Source", true},
+		{"scalene's rule", "────┼──────┼────────", "─────┼───┼──", true},
 		{"profiles in other folders", "CPU profile: /root/pprof/perfnb.cell9.cpu.20261129-052631.pb.gz",
 			"CPU profile: /tmp/TestRun123/001/perfnb.cell12.cpu.20270101-000000.pb.gz", true},
 		{"profile named the old way", "CPU profile: /tmp/perfnb-123/prof/cell9.cpu.pb.gz", "CPU profile: ~/pprof/perfnb.cell9.cpu.20261129-052631.pb.gz", false},
@@ -299,6 +307,7 @@ func TestLineShape(t *testing.T) {
 		{"words", "fastest: join", "slowest: join", false},
 		{"plural", "(mean ± std. dev. of 7 runs, 1 loop each)", "(mean ± std. dev. of 7 runs, 10 loops each)", true},
 		{"build ID", "Build ID: b0f1ba52f4a1ad5ad7d3defcdebd", "Build ID: 7bcc1c3e5d4c2fff9f1", true},
+		{"no-break spaces in HTML figures", "1 ms ± 3 µs │ ~ not significant (p=0.310 n=7)", "2\u00a0µs\u00a0±\u00a03\u00a0ns │ p=0.001\u00a0n=7", true},
 		{"machine", "go1.26.8 linux/amd64 GOAMD64=v1 · AMD EPYC 7B13 · GOMAXPROCS 2 of 2 CPUs · load 0.5",
 			"go1.27 darwin/arm64 · Apple M2 · GOMAXPROCS 8 of 8 CPUs · load 1.50", true},
 	}
@@ -338,6 +347,8 @@ func TestFormatDrift(t *testing.T) {
 		{"line added", nb(cell("%memit f()", "peak memory: 1 MiB")), nb(cell("%memit f()", "peak memory: 1 MiB", "note: 2 MiB")), "note: <size>"},
 		{"optional warning", nb(cell("%timeit f()", "The slowest run took 5.2 times longer than the fastest.\n1 ms ± 3 µs per loop")),
 			nb(cell("%timeit f()", "1 ms ± 3 µs per loop")), ""},
+		{"optional labelled warning", nb(cell("%timeit f()\n%timeit g()", "f(): The slowest run took 5.2 times longer than the fastest.\nf(): 1 ms ± 3 µs per loop")),
+			nb(cell("%timeit f()\n%timeit g()", "f(): 1 ms ± 3 µs per loop")), ""},
 		{"cells differ", nb(cell("x")), nb(cell("x"), cell("y")), "1 cells saved, 2 run"},
 	}
 	for _, tt := range tests {
