@@ -36,7 +36,6 @@ import (
 	"github.com/perfnb/perfnb/magics/prun"
 	"github.com/perfnb/perfnb/magics/scalene"
 	"github.com/perfnb/perfnb/magics/timeit"
-	"github.com/perfnb/perfnb/magics/timeonce"
 	"github.com/perfnb/perfnb/runner"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/session"
@@ -99,7 +98,7 @@ func newSession() *session.Session {
 	mods, err := modules.Open(context.Background(), modules.Options{Extractor: extractor})
 	return session.New(session.Options{
 		Version: version,
-		Magics:  magics.NewRegistry(timeit.New(), timeonce.New(), memit.New(), scalene.New(), prun.New(), gomod.New(mods, err), engine.New()),
+		Magics:  magics.NewRegistry(timeit.New(), timeit.NewTime(), memit.New(), scalene.New(), prun.New(), gomod.New(mods, err), engine.New()),
 		Modules: mods,
 	})
 }

@@ -23,7 +23,7 @@ import (
 
 // TestNotebookScript runs scripts/notebook as the README tells a newcomer
 // to, with a private home and Jupyter directories, on a free port without a
-// browser: it must build perfnb, install the kernelspec for the user and
+// browser, passing Jupyter's --notebook-dir through: it must build perfnb, install the kernelspec for the user and
 // serve the notebooks, whose page and kernelspec list the test fetches
 // from the server's REST API; then a kernel is started through the server
 // and the script is stopped as Ctrl-C would.
@@ -41,7 +41,11 @@ func TestNotebookScript(t *testing.T) {
 	root := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(repo, "scripts", "notebook"), "--port", fmt.Sprint(port), "--no-browser")
+	// A Jupyter option the script also sets, passed through after --:
+	// Jupyter's own takes precedence, and is not given twice ("notebook_dir
+	// only accepts one value").
+	cmd := exec.CommandContext(ctx, filepath.Join(repo, "scripts", "notebook"), "--port", fmt.Sprint(port), "--no-browser",
+		"--", "--notebook-dir="+filepath.Join(repo, "notebooks"))
 	cmd.Dir = repo
 	cmd.Env = notebookEnv(t, root, token)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -15,7 +15,7 @@ MAGIC_TIMEOUT = 240
 
 # IPython's %timeit line.
 TIMEIT = re.compile(
-    r"^\d+(\.\d+)? (ns|μs|ms|s) ± .* per loop \(mean ± std\. dev\. of 7 runs, [\d,]+ loops? each\)$",
+    r"^\d+(\.\d+)? (ns|µs|ms|s) ± .* per loop \(mean ± std\. dev\. of 7 runs, [\d,]+ loops? each\)$",
     re.MULTILINE,
 )
 # memory_profiler's %memit line.

@@ -43,9 +43,10 @@ func FormatCount(x float64) string {
 }
 
 // FormatTime formats a duration in seconds as IPython's %timeit does: from
-// 60 s on as "1min 5s" or "1h 2min 5s"; below, in s, ms, μs or ns (the unit
+// 60 s on as "1min 5s" or "1h 2min 5s"; below, in s, ms, µs or ns (the unit
 // chosen by the order of magnitude) with precision significant digits
-// (%g). IPython's quirks are kept: 9.999e-4 s gives "1e+03 μs".
+// (%g). The micro sign is IPython's, U+00B5 (not the Greek mu, U+03BC).
+// IPython's quirks are kept: 9.999e-4 s gives "1e+03 µs".
 func FormatTime(seconds float64, precision int) string {
 	if math.IsInf(seconds, 0) || math.IsNaN(seconds) {
 		return fmt.Sprintf("%g s", seconds)
@@ -68,7 +69,7 @@ func FormatTime(seconds float64, precision int) string {
 		}
 		return strings.Join(out, " ")
 	}
-	units := [...]string{"s", "ms", "\u03bcs", "ns"}
+	units := [...]string{"s", "ms", "\u00b5s", "ns"}
 	scaling := [...]float64{1, 1e3, 1e6, 1e9}
 	order := 3
 	if seconds > 0 {

@@ -30,8 +30,10 @@ type lsmagic struct{ r *Registry }
 // Name returns "lsmagic".
 func (*lsmagic) Name() string { return "lsmagic" }
 
-// Doc describes the magic in one line.
-func (*lsmagic) Doc() string { return "List the available line and cell magics, with what each does" }
+// Doc describes the magic.
+func (*lsmagic) Doc() string {
+	return Doc{Summary: "List the available line and cell magics, with what each does", Usage: []string{"%lsmagic"}}.String()
+}
 
 // Modes reports that %lsmagic is a line magic only.
 func (*lsmagic) Modes() (line, cell bool) { return true, false }
@@ -53,9 +55,10 @@ type Listing struct {
 
 // ListedMagic is one magic of a Listing.
 type ListedMagic struct {
-	Name       string // without % signs
-	Doc        string // one line
-	Line, Cell bool   // usable as %Name, as %%Name
+	Name       string   // without % signs
+	Doc        string   // one line: the summary of its Doc
+	Usage      []string // its usage lines, with its options (see Doc)
+	Line, Cell bool     // usable as %Name, as %%Name
 }
 
 // Listing lists the registered magics, sorted by name.
@@ -64,7 +67,8 @@ func (r *Registry) Listing() *Listing {
 	for _, n := range r.Names() {
 		m := r.byName[n]
 		line, cell := modes(m)
-		l.Magics = append(l.Magics, ListedMagic{Name: n, Doc: m.Doc(), Line: line, Cell: cell})
+		summary, usage := summaryAndUsage(m.Doc())
+		l.Magics = append(l.Magics, ListedMagic{Name: n, Doc: summary, Usage: usage, Line: line, Cell: cell})
 	}
 	return l
 }
@@ -82,7 +86,7 @@ func (m ListedMagic) uses() []string {
 }
 
 // String is the text/plain listing, as IPython's %lsmagic prints it,
-// followed by each magic's description:
+// followed by each magic's summary and usage lines:
 //
 //	Available line magics:
 //	%lsmagic  %memit  %scalene  %timeit
@@ -90,7 +94,8 @@ func (m ListedMagic) uses() []string {
 //	Available cell magics:
 //	%%memit  %%scalene  %%timeit
 //
-//	%lsmagic: List the available line and cell magics, ...
+//	%lsmagic  List the available line and cell magics, ...
+//	          %lsmagic
 func (l *Listing) String() string {
 	var lines, cells []string
 	width := 0
@@ -107,19 +112,28 @@ func (l *Listing) String() string {
 	fmt.Fprintf(&b, "Available line magics:\n%s\n\nAvailable cell magics:\n%s\n\n", strings.Join(lines, "  "), strings.Join(cells, "  "))
 	for _, m := range l.Magics {
 		fmt.Fprintf(&b, "%-*s  %s\n", width, "%"+m.Name, m.Doc)
+		for _, u := range m.Usage {
+			fmt.Fprintf(&b, "%-*s  %s\n", width, "", u)
+		}
 	}
 	return b.String()
 }
 
-// HTML is the listing as a small table: the magic's spellings and its
-// description.
+// HTML is the listing as a small table: the magic's spellings, its
+// summary and its usage lines. Cells are aligned by structure (a <div
+// align="left">), which notebook sanitizers keep, where they strip
+// inline styles.
 func (l *Listing) HTML() string {
 	var b strings.Builder
-	b.WriteString(`<table class="perfnb-lsmagic"><tr><th style="text-align:left">magic</th><th style="text-align:left">description</th></tr>`)
+	b.WriteString(`<table class="perfnb-lsmagic"><thead><tr><th><div align="left">magic</div></th><th><div align="left">description</div></th></tr></thead><tbody>`)
 	for _, m := range l.Magics {
-		fmt.Fprintf(&b, `<tr><td style="text-align:left"><code>%s</code></td><td style="text-align:left">%s</td></tr>`,
+		fmt.Fprintf(&b, `<tr><td><div align="left"><code>%s</code></div></td><td><div align="left">%s`,
 			html.EscapeString(strings.Join(m.uses(), " ")), html.EscapeString(m.Doc))
+		for _, u := range m.Usage {
+			fmt.Fprintf(&b, `<br><code>%s</code>`, html.EscapeString(u))
+		}
+		b.WriteString(`</div></td></tr>`)
 	}
-	b.WriteString("</table>")
+	b.WriteString("</tbody></table>")
 	return b.String()
 }

@@ -1,7 +1,7 @@
 // Package magics holds what every magic shares: the call of a %line or
 // %%cell magic, the environment it runs in, the registry that finds it by
 // name, and IPython-style option parsing. The magics themselves live in
-// the sub-packages timeit, timeonce (%time), memit and scalene, except
+// the sub-packages timeit (%timeit, %time), memit and scalene, except
 // %lsmagic, which every registry holds. NativeError, Output,
 // Env.NativeWorkspace, Env.NewRecord and the formatters Thousands,
 // FormatCount and FormatTime (with sysmem.FormatBytes for sizes) are what
@@ -11,6 +11,7 @@
 package magics
 
 import (
+	"cmp"
 	"context"
 	"sort"
 
@@ -26,6 +27,10 @@ import (
 type Call struct {
 	cell.Magic
 	Count int // execution count of the cell (the n of In[n])
+	// Shared is set when the cell holds other items than this magic
+	// (several %timeit lines, code around a magic): a magic that
+	// measures a statement then labels its output with it.
+	Shared bool
 }
 
 // Env is what a magic may use while it runs.
@@ -52,7 +57,10 @@ type Env struct {
 type Magic interface {
 	// Name is the magic's name without % signs, such as "timeit".
 	Name() string
-	// Doc is a one-line description for %lsmagic and completion.
+	// Doc describes the magic: a one-line summary, which %lsmagic
+	// lists, then, after a blank line, its usage lines and options,
+	// which %name? shows too (see the Doc type, which writes it from
+	// the magic's declarations).
 	Doc() string
 	// Run runs the magic. The value it returns, if not nil, becomes the
 	// cell's value when the magic is the cell's last item (for -o); a value
@@ -131,4 +139,47 @@ func (c Call) Source() string {
 func (e Env) NewRecord(call Call, binary string) *record.Record {
 	return &record.Record{Magic: call.Name, Source: call.Source(), Cell: call.Count,
 		Environment: record.Collect(binary, e.Version)}
+}
+
+// Statement is the code of a line magic's call: rest, what follows the
+// options on the magic line (a suffix of Args), with its line and column
+// in the cell, so that compiler messages point at it.
+func (c Call) Statement(rest string) native.Snippet {
+	// ArgsCol is 0 only for a call made by hand, as in tests.
+	col := cmp.Or(c.ArgsCol, 1+len("%"+c.Name+" ")) + len(c.Args) - len(rest)
+	return native.Snippet{Source: rest, Cell: c.Count, Line: c.Line, Col: col}
+}
+
+// BodySnippet is the body of a cell magic's call, with its first line in
+// the cell.
+func (c Call) BodySnippet() native.Snippet {
+	return native.Snippet{Source: c.Body, Cell: c.Count, Line: c.BodyLine, Col: 1}
+}
+
+// RunFunc runs a magic (see Magic.Run).
+type RunFunc func(ctx context.Context, call Call, env Env) (any, error)
+
+// Declared is a magic made of its declarations: its name, its
+// documentation and the function that runs it, as http.HandlerFunc makes
+// a handler of a function. It works as a line and as a cell magic.
+type Declared struct {
+	name string
+	doc  func() Doc
+	run  RunFunc
+}
+
+// Declare returns the magic named name, documented by doc, run by run.
+func Declare(name string, doc func() Doc, run RunFunc) *Declared {
+	return &Declared{name: name, doc: doc, run: run}
+}
+
+// Name returns the magic's name.
+func (d *Declared) Name() string { return d.name }
+
+// Doc returns the magic's documentation.
+func (d *Declared) Doc() string { return d.doc().String() }
+
+// Run runs the magic.
+func (d *Declared) Run(ctx context.Context, call Call, env Env) (any, error) {
+	return d.run(ctx, call, env)
 }

@@ -26,9 +26,10 @@ var (
 	numberRE = regexp.MustCompile(`[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?`)
 	// sizeRE and timeRE find a number with a unit of size or of time: the
 	// unit depends on the figure's magnitude, so it is part of the figure.
-	// The micro sign is Greek mu (U+03BC), IPython's: µ (U+00B5) is drift.
+	// The micro sign is IPython's, U+00B5 (as Go's time.Duration prints
+	// it too): the Greek mu, U+03BC, is drift.
 	sizeRE = regexp.MustCompile(`N ?(?:B|KiB|MiB|GiB|TiB|kB|KB|MB|GB)\b`)
-	timeRE = regexp.MustCompile(`N ?(?:ns|\x{03bc}s|ms|s|min|h|d)\b(?: ?N ?(?:ns|\x{03bc}s|ms|s|min|h|d)\b)*`)
+	timeRE = regexp.MustCompile(`N ?(?:ns|\x{00b5}s|ms|s|min|h|d)\b(?: ?N ?(?:ns|\x{00b5}s|ms|s|min|h|d)\b)*`)
 	// hexRE finds hashes, such as a build ID.
 	hexRE = regexp.MustCompile(`\b[0-9a-f]*[0-9][0-9a-f]*[a-f][0-9a-f]*\b|\b[0-9a-f]*[a-f][0-9a-f]*[0-9][0-9a-f]*\b`)
 	// pluralRE is a counted word, singular for 1 and plural otherwise.
@@ -45,8 +46,12 @@ var (
 	// (scalene's "In[3]:4", "4", or nothing for the runtime's row), whose
 	// other cells are blank or not as the figures fall.
 	lineRowRE = regexp.MustCompile(`^(?:In\[N\]:N|N|)$`)
-	// figureCellRE is a cell of such a row that holds a figure, or nothing.
-	figureCellRE = regexp.MustCompile(`^(?:|N|N%|<size>|<time>|[▁▂▃▄▅▆▇█ ]+)$`)
+	// figureCellRE is a cell of such a row that holds a figure or a bar
+	// (blocks of eighths), or nothing.
+	figureCellRE = regexp.MustCompile(`^(?:|N|N%|<size>|<time>|[▁▂▃▄▅▆▇█▏▎▍▌▋▊▉ ]+)$`)
+	// headCellRE is a header cell of scalene's table, whose columns are
+	// those that carry figures for the profile at hand.
+	headCellRE = regexp.MustCompile(`^(?:Line|Source|Compiler|CPU \(self\)|[Mm]emory(?: \(self\))?|(?:Self|Total|Alloc)?(?: ?(?:Go|runtime|system|time|bytes|objects|alloc))?)$`)
 	// spaceRE is a run of blanks: padding depends on the figures' widths.
 	spaceRE = regexp.MustCompile(`[ \t\x{00a0}]+`)
 	// verdictRE is a comparison's "not significant" verdict, which
@@ -55,11 +60,11 @@ var (
 )
 
 // optionalLines are lines whose presence, not their format, depends on the
-// figures: IPython's warning about a slow run, memit's explanations of a
+// figures: IPython's warning about a slow run (labelled or not), memit's explanations of a
 // gap between resident memory and the Go heap, scalene's elision row; and
 // on the machine's caches: the go command's progress while it obtains a
 // module.
-var optionalLines = regexp.MustCompile(`^(?:(?:ID: )?The slowest run took|Child processes account for|The Go heap grew by|Resident memory grew by|\.\.\. ?│|… ?│|(?:ID|go): (?:downloading|added|upgraded|downgraded|resolving) )`)
+var optionalLines = regexp.MustCompile(`^(?:(?:[^:]*: )?The slowest run took|Child processes account for|The Go heap grew by|Resident memory grew by|\.\.\. ?│|… ?│|(?:ID|go): (?:downloading|added|upgraded|downgraded|resolving) )`)
 
 // outputShapes returns the sorted, distinct line shapes of a code cell's
 // outputs, each prefixed with the kind of output it came from.
@@ -80,10 +85,8 @@ func outputShapes(c nbCell) []string {
 		kind, _ := o["output_type"].(string)
 		switch kind {
 		case "stream":
-			// A cell's own output may print Go's time.Duration, whose
-			// micro sign is U+00B5.
 			name, _ := o["name"].(string)
-			add(name, strings.ReplaceAll(joinText(o["text"]), "\u00b5s", "\u03bcs"))
+			add(name, joinText(o["text"]))
 		case "error":
 			add("error", fmt.Sprint(o["ename"])+": "+fmt.Sprint(o["evalue"]))
 		case "display_data", "execute_result":
@@ -116,6 +119,8 @@ func joinText(v any) string {
 
 // lineShape reduces a line of output to its format.
 func lineShape(line string, idents map[string]bool) string {
+	// HTML outputs join a figure's words with no-break spaces.
+	line = strings.ReplaceAll(line, "\u00a0", " ")
 	line = pathRE.ReplaceAllStringFunc(line, pathShape)
 	line = identRE.ReplaceAllStringFunc(line, func(id string) string {
 		if idents[id] {
@@ -138,23 +143,45 @@ func lineShape(line string, idents map[string]bool) string {
 	line = verdictRE.ReplaceAllString(line, "$1")
 	line = strings.TrimSpace(spaceRE.ReplaceAllString(line, " "))
 	line = strings.NewReplacer("( ", "(", " )", ")").Replace(line)
+	if strings.Trim(line, "─┼ ") == "" && strings.Contains(line, "┼") {
+		return "<rule>" // under a table's header, as wide as its columns
+	}
 	if strings.Contains(line, "│") {
-		cells := strings.Split(line, "│")
-		lineRow := lineRowRE.MatchString(strings.TrimSpace(cells[0]))
-		for i, c := range cells {
-			c = strings.TrimSpace(c)
-			switch {
-			case i == 0 || !lineRow:
-			case i == len(cells)-1 && i > 1:
-				c = "SRC" // the source line, or a label in its place
-			case figureCellRE.MatchString(c):
-				c = "·"
-			}
-			cells[i] = c
-		}
-		line = strings.Join(cells, "│")
+		line = tableRowShape(strings.Split(line, "│"))
 	}
 	return line
+}
+
+// tableRowShape reduces a row of a table (its cells) to its format. The
+// figures of a row about a line of source become "·", and a run of them
+// one "·": the table shows only the columns that carry figures for the
+// profile at hand, so their number is not the format. For the same
+// reason, a header row of such columns is "<header>".
+func tableRowShape(cells []string) string {
+	head := true
+	for i := range cells {
+		cells[i] = strings.TrimSpace(cells[i])
+		head = head && headCellRE.MatchString(cells[i])
+	}
+	if head {
+		return "<header>"
+	}
+	if !lineRowRE.MatchString(cells[0]) {
+		return strings.Join(cells, "│")
+	}
+	out := cells[:1]
+	for i, c := range cells[1:] {
+		switch {
+		case i+1 == len(cells)-1 && i > 0:
+			c = "SRC" // the source line, or a label in its place
+		case figureCellRE.MatchString(c):
+			c = "·"
+		}
+		if c != "·" || out[len(out)-1] != "·" {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, "│")
 }
 
 // pathShape keeps a path's file name, whose form the code chooses, and
@@ -166,19 +193,25 @@ func pathShape(p string) string {
 
 var (
 	// dropRE removes what is not text: styles, scripts, SVG pictures and
-	// every tag with its attributes (an iframe's srcdoc among them).
-	dropRE = regexp.MustCompile(`(?s)<style.*?</style>|<script.*?</script>|<svg.*?</svg>`)
+	// frames (pprof's page, in a srcdoc).
+	dropRE = regexp.MustCompile(`(?s)<style.*?</style>|<script.*?</script>|<svg.*?</svg>|<iframe.*?</iframe>`)
 	// breakRE ends a line of text: a table row, a paragraph, a caption.
 	breakRE = regexp.MustCompile(`(?i)</(?:tr|p|caption|div|pre|li|h\d|summary|details|table)>|<br\s*/?>`)
 	// cellRE ends a table cell: cells are joined like scalene's text table.
 	cellRE = regexp.MustCompile(`(?i)</t[dh]>`)
 	tagRE  = regexp.MustCompile(`(?s)<[^>]*>`)
+	// rowRE is a table row, which is one line of text: the line breaks
+	// and blocks in its cells (a header's two lines, a cell's <div
+	// align>) are spaces.
+	rowRE      = regexp.MustCompile(`(?is)<tr.*?</tr>`)
+	inRowBreak = regexp.MustCompile(`(?i)<br\s*/?>|</?div[^>]*>`)
 )
 
 // htmlText returns the text of an HTML output, a line per table row or
 // paragraph, table cells separated by │.
 func htmlText(h string) string {
 	h = dropRE.ReplaceAllString(h, "")
+	h = rowRE.ReplaceAllStringFunc(h, func(tr string) string { return inRowBreak.ReplaceAllString(tr, " ") })
 	h = breakRE.ReplaceAllString(h, "\n")
 	h = cellRE.ReplaceAllString(h, " │ ")
 	h = tagRE.ReplaceAllString(h, "")
@@ -248,21 +281,24 @@ func TestLineShape(t *testing.T) {
 		name, a, b string
 		same       bool
 	}{
-		{"figures", "7.12 \u03bcs ± 80.1 ns per loop (mean ± std. dev. of 7 runs, 30,000 loops each)",
-			"991 \u03bcs ± 58.8 \u03bcs per loop (mean ± std. dev. of 7 runs, 200 loops each)", true},
-		{"unit by magnitude", "1 ms ± 33.2 \u03bcs per loop", "152 ms ± 11.3 ms per loop", true},
+		{"figures", "7.12 \u00b5s ± 80.1 ns per loop (mean ± std. dev. of 7 runs, 30,000 loops each)",
+			"991 \u00b5s ± 58.8 \u00b5s per loop (mean ± std. dev. of 7 runs, 200 loops each)", true},
+		{"unit by magnitude", "1 ms ± 33.2 \u00b5s per loop", "152 ms ± 11.3 ms per loop", true},
 		{"IPython's long form", "took 1min 5s", "took 3.2 s", true},
-		{"micro sign", "7.12 \u03bcs per loop", "7.12 \u00b5s per loop", false},
-		{"Go's duration", "2, 123.5\u00b5s paused", "2, 123.5 \u03bcs paused", false},
+		{"micro sign", "7.12 \u00b5s per loop", "7.12 \u03bcs per loop", false},
+		{"Go's duration, with its micro sign", "2, 123.5\u00b5s paused", "2, 123.5 \u00b5s paused", true},
 		{"size unit by magnitude", "peak memory: 18.96 MiB, increment: 14.01 MiB", "peak memory: 5.30 MiB, increment: 0.36 KiB", true},
 		{"B/op as a bare number", "B/op │ 5.13e+06", "B/op │ 4.89 MiB", false},
 		{"labels in another order", "join: ×1.08 slower than plus, p=0.001 n=7", "plus: ×139 slower than join, p=0.002 n=7", true},
 		{"not significant", "plus: ×1.01 slower than join, ~ not significant (p=0.310 n=7)", "join: ×1.5 slower than plus, p=0.001 n=7", true},
-		{"padding", "join:    7.12 \u03bcs", "plus: 991 \u03bcs", true},
+		{"padding", "join:    7.12 \u00b5s", "plus: 991 \u00b5s", true},
 		{"padding in brackets", "Total samples = 1.2s ( 9.5%)", "Total samples = 1.2s (95.1%)", true},
-		{"scalene row", "In[3]:4 │  10% │     14% │     4% │   19.8 KiB │       175 │▇▇▇▇▇   │ plusEquals(words)",
+		{"scalene row", "In[3]:4 │  10% │     14% │     4% │   19.8 KiB │       175 │ ███▍  │ plusEquals(words)",
 			"In[3]:4 │      │         │        │            │           │        │ plusEquals(words)", true},
-		{"scalene row with another column", "In[3]:4 │ 10% │ x", "In[3]:4 │ 10% │ 10% │ x", false},
+		{"scalene row with columns this profile has figures in", "In[3]:4 │ 10% │ x", "In[3]:4 │ 10% │ 10% │ x", true},
+		{"scalene row with a marker", "In[3]:4 │ 10% │ I │ x", "In[3]:4 │ 10% │ 10% │ x", false},
+		{"scalene's header", "   Line │   Go │ runtime │  time │ CPU (self) │ Compiler │ Source", "Line │ Self Go │ Self system │ Alloc bytes │ memory │ Source", true},
+		{"scalene's rule", "────┼──────┼────────", "─────┼───┼──", true},
 		{"profiles in other folders", "CPU profile: /root/pprof/perfnb.cell9.cpu.20261129-052631.pb.gz",
 			"CPU profile: /tmp/TestRun123/001/perfnb.cell12.cpu.20270101-000000.pb.gz", true},
 		{"profile named the old way", "CPU profile: /tmp/perfnb-123/prof/cell9.cpu.pb.gz", "CPU profile: ~/pprof/perfnb.cell9.cpu.20261129-052631.pb.gz", false},
@@ -271,6 +307,7 @@ func TestLineShape(t *testing.T) {
 		{"words", "fastest: join", "slowest: join", false},
 		{"plural", "(mean ± std. dev. of 7 runs, 1 loop each)", "(mean ± std. dev. of 7 runs, 10 loops each)", true},
 		{"build ID", "Build ID: b0f1ba52f4a1ad5ad7d3defcdebd", "Build ID: 7bcc1c3e5d4c2fff9f1", true},
+		{"no-break spaces in HTML figures", "1 ms ± 3 µs │ ~ not significant (p=0.310 n=7)", "2\u00a0µs\u00a0±\u00a03\u00a0ns │ p=0.001\u00a0n=7", true},
 		{"machine", "go1.26.8 linux/amd64 GOAMD64=v1 · AMD EPYC 7B13 · GOMAXPROCS 2 of 2 CPUs · load 0.5",
 			"go1.27 darwin/arm64 · Apple M2 · GOMAXPROCS 8 of 8 CPUs · load 1.50", true},
 	}
@@ -283,9 +320,9 @@ func TestLineShape(t *testing.T) {
 }
 
 func TestHTMLText(t *testing.T) {
-	h := `<style>td{x:1}</style><table><caption>peak memory: 1 MiB</caption><tr><th>B/op</th><td title="5,130,000 B/op">4.89 MiB</td></tr>` +
-		`<tr><td><b>&lt;fast&gt;</b></td><td>1 μs</td></tr></table><p>note</p><svg><text>main.f</text></svg><iframe srcdoc="&lt;b&gt;x"></iframe>`
-	want := "peak memory: 1 MiB\nB/op │ 4.89 MiB\n<fast> │ 1 μs\n\nnote\n"
+	h := `<style>td{x:1}</style><table><caption>peak memory: 1 MiB</caption><tr><th>Self<br>Go</th><th>B/op</th><td title="5,130,000 B/op">4.89 MiB</td></tr>` +
+		`<tr><td><b>&lt;fast&gt;</b></td><td>1 µs</td></tr></table><p>note</p><svg><text>main.f</text></svg><iframe srcdoc="&lt;b&gt;x"></iframe>`
+	want := "peak memory: 1 MiB\nSelf Go │ B/op │ 4.89 MiB\n<fast> │ 1 µs\n\nnote\n"
 	if got := htmlText(h); got != want {
 		t.Errorf("htmlText = %q, want %q", got, want)
 	}
@@ -305,11 +342,13 @@ func TestFormatDrift(t *testing.T) {
 		saved, fresh nbFile
 		want         string // "" for no drift
 	}{
-		{"figures only", nb(cell("%timeit f()", "1 ms ± 3 μs per loop")), nb(cell("%timeit f()", "3.5 μs ± 8 ns per loop")), ""},
-		{"new format", nb(cell("%timeit f()", "1 ms ± 3 µs per loop")), nb(cell("%timeit f()", "1 ms ± 3 μs per loop")), "saved, no longer printed"},
+		{"figures only", nb(cell("%timeit f()", "1 ms ± 3 µs per loop")), nb(cell("%timeit f()", "3.5 µs ± 8 ns per loop")), ""},
+		{"new format", nb(cell("%timeit f()", "1 ms ± 3 μs per loop")), nb(cell("%timeit f()", "1 ms ± 3 µs per loop")), "saved, no longer printed"},
 		{"line added", nb(cell("%memit f()", "peak memory: 1 MiB")), nb(cell("%memit f()", "peak memory: 1 MiB", "note: 2 MiB")), "note: <size>"},
-		{"optional warning", nb(cell("%timeit f()", "The slowest run took 5.2 times longer than the fastest.\n1 ms ± 3 μs per loop")),
-			nb(cell("%timeit f()", "1 ms ± 3 μs per loop")), ""},
+		{"optional warning", nb(cell("%timeit f()", "The slowest run took 5.2 times longer than the fastest.\n1 ms ± 3 µs per loop")),
+			nb(cell("%timeit f()", "1 ms ± 3 µs per loop")), ""},
+		{"optional labelled warning", nb(cell("%timeit f()\n%timeit g()", "f(): The slowest run took 5.2 times longer than the fastest.\nf(): 1 ms ± 3 µs per loop")),
+			nb(cell("%timeit f()\n%timeit g()", "f(): 1 ms ± 3 µs per loop")), ""},
 		{"cells differ", nb(cell("x")), nb(cell("x"), cell("y")), "1 cells saved, 2 run"},
 	}
 	for _, tt := range tests {

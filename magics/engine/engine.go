@@ -26,9 +26,12 @@ func New() *Magic { return &Magic{} }
 // Name returns "engine".
 func (*Magic) Name() string { return "engine" }
 
-// Doc describes the magic in one line.
+// Doc documents the magic.
 func (*Magic) Doc() string {
-	return "Which engine runs cells: %engine compiled (every cell compiled), %engine auto (the interpreter when it runs the cell faithfully; the default); %%go runs one cell compiled"
+	return magics.Doc{
+		Summary: "Which engine runs the cells: compiled, or the interpreter where it runs a cell faithfully (auto, the default)",
+		Usage:   []string{"%engine", "%engine compiled", "%engine auto"},
+	}.String()
 }
 
 // Modes reports that %engine is a line magic only.

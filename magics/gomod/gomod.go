@@ -36,9 +36,12 @@ func New(mods *modules.Notebook, err error) *Magic { return &Magic{mods: mods, e
 // Name returns "go".
 func (*Magic) Name() string { return "go" }
 
-// Doc describes the magic in one line.
+// Doc documents the magic.
 func (*Magic) Doc() string {
-	return "Modules: %go get MODULE[@VERSION] pins or upgrades one, %go mod shows the notebook's requirements; %%go runs its cell compiled"
+	return magics.Doc{
+		Summary: "The notebook's modules: pin or upgrade one, show the requirements; %%go runs its cell compiled",
+		Usage:   []string{"%go get MODULE[@VERSION] ...", "%go mod", "%%go"},
+	}.String()
 }
 
 // Modes reports that %go is a line magic, and %%go a cell magic (which

@@ -57,7 +57,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
@@ -66,32 +65,31 @@ import (
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
+// name is the magic's name.
+const name = "memit"
+
 // benchName is the generated benchmark's name (BenchmarkMemit).
 const benchName = "Memit"
 
-// Magic is the memit magic.
-type Magic struct{}
+// New returns the %memit magic.
+func New() *magics.Declared { return magics.Declare(name, doc, run) }
 
-// New returns the memit magic.
-func New() *Magic { return &Magic{} }
-
-var _ magics.Magic = (*Magic)(nil)
-
-// Name returns "memit".
-func (*Magic) Name() string { return "memit" }
-
-// Doc describes the magic in one line.
-func (*Magic) Doc() string {
-	return "Peak memory and increment of a compiled statement, as memory_profiler: %memit [-r R] [-t TIMEOUT] [-i INTERVAL] [-c] [-o] [-q] [-m LIMIT|--limit LIMIT] statement; %%memit [options] [setup] with the body below. -m sets the child's memory limit (512MiB, 2GiB; default half the available memory)."
+// doc documents %memit.
+func doc() magics.Doc {
+	return magics.Doc{
+		Summary: "Peak memory and increment of a compiled statement, as memory_profiler's %memit",
+		Usage:   []string{"%memit [options] statement", "%%memit [options] [setup]", "body"},
+		Options: new(options).declare(),
+	}
 }
 
-// Run runs the magic.
-func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+// run runs %memit.
+func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	opts, err := parseOptions(call)
 	if err != nil {
 		return nil, err
 	}
-	ws, err := env.NativeWorkspace("memit")
+	ws, err := env.NativeWorkspace(name)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +107,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 
 	result, err := os.CreateTemp(ws.Dir(), "memit-*.jsonl")
 	if err != nil {
-		return nil, protocol.NewError(magics.ErrorKind("memit"), fmt.Sprintf("cannot create the result file: %v", err))
+		return nil, protocol.NewError(magics.ErrorKind(name), fmt.Sprintf("cannot create the result file: %v", err))
 	}
 	result.Close()
 	defer os.Remove(result.Name())
@@ -137,7 +135,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		// memory_profiler's method.
 		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_METHOD="+m)
 	}
-	runOpts.Output = magics.NewOutput(env.Publisher, "memit").Stdout()
+	runOpts.Output = magics.NewOutput(env.Publisher, name).Stdout()
 	runOpts.OutputLimit = native.NoOutputLimit // the Output caps
 
 	rec := env.NewRecord(call, bin.Path)
@@ -153,7 +151,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 		return nil, runError(ctx, runErr, limit, opts.limit == 0)
 	}
 	if readErr != nil || parseErr != nil {
-		return nil, protocol.NewError(magics.ErrorKind("memit"), fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr)))
+		return nil, protocol.NewError(magics.ErrorKind(name), fmt.Sprintf("cannot read the child's memory report: %v", errors.Join(readErr, parseErr)))
 	}
 
 	res := newResult(reports, opts)
@@ -169,33 +167,21 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 // program generates the benchmark: setup, then the body between MemStart
 // and MemStop.
 func program(call magics.Call, env magics.Env, o options) native.Program {
-	body := native.Snippet{Source: o.body, Cell: call.Count, Line: call.BodyLine}
+	body := call.BodySnippet()
 	if !call.Cell {
 		// The statement follows the options on the magic line.
-		body.Line = call.Line
-		body.Col = statementColumn(call, o.body)
+		body = call.Statement(o.body)
 	}
 	return native.Program{
 		Decls: env.Decls,
 		Benchmarks: []native.Benchmark{{
 			Name:       benchName,
-			Setup:      native.Snippet{Source: o.setup, Cell: call.Count, Line: call.Line, Col: statementColumn(call, o.setup)},
+			Setup:      call.Statement(o.setup),
 			Body:       body,
 			BeforeLoop: "harness.MemStart()",
 			AfterLoop:  "harness.MemStop()",
 		}},
 	}
-}
-
-// statementColumn is the column of the magic line where code, the end of
-// the magic's arguments, starts, assuming the line reads "%memit " or
-// "%%memit " followed by the arguments.
-func statementColumn(call magics.Call, code string) int {
-	i := strings.LastIndex(call.Args, code)
-	if code == "" || i < 0 {
-		return 1
-	}
-	return call.ArgsCol + i
 }
 
 // defaultLimit is the child's memory limit when -m is not given: the
@@ -226,7 +212,7 @@ func limitError(r harness.MemReport, isDefault bool) *protocol.Error {
 	}
 	summary := fmt.Sprintf("memory limit exceeded: %s reached %s, over the limit of %s; the child process was stopped (%s)",
 		what, mibText(r.Peak), mibText(r.Limit), limitText(isDefault))
-	return magics.NativeError(context.Background(), &native.Error{Kind: native.OutOfMemory, Summary: summary}, magics.NativeErrorOptions{Magic: "memit"})
+	return magics.NativeError(context.Background(), &native.Error{Kind: native.OutOfMemory, Summary: summary}, magics.NativeErrorOptions{Magic: name})
 }
 
 // runError turns a failed build or run of the child into the cell's
@@ -235,7 +221,7 @@ func limitError(r harness.MemReport, isDefault bool) *protocol.Error {
 // the one the user can change with -m, rather than the engine's, which is
 // a little higher.
 func runError(ctx context.Context, err error, limit int64, isDefault bool) *protocol.Error {
-	o := magics.NativeErrorOptions{Magic: "memit"}
+	o := magics.NativeErrorOptions{Magic: name}
 	if limit > 0 {
 		o.MemoryLimit = fmt.Sprintf("memory limit exceeded: the child used more than %s and was stopped (%s)", mibText(limit), limitText(isDefault))
 	}

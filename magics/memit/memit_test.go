@@ -38,7 +38,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "empty cell", call: magics.Call{Magic: cell.Magic{Cell: true, Args: "setup()", Body: "\n"}}, wantErr: "needs a body"},
 		{name: "zero repeat", call: magics.Call{Magic: cell.Magic{Args: "-r 0 f()"}}, wantErr: "at least 1"},
 		{name: "bad repeat", call: magics.Call{Magic: cell.Magic{Args: "-r x f()"}}, wantErr: "whole number"},
-		{name: "bad interval", call: magics.Call{Magic: cell.Magic{Args: "-i 0 f()"}}, wantErr: "positive interval"},
+		{name: "bad interval", call: magics.Call{Magic: cell.Magic{Args: "-i 0 f()"}}, wantErr: "above 0"},
 		{name: "bad limit", call: magics.Call{Magic: cell.Magic{Args: "-m lots f()"}}, wantErr: "512MiB or 2GiB"},
 		{name: "unknown option", call: magics.Call{Magic: cell.Magic{Args: "-n 3 f()"}}, wantErr: "-n not recognized"},
 	}
@@ -83,15 +83,16 @@ func TestParseLimit(t *testing.T) {
 		{"1e9TB", 0},
 	}
 	for _, tt := range tests {
-		got, err := parseLimit(tt.in)
+		o, err := parseOptions(magics.Call{Magic: cell.Magic{Args: "-m '" + tt.in + "' f()"}})
+		got := o.limit
 		if tt.want == 0 {
 			if err == nil {
-				t.Errorf("parseLimit(%q) = %d, want an error", tt.in, got)
+				t.Errorf("-m %q = %d, want an error", tt.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseLimit(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			t.Errorf("-m %q = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }
@@ -145,7 +146,7 @@ func TestHTML(t *testing.T) {
 	}{
 		{name: "agree", r: &Result{Peak: 80 * mib, Increment: 64 * mib, Baseline: 16 * mib, HeapPeak: 66 * mib, HeapBaseline: 2 * mib, Allocated: 64 * mib, Objects: 1234567, GCCycles: 2, Method: "hwm", Repeat: 1},
 			want:    []string{"<table", "peak memory: 80.00 MiB, increment: 64.00 MiB", "64.00 MiB", "1,234,567 objects", "kernel high-water mark"},
-			notWant: []string{"<p"}},
+			notWant: []string{"<p "}},
 		{name: "untouched", r: &Result{Peak: 17 * mib, Increment: 1 * mib, Baseline: 16 * mib, HeapPeak: 66 * mib, HeapBaseline: 2 * mib, Method: "hwm", Repeat: 1},
 			want: []string{"never written is not resident"}},
 		{name: "outside heap", r: &Result{Peak: 116 * mib, Increment: 100 * mib, Baseline: 16 * mib, HeapPeak: 3 * mib, HeapBaseline: 2 * mib, Method: "hwm", Repeat: 1},
@@ -155,12 +156,12 @@ func TestHTML(t *testing.T) {
 		{name: "children", r: &Result{Peak: 120 * mib, Increment: 110 * mib, Children: 100 * mib, IncludeChildren: true, HeapPeak: 12 * mib, HeapBaseline: 2 * mib, Method: "hwm", Interval: 10 * time.Millisecond, Repeat: 1, Wall: 768269 * time.Microsecond},
 			want: []string{"Child processes account for 100.00 MiB", "children sampled every 10 ms", "768.3 ms"}},
 		{name: "micro sign", r: &Result{Peak: 17 * mib, Method: "hwm", Repeat: 1, GCCycles: 3, GCPause: 251234 * time.Nanosecond, Wall: 1500 * time.Microsecond},
-			want: []string{"3, 251.2 \u03bcs paused", "1.5 ms"}, notWant: []string{"\u00b5"}},
+			want: []string{"3, 251.2 \u00b5s paused", "1.5 ms"}, notWant: []string{"\u03bc"}},
 		{name: "failure", r: &Result{}, want: []string{failureLine}, notWant: []string{"<table"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := tt.r.HTML()
+			h := strings.ReplaceAll(tt.r.HTML(), "\u00a0", " ") // the no-break spaces in figures
 			for _, w := range tt.want {
 				if !strings.Contains(h, w) {
 					t.Errorf("HTML lacks %q:\n%s", w, h)

@@ -1,20 +1,12 @@
 package memit
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
-	"github.com/perfnb/perfnb/internal/bytesize"
 	"github.com/perfnb/perfnb/magics"
+	"github.com/perfnb/perfnb/runtime/native"
 )
-
-// optionSpec lists %memit's options: memory_profiler's -r -t -i -c -o -q,
-// and perfnb's -m/--limit.
-var optionSpec = magics.OptionSpec{
-	Flags:  []string{"c", "o", "q"},
-	Values: []string{"r", "t", "i", "m", "limit"},
-}
 
 // options are %memit's parsed options.
 type options struct {
@@ -29,40 +21,28 @@ type options struct {
 	body     string        // the statement (line mode) or the cell body
 }
 
+// declare declares memory_profiler's options -r -t -i -c -o -q, and
+// perfnb's -m/--limit, bound to o.
+func (o *options) declare() *magics.OptionSet {
+	s := magics.NewOptionSet()
+	s.Int(&o.repeat, "r", 1, "run the body `R` times (setup before each) and report the largest peak").AtLeast(1)
+	s.Duration(&o.timeout, "t", 0, "stop the child after `T` seconds").AtLeast(0).Default("no limit")
+	s.Duration(&o.interval, "i", 100*time.Millisecond, "sample resident memory every `I` seconds, where it is sampled").Positive()
+	s.Flag(&o.children, "c", "include child processes (their sampled resident memory)")
+	s.Flag(&o.output, "o", "return the result (a *memit.Result) as the cell's value")
+	s.Flag(&o.quiet, "q", "quiet: publish nothing")
+	limit := s.Size(&o.limit, "m", 0, "the child's memory `LIMIT`, such as 512MiB or 2GiB").AtLeast(1 << 20).
+		Default("$" + native.MemoryLimitEnv + ", else half the available memory")
+	s.Alias(limit, "limit")
+	return s
+}
+
 // parseOptions reads a %memit or %%memit call's options.
 func parseOptions(call magics.Call) (options, error) {
-	o, rest, err := magics.ParseOptions(call.Args, optionSpec)
+	var opts options
+	rest, err := opts.declare().Parse(call.Args)
 	if err != nil {
 		return options{}, err
-	}
-	opts := options{
-		children: o.Has("c"),
-		output:   o.Has("o"),
-		quiet:    o.Has("q"),
-	}
-	if opts.repeat, err = o.Int("r", 1); err != nil {
-		return options{}, err
-	}
-	if opts.repeat < 1 {
-		return options{}, magics.UsageError("option -r needs a number of repeats of at least 1, not %d", opts.repeat)
-	}
-	if opts.timeout, err = o.Duration("t", 0); err != nil {
-		return options{}, err
-	}
-	if opts.timeout < 0 {
-		return options{}, magics.UsageError("option -t needs a positive timeout in seconds")
-	}
-	if opts.interval, err = o.Duration("i", 100*time.Millisecond); err != nil {
-		return options{}, err
-	}
-	if opts.interval <= 0 {
-		return options{}, magics.UsageError("option -i needs a positive interval in seconds")
-	}
-	limit := o.String("limit", o.String("m", ""))
-	if limit != "" {
-		if opts.limit, err = parseLimit(limit); err != nil {
-			return options{}, magics.UsageError("option -m/--limit: %v", err)
-		}
 	}
 	if call.Cell {
 		opts.setup, opts.body = strings.TrimSpace(rest), call.Body
@@ -76,17 +56,4 @@ func parseOptions(call magics.Call) (options, error) {
 		return options{}, magics.UsageError("%%memit needs a statement, for example: %%memit s := make([]byte, 64<<20)")
 	}
 	return opts, nil
-}
-
-// parseLimit reads the -m/--limit size (see bytesize.Parse; a number
-// without a unit is bytes), which must be at least 1 MiB.
-func parseLimit(s string) (int64, error) {
-	n, err := bytesize.Parse(s)
-	if err != nil {
-		return 0, err
-	}
-	if n < 1<<20 {
-		return 0, fmt.Errorf("%q is too small a memory limit (a number without a unit is bytes); give at least 1MiB, for example 512MiB", s)
-	}
-	return n, nil
 }

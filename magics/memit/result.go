@@ -147,19 +147,28 @@ func (r *Result) methodText() string {
 }
 
 // durationText formats d with four significant digits and the units and
-// micro sign of %timeit (magics.FormatTime): "768.3 ms", "250 μs".
+// micro sign of %timeit (magics.FormatTime): "768.3 ms", "250 µs".
 func durationText(d time.Duration) string {
 	return magics.FormatTime(d.Seconds(), 4)
 }
 
 // htmlTemplate renders a result; html/template escapes every value.
-var htmlTemplate = template.Must(template.New("memit").Parse(`{{if .Failed}}<pre>{{.Caption}}</pre>{{else}}<div class="perfnb-memit">
-<table style="border-collapse:collapse;font-variant-numeric:tabular-nums">
-<caption style="text-align:left">{{.Caption}}</caption>
-{{range .Rows}}<tr><th style="text-align:left;padding:1px 12px 1px 0" title="{{.Title}}">{{.Name}}</th><td style="text-align:right;padding:1px 0">{{.Value}}</td></tr>
-{{end}}{{with .Footer}}<tr><td colspan="2" class="perfnb-env" style="color:#666;font-size:0.85em;padding-top:2px">{{.}}</td></tr>
-{{end}}</table>
+// memory_profiler's line comes first, as it prints it, in a <pre>; then
+// the table. Its structure carries what matters, so that it reads the
+// same where a notebook is shown through a sanitizer (which strips
+// inline styles): names left-aligned by <div align="left">, figures in
+// nowrap cells; inline styles only refine spacing.
+var htmlTemplate = template.Must(template.New("memit").Funcs(template.FuncMap{
+	// nbsp keeps a figure and its unit together where a notebook's style
+	// sheet overrides nowrap (Jupyter's does).
+	"nbsp": func(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") },
+}).Parse(`{{if .Failed}}<pre>{{.Caption}}</pre>{{else}}<div class="perfnb-memit">
+<pre style="margin:0 0 6px 0">{{.Caption}}</pre>
+<table style="border-collapse:collapse;font-variant-numeric:tabular-nums"><tbody>
+{{range .Rows}}<tr><th nowrap="nowrap" style="padding:1px 12px 1px 0" title="{{.Title}}"><div align="left">{{.Name}}</div></th><td nowrap="nowrap" style="padding:1px 0">{{nbsp .Value}}</td></tr>
+{{end}}</tbody></table>
 {{range .Notes}}<p style="margin:4px 0;max-width:48em">{{.}}</p>
+{{end}}{{with .Footer}}<div><small>{{.}}</small></div>
 {{end}}</div>{{end}}`))
 
 // htmlRow is one row of the table: a name with its explanation as title.

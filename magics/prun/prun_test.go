@@ -28,11 +28,11 @@ func TestParse(t *testing.T) {
 	}{
 		{"defaults", magics.Call{Magic: cell.Magic{Args: "f()", Line: 2}, Count: 4},
 			func(c *config) bool {
-				return !c.flat && c.limit == 0 && c.duration == time.Second && c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 7}
+				return !c.flat && c.limit == 0 && c.profiles.Duration == time.Second && c.body == native.Snippet{Source: "f()", Cell: 4, Line: 2, Col: 7}
 			}, ""},
 		{"options", magics.Call{Magic: cell.Magic{Cell: true, Args: "-s flat -l 5 --duration 200ms", Body: "f()\n", BodyLine: 2}, Count: 3},
 			func(c *config) bool {
-				return c.flat && c.limit == 5 && c.duration == 200*time.Millisecond && c.body.Line == 2
+				return c.flat && c.limit == 5 && c.profiles.Duration == 200*time.Millisecond && c.body.Line == 2
 			}, ""},
 		{"IPython's sort names", magics.Call{Magic: cell.Magic{Args: "-s tottime f()"}}, func(c *config) bool { return c.flat }, ""},
 		{"cumulative", magics.Call{Magic: cell.Magic{Args: "-s cumulative f()"}}, func(c *config) bool { return !c.flat }, ""},
@@ -128,7 +128,7 @@ func TestRunEndToEnd(t *testing.T) {
 	t.Setenv(profiles.DirEnv, pdir)
 	pub := &kerneltest.Publisher{}
 	env := magics.Env{Decls: decls, Publisher: pub, Workspace: func() (*native.Workspace, error) { return ws, nil }}
-	call := magics.Call{Magic: cell.Magic{Name: "prun", Args: "-l 4 --duration 300ms sink = spin(1000000)", Line: 1}, Count: 5}
+	call := magics.Call{Magic: cell.Magic{Name: "prun", Args: "-l 2 --duration 300ms sink = spin(1000000)", Line: 1}, Count: 5}
 	if _, err := New().Run(context.Background(), call, env); err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +143,8 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("text lacks %q", want)
 		}
 	}
-	if n := strings.Count(page, "<tr style="); n != 4 {
-		t.Errorf("HTML has %d rows, want -l 4", n)
+	if n := strings.Count(page, "<tr><td"); n != 2 {
+		t.Errorf("HTML has %d rows, want -l 2", n)
 	}
 	for _, want := range []string{"spin (In[2])", "<th", "go tool pprof -http=:"} {
 		if !strings.Contains(page, want) {

@@ -59,20 +59,22 @@ func Top(p *profile.Profile, cell int, flat bool, limit int) (*Report, error) {
 	return r, nil
 }
 
-// reportTemplate lays out the report; rem stripes every other row.
-var reportTemplate = template.Must(template.New("prun").Funcs(template.FuncMap{"rem": func(i int) int { return i % 2 }}).Parse(`<div class="perfnb-prun" style="font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;color:inherit">
-{{- range .Header}}
-<div style="opacity:.85">{{.}}</div>
-{{- end}}
-<table style="border-collapse:collapse;margin-top:4px;color:inherit;background:transparent">
-<thead><tr>{{range .Heads}}<th style="padding:2px 6px;text-align:right;border-bottom:1px solid rgba(128,128,128,.5)">{{.}}</th>{{end}}<th style="padding:2px 6px;text-align:left;border-bottom:1px solid rgba(128,128,128,.5)">function</th></tr></thead>
+// reportTemplate lays out the report. Its structure carries what
+// matters, so that it reads the same where a notebook is shown through a
+// sanitizer (which strips inline styles): pprof's header in a <pre>,
+// figures in nowrap cells, function names left-aligned by <div
+// align="left">; inline styles only refine spacing.
+var reportTemplate = template.Must(template.New("prun").Parse(`<div class="perfnb-prun">
+<pre style="margin:0 0 4px 0">{{range .Header}}{{.}}
+{{end}}</pre>
+<table style="border-collapse:collapse;font-size:12px"><thead><tr>{{range .Heads}}<th nowrap="nowrap" style="padding:2px 6px">{{.}}</th>{{end}}<th style="padding:2px 6px"><div align="left">function</div></th></tr></thead>
 <tbody>
-{{- range $i, $r := .Rows}}
-<tr style="background:{{if eq (rem $i) 1}}rgba(128,128,128,.08){{else}}transparent{{end}}"><td style="padding:1px 6px;text-align:right">{{.Flat}}</td><td style="padding:1px 6px;text-align:right">{{.FlatPct}}</td><td style="padding:1px 6px;text-align:right">{{.SumPct}}</td><td style="padding:1px 6px;text-align:right">{{.Cum}}</td><td style="padding:1px 6px;text-align:right">{{.CumPct}}</td><td style="padding:1px 6px;text-align:left;white-space:nowrap">{{.Name}}</td></tr>
+{{- range .Rows}}
+<tr><td nowrap="nowrap" style="padding:1px 6px">{{.Flat}}</td><td nowrap="nowrap" style="padding:1px 6px">{{.FlatPct}}</td><td nowrap="nowrap" style="padding:1px 6px">{{.SumPct}}</td><td nowrap="nowrap" style="padding:1px 6px">{{.Cum}}</td><td nowrap="nowrap" style="padding:1px 6px">{{.CumPct}}</td><td style="padding:1px 6px"><div align="left"><code style="background:none">{{.Name}}</code></div></td></tr>
 {{- end}}
 </tbody></table>
 {{- if .Path}}
-<div style="margin-top:6px;opacity:.85">CPU profile: <code>{{.Path}}</code> (explore with <code>go tool pprof -http=: {{.Path}}</code>)</div>
+<div style="margin-top:6px"><small>CPU profile: <code>{{.Path}}</code> (explore with <code>go tool pprof -http=: {{.Path}}</code>)</small></div>
 {{- end}}
 </div>`))
 

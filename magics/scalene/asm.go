@@ -189,7 +189,7 @@ var asmTemplate = template.Must(template.New("asm").Parse(`<details class="perfn
 <summary style="cursor:pointer;font-weight:bold;font-size:13px">Assembly of the {{len .Lines}} hottest lines (self CPU)</summary>
 <div style="font-size:11px;opacity:.8">pprof -disasm of <code>{{.Binary}}</code>{{if .Note}}: {{.Note}}{{end}}</div>
 {{- range .Lines}}
-<div style="margin-top:6px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px"><b>{{.Key}}</b> {{.Self}} <span style="white-space:pre">{{.Source}}</span></div>
+<div style="margin-top:6px;font-size:12px"><b>{{.Key}}</b> {{.Self}} <code style="white-space:pre">{{.Source}}</code></div>
 <pre style="margin:2px 0 0 16px;font-size:11px;line-height:1.3">
 {{- range .Instrs}}{{printf "%8s" .Flat}}  {{.Addr}}: {{.Text}}
 {{end}}{{if .Omitted}}… {{.Omitted}} more instructions

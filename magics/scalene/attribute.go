@@ -195,8 +195,8 @@ type Attribution struct {
 	// BodyFunc).
 	Body  *BodyFunc
 	Lines map[LineKey]*LineStats
-	// Outside holds what no cell line accounts for: the collector's
-	// background workers, the scheduler, the test harness's own work.
+	// Outside holds what no cell line accounts for: the runtime working
+	// for the cell (the collector's background workers, the scheduler).
 	Outside LineStats
 	// Total is the sum over Lines and Outside.
 	Total LineStats
@@ -258,11 +258,13 @@ func (a *Attribution) CellLines(s *profile.Sample) []LineKey {
 
 // attribute adds a sample's self figures to its innermost cell line and
 // its total figures to every cell line on its stack; samples without a
-// cell line, or taken during package initialisation, go to Outside.
+// cell line go to Outside. (Package initialisation, which runs once
+// before the benchmark, is perfnb's set-up: profiles.Split takes it out
+// of the profiles before they are attributed.)
 func (a *Attribution) attribute(s *profile.Sample, st LineStats) {
 	a.Total.add(&st)
 	ks := a.CellLines(s)
-	if len(ks) == 0 || inPackageInit(s) {
+	if len(ks) == 0 {
 		a.Outside.add(&st)
 		return
 	}
@@ -271,21 +273,6 @@ func (a *Attribution) attribute(s *profile.Sample, st LineStats) {
 	for _, k := range ks[1:] {
 		a.line(k).add(&cum)
 	}
-}
-
-// inPackageInit reports whether the sample was taken while the package's
-// variables were initialised (runtime.doInit1 on the stack): declarations
-// such as var data = load() run once, before the benchmark, and are not
-// part of the profiled body's cost.
-func inPackageInit(s *profile.Sample) bool {
-	for _, loc := range s.Location {
-		for _, ln := range loc.Line {
-			if ln.Function != nil && (ln.Function.Name == "runtime.doInit1" || ln.Function.Name == "runtime.doInit") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // leafFunction is the innermost function of the sample's stack, not
@@ -323,8 +310,7 @@ func sampleIndex(p *profile.Profile, typ string) (int, error) {
 
 // AddCPU attributes a CPU profile's time: each sample's value goes to its
 // innermost cell line, in the column its leaf frame's function says
-// (Classify). Samples without a cell frame, or taken during package
-// initialisation, go to Outside.
+// (Classify). Samples without a cell frame go to Outside.
 func (a *Attribution) AddCPU(p *profile.Profile) error {
 	idx, err := sampleIndex(p, "cpu")
 	if err != nil {
@@ -344,8 +330,7 @@ func (a *Attribution) AddCPU(p *profile.Profile) error {
 }
 
 // AddAlloc attributes an allocation profile's alloc_space and
-// alloc_objects to the innermost cell line of each sample (package
-// initialisation's allocations go to Outside). With
+// alloc_objects to the innermost cell line of each sample. With
 // MemProfileRate = 1 every allocation is a sample of its own and the
 // figures are exact.
 func (a *Attribution) AddAlloc(p *profile.Profile) error {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -188,9 +189,6 @@ func TestAddAlloc(t *testing.T) {
 	}
 	f.sample([]int64{3, 96, 0, 0}, []frame{at(benchFrame, 2)})
 	f.sample([]int64{7, 700, 7, 700}, []frame{testingRun})
-	// var data = load() in In[1]: package initialisation, not the body.
-	doInit := frame{"runtime.doInit1", "/usr/local/go/src/runtime/proc.go", 7000}
-	f.sample([]int64{1, 5000, 1, 5000}, []frame{mallocgc}, []frame{{"main.load", "In[1]", 3}}, []frame{{"main.init", "In[1]", 1}}, []frame{doInit})
 	att := NewAttribution()
 	if err := att.AddAlloc(f.p); err != nil {
 		t.Fatal(err)
@@ -208,10 +206,7 @@ func TestAddAlloc(t *testing.T) {
 			t.Errorf("%v = %+v, want %d bytes in %d objects", tt.k, got, tt.bytes, tt.objects)
 		}
 	}
-	if att.Lines[LineKey{1, 3}] != nil {
-		t.Errorf("package initialisation attributed to In[1]:3: %+v", att.Lines[LineKey{1, 3}])
-	}
-	if att.Outside.AllocBytes != 5700 || att.Total.AllocBytes != 1024000+96+5700 {
+	if att.Outside.AllocBytes != 700 || att.Total.AllocBytes != 1024000+96+700 {
 		t.Errorf("outside %d, total %d bytes", att.Outside.AllocBytes, att.Total.AllocBytes)
 	}
 	if err := NewAttribution().AddAlloc(cpuFixture()); err == nil {
@@ -306,14 +301,19 @@ func TestTableText(t *testing.T) {
 		"In[3]:3 │  30% │         │        │", // work's loop, Go
 		"In[3]:4 │  10% │         │     2% │", // work, Go and system
 		"      2 │      │      8% │",          // mallocgc from line 2: runtime
-		"│  0.977 MiB │     1,000 │",          // line 1's allocation, per execution
-		"▇▇▇▇▇▇▇▇ ",                           // 40% → 8 blocks
+		"│ 0.977 MiB │   1,000 │",             // line 1's allocation, per execution
+		"│ ████       │",                      // 40% → 4 blocks of 10%
 		"func work(n int) int {",              // the declaration's source
 		"sort.Ints(xs)",
 		outsideText,
 	} {
 		if !strings.Contains(full, want) {
 			t.Errorf("table lacks %q:\n%s", want, full)
+		}
+	}
+	for _, l := range strings.Split(full, "\n") {
+		if n := utf8.RuneCountInString(l); strings.Contains(l, "│") && n > textWidth {
+			t.Errorf("a row of %d columns, wider than a terminal's %d: %q", n, textWidth, l)
 		}
 	}
 	if strings.Contains(full, "func other") {
@@ -406,5 +406,29 @@ func TestFlameSVG(t *testing.T) {
 	}
 	if _, err := FlameSVG(cpuFixture(), SVGOptions{SampleType: "alloc_space"}); err == nil {
 		t.Error("missing sample type accepted")
+	}
+}
+
+func TestWrapSource(t *testing.T) {
+	tests := []struct {
+		src   string
+		width int
+		want  []string
+	}{
+		{"\tx := 1", 30, []string{"    x := 1"}},
+		{"\ti := sort.Search(len(s.keys), func(i int) bool { return s.keys[i] >= k })", 40,
+			[]string{"    i := sort.Search(len(s.keys), func(i", "        int) bool { return s.keys[i] >=", "        k })"}},
+		{"abcdefghijklmnopqrstuvwxyz", 10, []string{"abcdefghij", "    klmnop", "    qrstuv", "    wxyz"}},
+	}
+	for _, tt := range tests {
+		got := wrapSource(tt.src, tt.width)
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("wrapSource(%q, %d) = %q, want %q", tt.src, tt.width, got, tt.want)
+		}
+		for _, l := range got {
+			if utf8.RuneCountInString(l) > tt.width {
+				t.Errorf("wrapSource(%q, %d): %q is wider", tt.src, tt.width, l)
+			}
+		}
 	}
 }

@@ -1,9 +1,7 @@
 package scalene
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,12 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/perfnb/perfnb/magics/internal/browsertest"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
-const chromium = "/usr/bin/chromium"
+const chromium = browsertest.Chromium
 
 // testdataResult is a Result over the profiles in testdata, as the magic
 // would have it for the cell of testdata/cell_test.go.txt.
@@ -43,7 +41,7 @@ func TestRenderBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b["text/html"].(string)
-	for _, want := range []string{"data:image/svg+xml;base64,", `class="perfnb-flame-pprof"`, `sandbox="allow-scripts"`, "In[2]:11", "Flame graph: CPU time", "Flame graph: Allocated bytes"} {
+	for _, want := range []string{"data:image/svg+xml;base64,", `class="perfnb-flame-static"`, `sandbox="allow-scripts"`, "In[2]:11", "Flame graph: CPU time", "Flame graph: Allocated bytes"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
@@ -61,22 +59,20 @@ func TestRenderBundle(t *testing.T) {
 	}
 }
 
-// runChromium runs headless Chromium with the team's flags and returns its
-// standard output.
-func runChromium(t *testing.T, args ...string) string {
+// screenshot opens url in headless Chromium with a window of width ×
+// height pixels and writes a PNG of the whole page to path, once the
+// page's frames have had a moment to render.
+func screenshot(t *testing.T, url string, width, height int, path string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=8000"}
-	cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	p := browsertest.Start(t, width, height).Open(url)
+	p.Eval(`new Promise(function(r){setTimeout(r,1500)})`)
+	if err := os.WriteFile(path, p.Screenshot(true), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	return stdout.String()
+	if st, err := os.Stat(path); err != nil || st.Size() < 20000 {
+		t.Errorf("screenshot %s: %v", path, err)
+	}
+	t.Logf("screenshot: %s", path)
 }
 
 // probeScript runs inside pprof's page in the sandboxed srcdoc iframe, as
@@ -199,7 +195,7 @@ func TestFlameGraphInBrowser(t *testing.T) {
 
 	t.Run("notebook page", func(t *testing.T) {
 		page := notebookPage(t, dir, testdataSource, output, bundle["text/plain"].(string), false)
-		dom := runChromium(t, "--dump-dom", "file://"+page)
+		dom := chromiumEval(t, "file://"+page, "document.documentElement.outerHTML")
 		for _, want := range []string{"data:image/svg+xml;base64,", "<iframe", "In[3]: % of time", "In[2]:11"} {
 			if !strings.Contains(dom, want) {
 				t.Errorf("rendered page lacks %q", want)
@@ -214,19 +210,19 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		}
 		pg = bytes.Replace(pg, []byte("</body>"), []byte(probeScript+"</body>"), 1)
 		frame := EmbedPprofPage(pg, "probe", 600)
-		// The frame in a closed <details>, as the magic publishes it, that
-		// the page opens after load, as a user would: pprof renders when
-		// the frame gets its size.
+		// The frame hidden, as the magic publishes it, that a script
+		// shows after load, as the output's does: pprof renders when the
+		// frame gets its size.
 		for _, closed := range []bool{false, true} {
-			name := map[bool]string{false: "probe.html", true: "probe-details.html"}[closed]
+			name := map[bool]string{false: "probe.html", true: "probe-hidden.html"}[closed]
 			page := filepath.Join(dir, name)
 			if d := os.Getenv("SCALENE_SHOTS"); d != "" {
 				page = filepath.Join(d, name)
 			}
 			body := frame
 			if closed {
-				body = `<details id="d"><summary>pprof</summary>` + frame + `</details>` +
-					`<script>setTimeout(function(){document.getElementById('d').open=true},500)</script>`
+				body = `<div id="d">` + strings.Replace(frame, `style="`, `style="display:none;`, 1) + `</div>` +
+					`<script>setTimeout(function(){document.querySelector('#d iframe').style.display='block'},500)</script>`
 			}
 			// The listener is in place before the frame exists: the
 			// probe posts once, and a frame's scripts may run before
@@ -247,16 +243,9 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		if shots == "" {
 			shots = dir
 		}
-		opened := strings.ReplaceAll(output, `<details class="perfnb-flame-pprof"`, `<details open class="perfnb-flame-pprof"`)
 		for _, dark := range []bool{false, true} {
-			page := notebookPage(t, dir, testdataSource, opened, bundle["text/plain"].(string), dark)
-			png := filepath.Join(shots, strings.TrimSuffix(filepath.Base(page), ".html")+".png")
-			runChromium(t, "--window-size=1280,2600", "--hide-scrollbars", "--screenshot="+png, "file://"+page)
-			st, err := os.Stat(png)
-			if err != nil || st.Size() < 20000 {
-				t.Errorf("screenshot %s: %v", png, err)
-			}
-			t.Logf("screenshot: %s", png)
+			page := notebookPage(t, dir, testdataSource, output, bundle["text/plain"].(string), dark)
+			screenshot(t, "file://"+page, 1280, 2600, filepath.Join(shots, strings.TrimSuffix(filepath.Base(page), ".html")+".png"))
 		}
 	})
 }
@@ -311,111 +300,5 @@ func checkProbe(t *testing.T, page string, closed bool) {
 // page, awaiting it if it is a promise, and returns its value as a string.
 func chromiumEval(t *testing.T, url, expr string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	dt := startChromium(ctx, t)
-	target := dt.call("", "Target.createTarget", map[string]any{"url": "about:blank"})
-	session := dt.call("", "Target.attachToTarget", map[string]any{"targetId": target["targetId"], "flatten": true})
-	sid, _ := session["sessionId"].(string)
-	dt.call(sid, "Page.enable", map[string]any{})
-	// A page in a background tab gets no animation frames, which pprof's
-	// flame graph renders in; the test's page is the one in front.
-	dt.call(sid, "Page.bringToFront", map[string]any{})
-	dt.call(sid, "Page.navigate", map[string]any{"url": url})
-	dt.read("the page's load", func(m devtoolsMessage) bool { return m.Method == "Page.loadEventFired" })
-	res := dt.call(sid, "Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true, "returnByValue": true})
-	v, _ := res["result"].(map[string]any)
-	if v == nil || res["exceptionDetails"] != nil {
-		t.Fatalf("evaluate returned %v", res)
-	}
-	return fmt.Sprint(v["value"])
-}
-
-// devtools drives headless Chromium over the DevTools protocol
-// (--remote-debugging-pipe: JSON messages ending in NUL on file
-// descriptors 3 and 4).
-type devtools struct {
-	t      *testing.T
-	out    *os.File // our end of Chromium's fd 3
-	in     *bufio.Reader
-	stderr *bytes.Buffer
-	id     int
-}
-
-type devtoolsMessage struct {
-	ID     int             `json:"id"`
-	Method string          `json:"method"`
-	Result map[string]any  `json:"result"`
-	Error  json.RawMessage `json:"error"`
-}
-
-// startChromium starts Chromium until ctx is done or the test ends.
-func startChromium(ctx context.Context, t *testing.T) *devtools {
-	t.Helper()
-	toChrome, ourEnd, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromChrome, chromeEnd, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--window-size=1200,900", "--remote-debugging-pipe", "about:blank")
-	cmd.ExtraFiles = []*os.File{toChrome, chromeEnd}
-	dt := &devtools{t: t, out: ourEnd, in: bufio.NewReader(fromChrome), stderr: &bytes.Buffer{}}
-	cmd.Stderr = dt.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	toChrome.Close()
-	chromeEnd.Close()
-	t.Cleanup(func() {
-		ourEnd.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-		fromChrome.Close()
-	})
-	return dt
-}
-
-// read returns the next message for which done is true, skipping the
-// others (events, earlier replies).
-func (dt *devtools) read(what string, done func(m devtoolsMessage) bool) devtoolsMessage {
-	dt.t.Helper()
-	for {
-		line, err := dt.in.ReadBytes(0)
-		if err != nil {
-			dt.t.Fatalf("DevTools, waiting for %s: %v\n%s", what, err, dt.stderr.String())
-		}
-		var m devtoolsMessage
-		if err := json.Unmarshal(line[:len(line)-1], &m); err != nil {
-			dt.t.Fatalf("DevTools message %q: %v", line, err)
-		}
-		if done(m) {
-			return m
-		}
-	}
-}
-
-// call sends method to the session (the browser for "") and returns its
-// result.
-func (dt *devtools) call(session, method string, params any) map[string]any {
-	dt.t.Helper()
-	dt.id++
-	id := dt.id
-	msg := map[string]any{"id": id, "method": method, "params": params}
-	if session != "" {
-		msg["sessionId"] = session
-	}
-	data, _ := json.Marshal(msg)
-	if _, err := dt.out.Write(append(data, 0)); err != nil {
-		dt.t.Fatalf("DevTools %s: %v\n%s", method, err, dt.stderr.String())
-	}
-	reply := dt.read(method, func(m devtoolsMessage) bool { return m.ID == id })
-	if len(reply.Error) > 0 {
-		dt.t.Fatalf("DevTools %s: %s", method, reply.Error)
-	}
-	return reply.Result
+	return browsertest.Start(t, 1200, 900).Open(url).Eval(expr)
 }

@@ -3,7 +3,6 @@ package scalene
 import (
 	"fmt"
 	"html/template"
-	"strconv"
 	"strings"
 
 	"github.com/google/pprof/profile"
@@ -11,35 +10,6 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
-
-// BenchResult is what a benchmark's result line says.
-type BenchResult struct {
-	N       int64   // executions of the body
-	NsPerOp float64 // 0 when the line has none
-}
-
-// parseBench finds bench's result line in the benchmark output
-// ("BenchmarkScalene-2  1234  5678 ns/op"); false when there is none: a
-// body that ends the process (os.Exit(0)) leaves none, and an empty
-// profile.
-func parseBench(out []byte, bench string) (BenchResult, bool) {
-	for _, l := range strings.Split(string(out), "\n") {
-		rest, ok := strings.CutPrefix(l, "Benchmark"+bench)
-		if !ok || rest != "" && rest[0] != '-' && rest[0] != ' ' && rest[0] != '\t' {
-			continue
-		}
-		var res BenchResult
-		f := strings.Fields(rest)
-		if len(f) >= 2 {
-			res.N, _ = strconv.ParseInt(f[1], 10, 64)
-		}
-		if len(f) >= 4 && f[3] == "ns/op" {
-			res.NsPerOp, _ = strconv.ParseFloat(f[2], 64)
-		}
-		return res, true
-	}
-	return BenchResult{}, false
-}
 
 // perExecution returns a copy of p with every value divided by n: a
 // profile of one execution of the body, so that variants whose runs

@@ -39,13 +39,12 @@ func TestVariantsInBrowser(t *testing.T) {
 	const args, body = "--cpu-only --duration 500ms", "fast: sink = light()\nslow: sink = heavy()\n"
 	text, output := runScalene(t, args, body, 8)
 	dir := t.TempDir()
-	opened := strings.ReplaceAll(output, `<details class="perfnb-flame-pprof"`, `<details open class="perfnb-flame-pprof"`)
-	page := notebookPage(t, dir, "%%scalene "+args+"\n"+body, opened, text, false)
+	page := notebookPage(t, dir, "%%scalene "+args+"\n"+body, output, text, false)
 
 	t.Run("tables side by side", func(t *testing.T) {
 		got := chromiumEval(t, "file://"+page, `new Promise(function(resolve){setTimeout(function(){
 			var v=Array.prototype.map.call(document.querySelectorAll('.perfnb-scalene-variant'),function(e){var r=e.getBoundingClientRect();return {top:Math.round(r.top),left:Math.round(r.left),width:Math.round(r.width),label:e.firstChild.textContent}});
-			var imgs=Array.prototype.filter.call(document.querySelectorAll('.perfnb-flame-static img'),function(i){return i.complete&&i.naturalWidth>0}).length;
+			var imgs=Array.prototype.filter.call(document.querySelectorAll('img.perfnb-flame-static'),function(i){return i.complete&&i.naturalWidth>0}).length;
 			resolve(JSON.stringify({variants:v,images:imgs,frames:document.querySelectorAll('iframe').length,
 				diff:document.body.textContent.indexOf('CPU time per execution, slow against fast')>=0}))},1500)})`)
 		var r struct {
@@ -78,12 +77,7 @@ func TestVariantsInBrowser(t *testing.T) {
 		if shots == "" {
 			shots = dir
 		}
-		png := filepath.Join(shots, "scalene-variants.png")
-		runChromium(t, "--window-size=1400,1500", "--hide-scrollbars", "--screenshot="+png, "file://"+page)
-		if st, err := os.Stat(png); err != nil || st.Size() < 20000 {
-			t.Errorf("screenshot %s: %v", png, err)
-		}
-		t.Logf("screenshot: %s", png)
+		screenshot(t, "file://"+page, 1400, 1500, filepath.Join(shots, "scalene-variants.png"))
 	})
 }
 

@@ -11,10 +11,10 @@ import (
 
 // TestFlameGraphOpensWhereScriptsRun checks the progressive enhancement of
 // the flame graph sections: in a page that runs the output's scripts (a
-// live notebook, an HTML export) pprof's zoomable graph is open and the
-// static copy hidden; with the scripts stripped (a code-hosting site, an
-// untrusted notebook) the static SVG image shows and the <details> stays
-// closed.
+// live notebook, an HTML export) pprof's zoomable graph shows and the
+// static copy is hidden; with the scripts stripped, and the frames with
+// them (a code-hosting site, an untrusted notebook), the static SVG
+// image shows.
 func TestFlameGraphOpensWhereScriptsRun(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skip("no " + chromium)
@@ -30,23 +30,22 @@ func TestFlameGraphOpensWhereScriptsRun(t *testing.T) {
 	if n := strings.Count(output, `class="perfnb-flame"`); n != 2 {
 		t.Fatalf("%d flame graph sections, want 2", n)
 	}
-	stripped := regexp.MustCompile(`(?s)<script>\(function\(\)\{var n=0;.*?</script>`).ReplaceAllString(output, "")
-	if stripped == output {
-		t.Fatal("no opening script in the output")
+	stripped := regexp.MustCompile(`(?s)<script>\(function\(\)\{var n=0;.*?</script>|<iframe .*?</iframe>`).ReplaceAllString(output, "")
+	if strings.Count(output, "<script>(function(){var n=0;") != 2 || strings.Contains(stripped, "<iframe") {
+		t.Fatal("no opening script and frame in each section of the output")
 	}
 	const probe = `new Promise(function(resolve){var n=0;(function poll(){
-		var ds=document.querySelectorAll('details.perfnb-flame-pprof'),st=document.querySelectorAll('.perfnb-flame-static');
-		var open=0,hidden=0,drawn=0;ds.forEach(function(d){if(d.open)open++});
-		st.forEach(function(s){if(getComputedStyle(s).display==='none')hidden++;
-			var i=s.querySelector('img');if(i&&i.complete&&i.naturalWidth>0)drawn++});
-		if((open==ds.length&&open>0)||n++>30){resolve(JSON.stringify({details:ds.length,open:open,static:st.length,hidden:hidden,drawn:drawn}))}
+		var fs=document.querySelectorAll('.perfnb-flame iframe'),st=document.querySelectorAll('img.perfnb-flame-static');
+		var shown=0,hidden=0,drawn=0;fs.forEach(function(f){if(f.getBoundingClientRect().height>0)shown++});
+		st.forEach(function(i){if(getComputedStyle(i).display==='none')hidden++;if(i.complete&&i.naturalWidth>0)drawn++});
+		if((shown==fs.length&&shown>0)||n++>30){resolve(JSON.stringify({frames:fs.length,shown:shown,static:st.length,hidden:hidden,drawn:drawn}))}
 		else{setTimeout(poll,100)}})()})`
 	for _, tc := range []struct {
-		name, html   string
-		open, hidden int
+		name, html            string
+		frames, shown, hidden int
 	}{
-		{"scripts run", output, 2, 2},
-		{"scripts stripped", stripped, 0, 0},
+		{"scripts run", output, 2, 2, 2},
+		{"scripts and frames stripped", stripped, 0, 0, 0},
 	} {
 		// The output is attached after its scripts ran, as Jupyter
 		// Notebook 6 does (jQuery's append into a detached element).
@@ -60,12 +59,12 @@ func TestFlameGraphOpensWhereScriptsRun(t *testing.T) {
 		if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var got struct{ Details, Open, Static, Hidden, Drawn int }
+		var got struct{ Frames, Shown, Static, Hidden, Drawn int }
 		if err := json.Unmarshal([]byte(chromiumEval(t, "file://"+page, probe)), &got); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got.Details != 2 || got.Static != 2 || got.Open != tc.open || got.Hidden != tc.hidden || got.Drawn != 2 {
-			t.Errorf("%s: %+v, want 2 details (%d open) and 2 static graphs drawn (%d hidden)", tc.name, got, tc.open, tc.hidden)
+		if got.Frames != tc.frames || got.Shown != tc.shown || got.Static != 2 || got.Hidden != tc.hidden || got.Drawn != 2 {
+			t.Errorf("%s: %+v, want %d frames (%d shown) and 2 static graphs drawn (%d hidden)", tc.name, got, tc.frames, tc.shown, tc.hidden)
 		}
 	}
 }

@@ -11,23 +11,27 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/kernel/protocol"
+	"github.com/perfnb/perfnb/magics/profiles"
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
 // Result is a finished profile of one body: the profiles the child wrote
 // and where they are saved.
 type Result struct {
-	Cell       int
-	Label      string // the variant's label; "" when the body is not a comparison
-	Bench      string // the benchmark's name without "Benchmark"; "" for benchName
-	Sources    Sources
-	Decisions  *Decisions       // the compiler's; nil when not reported
-	CPU        *profile.Profile // nil with --memory-only
-	Mem        *profile.Profile // nil with --cpu-only
-	CPUPath    string
-	MemPath    string
-	Binary     string // the test binary the profiles came from
-	Executions int64  // body executions in the memory run
+	Cell      int
+	Label     string // the variant's label; "" when the body is not a comparison
+	Bench     string // the benchmark's name without "Benchmark"; "" for benchName
+	Sources   Sources
+	Decisions *Decisions       // the compiler's; nil when not reported
+	CPU       *profile.Profile // nil with --memory-only
+	Mem       *profile.Profile // nil with --cpu-only
+	// CPUSetUp and MemSetUp are what the profiles held of perfnb's own
+	// set-up in the child, left out of CPU and Mem (profiles.Split).
+	CPUSetUp, MemSetUp *profile.Profile
+	CPUPath            string
+	MemPath            string
+	Binary             string // the test binary the profiles came from
+	Executions         int64  // body executions in the memory run
 	// CPUExecutions and NsPerOp are the body's executions in the CPU
 	// run and their average time, as the benchmark reported them.
 	CPUExecutions int64
@@ -76,6 +80,7 @@ func (r *Result) table(opts TableOptions) (*Table, *Attribution, error) {
 	}
 	t := BuildTable(att, r.Sources, r.CPU != nil, r.Mem != nil, r.Executions, opts)
 	t.Decisions = r.Decisions.withCallSites(t.Rows)
+	t.SetUp = SetUp{CPU: profiles.Total(r.CPUSetUp, "cpu"), Bytes: profiles.Total(r.MemSetUp, "alloc_space")}
 	return t, att, nil
 }
 
@@ -145,8 +150,7 @@ type flame struct {
 	ID, What    string
 	StaticSVG   template.HTMLAttr // src="data:..." (base64 has no quote to escape, and its + signs stay as they are)
 	Width       int
-	Caption     string
-	PprofFrame  template.HTML // pprof's page in an iframe; "" when unavailable
+	PprofFrame  template.HTML // pprof's page in a hidden iframe; "" when unavailable
 	Unavailable string
 	Script      template.HTML
 }
@@ -175,7 +179,7 @@ func (r *Result) Render(opts RenderOptions) (protocol.Bundle, error) {
 			}
 			pg.Flames = append(pg.Flames, f)
 		}
-		if r.Mem != nil {
+		if r.Mem != nil && t.Total.AllocBytes > t.Outside.AllocBytes {
 			f, err := flameSection(r.Mem, nil, "alloc_space", "Allocated bytes", r.title(), func(v int64) string { return sysmem.FormatBytes(float64(v)) })
 			if err != nil {
 				return nil, err
@@ -199,14 +203,13 @@ func (pg page) bundle(text string) (protocol.Bundle, error) {
 	return protocol.Bundle{"text/plain": text, "text/html": b.String()}, nil
 }
 
-// flameSection prepares a flame graph of one sample type: the static SVG,
-// then pprof's page in a sandboxed iframe inside a <details>. Where
-// scripts run (a live notebook page, an HTML export), a small script opens
-// the <details> and hides the static copy, so the graph the reader sees is
-// the one that zooms on a click; where scripts are stripped (a notebook
-// viewed on a code-hosting site, an untrusted notebook), the static SVG
-// stays and the <details> stays closed. With a base profile, both are
-// difference flame graphs of p against base.
+// flameSection prepares a flame graph of one sample type: the static
+// SVG, then pprof's page in a sandboxed iframe, hidden until a small
+// script shows it in the picture's place, where scripts run (a live
+// notebook, an HTML export). Where scripts are stripped (an untrusted
+// notebook, a sanitized export, a code-hosting site), the frame is
+// stripped too and the static picture stays. With a base profile, both
+// are difference flame graphs of p against base.
 func flameSection(p, base *profile.Profile, si, what, title string, format func(int64) string) (flame, error) {
 	svg, err := FlameSVG(p, SVGOptions{SampleType: si, Format: format, Base: base})
 	if err != nil {
@@ -215,9 +218,10 @@ func flameSection(p, base *profile.Profile, si, what, title string, format func(
 	h := fnv.New64a()
 	h.Write([]byte(si))
 	h.Write([]byte(svg))
-	f := flame{ID: fmt.Sprintf("perfnb-flame-%x", h.Sum64()), What: what, Width: defaultSVGWidth,
-		StaticSVG: template.HTMLAttr(`src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(svg)) + `"`), Script: template.HTML(strings.ReplaceAll(openFlameScript, "ID", fmt.Sprintf("perfnb-flame-%x", h.Sum64())))}
-	f.Caption = what + " in pprof's flame graph: click a frame to zoom, type a regexp to search"
+	id := fmt.Sprintf("perfnb-flame-%x", h.Sum64())
+	f := flame{ID: id, What: what, Width: defaultSVGWidth,
+		StaticSVG: template.HTMLAttr(`src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(svg)) + `"`),
+		Script:    template.HTML(strings.ReplaceAll(openFlameScript, "ID", id))}
 	pg, err := RenderPprofFlameGraph(p, base, si, title)
 	if err != nil {
 		// The static picture is there; say why the interactive one is not.
@@ -225,15 +229,16 @@ func flameSection(p, base *profile.Profile, si, what, title string, format func(
 		f.Script = ""
 		return f, nil
 	}
-	f.PprofFrame = template.HTML(EmbedPprofPage(pg, what+" flame graph (pprof)", frameHeight(p)))
+	frame := EmbedPprofPage(pg, what+" flame graph (pprof)", frameHeight(p))
+	f.PprofFrame = template.HTML(strings.Replace(frame, `style="`, `style="display:none;`, 1))
 	return f, nil
 }
 
-// openFlameScript opens the interactive flame graph of the section whose id
-// replaces ID, and hides its static copy. Notebook front ends run an
-// output's scripts before the output is attached to the page, hence the
-// retries.
+// openFlameScript shows the interactive flame graph of the section whose
+// id replaces ID in its static copy's place, with a hint of what it
+// does. Notebook front ends run an output's scripts before the output is
+// attached to the page, hence the retries.
 const openFlameScript = `<script>(function(){var n=0;function go(){var s=document.getElementById("ID");` +
-	`if(!s){if(++n<50)setTimeout(go,100);return}var d=s.querySelector("details.perfnb-flame-pprof"),` +
-	`t=s.querySelector(".perfnb-flame-static");if(d&&d.querySelector("iframe")){d.open=true;if(t)t.style.display="none"}}` +
-	`setTimeout(go,0)})()</script>`
+	`if(!s){if(++n<50)setTimeout(go,100);return}var f=s.querySelector("iframe"),t=s.querySelector(".perfnb-flame-static"),` +
+	`h=s.querySelector(".perfnb-flame-hint");if(f){f.style.display="block";if(t)t.style.display="none";` +
+	`if(h)h.textContent="(pprof's: click a frame to zoom, type a regexp to search)"}}setTimeout(go,0)})()</script>`

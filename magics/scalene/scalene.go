@@ -37,15 +37,12 @@
 package scalene
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"html/template"
 	"io"
 	"strings"
-	"time"
 
-	"github.com/google/pprof/profile"
 	"github.com/perfnb/perfnb/internal/atomicfile"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
@@ -54,39 +51,32 @@ import (
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
+// name is the magic's name.
+const name = "scalene"
+
 // benchName is the name of the generated benchmark: BenchmarkScalene,
 // and BenchmarkScalene_LABEL for a variant.
 const benchName = "Scalene"
 
 // Defaults, as Scalene's where it has one.
 const (
-	defaultDuration  = time.Second
 	defaultThreshold = 1.0 // --cpu-percent-threshold, percent
-	defaultTimeout   = 10 * time.Minute
-	defaultAsmLines  = 5 // --asm-lines
-	memoryRuns       = 1 // executions of the body in the memory run
+	defaultAsmLines  = 5   // --asm-lines
+	memoryRuns       = 1   // executions of the body in the memory run
 )
 
-var optionSpec = magics.OptionSpec{
-	Flags:  []string{"cpu-only", "memory-only", "reduced-profile", "no-flamegraph", "asm"},
-	Values: []string{"cpu-percent-threshold", "duration", "outfile", "profile-dir", "timeout", "asm-lines"},
-}
+// New returns the %scalene magic.
+func New() *magics.Declared { return magics.Declare(name, doc, run) }
 
-// Magic is the scalene magic.
-type Magic struct{}
-
-// New returns the scalene magic.
-func New() *Magic { return &Magic{} }
-
-// Name returns "scalene".
-func (*Magic) Name() string { return "scalene" }
-
-// Doc describes the magic in one line.
-func (*Magic) Doc() string {
-	return "Line-level CPU and memory profile of natively compiled code (self and total per line, the compiler's " +
-		"inlining, escape and bounds-check decisions), with pprof flame graphs; labelled lines compare variants " +
-		"(--cpu-only --memory-only --reduced-profile --cpu-percent-threshold N --duration D --asm --asm-lines N " +
-		"--outfile F --no-flamegraph --profile-dir DIR --timeout D; profiles are saved in $PPROF_TMPDIR or ~/pprof)"
+// doc documents %scalene.
+func doc() magics.Doc {
+	return magics.Doc{
+		Summary: "Line-level CPU and memory profile of compiled code, with pprof's flame graphs",
+		Usage:   []string{"%scalene [options] statement", "%%scalene [options]", "body, or labelled lines (label: statement) to compare"},
+		Options: new(config).options(),
+		More: []string{"Self and total CPU time and allocations per line; the compiler's inlining, escape and bounds-check " +
+			"decisions beside each line. Profiles are saved in $" + profiles.DirEnv + " or ~/pprof, for go tool pprof."},
+	}
 }
 
 // variant is one profiled body: the only one, or a labelled variant.
@@ -105,33 +95,44 @@ func (v variant) bench() string {
 
 // config is a parsed call.
 type config struct {
-	cpu, mem   bool
-	reduced    bool
-	threshold  float64
-	duration   time.Duration
-	timeout    time.Duration
-	outfile    string
-	profileDir string
-	flame      bool
-	asm        int // hottest lines to disassemble; 0 for none
-	variants   []variant
+	cpuOnly, memOnly bool
+	cpu, mem         bool
+	reduced          bool
+	threshold        float64
+	profiles         profiles.Options
+	outfile          string
+	noFlame          bool
+	asmFlag          bool
+	asmLines         int
+	asm              int // hottest lines to disassemble; 0 for none
+	variants         []variant
+}
+
+// options declares the options, bound to c.
+func (c *config) options() *magics.OptionSet {
+	s := magics.NewOptionSet()
+	s.Flag(&c.cpuOnly, "cpu-only", "profile CPU time only")
+	s.Flag(&c.memOnly, "memory-only", "profile allocations only")
+	s.Flag(&c.reduced, "reduced-profile", "show only the lines above the threshold")
+	s.Float(&c.threshold, "cpu-percent-threshold", defaultThreshold, "the threshold of --reduced-profile, in `PERCENT` of the CPU time (or of the bytes)")
+	c.profiles.Declare(s)
+	s.Flag(&c.asmFlag, "asm", "show the instructions of the hottest lines")
+	s.Int(&c.asmLines, "asm-lines", defaultAsmLines, "with --asm, the `N` hottest lines").AtLeast(1)
+	s.String(&c.outfile, "outfile", "", "save the output as an HTML page in `FILE`")
+	s.Flag(&c.noFlame, "no-flamegraph", "leave out the flame graphs")
+	return s
 }
 
 func parse(call magics.Call) (*config, error) {
-	opts, rest, err := magics.ParseOptions(call.Args, optionSpec)
+	c := &config{}
+	opts := c.options()
+	rest, err := opts.Parse(call.Args)
 	if err != nil {
 		return nil, err
 	}
-	c := &config{
-		cpu:        !opts.Has("memory-only"),
-		mem:        !opts.Has("cpu-only"),
-		reduced:    opts.Has("reduced-profile"),
-		flame:      !opts.Has("no-flamegraph"),
-		outfile:    opts.String("outfile", ""),
-		profileDir: opts.String("profile-dir", ""),
-	}
-	if err := c.parseNumbers(opts); err != nil {
-		return nil, err
+	c.cpu, c.mem = !c.memOnly, !c.cpuOnly
+	if c.asmFlag || opts.Given("asm-lines") {
+		c.asm = c.asmLines
 	}
 	switch {
 	case !c.cpu && !c.mem:
@@ -142,43 +143,11 @@ func parse(call magics.Call) (*config, error) {
 	return c, c.parseBody(call, rest)
 }
 
-// parseNumbers reads the options with numbers and durations.
-func (c *config) parseNumbers(opts magics.Options) error {
-	var err error
-	if c.threshold, err = opts.Float("cpu-percent-threshold", defaultThreshold); err != nil {
-		return err
-	}
-	if c.duration, err = opts.Duration("duration", defaultDuration); err != nil {
-		return err
-	}
-	if c.duration <= 0 {
-		return magics.UsageError("--duration must be positive, for example --duration 2s")
-	}
-	if c.timeout, err = opts.Duration("timeout", defaultTimeout); err != nil {
-		return err
-	}
-	lines, err := opts.Int("asm-lines", defaultAsmLines)
-	if err != nil {
-		return err
-	}
-	if lines < 1 {
-		return magics.UsageError("--asm-lines needs a number of lines of at least 1, not %d", lines)
-	}
-	if opts.Has("asm") || opts.Has("asm-lines") {
-		c.asm = lines
-	}
-	return nil
-}
-
 // parseBody reads the statement of %scalene or the body of %%scalene,
 // with its labelled variants.
 func (c *config) parseBody(call magics.Call, rest string) error {
 	if !call.Cell {
-		// The statement follows the options on the magic line; its column
-		// keeps compiler messages pointing at the right place.
-		// (ArgsCol is 0 only for a call made by hand, as in tests.)
-		col := cmp.Or(call.ArgsCol, 1+len("%"+call.Name+" ")) + len(call.Args) - len(rest)
-		c.variants = []variant{{body: native.Snippet{Source: rest, Cell: call.Count, Line: call.Line, Col: col}}}
+		c.variants = []variant{{body: call.Statement(rest)}}
 	} else {
 		if strings.TrimSpace(rest) != "" {
 			return magics.UsageError("%%%%scalene takes options on its line and the code below it, not %q", strings.TrimSpace(rest))
@@ -191,7 +160,7 @@ func (c *config) parseBody(call magics.Call, rest string) error {
 			c.variants = append(c.variants, variant{label: v.Label, body: v.Body})
 		}
 		if vs == nil {
-			c.variants = []variant{{body: native.Snippet{Source: call.Body, Cell: call.Count, Line: call.BodyLine}}}
+			c.variants = []variant{{body: call.BodySnippet()}}
 		}
 	}
 	if strings.TrimSpace(c.variants[0].body.Source) == "" {
@@ -201,41 +170,33 @@ func (c *config) parseBody(call magics.Call, rest string) error {
 }
 
 func scaleneError(err error) *protocol.Error {
-	return protocol.NewError(magics.ErrorKind("scalene"), err.Error())
+	return protocol.NewError(magics.ErrorKind(name), err.Error())
 }
 
-// Run profiles the body (each variant of it) and publishes the line
+// run profiles the body (each variant of it) and publishes the line
 // table and flame graphs.
-func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	c, err := parse(call)
 	if err != nil {
 		return nil, err
-	}
-	ws, err := env.NativeWorkspace("scalene")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := profiles.Dir(c.profileDir)
-	if err != nil {
-		return nil, scaleneError(err)
 	}
 	prog := native.Program{Decls: env.Decls, GCFlags: CompilerFlags, Symbols: c.asm > 0}
 	for _, v := range c.variants {
 		prog.Benchmarks = append(prog.Benchmarks, native.Benchmark{Name: v.bench(), Body: v.body})
 	}
-	bin, err := ws.Build(ctx, prog)
+	run, err := profiles.Start(ctx, name, call, env, c.profiles, prog)
 	if err != nil {
-		return nil, cellError(ctx, err)
+		return nil, err
 	}
+	bin := run.Binary()
 	rec := env.NewRecord(call, bin.Path)
 	decisions := ParseCompilerText(bin.CompilerOutput)
-	out := magics.NewOutput(env.Publisher, "scalene").Stdout()
-	name := profiles.Namer(call.Count, time.Now())
+	out := magics.NewOutput(env.Publisher, name).Stdout()
 	var results []*Result
 	for _, v := range c.variants {
 		r := &Result{Cell: call.Count, Label: v.label, Bench: v.bench(), Decisions: decisions, Binary: bin.Path,
 			Sources: NewSources(call.Count, v.body.Source, v.body.Line, env.Decls)}
-		if err := c.profile(ctx, ws, bin, r, dir, name, out); err != nil {
+		if err := c.profile(ctx, run, r, out); err != nil {
 			return nil, err
 		}
 		results = append(results, r)
@@ -243,9 +204,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 		// only repeat or interleave it.
 		out = io.Discard
 	}
-	if keep, err := profiles.Keep(); err == nil {
-		profiles.Prune(dir, max(keep, 2*len(results))) // never this run's own
-	}
+	run.Finish()
 	bundle, err := c.render(results)
 	if err != nil {
 		return nil, scaleneError(err)
@@ -264,7 +223,7 @@ func (m *Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any,
 
 // render lays out one result, or the variants side by side.
 func (c *config) render(results []*Result) (protocol.Bundle, error) {
-	opts := RenderOptions{Table: TableOptions{Reduced: c.reduced, Threshold: c.threshold}, FlameGraph: c.flame, Asm: c.asm}
+	opts := RenderOptions{Table: TableOptions{Reduced: c.reduced, Threshold: c.threshold}, FlameGraph: !c.noFlame, Asm: c.asm}
 	if len(results) == 1 {
 		return results[0].Render(opts)
 	}
@@ -272,72 +231,33 @@ func (c *config) render(results []*Result) (protocol.Bundle, error) {
 }
 
 // profile runs the binary for r's benchmark: a CPU run, then a memory
-// run, as the options ask, each writing its profile into dir.
-func (c *config) profile(ctx context.Context, ws *native.Workspace, bin *native.Binary, r *Result, dir string, name func(string) string, out io.Writer) error {
+// run, as the options ask.
+func (c *config) profile(ctx context.Context, run *profiles.Runner, r *Result, out io.Writer) error {
 	kind := func(k string) string {
 		if r.Label != "" {
 			k = r.Label + "." + k
 		}
-		return profiles.UniquePath(dir, name(k))
+		return k
 	}
-	run := func(path string, extra []string, w io.Writer) (*profile.Profile, BenchResult, error) {
-		return RunProfiled(ctx, ws, bin, ProfiledRun{Bench: r.Bench, Path: path, Args: extra, Timeout: c.timeout, Output: w, Magic: "scalene"})
-	}
-	var err error
 	if c.cpu {
-		r.CPUPath = kind("cpu")
-		var res BenchResult
-		if r.CPU, res, err = run(r.CPUPath, []string{"-test.benchtime=" + c.duration.String(), "-test.cpuprofile=" + r.CPUPath}, out); err != nil {
+		res, err := run.Run(ctx, r.Bench, kind("cpu"), []string{"-test.benchtime=" + c.profiles.Duration.String()}, out)
+		if err != nil {
 			return err
 		}
-		r.CPUExecutions, r.NsPerOp = res.N, res.NsPerOp
+		r.CPU, r.CPUSetUp, r.CPUPath = res.Profile, res.SetUp, res.Path
+		r.CPUExecutions, r.NsPerOp = res.Executions, res.NsPerOp
+		// The CPU run already showed the body's output.
+		out = io.Discard
 	}
 	if c.mem {
-		r.MemPath = kind("mem")
-		r.Executions = memoryRuns
-		// The CPU run already showed the body's output.
-		if c.cpu {
-			out = io.Discard
-		}
-		args := []string{fmt.Sprintf("-test.benchtime=%dx", memoryRuns), "-test.memprofile=" + r.MemPath, "-test.memprofilerate=1"}
-		if r.Mem, _, err = run(r.MemPath, args, out); err != nil {
+		args := []string{fmt.Sprintf("-test.benchtime=%dx", memoryRuns), "-test.memprofilerate=1"}
+		res, err := run.Run(ctx, r.Bench, kind("mem"), args, out)
+		if err != nil {
 			return err
 		}
+		r.Mem, r.MemSetUp, r.MemPath, r.Executions = res.Profile, res.SetUp, res.Path, memoryRuns
 	}
 	return nil
-}
-
-// ProfiledRun is one run of a benchmark that writes a profile.
-type ProfiledRun struct {
-	Bench   string   // the benchmark's name without "Benchmark"
-	Path    string   // where the child writes the profile
-	Args    []string // test flags: the profile's, -test.benchtime
-	Timeout time.Duration
-	Output  io.Writer // the body's output
-	Magic   string    // the magic's name, for its errors
-}
-
-// RunProfiled runs one benchmark of bin and reads the profile it wrote.
-// A body that ends the process before the benchmark finished (os.Exit(0)
-// succeeds, but leaves no result line and an empty profile) is the
-// cell's error, as is any failure of the child.
-func RunProfiled(ctx context.Context, ws *native.Workspace, bin *native.Binary, pr ProfiledRun) (*profile.Profile, BenchResult, error) {
-	args := append([]string{"-test.run=^$", "-test.bench=^Benchmark" + pr.Bench + "$"}, pr.Args...)
-	rr, err := ws.Run(ctx, bin, native.RunOptions{Args: args, Timeout: pr.Timeout, Output: pr.Output})
-	if err != nil {
-		return nil, BenchResult{}, magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: pr.Magic})
-	}
-	res, ok := parseBench(rr.Bench, pr.Bench)
-	if !ok {
-		return nil, res, magics.NativeError(ctx, &native.Error{Kind: native.Exited,
-			Summary: "the cell's process ended before the benchmark finished, with status 0 (os.Exit(0) or runtime.Goexit in the cell?): there is no profile"},
-			magics.NativeErrorOptions{Magic: pr.Magic})
-	}
-	p, err := profiles.Read(pr.Path)
-	if err != nil {
-		return nil, res, protocol.NewError(magics.ErrorKind(pr.Magic), err.Error())
-	}
-	return p, res, nil
 }
 
 // saveHTML writes a page holding the output's HTML to path, atomically
@@ -349,10 +269,4 @@ func saveHTML(path, title, body string) error {
 		return fmt.Errorf("cannot save the HTML page: %w", err)
 	}
 	return nil
-}
-
-// cellError turns a failed build or run into the cell's error, named as
-// every magic names them (see magics.NativeError).
-func cellError(ctx context.Context, err error) *protocol.Error {
-	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "scalene"})
 }

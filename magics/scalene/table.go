@@ -83,6 +83,15 @@ type Table struct {
 	// them; nil when the build did not report them.
 	Decisions *Decisions
 	Reduced   bool // hide decisions on lines without samples
+	// SetUp is what the profiles held of perfnb's own set-up in the
+	// child, left out of them (see profiles.Split).
+	SetUp SetUp
+}
+
+// SetUp is the size of perfnb's set-up in the child's profiles.
+type SetUp struct {
+	CPU   int64 // nanoseconds
+	Bytes int64 // allocated
 }
 
 // TableOptions selects the rows of a Table.
@@ -114,9 +123,12 @@ func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions i
 		keys = append(keys, LineKey{Cell: src.Cell, Line: src.BodyLine + i})
 	}
 	// Earlier cells: whole declarations that were touched, in cell order.
+	// A line of no declaration and not of the body is not a real line
+	// of its cell: inlined code whose frame the profile lost (see
+	// profiles.RestoreInlined, which restores those it can).
 	var touched []int
-	var loose []LineKey
-	for k := range att.Lines {
+	var unplaced LineStats
+	for k, s := range att.Lines {
 		if src.inBody(k) {
 			continue
 		}
@@ -125,7 +137,7 @@ func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions i
 				touched = append(touched, i)
 			}
 		} else {
-			loose = append(loose, k)
+			unplaced.add(s)
 		}
 	}
 	slices.SortFunc(touched, func(a, b int) int {
@@ -138,10 +150,6 @@ func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions i
 			keys = append(keys, LineKey{Cell: d.Cell, Line: d.Line + j})
 		}
 	}
-	slices.SortFunc(loose, func(a, b LineKey) int {
-		return cmp.Or(cmp.Compare(a.Cell, b.Cell), cmp.Compare(a.Line, b.Line))
-	})
-	keys = append(keys, loose...)
 
 	var prev *LineKey
 	for _, k := range keys {
@@ -159,16 +167,25 @@ func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions i
 		t.Rows = append(t.Rows, Row{Key: k, Label: label, Source: src.Text(k), Stats: s})
 		prev = &k
 	}
-	if att.Outside != (LineStats{}) && (!opts.Reduced || significant(att.Outside)) {
-		if len(t.Rows) > 0 {
-			t.Rows = append(t.Rows, Row{Gap: true})
+	for _, o := range []struct {
+		stats LineStats
+		text  string
+	}{{unplaced, unplacedText}, {att.Outside, outsideText}} {
+		if o.stats != (LineStats{}) && (!opts.Reduced || significant(o.stats)) {
+			if len(t.Rows) > 0 {
+				t.Rows = append(t.Rows, Row{Gap: true})
+			}
+			t.Rows = append(t.Rows, Row{Outside: true, Source: o.text, Stats: o.stats})
 		}
-		t.Rows = append(t.Rows, Row{Outside: true, Label: "", Source: outsideText, Stats: att.Outside})
 	}
 	return t
 }
 
-const outsideText = "(Go runtime, not attributable to a line)"
+// The rows of what no line of a cell accounts for.
+const (
+	outsideText  = "(Go runtime, not attributable to a line)"
+	unplacedText = "(inlined code whose line the profile does not give)"
+)
 
 func percent(v, total int64) float64 {
 	if total <= 0 {

@@ -16,7 +16,7 @@ func (r *Result) Line() string {
 }
 
 // Warning is IPython's warning when the slowest run took more than four
-// times as long as the fastest (and the slowest more than 1 μs per loop);
+// times as long as the fastest (and the slowest more than 1 µs per loop);
 // "" otherwise.
 func (r *Result) Warning() string {
 	if r.Worst > 4*r.Best && r.Best > 0 && r.Worst > 1e-6 {
@@ -35,11 +35,16 @@ func (r *Result) String() string {
 	return "<TimeitResult : " + r.Line() + ">"
 }
 
-// text is the text/plain output for one result: the warning, if any, then
-// the line.
-func (r *Result) text() string {
-	if w := r.Warning(); w != "" {
-		return w + "\n" + r.Line()
+// Text is the text/plain output for one result: the warning, if any, then
+// the line, as IPython prints them; each labelled with the statement when
+// the cell holds other code too ("f(x): 29.9 ns ± ...").
+func (r *Result) Text() string {
+	label := ""
+	if r.statement != "" {
+		label = r.statement + ": "
 	}
-	return r.Line()
+	if w := r.Warning(); w != "" {
+		return label + w + "\n" + label + r.Line()
+	}
+	return label + r.Line()
 }

@@ -11,27 +11,32 @@ import (
 	"github.com/perfnb/perfnb/runtime/sysmem"
 )
 
-// tableStyle is shared by the result and comparison tables.
-const tableStyle = `<style>
-table.perfnb-timeit { border-collapse: collapse; font-size: 0.9em; }
-table.perfnb-timeit th, table.perfnb-timeit td { padding: 2px 10px; text-align: right; border-bottom: 1px solid #ddd; }
-table.perfnb-timeit th:first-child, table.perfnb-timeit td:first-child { text-align: left; }
-table.perfnb-timeit caption { text-align: left; font-family: monospace; padding-bottom: 4px; }
-table.perfnb-timeit td.perfnb-env { color: #666; font-size: 0.85em; text-align: left; }
-</style>`
+// tableTemplates render the two outputs; html/template escapes every
+// figure and label. IPython's lines come first, as IPython prints them,
+// in a <pre>; then a table of the figures. Their structure carries what
+// matters, so that they read the same where a notebook is shown through a
+// sanitizer (which strips inline styles and <style>): names left-aligned
+// by <div align="left">, figures in nowrap cells; inline styles only
+// refine spacing.
+var tableTemplates = template.Must(template.New("timeit").Funcs(template.FuncMap{"nbsp": nbsp}).Parse(
+	`{{define "cell"}}<td nowrap="nowrap" style="padding:2px 10px"{{with .Title}} title="{{.}}"{{end}}>{{nbsp .Text}}</td>{{end}}` +
+		`{{define "lines"}}<pre style="margin:0 0 6px 0">{{.}}</pre>{{end}}` +
+		`{{define "footer"}}<div><small>{{.}}</small></div>{{end}}` +
+		`{{define "result"}}<div class="perfnb-timeit">{{template "lines" .Lines}}` +
+		`<table class="perfnb-timeit" style="border-collapse:collapse"><tbody>` +
+		`{{range .Rows}}<tr><th nowrap="nowrap" style="padding:2px 10px"><div align="left">{{.Name}}</div></th>{{template "cell" .Value}}</tr>{{end}}` +
+		`</tbody></table>{{template "footer" .Footer}}</div>{{end}}` +
+		`{{define "comparison"}}<div class="perfnb-timeit">{{template "lines" .Lines}}` +
+		`<table class="perfnb-timeit" style="border-collapse:collapse"><thead><tr>` +
+		`{{range $i, $h := .Head}}<th style="padding:2px 10px">{{if eq $i 0}}<div align="left">{{$h}}</div>{{else}}{{$h}}{{end}}</th>{{end}}</tr></thead><tbody>` +
+		`{{range .Rows}}<tr><td nowrap="nowrap" style="padding:2px 10px"><div align="left"><b>{{.Label}}</b></div></td>` +
+		`{{range .Cells}}{{template "cell" .}}{{end}}</tr>{{end}}</tbody></table>` +
+		`<div><small>{{.Note}}</small></div>{{template "footer" .Footer}}</div>{{end}}`))
 
-// tableTemplates renders the two tables; html/template escapes every
-// figure and label.
-var tableTemplates = template.Must(template.New("style").Parse(tableStyle +
-	`{{define "cell"}}<td{{with .Title}} title="{{.}}"{{end}}>{{.Text}}</td>{{end}}` +
-	`{{define "result"}}{{template "style"}}<table class="perfnb-timeit"><caption>{{.Caption}}</caption>` +
-	`{{range .Rows}}<tr><th>{{.Name}}</th>{{template "cell" .Value}}</tr>{{end}}` +
-	`<tr><td colspan="2" class="perfnb-env">{{.Footer}}</td></tr></table>{{end}}` +
-	`{{define "comparison"}}{{template "style"}}<table class="perfnb-timeit"><tr>` +
-	`{{range .Head}}<th>{{.}}</th>{{end}}</tr>` +
-	`{{range .Rows}}<tr><td><b>{{.Label}}</b></td>{{range .Cells}}{{template "cell" .}}{{end}}</tr>{{end}}` +
-	`<tr><td colspan="{{len .Head}}">{{.Note}}</td></tr>` +
-	`<tr><td colspan="{{len .Head}}" class="perfnb-env">{{.Footer}}</td></tr></table>{{end}}`))
+// nbsp joins the words of a figure with no-break spaces, which keep a
+// figure and its unit together where a notebook's style sheet overrides
+// nowrap (Jupyter's does).
+func nbsp(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") }
 
 // tableCell is one table cell: its text and, for a rounded figure, the
 // exact one as its title.
@@ -103,18 +108,19 @@ func allocsCell(x float64) tableCell {
 
 func text(s string) tableCell { return tableCell{Text: s} }
 
-// html is the table for one result.
-func (r *Result) html() string {
+// HTML is the text/html output for one result: IPython's lines (Text),
+// then a table of the figures and the environment.
+func (r *Result) HTML() string {
 	type row struct {
 		Name  string
 		Value tableCell
 	}
 	return render("result", struct {
-		Caption, Footer string
-		Rows            []row
+		Lines, Footer string
+		Rows          []row
 	}{
-		Caption: r.text(),
-		Footer:  r.Environment.Footer(),
+		Lines:  r.Text(),
+		Footer: r.Environment.Footer(),
 		Rows: []row{
 			{"mean ± std. dev.", text(r.meanStdev())},
 			{"median [95% CI]", text(r.medianCI())},
@@ -130,8 +136,10 @@ func (r *Result) html() string {
 	})
 }
 
-// html is the table of a comparison, fastest first.
-func (c *Comparison) html() string {
+// HTML is the text/html output of a comparison: IPython's line of each
+// variant and the verdicts (Text), then a table of the variants, fastest
+// first.
+func (c *Comparison) HTML() string {
 	type row struct {
 		Label string
 		Cells []tableCell
@@ -145,17 +153,17 @@ func (c *Comparison) html() string {
 		}
 		rows = append(rows, row{Label: v.Label, Cells: []tableCell{
 			text(v.meanStdev()), text(v.medianCI()), text(ratioText), text(sig),
-			text(magics.Thousands(int64(v.Loops)) + " × " + magics.Thousands(int64(v.Repeat))),
 			bytesCell(v.BytesPerOp), allocsCell(v.AllocsPerOp),
 		}})
 	}
 	return render("comparison", struct {
-		Head         []string
-		Rows         []row
-		Note, Footer string
+		Head                []string
+		Rows                []row
+		Lines, Note, Footer string
 	}{
-		Head: []string{"variant", "mean ± std. dev.", "median [95% CI]", "vs fastest", "significance", "loops × runs", "B/op", "allocs/op"},
-		Rows: rows,
+		Head:  []string{"variant", "mean ± std. dev.", "median [95% CI]", "vs fastest", "significance", "B/op", "allocs/op"},
+		Rows:  rows,
+		Lines: c.Text(),
 		Note: fmt.Sprintf("%s; runs interleaved; significance: Mann-Whitney U test, alpha 0.05 (benchstat's); build time %.2f s",
 			clockName(fastest.Clock), fastest.CompileTime),
 		Footer: fastest.Environment.Footer(),

@@ -1,13 +1,11 @@
 package timeit
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 
-	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
 
 	"github.com/perfnb/perfnb/magics"
@@ -45,6 +43,9 @@ type Result struct {
 	Environment record.Environment
 	// runs are the figures of each run, for the result's record.
 	runs []measurement
+	// statement labels the output when the cell holds other code too
+	// (several %timeit lines); "" otherwise.
+	statement string
 }
 
 // The clocks a Result's times are read from.
@@ -64,32 +65,22 @@ type measurement struct {
 	iters                             int
 }
 
-// parseBench reads benchmark lines with benchfmt and groups the results by
-// benchmark name (without the Benchmark prefix and the GOMAXPROCS suffix).
-// The time per loop is read in timeUnit: sec/op (wall-clock time) or
-// harness.CPUUnit.
-func parseBench(data []byte, timeUnit string) (map[string][]measurement, error) {
-	out := map[string][]measurement{}
-	r := benchfmt.NewReader(bytes.NewReader(data), "benchmark output")
-	for r.Scan() {
-		res, ok := r.Result().(*benchfmt.Result)
+// measurements returns the figures of the runs of bench, in the order
+// run. The time per loop is read in timeUnit: sec/op (wall-clock time)
+// or harness.CPUUnit.
+func measurements(runs []magics.BenchRun, bench, timeUnit string) []measurement {
+	var out []measurement
+	for _, r := range magics.BenchRuns(runs, bench) {
+		sec, ok := r.Value(timeUnit)
 		if !ok {
 			continue
 		}
-		sec, ok := res.Value(timeUnit)
-		if !ok {
-			continue
-		}
-		m := measurement{secPerOp: sec, iters: res.Iters}
-		m.bytesPerOp, _ = res.Value("B/op")
-		m.allocsPerOp, _ = res.Value("allocs/op")
-		name := string(res.Name.Base())
-		out[name] = append(out[name], m)
+		m := measurement{secPerOp: sec, iters: r.Iters}
+		m.bytesPerOp, _ = r.Value("B/op")
+		m.allocsPerOp, _ = r.Value("allocs/op")
+		out = append(out, m)
 	}
-	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("reading the benchmark results: %w", err)
-	}
-	return out, nil
+	return out
 }
 
 // summarise computes a Result from the runs of one benchmark.
@@ -160,9 +151,9 @@ func formatRatio(x float64) string {
 	return fmt.Sprintf("×%.2f", x)
 }
 
-// Lines are one IPython line per variant, then how each compares with the
-// fastest.
-func (c *Comparison) text() string {
+// Text is the text/plain output of a comparison: one IPython line per
+// variant, labelled, then how each compares with the fastest.
+func (c *Comparison) Text() string {
 	var b strings.Builder
 	width := 0
 	for _, v := range c.Variants {

@@ -32,27 +32,23 @@ import (
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
-// Magic is the timeit magic.
-type Magic struct{}
+// name is the magic's name.
+const name = "timeit"
 
-// New returns the timeit magic.
-func New() *Magic { return &Magic{} }
+// New returns the %timeit magic.
+func New() *magics.Declared { return magics.Declare(name, doc, run) }
 
-// Name returns "timeit".
-func (*Magic) Name() string { return "timeit" }
-
-// Doc describes the magic in one line.
-func (*Magic) Doc() string {
-	return "Time a statement compiled natively: %timeit [-n N] [-r R] [-p P] [-c] [-q] [-o] [-v NAME] statement (-c: CPU time); %%timeit [options] [setup] then the body, or labelled variants to compare"
+// doc documents %timeit.
+func doc() magics.Doc {
+	return magics.Doc{
+		Summary: "Time a statement compiled natively, with IPython's options and output",
+		Usage:   []string{"%timeit [options] statement", "%%timeit [options] [setup]", "body, or labelled lines (label: statement) to compare"},
+		Options: new(config).options(),
+	}
 }
 
 // autorangeTarget is the least time one run should take without -n.
 const autorangeTarget = 0.2 // seconds
-
-// optionSpec lists IPython's %timeit options.
-func optionSpec() magics.OptionSpec {
-	return magics.OptionSpec{Flags: []string{"q", "o", "t", "c"}, Values: []string{"n", "r", "p", "v"}}
-}
 
 // variant is one timed statement: the single one of %timeit, or a
 // labelled variant of a comparison.
@@ -65,47 +61,52 @@ type variant struct {
 // config is a parsed call.
 type config struct {
 	loops, repeat, precision int // loops 0: choose automatically
-	quiet, ret, cpu          bool
+	wall, quiet, ret, cpu    bool
 	varName                  string
 	setup                    native.Snippet
 	variants                 []variant
+	// label names the statement in the output when the cell holds
+	// other code (Call.Shared); "" otherwise.
+	label string
+}
+
+// options declares IPython's %timeit options, bound to c.
+func (c *config) options() *magics.OptionSet {
+	s := magics.NewOptionSet()
+	s.Int(&c.loops, "n", 0, "the number `N` of loops per run").AtLeast(0).Default("chosen so that a run lasts 0.2 s or more")
+	s.Int(&c.repeat, "r", 7, "the number `R` of runs").AtLeast(1)
+	s.Int(&c.precision, "p", 3, "show `P` significant digits").AtLeast(1).AtMost(17)
+	s.Flag(&c.wall, "t", "wall-clock time (the default)")
+	s.Flag(&c.cpu, "c", "CPU time of the process")
+	s.Flag(&c.quiet, "q", "quiet: print nothing")
+	s.Flag(&c.ret, "o", "return the result (a *timeit.Result) as the cell's value")
+	s.String(&c.varName, "v", "", "store the result in the variable `NAME`")
+	return s
 }
 
 // parseCall reads the options, the setup and the body of a call. It
 // returns nil when there is nothing to time (a %timeit with no
 // statement, as IPython does).
 func parseCall(call magics.Call) (*config, error) {
-	opts, rest, err := magics.ParseOptions(call.Args, optionSpec())
+	cfg := &config{}
+	opts := cfg.options()
+	rest, err := opts.Parse(call.Args)
 	if err != nil {
 		return nil, err
 	}
-	cfg := &config{quiet: opts.Has("q"), ret: opts.Has("o"), cpu: opts.Has("c"), varName: opts.String("v", "")}
-	if cfg.loops, err = opts.Int("n", 0); err != nil {
-		return nil, err
-	}
-	if cfg.repeat, err = opts.Int("r", 7); err != nil {
-		return nil, err
-	}
-	if cfg.precision, err = opts.Int("p", 3); err != nil {
-		return nil, err
-	}
-	switch {
-	case cfg.loops < 0:
-		return nil, magics.UsageError("-n needs a loop count of at least 1 (or 0 to choose it automatically)")
-	case cfg.repeat < 1:
-		return nil, magics.UsageError("-r needs at least 1 run")
-	case cfg.precision < 1 || cfg.precision > 17:
-		return nil, magics.UsageError("-p needs a number of significant digits from 1 to 17")
-	case opts.Has("v") && !token.IsIdentifier(cfg.varName):
+	if opts.Given("v") && !token.IsIdentifier(cfg.varName) {
 		return nil, magics.UsageError("-v needs a variable name, not %q", cfg.varName)
 	}
-	restSn := native.Snippet{Source: strings.TrimRight(rest, " \t\r\n"), Cell: call.Count, Line: call.Line,
-		Col: call.ArgsCol + len(call.Args) - len(rest)}
+	restSn := call.Statement(rest)
+	restSn.Source = strings.TrimRight(rest, " \t\r\n")
 	if !call.Cell {
 		if strings.TrimSpace(rest) == "" {
 			return nil, nil
 		}
-		cfg.variants = []variant{{bench: "Cell", body: restSn}}
+		cfg.variants = []variant{{bench: cellBench, body: restSn}}
+		if call.Shared {
+			cfg.label = restSn.Source
+		}
 		return cfg, nil
 	}
 	if onlyComments(call.Body) {
@@ -117,7 +118,7 @@ func parseCall(call magics.Call) (*config, error) {
 		return nil, err
 	}
 	if vs == nil {
-		vs = []variant{{bench: "Cell", body: native.Snippet{Source: call.Body, Cell: call.Count, Line: call.BodyLine, Col: 1}}}
+		vs = []variant{{bench: cellBench, body: call.BodySnippet()}}
 	}
 	cfg.variants = vs
 	return cfg, nil
@@ -149,8 +150,8 @@ func parseVariants(body string, cellNo, bodyLine int) ([]variant, error) {
 	return vs, nil
 }
 
-// Run runs the magic.
-func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
+// run runs %timeit.
+func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	cfg, err := parseCall(call)
 	if err != nil || cfg == nil {
 		return nil, err
@@ -158,7 +159,7 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	if cfg.varName != "" && env.SetVar == nil {
 		return nil, magics.UsageError("-v is not available here")
 	}
-	ws, err := env.NativeWorkspace("timeit")
+	ws, err := env.NativeWorkspace(name)
 	if err != nil {
 		return nil, err
 	}
@@ -172,14 +173,14 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	}
 	bin, err := ws.Build(ctx, prog)
 	if err != nil {
-		return nil, cellError(ctx, err)
+		return nil, cellError(ctx, err, name)
 	}
-	out := magics.NewOutput(env.Publisher, "timeit")
+	out := magics.NewOutput(env.Publisher, name)
 	rec := env.NewRecord(call, bin.Path)
 	// out caps what the child prints: native.Run does not cap it again.
 	results, err := measure(ctx, ws, bin, cfg, native.RunOptions{Output: out.Stdout(), Stderr: out.Stderr(), OutputLimit: native.NoOutputLimit})
 	if err != nil {
-		return nil, cellError(ctx, err)
+		return nil, cellError(ctx, err, name)
 	}
 	rec.Clock = cfg.clock()
 	for _, r := range results {
@@ -190,18 +191,19 @@ func (*Magic) Run(ctx context.Context, call magics.Call, env magics.Env) (any, e
 	var value any
 	var text, htmlText string
 	if len(results) == 1 && results[0].Label == "" {
-		value, text, htmlText = results[0], results[0].text(), results[0].html()
+		results[0].statement = cfg.label
+		value, text, htmlText = results[0], results[0].Text(), results[0].HTML()
 	} else {
 		sort.SliceStable(results, func(i, j int) bool { return results[i].Average < results[j].Average })
 		c := &Comparison{Variants: results}
-		value, text, htmlText = c, c.text(), c.html()
+		value, text, htmlText = c, c.Text(), c.HTML()
 	}
 	if !cfg.quiet && env.Publisher != nil {
 		env.Publisher.Display(protocol.Bundle{"text/plain": text, "text/html": htmlText, record.MIMEType: rec}, nil, "")
 	}
 	if cfg.varName != "" {
 		if err := env.SetVar(cfg.varName, value); err != nil {
-			return nil, protocol.NewError(magics.ErrorKind("timeit"), fmt.Sprintf("storing the result in %s: %v", cfg.varName, err))
+			return nil, protocol.NewError(magics.ErrorKind(name), fmt.Sprintf("storing the result in %s: %v", cfg.varName, err))
 		}
 	}
 	if cfg.ret {
@@ -240,13 +242,13 @@ func measure(ctx context.Context, ws *native.Workspace, bin *native.Binary, cfg 
 	if err != nil {
 		return nil, err
 	}
-	runs, err := parseBench(res.Bench, timeUnit(cfg.clock()))
+	runs, err := magics.ReadBench(res.Bench)
 	if err != nil {
 		return nil, err
 	}
 	var results []*Result
 	for _, v := range cfg.variants {
-		ms := runs[v.bench]
+		ms := measurements(runs, v.bench, timeUnit(cfg.clock()))
 		if len(ms) < cfg.repeat {
 			return nil, noResult(v)
 		}
@@ -260,10 +262,15 @@ func noResult(v variant) error {
 	if v.label != "" {
 		what = "variant " + v.label
 	}
-	return protocol.NewError(magics.ErrorKind("timeit"), what+" produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
+	return protocol.NewError(magics.ErrorKind(name), what+" produced no timing (did the cell stop the benchmark early, with runtime.Goexit or b.SkipNow?)")
 }
 
-// cellError turns a build or run failure into the cell's error.
-func cellError(ctx context.Context, err error) *protocol.Error {
-	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: "timeit"})
+// cellError turns a build or run failure of the magic named magic into
+// the cell's error.
+func cellError(ctx context.Context, err error, magic string) *protocol.Error {
+	return magics.NativeError(ctx, err, magics.NativeErrorOptions{Magic: magic})
 }
+
+// cellBench is the name of the benchmark of a statement or body that is
+// not one of labelled variants.
+const cellBench = "Cell"

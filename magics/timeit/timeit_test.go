@@ -43,7 +43,7 @@ func (e *testEnv) env(pub protocol.Publisher) magics.Env {
 	}
 }
 
-func run(t *testing.T, e *testEnv, ctx context.Context, call magics.Call) (any, *kerneltest.Publisher, error) {
+func runTimeit(t *testing.T, e *testEnv, ctx context.Context, call magics.Call) (any, *kerneltest.Publisher, error) {
 	t.Helper()
 	pub := &kerneltest.Publisher{}
 	call.Name = "timeit"
@@ -68,7 +68,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	t.Run("cell mode with setup, -o and -v", func(t *testing.T) { testCellMode(t, e, ctx) })
 
 	t.Run("allocations are counted", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-n 1000 -r 2 -o s := strings.Join(words, \" \")"}})
+		v, _, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-n 1000 -r 2 -o s := strings.Join(words, \" \")"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	})
 
 	t.Run("quiet", func(t *testing.T) {
-		v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-q -o -n 10 -r 2 fib(10)"}})
+		v, pub, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-q -o -n 10 -r 2 fib(10)"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 	t.Run("comparison", func(t *testing.T) { testComparison(t, e, ctx) })
 
 	t.Run("user output is streamed", func(t *testing.T) {
-		_, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: `-n 2 -r 1 fmt.Println("hello from the cell")`}})
+		_, pub, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Args: `-n 2 -r 1 fmt.Println("hello from the cell")`}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestTimeitEndToEnd(t *testing.T) {
 // calibrated, and checks the display: text, table, record and environment.
 func testLineMode(t *testing.T, e *testEnv, ctx context.Context) {
 	start := time.Now()
-	v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "x := 3*7"}})
+	v, pub, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "x := 3*7"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func testLineMode(t *testing.T, e *testEnv, ctx context.Context) {
 	if env := rec.Environment; env.Go == "" || env.GOMAXPROCS < 1 || env.Perfnb != "test-version" {
 		t.Errorf("environment %+v", env)
 	}
-	if !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
+	if html := strings.ReplaceAll(html, "\u00a0", " "); !strings.Contains(html, rec.Environment.Footer()) || !strings.Contains(html, "wall-clock time") {
 		t.Errorf("text/html lacks the environment footer or the clock:\n%s", html)
 	}
 	t.Logf("%s (in %v)", text, time.Since(start))
@@ -151,7 +151,7 @@ func testLineMode(t *testing.T, e *testEnv, ctx context.Context) {
 // testCPUClock checks that -c times with the process's CPU clock.
 func testCPUClock(t *testing.T, e *testEnv, ctx context.Context) {
 	// A sleep takes wall-clock time but hardly any CPU time.
-	v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-c -n 5 -r 3 -o time.Sleep(2 * time.Millisecond)"}})
+	v, pub, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-c -n 5 -r 3 -o time.Sleep(2 * time.Millisecond)"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func testCPUClock(t *testing.T, e *testEnv, ctx context.Context) {
 	if _, ok := rec.Results[0].Metric("cpu-sec/op"); !ok || rec.Clock != "cpu" {
 		t.Errorf("record %+v", rec)
 	}
-	if html := pub.Displays()[0]["text/html"].(string); !strings.Contains(html, "CPU time of the process (-c)") {
+	if html := strings.ReplaceAll(pub.Displays()[0]["text/html"].(string), "\u00a0", " "); !strings.Contains(html, "CPU time of the process (-c)") {
 		t.Errorf("the table does not name the CPU clock:\n%s", html)
 	}
 	if out := pub.Text("stdout") + pub.Text("stderr"); out != "" {
@@ -174,7 +174,7 @@ func testCPUClock(t *testing.T, e *testEnv, ctx context.Context) {
 // testCellMode times a cell body after its setup and checks the *Result
 // that -o returns and -v stores.
 func testCellMode(t *testing.T, e *testEnv, ctx context.Context) {
-	v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)", Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2}})
+	v, _, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 50 -r 3 -o -v res s := make([]int, 1000)", Body: "sum := 0\nfor _, x := range s {\n\tsum += x + fib(5)\n}", BodyLine: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func testCellMode(t *testing.T, e *testEnv, ctx context.Context) {
 // testComparison times two labelled variants and checks that they are
 // compared, the fastest first.
 func testComparison(t *testing.T, e *testEnv, ctx context.Context) {
-	v, pub, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 200 -r 5 -o", Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2}})
+	v, pub, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Cell: true, Args: "-n 200 -r 5 -o", Body: "slow: x := fib(18)\nfast: x := fib(8)", BodyLine: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func testTimeitErrors(t *testing.T, e *testEnv) {
 				defer cancel()
 			}
 			start := time.Now()
-			_, _, err := run(t, e, ctx, tt.call)
+			_, _, err := runTimeit(t, e, ctx, tt.call)
 			var ke *protocol.Error
 			if !errors.As(err, &ke) || ke.Name != tt.wantName || !strings.Contains(ke.Value, tt.want) {
 				t.Fatalf("got %#v, want %s with %q", err, tt.wantName, tt.want)
@@ -273,7 +273,7 @@ func TestTimeitHarness(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	t.Run("no allocation reads 0 B/op", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 7 len(words) + fib(3)"}})
+		v, _, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 7 len(words) + fib(3)"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +283,7 @@ func TestTimeitHarness(t *testing.T) {
 	})
 
 	t.Run("a millisecond body gets more than a few loops", func(t *testing.T) {
-		v, _, err := run(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 2 time.Sleep(time.Millisecond)"}})
+		v, _, err := runTimeit(t, e, ctx, magics.Call{Magic: cell.Magic{Args: "-o -r 2 time.Sleep(time.Millisecond)"}})
 		if err != nil {
 			t.Fatal(err)
 		}

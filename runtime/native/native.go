@@ -16,6 +16,11 @@ import (
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
+// Module is the import path of the workspace's module, which is the
+// generated test package's: its functions are named "perfnbcell.f" in
+// profiles and traces, and the harness is the package Module + "/harness".
+const Module = "perfnbcell"
+
 // Snippet is Go source taken from a cell, with the cell line it starts on,
 // so that errors and profiles point back into the cell.
 type Snippet struct {

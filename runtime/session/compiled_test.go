@@ -13,7 +13,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/engine"
-	"github.com/perfnb/perfnb/magics/timeonce"
+	"github.com/perfnb/perfnb/magics/timeit"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/native"
 )
@@ -145,7 +145,7 @@ func BenchmarkCompiledTrivial(b *testing.B) {
 // before each magic (its encoding is made again) and when nothing did
 // (the encoding of the last magic is reused).
 func BenchmarkMagicCarry(b *testing.B) {
-	s := New(Options{Version: "test", Magics: magics.NewRegistry(timeonce.New())})
+	s := New(Options{Version: "test", Magics: magics.NewRegistry(timeit.NewTime())})
 	defer s.Shutdown(false)
 	mustRun(b, s, "%%go\nbig := make(map[string]int, 1000000)\nfor i := range 1000000 {\n\tbig[\"key-\"+strconv.Itoa(i)] = i\n}", 1)
 	mustRun(b, s, "%time _ = len(big)", 2)

@@ -329,7 +329,7 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		for j := range it.Decls {
 			it.Decls[j].Cell = count
 		}
-		ke := s.runItem(ctx, it, count, i == len(items)-1, &res, pub)
+		ke := s.runItem(ctx, it, count, i == len(items)-1, len(items) > 1, &res, pub)
 		if ke != nil && ke.Kind() == protocol.CompileError && prog != nil && it.Syntax != nil {
 			// Go that checked and that the interpreter could not compile:
 			// the compiler runs it and the rest of the segment.
@@ -365,9 +365,9 @@ func goCellBody(items []cell.Item, code string) (string, bool) {
 	return strings.Join(lines, ""), true
 }
 
-// runItem runs one item of cell count; the value of the cell's last item
-// and help pages go into res.
-func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last bool, res *protocol.ExecuteResult, pub protocol.Publisher) *protocol.Error {
+// runItem runs one item of cell count, which holds other items when
+// shared; the value of the cell's last item and help pages go into res.
+func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last, shared bool, res *protocol.ExecuteResult, pub protocol.Publisher) *protocol.Error {
 	switch it.Kind {
 	case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
 		if s.eval == nil {
@@ -388,7 +388,7 @@ func (s *Session) runItem(ctx context.Context, it cell.Item, count int, last boo
 	case cell.LineMagic, cell.CellMagic:
 		var v any
 		err := guard(func() (err error) {
-			v, err = s.runMagic(ctx, it, count, pub)
+			v, err = s.runMagic(ctx, magics.Call{Magic: *it.Magic, Count: count, Shared: shared}, pub)
 			return err
 		})
 		if err != nil {
@@ -518,8 +518,7 @@ func compileError(ce *check.Error) *protocol.Error {
 }
 
 // runMagic runs a %line or %%cell magic.
-func (s *Session) runMagic(ctx context.Context, it cell.Item, count int, pub protocol.Publisher) (any, error) {
-	call := magics.Call{Magic: *it.Magic, Count: count}
+func (s *Session) runMagic(ctx context.Context, call magics.Call, pub protocol.Publisher) (any, error) {
 	env := magics.Env{
 		Version:   s.opts.Version,
 		Decls:     s.Decls(),

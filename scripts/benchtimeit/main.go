@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -22,8 +21,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/perf/benchfmt"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/magics"
@@ -53,7 +50,7 @@ var workloads = []workload{
 	{name: "arith ~1ns", stmt: "x := n*3 + 1"},
 	{name: "len(xs) ~1ns", stmt: "len(xs)", ref: "sink = len(xs)"},
 	{name: "itoa ~20ns", stmt: "s := strconv.Itoa(n * 123457)"},
-	{name: "fib(13) ~1μs", stmt: "x := fib(13)"},
+	{name: "fib(13) ~1µs", stmt: "x := fib(13)"},
 	{name: "fib(26) ~1ms", stmt: "x := fib(26)"},
 }
 
@@ -199,12 +196,10 @@ func runReference(bin string, i int) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("running the reference benchmark: %v\n%s", err, out)
 	}
-	r := benchfmt.NewReader(bytes.NewReader(out), "reference")
-	for r.Scan() {
-		if res, ok := r.Result().(*benchfmt.Result); ok {
-			if v, ok := res.Value("sec/op"); ok {
-				return v * 1e9, nil
-			}
+	runs, _ := magics.ReadBench(out)
+	for _, r := range runs {
+		if v, ok := r.Value("ns/op"); ok {
+			return v, nil
 		}
 	}
 	return 0, fmt.Errorf("no result from the reference benchmark:\n%s", out)

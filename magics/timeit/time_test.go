@@ -1,4 +1,4 @@
-package timeonce
+package timeit
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // (IPython/core/magics/execution.py: the "CPU times" and "Wall time"
 // lines with _format_time's three significant digits, and "Compiler :"
 // above 0.1 s).
-func TestText(t *testing.T) {
+func TestTimeText(t *testing.T) {
 	tests := []struct {
 		t    Times
 		want string
@@ -31,7 +31,7 @@ func TestText(t *testing.T) {
 		{Times{User: 2.05, Sys: 0.0119, Wall: 2.06},
 			"CPU times: user 2.05 s, sys: 11.9 ms, total: 2.06 s\nWall time: 2.06 s"},
 		{Times{User: 3e-6, Sys: 1e-6, Wall: 5.96e-6},
-			"CPU times: user 3 \u03bcs, sys: 1 \u03bcs, total: 4 \u03bcs\nWall time: 5.96 \u03bcs"},
+			"CPU times: user 3 \u00b5s, sys: 1 \u00b5s, total: 4 \u00b5s\nWall time: 5.96 \u00b5s"},
 		{Times{User: 75, Sys: 0.5, Wall: 3725},
 			"CPU times: user 1min 15s, sys: 500 ms, total: 1min 15s\nWall time: 1h 2min 5s"},
 		{Times{User: 0.01, Sys: 0.002, Wall: 0.012, Compile: 0.1},
@@ -46,7 +46,7 @@ func TestText(t *testing.T) {
 	}
 }
 
-func TestSnippet(t *testing.T) {
+func TestTimeSnippet(t *testing.T) {
 	tests := []struct {
 		src       string
 		none      bool
@@ -62,7 +62,7 @@ func TestSnippet(t *testing.T) {
 		{src: "%%time f(x)\ng()", err: "Can't use statement directly after '%%time'!"},
 	}
 	for _, tt := range tests {
-		sn, err := snippet(magicstest.Call(t, 3, tt.src))
+		sn, err := timeSnippet(magicstest.Call(t, 3, tt.src))
 		switch {
 		case tt.err != "":
 			var ke *protocol.Error
@@ -81,17 +81,17 @@ func TestSnippet(t *testing.T) {
 
 // textPattern is IPython's output: the CPU times, the wall time (300 ms
 // or more for the sleep), and the build time when above 0.1 s.
-var textPattern = regexp.MustCompile(`^CPU times: user [0-9.]+ [nμm]?s, sys: [0-9.]+ [nμm]?s, total: [0-9.]+ [nμm]?s\nWall time: [0-9.]+ (ms|s)(\nCompiler : [0-9.]+ m?s)?$`)
+var textPattern = regexp.MustCompile(`^CPU times: user [0-9.]+ [nµm]?s, sys: [0-9.]+ [nµm]?s, total: [0-9.]+ [nµm]?s\nWall time: [0-9.]+ (ms|s)(\nCompiler : [0-9.]+ m?s)?$`)
 
-func run(t *testing.T, ws magics.Env, src string) (*kerneltest.Publisher, error) {
+func runTimeCall(t *testing.T, ws magics.Env, src string) (*kerneltest.Publisher, error) {
 	t.Helper()
 	pub := &kerneltest.Publisher{}
 	ws.Publisher = pub
-	_, err := New().Run(context.Background(), magicstest.Call(t, 4, src), ws)
+	_, err := NewTime().Run(context.Background(), magicstest.Call(t, 4, src), ws)
 	return pub, err
 }
 
-func TestEndToEnd(t *testing.T) {
+func TestTimeEndToEnd(t *testing.T) {
 	env := magics.Env{
 		Workspace: magicstest.WorkspaceFunc(t),
 		Version:   "test-version",
@@ -99,7 +99,7 @@ func TestEndToEnd(t *testing.T) {
 			Source: "func spin(n int) int {\n\tx := 0\n\tfor i := range n {\n\t\tx += i * i % 7\n\t}\n\treturn x\n}"}},
 	}
 	t.Run("sleep takes wall time, not CPU time", func(t *testing.T) {
-		pub, err := run(t, env, "%time time.Sleep(300 * time.Millisecond)")
+		pub, err := runTimeCall(t, env, "%time time.Sleep(300 * time.Millisecond)")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("a busy cell body uses CPU time, its output comes first", func(t *testing.T) {
-		pub, err := run(t, env, "%%time\nn := spin(50_000_000)\nfmt.Println(\"done\", n > 0)")
+		pub, err := runTimeCall(t, env, "%%time\nn := spin(50_000_000)\nfmt.Println(\"done\", n > 0)")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,12 +140,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("errors point at the cell", func(t *testing.T) {
-		_, err := run(t, env, "%time   undefinedThing()")
+		_, err := runTimeCall(t, env, "%time   undefinedThing()")
 		var ke *protocol.Error
 		if !errors.As(err, &ke) || ke.Name != "CompileError" || !strings.Contains(ke.Value, "In[4]:1:9: undefined: undefinedThing") {
 			t.Errorf("got %v", err)
 		}
-		_, err = run(t, env, "%%time\npanic(\"boom\")")
+		_, err = runTimeCall(t, env, "%%time\npanic(\"boom\")")
 		if !errors.As(err, &ke) || ke.Name != "panic" {
 			t.Errorf("got %v", err)
 		}
