@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,7 +50,7 @@ type CellError struct {
 
 // Error says which cell failed and why.
 func (e *CellError) Error() string {
-	return fmt.Sprintf("cell %d (In[%d]) failed: %s", e.Cell, e.Count, e.Err.Error())
+	return fmt.Sprintf("cell %d (%s) failed: %s", e.Cell, cell.File(e.Count), e.Err.Error())
 }
 
 // Unwrap returns the cell's error.
@@ -189,7 +190,7 @@ func (x *Execution) RunAll(ctx context.Context) error {
 	var runErr error
 	for n, idx := range toRun {
 		count := n + 1
-		tag := fmt.Sprintf("[%d/%d] In[%d]", n+1, len(toRun), count)
+		tag := fmt.Sprintf("[%d/%d] %s", n+1, len(toRun), cell.File(count))
 		cellErr, fatal := x.runCell(ctx, x.doc.Cells[idx], tag, count, false)
 		x.t.done++
 		if fatal != nil {
@@ -197,7 +198,7 @@ func (x *Execution) RunAll(ctx context.Context) error {
 			break
 		}
 		if cellErr != nil {
-			x.t.failed = append(x.t.failed, fmt.Sprintf("In[%d]", count))
+			x.t.failed = append(x.t.failed, cell.File(count))
 			if !x.opts.AllowErrors {
 				runErr = &CellError{Cell: idx + 1, Count: count, Err: cellErr}
 				break
@@ -222,7 +223,7 @@ func (x *Execution) Rerun(ctx context.Context, c *nbformat.Cell) error {
 	if !ok {
 		return fmt.Errorf("the cell %s has not run", c.ID)
 	}
-	tag := fmt.Sprintf("[again] In[%d]", count)
+	tag := "[again] " + cell.File(count)
 	cellErr, fatal := x.runCell(ctx, c, tag, count, true)
 	switch {
 	case fatal != nil:
@@ -335,7 +336,7 @@ func execute(ctx context.Context, interp protocol.Interpreter, col *collector, r
 		case res = <-results:
 		case <-time.After(grace):
 			col.close()
-			e := protocol.NewError(protocol.TimeoutError, fmt.Sprintf("In[%d] did not stop within %s of being interrupted", count, grace))
+			e := protocol.NewError(protocol.TimeoutError, fmt.Sprintf("%s did not stop within %s of being interrupted", cell.File(count), grace))
 			col.fail(e)
 			return e, fmt.Errorf("cannot go on: %w", e)
 		}
@@ -348,7 +349,7 @@ func execute(ctx context.Context, interp protocol.Interpreter, col *collector, r
 	}
 	switch {
 	case res.Error != nil && timedOut:
-		value := fmt.Sprintf("In[%d] did not finish within %s and was interrupted", count, timeout)
+		value := fmt.Sprintf("%s did not finish within %s and was interrupted", cell.File(count), timeout)
 		e := protocol.NewError(protocol.TimeoutError, value,
 			append([]string{string(protocol.TimeoutError) + ": " + value}, res.Error.Lines()...)...)
 		col.fail(e)
@@ -356,11 +357,11 @@ func execute(ctx context.Context, interp protocol.Interpreter, col *collector, r
 	case res.Error != nil:
 		col.fail(res.Error)
 		if ctx.Err() != nil {
-			return res.Error, fmt.Errorf("interrupted at In[%d]: %w", count, ctx.Err())
+			return res.Error, fmt.Errorf("interrupted at %s: %w", cell.File(count), ctx.Err())
 		}
 		return res.Error, nil
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("interrupted after In[%d]: %w", count, ctx.Err())
+		return nil, fmt.Errorf("interrupted after %s: %w", cell.File(count), ctx.Err())
 	}
 	return nil, nil
 }

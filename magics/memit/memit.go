@@ -53,6 +53,7 @@ package memit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -115,11 +116,6 @@ func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	runOpts := native.RunOptions{
 		Args: []string{"-test.run=^$", "-test.bench=^Benchmark" + benchName + "$",
 			"-test.benchtime=1x", "-test.count=" + strconv.Itoa(opts.repeat)},
-		Env: []string{
-			"PERFNB_RESULT=" + result.Name(),
-			"PERFNB_MEMIT_INTERVAL=" + strconv.FormatFloat(opts.interval.Seconds(), 'g', -1, 64),
-			"PERFNB_MEMIT_LIMIT=" + strconv.FormatInt(limit, 10),
-		},
 		Timeout: opts.timeout,
 	}
 	if limit > 0 {
@@ -127,14 +123,12 @@ func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 		// engine's limit, a little higher, is the backstop.
 		runOpts.MemoryLimit = limit + max(limit/8, 64*mib)
 	}
-	if opts.children {
-		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_CHILDREN=1")
+	plan, err := json.Marshal(harness.MemitPlan{Result: result.Name(), Method: os.Getenv(harness.MemMethodEnv),
+		Interval: opts.interval, Children: opts.children, Limit: limit})
+	if err != nil {
+		return nil, protocol.NewError(magics.ErrorKind(name), fmt.Sprintf("cannot write the child's plan: %v", err))
 	}
-	if m := os.Getenv("PERFNB_MEMIT_METHOD"); m != "" {
-		// For scripts/bench-memit: force sampling to compare with
-		// memory_profiler's method.
-		runOpts.Env = append(runOpts.Env, "PERFNB_MEMIT_METHOD="+m)
-	}
+	runOpts.Env = []string{harness.MemitPlanEnv + "=" + string(plan)}
 	runOpts.Output = magics.NewOutput(env.Publisher, name).Stdout()
 	runOpts.OutputLimit = native.NoOutputLimit // the Output caps
 

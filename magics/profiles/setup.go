@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"github.com/perfnb/perfnb/runtime/cell"
 	"slices"
 	"strings"
 
@@ -83,7 +84,8 @@ func isSetUp(s *profile.Sample) bool {
 // isCellCode reports whether fn is code of a cell: a function of a file
 // In[N], or a benchmark the generated file wraps around a body.
 func isCellCode(fn *profile.Function) bool {
-	return strings.HasPrefix(fn.Filename, "In[") || isBenchmark(fn)
+	_, ok := cell.ParseFile(fn.Filename)
+	return ok || isBenchmark(fn)
 }
 
 // harnessPrefixes are the packages of the code that runs the cell's

@@ -14,6 +14,7 @@ package prun
 import (
 	"context"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"strings"
 
 	"github.com/google/pprof/profile"
@@ -127,9 +128,9 @@ func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 
 // cellNames returns a copy of p whose functions are named after the cells
 // that declare them: a function of a file In[N] is "name (In[N])", the
-// benchmark holding the body is "In[cell]" (its own file is the
+// benchmark holding the body is "In[count]" (its own file is the
 // generated one).
-func cellNames(p *profile.Profile, cell int) *profile.Profile {
+func cellNames(p *profile.Profile, count int) *profile.Profile {
 	q := p.Copy()
 	for _, fn := range q.Function {
 		short := fn.Name
@@ -139,8 +140,8 @@ func cellNames(p *profile.Profile, cell int) *profile.Profile {
 		_, short, _ = strings.Cut(short, ".") // the package: perfnbcell.
 		switch {
 		case strings.HasSuffix(fn.Name, ".Benchmark"+benchName):
-			fn.Name = fmt.Sprintf("In[%d]", cell)
-		case strings.HasPrefix(fn.Filename, "In[") && short != "":
+			fn.Name = cell.File(count)
+		case isCellFile(fn.Filename) && short != "":
 			fn.Name = fmt.Sprintf("%s (%s)", short, fn.Filename)
 		default:
 			continue
@@ -148,4 +149,10 @@ func cellNames(p *profile.Profile, cell int) *profile.Profile {
 		fn.SystemName = fn.Name
 	}
 	return q
+}
+
+// isCellFile reports whether name is a cell's file, In[N].
+func isCellFile(name string) bool {
+	_, ok := cell.ParseFile(name)
+	return ok
 }

@@ -2,6 +2,7 @@ package prun
 
 import (
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"html/template"
 	"regexp"
 	"strconv"
@@ -32,7 +33,7 @@ var topRow = regexp.MustCompile(`^\s*(\S+)\s+(\S+%)\s+(\S+%)\s+(\S+)\s+(\S+%)\s+
 // Top runs pprof's top report on p with the cell's functions under their
 // cell names, sorted by cumulative time (by flat time when flat is set),
 // limited to limit rows when limit > 0.
-func Top(p *profile.Profile, cell int, flat bool, limit int) (*Report, error) {
+func Top(p *profile.Profile, count int, flat bool, limit int) (*Report, error) {
 	flags := []string{"-top"}
 	if !flat {
 		flags = append(flags, "-cum")
@@ -40,7 +41,7 @@ func Top(p *profile.Profile, cell int, flat bool, limit int) (*Report, error) {
 	if limit > 0 {
 		flags = append(flags, "-nodecount="+strconv.Itoa(limit))
 	}
-	text, err := pprofdriver.Report(pprofdriver.Profiles{Profile: cellNames(p, cell), Title: fmt.Sprintf("In[%d]", cell)}, flags...)
+	text, err := pprofdriver.Report(pprofdriver.Profiles{Profile: cellNames(p, count), Title: cell.File(count)}, flags...)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package scalene
 import (
 	"cmp"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"html/template"
 	"regexp"
 	"slices"
@@ -25,7 +26,7 @@ type Assembly struct {
 
 // AsmLine is one cell line and its instructions.
 type AsmLine struct {
-	Key     LineKey
+	Key     cell.Pos
 	Source  string
 	Self    string // the line's self CPU share
 	Instrs  []AsmInstr
@@ -61,7 +62,7 @@ func (r *Result) Assembly(att *Attribution, rows []Row, n int) *Assembly {
 		a.Note = "no line of the cell has CPU samples of its own"
 		return a
 	}
-	want := map[LineKey]int{}
+	want := map[cell.Pos]int{}
 	tot := att.Total.CPUSelf()
 	for i, h := range hot {
 		want[h.Key] = i
@@ -115,7 +116,7 @@ func (r *Result) Assembly(att *Attribution, rows []Row, n int) *Assembly {
 // line it belongs to.
 type disasmInstr struct {
 	AsmInstr
-	key LineKey
+	key cell.Pos
 }
 
 var (
@@ -131,22 +132,22 @@ var (
 // the next one.
 func parseDisasm(out string) []disasmInstr {
 	var ins []disasmInstr
-	var cur LineKey
+	var cur cell.Pos
 	loc := func(s string) (string, bool) {
 		m := disasmLoc.FindStringSubmatchIndex(s)
 		if m == nil {
 			return s, false
 		}
-		cur = LineKey{}
-		if n, ok := cellNumber(s[m[2]:m[3]]); ok {
+		cur = cell.Pos{}
+		if n, ok := cell.ParseFile(s[m[2]:m[3]]); ok {
 			l, _ := strconv.Atoi(s[m[4]:m[5]])
-			cur = LineKey{Cell: n, Line: l}
+			cur = cell.Pos{Cell: n, Line: l}
 		}
 		return strings.TrimSpace(s[:m[0]]), true
 	}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "ROUTINE ") {
-			cur = LineKey{}
+			cur = cell.Pos{}
 			continue
 		}
 		if strings.HasPrefix(strings.TrimSpace(l), ";") {

@@ -2,8 +2,8 @@ package scalene
 
 import (
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/google/pprof/profile"
@@ -85,7 +85,7 @@ func Classify(fn *profile.Function) Category {
 	if fn == nil {
 		return CatRuntime
 	}
-	if isCellFile(fn.Filename) {
+	if _, ok := cell.ParseFile(fn.Filename); ok {
 		return CatGo
 	}
 	name := fn.Name
@@ -104,38 +104,6 @@ func Classify(fn *profile.Function) Category {
 	}
 	return CatGo
 }
-
-// isCellFile reports whether a file name is a cell's, "In[N]".
-func isCellFile(name string) bool {
-	_, ok := cellNumber(name)
-	return ok
-}
-
-// cellNumber returns N for a file named "In[N]".
-func cellNumber(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, "In[")
-	if !ok {
-		return 0, false
-	}
-	num, ok := strings.CutSuffix(rest, "]")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return n, true
-}
-
-// LineKey names a line of a cell: line Line of In[Cell].
-type LineKey struct {
-	Cell int
-	Line int
-}
-
-// String formats the key as "In[3]:7".
-func (k LineKey) String() string { return fmt.Sprintf("In[%d]:%d", k.Cell, k.Line) }
 
 // LineStats is what one line (or the unattributed rest) received.
 //
@@ -194,7 +162,7 @@ type Attribution struct {
 	// Body, when set, says which function holds the profiled body (see
 	// BodyFunc).
 	Body  *BodyFunc
-	Lines map[LineKey]*LineStats
+	Lines map[cell.Pos]*LineStats
 	// Outside holds what no cell line accounts for: the runtime working
 	// for the cell (the collector's background workers, the scheduler).
 	Outside LineStats
@@ -204,10 +172,10 @@ type Attribution struct {
 
 // NewAttribution returns an empty attribution.
 func NewAttribution() *Attribution {
-	return &Attribution{Lines: make(map[LineKey]*LineStats)}
+	return &Attribution{Lines: make(map[cell.Pos]*LineStats)}
 }
 
-func (a *Attribution) line(k LineKey) *LineStats {
+func (a *Attribution) line(k cell.Pos) *LineStats {
 	s := a.Lines[k]
 	if s == nil {
 		s = &LineStats{}
@@ -218,33 +186,33 @@ func (a *Attribution) line(k LineKey) *LineStats {
 
 // CellLine returns the innermost cell line of a sample's stack (see
 // CellLines).
-func (a *Attribution) CellLine(s *profile.Sample) (LineKey, bool) {
+func (a *Attribution) CellLine(s *profile.Sample) (cell.Pos, bool) {
 	if ks := a.CellLines(s); len(ks) > 0 {
 		return ks[0], true
 	}
-	return LineKey{}, false
+	return cell.Pos{}, false
 }
 
 // CellLines returns the cell lines of a sample's stack, innermost first,
 // each once: the frames whose function lives in a file named In[N], and
 // the body's lines of the generated benchmark. Inlined frames count,
 // innermost first, as profile.Location.Line lists them.
-func (a *Attribution) CellLines(s *profile.Sample) []LineKey {
-	var ks []LineKey
+func (a *Attribution) CellLines(s *profile.Sample) []cell.Pos {
+	var ks []cell.Pos
 	for _, loc := range s.Location {
 		for _, ln := range loc.Line {
 			if ln.Function == nil {
 				continue
 			}
-			var k LineKey
+			var k cell.Pos
 			if a.Body.matches(ln.Function) {
 				l := int(ln.Line)
 				if l < a.Body.First || l > a.Body.Last {
 					continue
 				}
-				k = LineKey{Cell: a.Body.Cell, Line: l}
-			} else if n, ok := cellNumber(ln.Function.Filename); ok {
-				k = LineKey{Cell: n, Line: int(ln.Line)}
+				k = cell.Pos{Cell: a.Body.Cell, Line: l}
+			} else if n, ok := cell.ParseFile(ln.Function.Filename); ok {
+				k = cell.Pos{Cell: n, Line: int(ln.Line)}
 			} else {
 				continue
 			}

@@ -152,11 +152,11 @@ func TestAddCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := int64(1e7)
-	want := map[LineKey][3]int64{
-		{3, 3}: {30 * ms, 0, 0},
-		{3, 4}: {10 * ms, 0, 2 * ms},
-		{5, 2}: {0, 8 * ms, 0},
-		{5, 3}: {40 * ms, 0, 0},
+	want := map[cell.Pos][3]int64{
+		{Cell: 3, Line: 3}: {30 * ms, 0, 0},
+		{Cell: 3, Line: 4}: {10 * ms, 0, 2 * ms},
+		{Cell: 5, Line: 2}: {0, 8 * ms, 0},
+		{Cell: 5, Line: 3}: {40 * ms, 0, 0},
 	}
 	if len(att.Lines) != len(want) {
 		t.Errorf("got %d lines, want %d: %v", len(att.Lines), len(want), att.Lines)
@@ -194,11 +194,11 @@ func TestAddAlloc(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		k              LineKey
+		k              cell.Pos
 		bytes, objects int64
 	}{
-		{LineKey{2, 4}, 1024000, 1000},
-		{LineKey{5, 2}, 96, 3},
+		{cell.Pos{Cell: 2, Line: 4}, 1024000, 1000},
+		{cell.Pos{Cell: 5, Line: 2}, 96, 3},
 	}
 	for _, tt := range tests {
 		got := att.Lines[tt.k]
@@ -247,7 +247,7 @@ func TestAttributeRealProfiles(t *testing.T) {
 	if err := mem.AddAlloc(loadProfile(t, "testdata/mem.pb.gz")); err != nil {
 		t.Fatal(err)
 	}
-	if s := mem.Lines[LineKey{2, 11}]; s == nil || s.AllocBytes != 1024000 || s.AllocObjects != 1000 {
+	if s := mem.Lines[cell.Pos{Cell: 2, Line: 11}]; s == nil || s.AllocBytes != 1024000 || s.AllocObjects != 1000 {
 		t.Errorf("In[2]:11 = %+v, want 1,024,000 bytes in 1,000 objects", s)
 	}
 }
@@ -264,7 +264,7 @@ func TestBodyFunc(t *testing.T) {
 	if err := att.AddCPU(f.p); err != nil {
 		t.Fatal(err)
 	}
-	want := map[LineKey]int64{{5, 3}: 10, {5, 4}: 40, {5, 7}: 80}
+	want := map[cell.Pos]int64{{Cell: 5, Line: 3}: 10, {Cell: 5, Line: 4}: 40, {Cell: 5, Line: 7}: 80}
 	for k, v := range want {
 		if s := att.Lines[k]; s == nil || s.CPUSelf() != v {
 			t.Errorf("%v = %+v, want %d", k, s, v)
@@ -281,8 +281,8 @@ func tableFixture(t *testing.T, opts TableOptions) *Table {
 	if err := att.AddCPU(cpuFixture()); err != nil {
 		t.Fatal(err)
 	}
-	att.line(LineKey{5, 1}).AllocBytes = 2 * 1024000
-	att.line(LineKey{5, 1}).AllocObjects = 2000
+	att.line(cell.Pos{Cell: 5, Line: 1}).AllocBytes = 2 * 1024000
+	att.line(cell.Pos{Cell: 5, Line: 1}).AllocObjects = 2000
 	att.Total.AllocBytes += 2 * 1024000
 	att.Total.AllocObjects += 2000
 	decls := []cell.Decl{

@@ -64,8 +64,8 @@ func TestBenchScalene(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, b := att.Lines[LineKey{cellN, 2}], att.Lines[LineKey{cellN, 3}]
-		c := att.Lines[LineKey{cellN, 4}]
+		a, b := att.Lines[cell.Pos{Cell: cellN, Line: 2}], att.Lines[cell.Pos{Cell: cellN, Line: 3}]
+		c := att.Lines[cell.Pos{Cell: cellN, Line: 4}]
 		if a == nil || b == nil || c == nil {
 			t.Fatalf("lines missing: %v", att.Lines)
 		}

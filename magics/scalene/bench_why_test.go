@@ -72,7 +72,7 @@ func callSplits(t *testing.T, ws *native.Workspace, runs int) []float64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, l := att.Lines[LineKey{7, 2}], att.Lines[LineKey{7, 3}]
+		h, l := att.Lines[cell.Pos{Cell: 7, Line: 2}], att.Lines[cell.Pos{Cell: 7, Line: 3}]
 		if h == nil || l == nil {
 			t.Fatalf("lines missing: %v", att.Lines)
 		}

@@ -2,6 +2,7 @@ package scalene
 
 import (
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"html/template"
 	"strings"
 
@@ -82,7 +83,7 @@ func RenderComparison(rs []*Result, opts RenderOptions) (protocol.Bundle, error)
 // diffSection is the difference flame graph of r against base, per
 // execution.
 func diffSection(base, r *Result) (flame, error) {
-	title := fmt.Sprintf("In[%d] %s vs %s", r.Cell, r.Label, base.Label)
+	title := fmt.Sprintf("%s %s vs %s", cell.File(r.Cell), r.Label, base.Label)
 	if r.CPU != nil && base.CPU != nil {
 		now, was := perExecution(sameBench(r.CPU, r), r.CPUExecutions), perExecution(sameBench(base.CPU, base), base.CPUExecutions)
 		return flameSection(now, was, "cpu", fmt.Sprintf("CPU time per execution, %s against %s (red: more, blue: less)", r.Label, base.Label),

@@ -1,6 +1,7 @@
 package scalene
 
 import (
+	"github.com/perfnb/perfnb/runtime/cell"
 	"os"
 	"slices"
 	"strings"
@@ -14,32 +15,23 @@ import (
 // (x moved to the heap, spin inlined, a bounds check on line 5).
 //
 //	go test -c -gcflags='-m=2 -d=ssa/check_bce/debug=1' > decisions_m2.txt 2>&1
-//	go test -c -gcflags='-json=0,file://DIR -d=ssa/check_bce/debug=1'   (DIR/x/x_test.json)
 func TestParseCompilerOutput(t *testing.T) {
 	m2, err := os.ReadFile("testdata/decisions_m2.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("testdata/decisions_src.go.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := os.ReadFile("testdata/decisions.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	type want struct {
-		key     LineKey
+		key     cell.Pos
 		markers string
 		text    string // a decision's text on that line
 	}
 	common := []want{
-		{LineKey{3, 1}, "N", "cannot inline"},
-		{LineKey{3, 1}, "", "function too complex: cost 139 exceeds budget 80"},
-		{LineKey{2, 1}, "i", "can inline"},
-		{LineKey{5, 2}, "H", "escapes to heap"},
-		{LineKey{3, 5}, "B", "Found IsInBounds (×3)"},
-		{LineKey{5, 5}, "B", "Found IsInBounds"},
+		{cell.Pos{Cell: 3, Line: 1}, "N", "cannot inline"},
+		{cell.Pos{Cell: 3, Line: 1}, "", "function too complex: cost 139 exceeds budget 80"},
+		{cell.Pos{Cell: 2, Line: 1}, "i", "can inline"},
+		{cell.Pos{Cell: 5, Line: 2}, "H", "escapes to heap"},
+		{cell.Pos{Cell: 3, Line: 5}, "B", "Found IsInBounds (×3)"},
+		{cell.Pos{Cell: 5, Line: 5}, "B", "Found IsInBounds"},
 	}
 	tests := []struct {
 		name  string
@@ -47,11 +39,10 @@ func TestParseCompilerOutput(t *testing.T) {
 		wants []want
 	}{
 		{"-m=2 text", ParseCompilerText(string(m2)), append(slices.Clone(common),
-			want{LineKey{5, 4}, "I", "inlining call to spin"},
-			want{LineKey{3, 7}, "I", "inlining call to spin"},
-			want{LineKey{5, 2}, "H", "moved to heap: x"},
-			want{LineKey{3, 1}, "Ns", "xs does not escape"})},
-		{"JSON", ParseCompilerJSON(js, NewLineMap(src)), common},
+			want{cell.Pos{Cell: 5, Line: 4}, "I", "inlining call to spin"},
+			want{cell.Pos{Cell: 3, Line: 7}, "I", "inlining call to spin"},
+			want{cell.Pos{Cell: 5, Line: 2}, "H", "moved to heap: x"},
+			want{cell.Pos{Cell: 3, Line: 1}, "Ns", "xs does not escape"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,11 +75,11 @@ func TestParseCompilerOutput(t *testing.T) {
 	// The escape's explanation (-m=2's flow) is kept for the HTML.
 	d := ParseCompilerText(string(m2))
 	var flow bool
-	for _, dec := range d.Lines[LineKey{5, 2}] {
+	for _, dec := range d.Lines[cell.Pos{Cell: 5, Line: 2}] {
 		flow = flow || len(dec.Detail) > 0 && strings.Contains(strings.Join(dec.Detail, "\n"), "flow:")
 	}
 	if !flow {
-		t.Errorf("the escape's flow is lost: %+v", d.Lines[LineKey{5, 2}])
+		t.Errorf("the escape's flow is lost: %+v", d.Lines[cell.Pos{Cell: 5, Line: 2}])
 	}
 }
 
@@ -112,25 +103,8 @@ func TestParseCompilerUnreadable(t *testing.T) {
 			}
 		})
 	}
-	if d := ParseCompilerJSON([]byte("{not json\n"), LineMap{}); d.Note == "" {
-		t.Error("unreadable JSON gives no note")
-	}
-	if got := ParseCompilerText("In[4]:2: a remark\n").Markers(LineKey{4, 2}); got != "*" {
+	if got := ParseCompilerText("In[4]:2: a remark\n").Markers(cell.Pos{Cell: 4, Line: 2}); got != "*" {
 		t.Errorf("unknown remark marker %q", got)
-	}
-}
-
-func TestLineMap(t *testing.T) {
-	src := "package main\n//line In[3]:5\nfunc f() {\n}\n//line cell_test.go:5\nvar x int\n//line In[4]:1:9\ny()\n"
-	m := NewLineMap([]byte(src))
-	want := LineMap{3: {3, 5}, 4: {3, 6}, 8: {4, 1}}
-	if len(m) != len(want) {
-		t.Errorf("map %v, want %v", m, want)
-	}
-	for l, k := range want {
-		if m[l] != k {
-			t.Errorf("line %d → %v, want %v", l, m[l], k)
-		}
 	}
 }
 
@@ -138,24 +112,24 @@ func TestCallSites(t *testing.T) {
 	d := ParseCompilerText("In[3]:1: cannot inline big: function too complex: cost 139 exceeds budget 80\n" +
 		"In[3]:9: cannot inline (*T).m: function too complex: cost 90 exceeds budget 80\n")
 	rows := []Row{
-		{Key: LineKey{3, 1}, Source: "func big(xs []int) int {"},
-		{Key: LineKey{5, 1}, Source: "y := spin(10) + big(x) // big(x) again"},
-		{Key: LineKey{5, 2}, Source: "t.m(); s := \"big(\""},
-		{Key: LineKey{5, 3}, Source: "bigger(x)"},
+		{Key: cell.Pos{Cell: 3, Line: 1}, Source: "func big(xs []int) int {"},
+		{Key: cell.Pos{Cell: 5, Line: 1}, Source: "y := spin(10) + big(x) // big(x) again"},
+		{Key: cell.Pos{Cell: 5, Line: 2}, Source: "t.m(); s := \"big(\""},
+		{Key: cell.Pos{Cell: 5, Line: 3}, Source: "bigger(x)"},
 	}
 	got := d.withCallSites(rows)
-	want := map[LineKey]string{
-		{3, 1}: "cannot inline big: function too complex: cost 139 exceeds budget 80",
-		{5, 1}: "call to big not inlined: function too complex: cost 139 exceeds budget 80",
-		{5, 2}: "call to m not inlined: function too complex: cost 90 exceeds budget 80",
-		{5, 3}: "",
+	want := map[cell.Pos]string{
+		{Cell: 3, Line: 1}: "cannot inline big: function too complex: cost 139 exceeds budget 80",
+		{Cell: 5, Line: 1}: "call to big not inlined: function too complex: cost 139 exceeds budget 80",
+		{Cell: 5, Line: 2}: "call to m not inlined: function too complex: cost 90 exceeds budget 80",
+		{Cell: 5, Line: 3}: "",
 	}
 	for k, w := range want {
 		if s := strings.Join(got.Summary(k), "\n"); s != w {
 			t.Errorf("%s: %q, want %q", k, s, w)
 		}
 	}
-	if len(d.Lines[LineKey{5, 1}]) != 0 {
+	if len(d.Lines[cell.Pos{Cell: 5, Line: 1}]) != 0 {
 		t.Error("withCallSites changed the original")
 	}
 }
@@ -163,7 +137,7 @@ func TestCallSites(t *testing.T) {
 func TestExplained(t *testing.T) {
 	d := ParseCompilerText("In[5]:2: x escapes to heap in F:\nIn[5]:2:   flow: {heap} ← &x:\nIn[5]:2:     from sink = &x (assign) at In[5]:3\n" +
 		"In[5]:2: x escapes to heap\nIn[5]:2: Found IsInBounds\nIn[5]:2: Found IsInBounds\n")
-	got := strings.Join(d.Explained(LineKey{5, 2}), "\n")
+	got := strings.Join(d.Explained(cell.Pos{Cell: 5, Line: 2}), "\n")
 	want := "x escapes to heap\n    flow: {heap} ← &x:\n    from sink = &x (assign) at In[5]:3\nbounds check: Found IsInBounds (×2)"
 	if got != want {
 		t.Errorf("Explained:\n%s\nwant\n%s", got, want)

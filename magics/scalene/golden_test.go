@@ -2,6 +2,7 @@ package scalene
 
 import (
 	"flag"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"testing"
 
 	"github.com/perfnb/perfnb/magics/magicstest"
@@ -28,9 +29,9 @@ func TestTableGolden(t *testing.T) {
 // TestAssemblyGolden pins the assembly section's HTML and text.
 func TestAssemblyGolden(t *testing.T) {
 	a := &Assembly{Binary: "/tmp/ws/cell-3.test", Lines: []AsmLine{
-		{Key: LineKey{2, 4}, Source: "\t\ts += i * i % 7", Self: "71%", Instrs: []AsmInstr{
+		{Key: cell.Pos{Cell: 2, Line: 4}, Source: "\t\ts += i * i % 7", Self: "71%", Instrs: []AsmInstr{
 			{Flat: "20ms", Addr: "52e910", Text: "sarq $63, %rbx"}, {Flat: ".", Addr: "52e924", Text: "imulq %rsi"}}, Omitted: 3},
-		{Key: LineKey{5, 2}, Source: "x := a[i] < b", Self: "<1%"},
+		{Key: cell.Pos{Cell: 5, Line: 2}, Source: "x := a[i] < b", Self: "<1%"},
 	}}
 	magicstest.Golden(t, "asm.txt", a.Text(), *update)
 	magicstest.Golden(t, "asm.html", string(a.HTML()), *update)
@@ -51,9 +52,9 @@ func TestParseDisasm(t *testing.T) {
 	got := parseDisasm(out)
 	want := []struct {
 		addr, flat string
-		key        LineKey
-	}{{"52e900", ".", LineKey{2, 3}}, {"52e902", ".", LineKey{2, 3}}, {"52e910", "20ms", LineKey{2, 4}},
-		{"52e917", "10ms", LineKey{2, 3}}, {"52e947", ".", LineKey{}}}
+		key        cell.Pos
+	}{{"52e900", ".", cell.Pos{Cell: 2, Line: 3}}, {"52e902", ".", cell.Pos{Cell: 2, Line: 3}}, {"52e910", "20ms", cell.Pos{Cell: 2, Line: 4}},
+		{"52e917", "10ms", cell.Pos{Cell: 2, Line: 3}}, {"52e947", ".", cell.Pos{}}}
 	if len(got) != len(want) {
 		t.Fatalf("%d instructions: %+v", len(got), got)
 	}

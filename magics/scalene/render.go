@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"hash/fnv"
 	"html/template"
 	"strings"
@@ -87,7 +88,7 @@ func (r *Result) table(opts TableOptions) (*Table, *Attribution, error) {
 // title names the cell (and variant) in pprof's pages, where the binary's
 // name would otherwise show: "In[5]" or "In[5] fast".
 func (r *Result) title() string {
-	return strings.TrimSpace(fmt.Sprintf("In[%d] %s", r.Cell, r.Label))
+	return strings.TrimSpace(cell.File(r.Cell) + " " + r.Label)
 }
 
 // paths are the saved profiles, CPU first.

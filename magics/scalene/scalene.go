@@ -39,6 +39,7 @@ package scalene
 import (
 	"context"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"html/template"
 	"io"
 	"strings"
@@ -211,7 +212,7 @@ func run(ctx context.Context, call magics.Call, env magics.Env) (any, error) {
 	}
 	bundle["text/html"] = bundle["text/html"].(string) + envFooter(rec.Environment)
 	if c.outfile != "" {
-		if err := saveHTML(c.outfile, fmt.Sprintf("In[%d] %%scalene", call.Count), bundle["text/html"].(string)); err != nil {
+		if err := saveHTML(c.outfile, cell.File(call.Count)+" %scalene", bundle["text/html"].(string)); err != nil {
 			return nil, scaleneError(err)
 		}
 		bundle["text/plain"] = bundle["text/plain"].(string) + "HTML page saved as " + c.outfile + "\n"

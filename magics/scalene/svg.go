@@ -3,6 +3,7 @@ package scalene
 import (
 	"cmp"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"hash/fnv"
 	"html"
 	"slices"
@@ -30,7 +31,7 @@ func (n *flameNode) child(fn *profile.Function) *flameNode {
 	if c == nil {
 		c = &flameNode{name: name, cat: Classify(fn), cell: -1, children: map[string]*flameNode{}}
 		if fn != nil {
-			if k, ok := cellNumber(fn.Filename); ok {
+			if k, ok := cell.ParseFile(fn.Filename); ok {
 				c.cell = k
 			}
 		}
@@ -140,8 +141,8 @@ func (sd *svgDrawer) draw(n, base *flameNode, x, w float64, d int) {
 	label := shortName(n.name)
 	title := fmt.Sprintf("%s\n%s, %.2f%%", n.name, format(n.value), 100*float64(n.value)/sd.total)
 	if n.cell >= 0 {
-		label += fmt.Sprintf(" In[%d]", n.cell)
-		title = fmt.Sprintf("%s (In[%d])\n%s, %.2f%%", n.name, n.cell, format(n.value), 100*float64(n.value)/sd.total)
+		label += " " + cell.File(n.cell)
+		title = fmt.Sprintf("%s (%s)\n%s, %.2f%%", n.name, cell.File(n.cell), format(n.value), 100*float64(n.value)/sd.total)
 	}
 	if d == 0 {
 		label = "all: " + format(n.value)

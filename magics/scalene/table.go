@@ -34,12 +34,12 @@ func splitLines(s string) []string {
 }
 
 // inBody reports whether k is a line of the profiled body.
-func (s Sources) inBody(k LineKey) bool {
+func (s Sources) inBody(k cell.Pos) bool {
 	return k.Cell == s.Cell && k.Line >= s.BodyLine && k.Line < s.BodyLine+len(s.Body)
 }
 
 // decl returns the index of the stored declaration holding line k.
-func (s Sources) decl(k LineKey) (int, bool) {
+func (s Sources) decl(k cell.Pos) (int, bool) {
 	for i, d := range s.Decls {
 		if d.Cell == k.Cell && k.Line >= d.Line && k.Line < d.Line+len(splitLines(d.Source)) {
 			return i, true
@@ -49,7 +49,7 @@ func (s Sources) decl(k LineKey) (int, bool) {
 }
 
 // Text returns the source text of line k, if known.
-func (s Sources) Text(k LineKey) string {
+func (s Sources) Text(k cell.Pos) string {
 	if s.inBody(k) {
 		return s.Body[k.Line-s.BodyLine]
 	}
@@ -62,7 +62,7 @@ func (s Sources) Text(k LineKey) string {
 
 // Row is one row of the line table.
 type Row struct {
-	Key     LineKey
+	Key     cell.Pos
 	Label   string // "7" for the current cell, "In[3]:7" for an earlier cell
 	Source  string
 	Stats   LineStats
@@ -106,7 +106,7 @@ type TableOptions struct {
 func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions int64, opts TableOptions) *Table {
 	t := &Table{Cell: src.Cell, HasCPU: hasCPU, HasMem: hasMem, Executions: max(executions, 1), Total: att.Total,
 		Outside: att.Outside, Reduced: opts.Reduced}
-	stats := func(k LineKey) LineStats {
+	stats := func(k cell.Pos) LineStats {
 		if s := att.Lines[k]; s != nil {
 			return *s
 		}
@@ -118,9 +118,9 @@ func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions i
 		}
 		return hasMem && s.CumBytes > 0 && percent(max(s.AllocBytes, s.CumBytes), att.Total.AllocBytes) >= opts.Threshold
 	}
-	var keys []LineKey
+	var keys []cell.Pos
 	for i := range src.Body {
-		keys = append(keys, LineKey{Cell: src.Cell, Line: src.BodyLine + i})
+		keys = append(keys, cell.Pos{Cell: src.Cell, Line: src.BodyLine + i})
 	}
 	// Earlier cells: whole declarations that were touched, in cell order.
 	// A line of no declaration and not of the body is not a real line
@@ -147,11 +147,11 @@ func BuildTable(att *Attribution, src Sources, hasCPU, hasMem bool, executions i
 	for _, i := range touched {
 		d := src.Decls[i]
 		for j := range splitLines(d.Source) {
-			keys = append(keys, LineKey{Cell: d.Cell, Line: d.Line + j})
+			keys = append(keys, cell.Pos{Cell: d.Cell, Line: d.Line + j})
 		}
 	}
 
-	var prev *LineKey
+	var prev *cell.Pos
 	for _, k := range keys {
 		s := stats(k)
 		if opts.Reduced && !significant(s) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	_ "embed"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"html/template"
 	"math"
 	"strings"
@@ -16,9 +17,9 @@ import (
 // Title is Scalene's title line: In[5]: % of time = 100.00% out of 1.02 s.
 func (t *Table) Title() string {
 	if !t.HasCPU {
-		return fmt.Sprintf("In[%d]: memory profile.", t.Cell)
+		return cell.File(t.Cell) + ": memory profile."
 	}
-	return fmt.Sprintf("In[%d]: %% of time = 100.00%% out of %.2f s.", t.Cell, float64(t.Total.CPUSelf())/1e9)
+	return fmt.Sprintf("%s: %% of time = 100.00%% out of %.2f s.", cell.File(t.Cell), float64(t.Total.CPUSelf())/1e9)
 }
 
 // MemoryLine summarises the memory run.

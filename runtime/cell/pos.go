@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Pos is a position in a cell of the notebook, In[Cell]:Line:Col: the
@@ -28,6 +29,23 @@ func (p Pos) String() string {
 // File is the name of cell n's code, In[n], as the compiler and pprof
 // see it through //line directives.
 func File(n int) string { return "In[" + strconv.Itoa(n) + "]" }
+
+// ParseFile returns n for a file named File(n), and whether name is one.
+func ParseFile(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, "In[")
+	if !ok {
+		return 0, false
+	}
+	num, ok := strings.CutSuffix(rest, "]")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || num[0] == '+' {
+		return 0, false
+	}
+	return n, true
+}
 
 // InterpFile is the name the interpreter gives cell n's code: yaegi needs
 // a last element _.go, which NormalizePositions removes from what it

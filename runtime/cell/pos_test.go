@@ -36,3 +36,24 @@ func TestPos(t *testing.T) {
 		t.Errorf("NormalizePositions = %q", got)
 	}
 }
+
+func TestParseFile(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		n    int
+		ok   bool
+	}{
+		{File(0), 0, true},
+		{File(42), 42, true},
+		{"In[]", 0, false},
+		{"In[-1]", 0, false},
+		{"In[+1]", 0, false},
+		{"In[3]/_.go", 0, false},
+		{"In[3]:5", 0, false},
+		{"main.go", 0, false},
+	} {
+		if n, ok := ParseFile(tt.name); n != tt.n || ok != tt.ok {
+			t.Errorf("ParseFile(%q) = %d, %v; want %d, %v", tt.name, n, ok, tt.n, tt.ok)
+		}
+	}
+}

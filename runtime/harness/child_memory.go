@@ -18,31 +18,18 @@ package harness
 // permission), resident memory is sampled every interval instead, as
 // memory_profiler does, and the report says so.
 //
-// Each MemStop appends one JSON line (a MemReport) to the file named by the
-// environment variable PERFNB_RESULT, so nothing the body prints can be
-// mistaken for a result. Without PERFNB_RESULT the line goes to standard
-// output after the prefix MemReportPrefix.
+// Each MemStop appends one JSON line (a MemReport) to the file the plan
+// names (MemitPlan.Result), so nothing the body prints can be mistaken for
+// a result. Without a file the line goes to standard output after the
+// prefix MemReportPrefix.
 //
-// The child is configured through the environment:
-//
-//	PERFNB_RESULT            file that receives the JSON lines
-//	PERFNB_MEMIT_METHOD      "hwm" (default: high-water mark, sampling if it
-//	                         cannot be reset), "sample" (sample resident
-//	                         memory every interval, and once more at the end)
-//	                         or "mprof" (memory_profiler's method exactly:
-//	                         a sample at the start and one every interval,
-//	                         none at the end)
-//	PERFNB_MEMIT_INTERVAL    sampling interval in seconds (default 0.1)
-//	PERFNB_MEMIT_CHILDREN    "1": add the resident memory of child processes
-//	PERFNB_MEMIT_LIMIT       bytes; when resident memory or the Go heap
-//	                         exceeds it, a report with LimitExceeded is
-//	                         written and the process exits with status
-//	                         MemLimitExitCode. Watched from the start of the
-//	                         process, so setup is covered too.
+// The child is configured by the JSON MemitPlan in the environment
+// variable MemitPlanEnv; without it, it measures with the defaults.
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -60,9 +47,37 @@ import (
 // PERFNB_RESULT is not set.
 const MemReportPrefix = "\x00perfnb-memit\x00 "
 
-// MemLimitExitCode is the exit status of a child stopped by
-// PERFNB_MEMIT_LIMIT.
+// MemLimitExitCode is the exit status of a child stopped at its plan's
+// Limit.
 const MemLimitExitCode = 86
+
+// MemitPlanEnv names the environment variable that holds the JSON
+// MemitPlan of a %memit child.
+const MemitPlanEnv = "PERFNB_MEMIT"
+
+// MemMethodEnv names the environment variable of the interpreter process
+// that forces %memit's measurement method (one of the MemMethod values),
+// for scripts/bench-memit's comparisons with memory_profiler.
+const MemMethodEnv = "PERFNB_MEMIT_METHOD"
+
+// MemitPlan says how a %memit child measures.
+type MemitPlan struct {
+	// Result is the file that receives the JSON MemReport lines.
+	Result string `json:"result,omitempty"`
+	// Method is one of the MemMethod values; "" is MemMethodHWM (the
+	// high-water mark, sampling when it cannot be reset).
+	Method string `json:"method,omitempty"`
+	// Interval is the sampling interval, where memory is sampled;
+	// 0 is 100 ms.
+	Interval time.Duration `json:"interval,omitempty"`
+	// Children adds the resident memory of child processes.
+	Children bool `json:"children,omitempty"`
+	// Limit, in bytes, stops the process when resident memory or the Go
+	// heap exceeds it, after writing a report with LimitExceeded; the
+	// exit status is MemLimitExitCode. It is watched from the start of
+	// the process, so setup is covered too. 0 is no limit.
+	Limit int64 `json:"limit,omitempty"`
+}
 
 // Measurement methods named in MemReport.Method.
 const (
@@ -133,7 +148,7 @@ const (
 // MemStop as plain functions.
 type memState struct {
 	mu       sync.Mutex
-	cfg      memConfig
+	cfg      MemitPlan
 	running  bool
 	method   string
 	note     string
@@ -150,14 +165,6 @@ type memState struct {
 	samples   int
 }
 
-type memConfig struct {
-	result   string
-	method   string
-	interval time.Duration
-	children bool
-	limit    int64
-}
-
 var (
 	memOnce sync.Once
 	mem     *memState
@@ -166,7 +173,7 @@ var (
 func memInit() *memState {
 	memOnce.Do(func() {
 		mem = &memState{cfg: memConfigFromEnv()}
-		if mem.cfg.limit > 0 {
+		if mem.cfg.Limit > 0 {
 			go memWatchLimit(mem.cfg)
 		}
 	})
@@ -176,26 +183,25 @@ func memInit() *memState {
 func init() {
 	// Start the limit watcher before setup and package variables of the
 	// cell run, but only in children that asked for it.
-	if os.Getenv("PERFNB_MEMIT_LIMIT") != "" {
+	if os.Getenv(MemitPlanEnv) != "" {
 		memInit()
 	}
 }
 
-func memConfigFromEnv() memConfig {
-	c := memConfig{
-		result:   os.Getenv("PERFNB_RESULT"),
-		method:   os.Getenv("PERFNB_MEMIT_METHOD"),
-		interval: 100 * time.Millisecond,
-		children: os.Getenv("PERFNB_MEMIT_CHILDREN") == "1",
+// memConfigFromEnv reads the plan in MemitPlanEnv, with its defaults
+// filled in. A plan that does not decode is reported, and the defaults
+// measure.
+func memConfigFromEnv() MemitPlan {
+	var c MemitPlan
+	if raw := os.Getenv(MemitPlanEnv); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			fmt.Fprintf(os.Stderr, "perfnb harness: reading %s: %v\n", MemitPlanEnv, err)
+			c = MemitPlan{}
+		}
 	}
-	if c.method == "" {
-		c.method = MemMethodHWM
-	}
-	if v, err := strconv.ParseFloat(os.Getenv("PERFNB_MEMIT_INTERVAL"), 64); err == nil && v > 0 {
-		c.interval = time.Duration(v * float64(time.Second))
-	}
-	if v, err := strconv.ParseInt(os.Getenv("PERFNB_MEMIT_LIMIT"), 10, 64); err == nil && v > 0 {
-		c.limit = v
+	c.Method = cmp.Or(c.Method, MemMethodHWM)
+	if c.Interval <= 0 {
+		c.Interval = 100 * time.Millisecond
 	}
 	return c
 }
@@ -213,11 +219,11 @@ func MemStart() {
 	runtime.GC()
 	debug.FreeOSMemory()
 
-	s.method, s.note = s.cfg.method, ""
+	s.method, s.note = s.cfg.Method, ""
 	if s.method == MemMethodHWM {
 		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 			s.method = MemMethodSample
-			s.note = fmt.Sprintf("the high-water mark could not be reset (%v); resident memory was sampled every %v instead", err, s.cfg.interval)
+			s.note = fmt.Sprintf("the high-water mark could not be reset (%v); resident memory was sampled every %v instead", err, s.cfg.Interval)
 		}
 	}
 	s.baseline = memRSS()
@@ -278,14 +284,14 @@ func MemStop() {
 	default: // memory_profiler: only the samples taken while the body ran
 		r.Peak = s.rssPeak
 	}
-	if s.cfg.children {
+	if s.cfg.Children {
 		r.Children = s.childPeak
 		r.Peak += r.Children
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r.GCPause = int64(ms.PauseTotalNs - s.pause0)
-	memWrite(s.cfg.result, r)
+	memWrite(s.cfg.Result, r)
 }
 
 // stopSampler stops the sampling goroutine and waits for it.
@@ -303,7 +309,7 @@ func (s *memState) sample(stop <-chan struct{}, done chan<- struct{}, method str
 	heap := []metrics.Sample{{Name: memMetricNames[memHeapObjects]}}
 	tick := time.NewTicker(memTick)
 	defer tick.Stop()
-	every := time.NewTicker(s.cfg.interval)
+	every := time.NewTicker(s.cfg.Interval)
 	defer every.Stop()
 	sampleRSS := method != MemMethodHWM
 	rssNow := newRSSReader()
@@ -320,7 +326,7 @@ func (s *memState) sample(stop <-chan struct{}, done chan<- struct{}, method str
 				s.rssPeak = max(s.rssPeak, rssNow.read())
 				s.samples++
 			}
-			if s.cfg.children {
+			if s.cfg.Children {
 				s.childPeak = max(s.childPeak, memChildrenRSS())
 			}
 		}
@@ -329,20 +335,20 @@ func (s *memState) sample(stop <-chan struct{}, done chan<- struct{}, method str
 
 // memWatchLimit stops the process when resident memory or the Go heap
 // grows past limit. It runs for the life of the process.
-func memWatchLimit(cfg memConfig) {
+func memWatchLimit(cfg MemitPlan) {
 	heap := []metrics.Sample{{Name: memMetricNames[memHeapObjects]}}
 	rssNow := newRSSReader()
 	for {
 		rss := rssNow.read()
 		metrics.Read(heap)
 		h := int64(heap[0].Value.Uint64())
-		if rss > cfg.limit || h > cfg.limit {
-			r := MemReport{Method: cfg.method, LimitExceeded: true, Limit: cfg.limit, Peak: rss}
-			if h > cfg.limit && h > rss {
+		if rss > cfg.Limit || h > cfg.Limit {
+			r := MemReport{Method: cfg.Method, LimitExceeded: true, Limit: cfg.Limit, Peak: rss}
+			if h > cfg.Limit && h > rss {
 				r.Peak = h
 				r.Note = "Go heap"
 			}
-			memWrite(cfg.result, r)
+			memWrite(cfg.Result, r)
 			os.Exit(MemLimitExitCode)
 		}
 		time.Sleep(memTick)

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -26,14 +27,16 @@ func touch(n int) []byte {
 func measure(t *testing.T, method string, interval time.Duration, body func()) MemReport {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "result")
-	t.Setenv("PERFNB_RESULT", path)
-	t.Setenv("PERFNB_MEMIT_METHOD", method)
+	plan, err := json.Marshal(MemitPlan{Result: path, Method: method, Interval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(MemitPlanEnv, string(plan))
 	// The harness reads its configuration once per process; give each
 	// measurement a fresh one.
 	s := memInit()
 	s.mu.Lock()
 	s.cfg = memConfigFromEnv()
-	s.cfg.interval = interval
 	s.mu.Unlock()
 
 	MemStart()
@@ -112,7 +115,7 @@ func TestMemStopWithoutStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "result")
 	s := memInit()
 	s.mu.Lock()
-	s.cfg.result = path
+	s.cfg.Result = path
 	s.mu.Unlock()
 	MemStop()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -147,5 +150,25 @@ func TestRSSReaderAllocatesNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { r.read() }); n != 0 {
 		t.Errorf("read allocates %v objects a call, want 0", n)
+	}
+}
+
+// TestMemitPlanDefaults checks the plan a %memit child reads: what the
+// magic leaves out, and a plan that does not decode, measure with the
+// defaults.
+func TestMemitPlanDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want MemitPlan
+	}{
+		{"", MemitPlan{Method: MemMethodHWM, Interval: 100 * time.Millisecond}},
+		{`{"result":"r","limit":1048576,"children":true}`, MemitPlan{Result: "r", Method: MemMethodHWM, Interval: 100 * time.Millisecond, Children: true, Limit: 1 << 20}},
+		{`{"method":"mprof","interval":5000000}`, MemitPlan{Method: MemMethodMprof, Interval: 5 * time.Millisecond}},
+		{`{"limit":`, MemitPlan{Method: MemMethodHWM, Interval: 100 * time.Millisecond}},
+	} {
+		t.Setenv(MemitPlanEnv, tt.env)
+		if got := memConfigFromEnv(); got != tt.want {
+			t.Errorf("%s=%q: plan %+v, want %+v", MemitPlanEnv, tt.env, got, tt.want)
+		}
 	}
 }

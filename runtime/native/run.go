@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"io"
 	"math"
 	"os"
@@ -446,7 +447,7 @@ func cellFrames(trace string) []string {
 	repeats := 0
 	for i := 1; i < len(lines); i++ {
 		loc := strings.TrimSpace(lines[i])
-		if !strings.HasPrefix(loc, "In[") {
+		if _, _, ok := cell.CutPos(loc); !ok {
 			continue
 		}
 		if sp := strings.LastIndex(loc, " +0x"); sp > 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/perfnb/perfnb/magics"
 	"github.com/perfnb/perfnb/magics/memit"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/harness"
 	"github.com/perfnb/perfnb/runtime/native"
 )
 
@@ -63,7 +64,7 @@ func main() {
 	for run := 0; run < *runs; run++ {
 		for _, size := range sizes {
 			for _, meth := range methods {
-				os.Setenv("PERFNB_MEMIT_METHOD", meth.env)
+				os.Setenv(harness.MemMethodEnv, meth.env)
 				body := fmt.Sprintf("s := make([]byte, %d<<20)\nfor i := 0; i < len(s); i += 4096 {\n\ts[i] = 1\n}\n", size)
 				if *hold > 0 {
 					body += fmt.Sprintf("time.Sleep(%d)\n", *hold)
