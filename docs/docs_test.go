@@ -344,3 +344,47 @@ func modulePackages(t *testing.T) []string {
 	}
 	return pkgs
 }
+
+// envConst is a Go constant that names an environment variable perfnb
+// reads or sets: `NameEnv = "PERFNB_..."`.
+var envConst = regexp.MustCompile(`\b\w+Env\s*=\s*"([A-Z][A-Z0-9_]*)"`)
+
+// TestEnvironmentDocumented checks that environment.md names every
+// variable that a constant of the code names.
+func TestEnvironmentDocumented(t *testing.T) {
+	doc, err := os.ReadFile("environment.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	err = filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || d.Name() == "bin") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range envConst.FindAllSubmatch(src, -1) {
+			found[string(m[1])] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) < 10 {
+		t.Fatalf("found only %d variables in the code: %v", len(found), sorted(found))
+	}
+	for _, v := range sorted(found) {
+		if !strings.Contains(string(doc), "`"+v+"`") {
+			t.Errorf("environment.md does not name %s, which the code reads or sets", v)
+		}
+	}
+}

@@ -21,10 +21,6 @@ func ErrorKind(magic string) protocol.Kind {
 	return protocol.Kind(strings.ToUpper(magic[:1]) + magic[1:] + "Error")
 }
 
-// ErrorName is the text of ErrorKind(magic). It is transitional: use
-// ErrorKind.
-func ErrorName(magic string) string { return string(ErrorKind(magic)) }
-
 // UsageError is the error of a magic used wrongly, as IPython words it:
 // UsageError with the message fmt.Sprintf(format, args...).
 func UsageError(format string, args ...any) *protocol.Error {
