@@ -2,22 +2,12 @@ package session
 
 import (
 	"go/token"
+	"go/types"
 	"sort"
 	"strings"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 )
-
-// predeclared lists Go's predeclared identifiers.
-func predeclared() []string {
-	return []string{
-		"any", "append", "bool", "byte", "cap", "clear", "close", "comparable", "complex",
-		"complex128", "complex64", "copy", "delete", "error", "false", "float32", "float64",
-		"imag", "int", "int16", "int32", "int64", "int8", "iota", "len", "make", "max", "min",
-		"new", "nil", "panic", "print", "println", "real", "recover", "rune", "string", "true",
-		"uint", "uint16", "uint32", "uint64", "uint8", "uintptr",
-	}
-}
 
 // keywords lists Go's keywords.
 func keywords() []string {
@@ -163,7 +153,7 @@ func (s *Session) nameCandidates(std *stdIndex, partial, code string) []candidat
 	}
 	out = withPrefix(out, aliases, partial, "module")
 	out = withPrefix(out, keywords(), partial, "keyword")
-	return withPrefix(out, predeclared(), partial, "function")
+	return withPrefix(out, types.Universe.Names(), partial, "function")
 }
 
 // withPrefix appends to out the names that start with partial, as
