@@ -3,7 +3,7 @@
 // the memory in use before it, as memory_profiler's %memit reports them,
 // with the Go heap's view beside them.
 //
-//	%memit [-r R] [-t TIMEOUT] [-i INTERVAL] [-c] [-o] [-q] [-m LIMIT] statement
+//	%memit [options] statement
 //	%%memit [options] [setup]
 //	body
 //
@@ -21,27 +21,13 @@
 // are not missed, unlike memory_profiler's sampling. Where the mark cannot
 // be reset the child samples resident memory every -i seconds instead.
 //
-// Options, with memory_profiler's meanings:
-//
-//	-r R        run the body R times (setup runs before each); report the
-//	            largest peak (default 1)
-//	-t T        stop the child after T seconds (default: no limit)
-//	-i I        sampling interval in seconds where sampling is used (the
-//	            fallback, and children with -c; default 0.1)
-//	-c          include child processes: their resident memory, sampled
-//	            every -i seconds, is added to the peak (Go programs rarely
-//	            start processes; a child's short spike can be missed)
-//	-o          return the *Result as the cell's value
-//	-q          quiet: publish nothing
-//	-m LIMIT, --limit LIMIT
-//	            memory limit of the child, such as 512MiB or 2GiB (units as
-//	            bytesize.Parse reads them: a number without a unit is
-//	            bytes, GB is 10^9; default: the engine's, PERFNB_MEMORY_LIMIT or
-//	            half of the memory available). When resident memory or the
-//	            Go heap exceeds it, the child is stopped (the harness checks
-//	            every millisecond; the engine's own watch, set a little
-//	            higher, is the backstop) and the cell fails with
-//	            MemoryLimitExceeded; the kernel is not affected.
+// Its options have memory_profiler's meanings (-r -t -i -c -o -q), and
+// -m/--limit bounds the child's memory: when resident memory or the Go
+// heap exceeds it, the child is stopped (the harness checks every
+// millisecond; the engine's own watch, set a little higher, is the
+// backstop) and the cell fails with MemoryLimitExceeded. They are declared
+// once, in options.go, which writes their help (%memit?,
+// docs/magics.md).
 //
 // The result's figures: peak RSS, increment, baseline (text/plain has
 // memory_profiler's line, text/html a table), and from runtime/metrics the
