@@ -149,9 +149,7 @@ func query(goCmd, name string) (string, error) {
 // words; cancelling ctx stops the go command.
 func ListExport(ctx context.Context, goCmd, dir string, env, paths []string) (map[string]string, error) {
 	args := append([]string{"list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{with .Error}}{{.Err}}{{end}}"}, paths...)
-	cmd := exec.CommandContext(ctx, goCmd, args...)
-	cmd.Dir = dir
-	cmd.Env = env
+	cmd := Command(ctx, goCmd, dir, env, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -5,23 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/perfnb/perfnb/internal/gotool"
 	"io"
 	"os/exec"
 	"strings"
-	"syscall"
-	"time"
 )
 
 // command returns the go command with args, run in dir with env, in its
 // own process group, which is killed when ctx is cancelled.
 func (n *Notebook) command(ctx context.Context, dir string, env []string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, n.goCmd, args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	return cmd
+	return gotool.Command(ctx, n.goCmd, dir, env, args...)
 }
 
 // run runs a go command in dir with env and returns its standard output.

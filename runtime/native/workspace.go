@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/perfnb/perfnb/internal/gotool"
@@ -166,12 +164,10 @@ func (w *Workspace) BuildCell(ctx context.Context, c CellProgram) (*Binary, erro
 func (w *Workspace) Warm(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	cmd := exec.Command(w.goCmd, "build", "./harness", "./display", "testing")
-	cmd.Dir = w.dir
-	cmd.Env = w.environ()
+	cmd := gotool.Command(ctx, w.goCmd, w.dir, w.environ(), "build", "./harness", "./display", "testing")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := runGroup(ctx, cmd); err != nil && ctx.Err() == nil {
+	if err := cmd.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("preparing the native workspace: %v: %s", err, bytes.TrimSpace(out.Bytes()))
 	}
 	return nil
@@ -218,14 +214,12 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 		return nil, fmt.Errorf("writing the generated program: %w", err)
 	}
 	args = append(args, "-o", bin, "./"+filepath.Dir(file))
-	cmd := exec.Command(w.goCmd, args...)
-	cmd.Dir = w.dir
-	cmd.Env = w.environ()
+	cmd := gotool.Command(ctx, w.goCmd, w.dir, w.environ(), args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	start := time.Now()
-	err := runGroup(ctx, cmd)
+	err := cmd.Run()
 	elapsed := time.Since(start)
 	if ctx.Err() != nil {
 		return nil, &Error{Kind: Interrupted, Summary: "the build was interrupted", Err: ctx.Err()}
@@ -283,25 +277,6 @@ func (w *Workspace) reuse(path, state string) {
 			w.keep(f)
 			return
 		}
-	}
-}
-
-// runGroup runs cmd in its own process group and kills the whole group
-// when ctx is cancelled.
-func runGroup(ctx context.Context, cmd *exec.Cmd) error {
-	cmd.SysProcAttr = childAttr()
-	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		return <-done
 	}
 }
 
