@@ -141,7 +141,7 @@ func BenchmarkCarryMap(b *testing.B) {
 	version := 0
 	w.SetVersions(func(string) (string, bool) { return fmt.Sprint(version), true })
 	decls := []cell.Decl{{Kind: cell.VarDecl, Name: "big", Source: "var big = map[string]int{}", Cell: 1, Line: 1}}
-	g, err := newGenerator(Program{Decls: decls, Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "_ = len(big)", Cell: 2, Line: 1}}}})
+	g, err := newGenerator(Program{Decls: decls, Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "_ = len(big)", Cell: 2, Line: 1}}}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

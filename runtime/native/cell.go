@@ -125,7 +125,7 @@ func newCellCode(c CellProgram) (*cellCode, error) {
 
 // writeCode writes cell code behind a //line directive.
 func writeCode(b *strings.Builder, count, line, col int, src string) {
-	fmt.Fprintf(b, "%s\n%s\n", lineDirective(cellFile(count), line, col), strings.TrimRight(src, "\n"))
+	fmt.Fprintf(b, "%s\n%s\n", cell.Pos{Cell: count, Line: line, Col: col}.Directive(), strings.TrimRight(src, "\n"))
 }
 
 // declaration adds a Declaration item: its types, funcs, methods and
@@ -155,7 +155,7 @@ func (cc *cellCode) declaration(decls, body *strings.Builder, it cell.Item, type
 				continue
 			}
 			at := it.Syntax.Fset.Position(vs.Values[0].Pos())
-			fmt.Fprintf(body, "%s = /*line %s:%d:%d*/%s\n", strings.Join(names, ", "), cellFile(cc.count), at.Line, at.Column,
+			fmt.Fprintf(body, "%s = /*line %s:%d:%d*/%s\n", strings.Join(names, ", "), cell.File(cc.count), at.Line, at.Column,
 				itemText(it, vs.Values[0].Pos(), vs.Values[len(vs.Values)-1].End(), false))
 		}
 	}
@@ -222,7 +222,7 @@ func (cc *cellCode) show(body *strings.Builder, it cell.Item, n int) {
 	e := it.Syntax.Stmts[0].(*ast.ExprStmt).X
 	at := it.Syntax.Fset.Position(e.Pos())
 	text := itemText(it, e.Pos(), e.End(), false)
-	mark := fmt.Sprintf("/*line %s:%d:%d*/", cellFile(cc.count), at.Line, at.Column)
+	mark := fmt.Sprintf("/*line %s:%d:%d*/", cell.File(cc.count), at.Line, at.Column)
 	if n == 1 {
 		fmt.Fprintf(body, "%s.Show(%s%s)\n", harnessName, mark, text)
 		return
@@ -342,12 +342,12 @@ func contains(list []string, s string) bool {
 // newCellGenerator parses the declarations a compiled cell can use and
 // the cell, and selects the declarations it needs. A declaration of a
 // name the cell declares again is left out.
-func newCellGenerator(c CellProgram) (*generator, error) {
+func newCellGenerator(c CellProgram, parsed *declCache) (*generator, error) {
 	cc, err := newCellCode(c)
 	if err != nil {
 		return nil, err
 	}
-	g := &generator{declByName: map[string][]int{}, methodsOf: map[string][]int{}, typeNames: map[string]bool{}, cell: cc}
+	g := &generator{declByName: map[string][]int{}, methodsOf: map[string][]int{}, typeNames: map[string]bool{}, cell: cc, parsed: parsed}
 	var decls []cell.Decl
 	for _, d := range c.Decls {
 		if d.Kind == cell.ImportDecl || !contains(cc.declared, d.Name) {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -62,19 +63,21 @@ const (
 // A syntax error in a snippet or declaration is returned with the cell
 // position it occurs at.
 func generate(p Program) ([]byte, error) {
-	g, err := newGenerator(p)
+	g, err := newGenerator(p, nil)
 	if err != nil {
 		return nil, err
 	}
 	return g.emit(), nil
 }
 
-// newGenerator parses the program and selects the declarations it needs.
-func newGenerator(p Program) (*generator, error) {
+// newGenerator parses the program, with the declarations parsed before
+// in parsed (nil for none), and selects the declarations it needs.
+func newGenerator(p Program, parsed *declCache) (*generator, error) {
 	g := &generator{
 		declByName: map[string][]int{},
 		methodsOf:  map[string][]int{},
 		typeNames:  map[string]bool{},
+		parsed:     parsed,
 	}
 	if err := g.parseDecls(p.Decls); err != nil {
 		return nil, err
@@ -88,20 +91,81 @@ func newGenerator(p Program) (*generator, error) {
 	return g, nil
 }
 
-// declInfo is a parsed declaration of the store.
+// declInfo is a declaration of the store in one generated program.
 type declInfo struct {
-	decl    cell.Decl
-	parsed  string           // the source that file was parsed from
-	file    *ast.File        // the declaration parsed from parsed
-	fset    *token.FileSet   // positions of file
-	specs   []*ast.ValueSpec // for var declarations
-	imports []importInfo     // for import declarations
-	names   []string         // package-level names it declares
-	recv    string           // receiver base type, for methods
-	always  bool             // init functions and blank vars
-	refs    []string         // unresolved identifiers it uses
-	sels    []string         // unresolved identifiers used as X in X.Sel
-	used    bool
+	*parsedDecl
+	used bool // the program needs it
+}
+
+// parsedDecl is a parsed declaration of the store and what generation
+// reads of it. It is not changed once made, so that the programs of
+// later magics and cells share it (see declCache).
+type parsedDecl struct {
+	decl      cell.Decl
+	parsed    string           // the source that file was parsed from
+	file      *ast.File        // the declaration parsed from parsed
+	fset      *token.FileSet   // positions of file
+	specs     []*ast.ValueSpec // for var declarations
+	imports   []importInfo     // for import declarations
+	names     []string         // package-level names it declares
+	typeNames []string         // the types among names
+	recv      string           // receiver base type, for methods
+	always    bool             // init functions and blank vars
+	refs      []string         // unresolved identifiers it uses
+	sels      []string         // unresolved identifiers used as X in X.Sel
+}
+
+// declCache keeps the parsed declarations of the store between the
+// programs a workspace generates, so that a magic or a compiled cell
+// parses only the declarations that are new since the last one: its cost
+// follows what changed, not the notebook's size. It holds the
+// declarations of the last program only. A nil *declCache parses every
+// time. It is safe for concurrent use.
+type declCache struct {
+	mu     sync.Mutex
+	parsed map[string]*parsedDecl
+}
+
+// get returns the parsed declaration d, whose key is key.
+func (c *declCache) get(key string, d cell.Decl) (*parsedDecl, error) {
+	if c == nil {
+		return parseDecl(d)
+	}
+	c.mu.Lock()
+	pd, ok := c.parsed[key]
+	c.mu.Unlock()
+	if ok {
+		return pd, nil
+	}
+	pd, err := parseDecl(d)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.parsed == nil {
+		c.parsed = map[string]*parsedDecl{}
+	}
+	c.parsed[key] = pd
+	c.mu.Unlock()
+	return pd, nil
+}
+
+// keep forgets the declarations whose keys are not in seen, once the
+// cache holds twice as many as seen: declarations that were replaced.
+func (c *declCache) keep(seen map[string]bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.parsed) <= 2*len(seen)+64 {
+		return
+	}
+	for k := range c.parsed {
+		if !seen[k] {
+			delete(c.parsed, k)
+		}
+	}
 }
 
 type importInfo struct {
@@ -133,6 +197,7 @@ type generator struct {
 	declByName map[string][]int // package-level name -> indexes in decls
 	methodsOf  map[string][]int // receiver type -> method decl indexes
 	typeNames  map[string]bool  // types declared in the store
+	parsed     *declCache       // the workspace's, or nil
 	benches    []*benchCode
 	// carried maps the variables that take the notebook's values to
 	// their types as Go source, in the generated file's terms; see
@@ -142,8 +207,6 @@ type generator struct {
 	// magic's benchmarks.
 	cell *cellCode
 }
-
-func cellFile(n int) string { return cell.File(n) }
 
 func lineDirective(file string, line, col int) string {
 	if line < 1 {
@@ -176,73 +239,97 @@ func parseErr(err error) error {
 func (g *generator) parseDecls(decls []cell.Decl) error {
 	seen := map[string]bool{}
 	for _, d := range decls {
-		key := fmt.Sprintf("%d:%d:%s", d.Cell, d.Line, d.Source)
+		key := declKey(d)
 		if seen[key] {
 			continue // one declaration stored under several names
 		}
 		seen[key] = true
-		fset := token.NewFileSet()
-		src := "package p\n" + lineDirective(cellFile(d.Cell), d.Line, 1) + "\n" + d.Source + "\n"
-		f, err := parser.ParseFile(fset, "decl.go", src, 0)
+		pd, err := g.parsed.get(key, d)
 		if err != nil {
-			return parseErr(err)
+			return err
 		}
-		info := &declInfo{decl: d, parsed: src, file: f, fset: fset}
-		for _, imp := range f.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
-			quoted := imp.Path.Value
-			if p == interpDisplayPath {
-				p, quoted = displayPath, strconv.Quote(displayPath)
-			}
-			ii := importInfo{name: defaultName(p), spec: quoted, path: p}
-			if imp.Name != nil {
-				ii.name = imp.Name.Name
-				ii.spec = imp.Name.Name + " " + quoted
-			}
-			info.imports = append(info.imports, ii)
-		}
-		for _, decl := range f.Decls {
-			switch decl := decl.(type) {
-			case *ast.FuncDecl:
-				if decl.Recv != nil && len(decl.Recv.List) > 0 {
-					info.recv = cell.ReceiverBase(decl.Recv.List[0].Type)
-				} else if decl.Name.Name == "init" {
-					info.always = true
-				} else {
-					info.names = append(info.names, decl.Name.Name)
-				}
-			case *ast.GenDecl:
-				for _, spec := range decl.Specs {
-					switch spec := spec.(type) {
-					case *ast.TypeSpec:
-						info.names = append(info.names, spec.Name.Name)
-						g.typeNames[spec.Name.Name] = true
-					case *ast.ValueSpec:
-						if decl.Tok == token.VAR {
-							info.specs = append(info.specs, spec)
-						}
-						for _, n := range spec.Names {
-							if n.Name == "_" {
-								info.always = true
-							} else {
-								info.names = append(info.names, n.Name)
-							}
-						}
-					}
-				}
-			}
-		}
-		info.refs, info.sels = unresolved(f)
 		i := len(g.decls)
-		g.decls = append(g.decls, info)
-		for _, n := range info.names {
+		g.decls = append(g.decls, &declInfo{parsedDecl: pd})
+		for _, n := range pd.names {
 			g.declByName[n] = append(g.declByName[n], i)
 		}
-		if info.recv != "" {
-			g.methodsOf[info.recv] = append(g.methodsOf[info.recv], i)
+		for _, n := range pd.typeNames {
+			g.typeNames[n] = true
+		}
+		if pd.recv != "" {
+			g.methodsOf[pd.recv] = append(g.methodsOf[pd.recv], i)
 		}
 	}
+	g.parsed.keep(seen)
 	return nil
+}
+
+// declKey identifies a stored declaration by its text and position: a
+// declaration that is the same is parsed once.
+func declKey(d cell.Decl) string { return fmt.Sprintf("%d:%d:%s", d.Cell, d.Line, d.Source) }
+
+// parseDecl parses a stored declaration and reads what generation needs
+// of it.
+func parseDecl(d cell.Decl) (*parsedDecl, error) {
+	fset := token.NewFileSet()
+	src := "package p\n" + cell.Pos{Cell: d.Cell, Line: d.Line}.Directive() + "\n" + d.Source + "\n"
+	f, err := parser.ParseFile(fset, "decl.go", src, 0)
+	if err != nil {
+		return nil, parseErr(err)
+	}
+	pd := &parsedDecl{decl: d, parsed: src, file: f, fset: fset}
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		quoted := imp.Path.Value
+		if p == interpDisplayPath {
+			p, quoted = displayPath, strconv.Quote(displayPath)
+		}
+		ii := importInfo{name: defaultName(p), spec: quoted, path: p}
+		if imp.Name != nil {
+			ii.name = imp.Name.Name
+			ii.spec = imp.Name.Name + " " + quoted
+		}
+		pd.imports = append(pd.imports, ii)
+	}
+	for _, decl := range f.Decls {
+		switch decl := decl.(type) {
+		case *ast.FuncDecl:
+			if decl.Recv != nil && len(decl.Recv.List) > 0 {
+				pd.recv = cell.ReceiverBase(decl.Recv.List[0].Type)
+			} else if decl.Name.Name == "init" {
+				pd.always = true
+			} else {
+				pd.names = append(pd.names, decl.Name.Name)
+			}
+		case *ast.GenDecl:
+			pd.addSpecs(decl)
+		}
+	}
+	pd.refs, pd.sels = unresolved(f)
+	return pd, nil
+}
+
+// addSpecs records the names, types and variables a general declaration
+// declares.
+func (pd *parsedDecl) addSpecs(decl *ast.GenDecl) {
+	for _, spec := range decl.Specs {
+		switch spec := spec.(type) {
+		case *ast.TypeSpec:
+			pd.names = append(pd.names, spec.Name.Name)
+			pd.typeNames = append(pd.typeNames, spec.Name.Name)
+		case *ast.ValueSpec:
+			if decl.Tok == token.VAR {
+				pd.specs = append(pd.specs, spec)
+			}
+			for _, n := range spec.Names {
+				if n.Name == "_" {
+					pd.always = true
+				} else {
+					pd.names = append(pd.names, n.Name)
+				}
+			}
+		}
+	}
 }
 
 // defaultName guesses the name a package is imported under from its path:
@@ -284,7 +371,7 @@ func unresolved(f *ast.File) (refs, sels []string) {
 func parseStmts(src string, sn *Snippet) (*token.FileSet, *ast.File, *ast.BlockStmt, int, error) {
 	prefix := "package p\nfunc _() {\n"
 	if sn != nil {
-		prefix += lineDirective(cellFile(sn.Cell), sn.Line, sn.Col) + "\n"
+		prefix += cell.Pos{Cell: sn.Cell, Line: sn.Line, Col: sn.Col}.Directive() + "\n"
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "snippet.go", prefix+src+"\n}\n", parser.ParseComments)
@@ -313,7 +400,7 @@ func (g *generator) prepareSnippet(sn Snippet) (*snippetCode, error) {
 	if err != nil {
 		return nil, err
 	}
-	file := cellFile(sn.Cell)
+	file := cell.File(sn.Cell)
 	for _, st := range body.List {
 		switch st := st.(type) {
 		case *ast.AssignStmt:
@@ -656,7 +743,7 @@ func (w *lineWriter) printf(format string, args ...any) {
 // cellCode writes cell code behind a //line directive, then restores the
 // generated file's own positions.
 func (w *lineWriter) cellCode(sn Snippet, text string) {
-	w.printf("%s\n", lineDirective(cellFile(sn.Cell), sn.Line, sn.Col))
+	w.printf("%s\n", cell.Pos{Cell: sn.Cell, Line: sn.Line, Col: sn.Col}.Directive())
 	w.printf("%s\n", strings.TrimRight(text, "\n"))
 	w.printf("%s\n", lineDirective(GeneratedFile, w.line+1, 1))
 }

@@ -137,6 +137,8 @@ type Workspace struct {
 	versions ValueVersion
 	cache    map[string]cachedValue
 	exports  map[string]string // export data files of standard packages, by path
+	// parsed keeps the store's declarations parsed between programs.
+	parsed declCache
 }
 
 // NewWorkspace creates a workspace in a new temporary directory below

@@ -132,7 +132,7 @@ func (w *Workspace) populate() error {
 }
 
 func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
-	g, err := newGenerator(p)
+	g, err := newGenerator(p, &w.parsed)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 // BuildCell builds a compiled cell (see CellProgram) into a program, with
 // the notebook's values carried in. A compile error names cell lines.
 func (w *Workspace) BuildCell(ctx context.Context, c CellProgram) (*Binary, error) {
-	g, err := newCellGenerator(c)
+	g, err := newCellGenerator(c, &w.parsed)
 	if err != nil {
 		return nil, err
 	}
