@@ -1,6 +1,9 @@
 package cell
 
-import "testing"
+import (
+	"go/ast"
+	"testing"
+)
 
 func TestPos(t *testing.T) {
 	for _, tt := range []struct {
@@ -55,5 +58,44 @@ func TestParseFile(t *testing.T) {
 		if n, ok := ParseFile(tt.name); n != tt.n || ok != tt.ok {
 			t.Errorf("ParseFile(%q) = %d, %v; want %d, %v", tt.name, n, ok, tt.n, tt.ok)
 		}
+	}
+}
+
+func TestParseText(t *testing.T) {
+	for _, tt := range []struct {
+		kind      Kind
+		text      string
+		span      string // the text of the first call
+		line, col int    // its position
+	}{
+		{Statement, "x := 1\n  f(x)", "f(x)", 2, 3},
+		{Expression, "g(1)", "g(1)", 1, 1},
+		{Declaration, "func h() {\n\tk()\n}", "k()", 2, 2},
+		{Import, `import "fmt"`, "", 0, 0},
+	} {
+		pt, err := ParseText(tt.kind, tt.text, 0)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.text, err)
+		}
+		var call *ast.CallExpr
+		ast.Inspect(pt.File, func(n ast.Node) bool {
+			if c, ok := n.(*ast.CallExpr); ok && call == nil {
+				call = c
+			}
+			return call == nil
+		})
+		if call == nil {
+			if tt.span != "" {
+				t.Errorf("%q: no call found", tt.text)
+			}
+			continue
+		}
+		l, c := pt.LineCol(call.Pos())
+		if got := pt.Source(call); got != tt.span || l != tt.line || c != tt.col {
+			t.Errorf("%q: call %q at %d:%d, want %q at %d:%d", tt.text, got, l, c, tt.span, tt.line, tt.col)
+		}
+	}
+	if _, err := ParseText(Statement, "x := ", 0); err == nil {
+		t.Error("a broken statement parsed")
 	}
 }

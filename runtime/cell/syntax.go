@@ -71,3 +71,42 @@ func DefineAsVar(s ast.Stmt) (*ast.GenDecl, bool) {
 	}
 	return &ast.GenDecl{TokPos: as.Pos(), Tok: token.VAR, Specs: []ast.Spec{spec}}, true
 }
+
+// Text is the text of an item parsed as a Go file, for tools that edit
+// an item's text (the interpreter's rewrites): positions of File read as
+// offsets, spans and lines of the text.
+type Text struct {
+	Fset *token.FileSet
+	File *ast.File
+	text string
+	base int // offset of the text in the file
+}
+
+// ParseText parses text, the source of an item of kind k, wrapped as
+// Parse wraps it: imports and declarations at package level, statements
+// and expressions in a function's body. mode is go/parser's; object
+// resolution is not skipped unless mode says so.
+func ParseText(k Kind, text string, mode parser.Mode) (*Text, error) {
+	prefix, suffix := declPrefix, ""
+	if k != Import && k != Declaration {
+		prefix, suffix = stmtPrefix, stmtSuffix
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", prefix+text+suffix, mode)
+	if err != nil {
+		return nil, err
+	}
+	return &Text{Fset: fset, File: f, text: text, base: len(prefix)}, nil
+}
+
+// Offset returns the offset of p in the text.
+func (t *Text) Offset(p token.Pos) int { return t.Fset.Position(p).Offset - t.base }
+
+// Source returns the text of n.
+func (t *Text) Source(n ast.Node) string { return t.text[t.Offset(n.Pos()):t.Offset(n.End())] }
+
+// LineCol returns the 1-based line and column of p in the text.
+func (t *Text) LineCol(p token.Pos) (line, col int) {
+	pos := t.Fset.Position(p)
+	return pos.Line - 1, pos.Column // the wrapper's first line is its own
+}

@@ -665,7 +665,8 @@ func (i *Interp) evalImport(ctx context.Context, a *analysis, item cell.Item, co
 		line := item.Line
 		for _, is := range a.file.Imports {
 			if is.Path.Value == fmt.Sprintf("%q", p) {
-				line += a.fset.Position(is.Pos()).Line - 1
+				l, _ := a.pt.LineCol(is.Pos())
+				line += l - 1
 			}
 		}
 		if name == "_" || name == "." {
@@ -773,7 +774,7 @@ func (i *Interp) hasValue(a *analysis, v reflect.Value) bool {
 	if !ok {
 		return true
 	}
-	if id, ok := call.Fun.(*ast.Ident); ok && id.Obj == nil && builtins[id.Name] {
+	if id, ok := call.Fun.(*ast.Ident); ok && id.Obj == nil && isBuiltin(id.Name) {
 		if _, shadowed := i.log.get(id.Name); !shadowed {
 			switch id.Name {
 			case "print", "println", "panic", "close", "delete", "clear":
@@ -785,8 +786,7 @@ func (i *Interp) hasValue(a *analysis, v reflect.Value) bool {
 	if !pureSelector(call.Fun) {
 		return true
 	}
-	off := func(p token.Pos) int { return a.fset.Position(p).Offset - a.base }
-	fun := a.source[off(call.Fun.Pos()):off(call.Fun.End())]
+	fun := a.pt.Source(call.Fun)
 	fv, err := i.yi.EvalWithContext(context.Background(), fun)
 	if err != nil || !fv.IsValid() || fv.Kind() != reflect.Func {
 		return true

@@ -3,8 +3,8 @@ package interp
 import (
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
+	"go/types"
 	"reflect"
 	"sort"
 	"strings"
@@ -39,10 +39,9 @@ import (
 // rewriter rewrites the source of one item.
 type rewriter struct {
 	src   string
-	fset  *token.FileSet
-	base  int // offset of src in the parsed text
-	count int // the cell's execution count
-	line  int // cell line of src's first line
+	pt    *cell.Text // src, parsed
+	count int        // the cell's execution count
+	line  int        // cell line of src's first line
 	seq   *int
 	// intGlobal reports whether name is a cell-level variable or constant
 	// (or pkg.Name) of integer type.
@@ -72,16 +71,12 @@ func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGloba
 	if !braces && !strings.Contains(src, "Offsetof") {
 		return out
 	}
-	prefix, suffix := "package p\n", ""
-	if kind != cell.Import && kind != cell.Declaration {
-		prefix, suffix = "package p; func _() {\n", "\n}"
-	}
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	pt, err := cell.ParseText(kind, src, 0)
 	if err != nil {
 		return out
 	}
-	r := &rewriter{src: src, fset: fset, base: len(prefix), count: count, line: line, seq: seq, intGlobal: intGlobal, intResult: intResult}
+	f := pt.File
+	r := &rewriter{src: src, pt: pt, count: count, line: line, seq: seq, intGlobal: intGlobal, intResult: intResult}
 	ast.Inspect(f, r.visit)
 	if kind == cell.Statement {
 		out.wrapped = r.wrapRuns(f.Decls[0].(*ast.FuncDecl).Body.List)
@@ -105,9 +100,9 @@ func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGloba
 	return out
 }
 
-func (r *rewriter) off(p token.Pos) int { return r.fset.Position(p).Offset - r.base }
+func (r *rewriter) off(p token.Pos) int { return r.pt.Offset(p) }
 
-func (r *rewriter) text(n ast.Node) string { return r.src[r.off(n.Pos()):r.off(n.End())] }
+func (r *rewriter) text(n ast.Node) string { return r.pt.Source(n) }
 
 // pos returns the cell line and column of offset o of src.
 func (r *rewriter) pos(o int) (line, col int) {
@@ -256,11 +251,15 @@ func (r *rewriter) offsetof(n *ast.CallExpr) {
 	r.replace(r.off(n.Pos()), r.off(n.End()), fmt.Sprintf("%s.Offsetof(%s, %q)", rtAlias, r.text(arg.X), arg.Sel.Name))
 }
 
-// intTypes are the predeclared integer types.
-var intTypes = map[string]bool{
-	"int": true, "int8": true, "int16": true, "int32": true, "int64": true,
-	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true,
-	"uintptr": true, "byte": true, "rune": true,
+// isIntType reports whether name is one of Go's predeclared integer
+// types.
+func isIntType(name string) bool {
+	tn, ok := types.Universe.Lookup(name).(*types.TypeName)
+	if !ok {
+		return false
+	}
+	b, ok := tn.Type().(*types.Basic)
+	return ok && b.Info()&types.IsInteger != 0
 }
 
 // intExpr reports whether e is recognisably an integer expression without
@@ -288,7 +287,7 @@ func (r *rewriter) intExpr(e ast.Expr, depth int) bool {
 		if !ok || id.Obj != nil || len(e.Args) != 1 || !r.pure(e.Args[0]) {
 			return false
 		}
-		return id.Name == "len" || id.Name == "cap" || intTypes[id.Name]
+		return id.Name == "len" || id.Name == "cap" || isIntType(id.Name)
 	case *ast.Ident:
 		if e.Obj == nil {
 			return r.intGlobal != nil && r.intGlobal(e.Name)
@@ -311,7 +310,7 @@ func (r *rewriter) intCall(e ast.Expr) string {
 	}
 	switch f := call.Fun.(type) {
 	case *ast.Ident:
-		if f.Obj == nil && !builtins[f.Name] {
+		if f.Obj == nil && !isBuiltin(f.Name) {
 			return r.intResult(f.Name)
 		}
 	case *ast.SelectorExpr:
@@ -335,7 +334,7 @@ func (r *rewriter) intObject(id *ast.Ident, depth int) bool {
 	case *ast.ValueSpec:
 		if d.Type != nil {
 			t, ok := d.Type.(*ast.Ident)
-			return ok && t.Obj == nil && intTypes[t.Name]
+			return ok && t.Obj == nil && isIntType(t.Name)
 		}
 		for k, n := range d.Names {
 			if n.Name == id.Name && k < len(d.Values) {
@@ -344,7 +343,7 @@ func (r *rewriter) intObject(id *ast.Ident, depth int) bool {
 		}
 	case *ast.Field:
 		t, ok := d.Type.(*ast.Ident)
-		return ok && t.Obj == nil && intTypes[t.Name]
+		return ok && t.Obj == nil && isIntType(t.Name)
 	}
 	return false
 }
@@ -357,7 +356,7 @@ func (r *rewriter) pure(e ast.Expr) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
 			id, isID := n.Fun.(*ast.Ident)
-			if !isID || id.Obj != nil || !(id.Name == "len" || id.Name == "cap" || intTypes[id.Name]) {
+			if !isID || id.Obj != nil || !(id.Name == "len" || id.Name == "cap" || isIntType(id.Name)) {
 				ok = false
 			}
 		case *ast.UnaryExpr:
@@ -664,16 +663,11 @@ func fieldOffset(t reflect.Type, name string) (uintptr, bool) {
 // v0.16 fails on a range over an integer with a bare "nil type". It returns
 // the expression's text and 1-based line and column in src.
 func suspectRange(kind cell.Kind, src string) (text string, line, col int, ok bool) {
-	prefix, suffix := "package p\n", ""
-	if kind != cell.Import && kind != cell.Declaration {
-		prefix, suffix = "package p; func _() {\n", "\n}"
-	}
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	pt, err := cell.ParseText(kind, src, 0)
 	if err != nil {
 		return "", 0, 0, false
 	}
-	ast.Inspect(f, func(n ast.Node) bool {
+	ast.Inspect(pt.File, func(n ast.Node) bool {
 		rs, isRange := n.(*ast.RangeStmt)
 		if ok || !isRange || rs.Value != nil {
 			return !ok
@@ -686,9 +680,8 @@ func suspectRange(kind cell.Kind, src string) (text string, line, col int, ok bo
 				return true
 			}
 		}
-		p := fset.Position(rs.X.Pos())
-		start, end := p.Offset-len(prefix), fset.Position(rs.X.End()).Offset-len(prefix)
-		text, line, col, ok = src[start:end], p.Line-1, p.Column, true
+		line, col = pt.LineCol(rs.X.Pos())
+		text, ok = pt.Source(rs.X), true
 		return false
 	})
 	return text, line, col, ok

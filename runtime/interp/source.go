@@ -3,8 +3,8 @@ package interp
 import (
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
+	"go/types"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,39 +53,30 @@ func stdPackageName(importPath string) string {
 
 // analysis is what the interpreter learns from parsing an item.
 type analysis struct {
-	file   *ast.File
-	fset   *token.FileSet
-	base   int // offset of the item's source in the parsed text
+	pt     *cell.Text // the item's source, parsed
+	file   *ast.File  // pt.File
 	pkgs   []string
 	expr   ast.Expr // Expression items: the expression
 	source string   // the source with go statements rewritten
 }
 
-// builtins are the predeclared functions, which cannot be used as values.
-var builtins = map[string]bool{
-	"append": true, "cap": true, "clear": true, "close": true, "complex": true,
-	"copy": true, "delete": true, "imag": true, "len": true, "make": true,
-	"max": true, "min": true, "new": true, "panic": true, "print": true,
-	"println": true, "real": true, "recover": true,
+// isBuiltin reports whether name is one of Go's predeclared functions,
+// which cannot be used as values.
+func isBuiltin(name string) bool {
+	_, ok := types.Universe.Lookup(name).(*types.Builtin)
+	return ok
 }
 
 // analyze parses the source of an item of the given kind. It returns nil
 // when the source does not parse: yaegi then reports the error itself.
 // seq numbers the temporaries of rewritten go statements.
 func analyze(kind cell.Kind, src string, isConst func(string) bool, seq *int) *analysis {
-	var prefix, suffix string
-	switch kind {
-	case cell.Import, cell.Declaration:
-		prefix = "package p;"
-	default:
-		prefix, suffix = "package p; func _() {", "\n}"
-	}
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	pt, err := cell.ParseText(kind, src, 0)
 	if err != nil {
 		return nil
 	}
-	a := &analysis{file: f, fset: fset, base: len(prefix), source: src}
+	f := pt.File
+	a := &analysis{pt: pt, file: f, source: src}
 	if kind == cell.Expression {
 		if body := f.Decls[0].(*ast.FuncDecl).Body; len(body.List) == 1 {
 			if es, ok := body.List[0].(*ast.ExprStmt); ok {
@@ -134,14 +125,11 @@ func hasDefer(f *ast.File) bool {
 // statement, as Go does. Without this, yaegi would keep the call in its
 // main frame and make it again at the end of every later evaluation.
 func rewriteDefer(src string, isConst func(string) bool, seq *int) string {
-	const prefix = "package p; func _() {"
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+src+"\n}", 0)
+	pt, err := cell.ParseText(cell.Statement, src, 0)
 	if err != nil {
 		return src
 	}
-	off := func(p token.Pos) int { return fset.Position(p).Offset - len(prefix) }
-	text := func(n ast.Node) string { return src[off(n.Pos()):off(n.End())] }
+	f, off, text := pt.File, pt.Offset, pt.Source
 	var edits []edit
 	ast.Inspect(f.Decls[0].(*ast.FuncDecl).Body, func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -185,7 +173,7 @@ func applyEdits(src string, edits []edit) string {
 func bindCall(stmt ast.Node, call *ast.CallExpr, tmp string, text func(ast.Node) string, isConst func(string) bool, wrap func(call string) string) string {
 	var names, values, args []string
 	fun := text(call.Fun)
-	if id, ok := call.Fun.(*ast.Ident); !ok || id.Obj != nil || !builtins[id.Name] {
+	if id, ok := call.Fun.(*ast.Ident); !ok || id.Obj != nil || !isBuiltin(id.Name) {
 		names, values = append(names, tmp+"f"), append(values, fun)
 		fun = tmp + "f"
 	}
@@ -231,7 +219,7 @@ const startText = rtAlias + `.GoStart(); `
 // breaks.
 func (a *analysis) rewriteGo(src string, isConst func(string) bool, seq *int) string {
 	var edits []edit
-	off := func(p token.Pos) int { return a.fset.Position(p).Offset - a.base }
+	off := a.pt.Offset
 	text := func(n ast.Node) string { return src[off(n.Pos()):off(n.End())] }
 	ast.Inspect(a.file, func(n ast.Node) bool {
 		g, ok := n.(*ast.GoStmt)
@@ -337,7 +325,7 @@ func defineDecls(a *analysis, src string, count, line int) []cell.Decl {
 	if !ok || as.Tok != token.DEFINE {
 		return nil
 	}
-	off := func(p token.Pos) int { return a.fset.Position(p).Offset - a.base }
+	off := a.pt.Offset
 	decl := "var " + src[off(as.Pos()):off(as.TokPos)] + "= " + src[off(as.Rhs[0].Pos()):off(as.End())]
 	var out []cell.Decl
 	for _, l := range as.Lhs {

@@ -2,24 +2,13 @@ package interp
 
 import (
 	"fmt"
-	"go/parser"
-	"go/token"
+	"go/types"
 	"reflect"
 	"strings"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 )
-
-// predeclared are Go's predeclared identifiers other than the builtin
-// functions (see builtins).
-var predeclared = map[string]bool{
-	"bool": true, "byte": true, "complex64": true, "complex128": true, "error": true,
-	"float32": true, "float64": true, "int": true, "int8": true, "int16": true,
-	"int32": true, "int64": true, "rune": true, "string": true, "uint": true,
-	"uint8": true, "uint16": true, "uint32": true, "uint64": true, "uintptr": true,
-	"any": true, "comparable": true, "true": true, "false": true, "iota": true, "nil": true,
-}
 
 // undefinedName looks in src, the source of an item of the given kind, for
 // the first identifier that is declared neither in the item nor in the
@@ -33,16 +22,11 @@ var predeclared = map[string]bool{
 // be called before the item is evaluated: a failed evaluation leaves the
 // undefined names in yaegi's scope.
 func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, col int, ok bool) {
-	prefix, suffix := "package p\n", ""
-	if kind == cell.Statement || kind == cell.Expression {
-		prefix, suffix = "package p; func _() {\n", "\n}"
-	}
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+src+suffix, 0)
+	pt, err := cell.ParseText(kind, src, 0)
 	if err != nil {
 		return "", 0, 0, false
 	}
-	for _, id := range f.Unresolved {
+	for _, id := range pt.File.Unresolved {
 		if i.known(id.Name) {
 			continue
 		}
@@ -54,8 +38,8 @@ func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, c
 		if err == nil || !strings.Contains(err.Error(), "undefined: "+id.Name) && !strings.Contains(err.Error(), "incomplete type "+id.Name) {
 			continue
 		}
-		p := fset.Position(id.Pos())
-		return id.Name, p.Line - 1, p.Column, true
+		line, col := pt.LineCol(id.Pos())
+		return id.Name, line, col, true
 	}
 	return "", 0, 0, false
 }
@@ -63,7 +47,7 @@ func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, c
 // known reports whether name is predeclared or declared in the
 // interpreter, or a package that can be imported on first use.
 func (i *Interp) known(name string) bool {
-	if predeclared[name] || builtins[name] || name == rtAlias || name == varsAlias || strings.HasPrefix(name, "_pnb") {
+	if types.Universe.Lookup(name) != nil || name == rtAlias || name == varsAlias || strings.HasPrefix(name, "_pnb") {
 		return true
 	}
 	if _, ok := i.log.get(name); ok {
@@ -131,7 +115,7 @@ func (i *Interp) intResult(name string) string {
 		return ""
 	}
 	t := v.Type().Out(0)
-	if t.PkgPath() != "" || !intTypes[t.Name()] {
+	if t.PkgPath() != "" || !isIntType(t.Name()) {
 		return ""
 	}
 	return t.Name()
