@@ -2,8 +2,8 @@ package record
 
 import (
 	"fmt"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"go/parser"
-	"go/token"
 	"strconv"
 	"strings"
 	"unicode"
@@ -55,7 +55,7 @@ func (r *Record) parts() (line, body string, isCell bool) {
 
 // parsesAsStatements reports whether src is a list of Go statements.
 func parsesAsStatements(src string) bool {
-	_, err := parser.ParseFile(token.NewFileSet(), "", "package p; func _() {\n"+src+"\n}", parser.SkipObjectResolution)
+	_, err := cell.ParseText(cell.Statement, src, parser.SkipObjectResolution)
 	return err == nil
 }
 

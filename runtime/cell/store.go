@@ -3,7 +3,6 @@ package cell
 import (
 	"go/ast"
 	"go/parser"
-	"go/token"
 	"sort"
 	"strings"
 )
@@ -163,13 +162,11 @@ func (s *Store) compact() {
 // blankName replaces the declared identifier name by _ in a const or var
 // declaration's source, padding with spaces to keep columns.
 func blankName(src, name string) string {
-	const prefix = "package p\n"
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", prefix+src, 0)
-	if err != nil || len(f.Decls) != 1 {
+	pt, err := ParseText(Declaration, src, parser.SkipObjectResolution)
+	if err != nil || len(pt.File.Decls) != 1 {
 		return src
 	}
-	gd, ok := f.Decls[0].(*ast.GenDecl)
+	gd, ok := pt.File.Decls[0].(*ast.GenDecl)
 	if !ok {
 		return src
 	}
@@ -180,7 +177,7 @@ func blankName(src, name string) string {
 		}
 		for _, id := range vs.Names {
 			if id.Name == name {
-				off := fset.File(id.Pos()).Offset(id.Pos()) - len(prefix)
+				off := pt.Offset(id.Pos())
 				return src[:off] + "_" + strings.Repeat(" ", len(name)-1) + src[off+len(name):]
 			}
 		}
