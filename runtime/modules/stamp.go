@@ -74,3 +74,24 @@ func (p *Package) Edited() bool {
 	}
 	return stampOf(p.stamp.dirs).sum != p.stamp.sum
 }
+
+// SourceStamps returns, for each imported package whose source (or that
+// of a package of the notebook's modules it imports) can be edited, a
+// stamp of that source as it is now: a stamp that differs from an
+// earlier one says the package was edited in between. The type checker
+// reads the packages' export data again then.
+func (n *Notebook) SourceStamps() map[string]string {
+	n.mu.Lock()
+	pkgs := make([]*Package, 0, len(n.packages))
+	for _, p := range n.packages {
+		pkgs = append(pkgs, p)
+	}
+	n.mu.Unlock()
+	out := map[string]string{}
+	for _, p := range pkgs {
+		if len(p.stamp.dirs) > 0 {
+			out[p.Path] = stampOf(p.stamp.dirs).sum
+		}
+	}
+	return out
+}

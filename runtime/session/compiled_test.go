@@ -194,7 +194,8 @@ func TestCompiledRestore(t *testing.T) {
 
 // TestEditedPackage checks that after an edit of a package of the
 // notebook's own module that the interpreter loaded, cells using it run
-// compiled, with the new code, and say why.
+// compiled, with the new code, and say why; a cell using what the edit
+// added checks.
 func TestEditedPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin with the Go toolchain")
@@ -219,18 +220,24 @@ func TestEditedPackage(t *testing.T) {
 	s := New(Options{Version: "test", Modules: mods})
 	defer s.Shutdown(false)
 	mustRun(t, s, `import "example.test/edited/lib"`, 1)
-	for k, want := range []struct{ value, stderr string }{
-		{"v1", ""},
-		{"v2", "compiled: uses example.test/edited/lib, whose source changed"},
+	for k, step := range []struct {
+		src           string // lib.go's new source, if any
+		code          string
+		value, stderr string
+	}{
+		{"", "lib.V()", "v1", ""},
+		{"func V() string { return \"v2\" }\n", "lib.V()", "v2", "compiled: uses example.test/edited/lib, whose source changed"},
+		// What the edit added checks, as the compiler sees it.
+		{"func V() string { return \"v3\" }\n\nfunc W() string { return \"w\" }\n", "lib.V() + lib.W()", "v3w", "compiled: uses"},
 	} {
-		if k == 1 {
+		if step.src != "" {
 			time.Sleep(10 * time.Millisecond) // a modification time of its own
-			write("lib/lib.go", "package lib\n\nfunc V() string { return \"v2\" }\n")
+			write("lib/lib.go", "package lib\n\n"+step.src)
 		}
 		pub := &kerneltest.Publisher{}
-		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "lib.V()", ExecutionCount: k + 2}, pub)
-		if res.Error != nil || res.Data["text/plain"] != want.value || !strings.HasPrefix(pub.Text("stderr"), want.stderr) {
-			t.Errorf("lib.V() = %v %v, stderr %q; want %s and %q", res.Error, res.Data, pub.Text("stderr"), want.value, want.stderr)
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: step.code, ExecutionCount: k + 2}, pub)
+		if res.Error != nil || res.Data["text/plain"] != step.value || !strings.HasPrefix(pub.Text("stderr"), step.stderr) {
+			t.Errorf("%s = %v %v, stderr %q; want %s and %q", step.code, res.Error, res.Data, pub.Text("stderr"), step.value, step.stderr)
 		}
 	}
 }

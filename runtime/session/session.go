@@ -72,10 +72,13 @@ type Session struct {
 	// checker type-checks each cell before it runs; nil when it could not
 	// start (and in tests with a fake evaluator): cells then run unchecked.
 	checker *check.Checker
-	checkMu sync.Mutex       // the checker is used by one goroutine at a time
-	progs   []*check.Program // the programs checked of the running cell
-	fset    *token.FileSet   // the syntax trees of the cells
-	fetch   fetchTo          // the cell being checked
+	checkMu sync.Mutex // the checker is used by one goroutine at a time
+	// checkedSources are the source stamps of the notebook's packages
+	// when the checker last checked (see refreshChecker).
+	checkedSources map[string]string
+	progs          []*check.Program // the programs checked of the running cell
+	fset           *token.FileSet   // the syntax trees of the cells
+	fetch          fetchTo          // the cell being checked
 	// checkCells says whether cells are checked before they run (not in
 	// tests with a fake evaluator, whose cells need not be valid Go).
 	checkCells bool
@@ -442,12 +445,38 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 	return items, prog, nil
 }
 
+// refreshChecker replaces the checker when a package of the notebook's
+// modules was edited since it last checked: its export data, and the
+// types of the cells that used the package, are of the old source, and a
+// valid cell using what the edit added would not check. The new checker
+// checks the store in full, once. s.checkMu is held.
+func (s *Session) refreshChecker() {
+	if s.opts.Modules == nil {
+		return
+	}
+	now := s.opts.Modules.SourceStamps()
+	stale := false
+	for path, stamp := range now {
+		if old, ok := s.checkedSources[path]; ok && old != stamp {
+			stale = true
+		}
+	}
+	s.checkedSources = now
+	if !stale {
+		return
+	}
+	if c, err := newChecker(s.fset, s.opts.Modules, &s.fetch); err == nil {
+		s.checker = c
+	}
+}
+
 // checkItems checks items of cell count against the store and the items
 // of the cell checked before them. What the items may change is noted at
 // once, before they run (and before Fixes changes their syntax): a magic
 // later in the cell must not carry a value encoded before the change.
 func (s *Session) checkItems(ctx context.Context, items []cell.Item, count int) (*check.Program, error) {
 	s.checkMu.Lock()
+	s.refreshChecker()
 	prog, err := s.checker.Check(ctx, s.store, items, count)
 	var changes check.Changes
 	if prog != nil {
