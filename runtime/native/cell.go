@@ -185,9 +185,9 @@ func (cc *cellCode) statements(decls, body *strings.Builder, it cell.Item, types
 			case *ast.FuncLit:
 				return false
 			case *ast.ForStmt:
-				edits = append(edits, edit{off: at(n.Body.Rbrace), text: harnessName + ".Poll(); "})
+				edits = append(edits, edit{off: at(n.Body.Rbrace), text: "; " + harnessName + ".Poll(); "})
 			case *ast.RangeStmt:
-				edits = append(edits, edit{off: at(n.Body.Rbrace), text: harnessName + ".Poll(); "})
+				edits = append(edits, edit{off: at(n.Body.Rbrace), text: "; " + harnessName + ".Poll(); "})
 			}
 			return true
 		})

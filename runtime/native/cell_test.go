@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"reflect"
@@ -118,6 +119,40 @@ func TestBinaryReused(t *testing.T) {
 		run(fmt.Sprintf("fmt.Println(n + %d)", k+2))
 		if again, out := run("fmt.Println(n)"); again.Path != first.Path || out != "2\n" {
 			t.Fatalf("after %d other programs: %s printed %q", k+1, again.Path, out)
+		}
+	}
+}
+
+// TestCellLoopsPoll checks that the interrupt checks added to a compiled
+// cell's loops leave it valid Go, whatever the layout of the loop.
+func TestCellLoopsPoll(t *testing.T) {
+	for _, src := range []string{
+		"for i := 0; i < 3; i++ { n += i }",
+		"for i := range 3 { n += i }",
+		"for range 3 {}",
+		"for i := range 3 {\n\tn += i\n}",
+		"for i := range 3 { n += i; }",
+		"for i := range 3 { n += i } // done",
+		"for i := range 3 {\n\tn += i // add\n}",
+		"outer:\nfor i := range 3 { for j := range 3 { if j > i { continue outer }; n++ } }",
+		"for {\n\tbreak\n}",
+		"for i := range 3 { func() { for range i { n++ } }() }",
+	} {
+		items, err := cell.ParseIn(token.NewFileSet(), "n := 0\n"+src)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		g, err := newCellGenerator(CellProgram{Count: 2, Items: items,
+			VarTypes: map[string]types.Type{"n": types.Typ[types.Int]}}, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		prog := g.emit()
+		if _, err := parser.ParseFile(token.NewFileSet(), "main.go", prog, 0); err != nil {
+			t.Errorf("%q: the compiled cell does not parse: %v\n%s", src, err, prog)
+		}
+		if want := strings.Count(src, "for "); strings.Count(string(prog), harnessName+".Poll()") < want-strings.Count(src, "func()") {
+			t.Errorf("%q: fewer interrupt checks than loops:\n%s", src, prog)
 		}
 	}
 }
