@@ -2,6 +2,7 @@ package cell
 
 import (
 	"go/ast"
+	"strings"
 	"testing"
 )
 
@@ -97,5 +98,35 @@ func TestParseText(t *testing.T) {
 	}
 	if _, err := ParseText(Statement, "x := ", 0); err == nil {
 		t.Error("a broken statement parsed")
+	}
+}
+
+func TestDeclaredNames(t *testing.T) {
+	for _, tt := range []struct {
+		src         string
+		names, keys string
+	}{
+		{"func f() {}", "f", "f"},
+		{"func (s *S[T]) M() {}", "", "S.M"},
+		{"var a, b = 1, 2", "a b", "a b"},
+		{"type (\n\tT int\n\tU[K comparable] map[K]int\n)", "T U", "T U"},
+		{"const c = 1", "c", "c"},
+		{`import "fmt"`, "", ""},
+	} {
+		kind := Declaration
+		if strings.HasPrefix(tt.src, "import") {
+			kind = Import
+		}
+		pt, err := ParseText(kind, tt.src, 0)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.src, err)
+		}
+		d := pt.File.Decls[0]
+		if got := strings.Join(DeclaredNames(d), " "); got != tt.names {
+			t.Errorf("DeclaredNames(%q) = %q, want %q", tt.src, got, tt.names)
+		}
+		if got := strings.Join(StoreKeys(d), " "); got != tt.keys {
+			t.Errorf("StoreKeys(%q) = %q, want %q", tt.src, got, tt.keys)
+		}
 	}
 }

@@ -110,3 +110,37 @@ func (t *Text) LineCol(p token.Pos) (line, col int) {
 	pos := t.Fset.Position(p)
 	return pos.Line - 1, pos.Column // the wrapper's first line is its own
 }
+
+// DeclaredNames lists the package-level names d declares, in order; a
+// method declares none (its name belongs to its type).
+func DeclaredNames(d ast.Decl) []string {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if d.Recv == nil {
+			return []string{d.Name.Name}
+		}
+	case *ast.GenDecl:
+		var out []string
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.TypeSpec:
+				out = append(out, s.Name.Name)
+			case *ast.ValueSpec:
+				for _, id := range s.Names {
+					out = append(out, id.Name)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// StoreKeys lists the keys under which the store keeps what d declares
+// (see Decl.Name): its names, and "T.M" for a method M of T.
+func StoreKeys(d ast.Decl) []string {
+	if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil && len(fd.Recv.List) > 0 {
+		return []string{ReceiverBase(fd.Recv.List[0].Type) + "." + fd.Name.Name}
+	}
+	return DeclaredNames(d)
+}

@@ -257,7 +257,7 @@ func (b *builder) stored(p *parsedDecl, cellNo int) {
 		return
 	}
 	b.files[p.file] = cellNo
-	b.declNames[p.file] = declNames(p.decl)
+	b.declNames[p.file] = cell.DeclaredNames(p.decl)
 	for _, s := range p.sels {
 		b.sels[s] = true
 	}
@@ -312,30 +312,6 @@ func (b *builder) item(it cell.Item) {
 			b.sels[s] = true
 		}
 	}
-}
-
-// declNames lists the package-level names d declares ("" for methods).
-func declNames(d ast.Decl) []string {
-	switch d := d.(type) {
-	case *ast.FuncDecl:
-		if d.Recv == nil {
-			return []string{d.Name.Name}
-		}
-	case *ast.GenDecl:
-		var out []string
-		for _, s := range d.Specs {
-			switch s := s.(type) {
-			case *ast.TypeSpec:
-				out = append(out, s.Name.Name)
-			case *ast.ValueSpec:
-				for _, n := range s.Names {
-					out = append(out, n.Name)
-				}
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // declared notes the names a cell's declaration declares.

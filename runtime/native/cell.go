@@ -137,7 +137,7 @@ func (cc *cellCode) declaration(decls, body *strings.Builder, it cell.Item, type
 		if !isGen || gd.Tok != token.VAR {
 			from := it.Syntax.Fset.Position(d.Pos())
 			writeCode(decls, cc.count, from.Line, 1, itemText(it, d.Pos(), d.End(), true))
-			cc.declared = append(cc.declared, declaredNames(d)...)
+			cc.declared = append(cc.declared, cell.DeclaredNames(d)...)
 			continue
 		}
 		for _, s := range gd.Specs {
@@ -266,31 +266,6 @@ func (cc *cellCode) typeString(t types.Type) string {
 		cc.imports[name] = p.Path()
 		return name
 	})
-}
-
-// declaredNames lists the package-level names a declaration declares
-// (methods as "" since they are not names of the package).
-func declaredNames(d ast.Decl) []string {
-	switch d := d.(type) {
-	case *ast.FuncDecl:
-		if d.Recv == nil {
-			return []string{d.Name.Name}
-		}
-	case *ast.GenDecl:
-		var out []string
-		for _, s := range d.Specs {
-			switch s := s.(type) {
-			case *ast.TypeSpec:
-				out = append(out, s.Name.Name)
-			case *ast.ValueSpec:
-				for _, id := range s.Names {
-					out = append(out, id.Name)
-				}
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // itemText returns the text of an item between two positions of its

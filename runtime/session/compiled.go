@@ -383,7 +383,7 @@ func subItem(it cell.Item, d ast.Decl) cell.Item {
 	sub := cell.Item{Kind: cell.Declaration, Source: text, Line: start.Line,
 		Syntax: &cell.Syntax{Fset: it.Syntax.Fset, Decls: []ast.Decl{d}}}
 	names := map[string]bool{}
-	for _, n := range declaredBy(d) {
+	for _, n := range cell.StoreKeys(d) {
 		names[n] = true
 	}
 	for _, dd := range it.Decls {
@@ -392,32 +392,6 @@ func subItem(it cell.Item, d ast.Decl) cell.Item {
 		}
 	}
 	return sub
-}
-
-// declaredBy lists the store keys a declaration declares ("T.M" for a
-// method).
-func declaredBy(d ast.Decl) []string {
-	switch d := d.(type) {
-	case *ast.FuncDecl:
-		if d.Recv != nil && len(d.Recv.List) > 0 {
-			return []string{cell.ReceiverBase(d.Recv.List[0].Type) + "." + d.Name.Name}
-		}
-		return []string{d.Name.Name}
-	case *ast.GenDecl:
-		var out []string
-		for _, sp := range d.Specs {
-			switch sp := sp.(type) {
-			case *ast.TypeSpec:
-				out = append(out, sp.Name.Name)
-			case *ast.ValueSpec:
-				for _, id := range sp.Names {
-					out = append(out, id.Name)
-				}
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // declareVar declares a variable of a compiled cell in the interpreter,
