@@ -64,11 +64,7 @@ var validName = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 // Install writes the kernelspec and returns its directory. An existing
 // kernelspec of the same name in the same place is replaced.
 func Install(opts Options) (string, error) {
-	name, err := kernelName(opts.Name)
-	if err != nil {
-		return "", err
-	}
-	kernels, err := KernelsDir(opts)
+	name, kernels, err := target(opts)
 	if err != nil {
 		return "", err
 	}
@@ -132,11 +128,7 @@ func Install(opts Options) (string, error) {
 
 // Uninstall removes the kernelspec and returns the directory it removed.
 func Uninstall(opts Options) (string, error) {
-	name, err := kernelName(opts.Name)
-	if err != nil {
-		return "", err
-	}
-	kernels, err := KernelsDir(opts)
+	name, kernels, err := target(opts)
 	if err != nil {
 		return "", err
 	}
@@ -151,6 +143,16 @@ func Uninstall(opts Options) (string, error) {
 		return "", fmt.Errorf("uninstall: %w", err)
 	}
 	return dir, nil
+}
+
+// target returns the kernelspec's name and the "kernels" directory that
+// opts select.
+func target(opts Options) (name, kernels string, err error) {
+	if name, err = kernelName(opts.Name); err != nil {
+		return "", "", err
+	}
+	kernels, err = KernelsDir(opts)
+	return name, kernels, err
 }
 
 // KernelsDir returns the "kernels" directory that opts select, without
