@@ -1,6 +1,8 @@
 package magics
 
 import (
+	"go/scanner"
+	"go/token"
 	"strings"
 	"unicode"
 
@@ -14,8 +16,9 @@ type Variant struct {
 }
 
 // labelLine splits "label: statement" into its label and the column (0-based
-// byte offset) where the statement starts. A Go label (a label alone on its
-// line, or before for, switch, select or a block) is not a variant label.
+// byte offset) where the statement starts; a label alone on its line is
+// not a variant's. Go's labels (those a jump names) are for the caller to
+// leave out.
 func labelLine(line string) (label string, stmtAt int, ok bool) {
 	i := 0
 	for i < len(line) {
@@ -37,20 +40,16 @@ func labelLine(line string) (label string, stmtAt int, ok bool) {
 	if strings.TrimSpace(stmt) == "" {
 		return "", 0, false
 	}
-	for _, kw := range []string{"for", "switch", "select", "{"} {
-		if stmt == kw || strings.HasPrefix(stmt, kw+" ") || strings.HasPrefix(stmt, kw+"{") || kw == "{" && strings.HasPrefix(stmt, "{") {
-			return "", 0, false
-		}
-	}
 	return line[:i], j, true
 }
 
-// ParseVariants splits a cell magic's body (%%timeit's, %%scalene's) into labelled variants. The rule: a
-// body is a comparison when its first line of code (blank lines and //
-// comments aside) is "label: statement", with the label at the start of the
-// line, and at least two such lines exist. Each label line starts a
-// variant; the lines after it, up to the next label line, continue it. It
-// returns nil for a body that is not a comparison.
+// ParseVariants splits a cell magic's body (%%timeit's, %%scalene's) into
+// labelled variants. The rule: a body is a comparison when its first line
+// of code (blank lines and // comments aside) is "label: statement", with
+// the label at the start of the line and not one of Go's (a label that a
+// goto, break or continue names; Go refuses a label it never uses). Each
+// such line starts a variant; the lines after it, up to the next one,
+// continue it. It returns nil for a body that is not a comparison.
 func ParseVariants(body string, cellNo, bodyLine int) ([]Variant, error) {
 	lines := strings.Split(body, "\n")
 	var vs []Variant
@@ -60,19 +59,11 @@ func ParseVariants(body string, cellNo, bodyLine int) ([]Variant, error) {
 			vs[len(vs)-1].Body.Source = strings.TrimRight(strings.Join(cur, "\n"), " \t\r\n")
 		}
 	}
-	labels := 0
-	for _, l := range lines {
-		if _, _, ok := labelLine(l); ok {
-			labels++
-		}
-	}
-	if labels < 2 {
-		return nil, nil
-	}
+	jumps := jumpTargets(body)
 	seen := map[string]bool{}
 	for i, l := range lines {
 		label, at, ok := labelLine(l)
-		if !ok {
+		if !ok || jumps[label] {
 			t := strings.TrimSpace(l)
 			if len(vs) == 0 {
 				if t == "" || strings.HasPrefix(t, "//") {
@@ -93,4 +84,24 @@ func ParseVariants(body string, cellNo, bodyLine int) ([]Variant, error) {
 	}
 	flush()
 	return vs, nil
+}
+
+// jumpTargets returns the labels that the goto, break and continue
+// statements of body name: Go's labels.
+func jumpTargets(body string) map[string]bool {
+	var s scanner.Scanner
+	fset := token.NewFileSet()
+	s.Init(fset.AddFile("", -1, len(body)), []byte(body), nil, 0)
+	targets := map[string]bool{}
+	jump := false
+	for {
+		_, tok, lit := s.Scan()
+		if tok == token.EOF {
+			return targets
+		}
+		if tok == token.IDENT && jump {
+			targets[lit] = true
+		}
+		jump = tok == token.GOTO || tok == token.BREAK || tok == token.CONTINUE
+	}
 }
