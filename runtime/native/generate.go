@@ -376,10 +376,40 @@ func parseStmts(src string, sn *Snippet) (*token.FileSet, *ast.File, *ast.BlockS
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "snippet.go", prefix+src+"\n}\n", parser.ParseComments)
 	if err != nil {
-		return nil, nil, nil, 0, parseErr(err)
+		return nil, nil, nil, 0, parseErr(atSnippetEnd(err, src, sn))
 	}
 	body := f.Decls[0].(*ast.FuncDecl).Body
 	return fset, f, body, len(prefix), nil
+}
+
+// atSnippetEnd places the syntax errors that the parser found past the end
+// of a snippet (in the function around it: "expected operand, found '}'"
+// for "f(") at its end, as found there: the user's code ended early. The
+// first such error is kept.
+func atSnippetEnd(err error, src string, sn *Snippet) error {
+	var list scanner.ErrorList
+	if sn == nil || !errors.As(err, &list) {
+		return err
+	}
+	lines := strings.Split(src, "\n")
+	end := token.Position{Filename: cell.File(sn.Cell), Line: sn.Line + len(lines) - 1, Column: len(lines[len(lines)-1]) + 1}
+	if len(lines) == 1 {
+		end.Column += max(sn.Col, 1) - 1
+	}
+	var out scanner.ErrorList
+	past := false
+	for _, e := range list {
+		if e.Pos.Filename == end.Filename && e.Pos.Line <= end.Line {
+			out = append(out, e)
+			continue
+		}
+		if !past {
+			past = true
+			msg := strings.NewReplacer("found '}'", "found the end of the code", "found 'EOF'", "found the end of the code").Replace(e.Msg)
+			out = append(out, &scanner.Error{Pos: end, Msg: msg})
+		}
+	}
+	return out
 }
 
 // edit replaces text[start:end] (offsets in the snippet) with repl.

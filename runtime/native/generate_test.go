@@ -171,3 +171,24 @@ func inspectIdents(f *ast.File, fn func(name string, pos token.Pos)) {
 		return true
 	})
 }
+
+// TestSnippetEndsEarly checks that a statement that ends early is
+// reported where it ends, not on a line of the code generated around it.
+func TestSnippetEndsEarly(t *testing.T) {
+	for _, tt := range []struct {
+		src  string
+		line int
+		col  int
+		want string
+	}{
+		{"Sum(", 1, 9, "In[3]:1:13: expected operand, found the end of the code"},
+		{"x := []int{1,\n", 2, 1, "In[3]:3:1: expected '}', found the end of the code"},
+		{"x := 1 +", 1, 1, "In[3]:1:9: expected operand, found the end of the code"},
+		{"x := )", 1, 1, "In[3]:1:6: expected operand, found ')'"},
+	} {
+		_, err := generate(Program{Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: tt.src, Cell: 3, Line: tt.line, Col: tt.col}}}})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.src, err, tt.want)
+		}
+	}
+}
