@@ -21,6 +21,7 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"reflect"
@@ -199,6 +200,9 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 	if err := s.valuesBack(result, only); err != nil {
 		pub.Stream("stderr", "note: "+err.Error()+"\n")
 	}
+	if note := lostValues(result.Report.Failed); note != "" {
+		pub.Stream("stderr", note)
+	}
 	switch {
 	case runErr != nil:
 		return ran, only, compiledError(ctx, runErr)
@@ -206,6 +210,19 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 		return ran, only, protocol.NewError(protocol.StdinNotAllowed, "the cell read standard input, but this client does not accept input (allow_stdin is false)")
 	}
 	return ran, only, nil
+}
+
+// lostValues words, for the cell's stderr, the variables whose values a
+// compiled cell could not give back (failed: name to why), or "".
+func lostValues(failed map[string]string) string {
+	if len(failed) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(failed)) {
+		fmt.Fprintf(&b, "note: %s: its value cannot leave the compiled cell (%s); later cells see its zero value\n", name, failed[name])
+	}
+	return b.String()
 }
 
 // compiledError words the failure of a compiled cell as the interpreter

@@ -31,6 +31,7 @@ func TestCompiledCells(t *testing.T) {
 		stdout   string
 		compiled bool   // the cell says it ran compiled
 		err      string // "Name: part of the value"; "" for success
+		stderr   string // a part of its stderr
 	}
 	tests := []struct {
 		name  string
@@ -84,6 +85,11 @@ func TestCompiledCells(t *testing.T) {
 			{code: "h.HTML(\"<b>b</b>\")"},
 			{code: "%%go\nh2 := display.Text(\"c\")\nh2.Text(\"d\")", compiled: true},
 		}},
+		{"values that cannot come back, and a one-line loop", []step{
+			{code: "%%go\nch := make(chan int, 1)\nt := 0\nfor i := range 10 { t += i }", compiled: true,
+				stderr: "note: ch: its value cannot leave the compiled cell (a channel (chan int) cannot be carried)"},
+			{code: "t", plain: "45"},
+		}},
 		{"display and input", []step{
 			{code: "var name string\nfmt.Scanln(&name)\ndisplay.Text(\"hello \" + name)\nslices.Max([]int{1, 7})", plain: "7", compiled: true},
 			{code: "name", plain: "gopher"},
@@ -101,6 +107,9 @@ func TestCompiledCells(t *testing.T) {
 				errOut := pub.Text("stderr")
 				if got := strings.HasPrefix(errOut, "compiled: "); got != st.compiled {
 					t.Errorf("In[%d] %q: compiled %v, want %v (stderr %q)", k+1, st.code, got, st.compiled, errOut)
+				}
+				if !strings.Contains(errOut, st.stderr) {
+					t.Errorf("In[%d] %q: stderr %q, want %q in it", k+1, st.code, errOut, st.stderr)
 				}
 				if st.err != "" {
 					if res.Error == nil || !strings.Contains(res.Error.Name+": "+res.Error.Value, st.err) {
