@@ -64,7 +64,7 @@ func (s *Session) Complete(code string, cursor int) protocol.Completion {
 // candidates returns the completions at cursor and where the text they
 // replace starts.
 func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candidate, int) {
-	std := s.docs.std.get()
+	std := s.docs.std.get(s.docs.gorootDir)
 
 	// %magic at the start of a line.
 	if t := strings.TrimLeft(line, " \t"); strings.HasPrefix(t, "%") && !strings.ContainsAny(t, " \t") {
@@ -90,7 +90,7 @@ func (s *Session) candidates(r []rune, cursor int, line, code string) ([]candida
 		if xStart == start-1 {
 			return nil, start
 		}
-		return s.selectorCandidates(std, string(r[xStart:start-1]), partial, code), start
+		return s.selectorCandidates(string(r[xStart:start-1]), partial, code), start
 	}
 	if partial == "" {
 		return nil, cursor
@@ -117,8 +117,8 @@ func (s *Session) magicCandidates(t string) []candidate {
 }
 
 // selectorCandidates returns the members of x, a value of the session or
-// an imported standard package, that start with partial.
-func (s *Session) selectorCandidates(std *stdIndex, x, partial, code string) []candidate {
+// a package a cell can name, that start with partial.
+func (s *Session) selectorCandidates(x, partial, code string) []candidate {
 	var out []candidate
 	if members, ok := s.members(x); ok {
 		for _, m := range members {
@@ -128,10 +128,10 @@ func (s *Session) selectorCandidates(std *stdIndex, x, partial, code string) []c
 		}
 		return out
 	}
-	if p := std.byPackageName(x, s.imports(code)); p != nil {
-		for _, m := range p.sorted {
-			if strings.HasPrefix(m, partial) {
-				out = append(out, candidate{m, memberKind(p.members[m])})
+	if path, ok := packagePath(x, s.imports(code)); ok {
+		for _, m := range s.packageMembers(path) {
+			if strings.HasPrefix(m.text, partial) {
+				out = append(out, m)
 			}
 		}
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/display"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // Inspect documents the identifier or selector under or just before the
@@ -50,7 +52,6 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 		return "", false
 	}
 	parts := strings.Split(name, ".")
-	std := s.docs.std.get()
 	imports := s.imports(code)
 
 	// A name declared in a cell, or a method of a type declared in one.
@@ -58,11 +59,11 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 		return declText(d), true
 	}
 	if len(parts) == 1 {
-		if p := std.byPackageName(name, imports); p != nil {
-			if pd, err := s.docs.pkg(p.path); err == nil {
+		if path, ok := packagePath(name, imports); ok {
+			if pd, err := s.docs.pkg(path); err == nil {
 				return pd.synopsis(detail), true
 			}
-			return fmt.Sprintf("package %s // import %q\n", p.name, p.path), true
+			return fmt.Sprintf("package %s // import %q\n", name, path), true
 		}
 		if token.IsKeyword(name) {
 			return fmt.Sprintf("%s is a Go keyword: https://go.dev/ref/spec#Keywords\n", name), true
@@ -74,8 +75,8 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 		}
 		return "", false
 	}
-	p := std.byPackageName(parts[0], imports)
-	if p == nil || len(parts) > 3 {
+	path, ok := packagePath(parts[0], imports)
+	if !ok || len(parts) > 3 {
 		// x.M of a variable x of a type T declared in a cell: document
 		// the method T.M, or else x.
 		if d, ok := s.lookupDecl(parts[0]); ok {
@@ -92,21 +93,28 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 		}
 		return "", false
 	}
-	if _, ok := p.members[parts[1]]; !ok {
-		return "", false
-	}
-	pd, err := s.docs.pkg(p.path)
+	pd, err := s.docs.pkg(path)
 	if err != nil {
-		// No sources (perfnb's display package): say what reflection knows.
-		v := p.members[parts[1]]
-		sig := "?"
-		if v.IsValid() {
-			sig = v.Type().String()
-		}
-		return fmt.Sprintf("%s.%s: %s\n\npackage %s (%q), available in every cell without an import\n",
-			p.name, parts[1], sig, p.name, p.path), true
+		return displayMember(path, parts[1])
 	}
 	return pd.member(parts[1:], detail)
+}
+
+// displayMember documents name of the display package, which has no
+// sources, from its symbols.
+func displayMember(path, name string) (string, bool) {
+	if path != display.ImportPath {
+		return "", false
+	}
+	v, ok := display.New(func() protocol.Publisher { return nil }).Symbols()[name]
+	if !ok {
+		return "", false
+	}
+	sig := "?"
+	if v.IsValid() {
+		sig = v.Type().String()
+	}
+	return fmt.Sprintf("display.%s: %s\n\npackage display (%q), available in every cell without an import\n", name, sig, path), true
 }
 
 // lookupDecl finds a name declared in an earlier cell.
@@ -140,7 +148,6 @@ type autoImporter interface {
 // use, the stored imports and the imports of code define to their paths
 // (later ones win).
 func (s *Session) imports(code string) map[string]string {
-	std := s.docs.std.get()
 	m := make(map[string]string)
 	if ai, ok := s.eval.(autoImporter); ok {
 		for name, path := range ai.AutoImports() {
@@ -155,13 +162,12 @@ func (s *Session) imports(code string) map[string]string {
 			return
 		}
 		if alias == "" {
-			p, ok := std.byPath[path]
-			if !ok {
-				return
+			if !stdpkg.IsStd(path) {
+				return // its name is the package's, which only an import tells
 			}
-			alias = p.name
+			alias = stdpkg.Name(path)
 		}
-		if explicit || std.byPath[path] != nil {
+		if explicit || stdpkg.IsStd(path) {
 			m[alias] = path
 		}
 	}

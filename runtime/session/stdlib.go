@@ -1,121 +1,122 @@
 package session
 
 import (
-	"go/ast"
+	"go/build"
+	"go/doc"
+	"io/fs"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
 
-	"github.com/traefik/yaegi/stdlib"
-
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/display"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
-// stdPackage is a standard-library package cells can import.
-type stdPackage struct {
-	path    string
-	name    string
-	members map[string]reflect.Value // exported names
-	sorted  []string                 // members' names, sorted
-}
-
-// stdIndex lists the standard-library packages yaegi provides, the
-// packages cells can use.
+// stdIndex lists the packages a cell can name without a module: the
+// standard library's, as GOROOT's sources hold them (whatever the
+// interpreter has: cells that use the others run compiled), and perfnb's
+// display package.
 type stdIndex struct {
-	byPath map[string]*stdPackage
-	byName map[string][]*stdPackage // sorted by path
-	paths  []string                 // sorted
-	names  []string                 // package names, sorted, unique
+	paths []string // import paths, sorted
+	names []string // the names cells use for them (stdpkg), sorted
 }
 
-// newStdIndex reads yaegi's stdlib.Symbols, whose keys are "path/name"
-// (such as "fmt/fmt" and "math/rand/v2/rand"), and adds perfnb's display
-// package, which every cell can use without an import.
-func newStdIndex() *stdIndex {
-	x := &stdIndex{byPath: make(map[string]*stdPackage), byName: make(map[string][]*stdPackage)}
-	add := func(path, name string, syms map[string]reflect.Value) {
-		p := &stdPackage{path: path, name: name, members: make(map[string]reflect.Value)}
-		for m, v := range syms {
-			if ast.IsExported(m) {
-				p.members[m] = v
-				p.sorted = append(p.sorted, m)
-			}
+// newStdIndex lists the packages of goroot's sources, as go list std does:
+// those that build here (an experiment's packages do not), and no
+// internal, vendored or command packages.
+func newStdIndex(goroot string) *stdIndex {
+	x := &stdIndex{paths: []string{display.ImportPath}, names: []string{"display"}}
+	ctx := build.Default
+	ctx.GOROOT = goroot
+	src := filepath.Join(goroot, "src")
+	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
 		}
-		sort.Strings(p.sorted)
-		x.byPath[path] = p
-		x.byName[name] = append(x.byName[name], p)
-		x.paths = append(x.paths, path)
-	}
-	for k, syms := range stdlib.Symbols {
-		i := strings.LastIndexByte(k, '/')
-		if i < 0 {
-			continue
+		rel, _ := filepath.Rel(src, p)
+		switch base := d.Name(); {
+		case rel == ".":
+			return nil
+		case base == "internal" || base == "vendor" || base == "testdata" || rel == "cmd" || strings.HasPrefix(base, "."):
+			return filepath.SkipDir
 		}
-		path, name := k[:i], k[i+1:]
-		if strings.HasPrefix(path, "github.com/") || strings.Contains(path, "internal") {
-			continue
+		if _, err := ctx.ImportDir(p, 0); err == nil {
+			x.paths = append(x.paths, filepath.ToSlash(rel))
 		}
-		add(path, name, syms)
-	}
-	add(display.ImportPath, "display", display.New(func() protocol.Publisher { return nil }).Symbols())
-	sort.Strings(x.paths)
-	for name, ps := range x.byName {
-		sort.Slice(ps, func(i, j int) bool { return ps[i].path < ps[j].path })
+		return nil
+	})
+	for name := range stdpkg.All() {
 		x.names = append(x.names, name)
 	}
+	sort.Strings(x.paths)
 	sort.Strings(x.names)
 	return x
 }
 
-// preferredPath names the package a bare name means when several standard
-// packages share it (what a cell most likely wants when it does not import
-// one itself).
-func preferredPath(name string) string {
-	switch name {
-	case "rand":
-		return "math/rand"
-	case "template":
-		return "text/template"
-	case "scanner":
-		return "text/scanner"
-	case "pprof":
-		return "runtime/pprof"
-	case "trace":
-		return "runtime/trace"
-	case "constraint":
-		return "go/build/constraint"
+// packagePath returns the import path of the package that name means in
+// a cell: one of its imports (name → path), the display package, or the
+// standard package that the interpreter imports on first use of name.
+func packagePath(name string, imports map[string]string) (string, bool) {
+	if path, ok := imports[name]; ok {
+		return path, true
 	}
-	return ""
+	if name == "display" {
+		return display.ImportPath, true
+	}
+	return stdpkg.Path(name)
 }
 
-// byPackageName returns the package name refers to, given the cell's
-// imports (name → path).
-func (x *stdIndex) byPackageName(name string, imports map[string]string) *stdPackage {
-	if path, ok := imports[name]; ok {
-		return x.byPath[path] // nil for a package yaegi does not know
+// packageMembers returns the exported names of the package at path, with
+// their completion kinds: from its documentation (its sources in GOROOT),
+// or, for the display package, which has none, from its symbols.
+func (s *Session) packageMembers(path string) []candidate {
+	if path == display.ImportPath {
+		var out []candidate
+		for name, v := range display.New(func() protocol.Publisher { return nil }).Symbols() {
+			out = append(out, candidate{name, memberKind(v)})
+		}
+		return out
 	}
-	ps := x.byName[name]
-	if len(ps) == 0 {
+	pd, err := s.docs.pkg(path)
+	if err != nil {
 		return nil
 	}
-	if pref := preferredPath(name); pref != "" {
-		if p, ok := x.byPath[pref]; ok {
-			return p
-		}
-	}
-	// The shortest path: math/rand before math/rand/v2.
-	best := ps[0]
-	for _, p := range ps[1:] {
-		if len(p.path) < len(best.path) {
-			best = p
-		}
-	}
-	return best
+	return pd.members()
 }
 
-// memberKind names the kind of a yaegi symbol for completion metadata.
+// members lists the package's exported names as go/doc groups them: a
+// type's constructors, constants and variables with it.
+func (p *pkgDoc) members() []candidate {
+	var out []candidate
+	values := func(vs []*doc.Value) {
+		for _, v := range vs {
+			for _, n := range v.Names {
+				out = append(out, candidate{n, "instance"})
+			}
+		}
+	}
+	funcs := func(fs []*doc.Func) {
+		for _, f := range fs {
+			out = append(out, candidate{f.Name, "function"})
+		}
+	}
+	values(p.pkg.Consts)
+	values(p.pkg.Vars)
+	funcs(p.pkg.Funcs)
+	for _, t := range p.pkg.Types {
+		out = append(out, candidate{t.Name, "class"})
+		values(t.Consts)
+		values(t.Vars)
+		funcs(t.Funcs)
+	}
+	return out
+}
+
+// memberKind names the kind of a symbol of the display package for
+// completion metadata.
 func memberKind(v reflect.Value) string {
 	switch {
 	case !v.IsValid():
@@ -123,7 +124,7 @@ func memberKind(v reflect.Value) string {
 	case v.Kind() == reflect.Func:
 		return "function"
 	case v.Kind() == reflect.Pointer && v.IsNil():
-		return "class" // yaegi describes a type as a nil pointer to it
+		return "class" // a type is a nil pointer to it
 	}
 	return "instance"
 }
@@ -134,7 +135,7 @@ type lazyStd struct {
 	x    *stdIndex
 }
 
-func (l *lazyStd) get() *stdIndex {
-	l.once.Do(func() { l.x = newStdIndex() })
+func (l *lazyStd) get(goroot func() string) *stdIndex {
+	l.once.Do(func() { l.x = newStdIndex(goroot()) })
 	return l.x
 }
