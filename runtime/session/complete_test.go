@@ -1,10 +1,14 @@
 package session
 
 import (
+	"os/exec"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/perfnb/perfnb/runtime/display"
 )
 
 func TestComplete(t *testing.T) {
@@ -129,5 +133,26 @@ func TestInspect(t *testing.T) {
 				t.Errorf("Inspect(%q, %d) = %q, want it to contain %q", tt.code, cur, text, w)
 			}
 		}
+	}
+}
+
+// TestStdIndexIsGoListStd checks that the packages completion offers are
+// those go list std lists (without internal, vendored and command
+// packages), and the display package.
+func TestStdIndexIsGoListStd(t *testing.T) {
+	out, err := exec.Command("go", "list", "std").Output()
+	if err != nil {
+		t.Skipf("go list std: %v", err)
+	}
+	want := []string{display.ImportPath}
+	for _, p := range strings.Fields(string(out)) {
+		if !strings.Contains(p, "internal") && !strings.HasPrefix(p, "vendor/") && !strings.HasPrefix(p, "cmd/") {
+			want = append(want, p)
+		}
+	}
+	sort.Strings(want)
+	got := newStdIndex(newDocIndex().gorootDir()).paths
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the index lists %d packages, go list std %d:\n%v\nwant\n%v", len(got), len(want), got, want)
 	}
 }

@@ -40,7 +40,8 @@ func newStdIndex(goroot string) *stdIndex {
 		switch base := d.Name(); {
 		case rel == ".":
 			return nil
-		case base == "internal" || base == "vendor" || base == "testdata" || rel == "cmd" || strings.HasPrefix(base, "."):
+		case base == "internal" || base == "vendor" || base == "testdata" || rel == "cmd" || rel == "builtin" ||
+			strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_"): // as the go command skips them
 			return filepath.SkipDir
 		}
 		if _, err := ctx.ImportDir(p, 0); err == nil {
