@@ -291,6 +291,7 @@ func TestLineShape(t *testing.T) {
 		{"micro sign", "7.12 \u00b5s per loop", "7.12 \u03bcs per loop", false},
 		{"Go's duration, with its micro sign", "2, 123.5\u00b5s paused", "2, 123.5 \u00b5s paused", true},
 		{"size unit by magnitude", "peak memory: 18.96 MiB, increment: 14.01 MiB", "peak memory: 5.30 MiB, increment: 0.36 KiB", true},
+		{"set-up's CPU time when sampled", "the test harness), 177 KiB allocated.", "the test harness), 10 ms of CPU and 177 KiB allocated.", true},
 		{"B/op as a bare number", "B/op │ 5.13e+06", "B/op │ 4.89 MiB", false},
 		{"labels in another order", "join: ×1.08 slower than plus, p=0.001 n=7", "plus: ×139 slower than join, p=0.002 n=7", true},
 		{"not significant", "plus: ×1.01 slower than join, ~ not significant (p=0.310 n=7)", "join: ×1.5 slower than plus, p=0.001 n=7", true},
