@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +230,13 @@ func TestEditedPackage(t *testing.T) {
 	s := New(Options{Version: "test", Modules: mods})
 	defer s.Shutdown(false)
 	mustRun(t, s, `import "example.test/edited/lib"`, 1)
+	// The package's names complete and inspect, from its export data.
+	if got := s.Complete("lib.", 4).Matches; !slices.Contains(got, "V") {
+		t.Errorf("lib. completes to %q, want V", got)
+	}
+	if in := s.Inspect("lib.V", 5, 0); !in.Found || !strings.Contains(fmt.Sprint(in.Data["text/plain"]), "func V() string") {
+		t.Errorf("lib.V inspects as %v %v", in.Found, in.Data)
+	}
 	for k, step := range []struct {
 		src           string // lib.go's new source, if any
 		code          string

@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"go/token"
+	"go/types"
 	"regexp"
 	"strconv"
 	"strings"
@@ -95,7 +96,10 @@ func (s *Session) describe(name, code string, detail int) (string, bool) {
 	}
 	pd, err := s.docs.pkg(path)
 	if err != nil {
-		return displayMember(path, parts[1])
+		if text, ok := displayMember(path, parts[1]); ok {
+			return text, true
+		}
+		return s.typedMember(path, parts[1])
 	}
 	return pd.member(parts[1:], detail)
 }
@@ -115,6 +119,38 @@ func displayMember(path, name string) (string, bool) {
 		sig = v.Type().String()
 	}
 	return fmt.Sprintf("display.%s: %s\n\npackage display (%q), available in every cell without an import\n", name, sig, path), true
+}
+
+// typedMember documents name of the package at path, which a cell
+// imported and GOROOT does not hold (a package of the notebook's
+// modules), from its export data: its declaration as the compiler sees
+// it.
+func (s *Session) typedMember(path, name string) (string, bool) {
+	pkg, ok := s.importedPackage(path)
+	if !ok {
+		return "", false
+	}
+	obj := pkg.Scope().Lookup(name)
+	if obj == nil || !obj.Exported() {
+		return "", false
+	}
+	return fmt.Sprintf("%s\n\npackage %s (%q)\n", types.ObjectString(obj, types.RelativeTo(pkg)), pkg.Name(), path), true
+}
+
+// importedPackage returns the package at path as the type checker reads
+// it, when a cell imported it (so that nothing is fetched for it).
+func (s *Session) importedPackage(path string) (*types.Package, bool) {
+	s.mu.Lock()
+	_, imported := s.store.Lookup(path)
+	s.mu.Unlock()
+	s.checkMu.Lock()
+	c := s.checker
+	s.checkMu.Unlock()
+	if !imported || c == nil {
+		return nil, false
+	}
+	pkg, err := c.Importer().Import(path)
+	return pkg, err == nil
 }
 
 // lookupDecl finds a name declared in an earlier cell.
@@ -162,10 +198,14 @@ func (s *Session) imports(code string) map[string]string {
 			return
 		}
 		if alias == "" {
-			if !stdpkg.IsStd(path) {
-				return // its name is the package's, which only an import tells
+			switch pkg, ok := s.importedPackage(path); {
+			case stdpkg.IsStd(path):
+				alias = stdpkg.Name(path)
+			case explicit && ok:
+				alias = pkg.Name() // the package clause's, which only its import tells
+			default:
+				return
 			}
-			alias = stdpkg.Name(path)
 		}
 		if explicit || stdpkg.IsStd(path) {
 			m[alias] = path

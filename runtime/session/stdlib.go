@@ -3,6 +3,7 @@ package session
 import (
 	"go/build"
 	"go/doc"
+	"go/types"
 	"io/fs"
 	"path/filepath"
 	"reflect"
@@ -81,11 +82,30 @@ func (s *Session) packageMembers(path string) []candidate {
 		}
 		return out
 	}
-	pd, err := s.docs.pkg(path)
-	if err != nil {
+	if pd, err := s.docs.pkg(path); err == nil {
+		return pd.members()
+	}
+	// A package of the notebook's modules: its export data.
+	pkg, ok := s.importedPackage(path)
+	if !ok {
 		return nil
 	}
-	return pd.members()
+	var out []candidate
+	for _, name := range pkg.Scope().Names() {
+		obj := pkg.Scope().Lookup(name)
+		if !obj.Exported() {
+			continue
+		}
+		kind := "instance"
+		switch obj.(type) {
+		case *types.Func:
+			kind = "function"
+		case *types.TypeName:
+			kind = "class"
+		}
+		out = append(out, candidate{name, kind})
+	}
+	return out
 }
 
 // members lists the package's exported names as go/doc groups them: a
