@@ -22,7 +22,15 @@
 // Beside the profile, the compiler's decisions on each line: the build
 // that is profiled is compiled with -m=2 and -d=ssa/check_bce/debug=1
 // (CompilerFlags), which report without changing the code, and their
-// output is read with the lines it names (ParseCompilerText).
+// output is read with the lines it names (ParseCompilerText). There is no
+// second build: the decisions describe the binary profiled, and the go
+// command replays the messages from its cache when the package is built
+// already. The text form is read rather than -json=0,DIR because the
+// //line directives already map its positions to In[N]:L (the JSON
+// logger reports positions in the generated file) and because the cache
+// replays it. The compiler reports a function it cannot inline once, at
+// its declaration; the table repeats the reason on each line that calls
+// it, since that is where the reader looks.
 //
 // A %%scalene body of labelled lines ("fast: f(x)", "slow: g(x)", as
 // %%timeit takes them) profiles each variant in its own runs of one
