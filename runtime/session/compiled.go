@@ -196,7 +196,9 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 	if runErr != nil {
 		ran = max(result.Report.Reached-first, 0) // the item that failed did not run
 	}
-	s.declareCompiled(ctx, items[:ran], prog, count, only)
+	// What ran is declared even when an interrupt ended the cell: the
+	// interrupt was the cell's, not the declarations'.
+	s.declareCompiled(context.WithoutCancel(ctx), items[:ran], prog, count, only)
 	if err := s.valuesBack(result, only); err != nil {
 		pub.Stream("stderr", "note: "+err.Error()+"\n")
 	}

@@ -277,7 +277,8 @@ func TestCompiledFailures(t *testing.T) {
 		cancelAfter time.Duration
 		err, xs     string
 	}{
-		{"interrupt", "slices.Sort(xs)\nxs[0] = 42\nfor {\n}", 3 * time.Second, "Interrupted", "[42 3]"},
+		// n, declared by the interrupted cell, is the interpreter's too.
+		{"interrupt", "n := 0\nslices.Sort(xs)\nxs[0] = 42\nfor {\n\tn++\n}", 3 * time.Second, "Interrupted", "[42 3]"},
 		{"memory", "slices.Reverse(xs)\nvar hog [][]byte\nfor {\n\thog = append(hog, make([]byte, 1<<20))\n\thog[len(hog)-1][0] = 1\n}", 0, "MemoryLimitExceeded", "[42 3]"},
 	}
 	for k, tt := range tests {
@@ -294,6 +295,13 @@ func TestCompiledFailures(t *testing.T) {
 			res = s.Execute(context.Background(), protocol.ExecuteRequest{Code: "xs", ExecutionCount: k + 10}, &kerneltest.Publisher{})
 			if res.Error != nil || res.Data["text/plain"] != tt.xs {
 				t.Errorf("xs after the failed cell: %v %v, want %s", res.Error, res.Data, tt.xs)
+			}
+			if tt.name == "interrupt" {
+				pub := &kerneltest.Publisher{}
+				res = s.Execute(context.Background(), protocol.ExecuteRequest{Code: "n > 0", ExecutionCount: k + 20}, pub)
+				if res.Error != nil || res.Data["text/plain"] != "true" || pub.Text("stderr") != "" {
+					t.Errorf("n > 0 after the interrupt: %v %v, stderr %q; want true, interpreted", res.Error, res.Data, pub.Text("stderr"))
+				}
 			}
 		})
 	}
