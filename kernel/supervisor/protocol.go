@@ -55,6 +55,11 @@ const (
 	opUpdate  = "update"  // displayOutput: Publisher.UpdateDisplay
 	opClear   = "clear"   // clearOutput: Publisher.ClearOutput
 	opInput   = "input"   // inputRequest: Publisher.Input; answered by opInputReply
+	// opStopping (no body) says that the interrupted execution Seq has
+	// stopped and is handing back its values (a compiled cell writing a
+	// large map): the kernel process gives it stoppingGrace, not
+	// interruptGrace.
+	opStopping = "stopping"
 )
 
 // maxLine bounds a line of the protocol: twice the largest request the

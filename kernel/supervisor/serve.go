@@ -315,6 +315,11 @@ type relay struct {
 	seq uint64
 }
 
+// Stopping tells the kernel process that the interrupted execution has
+// stopped and is handing back its values (opStopping), which may take
+// longer than the interrupt's grace.
+func (p *relay) Stopping() { _ = p.s.enc.send(opStopping, p.seq, nil, false) }
+
 // Stream sends text, in pieces of at most maxStreamPiece bytes cut
 // between characters.
 func (p *relay) Stream(name, text string) {

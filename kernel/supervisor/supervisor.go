@@ -48,6 +48,9 @@ import (
 
 // Timing of the supervision.
 const (
+	// stoppingGrace is how long an interrupted cell that said it stopped
+	// may take to hand back its values (opStopping).
+	stoppingGrace = 2 * time.Minute
 	// interruptGrace is how long an interrupted cell may take to stop
 	// before its process is killed and replaced.
 	interruptGrace = 500 * time.Millisecond
@@ -438,6 +441,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 		return s.died(w, req.ExecutionCount, false)
 	}
 	var kill <-chan time.Time
+	killed := false
 	done := ctx.Done()
 	for {
 		select {
@@ -469,8 +473,14 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 			t := time.NewTimer(interruptGrace)
 			defer t.Stop()
 			kill = t.C
+		case n := <-w.stopping:
+			if n == seq && done == nil && !killed {
+				t := time.NewTimer(stoppingGrace)
+				defer t.Stop()
+				kill = t.C
+			}
 		case <-kill:
-			kill = make(chan time.Time) // killed: now wait for the end
+			kill, killed = make(chan time.Time), true // now wait for the end
 			w.kill()
 		}
 	}

@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 //	wait          waits until interrupted
 //	waitcrash     waits until interrupted, then crashes
 //	hang          ignores interrupts for a minute
+//	stopslow      waits until interrupted, says it is stopping, and takes
+//	              three times interruptGrace to stop (a compiled cell
+//	              handing back large values)
 //	read          reads a line of input and prints it
 //	pid           the value is the process id
 //
@@ -80,6 +83,11 @@ func (f *fakeSession) Execute(ctx context.Context, req protocol.ExecuteRequest, 
 			os.Exit(2)
 		case "hang":
 			time.Sleep(time.Minute)
+		case "stopslow":
+			<-ctx.Done()
+			pub.(interface{ Stopping() }).Stopping()
+			time.Sleep(3 * interruptGrace)
+			return protocol.ExecuteResult{Error: &protocol.Error{Name: "Interrupted", Value: "stopped slowly"}}
 		case "read":
 			s, err := pub.Input(ctx, "? ", false)
 			if err != nil {
@@ -272,17 +280,19 @@ func TestInterrupt(t *testing.T) {
 	s := newTest(t)
 	for _, tt := range []struct {
 		code, name string
+		value      string // a part of the error's value
 	}{
-		{"wait", "Interrupted"},     // stops when asked
-		{"hang", "Interrupted"},     // does not: its process is replaced
-		{"waitcrash", "FatalError"}, // dies stopping: the cause is told
+		{"wait", "Interrupted", "interrupted"},                          // stops when asked
+		{"hang", "Interrupted", "its interpreter process was replaced"}, // does not
+		{"waitcrash", "FatalError", "crashed while stopping"},           // dies stopping: the cause is told
+		{"stopslow", "Interrupted", "stopped slowly"},                   // said it stops: waited for
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
 		start := time.Now()
 		res := s.Execute(ctx, protocol.ExecuteRequest{Code: tt.code, ExecutionCount: 1}, &kerneltest.Publisher{})
-		if res.Error == nil || res.Error.Name != tt.name {
-			t.Errorf("%s: error %+v, want %s", tt.code, res.Error, tt.name)
+		if res.Error == nil || res.Error.Name != tt.name || !strings.Contains(res.Error.Value, tt.value) {
+			t.Errorf("%s: error %+v, want %s: …%s…", tt.code, res.Error, tt.name, tt.value)
 		}
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("%s: interrupt took %s", tt.code, d)

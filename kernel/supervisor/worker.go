@@ -30,10 +30,13 @@ type worker struct {
 
 	ready   chan struct{} // closed when the worker has said it is ready
 	replies chan *frame   // answers to requests (one request at a time)
-	dead    chan struct{} // closed once the process has exited and its pipes are read
-	exitErr error         // cmd.Wait's error, set before dead is closed
-	report  *crashLog     // its standard error: Go's crash report
-	broke   error         // a message that broke the protocol, set before dead is closed
+	// stopping receives the sequence numbers of interrupted executions
+	// that say they are stopping (opStopping).
+	stopping chan uint64
+	dead     chan struct{} // closed once the process has exited and its pipes are read
+	exitErr  error         // cmd.Wait's error, set before dead is closed
+	report   *crashLog     // its standard error: Go's crash report
+	broke    error         // a message that broke the protocol, set before dead is closed
 
 	memKill atomic.Uint64 // resident bytes when the memory guard killed it
 
@@ -57,13 +60,14 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
 	}
 	reqR, reqW, ansR, ansW, errR, errW := ends[0], ends[1], ends[2], ends[3], ends[4], ends[5]
 	w := &worker{
-		cmd:     cmd,
-		enc:     newEncoder(reqW),
-		toChild: reqW,
-		ready:   make(chan struct{}),
-		replies: make(chan *frame, 1),
-		dead:    make(chan struct{}),
-		report:  newCrashLog(),
+		cmd:      cmd,
+		enc:      newEncoder(reqW),
+		toChild:  reqW,
+		ready:    make(chan struct{}),
+		replies:  make(chan *frame, 1),
+		stopping: make(chan uint64, 1),
+		dead:     make(chan struct{}),
+		report:   newCrashLog(),
 	}
 	cmd.ExtraFiles = []*os.File{reqR, ansW}
 	// A pipe of our own rather than a Writer: os/exec would copy a Writer
@@ -171,6 +175,11 @@ func (w *worker) dispatch(f *frame, readyClosed *bool) error {
 		go w.input(f.seq, in) // waits for the user: not on this goroutine
 	case opStream, opDisplay, opUpdate, opClear:
 		return w.output(f)
+	case opStopping:
+		select {
+		case w.stopping <- f.seq:
+		default: // one is enough
+		}
 	default:
 		return fmt.Errorf("a message of unknown kind %.20q", f.op)
 	}

@@ -71,13 +71,18 @@ type CellVar struct {
 // DisplayMessage is one display of a compiled cell, as the child writes it
 // on the descriptor named by DisplayFDEnv.
 type DisplayMessage struct {
-	// Op is "display", "update", "clear" or "result" (the value of the
-	// cell's trailing expression).
+	// Op is "display", "update", "clear", "result" (the value of the
+	// cell's trailing expression) or DisplayStopping.
 	Op   string         `json:"op"`
 	Data map[string]any `json:"data,omitempty"`
 	ID   string         `json:"id,omitempty"`
 	Wait bool           `json:"wait,omitempty"`
 }
+
+// DisplayStopping is the Op of the message an interrupted cell sends
+// when it has stopped at a check, before it writes its values: the
+// parent then waits for them rather than killing it.
+const DisplayStopping = "stopping"
 
 // cellMaxStack is a compiled cell's stack limit, the interpreter
 // process's (supervisor.MaxStack).
@@ -123,6 +128,7 @@ func RunCell(st *State, cell func(), vars func() []any) {
 	defer func() {
 		r := recover()
 		if r == errInterrupted {
+			Display(DisplayStopping, nil, "", false)
 			report := CellReport{Reached: int(reached.Load()), Interrupted: true}
 			writeValues(&report, st, vars())
 			writeReport(report)

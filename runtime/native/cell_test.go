@@ -3,13 +3,16 @@ package native
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"go/parser"
 	"go/token"
 	"go/types"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -154,5 +157,40 @@ func TestCellLoopsPoll(t *testing.T) {
 		if want := strings.Count(src, "for "); strings.Count(string(prog), harnessName+".Poll()") < want-strings.Count(src, "func()") {
 			t.Errorf("%q: fewer interrupt checks than loops:\n%s", src, prog)
 		}
+	}
+}
+
+// TestCellInterruptStopping checks that an interrupted compiled cell that
+// stops at a check says so (Stopping, not a display) and gives back the
+// values it reached.
+func TestCellInterruptStopping(t *testing.T) {
+	w := newTestWorkspace(t)
+	items, err := cell.ParseIn(token.NewFileSet(), "n := 0\nfor {\n\tn++\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := w.BuildCell(context.Background(), CellProgram{Count: 2, Items: items,
+		VarTypes: map[string]types.Type{"n": types.Typ[types.Int]}})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(500*time.Millisecond, cancel)
+	var stopping atomic.Bool
+	var shown []harness.DisplayMessage
+	res, err := w.RunCell(ctx, bin, CellRunOptions{
+		Display:  func(m harness.DisplayMessage) { shown = append(shown, m) },
+		Stopping: func() { stopping.Store(true) },
+	})
+	var ne *Error
+	if !errors.As(err, &ne) || ne.Kind != Interrupted || res == nil || !res.Report.Interrupted {
+		t.Fatalf("run: %v, report %+v; want an interrupt the cell saw", err, res)
+	}
+	if !stopping.Load() || len(shown) != 0 {
+		t.Errorf("Stopping called: %v; displays %+v (want none)", stopping.Load(), shown)
+	}
+	if len(res.Report.Vars) != 1 || res.Report.Vars[0].Name != "n" {
+		t.Errorf("values back: %+v, want n", res.Report.Vars)
 	}
 }

@@ -174,9 +174,15 @@ type child struct {
 	bench, failed, trace bytes.Buffer
 	// interruptGrace, when positive, is how long an interrupted child
 	// has to stop by itself after a SIGINT before it is killed (a
-	// compiled cell, which then gives its values back).
+	// compiled cell, which then gives its values back); stopped says it
+	// has stopped and is writing them, which gives it stoppedGrace more.
 	interruptGrace time.Duration
+	stopped        chan struct{}
 }
+
+// stoppedGrace is how long an interrupted compiled cell that stopped at a
+// check may take to write its values back.
+const stoppedGrace = 2 * time.Minute
 
 // start starts the binary in its own process group, with three pipes:
 // standard output, standard error and the cell's own output (fd 3).
@@ -346,6 +352,12 @@ func (c *child) watch(ctx context.Context, timeout time.Duration, limit int64) (
 			grace = t.C
 		case <-grace:
 			syscall.Kill(-pid, syscall.SIGKILL)
+		case <-c.stopped:
+			if grace != nil {
+				t := time.NewTimer(stoppedGrace)
+				defer t.Stop()
+				grace = t.C
+			}
 		case <-timer:
 			kill(TimedOut)
 		case <-tick.C:

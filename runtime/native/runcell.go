@@ -24,6 +24,10 @@ type CellRunOptions struct {
 	// Display receives the cell's displays, and the value of its
 	// trailing expression (Op "result"), as they are made.
 	Display func(harness.DisplayMessage)
+	// Stopping, when set, is called when the interrupted cell has
+	// stopped and is writing its values (which then may take longer
+	// than the interrupt's grace).
+	Stopping func()
 	// Input, when not nil, is asked for a line of the cell's standard
 	// input when the cell waits for one (see stdinFeeder); nil, or an
 	// error, gives the cell the end of its input.
@@ -122,7 +126,8 @@ func (w *Workspace) startCell(b *Binary, opts CellRunOptions, env []string) (*ch
 	cmd.ExtraFiles = []*os.File{pipes[5]}
 	cmd.SysProcAttr = childAttr()
 	c := &child{cmd: cmd, stdout: pipes[0], errPipe: pipes[2], cellOut: pipes[4], start: time.Now(),
-		out: newCappedOutput(NoOutputLimit), stderr: opts.Stderr, interruptGrace: interruptGrace}
+		out: newCappedOutput(NoOutputLimit), stderr: opts.Stderr, interruptGrace: interruptGrace,
+		stopped: make(chan struct{}, 1)}
 	feed := &stdinFeeder{w: pipes[7], r: stdinReadEnd(pipes[6])}
 	err := cmd.Start()
 	for _, k := range []int{1, 3, 5, 6} {
@@ -146,7 +151,21 @@ func (w *Workspace) startCell(b *Binary, opts CellRunOptions, env []string) (*ch
 	}()
 	go func() {
 		defer c.readers.Done()
-		readDisplays(c.cellOut, opts.Display)
+		readDisplays(c.cellOut, func(m harness.DisplayMessage) {
+			if m.Op != harness.DisplayStopping {
+				if opts.Display != nil {
+					opts.Display(m)
+				}
+				return
+			}
+			select {
+			case c.stopped <- struct{}{}:
+			default:
+			}
+			if opts.Stopping != nil {
+				opts.Stopping()
+			}
+		})
 	}()
 	return c, feed, nil
 }
@@ -174,7 +193,7 @@ func readDisplays(r io.Reader, show func(harness.DisplayMessage)) {
 	sc.Buffer(make([]byte, 64<<10), maxDisplay)
 	for sc.Scan() {
 		var m harness.DisplayMessage
-		if json.Unmarshal(sc.Bytes(), &m) == nil && show != nil {
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
 			show(m)
 		}
 	}

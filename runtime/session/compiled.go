@@ -187,6 +187,11 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 		Stdout: out.writer("stdout"), Stderr: out.writer("stderr"),
 		Display: func(m harness.DisplayMessage) { relayDisplay(pub, m, res) },
 		Input:   func(ctx context.Context) (string, error) { return pub.Input(ctx, "", false) },
+		Stopping: func() {
+			if sp, ok := pub.(stoppingPublisher); ok {
+				sp.Stopping()
+			}
+		},
 	})
 	if result == nil {
 		return 0, nil, compiledError(ctx, runErr)
@@ -212,6 +217,14 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 		return ran, only, protocol.NewError(protocol.StdinNotAllowed, "the cell read standard input, but this client does not accept input (allow_stdin is false)")
 	}
 	return ran, only, nil
+}
+
+// stoppingPublisher is implemented by a Publisher that can tell the kernel
+// process that an interrupted cell has stopped and is handing back its
+// values (the worker's relay, in kernel/supervisor), so that it waits for
+// them.
+type stoppingPublisher interface {
+	Stopping()
 }
 
 // lostValues words, for the cell's stderr, the variables whose values a
