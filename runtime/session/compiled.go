@@ -99,6 +99,9 @@ func (s *Session) compiledWhy(prog *check.Program, items []cell.Item, count int)
 	case s.forceCompiled != "":
 		return s.forceCompiled
 	case s.engine == Compiled:
+		if name, _ := s.magicVarUsed(prog, items); name != "" {
+			return "" // the interpreter holds its value; see execute
+		}
 		return "the notebook runs every cell compiled (%engine compiled)"
 	case prog == nil:
 		return ""
@@ -126,6 +129,28 @@ func (s *Session) compiledWhy(prog *check.Program, items []cell.Item, count int)
 		}
 	}
 	return ""
+}
+
+// magicVarUsed returns the first variable that items use and a magic set
+// (%timeit -v NAME), with the magic, or "" when they use none: a later
+// declaration of the name in a cell replaces the magic's variable.
+func (s *Session) magicVarUsed(prog *check.Program, items []cell.Item) (name, by string) {
+	if prog == nil {
+		return "", ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.magicVars) == 0 {
+		return "", ""
+	}
+	for _, n := range prog.Uses(items) {
+		if by, ok := s.magicVars[n]; ok {
+			if _, declared := s.store.Lookup(n); !declared {
+				return n, by
+			}
+		}
+	}
+	return "", ""
 }
 
 // native says why only the compiler holds the declaration of name, or ""
@@ -164,6 +189,10 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 	if !hasStatements(items) {
 		s.declareCompiled(ctx, items, prog, count, only)
 		return len(items), only, nil
+	}
+	if name, by := s.magicVarUsed(prog, items); name != "" {
+		return 0, nil, protocol.NewError(protocol.CompileError, fmt.Sprintf(
+			"the cell must run compiled (%s), but it uses %s, which %s set to a value of perfnb's own type: only interpreted cells can use it (copy what this cell needs into a variable of its own in an interpreted cell first)", why, name, by))
 	}
 	ws, err := s.Workspace()
 	if err != nil {

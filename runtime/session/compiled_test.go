@@ -352,3 +352,49 @@ func TestCarryDeclarationForms(t *testing.T) {
 		})
 	}
 }
+
+// TestMagicVarsCompiled checks the variables a magic sets (%timeit -v),
+// whose values are of perfnb's own types: under %engine compiled a cell
+// using one runs interpreted, and says so; a cell that must run compiled
+// and uses one fails with a clear error; a cell's own declaration of the
+// name replaces the magic's variable.
+func TestMagicVarsCompiled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds with the Go toolchain")
+	}
+	type result struct{ X int }
+	setv := magics.Declare("setv", func() magics.Doc { return magics.Doc{Summary: "sets res"} },
+		func(_ context.Context, _ magics.Call, env magics.Env) (any, error) {
+			return nil, env.SetVar("res", &result{X: 7})
+		})
+	s := New(Options{Version: "test", Magics: magics.NewRegistry(engine.New(), setv)})
+	defer s.Shutdown(false)
+	for k, st := range []struct {
+		code, plain, stderr, err string
+	}{
+		{code: "%setv"},
+		{code: "%engine compiled", stderr: ""},
+		{code: "res.X + 1", plain: "8", stderr: "interpreted: uses res, which %setv -v set"},
+		{code: "%engine auto"},
+		{code: "slices.Max([]int{res.X, 1})", err: "it uses res, which %setv -v set to a value of perfnb's own type"},
+		{code: "res := 3"},
+		{code: "%engine compiled"},
+		{code: "res * 2", plain: "6", stderr: "compiled: "},
+	} {
+		pub := &kerneltest.Publisher{}
+		res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: st.code, ExecutionCount: k + 1}, pub)
+		switch {
+		case st.err != "":
+			if res.Error == nil || !strings.Contains(res.Error.Value, st.err) {
+				t.Errorf("In[%d] %q: error %+v, want %q", k+1, st.code, res.Error, st.err)
+			}
+		case res.Error != nil:
+			t.Errorf("In[%d] %q: %s: %s", k+1, st.code, res.Error.Name, res.Error.Value)
+		case fmt.Sprint(res.Data["text/plain"]) != st.plain && st.plain != "":
+			t.Errorf("In[%d] %q: value %v, want %s", k+1, st.code, res.Data["text/plain"], st.plain)
+		}
+		if !strings.HasPrefix(pub.Text("stderr"), st.stderr) {
+			t.Errorf("In[%d] %q: stderr %q, want it to start with %q", k+1, st.code, pub.Text("stderr"), st.stderr)
+		}
+	}
+}

@@ -124,6 +124,10 @@ type Session struct {
 	// while a %%go cell runs, says why it runs compiled.
 	engine        Engine
 	forceCompiled string
+	// magicVars are the variables that magics set (%timeit -v NAME), by
+	// name, with the magic: their values are of perfnb's own types,
+	// which only the interpreter holds. Guarded by mu.
+	magicVars map[string]string
 	// nativeValues holds the values of the variables that only the
 	// compiler holds (cell.Decl.Native), encoded.
 	nativeValues map[string]nativeValue
@@ -319,6 +323,10 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		}
 		if it.Syntax != nil && s.checker != nil && s.checkCells {
 			why := s.compiledWhy(prog, items[i:checked], count)
+			if why == "" && s.engine == Compiled && s.forceCompiled == "" {
+				name, by := s.magicVarUsed(prog, items[i:checked])
+				pub.Stream("stderr", fmt.Sprintf("interpreted: uses %s, which %s set to a value of perfnb's own type (compiled cells cannot hold it)\n", name, by))
+			}
 			if why != "" {
 				ran, only, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, why, checked == len(items), &res, pub)
 				keep(only, i, i+ran)
@@ -561,6 +569,12 @@ func (s *Session) runMagic(ctx context.Context, call magics.Call, pub protocol.P
 			if err := s.eval.SetVar(name, value); err != nil {
 				return err
 			}
+			s.mu.Lock()
+			if s.magicVars == nil {
+				s.magicVars = map[string]string{}
+			}
+			s.magicVars[name] = "%" + call.Name + " -v"
+			s.mu.Unlock()
 			s.mayHaveChanged(name)
 			if s.checker != nil && value != nil {
 				return s.checker.SetVar(name, reflect.TypeOf(value))
