@@ -198,10 +198,14 @@ func (s *Session) imports(code string) map[string]string {
 			return
 		}
 		if alias == "" {
-			switch pkg, ok := s.importedPackage(path); {
+			switch {
 			case stdpkg.IsStd(path):
 				alias = stdpkg.Name(path)
-			case explicit && ok:
+			case explicit:
+				pkg, ok := s.importedPackage(path)
+				if !ok {
+					return
+				}
 				alias = pkg.Name() // the package clause's, which only its import tells
 			default:
 				return
