@@ -774,25 +774,10 @@ func (d *decoder) decode(v reflect.Value) (err error) {
 // value decodes into v, which must be addressable and settable.
 func (d *decoder) value(v reflect.Value) error {
 	t := v.Type()
-	if isFlat(t, d.flat) {
-		b, err := d.bytes(uint64(t.Size()))
-		if err != nil {
-			return err
-		}
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(v.UnsafeAddr())), t.Size()), b)
-		return nil
+	if d.scalar(t) {
+		return d.scalarValue(v)
 	}
 	switch t.Kind() {
-	case reflect.String:
-		n, err := d.uvarint()
-		if err != nil {
-			return err
-		}
-		b, err := d.bytes(n)
-		if err != nil {
-			return err
-		}
-		v.SetString(string(b))
 	case reflect.Slice:
 		return d.slice(v)
 	case reflect.Array:
