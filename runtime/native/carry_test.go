@@ -37,15 +37,7 @@ func TestCarry(t *testing.T) {
 		"ca":   make(chan int),
 		"pb":   &shared,
 	}
-	w.SetValues(func(name string) (reflect.Value, bool) {
-		v, ok := vals[name]
-		if !ok {
-			return reflect.Value{}, false
-		}
-		p := reflect.New(reflect.TypeOf(v))
-		p.Elem().Set(reflect.ValueOf(v))
-		return p.Elem(), true
-	})
+	w.SetValues(valuesOf(vals))
 	decls := []cell.Decl{
 		{Kind: cell.TypeDecl, Name: "node", Source: "type node struct {\n\tv    int\n\tnext *node\n}", Cell: 1, Line: 1},
 		{Kind: cell.VarDecl, Name: "m", Source: "var m = map[int]bool{}", Cell: 1, Line: 5},
@@ -158,5 +150,19 @@ func BenchmarkCarryMap(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// valuesOf is a ValueSource of the values of vals, each in a variable of
+// its own, as the interpreter holds them.
+func valuesOf(vals map[string]any) ValueSource {
+	return func(name string) (reflect.Value, bool) {
+		v, ok := vals[name]
+		if !ok {
+			return reflect.Value{}, false
+		}
+		p := reflect.New(reflect.TypeOf(v))
+		p.Elem().Set(reflect.ValueOf(v))
+		return p.Elem(), true
 	}
 }

@@ -25,15 +25,7 @@ import (
 func TestCompiledCell(t *testing.T) {
 	w := newTestWorkspace(t)
 	vals := map[string]any{"base": []int{9, 8, 7}, "still": map[string]int{"a": 1}}
-	w.SetValues(func(name string) (reflect.Value, bool) {
-		v, ok := vals[name]
-		if !ok {
-			return reflect.Value{}, false
-		}
-		p := reflect.New(reflect.TypeOf(v))
-		p.Elem().Set(reflect.ValueOf(v))
-		return p.Elem(), true
-	})
+	w.SetValues(valuesOf(vals))
 	decls := []cell.Decl{
 		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
 		{Kind: cell.VarDecl, Name: "base", Source: "var base = []int{5, 3}", Cell: 1, Line: 2},
