@@ -324,8 +324,9 @@ func (s *Session) execute(ctx context.Context, req protocol.ExecuteRequest, pub 
 		if it.Syntax != nil && s.checker != nil && s.checkCells {
 			why := s.compiledWhy(prog, items[i:checked], count)
 			if why == "" && s.engine == Compiled && s.forceCompiled == "" {
-				name, by := s.magicVarUsed(prog, items[i:checked])
-				pub.Stream("stderr", fmt.Sprintf("interpreted: uses %s, which %s set to a value of perfnb's own type (compiled cells cannot hold it)\n", name, by))
+				if name, by := s.magicVarUsed(prog, items[i:checked]); name != "" {
+					pub.Stream("stderr", fmt.Sprintf("interpreted: uses %s, which %s set to a value of perfnb's own type (compiled cells cannot hold it)\n", name, by))
+				}
 			}
 			if why != "" {
 				ran, only, ke := s.runCompiled(ctx, items[i:checked], i, prog, count, why, checked == len(items), &res, pub)
