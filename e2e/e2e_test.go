@@ -288,7 +288,10 @@ func (e *env) runChecks(t *testing.T, timeout time.Duration, script string, chec
 		}
 	}
 	if len(other) > 0 {
-		t.Logf("%s output:\n%s", script, strings.Join(other, "\n"))
+		// The kernel's standard error can hold a crash report of
+		// thousands of frames: keep its ends, so that the checks'
+		// failures below stay in view.
+		t.Logf("%s output:\n%s", script, strings.Join(elide(other, 30, 10), "\n"))
 	}
 	for _, r := range results {
 		t.Run(r.name, func(t *testing.T) {
@@ -309,6 +312,17 @@ func (e *env) runChecks(t *testing.T, timeout time.Duration, script string, chec
 	if err == nil && len(results) == 0 {
 		t.Fatalf("%s ran no checks:\n%s", script, out)
 	}
+}
+
+// elide returns lines, or its first head and last tail lines with a line
+// that counts those left out between them.
+func elide(lines []string, head, tail int) []string {
+	if len(lines) <= head+tail+1 {
+		return lines
+	}
+	out := append([]string{}, lines[:head]...)
+	out = append(out, fmt.Sprintf("[… %d lines …]", len(lines)-head-tail))
+	return append(out, lines[len(lines)-tail:]...)
 }
 
 func TestKernelspecList(t *testing.T) {

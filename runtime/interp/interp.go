@@ -444,10 +444,11 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 	}
 	i.cur.set(ctx, pub, count)
 	i.stoppedAll = false
+	parent := ctx
+	stopGuard := func() *protocol.Error { return nil }
 	if i.guard != nil {
-		var stop func()
-		ctx, stop = i.guard.watch(ctx)
-		defer stop()
+		ctx, stopGuard = i.guard.watch(ctx)
+		defer stopGuard()
 	}
 	item.Line = max(item.Line, 1)
 	src := item.Source
@@ -495,6 +496,10 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 	default:
 		return reflect.Value{}, false, protocol.NewError(protocol.Generic, "not Go code: the interpreter cannot run magics or help requests")
 	}
+	if ke := stopGuard(); ke != nil {
+		return reflect.Value{}, false, ke
+	}
+	ctx = parent
 	if i.cur.takeStdinRefused() && ctx.Err() == nil {
 		return reflect.Value{}, false, stdinNotAllowed()
 	}
@@ -508,15 +513,11 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 }
 
 // failure turns err, the failure of item of cell count, into the error
-// Eval returns: a memory stop as it is, otherwise the interpreter's
-// error explained where yaegi's wording misleads (undefined, the
+// Eval returns: the interpreter's error explained where yaegi's wording misleads (undefined, the
 // undefined name found before the evaluation, if any; a range over an
 // integer it cannot tell), with the frames of the rewritten lines
 // (wrapped) and of the cell fixed.
 func (i *Interp) failure(ctx context.Context, err error, item cell.Item, count int, undefined *protocol.Error, wrapped []lineRange) *protocol.Error {
-	if ke := memoryStopped(ctx); ke != nil {
-		return ke
-	}
 	ke := i.explainPackage(i.toError(ctx, err, count, item.Line))
 	if ke.Kind() == protocol.CompileError && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 		if undefined == nil {

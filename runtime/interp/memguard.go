@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
@@ -84,8 +85,11 @@ func (e *memoryError) kernelError() *protocol.Error {
 // *memoryError as its cause, when the heap grows past the limit (or, when
 // it was already past it as the cell started, by more than an eighth of
 // the limit, so that a cell that frees memory can still run). stop ends
-// the watch.
-func (g *memGuard) watch(ctx context.Context) (wctx context.Context, stop func()) {
+// the watch after a last look at the heap, and returns the cell's error
+// if the watch stopped it or the heap is past the limit as it ends: one
+// call into compiled code can allocate gigabytes and return while the
+// watchdog's goroutine cannot run.
+func (g *memGuard) watch(ctx context.Context) (wctx context.Context, stop func() *protocol.Error) {
 	threshold := max(g.limit, heapBytes()+g.limit/8)
 	wctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
@@ -100,29 +104,43 @@ func (g *memGuard) watch(ctx context.Context) (wctx context.Context, stop func()
 				return
 			case <-t.C:
 			}
-			h := heapBytes()
-			if h <= threshold {
-				continue
+			if me := g.past(threshold); me != nil {
+				cancel(me)
+				return
 			}
-			// Past the limit by what the last collection found live, or
-			// by a quarter: stop at once, since a cell that allocates
-			// fresh memory can grow by gigabytes in the time a collection
-			// takes. Otherwise count only what is live: collect, then
-			// look again.
-			if liveBytes() <= threshold && h <= threshold+threshold/4 {
-				runtime.GC()
-				if h = heapBytes(); h <= threshold {
-					continue
-				}
-			}
-			cancel(&memoryError{limit: g.limit, heap: h})
-			return
 		}
 	}()
-	return wctx, func() {
-		close(done)
-		cancel(nil)
+	var once sync.Once
+	var stopped *protocol.Error
+	return wctx, func() *protocol.Error {
+		once.Do(func() {
+			close(done)
+			if me := g.past(threshold); me != nil {
+				cancel(me)
+			}
+			stopped = memoryStopped(wctx)
+			cancel(nil)
+		})
+		return stopped
 	}
+}
+
+// past returns the error of a cell whose heap is past threshold: past it
+// by what the last collection found live, or by a quarter, at once, since
+// a cell that allocates fresh memory can grow by gigabytes in the time a
+// collection takes; otherwise past it after a collection.
+func (g *memGuard) past(threshold uint64) *memoryError {
+	h := heapBytes()
+	if h <= threshold {
+		return nil
+	}
+	if liveBytes() <= threshold && h <= threshold+threshold/4 {
+		runtime.GC()
+		if h = heapBytes(); h <= threshold {
+			return nil
+		}
+	}
+	return &memoryError{limit: g.limit, heap: h}
 }
 
 // memoryStopped returns the error of a cell the watchdog stopped, and

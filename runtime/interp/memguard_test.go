@@ -65,3 +65,22 @@ func TestMemoryLimitFromEnvironment(t *testing.T) {
 		t.Errorf("default: guard %+v, err %v", g, err)
 	}
 }
+
+// TestMemoryGuardOneNativeCall checks a cell whose one call into compiled
+// code goes past the limit and returns before the interpreter could stop
+// it: the cell still fails with the memory error.
+func TestMemoryGuardOneNativeCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates a few hundred MiB")
+	}
+	i, err := New(Options{MemoryLimit: 128 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	_, _, err = i.Eval(context.Background(), cell.Item{Kind: cell.Statement, Source: `b := bytes.Repeat([]byte{1}, 512<<20)`, Line: 1}, 1, newPub())
+	var ke *protocol.Error
+	if !errors.As(err, &ke) || ke.Name != "MemoryLimitExceeded" {
+		t.Fatalf("err = %v, want MemoryLimitExceeded", err)
+	}
+}
