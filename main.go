@@ -39,6 +39,7 @@ import (
 	"github.com/perfnb/perfnb/runner"
 	"github.com/perfnb/perfnb/runtime/modules"
 	"github.com/perfnb/perfnb/runtime/session"
+	"github.com/perfnb/perfnb/runtime/worker"
 )
 
 // version is perfnb's version.
@@ -131,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		// Hidden: the interpreter process a supervisor starts.
 		sess := newSession()
 		sess.Warm(context.Background())
-		return supervisor.ServeProcess(sess)
+		return worker.ServeProcess(sess)
 	case modules.ExtractArg:
 		// Hidden: writes a package's symbol table for a plugin, in a
 		// process the interpreter starts (see modules.Options.Extractor).

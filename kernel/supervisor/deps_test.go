@@ -15,6 +15,7 @@ func TestKernelProcessDoesNotLinkTheInterpreter(t *testing.T) {
 	banned := []string{
 		"github.com/traefik/yaegi",
 		module + "runtime/interp",
+		module + "runtime/worker",
 		module + "runtime/session",
 		module + "runtime/native",
 		module + "runtime/modules",

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/pipe"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
 )
@@ -165,7 +166,7 @@ func TestClosingTheWorkersDescriptors(t *testing.T) {
 
 // TestGarbageOnTheAnswerPipe: a cell that writes 200 MiB without a
 // newline on the answer pipe ends its worker (the kernel process reads at
-// most maxLine of it) and the notebook is restored.
+// most pipe.MaxLine of it) and the notebook is restored.
 func TestGarbageOnTheAnswerPipe(t *testing.T) {
 	s := newTest(t)
 	run(s, 1, "decl kept")
@@ -189,14 +190,14 @@ func TestLongCrashReportKeepsItsCause(t *testing.T) {
 }
 
 // TestHugeOutputIsRelayedInPieces: one write of 3 MiB reaches the
-// publisher whole, in pieces no larger than maxStreamPiece.
+// publisher whole, in pieces no larger than pipe.MaxStreamPiece.
 func TestHugeOutputIsRelayedInPieces(t *testing.T) {
 	s := newTest(t)
 	const n = 3 << 20
 	_, pub := run(s, 1, "huge "+strconv.Itoa(n))
 	total := 0
 	for _, o := range pub.Outputs() {
-		if len(o.Text) > maxStreamPiece {
+		if len(o.Text) > pipe.MaxStreamPiece {
 			t.Errorf("a piece of %d bytes", len(o.Text))
 		}
 		total += len(o.Text)

@@ -3,9 +3,10 @@
 //
 // The kernel process holds the sockets and the protocol; a Supervisor is
 // its protocol.Interpreter. It starts a worker process (perfnb worker, which
-// calls Serve with a runtime/session.Session) and relays every call to it
-// over pipes: requests on the worker's file descriptor 3, answers and the
-// cell's outputs on its descriptor 4, one message per line (protocol.go),
+// calls runtime/worker.ServeProcess with a runtime/session.Session) and
+// relays every call to it over pipes: requests on the worker's file
+// descriptor 3, answers and the cell's outputs on its descriptor 4, one
+// message per line (internal/pipe),
 // none longer than 128 MiB; the worker moves both pipes to close-on-exec
 // descriptors before any cell runs, so that no process it starts inherits
 // them. The worker's standard error is kept (its first 64 KiB and its
@@ -39,6 +40,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/pipe"
 	"github.com/perfnb/perfnb/internal/selfexe"
 	"github.com/perfnb/perfnb/kernel/history"
 	"github.com/perfnb/perfnb/kernel/protocol"
@@ -49,7 +51,7 @@ import (
 // Timing of the supervision.
 const (
 	// stoppingGrace is how long an interrupted cell that said it stopped
-	// may take to hand back its values (opStopping).
+	// may take to hand back its values (pipe.OpStopping).
 	stoppingGrace = 2 * time.Minute
 	// interruptGrace is how long an interrupted cell may take to stop
 	// before its process is killed and replaced.
@@ -68,8 +70,9 @@ const (
 // Options configures a Supervisor.
 type Options struct {
 	// Command returns the command that starts a worker process: one that
-	// calls Serve with its file descriptors 3 and 4. Nil means this
-	// executable with the argument "worker".
+	// calls runtime/worker.ServeProcess, which serves on its file
+	// descriptors 3 and 4. Nil means this executable with the argument
+	// "worker".
 	Command func() *exec.Cmd
 	// Info answers kernel_info without the worker.
 	Info protocol.Info
@@ -283,18 +286,18 @@ func (s *Supervisor) restore(w *worker, decls []cell.Decl) ([]string, error) {
 		s.decls = cell.NewStore()
 		return nil, nil
 	}
-	var r restoreReply
-	if err := s.callRestoring(w, opRestore, restoreRequest{Decls: decls}, &r); err != nil {
+	var r pipe.RestoreReply
+	if err := s.callRestoring(w, pipe.OpRestore, pipe.RestoreRequest{Decls: decls}, &r); err != nil {
 		return nil, err
 	}
-	s.takeDecls(&r.state)
+	s.takeDecls(&r.State)
 	return r.Failed, nil
 }
 
 // takeDecls applies to the kernel's copy of the declarations what the
 // worker reported of its own: the declarations its store took since its
 // last report, taken in the same order, or all of them.
-func (s *Supervisor) takeDecls(st *state) {
+func (s *Supervisor) takeDecls(st *pipe.State) {
 	if !st.Changed {
 		return
 	}
@@ -324,8 +327,8 @@ func (s *Supervisor) restoreValues(w *worker, rep *restoreReport) error {
 	if len(s.values) == 0 {
 		return nil
 	}
-	var r valuesReply
-	if err := s.callRestoring(w, opValues, valuesRequest{Values: s.values}, &r); err != nil {
+	var r pipe.ValuesReply
+	if err := s.callRestoring(w, pipe.OpValues, pipe.ValuesRequest{Values: s.values}, &r); err != nil {
 		return err
 	}
 	if r.Saved {
@@ -433,8 +436,8 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 	s.seq++
 	seq := s.seq
 	w.setPublisher(ctx, pub)
-	if err := w.enc.send(opExecute, seq, executeRequest{Request: req}, false); err != nil {
-		if !w.enc.failed() {
+	if err := w.enc.Send(pipe.OpExecute, seq, pipe.ExecuteRequest{Request: req}, false); err != nil {
+		if !w.enc.Failed() {
 			return failure(err.Error())
 		}
 		<-w.dead
@@ -446,11 +449,11 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 	for {
 		select {
 		case f := <-w.replies:
-			if f.seq != seq {
+			if f.Seq != seq {
 				continue
 			}
-			var r executeReply
-			if err := f.decode(&r); err != nil {
+			var r pipe.ExecuteReply
+			if err := f.Decode(&r); err != nil {
 				return failure(err.Error())
 			}
 			s.take(&r, req.ExecutionCount)
@@ -459,8 +462,8 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 		case <-w.dead:
 			select {
 			case f := <-w.replies:
-				var r executeReply
-				if f.seq == seq && f.decode(&r) == nil {
+				var r pipe.ExecuteReply
+				if f.Seq == seq && f.Decode(&r) == nil {
 					s.take(&r, req.ExecutionCount)
 					return r.Result
 				}
@@ -469,7 +472,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 			return s.died(w, req.ExecutionCount, kill != nil)
 		case <-done:
 			done = nil
-			_ = w.enc.send(opInterrupt, seq, nil, false)
+			_ = w.enc.Send(pipe.OpInterrupt, seq, nil, false)
 			t := time.NewTimer(interruptGrace)
 			defer t.Stop()
 			kill = t.C
@@ -489,8 +492,8 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 // take keeps what the reply to the execution of cell count reports of
 // the worker's state: its declarations and its variables' values, when
 // they changed.
-func (s *Supervisor) take(r *executeReply, count int) {
-	s.takeDecls(&r.state)
+func (s *Supervisor) take(r *pipe.ExecuteReply, count int) {
+	s.takeDecls(&r.State)
 	if r.Saved {
 		s.values, s.skipped, s.valuesCell = r.Values, r.Skipped, count
 	}
@@ -535,7 +538,7 @@ func (s *Supervisor) call(op string, body, answer any) bool {
 // Complete relays a complete_request.
 func (s *Supervisor) Complete(code string, cursor int) protocol.Completion {
 	var c protocol.Completion
-	if s.call(opComplete, codeRequest{Code: code, Cursor: cursor}, &c) {
+	if s.call(pipe.OpComplete, pipe.CodeRequest{Code: code, Cursor: cursor}, &c) {
 		return c
 	}
 	return protocol.Completion{CursorStart: cursor, CursorEnd: cursor}
@@ -544,7 +547,7 @@ func (s *Supervisor) Complete(code string, cursor int) protocol.Completion {
 // Inspect relays an inspect_request.
 func (s *Supervisor) Inspect(code string, cursor, detailLevel int) protocol.Inspection {
 	var in protocol.Inspection
-	if s.call(opInspect, codeRequest{Code: code, Cursor: cursor, Detail: detailLevel}, &in) {
+	if s.call(pipe.OpInspect, pipe.CodeRequest{Code: code, Cursor: cursor, Detail: detailLevel}, &in) {
 		return in
 	}
 	return protocol.Inspection{}
@@ -553,7 +556,7 @@ func (s *Supervisor) Inspect(code string, cursor, detailLevel int) protocol.Insp
 // IsComplete relays an is_complete_request.
 func (s *Supervisor) IsComplete(code string) protocol.Completeness {
 	var c protocol.Completeness
-	if s.call(opIsComplete, codeRequest{Code: code}, &c) {
+	if s.call(pipe.OpIsComplete, pipe.CodeRequest{Code: code}, &c) {
 		return c
 	}
 	return protocol.Completeness{Status: "unknown"}

@@ -13,6 +13,7 @@ import (
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
+	workerside "github.com/perfnb/perfnb/runtime/worker"
 )
 
 // The test binary is also the fake worker: with workerEnv set, TestMain
@@ -21,7 +22,7 @@ const workerEnv = "PERFNB_SUPERVISOR_TEST_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) != "" {
-		if err := ServeProcess(&fakeSession{}); err != nil {
+		if err := workerside.ServeProcess(&fakeSession{}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/pipe"
 	"github.com/perfnb/perfnb/kernel/protocol"
 )
 
@@ -25,13 +26,13 @@ const drainGrace = 200 * time.Millisecond
 // worker is one interpreter process, seen from the kernel process.
 type worker struct {
 	cmd     *exec.Cmd
-	enc     *encoder
+	enc     *pipe.Encoder
 	toChild *os.File // our end of its fd 3; closing it tells the worker to end
 
-	ready   chan struct{} // closed when the worker has said it is ready
-	replies chan *frame   // answers to requests (one request at a time)
+	ready   chan struct{}    // closed when the worker has said it is ready
+	replies chan *pipe.Frame // answers to requests (one request at a time)
 	// stopping receives the sequence numbers of interrupted executions
-	// that say they are stopping (opStopping).
+	// that say they are stopping (pipe.OpStopping).
 	stopping chan uint64
 	dead     chan struct{} // closed once the process has exited and its pipes are read
 	exitErr  error         // cmd.Wait's error, set before dead is closed
@@ -61,10 +62,10 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
 	reqR, reqW, ansR, ansW, errR, errW := ends[0], ends[1], ends[2], ends[3], ends[4], ends[5]
 	w := &worker{
 		cmd:      cmd,
-		enc:      newEncoder(reqW),
+		enc:      pipe.NewEncoder(reqW),
 		toChild:  reqW,
 		ready:    make(chan struct{}),
-		replies:  make(chan *frame, 1),
+		replies:  make(chan *pipe.Frame, 1),
 		stopping: make(chan uint64, 1),
 		dead:     make(chan struct{}),
 		report:   newCrashLog(),
@@ -82,7 +83,7 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
 		return nil, fmt.Errorf("starting the interpreter process: %w", err)
 	}
 	answers, report := make(chan struct{}), make(chan struct{})
-	go func() { w.read(newDecoder(ansR)); close(answers) }()
+	go func() { w.read(pipe.NewDecoder(ansR)); close(answers) }()
 	go func() { copyReport(errR, w.report, stderr); close(report) }()
 	go w.await(answers, report, ansR, errR)
 	return w, nil
@@ -128,10 +129,10 @@ func copyReport(r io.Reader, report *crashLog, log io.Writer) {
 // message that breaks the protocol (too long, malformed, of an unknown
 // kind) ends the worker: whatever wrote it, the stream cannot be trusted
 // any more.
-func (w *worker) read(dec *decoder) {
+func (w *worker) read(dec *pipe.Decoder) {
 	readyClosed := false
 	for {
-		f, err := dec.next()
+		f, err := dec.Next()
 		if err == nil {
 			err = w.dispatch(f, &readyClosed)
 		}
@@ -146,14 +147,14 @@ func (w *worker) read(dec *decoder) {
 }
 
 // dispatch handles one message from the worker.
-func (w *worker) dispatch(f *frame, readyClosed *bool) error {
-	switch f.op {
-	case opReady:
+func (w *worker) dispatch(f *pipe.Frame, readyClosed *bool) error {
+	switch f.Op {
+	case pipe.OpReady:
 		if !*readyClosed {
 			close(w.ready)
 			*readyClosed = true
 		}
-	case opReply:
+	case pipe.OpReply:
 		// One request at a time: an answer still waiting when the next
 		// comes is one whose request was abandoned.
 		for {
@@ -167,52 +168,52 @@ func (w *worker) dispatch(f *frame, readyClosed *bool) error {
 				}
 			}
 		}
-	case opInput:
-		var in inputRequest
-		if err := f.decode(&in); err != nil {
+	case pipe.OpInput:
+		var in pipe.InputRequest
+		if err := f.Decode(&in); err != nil {
 			return err
 		}
-		go w.input(f.seq, in) // waits for the user: not on this goroutine
-	case opStream, opDisplay, opUpdate, opClear:
+		go w.input(f.Seq, in) // waits for the user: not on this goroutine
+	case pipe.OpStream, pipe.OpDisplay, pipe.OpUpdate, pipe.OpClear:
 		return w.output(f)
-	case opStopping:
+	case pipe.OpStopping:
 		select {
-		case w.stopping <- f.seq:
+		case w.stopping <- f.Seq:
 		default: // one is enough
 		}
 	default:
-		return fmt.Errorf("a message of unknown kind %.20q", f.op)
+		return fmt.Errorf("a message of unknown kind %.20q", f.Op)
 	}
 	return nil
 }
 
 // output hands an output message to the publisher.
-func (w *worker) output(f *frame) error {
+func (w *worker) output(f *pipe.Frame) error {
 	pub, _ := w.publisher()
-	switch f.op {
-	case opStream:
-		var o streamOutput
-		if err := f.decode(&o); err != nil {
+	switch f.Op {
+	case pipe.OpStream:
+		var o pipe.StreamOutput
+		if err := f.Decode(&o); err != nil {
 			return err
 		}
 		if pub != nil {
 			pub.Stream(o.Name, o.Text)
 		}
-	case opDisplay, opUpdate:
-		var o displayOutput
-		if err := f.decode(&o); err != nil {
+	case pipe.OpDisplay, pipe.OpUpdate:
+		var o pipe.DisplayOutput
+		if err := f.Decode(&o); err != nil {
 			return err
 		}
 		switch {
 		case pub == nil:
-		case f.op == opDisplay:
+		case f.Op == pipe.OpDisplay:
 			pub.Display(o.Data, o.Metadata, o.DisplayID)
 		default:
 			pub.UpdateDisplay(o.Data, o.Metadata, o.DisplayID)
 		}
-	case opClear:
-		var o clearOutput
-		if err := f.decode(&o); err != nil {
+	case pipe.OpClear:
+		var o pipe.ClearOutput
+		if err := f.Decode(&o); err != nil {
 			return err
 		}
 		if pub != nil {
@@ -223,24 +224,24 @@ func (w *worker) output(f *frame) error {
 }
 
 // input asks the client for a line and sends the answer back.
-func (w *worker) input(seq uint64, in inputRequest) {
-	var reply inputReply
+func (w *worker) input(seq uint64, in pipe.InputRequest) {
+	var reply pipe.InputReply
 	pub, ctx := w.publisher()
 	if pub == nil {
-		reply.Err = errNoStdin
+		reply.Err = pipe.InputNoStdin
 	} else {
 		text, err := pub.Input(ctx, in.Prompt, in.Password)
 		switch {
 		case errors.Is(err, protocol.ErrStdinNotAllowed):
-			reply.Err = errNoStdin
+			reply.Err = pipe.InputNoStdin
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-			reply.Err = errCanceled
+			reply.Err = pipe.InputCanceled
 		case err != nil:
 			reply.Err = err.Error()
 		}
 		reply.Text = text
 	}
-	_ = w.enc.send(opInputReply, seq, reply, false)
+	_ = w.enc.Send(pipe.OpInputReply, seq, reply, false)
 }
 
 func (w *worker) setPublisher(ctx context.Context, pub protocol.Publisher) {
@@ -270,8 +271,8 @@ func (w *worker) alive() bool {
 // worker when kill is set, and otherwise abandons the request (its late
 // answer is dropped).
 func (w *worker) call(op string, seq uint64, body, answer any, timeout <-chan time.Time, kill bool) error {
-	if err := w.enc.send(op, seq, body, false); err != nil {
-		if !w.enc.failed() {
+	if err := w.enc.Send(op, seq, body, false); err != nil {
+		if !w.enc.Failed() {
 			return err // the request could not be encoded
 		}
 		<-w.dead
@@ -281,7 +282,7 @@ func (w *worker) call(op string, seq uint64, body, answer any, timeout <-chan ti
 	if err != nil {
 		return err
 	}
-	return r.decode(answer)
+	return r.Decode(answer)
 }
 
 // errAbandoned is returned for a request whose answer did not come in
@@ -291,17 +292,17 @@ var errAbandoned = errors.New("the interpreter process did not answer in time")
 // wait waits for the answer to request seq, the end of the worker, or
 // the timeout (nil: none), which kills the worker when kill is set and
 // otherwise returns errAbandoned.
-func (w *worker) wait(seq uint64, timeout <-chan time.Time, kill bool) (*frame, error) {
+func (w *worker) wait(seq uint64, timeout <-chan time.Time, kill bool) (*pipe.Frame, error) {
 	for {
 		select {
 		case r := <-w.replies:
-			if r.seq == seq {
+			if r.Seq == seq {
 				return r, nil
 			}
 		case <-w.dead:
 			select {
 			case r := <-w.replies:
-				if r.seq == seq {
+				if r.Seq == seq {
 					return r, nil
 				}
 			default:
@@ -333,9 +334,9 @@ func (w *worker) stop(restart bool, grace time.Duration) error {
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	var err error
-	if w.enc.send(opShutdown, 0, shutdownRequest{Restart: restart}, false) == nil {
-		var r errorReply
-		if f, e := w.wait(0, t.C, true); e == nil && f.decode(&r) == nil && r.Err != "" {
+	if w.enc.Send(pipe.OpShutdown, 0, pipe.ShutdownRequest{Restart: restart}, false) == nil {
+		var r pipe.ErrorReply
+		if f, e := w.wait(0, t.C, true); e == nil && f.Decode(&r) == nil && r.Err != "" {
 			err = errors.New(r.Err)
 		}
 		// It has answered: it exits by itself, unless something it

@@ -84,9 +84,13 @@ type DisplayMessage struct {
 // parent then waits for them rather than killing it.
 const DisplayStopping = "stopping"
 
-// cellMaxStack is a compiled cell's stack limit, the interpreter
-// process's (supervisor.MaxStack).
-const cellMaxStack = 256 << 20
+// MaxStack is the stack limit of a goroutine in a process that runs cells (the
+// interpreter process, and a compiled cell's),
+// lower than Go's 1 GiB default so that endless recursion fails in under
+// two seconds instead of six and a half, and takes less memory doing it.
+// Interpreted recursion still reaches 300,000 calls (measured: 128 MiB
+// saves only 0.3 s and stops near 250,000).
+const MaxStack = 256 << 20
 
 // reached is the item the cell started last (see Reached).
 var reached atomic.Int64
@@ -118,7 +122,7 @@ func Reached(k int) { reached.Store(int64(k)) }
 func RunCell(st *State, cell func(), vars func() []any) {
 	// As in the interpreter's process: endless recursion fails in under
 	// two seconds instead of six.
-	debug.SetMaxStack(cellMaxStack)
+	debug.SetMaxStack(MaxStack)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt)
 	go func() {

@@ -1,4 +1,8 @@
-package supervisor
+// Package worker is the main loop of the worker process, the process that
+// runs cells: it serves a Session (runtime/session's) over the pipes that
+// kernel/supervisor starts it with, in the protocol of internal/pipe,
+// relaying each cell's outputs as they come.
+package worker
 
 import (
 	"context"
@@ -14,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/perfnb/perfnb/internal/pipe"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -49,7 +54,7 @@ const orphanGrace = 2 * time.Second
 // request is a request read by the worker, with the context of an
 // execution (cancelled by an interrupt).
 type request struct {
-	f      *frame
+	f      *pipe.Frame
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -57,7 +62,7 @@ type request struct {
 // server is the worker's side of the protocol.
 type server struct {
 	sess Session
-	enc  *encoder
+	enc  *pipe.Encoder
 	// resendDecls says that the last report of the declarations did not
 	// reach the kernel process: the next one sends them all.
 	resendDecls bool
@@ -65,8 +70,8 @@ type server struct {
 	sentValues string
 
 	mu     sync.Mutex
-	runs   map[uint64]context.CancelFunc // executions that have not ended
-	inputs map[uint64]chan inputReply    // input requests waiting for a reply
+	runs   map[uint64]context.CancelFunc   // executions that have not ended
+	inputs map[uint64]chan pipe.InputReply // input requests waiting for a reply
 	nextIn uint64
 }
 
@@ -79,13 +84,13 @@ type server struct {
 func Serve(sess Session, in io.Reader, out io.Writer) error {
 	s := &server{
 		sess:   sess,
-		enc:    newEncoder(out),
+		enc:    pipe.NewEncoder(out),
 		runs:   map[uint64]context.CancelFunc{},
-		inputs: map[uint64]chan inputReply{},
+		inputs: map[uint64]chan pipe.InputReply{},
 	}
 	reqs := make(chan request, 16)
-	go s.read(newDecoder(in), reqs)
-	if err := s.enc.send(opReady, 0, nil, false); err != nil {
+	go s.read(pipe.NewDecoder(in), reqs)
+	if err := s.enc.Send(pipe.OpReady, 0, nil, false); err != nil {
 		return err
 	}
 	for r := range reqs {
@@ -99,38 +104,38 @@ func Serve(sess Session, in io.Reader, out io.Writer) error {
 
 // read decodes requests: interrupts and input replies are handled at once,
 // the others are queued for the serving loop.
-func (s *server) read(dec *decoder, reqs chan<- request) {
+func (s *server) read(dec *pipe.Decoder, reqs chan<- request) {
 	defer close(reqs)
 	for {
-		f, err := dec.next()
+		f, err := dec.Next()
 		if err != nil {
 			s.cancelAll()
 			time.AfterFunc(orphanGrace, func() { os.Exit(1) })
 			return
 		}
-		switch f.op {
-		case opInterrupt:
+		switch f.Op {
+		case pipe.OpInterrupt:
 			s.mu.Lock()
-			if cancel := s.runs[f.seq]; cancel != nil {
+			if cancel := s.runs[f.Seq]; cancel != nil {
 				cancel()
 			}
 			s.mu.Unlock()
-		case opInputReply:
-			var r inputReply
-			if err := f.decode(&r); err != nil {
+		case pipe.OpInputReply:
+			var r pipe.InputReply
+			if err := f.Decode(&r); err != nil {
 				r.Err = err.Error()
 			}
 			s.mu.Lock()
-			ch := s.inputs[f.seq]
-			delete(s.inputs, f.seq)
+			ch := s.inputs[f.Seq]
+			delete(s.inputs, f.Seq)
 			s.mu.Unlock()
 			if ch != nil {
 				ch <- r
 			}
-		case opExecute:
+		case pipe.OpExecute:
 			ctx, cancel := context.WithCancel(context.Background())
 			s.mu.Lock()
-			s.runs[f.seq] = cancel
+			s.runs[f.Seq] = cancel
 			s.mu.Unlock()
 			reqs <- request{f: f, ctx: ctx, cancel: cancel}
 		default:
@@ -152,20 +157,20 @@ func (s *server) handle(r request) (stop bool) {
 	f := r.f
 	var reply any
 	var err error
-	switch f.op {
-	case opExecute:
+	switch f.Op {
+	case pipe.OpExecute:
 		s.execute(r)
 		return false
-	case opValues:
+	case pipe.OpValues:
 		reply, err = s.values(f)
-	case opRestore:
+	case pipe.OpRestore:
 		reply, err = s.restore(r)
-	case opComplete, opInspect, opIsComplete:
+	case pipe.OpComplete, pipe.OpInspect, pipe.OpIsComplete:
 		reply, err = s.code(f)
-	case opShutdown:
-		var req shutdownRequest
-		err = f.decode(&req)
-		var e errorReply
+	case pipe.OpShutdown:
+		var req pipe.ShutdownRequest
+		err = f.Decode(&req)
+		var e pipe.ErrorReply
 		if err == nil {
 			if serr := s.sess.Shutdown(req.Restart); serr != nil {
 				e.Err = serr.Error()
@@ -173,31 +178,31 @@ func (s *server) handle(r request) (stop bool) {
 		}
 		reply, stop = e, true
 	default:
-		err = fmt.Errorf("unknown request %.20q", f.op)
+		err = fmt.Errorf("unknown request %.20q", f.Op)
 	}
 	if err != nil {
-		reply = errorReply{Err: err.Error()}
+		reply = pipe.ErrorReply{Err: err.Error()}
 	}
-	_ = s.enc.send(opReply, f.seq, reply, false)
+	_ = s.enc.Send(pipe.OpReply, f.Seq, reply, false)
 	return stop
 }
 
 // execute runs a cell and answers with its result and the state it left.
 func (s *server) execute(r request) {
-	var req executeRequest
-	reply := &executeReply{}
-	if err := r.f.decode(&req); err != nil {
+	var req pipe.ExecuteRequest
+	reply := &pipe.ExecuteReply{}
+	if err := r.f.Decode(&req); err != nil {
 		reply.Result.Error = protocol.NewError(protocol.Generic, err.Error())
 	} else {
-		reply.Result = s.sess.Execute(r.ctx, req.Request, &relay{s: s, seq: r.f.seq})
+		reply.Result = s.sess.Execute(r.ctx, req.Request, &relay{s: s, seq: r.f.Seq})
 	}
 	r.cancel()
 	s.mu.Lock()
-	delete(s.runs, r.f.seq)
+	delete(s.runs, r.f.Seq)
 	s.mu.Unlock()
-	s.addDecls(&reply.state)
-	s.addValues(&reply.state)
-	s.sendExecuteReply(r.f.seq, reply)
+	s.addDecls(&reply.State)
+	s.addValues(&reply.State)
+	s.sendExecuteReply(r.f.Seq, reply)
 }
 
 // sendExecuteReply sends reply, cut down until it can be sent: without
@@ -205,66 +210,66 @@ func (s *server) execute(r request) {
 // with a notice in place of a value too large, or with the error that
 // kept it from being sent (a value JSON cannot carry, in user_expressions
 // or metadata), rather than leave the kernel waiting.
-func (s *server) sendExecuteReply(seq uint64, reply *executeReply) {
-	err := s.enc.send(opReply, seq, reply, false)
-	if errors.Is(err, errTooLong) && (reply.Changed || reply.Saved) {
-		reply.state = state{}
+func (s *server) sendExecuteReply(seq uint64, reply *pipe.ExecuteReply) {
+	err := s.enc.Send(pipe.OpReply, seq, reply, false)
+	if errors.Is(err, pipe.ErrTooLong) && (reply.Changed || reply.Saved) {
+		reply.State = pipe.State{}
 		s.resendDecls, s.sentValues = true, ""
 		(&relay{s: s, seq: seq}).Stream("stderr", "warning: the definitions and values of the notebook are too large to hand to the kernel; "+
 			"if the interpreter process ends, the kernel restores those it was handed last\n")
-		err = s.enc.send(opReply, seq, reply, false)
+		err = s.enc.Send(pipe.OpReply, seq, reply, false)
 	}
-	if errors.Is(err, errTooLong) && reply.Result.Data != nil {
-		reply.Result.Data = protocol.Bundle{"text/plain": fmt.Sprintf("[the cell's value is not shown: %v]", errTooLong)}
+	if errors.Is(err, pipe.ErrTooLong) && reply.Result.Data != nil {
+		reply.Result.Data = protocol.Bundle{"text/plain": fmt.Sprintf("[the cell's value is not shown: %v]", pipe.ErrTooLong)}
 		reply.Result.Metadata = nil
-		err = s.enc.send(opReply, seq, reply, false)
+		err = s.enc.Send(pipe.OpReply, seq, reply, false)
 	}
-	if err != nil && !s.enc.failed() {
+	if err != nil && !s.enc.Failed() {
 		reply.Result = protocol.ExecuteResult{Error: protocol.NewError(protocol.Generic, err.Error(), err.Error())}
-		_ = s.enc.send(opReply, seq, reply, false)
+		_ = s.enc.Send(pipe.OpReply, seq, reply, false)
 	}
 }
 
 // values gives the variables the values of a values request.
-func (s *server) values(f *frame) (any, error) {
-	var req valuesRequest
-	if err := f.decode(&req); err != nil {
+func (s *server) values(f *pipe.Frame) (any, error) {
+	var req pipe.ValuesRequest
+	if err := f.Decode(&req); err != nil {
 		return nil, err
 	}
-	reply := &valuesReply{}
+	reply := &pipe.ValuesReply{}
 	if vk, ok := s.sess.(valueKeeper); ok {
 		reply.Restored, reply.Failed = vk.RestoreValues(req.Values)
 	}
 	s.sentValues = ""
-	s.addValues(&reply.state)
+	s.addValues(&reply.State)
 	return reply, nil
 }
 
 // restore restores the declarations of a restore request.
 func (s *server) restore(r request) (any, error) {
-	var req restoreRequest
-	if err := r.f.decode(&req); err != nil {
+	var req pipe.RestoreRequest
+	if err := r.f.Decode(&req); err != nil {
 		return nil, err
 	}
-	reply := &restoreReply{}
+	reply := &pipe.RestoreReply{}
 	for _, err := range s.sess.Restore(r.ctx, req.Decls) {
 		reply.Failed = append(reply.Failed, err.Error())
 	}
 	s.resendDecls = true // what the restore kept, all of it
-	s.addDecls(&reply.state)
+	s.addDecls(&reply.State)
 	return reply, nil
 }
 
 // code answers a complete, inspect or is_complete request.
-func (s *server) code(f *frame) (any, error) {
-	var req codeRequest
-	if err := f.decode(&req); err != nil {
+func (s *server) code(f *pipe.Frame) (any, error) {
+	var req pipe.CodeRequest
+	if err := f.Decode(&req); err != nil {
 		return nil, err
 	}
-	switch f.op {
-	case opComplete:
+	switch f.Op {
+	case pipe.OpComplete:
 		return s.sess.Complete(req.Code, req.Cursor), nil
-	case opInspect:
+	case pipe.OpInspect:
 		return s.sess.Inspect(req.Code, req.Cursor, req.Detail), nil
 	}
 	return s.sess.IsComplete(req.Code), nil
@@ -273,7 +278,7 @@ func (s *server) code(f *frame) (any, error) {
 // addDecls puts into st what the declarations in force gained since they
 // were last reported (all of them when the kernel must start again from
 // them): the kernel process applies the same additions to its copy.
-func (s *server) addDecls(st *state) {
+func (s *server) addDecls(st *pipe.State) {
 	d, all := s.sess.DeclChanges()
 	if s.resendDecls {
 		d, all = s.sess.Decls(), true
@@ -287,7 +292,7 @@ func (s *server) addDecls(st *state) {
 
 // addValues puts the variables' values into st when they changed since
 // they were last reported.
-func (s *server) addValues(st *state) {
+func (s *server) addValues(st *pipe.State) {
 	vk, ok := s.sess.(valueKeeper)
 	if !ok {
 		return
@@ -316,22 +321,22 @@ type relay struct {
 }
 
 // Stopping tells the kernel process that the interrupted execution has
-// stopped and is handing back its values (opStopping), which may take
+// stopped and is handing back its values (pipe.OpStopping), which may take
 // longer than the interrupt's grace.
-func (p *relay) Stopping() { _ = p.s.enc.send(opStopping, p.seq, nil, false) }
+func (p *relay) Stopping() { _ = p.s.enc.Send(pipe.OpStopping, p.seq, nil, false) }
 
-// Stream sends text, in pieces of at most maxStreamPiece bytes cut
+// Stream sends text, in pieces of at most pipe.MaxStreamPiece bytes cut
 // between characters.
 func (p *relay) Stream(name, text string) {
 	for len(text) > 0 {
 		n := len(text)
-		if n > maxStreamPiece {
-			n = maxStreamPiece
-			for n > maxStreamPiece-utf8.UTFMax && !utf8.RuneStart(text[n]) {
+		if n > pipe.MaxStreamPiece {
+			n = pipe.MaxStreamPiece
+			for n > pipe.MaxStreamPiece-utf8.UTFMax && !utf8.RuneStart(text[n]) {
 				n--
 			}
 		}
-		if p.s.enc.send(opStream, p.seq, streamOutput{Name: name, Text: text[:n]}, true) != nil {
+		if p.s.enc.Send(pipe.OpStream, p.seq, pipe.StreamOutput{Name: name, Text: text[:n]}, true) != nil {
 			return
 		}
 		text = text[n:]
@@ -339,27 +344,27 @@ func (p *relay) Stream(name, text string) {
 }
 
 func (p *relay) Display(data protocol.Bundle, metadata map[string]any, displayID string) {
-	p.output(opDisplay, displayOutput{Data: data, Metadata: metadata, DisplayID: displayID})
+	p.output(pipe.OpDisplay, pipe.DisplayOutput{Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
 func (p *relay) UpdateDisplay(data protocol.Bundle, metadata map[string]any, displayID string) {
-	p.output(opUpdate, displayOutput{Data: data, Metadata: metadata, DisplayID: displayID})
+	p.output(pipe.OpUpdate, pipe.DisplayOutput{Data: data, Metadata: metadata, DisplayID: displayID})
 }
 
 func (p *relay) ClearOutput(wait bool) {
-	p.output(opClear, clearOutput{Wait: wait})
+	p.output(pipe.OpClear, pipe.ClearOutput{Wait: wait})
 }
 
 // output sends an output; one that cannot be sent (a bundle JSON cannot
 // carry, or too large) is reported on stderr.
 func (p *relay) output(op string, body any) {
-	if err := p.s.enc.send(op, p.seq, body, false); err != nil {
+	if err := p.s.enc.Send(op, p.seq, body, false); err != nil {
 		p.Stream("stderr", err.Error()+"\n")
 	}
 }
 
 func (p *relay) Input(ctx context.Context, prompt string, password bool) (string, error) {
-	ch := make(chan inputReply, 1)
+	ch := make(chan pipe.InputReply, 1)
 	p.s.mu.Lock()
 	p.s.nextIn++
 	id := p.s.nextIn
@@ -370,7 +375,7 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 		delete(p.s.inputs, id)
 		p.s.mu.Unlock()
 	}()
-	if err := p.s.enc.send(opInput, id, inputRequest{Prompt: prompt, Password: password}, false); err != nil {
+	if err := p.s.enc.Send(pipe.OpInput, id, pipe.InputRequest{Prompt: prompt, Password: password}, false); err != nil {
 		return "", err
 	}
 	select {
@@ -378,9 +383,9 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 		switch r.Err {
 		case "":
 			return r.Text, nil
-		case errNoStdin:
+		case pipe.InputNoStdin:
 			return "", protocol.ErrStdinNotAllowed
-		case errCanceled:
+		case pipe.InputCanceled:
 			return "", context.Canceled
 		}
 		return "", errors.New(r.Err)
@@ -389,20 +394,13 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 	}
 }
 
-// MaxStack is the stack limit of a goroutine in the interpreter process,
-// lower than Go's 1 GiB default so that endless recursion fails in under
-// two seconds instead of six and a half, and takes less memory doing it.
-// Interpreted recursion still reaches 300,000 calls (measured: 128 MiB
-// saves only 0.3 s and stops near 250,000).
-const MaxStack = 256 << 20
-
 // ServeProcess is the main function of a worker process: it lowers the
 // stack limit and serves sess on file descriptors 3 (requests) and 4
 // (answers), as Supervisor starts it. SIGTERM (sent by Linux when the
 // kernel process dies) shuts sess down, removing its temporary files,
 // and ends the process.
 func ServeProcess(sess Session) error {
-	debug.SetMaxStack(MaxStack)
+	debug.SetMaxStack(harness.MaxStack)
 	var st syscall.Stat_t
 	if err := syscall.Fstat(3, &st); err != nil {
 		return errors.New("the interpreter process is started by perfnb kernel, with its pipes")

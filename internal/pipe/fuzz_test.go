@@ -1,4 +1,4 @@
-package supervisor
+package pipe
 
 import (
 	"bytes"
@@ -11,24 +11,24 @@ import (
 // decoder and the bodies' decoding must fail cleanly, never panic.
 func FuzzPipeDecoder(f *testing.F) {
 	var b bytes.Buffer
-	enc := newEncoder(&b)
-	enc.send(opReady, 0, nil, false)
-	enc.send(opStream, 3, streamOutput{Name: "stdout", Text: "hé\n"}, false)
-	enc.send(opDisplay, 3, displayOutput{Data: map[string]any{"text/plain": "x", "application/json": map[string]any{"n": 1}}}, false)
-	enc.send(opReply, 3, executeReply{state: state{Changed: true}}, false)
+	enc := NewEncoder(&b)
+	enc.Send(OpReady, 0, nil, false)
+	enc.Send(OpStream, 3, StreamOutput{Name: "stdout", Text: "hé\n"}, false)
+	enc.Send(OpDisplay, 3, DisplayOutput{Data: map[string]any{"text/plain": "x", "application/json": map[string]any{"n": 1}}}, false)
+	enc.Send(OpReply, 3, ExecuteReply{State: State{Changed: true}}, false)
 	f.Add(b.Bytes())
 	f.Add([]byte("reply 1 {\"result\":{\"data\":{\"text/plain\":1e999}}}\n"))
 	f.Add([]byte("stream x {}\n"))
 	f.Add([]byte("input 1 {\"prompt\":\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		dec := newDecoder(bytes.NewReader(in))
+		dec := NewDecoder(bytes.NewReader(in))
 		for range 16 {
-			fr, err := dec.next()
+			fr, err := dec.Next()
 			if err != nil {
 				return
 			}
-			for _, v := range []any{&streamOutput{}, &displayOutput{}, &clearOutput{}, &inputRequest{}, &executeReply{}, &restoreReply{}, &valuesReply{}, &errorReply{}} {
-				_ = fr.decode(v)
+			for _, v := range []any{&StreamOutput{}, &DisplayOutput{}, &ClearOutput{}, &InputRequest{}, &ExecuteReply{}, &RestoreReply{}, &ValuesReply{}, &ErrorReply{}} {
+				_ = fr.Decode(v)
 			}
 		}
 	})
@@ -44,12 +44,12 @@ func FuzzPipeRoundTrip(f *testing.F) {
 			return // not a kind the protocol has
 		}
 		var b bytes.Buffer
-		if newEncoder(&b).send(op, seq, streamOutput{Name: name, Text: text}, false) != nil {
+		if NewEncoder(&b).Send(op, seq, StreamOutput{Name: name, Text: text}, false) != nil {
 			t.Fatalf("%q %d: not sent", op, seq)
 		}
-		fr, err := newDecoder(&b).next()
-		var got streamOutput
-		if err != nil || fr.op != op || fr.seq != seq || fr.decode(&got) != nil {
+		fr, err := NewDecoder(&b).Next()
+		var got StreamOutput
+		if err != nil || fr.Op != op || fr.Seq != seq || fr.Decode(&got) != nil {
 			t.Fatalf("%q %d: read back %+v, %v", op, seq, fr, err)
 		}
 		if utf8.ValidString(name) && utf8.ValidString(text) && (got.Name != name || got.Text != text) {
