@@ -93,14 +93,16 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 
 // newSession returns the session of a notebook in the current directory
 // (Jupyter starts a kernel in the notebook's folder; perfnb run changes
-// to it): its packages and modules are those of that folder.
-func newSession() *session.Session {
+// to it): its packages and modules are those of that folder; its
+// temporary files go in tempDir ("" for the system's).
+func newSession(tempDir string) *session.Session {
 	extractor, _ := modules.SelfExtractor() // without it, cells read packages' source
 	mods, err := modules.Open(context.Background(), modules.Options{Extractor: extractor})
 	return session.New(session.Options{
 		Version: version,
 		Magics:  magics.NewRegistry(timeit.New(), timeit.NewTime(), memit.New(), scalene.New(), prun.New(), gomod.New(mods, err), engine.New()),
 		Modules: mods,
+		TempDir: tempDir,
 	})
 }
 
@@ -130,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return kernel.Run(context.Background(), args[0], interp, logger)
 	case "worker":
 		// Hidden: the interpreter process a supervisor starts.
-		sess := newSession()
+		sess := newSession(worker.TempDir())
 		sess.Warm(context.Background())
 		return worker.ServeProcess(sess)
 	case modules.ExtractArg:

@@ -71,6 +71,13 @@ const (
 // makes fit in its reply.
 const MaxLine = 128 << 20
 
+// TempDirEnv names the environment variable that gives the worker a
+// directory of its own for its temporary files (the native workspace):
+// the kernel process creates it as it starts the worker and removes it
+// once the worker has ended, however it ended, so that a worker killed
+// by a crash or the memory guard leaves nothing behind.
+const TempDirEnv = "PERFNB_WORKER_TMPDIR"
+
 // MaxStreamPiece bounds the stream text of one message; longer text is
 // sent in pieces (even escaped, a piece stays far below MaxLine).
 const MaxStreamPiece = 256 << 10

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -147,6 +148,11 @@ func New(opts Options) (*Supervisor, error) {
 
 // start starts a fresh worker (s.mu held).
 func (s *Supervisor) start() {
+	if prev := s.cur.Load(); prev != nil {
+		// Its directory was removed as it ended, unless that failed (the
+		// kernel process was out of descriptors): try again.
+		os.RemoveAll(prev.tmp)
+	}
 	w, err := startWorker(s.opts.Command(), s.opts.Log)
 	s.w, s.startErr = w, err
 	if err != nil {

@@ -2,14 +2,18 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/pipe"
 	"github.com/perfnb/perfnb/kernel/kerneltest"
 	"github.com/perfnb/perfnb/kernel/protocol"
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -45,6 +49,8 @@ func TestMain(m *testing.M) {
 //	              handing back large values)
 //	read          reads a line of input and prints it
 //	pid           the value is the process id
+//	tmpdir        writes a file in its temporary directory; the value is
+//	              the directory
 //
 // and, for the hostile tests (hostile_test.go), the commands of hostile.
 type fakeSession struct {
@@ -97,6 +103,12 @@ func (f *fakeSession) Execute(ctx context.Context, req protocol.ExecuteRequest, 
 			pub.Stream("stdout", "got "+s+"\n")
 		case "pid":
 			res.Data = protocol.Bundle{"text/plain": fmt.Sprint(os.Getpid())}
+		case "tmpdir":
+			dir := os.Getenv(pipe.TempDirEnv)
+			if err := os.WriteFile(filepath.Join(dir, "workspace"), []byte("x"), 0o644); err != nil {
+				return protocol.ExecuteResult{Error: &protocol.Error{Name: "Error", Value: err.Error()}}
+			}
+			res.Data = protocol.Bundle{"text/plain": dir}
 		case "restored":
 			f.mu.Lock()
 			res.Data = protocol.Bundle{"text/plain": strings.Join(f.restored, ",")}
@@ -240,6 +252,31 @@ func TestDeathMidCell(t *testing.T) {
 	again, _ := run(s, 4, "restored")
 	if got := plain(again); got != "a,b" {
 		t.Errorf("restored %q, want a and b", got)
+	}
+}
+
+// TestTempDirRemoved: each worker has a directory of its own for its
+// temporary files, removed once it has ended, whether it crashed or was
+// shut down.
+func TestTempDirRemoved(t *testing.T) {
+	s, err := New(Options{Command: workerCommand, MemoryLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := run(s, 1, "tmpdir")
+	if _, err := os.Stat(filepath.Join(plain(first), "workspace")); plain(first) == "" || err != nil {
+		t.Fatalf("the worker's temporary directory %q: %v", plain(first), err)
+	}
+	run(s, 2, "fatal out of luck")
+	second, _ := run(s, 3, "tmpdir")
+	if plain(second) == plain(first) || plain(second) == "" {
+		t.Errorf("the fresh worker's temporary directory is %q, its predecessor's %q", plain(second), plain(first))
+	}
+	s.Shutdown(false)
+	for _, dir := range []string{plain(first), plain(second)} {
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is left after its worker ended: %v", dir, err)
+		}
 	}
 }
 

@@ -37,6 +37,7 @@ type worker struct {
 	dead     chan struct{} // closed once the process has exited and its pipes are read
 	exitErr  error         // cmd.Wait's error, set before dead is closed
 	report   *crashLog     // its standard error: Go's crash report
+	tmp      string        // its directory of temporary files (pipe.TempDirEnv), removed once it has ended
 	broke    error         // a message that broke the protocol, set before dead is closed
 
 	memKill atomic.Uint64 // resident bytes when the memory guard killed it
@@ -48,13 +49,20 @@ type worker struct {
 
 // startWorker starts cmd as a worker: its fd 3 reads requests, its fd 4
 // writes answers, its standard error is kept for crash reports (and
-// copied to stderr, when not nil).
+// copied to stderr, when not nil), and it has a directory of its own for
+// temporary files.
 func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
+	tmp, err := os.MkdirTemp("", "perfnb-worker-")
+	if err != nil {
+		return nil, fmt.Errorf("starting the interpreter process: %w", err)
+	}
+	cmd.Env = append(cmd.Environ(), pipe.TempDirEnv+"="+tmp)
 	var ends []*os.File // reqR, reqW, ansR, ansW, errR, errW
 	for range 3 {
 		r, w, err := os.Pipe()
 		if err != nil {
 			closeAll(ends)
+			os.Remove(tmp)
 			return nil, fmt.Errorf("starting the interpreter process: %w", err)
 		}
 		ends = append(ends, r, w)
@@ -69,6 +77,7 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
 		stopping: make(chan uint64, 1),
 		dead:     make(chan struct{}),
 		report:   newCrashLog(),
+		tmp:      tmp,
 	}
 	cmd.ExtraFiles = []*os.File{reqR, ansW}
 	// A pipe of our own rather than a Writer: os/exec would copy a Writer
@@ -76,10 +85,11 @@ func startWorker(cmd *exec.Cmd, stderr io.Writer) (*worker, error) {
 	// worker started holds its standard error.
 	cmd.Stderr = errW
 	setProcAttr(cmd)
-	err := cmd.Start()
+	err = cmd.Start()
 	closeAll([]*os.File{reqR, ansW, errW})
 	if err != nil {
 		closeAll([]*os.File{reqW, ansR, errR})
+		os.Remove(tmp)
 		return nil, fmt.Errorf("starting the interpreter process: %w", err)
 	}
 	answers, report := make(chan struct{}), make(chan struct{})
@@ -95,12 +105,13 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// await waits for the process to exit, reads what is left in its pipes
-// for at most drainGrace, and declares it dead. The copy of the standard
-// error is not waited for beyond that either: it may be blocked writing
-// to a log nobody reads.
+// await waits for the process to exit, removes its temporary files,
+// reads what is left in its pipes for at most drainGrace, and declares it
+// dead. The copy of the standard error is not waited for beyond that
+// either: it may be blocked writing to a log nobody reads.
 func (w *worker) await(answers, report <-chan struct{}, ans, stderr *os.File) {
 	w.exitErr = w.cmd.Wait()
+	os.RemoveAll(w.tmp)
 	deadline := time.Now().Add(drainGrace)
 	_ = ans.SetReadDeadline(deadline)
 	_ = stderr.SetReadDeadline(deadline)

@@ -250,7 +250,7 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 
 // stoppingPublisher is implemented by a Publisher that can tell the kernel
 // process that an interrupted cell has stopped and is handing back its
-// values (the worker's relay, in kernel/supervisor), so that it waits for
+// values (the worker's relay, in runtime/worker), so that it waits for
 // them.
 type stoppingPublisher interface {
 	Stopping()

@@ -62,6 +62,7 @@ type request struct {
 // server is the worker's side of the protocol.
 type server struct {
 	sess Session
+	exit func() // ends the process (see serve)
 	enc  *pipe.Encoder
 	// resendDecls says that the last report of the declarations did not
 	// reach the kernel process: the next one sends them all.
@@ -82,7 +83,14 @@ type server struct {
 // and returns; if the cell does not stop within a short grace period, it
 // ends the process.
 func Serve(sess Session, in io.Reader, out io.Writer) error {
+	return serve(sess, in, out, func() { os.Exit(1) })
+}
+
+// serve is Serve, with exit the way to end the process when its kernel
+// process has gone and the running cell does not stop.
+func serve(sess Session, in io.Reader, out io.Writer, exit func()) error {
 	s := &server{
+		exit:   exit,
 		sess:   sess,
 		enc:    pipe.NewEncoder(out),
 		runs:   map[uint64]context.CancelFunc{},
@@ -110,7 +118,7 @@ func (s *server) read(dec *pipe.Decoder, reqs chan<- request) {
 		f, err := dec.Next()
 		if err != nil {
 			s.cancelAll()
-			time.AfterFunc(orphanGrace, func() { os.Exit(1) })
+			time.AfterFunc(orphanGrace, s.exit)
 			return
 		}
 		switch f.Op {
@@ -394,11 +402,16 @@ func (p *relay) Input(ctx context.Context, prompt string, password bool) (string
 	}
 }
 
+// TempDir returns the directory the kernel process gave this worker for
+// its temporary files (see pipe.TempDirEnv), or "" when the worker was not
+// started by a kernel process.
+func TempDir() string { return os.Getenv(pipe.TempDirEnv) }
+
 // ServeProcess is the main function of a worker process: it lowers the
 // stack limit and serves sess on file descriptors 3 (requests) and 4
 // (answers), as Supervisor starts it. SIGTERM (sent by Linux when the
-// kernel process dies) shuts sess down, removing its temporary files,
-// and ends the process.
+// kernel process dies) shuts sess down and ends the process. However it
+// ends, the process removes its temporary directory (TempDir) first.
 func ServeProcess(sess Session) error {
 	debug.SetMaxStack(harness.MaxStack)
 	var st syscall.Stat_t
@@ -409,13 +422,24 @@ func ServeProcess(sess Session) error {
 	if err != nil {
 		return fmt.Errorf("the interpreter process cannot set its pipes up: %w", err)
 	}
+	tmp := TempDir()
+	exit := func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+		os.Exit(1)
+	}
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	go func() {
 		<-term
-		time.AfterFunc(orphanGrace, func() { os.Exit(1) })
+		time.AfterFunc(orphanGrace, exit)
 		_ = sess.Shutdown(false)
-		os.Exit(1)
+		exit()
 	}()
-	return Serve(sess, in, out)
+	err = serve(sess, in, out, exit)
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	return err
 }
