@@ -103,7 +103,7 @@ def huge_array_copy(k):
     # The declaration touches no memory, the copy touches 16 GiB: the
     # interpreter's own guard stops the cell when it can, the kernel kills
     # the interpreter process otherwise.
-    crash(k, "arr", "var big [1 << 34]byte\nx := big\nlen(x)", ["MemoryLimitExceeded"], ["memory limit"], ended=False)
+    crash(k, "arr", "var big [1 << 34]byte\nx := big\nlen(x)", ["MemoryLimitExceeded"], ["memory limit"], ended=None)
 
 
 @check
