@@ -134,6 +134,12 @@ func GOROOT(goCmd string) (string, error) {
 	return query(goCmd, "GOROOT")
 }
 
+// ToolDir returns the directory of the compiler and the linker of the go
+// command goCmd.
+func ToolDir(goCmd string) (string, error) {
+	return query(goCmd, "GOTOOLDIR")
+}
+
 // query runs go env name outside any module.
 func query(goCmd, name string) (string, error) {
 	cmd := exec.Command(goCmd, "env", name)

@@ -118,6 +118,47 @@ func TestBinaryReused(t *testing.T) {
 	}
 }
 
+// TestDirectBuild checks that compiled cells of standard packages are
+// built with the compiler and the linker directly, run as go build's
+// would, and that a cell the compiler refuses still gets go build's
+// error, at its cell line.
+func TestDirectBuild(t *testing.T) {
+	w := newTestWorkspace(t)
+	decls := []cell.Decl{{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1}}
+	tests := []struct {
+		src, out, err string
+		direct        bool
+	}{
+		{src: `fmt.Println("one")`, out: "one\n", direct: true},
+		{src: `fmt.Println(strings.Repeat("ab", 2), slices.Max([]int{3, 9}))`, out: "abab 9\n", direct: true},
+		{src: `fmt.Println(undefinedName)`, err: "In[2]:1:13: undefined: undefinedName"},
+	}
+	for _, tt := range tests {
+		items, err := cell.ParseIn(token.NewFileSet(), tt.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := w.direct.builds
+		bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items})
+		if direct := w.direct.builds > before; direct != tt.direct {
+			t.Errorf("%s: built directly: %v, want %v", tt.src, direct, tt.direct)
+		}
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: error %v, want %q", tt.src, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		var out bytes.Buffer
+		if _, err := w.RunCell(context.Background(), bin, CellRunOptions{Stdout: &out}); err != nil || out.String() != tt.out {
+			t.Errorf("%s: printed %q (%v), want %q", tt.src, out.String(), err, tt.out)
+		}
+	}
+}
+
 // TestCellLoopsPoll checks that the interrupt checks added to a compiled
 // cell's loops leave it valid Go, whatever the layout of the loop.
 func TestCellLoopsPoll(t *testing.T) {
@@ -184,5 +225,32 @@ func TestCellInterruptStopping(t *testing.T) {
 	}
 	if len(res.Report.Vars) != 1 || res.Report.Vars[0].Name != "n" {
 		t.Errorf("values back: %+v, want n", res.Report.Vars)
+	}
+}
+
+// BenchmarkBuildCell builds a new compiled cell each time (a warm build
+// cache), directly and with go build.
+func BenchmarkBuildCell(b *testing.B) {
+	for _, mode := range []string{"direct", "go-build"} {
+		b.Run(mode, func(b *testing.B) {
+			w := newTestWorkspace(b)
+			w.direct.off = mode == "go-build"
+			decls := []cell.Decl{{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1}}
+			build := func(k int) {
+				items, err := cell.ParseIn(token.NewFileSet(), fmt.Sprintf("fmt.Println(%d)", k))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			build(-1) // the dependencies, listed and built
+			k := 0
+			for b.Loop() {
+				build(k)
+				k++
+			}
+		})
 	}
 }

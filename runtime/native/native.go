@@ -139,6 +139,8 @@ type Workspace struct {
 	exports  map[string]string // export data files of standard packages, by path
 	// parsed keeps the store's declarations parsed between programs.
 	parsed declCache
+	// direct builds compiled cells without the go command when it can.
+	direct directBuild
 }
 
 // NewWorkspace creates a workspace in a new temporary directory below

@@ -213,6 +213,14 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		return nil, fmt.Errorf("writing the generated program: %w", err)
 	}
+	if kind == "cell" && key != "" {
+		start := time.Now()
+		if w.buildDirect(ctx, path, src, bin) {
+			w.keep(builtFile{path: bin, states: []string{bin + ".state"}, key: key})
+			w.remember(key, bin, "")
+			return &Binary{Path: bin, BuildTime: time.Since(start), state: state}, nil
+		}
+	}
 	args = append(args, "-o", bin, "./"+filepath.Dir(file))
 	cmd := gotool.Command(ctx, w.goCmd, w.dir, w.environ(), args...)
 	var out bytes.Buffer
@@ -228,13 +236,20 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 		return nil, compileError(out.String(), err)
 	}
 	w.keep(builtFile{path: bin, states: []string{bin + ".state"}, key: key})
-	if key != "" {
-		if w.built == nil {
-			w.built = map[string]builtBinary{}
-		}
-		w.built[key] = builtBinary{path: bin, output: out.String()}
-	}
+	w.remember(key, bin, out.String())
 	return &Binary{Path: bin, BuildTime: elapsed, CompilerOutput: out.String(), state: state}, nil
+}
+
+// remember records that the binary at path, built with the compiler's
+// output, serves again for the program of key ("": it does not).
+func (w *Workspace) remember(key, path, output string) {
+	if key == "" {
+		return
+	}
+	if w.built == nil {
+		w.built = map[string]builtBinary{}
+	}
+	w.built[key] = builtBinary{path: path, output: output}
 }
 
 // builtFile is what builds left in the workspace: a binary (path, and the

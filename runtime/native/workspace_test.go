@@ -13,7 +13,7 @@ import (
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
-func newTestWorkspace(t *testing.T) *Workspace {
+func newTestWorkspace(t testing.TB) *Workspace {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds with the Go toolchain")
