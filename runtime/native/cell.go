@@ -242,30 +242,13 @@ func (cc *cellCode) declareVar(decls *strings.Builder, name string, types map[st
 	if !ok {
 		return &Error{Kind: CompileFailed, Summary: fmt.Sprintf("the type of %s is unknown, so the cell cannot be compiled", name)}
 	}
-	fmt.Fprintf(decls, "var %s %s\n", name, cc.typeString(t))
+	fmt.Fprintf(decls, "var %s %s\n", name, typeSource(t, cc.imports))
 	if strings.Contains(t.String(), "display.Handle") {
 		cc.handles = append(cc.handles, name)
 	}
 	cc.vars = append(cc.vars, name)
 	cc.declared = append(cc.declared, name)
 	return nil
-}
-
-// typeString prints t for the generated file: the notebook's types by
-// name, other packages' through an import of their own.
-func (cc *cellCode) typeString(t types.Type) string {
-	return types.TypeString(t, func(p *types.Package) string {
-		switch p.Path() {
-		case "main":
-			return ""
-		case interpDisplayPath, displayPackage:
-			cc.imports["perfnbT_display"] = displayPath
-			return "perfnbT_display"
-		}
-		name := "perfnbT_" + strings.NewReplacer(".", "_", "-", "_", "/", "_").Replace(p.Path())
-		cc.imports[name] = p.Path()
-		return name
-	})
 }
 
 // itemText returns the text of an item between two positions of its

@@ -25,12 +25,13 @@ import (
 func TestCompiledCell(t *testing.T) {
 	w := newTestWorkspace(t)
 	vals := map[string]any{"base": []int{9, 8, 7}, "still": map[string]int{"a": 1}}
-	w.SetValues(valuesOf(vals))
 	decls := []cell.Decl{
 		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
 		{Kind: cell.VarDecl, Name: "base", Source: "var base = []int{5, 3}", Cell: 1, Line: 2},
 		{Kind: cell.VarDecl, Name: "still", Source: "var still = map[string]int{}", Cell: 1, Line: 3},
 	}
+	w.SetValues(valuesOf(vals))
+	w.SetTypes(checkedTypes(t, decls))
 	src := "xs := append([]int(nil), base...)\nslices.Sort(xs)\nbase[0] = 100\nfmt.Println(xs, len(still))\nfunc double(n int) int { return 2 * n }\nmin(double(len(xs)), 5)"
 	items, err := cell.ParseIn(token.NewFileSet(), src)
 	if err != nil {
@@ -79,6 +80,7 @@ func TestBinaryReused(t *testing.T) {
 		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
 		{Kind: cell.VarDecl, Name: "n", Source: "var n = 0", Cell: 1, Line: 2},
 	}
+	w.SetTypes(checkedTypes(t, decls))
 	run := func(src string) (*Binary, string) {
 		t.Helper()
 		items, err := cell.ParseIn(token.NewFileSet(), src)

@@ -9,6 +9,7 @@ import (
 	"go/printer"
 	"go/scanner"
 	"go/token"
+	"go/types"
 	"sort"
 	"strconv"
 	"strings"
@@ -200,9 +201,10 @@ type generator struct {
 	parsed     *declCache       // the workspace's, or nil
 	benches    []*benchCode
 	// carried maps the variables that take the notebook's values to
-	// their types as Go source, in the generated file's terms; see
-	// carry.go.
-	carried map[string]string
+	// their types as Go source, in the generated file's terms, and
+	// carriedTypes to their types; see carry.go.
+	carried      map[string]string
+	carriedTypes map[string]types.Type
 	// cell is the compiled cell of a CellProgram (cell.go), nil for a
 	// magic's benchmarks.
 	cell *cellCode
@@ -739,7 +741,24 @@ func (g *generator) imports() []string {
 			add(spec)
 		}
 	}
+	for _, spec := range g.carriedImports() {
+		add(spec)
+	}
 	sort.Strings(specs)
+	return specs
+}
+
+// carriedImports returns the import specs of the packages the types of
+// the carried variables name.
+func (g *generator) carriedImports() []string {
+	named := map[string]string{}
+	for n := range g.carried {
+		typeSource(g.carriedTypes[n], named)
+	}
+	var specs []string
+	for _, name := range sortedKeys(named) {
+		specs = append(specs, name+" "+strconv.Quote(named[name]))
+	}
 	return specs
 }
 

@@ -189,11 +189,8 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	defer w.mu.Unlock()
 	w.seq++
 	bin := filepath.Join(w.dir, fmt.Sprintf("%s-%d.bin", kind, w.seq))
+	state := w.carry(ctx, g, bin+".state")
 	src := g.emit()
-	state := w.carry(ctx, g, src, bin+".state")
-	if len(g.carried) > 0 {
-		src = g.emit()
-	}
 	key := ""
 	if g.selfContained() {
 		// The same program, built the same way, from packages that do not

@@ -330,6 +330,10 @@ func TestCarryDeclarationForms(t *testing.T) {
 		{"zero var", []string{"var z int", "z = 3"}, "z"},
 		{"redefined", []string{"s := 1", `s := "str"`}, "s"},
 		{"array", []string{"arr := [3]int{1, 2, 3}", "arr[1] = 9"}, "arr"},
+		// fs.FileMode, of a package no cell imports: the program imports
+		// it to name the type.
+		{"type of a package not imported", []string{"mode := os.ModeDir", "mode |= 0o700"}, "mode"},
+		{"notebook's type", []string{"type pair struct{ a, b int }", "pp := []pair{{1, 2}}", "pp[0].b = 5"}, "pp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

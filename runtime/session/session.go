@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"go/types"
 	"reflect"
 	"runtime"
 	"strings"
@@ -614,11 +615,39 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 				return vr.Value(name)
 			})
 		}
+		ws.SetTypes(s.varTypes)
 		ws.SetEncoded(s.nativeValueOf)
 		ws.SetVersions(s.valueVersion)
 		s.workspace = ws
 	}
 	return s.workspace, nil
+}
+
+// varTypes gives the native workspace the types the checker gave the
+// notebook's variables names (native.TypeSource): those of the store
+// and of the running cell's items that ran, which the magic's or the
+// compiled cell's program declares. A magic alone in its cell first
+// takes in the edits of the notebook's packages, as a Go cell would.
+func (s *Session) varTypes(ctx context.Context, names []string) (map[string]types.Type, error) {
+	if s.checker == nil || !s.checkCells {
+		return nil, errors.New("the type checker is not running")
+	}
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	if len(s.progs) == 0 {
+		s.refreshChecker()
+	}
+	prog, err := s.checker.Check(ctx, s.store, nil, 0)
+	if err != nil {
+		return nil, fmt.Errorf("type-checking the notebook: %w", err)
+	}
+	out := make(map[string]types.Type, len(names))
+	for _, n := range names {
+		if t := prog.VarType(n); t != nil {
+			out[n] = t
+		}
+	}
+	return out, nil
 }
 
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the
