@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go/token"
 	"go/types"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/check"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 type carryNode struct {
@@ -174,14 +176,28 @@ func valuesOf(vals map[string]any) ValueSource {
 // checkedTypes is a TypeSource of the types the type checker gives the
 // variables of decls, as the session's checker gives them.
 func checkedTypes(tb testing.TB, decls []cell.Decl) TypeSource {
+	_, typesOf := checkedCell(tb, decls, "", 0)
+	return typesOf
+}
+
+// checkedCell parses src as cell count and type-checks it with the
+// declarations decls, as the session does before a compiled cell runs:
+// it returns the cell's items and a TypeSource of the types the checker
+// gave the variables of both.
+func checkedCell(tb testing.TB, decls []cell.Decl, src string, count int) ([]cell.Item, TypeSource) {
 	tb.Helper()
+	fset := token.NewFileSet()
+	items, err := cell.ParseIn(fset, src)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	store := cell.NewStore()
 	store.Add(decls...)
-	prog, err := check.New(check.Options{}).Check(context.Background(), store, nil, 0)
+	prog, err := check.New(check.Options{Fset: fset, AutoImport: stdpkg.Path}).Check(context.Background(), store, items, count)
 	if err != nil {
-		tb.Fatalf("type-checking the declarations: %v", err)
+		tb.Fatalf("type-checking the cell: %v", err)
 	}
-	return func(_ context.Context, names []string) (map[string]types.Type, error) {
+	return items, func(_ context.Context, names []string) (map[string]types.Type, error) {
 		out := map[string]types.Type{}
 		for _, n := range names {
 			if t := prog.VarType(n); t != nil {

@@ -30,15 +30,11 @@ func TestCompiledCell(t *testing.T) {
 		{Kind: cell.VarDecl, Name: "base", Source: "var base = []int{5, 3}", Cell: 1, Line: 2},
 		{Kind: cell.VarDecl, Name: "still", Source: "var still = map[string]int{}", Cell: 1, Line: 3},
 	}
-	w.SetValues(valuesOf(vals))
-	w.SetTypes(checkedTypes(t, decls))
 	src := "xs := append([]int(nil), base...)\nslices.Sort(xs)\nbase[0] = 100\nfmt.Println(xs, len(still))\nfunc double(n int) int { return 2 * n }\nmin(double(len(xs)), 5)"
-	items, err := cell.ParseIn(token.NewFileSet(), src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 4, Items: items,
-		VarTypes: map[string]types.Type{"xs": types.NewSlice(types.Typ[types.Int])}, Show: 1})
+	items, typesOf := checkedCell(t, decls, src, 4)
+	w.SetValues(valuesOf(vals))
+	w.SetTypes(typesOf)
+	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 4, Items: items, Show: 1})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -139,8 +135,7 @@ func TestCellLoopsPoll(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}
-		g, err := newCellGenerator(CellProgram{Count: 2, Items: items,
-			VarTypes: map[string]types.Type{"n": types.Typ[types.Int]}}, nil)
+		g, err := newCellGenerator(CellProgram{Count: 2, Items: items}, map[string]types.Type{"n": types.Typ[types.Int]}, nil)
 		if err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}
@@ -159,12 +154,9 @@ func TestCellLoopsPoll(t *testing.T) {
 // values it reached.
 func TestCellInterruptStopping(t *testing.T) {
 	w := newTestWorkspace(t)
-	items, err := cell.ParseIn(token.NewFileSet(), "n := 0\nfor {\n\tn++\n}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := w.BuildCell(context.Background(), CellProgram{Count: 2, Items: items,
-		VarTypes: map[string]types.Type{"n": types.Typ[types.Int]}})
+	items, typesOf := checkedCell(t, nil, "n := 0\nfor {\n\tn++\n}", 2)
+	w.SetTypes(typesOf)
+	bin, err := w.BuildCell(context.Background(), CellProgram{Count: 2, Items: items})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
