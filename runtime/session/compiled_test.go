@@ -210,25 +210,7 @@ func TestEditedPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin with the Go toolchain")
 	}
-	folder := t.TempDir()
-	write := func(name, src string) {
-		t.Helper()
-		p := filepath.Join(folder, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module example.test/edited\n\ngo 1.24\n")
-	write("lib/lib.go", "package lib\n\nfunc V() string { return \"v1\" }\n")
-	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir(), Environ: append(os.Environ(), "GOPROXY=off")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(Options{Version: "test", Modules: mods})
-	defer s.Shutdown(false)
+	s, write := editedModule(t, "func V() string { return \"v1\" }\n", nil)
 	mustRun(t, s, `import "example.test/edited/lib"`, 1)
 	// The package's names complete and inspect, from its export data.
 	if got := s.Complete("lib.", 4).Matches; !slices.Contains(got, "V") {
@@ -257,6 +239,55 @@ func TestEditedPackage(t *testing.T) {
 			t.Errorf("%s = %v %v, stderr %q; want %s and %q", step.code, res.Error, res.Data, pub.Text("stderr"), step.value, step.stderr)
 		}
 	}
+}
+
+// TestEditedPackageCarried checks that a magic alone in its cell, after
+// an edit of a package of the notebook's module, carries a variable with
+// its type as the edited package declares it: the types come from the
+// checker, which takes the edit in first.
+func TestEditedPackageCarried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin with the Go toolchain")
+	}
+	s, write := editedModule(t, "type P struct{ N int }\n\nfunc New() P { return P{1} }\n", magics.NewRegistry(timeit.NewTime()))
+	mustRun(t, s, `import "example.test/edited/lib"`, 1)
+	mustRun(t, s, "p := lib.New()", 2)
+	mustRun(t, s, "p.N = 7", 3)
+	time.Sleep(10 * time.Millisecond) // a modification time of its own
+	write("lib/lib.go", "package lib\n\ntype Q struct{ N int }\n\nfunc New() Q { return Q{2} }\n")
+	pub := &kerneltest.Publisher{}
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "%time fmt.Println(p.N)", ExecutionCount: 4}, pub)
+	if res.Error != nil || pub.Text("stdout") != "7\n" || strings.Contains(pub.Text("stderr"), "note:") {
+		t.Errorf("%%time after the edit: %v, stdout %q, stderr %q; want 7 and no note", res.Error, pub.Text("stdout"), pub.Text("stderr"))
+	}
+}
+
+// editedModule returns a session on a notebook module whose package
+// example.test/edited/lib holds lib (the package clause added), with the
+// magics of reg (nil for the default), and a function that writes a file
+// of the module.
+func editedModule(t *testing.T, lib string, reg *magics.Registry) (*Session, func(name, src string)) {
+	t.Helper()
+	folder := t.TempDir()
+	write := func(name, src string) {
+		t.Helper()
+		p := filepath.Join(folder, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.test/edited\n\ngo 1.24\n")
+	write("lib/lib.go", "package lib\n\n"+lib)
+	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir(), Environ: append(os.Environ(), "GOPROXY=off")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Version: "test", Modules: mods, Magics: reg})
+	t.Cleanup(func() { s.Shutdown(false) })
+	return s, write
 }
 
 // TestCompiledFailures checks that a compiled cell that loops until
