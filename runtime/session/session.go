@@ -625,15 +625,15 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 
 // varTypes gives the native workspace the types the checker gave the
 // notebook's variables names (native.TypeSource): those of the store
-// and of the running cell's items that ran, which the magic's or the
-// compiled cell's program declares. A magic alone in its cell first
+// and of the running cell's items checked so far, which the magic's or
+// the compiled cell's program declares. A magic alone in its cell first
 // takes in the edits of the notebook's packages, as a Go cell would.
 func (s *Session) varTypes(ctx context.Context, names []string) (map[string]types.Type, error) {
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
 	if s.checker == nil || !s.checkCells {
 		return nil, errors.New("the type checker is not running")
 	}
-	s.checkMu.Lock()
-	defer s.checkMu.Unlock()
 	if len(s.progs) == 0 {
 		s.refreshChecker()
 	}
