@@ -365,6 +365,10 @@ func TestCarryDeclarationForms(t *testing.T) {
 		// it to name the type.
 		{"type of a package not imported", []string{"mode := os.ModeDir", "mode |= 0o700"}, "mode"},
 		{"notebook's type", []string{"type pair struct{ a, b int }", "pp := []pair{{1, 2}}", "pp[0].b = 5"}, "pp"},
+		{"generic type", []string{"type box[T any] struct{ v T }", "bx := box[string]{\"a\"}", "bx.v = \"b\""}, "bx"},
+		{"alias", []string{"type ints = []int", "var il ints = ints{1}", "il = append(il, 2)"}, "il"},
+		{"struct literal", []string{"var anon = struct {\n\tA int\n\tb string\n}{1, \"x\"}", "anon.b = \"y\""}, "anon"},
+		{"import renamed", []string{`import tm "time"`, "d := tm.Duration(5)", "d *= 2"}, "d"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
