@@ -153,7 +153,7 @@ func newSession(opts Options, ev evaluator) *Session {
 	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet(),
 		nativeValues: map[string]nativeValue{},
 		versions:     map[string]uint64{}}
-	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
+	if c, err := newChecker(s.fset, opts.Modules, &s.fetch, nil); err == nil {
 		s.checker = c
 	}
 	return s
@@ -475,7 +475,7 @@ func (s *Session) refreshChecker() {
 	if !stale {
 		return
 	}
-	if c, err := newChecker(s.fset, s.opts.Modules, &s.fetch); err == nil {
+	if c, err := newChecker(s.fset, s.opts.Modules, &s.fetch, s.checker); err == nil {
 		s.checker = c
 	}
 }
