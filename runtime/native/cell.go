@@ -372,13 +372,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-// cellImports returns the import specs of the packages the cell's
-// variable types name.
-func (cc *cellCode) cellImports() []string {
-	var specs []string
-	for _, name := range sortedKeys(cc.imports) {
-		specs = append(specs, name+" "+strconv.Quote(cc.imports[name]))
-	}
-	return specs
-}

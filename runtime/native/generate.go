@@ -10,6 +10,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"go/types"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -736,22 +737,20 @@ func (g *generator) imports() []string {
 			}
 		}
 	}
-	if g.cell != nil {
-		for _, spec := range g.cell.cellImports() {
-			add(spec)
-		}
-	}
-	for _, spec := range g.carriedImports() {
+	for _, spec := range g.typeImports() {
 		add(spec)
 	}
 	sort.Strings(specs)
 	return specs
 }
 
-// carriedImports returns the import specs of the packages the types of
-// the carried variables name.
-func (g *generator) carriedImports() []string {
+// typeImports returns the import specs of the packages that the types of
+// the compiled cell's variables and of the carried variables name.
+func (g *generator) typeImports() []string {
 	named := map[string]string{}
+	if g.cell != nil {
+		maps.Copy(named, g.cell.imports)
+	}
 	for n := range g.carried {
 		typeSource(g.carriedTypes[n], named)
 	}
