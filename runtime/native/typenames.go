@@ -7,6 +7,7 @@ package native
 
 import (
 	"go/types"
+	"iter"
 	"strings"
 )
 
@@ -39,9 +40,9 @@ func nameable(t types.Type) bool {
 	case *types.Basic:
 		return t.Kind() != types.Invalid && t.Kind() != types.UnsafePointer && t.Info()&types.IsUntyped == 0
 	case *types.Named:
-		return nameableObj(t.Obj()) && nameableArgs(t.TypeArgs())
+		return nameableObj(t.Obj()) && every(t.TypeArgs().Types(), nameable)
 	case *types.Alias:
-		return nameableObj(t.Obj()) && nameableArgs(t.TypeArgs())
+		return nameableObj(t.Obj()) && every(t.TypeArgs().Types(), nameable)
 	case *types.Pointer:
 		return nameable(t.Elem())
 	case *types.Slice:
@@ -53,35 +54,37 @@ func nameable(t types.Type) bool {
 	case *types.Map:
 		return nameable(t.Key()) && nameable(t.Elem())
 	case *types.Struct:
-		for i := range t.NumFields() {
-			if f := t.Field(i); !visible(f) || !nameable(f.Type()) {
-				return false
-			}
-		}
-		return true
+		return every(t.Fields(), nameableMember)
 	case *types.Signature:
-		return nameableTuple(t.Params()) && nameableTuple(t.Results())
+		return every(t.Params().Variables(), nameableVar) && every(t.Results().Variables(), nameableVar)
 	case *types.Interface:
-		for i := range t.NumExplicitMethods() {
-			if m := t.ExplicitMethod(i); !visible(m) || !nameable(m.Type()) {
-				return false
-			}
-		}
-		for i := range t.NumEmbeddeds() {
-			if !nameable(t.EmbeddedType(i)) {
-				return false
-			}
-		}
-		return true
+		return every(t.ExplicitMethods(), nameableMember) && every(t.EmbeddedTypes(), nameable)
 	case *types.Union:
-		for i := range t.Len() {
-			if !nameable(t.Term(i).Type()) {
-				return false
-			}
-		}
-		return true
+		return every(t.Terms(), func(term *types.Term) bool { return nameable(term.Type()) })
 	}
 	return false // a type parameter, or a type go/types added since
+}
+
+// every reports whether ok holds for every element of seq.
+func every[T any](seq iter.Seq[T], ok func(T) bool) bool {
+	for x := range seq {
+		if !ok(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// nameableVar reports whether a parameter's or result's type is
+// nameable (its name does not matter).
+func nameableVar(v *types.Var) bool { return nameable(v.Type()) }
+
+// nameableMember reports whether a field or method of a type literal
+// can be written in the generated file: its type is nameable, and it is
+// not an unexported one of another package.
+func nameableMember[T types.Object](obj T) bool {
+	visible := obj.Exported() || obj.Pkg() == nil || obj.Pkg().Path() == "main"
+	return visible && nameable(obj.Type())
 }
 
 // nameableObj reports whether the type name obj can be written in the
@@ -98,36 +101,11 @@ func nameableObj(obj *types.TypeName) bool {
 	return pkg.Path() == "main" || obj.Exported() && importable(pkg.Path())
 }
 
-// visible reports whether a field or method of a type literal can be
-// written in the generated file (an unexported one of another package
-// cannot).
-func visible(obj types.Object) bool {
-	return obj.Exported() || obj.Pkg() == nil || obj.Pkg().Path() == "main"
-}
-
 // importable reports whether the workspace's module may import the
 // package at path: not an internal or vendored package of another module.
 func importable(path string) bool {
 	for _, elem := range strings.Split(path, "/") {
 		if elem == "internal" || elem == "vendor" {
-			return false
-		}
-	}
-	return true
-}
-
-func nameableArgs(args *types.TypeList) bool {
-	for i := range args.Len() {
-		if !nameable(args.At(i)) {
-			return false
-		}
-	}
-	return true
-}
-
-func nameableTuple(tuple *types.Tuple) bool {
-	for i := range tuple.Len() {
-		if !nameable(tuple.At(i).Type()) {
 			return false
 		}
 	}

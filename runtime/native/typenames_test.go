@@ -27,6 +27,12 @@ func TestNameable(t *testing.T) {
 		return types.NewStruct([]*types.Var{types.NewField(token.NoPos, pkg, name, types.Typ[types.Int], false)}, nil)
 	}
 	exported := named(lib, "T", lib.Scope())
+	sig := func(param types.Type) *types.Signature {
+		return types.NewSignatureType(nil, nil, nil, types.NewTuple(types.NewParam(token.NoPos, lib, "x", param)), nil, false)
+	}
+	iface := func(pkg *types.Package, method string) types.Type {
+		return types.NewInterfaceType([]*types.Func{types.NewFunc(token.NoPos, pkg, method, sig(types.Typ[types.Int]))}, nil)
+	}
 	for _, tt := range []struct {
 		name string
 		t    types.Type
@@ -44,6 +50,10 @@ func TestNameable(t *testing.T) {
 		{"internal package", named(internal, "T", internal.Scope()), false, ""},
 		{"local type", named(mainPkg, "L", types.NewScope(mainPkg.Scope(), token.NoPos, token.NoPos, "func")), false, ""},
 		{"unexported field", types.NewPointer(field(lib, "a")), false, ""},
+		{"func", sig(exported), true, "func(x perfnbT_example_com_lib.T)"},
+		{"interface", iface(lib, "M"), true, "interface{M(x int)}"},
+		{"func of an unexported type", sig(named(lib, "u", lib.Scope())), false, ""},
+		{"interface of an unexported method", iface(lib, "m"), false, ""},
 		{"unsafe.Pointer", types.NewSlice(types.Typ[types.UnsafePointer]), false, ""},
 		{"invalid", types.Typ[types.Invalid], false, ""},
 		{"untyped", types.Typ[types.UntypedInt], false, ""},
