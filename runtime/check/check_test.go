@@ -312,3 +312,29 @@ func TestSetVar(t *testing.T) {
 		}
 	}
 }
+
+// TestImporterRenewed checks that a renewed importer finds the standard
+// library's export data where the first one found it, without the go
+// command, and reads packages anew; it keeps nothing of other packages.
+func TestImporterRenewed(t *testing.T) {
+	im := newImporter(token.NewFileSet(), "", nil, nil)
+	old, err := im.Import("fmt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	im.mu.Lock()
+	im.exports["example.test/edited"] = "/nonexistent/edited.a"
+	im.mu.Unlock()
+	n := im.Renewed()
+	n.mu.Lock()
+	file, std := n.exports["fmt"]
+	_, edited := n.exports["example.test/edited"]
+	n.mu.Unlock()
+	if !std || file != im.exports["fmt"] || edited {
+		t.Errorf("renewed export data: fmt %q (%v), the module's package kept: %v; want fmt's file %q only", file, std, edited, im.exports["fmt"])
+	}
+	again, err := n.Import("fmt")
+	if err != nil || again == old {
+		t.Errorf("fmt from the renewed importer: %p, %v; want a package read anew (not %p)", again, err, old)
+	}
+}

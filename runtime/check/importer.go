@@ -48,6 +48,24 @@ func newImporter(fset *token.FileSet, dir string, env []string, fetch func(strin
 	return im
 }
 
+// Renewed returns an importer that resolves imports as im does and reads
+// every package anew, for a checker that must see the notebook's
+// packages as edited since im read them. It keeps where the export data
+// of the standard library is, which does not change while the kernel
+// runs, so that go list does not run again for it; packages given to Add
+// are not kept (their types refer to im's packages).
+func (im *Importer) Renewed() *Importer {
+	n := newImporter(im.fset, im.dir, im.env, im.fetch)
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	for p, f := range im.exports {
+		if f != "" && stdpkg.IsStd(p) {
+			n.exports[p] = f
+		}
+	}
+	return n
+}
+
 // Add makes pkg importable by its path, ahead of the toolchain.
 func (im *Importer) Add(pkg *types.Package) {
 	im.mu.Lock()

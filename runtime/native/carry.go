@@ -10,11 +10,12 @@ package native
 //	//line In[3]:1:1
 //	var xs []int = harness.Carried(perfnbState, "xs", func() []int { return make([]int, n) })
 //
-// The variable's type is the one go/types gives it in the generated
-// program; the initialiser stays as the fallback, run only when the value
-// could not be decoded. A variable whose value cannot be carried (a
-// channel, a func, a type the child cannot name) keeps its declaration as
-// it is, and the magic's output says so.
+// The variable's type is the one the session's type checker gave it
+// (SetTypes), written as typeSource writes it; the initialiser stays as
+// the fallback, run only when the value could not be decoded. A variable
+// whose value cannot be carried (a channel, a func, a type the child
+// cannot name) keeps its declaration as it is, and the magic's output
+// says so.
 
 import (
 	"context"
@@ -22,11 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/importer"
-	"go/parser"
-	"go/token"
 	"go/types"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,9 +31,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/perfnb/perfnb/internal/gotool"
 	"github.com/perfnb/perfnb/runtime/harness"
-	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 // maxCarried is the most bytes of values a build carries into its child.
@@ -52,6 +47,19 @@ func (w *Workspace) SetValues(src ValueSource) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.values = src
+}
+
+// TypeSource returns the types of the notebook's package-level variables
+// names, as the type checker that checked the notebook's cells gave them
+// (check.Program.VarType); a variable it leaves out is not carried.
+type TypeSource func(ctx context.Context, names []string) (map[string]types.Type, error)
+
+// SetTypes makes later builds type the variables they carry with the
+// types src gives; without it nothing is carried.
+func (w *Workspace) SetTypes(src TypeSource) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.types = src
 }
 
 // ValueVersion returns a key for the value a variable holds now, which
@@ -191,33 +199,26 @@ func (g *generator) carriedSource(d *declInfo) (src string, ok bool) {
 // carry decides which of the program's variables take the notebook's
 // values, writes their encodings to the state file and sets g.carried.
 // What cannot be carried is in the notes.
-func (w *Workspace) carry(ctx context.Context, g *generator, src []byte, file string) *carriedState {
+func (w *Workspace) carry(ctx context.Context, g *generator, file string) *carriedState {
 	names := g.usedVars()
 	if w.values == nil || len(names) == 0 {
 		return nil
 	}
 	st := &carriedState{file: file, digests: map[string]string{}}
 	fail := func(err error) *carriedState {
-		g.carried, st.digests = nil, nil
+		g.carried, g.carriedTypes, st.digests = nil, nil, nil
 		st.notes = append(st.notes, fmt.Sprintf("the notebook's values could not be carried into the child (%v); its variables ran their initialisers again", err))
 		return st
 	}
-	before, err := w.typeCheck(ctx, src)
+	if w.types == nil {
+		return fail(errors.New("no type checker gave their types"))
+	}
+	typeOf, err := w.types(ctx, names)
 	if err != nil {
 		return fail(err)
 	}
-	vars := w.encodeVars(g, st, names, before.varTypes(names))
+	vars := w.encodeVars(g, st, names, typeOf)
 	g.dropPartial(st)
-	if len(g.carried) > 0 {
-		// The rewritten program must type-check as well as the original.
-		after, err := w.typeCheck(ctx, g.emit())
-		if err == nil && len(after.errs) > len(before.errs) {
-			err = after.errs[0]
-		}
-		if err != nil {
-			return fail(err)
-		}
-	}
 	if vars, err = w.keepCarried(g, st, vars); err != nil {
 		return fail(err)
 	}
@@ -242,14 +243,14 @@ type encodedVar struct {
 
 // encodeVars encodes the variables that have a nameable type and a value
 // that can be carried, and records them in g.carried and st.
-func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, typeOf map[string]string) []encodedVar {
+func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, typeOf map[string]types.Type) []encodedVar {
 	vals := w.rootedValues(names)
 	enc := vals.encoder()
 	var vars []encodedVar
-	g.carried = map[string]string{}
+	g.carried, g.carriedTypes = map[string]string{}, map[string]types.Type{}
 	for _, n := range names {
 		t, ok := typeOf[n]
-		if !ok {
+		if !ok || !nameable(t) {
 			st.notes = append(st.notes, fmt.Sprintf("%s: its type cannot be named in the compiled program; the child ran its initialiser", n))
 			continue
 		}
@@ -258,7 +259,7 @@ func (w *Workspace) encodeVars(g *generator, st *carriedState, names []string, t
 			st.notes = append(st.notes, fmt.Sprintf("%s: %v", n, err))
 			continue
 		}
-		g.carried[n] = t
+		g.carried[n], g.carriedTypes[n] = typeSource(t, map[string]string{}), t
 		vars = append(vars, ev)
 		st.digests[n] = ev.digest
 	}
@@ -446,115 +447,6 @@ func (w *Workspace) storeAlone(name, key string, parts [][]byte, digest string) 
 	}
 	w.cache[name] = cachedValue{key: key, file: file, digest: digest}
 	return file, nil
-}
-
-// checked is a type-checked generated program.
-type checked struct {
-	pkg       *types.Package
-	localName map[string]string // import path -> name in the file
-	errs      []error
-}
-
-// typeCheck type-checks a generated program with the export data of the
-// packages it imports.
-func (w *Workspace) typeCheck(ctx context.Context, src []byte) (*checked, error) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, GeneratedFile, src, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, err
-	}
-	c := &checked{localName: map[string]string{}}
-	var paths []string
-	for _, imp := range f.Imports {
-		p, _ := strconv.Unquote(imp.Path.Value)
-		paths = append(paths, p)
-		if imp.Name != nil {
-			c.localName[p] = imp.Name.Name
-		}
-	}
-	exports, err := w.exportData(ctx, paths)
-	if err != nil {
-		return nil, err
-	}
-	conf := types.Config{
-		Importer: importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
-			if file, ok := exports[path]; ok && file != "" {
-				return os.Open(file)
-			}
-			return nil, fmt.Errorf("no export data for %s", path)
-		}),
-		Error: func(err error) { c.errs = append(c.errs, err) },
-	}
-	c.pkg, _ = conf.Check("main", fset, []*ast.File{f}, nil)
-	if c.pkg == nil {
-		return nil, errors.New("the program could not be type-checked")
-	}
-	for _, imp := range c.pkg.Imports() {
-		if _, ok := c.localName[imp.Path()]; !ok {
-			c.localName[imp.Path()] = imp.Name()
-		}
-	}
-	return c, nil
-}
-
-// varTypes returns the type of each of the variables, as Go source that
-// the generated file can use. A variable whose type cannot be named there
-// is left out.
-func (c *checked) varTypes(names []string) map[string]string {
-	out := map[string]string{}
-	for _, n := range names {
-		obj, ok := c.pkg.Scope().Lookup(n).(*types.Var)
-		if !ok || obj.Type() == nil || obj.Type() == types.Typ[types.Invalid] {
-			continue
-		}
-		nameable := true
-		t := types.TypeString(obj.Type(), func(p *types.Package) string {
-			if p == c.pkg {
-				return ""
-			}
-			if l, ok := c.localName[p.Path()]; ok && l != "_" && l != "." {
-				return l
-			}
-			nameable = false
-			return p.Name()
-		})
-		if nameable && !strings.Contains(t, "invalid type") {
-			out[n] = t
-		}
-	}
-	return out
-}
-
-// exportData returns the export data files of the packages at paths (and
-// remembers them for later builds), from go list -export.
-func (w *Workspace) exportData(ctx context.Context, paths []string) (map[string]string, error) {
-	if w.exports == nil {
-		w.exports = map[string]string{}
-	}
-	var missing []string
-	for _, p := range paths {
-		if _, ok := w.exports[p]; !ok && p != "C" && p != "unsafe" {
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) > 0 {
-		found, err := gotool.ListExport(ctx, w.goCmd, w.dir, w.environ(), missing)
-		if err != nil && len(found) == 0 {
-			return nil, err
-		}
-		// Standard packages and the workspace's own do not change while
-		// the kernel runs; the notebook's modules may.
-		for p, file := range found {
-			if stdpkg.IsStd(p) {
-				w.exports[p] = file
-			}
-		}
-		for p, file := range w.exports {
-			found[p] = file
-		}
-		return found, nil
-	}
-	return w.exports, nil
 }
 
 // stateEnv returns the environment that points the child at the state

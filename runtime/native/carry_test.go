@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go/token"
+	"go/types"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
+	"github.com/perfnb/perfnb/runtime/check"
+	"github.com/perfnb/perfnb/runtime/stdpkg"
 )
 
 type carryNode struct {
@@ -37,7 +41,6 @@ func TestCarry(t *testing.T) {
 		"ca":   make(chan int),
 		"pb":   &shared,
 	}
-	w.SetValues(valuesOf(vals))
 	decls := []cell.Decl{
 		{Kind: cell.TypeDecl, Name: "node", Source: "type node struct {\n\tv    int\n\tnext *node\n}", Cell: 1, Line: 1},
 		{Kind: cell.VarDecl, Name: "m", Source: "var m = map[int]bool{}", Cell: 1, Line: 5},
@@ -51,6 +54,8 @@ func TestCarry(t *testing.T) {
 		{Kind: cell.VarDecl, Name: "pa", Source: "var pa, ca = new(int), make(chan int, 1)", Cell: 1, Line: 11},
 		{Kind: cell.VarDecl, Name: "pb", Source: "var pb = new(int)", Cell: 1, Line: 12},
 	}
+	w.SetValues(valuesOf(vals))
+	w.SetTypes(checkedTypes(t, decls))
 	bin := buildBody(t, w, decls, "", `fmt.Println(len(m), m[4], xs, n, head.v, head.next.v, head.next.next == head, cap(ch), f(), *pa, *pb, cap(ca))`)
 	var out, errOut bytes.Buffer
 	if _, err := w.Run(context.Background(), bin, RunOptions{Args: []string{"-test.run=^$", "-test.bench=^BenchmarkCell$", "-test.benchtime=1x"}, Output: &out, Stderr: &errOut}); err != nil {
@@ -86,6 +91,7 @@ func BenchmarkCarry(b *testing.B) {
 			xs[i] = float64(i)
 		}
 		decls := []cell.Decl{{Kind: cell.VarDecl, Name: "xs", Source: fmt.Sprintf("var xs = make([]float64, %d)", len(xs)), Cell: 1, Line: 1}}
+		w.SetTypes(checkedTypes(b, decls))
 		prog := Program{Decls: decls, Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "_ = len(xs)", Cell: 2, Line: 1}}}}
 		for _, carry := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/carried=%v", size.name, carry), func(b *testing.B) {
@@ -133,18 +139,18 @@ func BenchmarkCarryMap(b *testing.B) {
 	version := 0
 	w.SetVersions(func(string) (string, bool) { return fmt.Sprint(version), true })
 	decls := []cell.Decl{{Kind: cell.VarDecl, Name: "big", Source: "var big = map[string]int{}", Cell: 1, Line: 1}}
+	w.SetTypes(checkedTypes(b, decls))
 	g, err := newGenerator(Program{Decls: decls, Benchmarks: []Benchmark{{Name: "Cell", Body: Snippet{Source: "_ = len(big)", Cell: 2, Line: 1}}}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	src := g.emit()
 	for _, changed := range []bool{true, false} {
 		b.Run(fmt.Sprintf("changed=%v", changed), func(b *testing.B) {
 			for k := 0; b.Loop(); k++ {
 				if changed {
 					version++
 				}
-				st := w.carry(context.Background(), g, src, filepath.Join(w.dir, fmt.Sprintf("s-%d.state", k)))
+				st := w.carry(context.Background(), g, filepath.Join(w.dir, fmt.Sprintf("s-%d.state", k)))
 				if len(st.digests) != 1 {
 					b.Fatalf("carried %v, notes %q", st.digests, st.notes)
 				}
@@ -164,5 +170,40 @@ func valuesOf(vals map[string]any) ValueSource {
 		p := reflect.New(reflect.TypeOf(v))
 		p.Elem().Set(reflect.ValueOf(v))
 		return p.Elem(), true
+	}
+}
+
+// checkedTypes is a TypeSource of the types the type checker gives the
+// variables of decls, as the session's checker gives them.
+func checkedTypes(tb testing.TB, decls []cell.Decl) TypeSource {
+	_, typesOf := checkedCell(tb, decls, "", 0)
+	return typesOf
+}
+
+// checkedCell parses src as cell count and type-checks it with the
+// declarations decls, as the session does before a compiled cell runs:
+// it returns the cell's items and a TypeSource of the types the checker
+// gave the variables of both.
+func checkedCell(tb testing.TB, decls []cell.Decl, src string, count int) ([]cell.Item, TypeSource) {
+	tb.Helper()
+	fset := token.NewFileSet()
+	items, err := cell.ParseIn(fset, src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store := cell.NewStore()
+	store.Add(decls...)
+	prog, err := check.New(check.Options{Fset: fset, AutoImport: stdpkg.Path}).Check(context.Background(), store, items, count)
+	if err != nil {
+		tb.Fatalf("type-checking the cell: %v", err)
+	}
+	return items, func(_ context.Context, names []string) (map[string]types.Type, error) {
+		out := map[string]types.Type{}
+		for _, n := range names {
+			if t := prog.VarType(n); t != nil {
+				out[n] = t
+			}
+		}
+		return out, nil
 	}
 }

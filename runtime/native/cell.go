@@ -36,7 +36,9 @@ import (
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
-// CellProgram is a cell to build as a program of its own.
+// CellProgram is a cell to build as a program of its own. The types of
+// the variables its items declare at the cell's top level (var
+// declarations and x := f()) are those the workspace's TypeSource gives.
 type CellProgram struct {
 	// Decls are the declarations the cell can use: those of the earlier
 	// cells that it does not declare again, and its imports.
@@ -49,10 +51,6 @@ type CellProgram struct {
 	// First numbers the first of Items in the cell (the items before it
 	// ran in the interpreter); Reached counts from it.
 	First int
-	// VarTypes gives the type of every variable the items declare at the
-	// cell's top level (var declarations and x := f()), from the type
-	// checker.
-	VarTypes map[string]types.Type
 	// Show is, when the last item is an expression whose value the cell
 	// shows, how many values it has (a call may have several); 0 runs it
 	// as a statement.
@@ -87,8 +85,9 @@ const (
 	varsFunc    = "perfnbVars"
 )
 
-// newCellCode prepares the source of a compiled cell.
-func newCellCode(c CellProgram) (*cellCode, error) {
+// newCellCode prepares the source of a compiled cell whose variables
+// have the types typeOf gives.
+func newCellCode(c CellProgram, typeOf map[string]types.Type) (*cellCode, error) {
 	cc := &cellCode{count: c.Count, imports: map[string]string{}}
 	var decls, body strings.Builder
 	for k, it := range c.Items {
@@ -98,11 +97,11 @@ func newCellCode(c CellProgram) (*cellCode, error) {
 		fmt.Fprintf(&body, "\t%s.Reached(%d)\n", harnessName, c.First+k)
 		switch it.Kind {
 		case cell.Declaration:
-			if err := cc.declaration(&decls, &body, it, c.VarTypes); err != nil {
+			if err := cc.declaration(&decls, &body, it, typeOf); err != nil {
 				return nil, err
 			}
 		case cell.Statement:
-			if err := cc.statements(&decls, &body, it, c.VarTypes); err != nil {
+			if err := cc.statements(&decls, &body, it, typeOf); err != nil {
 				return nil, err
 			}
 		case cell.Expression:
@@ -242,30 +241,13 @@ func (cc *cellCode) declareVar(decls *strings.Builder, name string, types map[st
 	if !ok {
 		return &Error{Kind: CompileFailed, Summary: fmt.Sprintf("the type of %s is unknown, so the cell cannot be compiled", name)}
 	}
-	fmt.Fprintf(decls, "var %s %s\n", name, cc.typeString(t))
+	fmt.Fprintf(decls, "var %s %s\n", name, typeSource(t, cc.imports))
 	if strings.Contains(t.String(), "display.Handle") {
 		cc.handles = append(cc.handles, name)
 	}
 	cc.vars = append(cc.vars, name)
 	cc.declared = append(cc.declared, name)
 	return nil
-}
-
-// typeString prints t for the generated file: the notebook's types by
-// name, other packages' through an import of their own.
-func (cc *cellCode) typeString(t types.Type) string {
-	return types.TypeString(t, func(p *types.Package) string {
-		switch p.Path() {
-		case "main":
-			return ""
-		case interpDisplayPath, displayPackage:
-			cc.imports["perfnbT_display"] = displayPath
-			return "perfnbT_display"
-		}
-		name := "perfnbT_" + strings.NewReplacer(".", "_", "-", "_", "/", "_").Replace(p.Path())
-		cc.imports[name] = p.Path()
-		return name
-	})
 }
 
 // itemText returns the text of an item between two positions of its
@@ -314,11 +296,26 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// cellVars lists the variables that items declare at the cell's top
+// level.
+func cellVars(items []cell.Item) []string {
+	var out []string
+	for _, it := range items {
+		for _, d := range it.Decls {
+			if d.Kind == cell.VarDecl && d.Name != "_" && !contains(out, d.Name) {
+				out = append(out, d.Name)
+			}
+		}
+	}
+	return out
+}
+
 // newCellGenerator parses the declarations a compiled cell can use and
-// the cell, and selects the declarations it needs. A declaration of a
-// name the cell declares again is left out.
-func newCellGenerator(c CellProgram, parsed *declCache) (*generator, error) {
-	cc, err := newCellCode(c)
+// the cell, whose variables have the types typeOf gives, and selects the
+// declarations it needs. A declaration of a name the cell declares again
+// is left out.
+func newCellGenerator(c CellProgram, typeOf map[string]types.Type, parsed *declCache) (*generator, error) {
+	cc, err := newCellCode(c, typeOf)
 	if err != nil {
 		return nil, err
 	}
@@ -374,14 +371,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// cellImports returns the import specs of the packages the cell's
-// variable types name.
-func (cc *cellCode) cellImports() []string {
-	var specs []string
-	for _, name := range sortedKeys(cc.imports) {
-		specs = append(specs, name+" "+strconv.Quote(cc.imports[name]))
-	}
-	return specs
 }

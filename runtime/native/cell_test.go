@@ -25,19 +25,16 @@ import (
 func TestCompiledCell(t *testing.T) {
 	w := newTestWorkspace(t)
 	vals := map[string]any{"base": []int{9, 8, 7}, "still": map[string]int{"a": 1}}
-	w.SetValues(valuesOf(vals))
 	decls := []cell.Decl{
 		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
 		{Kind: cell.VarDecl, Name: "base", Source: "var base = []int{5, 3}", Cell: 1, Line: 2},
 		{Kind: cell.VarDecl, Name: "still", Source: "var still = map[string]int{}", Cell: 1, Line: 3},
 	}
 	src := "xs := append([]int(nil), base...)\nslices.Sort(xs)\nbase[0] = 100\nfmt.Println(xs, len(still))\nfunc double(n int) int { return 2 * n }\nmin(double(len(xs)), 5)"
-	items, err := cell.ParseIn(token.NewFileSet(), src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 4, Items: items,
-		VarTypes: map[string]types.Type{"xs": types.NewSlice(types.Typ[types.Int])}, Show: 1})
+	items, typesOf := checkedCell(t, decls, src, 4)
+	w.SetValues(valuesOf(vals))
+	w.SetTypes(typesOf)
+	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 4, Items: items, Show: 1})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -79,6 +76,7 @@ func TestBinaryReused(t *testing.T) {
 		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
 		{Kind: cell.VarDecl, Name: "n", Source: "var n = 0", Cell: 1, Line: 2},
 	}
+	w.SetTypes(checkedTypes(t, decls))
 	run := func(src string) (*Binary, string) {
 		t.Helper()
 		items, err := cell.ParseIn(token.NewFileSet(), src)
@@ -178,8 +176,7 @@ func TestCellLoopsPoll(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}
-		g, err := newCellGenerator(CellProgram{Count: 2, Items: items,
-			VarTypes: map[string]types.Type{"n": types.Typ[types.Int]}}, nil)
+		g, err := newCellGenerator(CellProgram{Count: 2, Items: items}, map[string]types.Type{"n": types.Typ[types.Int]}, nil)
 		if err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}
@@ -198,12 +195,9 @@ func TestCellLoopsPoll(t *testing.T) {
 // values it reached.
 func TestCellInterruptStopping(t *testing.T) {
 	w := newTestWorkspace(t)
-	items, err := cell.ParseIn(token.NewFileSet(), "n := 0\nfor {\n\tn++\n}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := w.BuildCell(context.Background(), CellProgram{Count: 2, Items: items,
-		VarTypes: map[string]types.Type{"n": types.Typ[types.Int]}})
+	items, typesOf := checkedCell(t, nil, "n := 0\nfor {\n\tn++\n}", 2)
+	w.SetTypes(typesOf)
+	bin, err := w.BuildCell(context.Background(), CellProgram{Count: 2, Items: items})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

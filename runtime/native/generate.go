@@ -9,6 +9,8 @@ import (
 	"go/printer"
 	"go/scanner"
 	"go/token"
+	"go/types"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -200,9 +202,10 @@ type generator struct {
 	parsed     *declCache       // the workspace's, or nil
 	benches    []*benchCode
 	// carried maps the variables that take the notebook's values to
-	// their types as Go source, in the generated file's terms; see
-	// carry.go.
-	carried map[string]string
+	// their types as Go source, in the generated file's terms, and
+	// carriedTypes to their types; see carry.go.
+	carried      map[string]string
+	carriedTypes map[string]types.Type
 	// cell is the compiled cell of a CellProgram (cell.go), nil for a
 	// magic's benchmarks.
 	cell *cellCode
@@ -734,12 +737,27 @@ func (g *generator) imports() []string {
 			}
 		}
 	}
-	if g.cell != nil {
-		for _, spec := range g.cell.cellImports() {
-			add(spec)
-		}
+	for _, spec := range g.typeImports() {
+		add(spec)
 	}
 	sort.Strings(specs)
+	return specs
+}
+
+// typeImports returns the import specs of the packages that the types of
+// the compiled cell's variables and of the carried variables name.
+func (g *generator) typeImports() []string {
+	named := map[string]string{}
+	if g.cell != nil {
+		maps.Copy(named, g.cell.imports)
+	}
+	for n := range g.carried {
+		typeSource(g.carriedTypes[n], named)
+	}
+	var specs []string
+	for _, name := range sortedKeys(named) {
+		specs = append(specs, name+" "+strconv.Quote(named[name]))
+	}
 	return specs
 }
 

@@ -131,12 +131,12 @@ type Workspace struct {
 	bins    []builtFile            // the files of the builds kept, oldest first
 	built   map[string]builtBinary // binaries that serve again, by program
 	values  ValueSource            // the notebook's values (SetValues); nil: none
+	types   TypeSource             // the types of the notebook's variables (SetTypes)
 	encoded EncodedSource          // values the interpreter does not hold (SetEncoded)
 	// versions and cache: encodings kept while their variable's version
 	// holds (SetVersions).
 	versions ValueVersion
 	cache    map[string]cachedValue
-	exports  map[string]string // export data files of standard packages, by path
 	// parsed keeps the store's declarations parsed between programs.
 	parsed declCache
 	// direct builds compiled cells without the go command when it can.

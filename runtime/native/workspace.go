@@ -7,6 +7,7 @@ import (
 	_ "embed" // the display stub
 	"encoding/hex"
 	"fmt"
+	"go/types"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/perfnb/perfnb/internal/gotool"
+	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/display"
 	"github.com/perfnb/perfnb/runtime/harness"
 )
@@ -149,11 +151,32 @@ func (w *Workspace) build(ctx context.Context, p Program) (*Binary, error) {
 // BuildCell builds a compiled cell (see CellProgram) into a program, with
 // the notebook's values carried in. A compile error names cell lines.
 func (w *Workspace) BuildCell(ctx context.Context, c CellProgram) (*Binary, error) {
-	g, err := newCellGenerator(c, &w.parsed)
+	typeOf, err := w.cellTypes(ctx, c.Items)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newCellGenerator(c, typeOf, &w.parsed)
 	if err != nil {
 		return nil, err
 	}
 	return w.compile(ctx, g, filepath.Join(cellDir, "main.go"), "cell", []string{"build", stripped})
+}
+
+// cellTypes returns the types of the variables that items declare at the
+// cell's top level, from the workspace's TypeSource.
+func (w *Workspace) cellTypes(ctx context.Context, items []cell.Item) (map[string]types.Type, error) {
+	names := cellVars(items)
+	w.mu.Lock()
+	src := w.types
+	w.mu.Unlock()
+	if len(names) == 0 || src == nil {
+		return nil, nil // a variable without a type fails the build, naming it
+	}
+	typeOf, err := src(ctx, names)
+	if err != nil {
+		return nil, &Error{Kind: CompileFailed, Summary: fmt.Sprintf("the types of the cell's variables are unknown, so the cell cannot be compiled: %v", err), Err: err}
+	}
+	return typeOf, nil
 }
 
 // Warm compiles into the build cache what every build of the workspace
@@ -189,11 +212,8 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	defer w.mu.Unlock()
 	w.seq++
 	bin := filepath.Join(w.dir, fmt.Sprintf("%s-%d.bin", kind, w.seq))
+	state := w.carry(ctx, g, bin+".state")
 	src := g.emit()
-	state := w.carry(ctx, g, src, bin+".state")
-	if len(g.carried) > 0 {
-		src = g.emit()
-	}
 	key := ""
 	if g.selfContained() {
 		// The same program, built the same way, from packages that do not

@@ -198,12 +198,7 @@ func (s *Session) runCompiled(ctx context.Context, items []cell.Item, first int,
 	if err != nil {
 		return 0, nil, protocol.NewError(protocol.Generic, fmt.Sprintf("the cell must run compiled (%s), but %v", why, err))
 	}
-	cp := native.CellProgram{Decls: s.decls(), Count: count, Items: items, First: first, VarTypes: map[string]types.Type{}}
-	for _, n := range topVars(items) {
-		if t := prog.VarType(n); t != nil {
-			cp.VarTypes[n] = t
-		}
-	}
+	cp := native.CellProgram{Decls: s.decls(), Count: count, Items: items, First: first}
 	if last {
 		cp.Show = prog.Shown(items[len(items)-1])
 	}
@@ -321,19 +316,6 @@ func exitCode(ne *native.Error) (int, bool) {
 // with those of the running cell's items that have run.
 func (s *Session) decls() []cell.Decl {
 	return s.Decls()
-}
-
-// topVars lists the variables that items declare at the cell's top level.
-func topVars(items []cell.Item) []string {
-	var out []string
-	for _, it := range items {
-		for _, d := range it.Decls {
-			if d.Kind == cell.VarDecl && d.Name != "_" && !slices.Contains(out, d.Name) {
-				out = append(out, d.Name)
-			}
-		}
-	}
-	return out
 }
 
 // cellStreams publishes a compiled cell's output as the cell's streams.

@@ -210,25 +210,7 @@ func TestEditedPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin with the Go toolchain")
 	}
-	folder := t.TempDir()
-	write := func(name, src string) {
-		t.Helper()
-		p := filepath.Join(folder, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module example.test/edited\n\ngo 1.24\n")
-	write("lib/lib.go", "package lib\n\nfunc V() string { return \"v1\" }\n")
-	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir(), Environ: append(os.Environ(), "GOPROXY=off")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(Options{Version: "test", Modules: mods})
-	defer s.Shutdown(false)
+	s, write := editedModule(t, "func V() string { return \"v1\" }\n", nil)
 	mustRun(t, s, `import "example.test/edited/lib"`, 1)
 	// The package's names complete and inspect, from its export data.
 	if got := s.Complete("lib.", 4).Matches; !slices.Contains(got, "V") {
@@ -257,6 +239,55 @@ func TestEditedPackage(t *testing.T) {
 			t.Errorf("%s = %v %v, stderr %q; want %s and %q", step.code, res.Error, res.Data, pub.Text("stderr"), step.value, step.stderr)
 		}
 	}
+}
+
+// TestEditedPackageCarried checks that a magic alone in its cell, after
+// an edit of a package of the notebook's module, carries a variable with
+// its type as the edited package declares it: the types come from the
+// checker, which takes the edit in first.
+func TestEditedPackageCarried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin with the Go toolchain")
+	}
+	s, write := editedModule(t, "type P struct{ N int }\n\nfunc New() P { return P{1} }\n", magics.NewRegistry(timeit.NewTime()))
+	mustRun(t, s, `import "example.test/edited/lib"`, 1)
+	mustRun(t, s, "p := lib.New()", 2)
+	mustRun(t, s, "p.N = 7", 3)
+	time.Sleep(10 * time.Millisecond) // a modification time of its own
+	write("lib/lib.go", "package lib\n\ntype Q struct{ N int }\n\nfunc New() Q { return Q{2} }\n")
+	pub := &kerneltest.Publisher{}
+	res := s.Execute(context.Background(), protocol.ExecuteRequest{Code: "%time fmt.Println(p.N)", ExecutionCount: 4}, pub)
+	if res.Error != nil || pub.Text("stdout") != "7\n" || strings.Contains(pub.Text("stderr"), "note:") {
+		t.Errorf("%%time after the edit: %v, stdout %q, stderr %q; want 7 and no note", res.Error, pub.Text("stdout"), pub.Text("stderr"))
+	}
+}
+
+// editedModule returns a session on a notebook module whose package
+// example.test/edited/lib holds lib (the package clause added), with the
+// magics of reg (nil for the default), and a function that writes a file
+// of the module.
+func editedModule(t *testing.T, lib string, reg *magics.Registry) (*Session, func(name, src string)) {
+	t.Helper()
+	folder := t.TempDir()
+	write := func(name, src string) {
+		t.Helper()
+		p := filepath.Join(folder, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.test/edited\n\ngo 1.24\n")
+	write("lib/lib.go", "package lib\n\n"+lib)
+	mods, err := modules.Open(context.Background(), modules.Options{Folder: folder, StateDir: t.TempDir(), Environ: append(os.Environ(), "GOPROXY=off")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Version: "test", Modules: mods, Magics: reg})
+	t.Cleanup(func() { s.Shutdown(false) })
+	return s, write
 }
 
 // TestCompiledFailures checks that a compiled cell that loops until
@@ -330,6 +361,14 @@ func TestCarryDeclarationForms(t *testing.T) {
 		{"zero var", []string{"var z int", "z = 3"}, "z"},
 		{"redefined", []string{"s := 1", `s := "str"`}, "s"},
 		{"array", []string{"arr := [3]int{1, 2, 3}", "arr[1] = 9"}, "arr"},
+		// fs.FileMode, of a package no cell imports: the program imports
+		// it to name the type.
+		{"type of a package not imported", []string{"mode := os.ModeDir", "mode |= 0o700"}, "mode"},
+		{"notebook's type", []string{"type pair struct{ a, b int }", "pp := []pair{{1, 2}}", "pp[0].b = 5"}, "pp"},
+		{"generic type", []string{"type box[T any] struct{ v T }", "bx := box[string]{\"a\"}", "bx.v = \"b\""}, "bx"},
+		{"alias", []string{"type ints = []int", "var il ints = ints{1}", "il = append(il, 2)"}, "il"},
+		{"struct literal", []string{"var anon = struct {\n\tA int\n\tb string\n}{1, \"x\"}", "anon.b = \"y\""}, "anon"},
+		{"import renamed", []string{`import tm "time"`, "d := tm.Duration(5)", "d *= 2"}, "d"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

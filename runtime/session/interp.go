@@ -35,7 +35,10 @@ func newInterp(mods *modules.Notebook) (evaluator, error) {
 // resolve as the go command does in the notebook's module when mods is
 // not nil (a package not required yet is got through mods, reporting to
 // the cell being checked, see fetchTo), else in the kernel's directory.
-func newChecker(fset *token.FileSet, mods *modules.Notebook, to *fetchTo) (*check.Checker, error) {
+// A checker that replaces prev (after an edit of the notebook's packages)
+// reads every package again, but finds the standard library's export
+// data where prev found it.
+func newChecker(fset *token.FileSet, mods *modules.Notebook, to *fetchTo, prev *check.Checker) (*check.Checker, error) {
 	// Every standard package is imported on first use for the check: the
 	// interpreter imports those it has, and cells using the others run
 	// compiled.
@@ -59,6 +62,9 @@ func newChecker(fset *token.FileSet, mods *modules.Notebook, to *fetchTo) (*chec
 			_, err := mods.Import(ctx, path, out)
 			return err
 		}
+	}
+	if prev != nil {
+		opts.Importer = prev.Importer().Renewed()
 	}
 	c := check.New(opts)
 	if err := c.AddPackage(display.ImportPath, "display", display.New(nil).Symbols()); err != nil {

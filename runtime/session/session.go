@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"go/types"
 	"reflect"
 	"runtime"
 	"strings"
@@ -152,7 +153,7 @@ func newSession(opts Options, ev evaluator) *Session {
 	s := &Session{opts: opts, eval: ev, store: cell.NewStore(), docs: newDocIndex(), fset: token.NewFileSet(),
 		nativeValues: map[string]nativeValue{},
 		versions:     map[string]uint64{}}
-	if c, err := newChecker(s.fset, opts.Modules, &s.fetch); err == nil {
+	if c, err := newChecker(s.fset, opts.Modules, &s.fetch, nil); err == nil {
 		s.checker = c
 	}
 	return s
@@ -474,7 +475,7 @@ func (s *Session) refreshChecker() {
 	if !stale {
 		return
 	}
-	if c, err := newChecker(s.fset, s.opts.Modules, &s.fetch); err == nil {
+	if c, err := newChecker(s.fset, s.opts.Modules, &s.fetch, s.checker); err == nil {
 		s.checker = c
 	}
 }
@@ -614,11 +615,39 @@ func (s *Session) Workspace() (*native.Workspace, error) {
 				return vr.Value(name)
 			})
 		}
+		ws.SetTypes(s.varTypes)
 		ws.SetEncoded(s.nativeValueOf)
 		ws.SetVersions(s.valueVersion)
 		s.workspace = ws
 	}
 	return s.workspace, nil
+}
+
+// varTypes gives the native workspace the types the checker gave the
+// notebook's variables names (native.TypeSource): those of the store
+// and of the running cell's items checked so far, which the magic's or
+// the compiled cell's program declares. A magic alone in its cell first
+// takes in the edits of the notebook's packages, as a Go cell would.
+func (s *Session) varTypes(ctx context.Context, names []string) (map[string]types.Type, error) {
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	if s.checker == nil || !s.checkCells {
+		return nil, errors.New("the type checker is not running")
+	}
+	if len(s.progs) == 0 {
+		s.refreshChecker()
+	}
+	prog, err := s.checker.Check(ctx, s.store, nil, 0)
+	if err != nil {
+		return nil, fmt.Errorf("type-checking the notebook: %w", err)
+	}
+	out := make(map[string]types.Type, len(names))
+	for _, n := range names {
+		if t := prog.VarType(n); t != nil {
+			out[n] = t
+		}
+	}
+	return out, nil
 }
 
 // valueBundle renders a cell's value: text/plain with fmt's %v (or the
