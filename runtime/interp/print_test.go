@@ -1,0 +1,52 @@
+package interp
+
+import (
+	"context"
+	"testing"
+
+	"github.com/perfnb/perfnb/runtime/cell"
+)
+
+// TestOneParsePerItem counts the parses of an item's source by the
+// interpreter: one per Eval, however many rewrites the item needs (it was
+// two to four before the rewrites worked on one tree).
+func TestOneParsePerItem(t *testing.T) {
+	i, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	items := []cell.Item{
+		{Kind: cell.Declaration, Source: "func f(n int) int { s := 0; for k := range n { s += k }; return s }"},
+		{Kind: cell.Statement, Source: "x := 3"},
+		{Kind: cell.Statement, Source: "for k := range x { _ = k }"},
+		{Kind: cell.Statement, Source: "defer println(x); go f(x)"},
+		{Kind: cell.Expression, Source: "f(x)"},
+		{Kind: cell.Statement, Source: "if x > 1 { for j := 0; j < x; j++ { defer func() { _ = j }() } }"},
+	}
+	for k, it := range items {
+		before := i.parses
+		if _, _, err := i.Eval(context.Background(), it, k+1, newPub()); err != nil {
+			t.Fatalf("%q: %v", it.Source, err)
+		}
+		if n := i.parses - before; n != 1 {
+			t.Errorf("%q parsed %d times, want 1", it.Source, n)
+		}
+	}
+}
+
+// TestRewrittenPositions checks that errors in rewritten items keep the
+// cell's lines and columns. (The argument of a rewritten go statement,
+// In[5]:4:14, was at column 165 when the rewrites spliced text; the
+// position of item 7's panic is yaegi's.)
+func TestRewrittenPositions(t *testing.T) {
+	runQuirks(t, []quirk{
+		{kind: cell.Statement, src: "for i := range 3 {\n\t   x := \"a\" + i\n\t_ = x\n}", errSub: "In[1]:2:10: invalid operation"},
+		{kind: cell.Statement, src: "n := 2", line: 3},
+		{kind: cell.Statement, src: "if n > 1 {\n  for j := 0; j < n; j++ {\n    go func() { _ = j }()\n  }\n}\nvar s string = n", line: 4, errSub: "In[3]:9:16: cannot use type int"},
+		{kind: cell.Statement, src: "for k := range n { defer func() { _ = k }() }\n  for range n { _ = 1 << \"x\" }", errSub: "In[4]:2:21: invalid operation: shift count"},
+		{kind: cell.Declaration, src: "func g() {\n\tfor range n {\n\t\tgo println(1 + \"a\")\n\t}\n}", line: 2, errSub: "In[5]:4:14: invalid operation"},
+		{kind: cell.Statement, src: "type P struct{ a, b int }\nvar p P\n  _ = unsafe.Offsetof(p.b) + \"s\"", errSub: "In[6]:3:7: invalid operation"},
+		{kind: cell.Statement, src: "for i := range n {\n\tif i == 1 { var m map[string]int; m[\"a\"] = 1 }\n}", errSub: "assignment to entry in nil map", tbSub: "at In[7]:1:25 (cell)"},
+	})
+}
