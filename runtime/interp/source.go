@@ -288,7 +288,7 @@ func deriveDecls(a *analysis, src string, count, line int) []cell.Decl {
 			if d.Recv == nil {
 				add(cell.FuncDecl, d.Name.Name)
 			} else if len(d.Recv.List) == 1 {
-				add(cell.MethodDecl, recvName(d.Recv.List[0].Type)+"."+d.Name.Name)
+				add(cell.MethodDecl, cell.ReceiverBase(d.Recv.List[0].Type)+"."+d.Name.Name)
 			}
 		case *ast.GenDecl:
 			for _, s := range d.Specs {
@@ -337,23 +337,6 @@ func defineDecls(a *analysis, src string, count, line int) []cell.Decl {
 		}
 	}
 	return out
-}
-
-// recvName is the type name of a method receiver: T for T, *T and T[K].
-func recvName(e ast.Expr) string {
-	switch e := e.(type) {
-	case *ast.StarExpr:
-		return recvName(e.X)
-	case *ast.IndexExpr:
-		return recvName(e.X)
-	case *ast.IndexListExpr:
-		return recvName(e.X)
-	case *ast.ParenExpr:
-		return recvName(e.X)
-	case *ast.Ident:
-		return e.Name
-	}
-	return ""
 }
 
 // importSpecs lists the imports of an Import item: local name (alias, or
