@@ -50,3 +50,15 @@ func TestRewrittenPositions(t *testing.T) {
 		{kind: cell.Statement, src: "for i := range n {\n\tif i == 1 { var m map[string]int; m[\"a\"] = 1 }\n}", errSub: "assignment to entry in nil map", tbSub: "at In[7]:1:25 (cell)"},
 	})
 }
+
+// TestNestedRewrites runs items whose rewrites hold one another: a defer
+// whose argument has a loop with a goroutine, a go statement whose
+// argument has unsafe.Offsetof, a wrapped run with a labelled loop.
+func TestNestedRewrites(t *testing.T) {
+	runQuirks(t, []quirk{
+		qs("defer func(f func() int) { fmt.Println(f()) }(func() int {\n\ts := 0\n\tfor i := range 3 {\n\t\tgo func() { _ = i }()\n\t\ts += i\n\t}\n\treturn s\n})", "3\n"),
+		qd("type S struct{ a byte; b int64 }"),
+		qs("var s S\ndone := make(chan bool)\ngo func(o uintptr) { fmt.Println(o); done <- true }(unsafe.Offsetof(s.b))\n<-done", "8\n"),
+		qs("n := 0\nouter:\n\tfor i := range 4 {\n\t\tfor j := range 4 { if j > i { continue outer }; n++ }\n\t}\nfmt.Println(n)", "10\n"),
+	})
+}
