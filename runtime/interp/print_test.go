@@ -62,3 +62,36 @@ func TestNestedRewrites(t *testing.T) {
 		qs("n := 0\nouter:\n\tfor i := range 4 {\n\t\tfor j := range 4 { if j > i { continue outer }; n++ }\n\t}\nfmt.Println(n)", "10\n"),
 	})
 }
+
+// FuzzRewrite checks that the rewrites and their printing never panic
+// and that what they print parses whenever the item does.
+func FuzzRewrite(f *testing.F) {
+	for _, s := range []string{
+		"for i := range 3 { go func() { _ = i }() }",
+		"defer f(x, 1)\nfor { break }",
+		"L:\n\tfor i := 0; i < n; i++ { // c\n\t\tif i > 2 { continue L }\n\t}",
+		"switch x { case 1: for range n {}\ndefault: go g(a...) }",
+		"select { case <-c: defer func() {}() }",
+		"_ = unsafe.Offsetof(s.b) + unsafe.Offsetof((s).c)",
+		"x := 1; if x > 0 { x++ };; for k, v := range m { _ = func() { _, _ = k, v } }",
+		"func f() { for i := range len(xs) { defer println(i) } }",
+		"var v = func() int { for {} }()",
+		"{ for range 3 { /* c */ } }",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		for _, kind := range []cell.Kind{cell.Statement, cell.Declaration, cell.Expression} {
+			seq := 0
+			a := analyze(kind, src, func(string) bool { return false }, &seq)
+			if a == nil {
+				continue
+			}
+			a.rewrite(kind, 2, 3, &seq, func(string) bool { return true }, func(string) string { return "int" })
+			out := a.t.printItem(2, 3)
+			if _, err := cell.ParseText(kind, out, 0); err != nil {
+				t.Errorf("kind %d %q printed as %q, which does not parse: %v", kind, src, out, err)
+			}
+		}
+	})
+}
