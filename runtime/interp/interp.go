@@ -24,10 +24,11 @@
 //     memory limit (see sysmem.KernelLimitEnv), before the OOM killer ends the
 //     kernel;
 //   - Go semantics where yaegi v0.16 departs from them, by rewriting the
-//     source (see rewrite.go): range over an integer, per-iteration loop
-//     variables (Go 1.22), unsafe.Offsetof of unexported fields, and
-//     top-level if, for and switch statements, which are run inside a
-//     func literal; package unsafe is available, imported on first use;
+//     item's syntax tree, parsed once (see rewrite.go and print.go): range
+//     over an integer, per-iteration loop variables (Go 1.22),
+//     unsafe.Offsetof of unexported fields, and top-level if, for and
+//     switch statements, which are run inside a func literal; package
+//     unsafe is available, imported on first use;
 //   - var declarations are evaluated where a top-level x := f() puts x
 //     (yaegi calls a package-level var initialised from it a "variable
 //     definition loop");
