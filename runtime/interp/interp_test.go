@@ -393,7 +393,7 @@ func TestRewriteGo(t *testing.T) {
 	const rec = "_pnbGID := _pnbrt.GoBegin(); defer func() { _pnbrt.GoEnd(_pnbGID); if r := recover(); r != nil { _pnbrt.GoPanic(r) } }()"
 	tests := []struct{ src, want string }{
 		{"go f(x, 1)", "{ _pnbG1f, _pnbG1a0 := /*line In[1]/_.go:1:4*/f, /*line In[1]/_.go:1:6*/x; _pnbrt.GoStart(); go func() { " + rec + "; _pnbG1f(_pnbG1a0, /*line In[1]/_.go:1:9*/1) }() }"},
-		{"go func() {}()", "{ _pnbrt.GoStart(); /*line In[1]/_.go:1:1*/go func() {_pnbGID := _pnbrt.GoBegin(); /*line In[1]/_.go:1:12*/defer func() { _pnbrt.GoEnd(_pnbGID); if r := recover(); r != nil { _pnbrt.GoPanic(r) } }()/*line In[1]/_.go:1:12*/}() }"},
+		{"go func() {}()", "{ _pnbrt.GoStart(); /*line In[1]/_.go:1:1*/go func() {_pnbGID := _pnbrt.GoBegin(); defer func() { _pnbrt.GoEnd(_pnbGID); if r := recover(); r != nil { _pnbrt.GoPanic(r) } }()/*line In[1]/_.go:1:12*/}() }"},
 		{"go println(x)", "{ _pnbG1a0 := /*line In[1]/_.go:1:12*/x; _pnbrt.GoStart(); go func() { " + rec + "; println(_pnbG1a0) }() }"},
 		{"go f(a,\n\tb...)", "{ _pnbG1f, _pnbG1a0, _pnbG1a1 := /*line In[1]/_.go:1:4*/f, /*line In[1]/_.go:1:6*/a, /*line In[1]/_.go:2:2*/b; _pnbrt.GoStart(); go func() { " + rec + "; _pnbG1f(_pnbG1a0, _pnbG1a1...) }() }"},
 		{"x := 1", "x := 1"},

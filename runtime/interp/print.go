@@ -130,7 +130,7 @@ func (t *tree) printItem(count, line int) string {
 	if !t.changed() {
 		return t.src
 	}
-	p := &itemPrinter{t: t, count: count, line: line, dirty: map[ast.Node]bool{}, lines: []int{0}}
+	p := &itemPrinter{t: t, count: count, line: line, dirty: map[ast.Node]bool{}, lines: []int{0}, newAt: -1}
 	for k := 0; k < len(t.src); k++ {
 		if t.src[k] == '\n' {
 			p.lines = append(p.lines, k+1)
@@ -157,7 +157,11 @@ type itemPrinter struct {
 	b           strings.Builder
 	// next is the offset of the source that the output has reached, or
 	// -1 after a new node: text of the source at next needs no directive.
-	next  int
+	next int
+	// newAt is the offset where the last thing written, a new node, was
+	// put, or -1: new nodes put one after another there share the first
+	// one's directive.
+	newAt int
 	dirty map[ast.Node]bool
 	lines []int // offset of the start of each line of the source
 }
@@ -178,7 +182,7 @@ func (p *itemPrinter) copy(start, end int) {
 		p.b.WriteString(p.directive(start))
 	}
 	p.b.WriteString(p.t.src[start:end])
-	p.next = end
+	p.next, p.newAt = end, -1
 }
 
 // node writes n, a node of the tree.
@@ -239,7 +243,7 @@ func prev(kids []ast.Node, k int) ast.Node {
 // written in their place. n replaces the node of the tree self, if any.
 func (p *itemPrinter) newNode(n ast.Node, o int, self ast.Node) {
 	text := oneLine(n)
-	if p.next != o {
+	if p.next != o && p.newAt != o {
 		p.b.WriteString(p.directive(o))
 	}
 	for {
@@ -257,7 +261,7 @@ func (p *itemPrinter) newNode(n ast.Node, o int, self ast.Node) {
 		text = text[end:]
 	}
 	p.b.WriteString(text)
-	p.next = -1
+	p.next, p.newAt = -1, o
 }
 
 // isDirty reports whether n, a node of the tree, holds a rewrite.
