@@ -24,10 +24,11 @@
 //     memory limit (see sysmem.KernelLimitEnv), before the OOM killer ends the
 //     kernel;
 //   - Go semantics where yaegi v0.16 departs from them, by rewriting the
-//     source (see rewrite.go): range over an integer, per-iteration loop
-//     variables (Go 1.22), unsafe.Offsetof of unexported fields, and
-//     top-level if, for and switch statements, which are run inside a
-//     func literal; package unsafe is available, imported on first use;
+//     item's syntax tree, parsed once (see rewrite.go and print.go): range
+//     over an integer, per-iteration loop variables (Go 1.22),
+//     unsafe.Offsetof of unexported fields, and top-level if, for and
+//     switch statements, which are run inside a func literal; package
+//     unsafe is available, imported on first use;
 //   - var declarations are evaluated where a top-level x := f() puts x
 //     (yaegi calls a package-level var initialised from it a "variable
 //     definition loop");
@@ -101,6 +102,7 @@ type Interp struct {
 	// time would grow yaegi's global frame, which every later Eval copies.
 	ptrs   map[string]reflect.Value
 	seq    int // numbers temporaries of rewritten go statements
+	parses int // items parsed by analyze, which tests count
 	closed bool
 
 	intMu       sync.Mutex
@@ -455,10 +457,9 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 	var a *analysis
 	switch item.Kind {
 	case cell.Import, cell.Declaration, cell.Statement, cell.Expression:
-		a = analyze(item.Kind, src, i.isConst, &i.seq)
+		a = i.analyze(item.Kind, src)
 	}
 	if a != nil {
-		src = a.source
 		if err := i.autoImport(ctx, a.pkgs, count, item.Line); err != nil {
 			return reflect.Value{}, false, i.toError(ctx, err, count, item.Line)
 		}
@@ -468,12 +469,14 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 	// tell (see undefinedName), to report it if the evaluation fails.
 	var undefined *protocol.Error
 	if item.Kind == cell.Declaration || item.Kind == cell.Statement {
-		undefined = i.undefinedError(item, count)
+		undefined = i.undefinedError(a, item, count)
 	}
 	var wrapped []lineRange
-	if item.Kind == cell.Statement || item.Kind == cell.Expression || item.Kind == cell.Declaration {
-		rw := rewriteCell(item.Kind, src, count, item.Line, &i.seq, i.intGlobal, i.intResult)
-		src, wrapped = rw.source, rw.wrapped
+	if a != nil {
+		if item.Kind != cell.Import {
+			wrapped = a.rewrite(item.Kind, count, item.Line, &i.seq, i.intGlobal, i.intResult)
+		}
+		src = a.t.printItem(count, item.Line)
 	}
 	switch item.Kind {
 	case cell.Import:
@@ -504,7 +507,7 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 		return reflect.Value{}, false, stdinNotAllowed()
 	}
 	if err != nil {
-		return reflect.Value{}, false, i.failure(ctx, err, item, count, undefined, wrapped)
+		return reflect.Value{}, false, i.failure(ctx, err, a, item, count, undefined, wrapped)
 	}
 	if !hasValue {
 		value = reflect.Value{}
@@ -517,23 +520,22 @@ func (i *Interp) Eval(ctx context.Context, item cell.Item, count int, pub protoc
 // undefined name found before the evaluation, if any; a range over an
 // integer it cannot tell), with the frames of the rewritten lines
 // (wrapped) and of the cell fixed.
-func (i *Interp) failure(ctx context.Context, err error, item cell.Item, count int, undefined *protocol.Error, wrapped []lineRange) *protocol.Error {
+func (i *Interp) failure(ctx context.Context, err error, a *analysis, item cell.Item, count int, undefined *protocol.Error, wrapped []lineRange) *protocol.Error {
 	ke := i.explainPackage(i.toError(ctx, err, count, item.Line))
 	if ke.Kind() == protocol.CompileError && (strings.Contains(ke.Value, "constant definition loop") || cfgPanic.MatchString(ke.Value)) {
 		if undefined == nil {
 			// A name whose first use failed is left in yaegi's scope
 			// as incomplete, so it can still be found after the fact.
-			undefined = i.undefinedError(item, count)
+			undefined = i.undefinedError(a, item, count)
 		}
 		if undefined != nil {
 			ke = undefined
 		}
 	}
-	if ke.Kind() == protocol.Panic && ke.Value == "nil type" {
-		if x, l, c, ok := suspectRange(item.Kind, item.Source); ok {
-			ke = compileError(fmt.Sprintf("%s: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
-				cell.Pos{Cell: count, Line: item.Line + l - 1, Col: c}, x), count, item.Line)
-		}
+	if ke.Kind() == protocol.Panic && ke.Value == "nil type" && a != nil && a.suspect != nil {
+		l, c := a.pt.LineCol(a.suspect.X.Pos())
+		ke = compileError(fmt.Sprintf("%s: cannot range over %s: the interpreter ranges over an integer only when it can tell the expression is one (yaegi: nil type); write the loop as for i := 0; i < n; i++",
+			cell.Pos{Cell: count, Line: item.Line + l - 1, Col: c}, a.pt.Source(a.suspect.X)), count, item.Line)
 	}
 	unwrapFrames(ke, wrapped)
 	fixCellFrame(ke, count, item.Line, item.Line+strings.Count(item.Source, "\n"))
@@ -889,7 +891,7 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 			if _, err := yi.EvalWithContext(ctx, src); err != nil {
 				return nil, nil, err
 			}
-			a := analyze(cell.Import, d.Source, i.isConst, &i.seq)
+			a := i.analyze(cell.Import, d.Source)
 			if a != nil {
 				for _, s := range importSpecs(a) {
 					imports[d.Name] = s[1]
@@ -903,10 +905,10 @@ func (i *Interp) replay(ctx context.Context, l *declLog, fresh map[string]bool) 
 		}
 		seen[id] = true
 		src := d.Source
-		if a := analyze(cell.Declaration, src, i.isConst, &i.seq); a != nil {
-			src = a.source
+		if a := i.analyze(cell.Declaration, src); a != nil {
+			a.rewrite(cell.Declaration, d.Cell, d.Line, &i.seq, i.intGlobal, i.intResult)
+			src = a.t.printItem(d.Cell, d.Line)
 		}
-		src = rewriteCell(cell.Declaration, src, d.Cell, d.Line, &i.seq, i.intGlobal, i.intResult).source
 		fmt.Fprintf(&b, "\n%s\n%s\n", interpDirective(d.Cell, d.Line), src)
 	}
 	if b.Len() > 0 {

@@ -390,11 +390,12 @@ func TestSetVar(t *testing.T) {
 }
 
 func TestRewriteGo(t *testing.T) {
+	const rec = "_pnbGID := _pnbrt.GoBegin(); defer func() { _pnbrt.GoEnd(_pnbGID); if r := recover(); r != nil { _pnbrt.GoPanic(r) } }()"
 	tests := []struct{ src, want string }{
-		{"go f(x, 1)", "{ _pnbG1f, _pnbG1a0 := f, x; " + startText + "go func() { " + recoverText + "_pnbG1f(_pnbG1a0, 1) }() }"},
-		{"go func() {}()", startText + "go func() { " + recoverText + "}()"},
-		{"go println(x)", "{ _pnbG1a0 := x; " + startText + "go func() { " + recoverText + "println(_pnbG1a0) }() }"},
-		{"go f(a,\n\tb...)", "{ _pnbG1f, _pnbG1a0, _pnbG1a1 := f, a, b; " + startText + "go func() { " + recoverText + "_pnbG1f(_pnbG1a0, _pnbG1a1...) }()\n }"},
+		{"go f(x, 1)", "{ _pnbG1f, _pnbG1a0 := /*line In[1]/_.go:1:4*/f, /*line In[1]/_.go:1:6*/x; _pnbrt.GoStart(); go func() { " + rec + "; _pnbG1f(_pnbG1a0, /*line In[1]/_.go:1:9*/1) }() }"},
+		{"go func() {}()", "{ _pnbrt.GoStart(); /*line In[1]/_.go:1:1*/go func() {_pnbGID := _pnbrt.GoBegin(); defer func() { _pnbrt.GoEnd(_pnbGID); if r := recover(); r != nil { _pnbrt.GoPanic(r) } }()/*line In[1]/_.go:1:12*/}() }"},
+		{"go println(x)", "{ _pnbG1a0 := /*line In[1]/_.go:1:12*/x; _pnbrt.GoStart(); go func() { " + rec + "; println(_pnbG1a0) }() }"},
+		{"go f(a,\n\tb...)", "{ _pnbG1f, _pnbG1a0, _pnbG1a1 := /*line In[1]/_.go:1:4*/f, /*line In[1]/_.go:1:6*/a, /*line In[1]/_.go:2:2*/b; _pnbrt.GoStart(); go func() { " + rec + "; _pnbG1f(_pnbG1a0, _pnbG1a1...) }() }"},
 		{"x := 1", "x := 1"},
 	}
 	for _, tc := range tests {
@@ -403,8 +404,8 @@ func TestRewriteGo(t *testing.T) {
 		if a == nil {
 			t.Fatalf("%q does not parse", tc.src)
 		}
-		if a.source != tc.want {
-			t.Errorf("rewrite %q:\n got %q\nwant %q", tc.src, a.source, tc.want)
+		if got := a.t.printItem(1, 1); got != tc.want {
+			t.Errorf("rewrite %q:\n got %q\nwant %q", tc.src, got, tc.want)
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // interpreter, which every interpreted frame compares at each step: every
 // goroutine the cells started stops with the interrupted cell. So perfnb
 // interrupts cooperatively first. The rewriter ends every loop body of
-// interpreted code with pollText, a read of an int32 that is non-zero
+// interpreted code with pollStmt, a read of an int32 that is non-zero
 // only while an interrupt is pending (about 16 ns an iteration, where an
 // empty interpreted loop takes 28 ns); every goroutine a cell starts, and
 // every time.AfterFunc and context.AfterFunc callback, marks itself as
@@ -32,9 +32,6 @@ import (
 // always continues) is stopped after stopGrace with yaegi's own
 // cancellation, which stops every goroutine, as before; the error then
 // says so.
-
-// pollText is what the rewriter puts at the end of loop bodies.
-const pollText = "; if *" + rtAlias + ".Stop != 0 { " + rtAlias + ".Poll() } "
 
 // stopGrace is how long a cell has to reach a poll after an interrupt
 // before yaegi's cancellation stops the whole interpreter.

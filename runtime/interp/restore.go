@@ -30,7 +30,7 @@ func (i *Interp) Restore(ctx context.Context, decls []cell.Decl) (kept []cell.De
 			continue
 		}
 		// The store keys imports by path, the log by local name.
-		a := analyze(cell.Import, d.Source, i.isConst, &i.seq)
+		a := i.analyze(cell.Import, d.Source)
 		if a == nil {
 			continue
 		}

@@ -6,7 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"reflect"
-	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/perfnb/perfnb/kernel/protocol"
@@ -33,119 +33,41 @@ import (
 //     ordinary function code (at its top level it mixes up the scopes of if
 //     and for statements).
 //
-// Every insertion is followed by a /*line*/ directive, so that positions
-// after it keep their cell line and column.
+// The rewrites change the item's syntax tree (see print.go), which is
+// printed once, with /*line*/ directives that keep every position of the
+// cell.
 
-// rewriter rewrites the source of one item.
+// rewriter makes the rewrites above on the tree of one item.
 type rewriter struct {
-	src   string
-	pt    *cell.Text // src, parsed
-	count int        // the cell's execution count
-	line  int        // cell line of src's first line
-	seq   *int
+	a   *analysis
+	t   *tree
+	seq *int
 	// intGlobal reports whether name is a cell-level variable or constant
 	// (or pkg.Name) of integer type.
 	intGlobal func(name string) bool
 	// intResult returns the name of the predeclared integer type that the
 	// cell-level func (or pkg.Func) name returns as its only result, or "".
 	intResult func(name string) string
-	edits     []edit
 }
 
-// cellRewrite holds the result of rewriteCell.
-type cellRewrite struct {
-	source string
-	// wrapped holds the cell lines of the runs of top-level statements
-	// wrapped in func literals.
-	wrapped []lineRange
-}
-
-// rewriteCell applies the rewrites described above to src, the source of
-// an item of the given kind starting at line of cell count. Runs of
+// rewrite makes the rewrites described above on the tree of an item of
+// the given kind, whose first line is line of cell count. Runs of
 // top-level statements are wrapped only in Statement items. It returns
-// src unchanged when it does not parse.
-func rewriteCell(kind cell.Kind, src string, count, line int, seq *int, intGlobal func(string) bool, intResult func(string) string) cellRewrite {
-	out := cellRewrite{source: src}
-	// Loops and the statements to wrap have braces.
-	braces := strings.Contains(src, "{") && (kind == cell.Statement || strings.Contains(src, "for"))
+// the cell lines of the runs wrapped in func literals.
+func (a *analysis) rewrite(kind cell.Kind, count, line int, seq *int, intGlobal func(string) bool, intResult func(string) string) []lineRange {
+	// Loops and the statements to wrap have braces (so do rewritten go
+	// and defer statements).
+	src := a.t.src
+	braces := (strings.Contains(src, "{") || a.t.changed()) && (kind == cell.Statement || strings.Contains(src, "for"))
 	if !braces && !strings.Contains(src, "Offsetof") {
-		return out
+		return nil
 	}
-	pt, err := cell.ParseText(kind, src, 0)
-	if err != nil {
-		return out
+	r := &rewriter{a: a, t: a.t, seq: seq, intGlobal: intGlobal, intResult: intResult}
+	ast.Inspect(a.file, r.visit)
+	if kind != cell.Statement {
+		return nil
 	}
-	f := pt.File
-	r := &rewriter{src: src, pt: pt, count: count, line: line, seq: seq, intGlobal: intGlobal, intResult: intResult}
-	ast.Inspect(f, r.visit)
-	if kind == cell.Statement {
-		out.wrapped = r.wrapRuns(f.Decls[0].(*ast.FuncDecl).Body.List)
-	}
-	r.dropNested()
-	if len(r.edits) == 0 {
-		return out
-	}
-	sort.SliceStable(r.edits, func(x, y int) bool {
-		ex, ey := r.edits[x], r.edits[y]
-		if ex.start != ey.start {
-			return ex.start > ey.start
-		}
-		return ex.end-ex.start > ey.end-ey.start
-	})
-	s := src
-	for _, e := range r.edits {
-		s = s[:e.start] + e.text + s[e.end:]
-	}
-	out.source = s
-	return out
-}
-
-func (r *rewriter) off(p token.Pos) int { return r.pt.Offset(p) }
-
-func (r *rewriter) text(n ast.Node) string { return r.pt.Source(n) }
-
-// pos returns the cell line and column of offset o of src.
-func (r *rewriter) pos(o int) (line, col int) {
-	before := r.src[:o]
-	return r.line + strings.Count(before, "\n"), o - (strings.LastIndexByte(before, '\n') + 1) + 1
-}
-
-// directive returns the line directive giving the text that follows it the
-// position of offset o of src.
-func (r *rewriter) directive(o int) string {
-	l, c := r.pos(o)
-	return fmt.Sprintf("/*line %s:%d:%d*/", cell.InterpFile(r.count), l, c)
-}
-
-// insert adds text at offset o, followed by a directive restoring o's
-// position.
-func (r *rewriter) insert(o int, text string) {
-	r.edits = append(r.edits, edit{o, o, text + r.directive(o)})
-}
-
-// replace replaces src[start:end], which must not span lines, with text.
-func (r *rewriter) replace(start, end int, text string) {
-	r.edits = append(r.edits, edit{start, end, text + r.directive(end)})
-}
-
-// dropNested drops the edits inside (or across) the span that another
-// edit replaces: the replacement holds the original text.
-func (r *rewriter) dropNested() {
-	keep := r.edits[:0]
-	for k, e := range r.edits {
-		inside := false
-		for j, o := range r.edits {
-			if j != k && o.end > o.start && e.start < o.end && e.end > o.start &&
-				(e.end-e.start < o.end-o.start || (e.end-e.start == o.end-o.start && j < k)) {
-				inside = true
-				break
-			}
-		}
-		if !inside {
-			keep = append(keep, e)
-		}
-	}
-	r.edits = keep
+	return r.wrapRuns(count, line)
 }
 
 func (r *rewriter) visit(n ast.Node) bool {
@@ -162,16 +84,25 @@ func (r *rewriter) visit(n ast.Node) bool {
 	return true
 }
 
-// poll ends a loop's body with the check that lets an interrupt stop the
-// cell there (pollText, interrupt.go). At the end, not the start: yaegi
+// pollStmt is the check that lets an interrupt stop the interrupted cell
+// at the end of a loop body (interrupt.go):
+// if *_pnbrt.Stop != 0 { _pnbrt.Poll() }.
+func pollStmt() ast.Stmt {
+	return &ast.IfStmt{
+		Cond: &ast.BinaryExpr{X: &ast.StarExpr{X: rtFunc("Stop")}, Op: token.NEQ, Y: intLit(0)},
+		Body: &ast.BlockStmt{List: []ast.Stmt{&ast.ExprStmt{X: call(rtFunc("Poll"))}}},
+	}
+}
+
+// poll ends a loop's body with pollStmt. At the end, not the start: yaegi
 // finds the position of a panic by the first node of its function that
 // runs the same code, and a check before the body's own statements would
 // take their place in tracebacks.
 func (r *rewriter) poll(body *ast.BlockStmt) {
-	if body == nil || r.off(body.Lbrace) < 0 {
+	if body == nil || !body.Lbrace.IsValid() {
 		return
 	}
-	r.insert(r.off(body.Rbrace), pollText)
+	body.List = r.t.insert(body.List, len(body.List), r.t.off(body.Rbrace), pollStmt())
 }
 
 // rangeLoop rewrites a for ... range loop (see the file comment).
@@ -179,23 +110,32 @@ func (r *rewriter) rangeLoop(n *ast.RangeStmt) {
 	if n.Tok != token.DEFINE && n.Key != nil {
 		return
 	}
-	x := r.text(n.X)
-	zero := ""
-	if n.Value == nil && !strings.Contains(x, "\n") {
+	t := r.t
+	var zero ast.Expr
+	if n.Value == nil && !strings.Contains(r.a.pt.Source(n.X), "\n") {
 		if r.intExpr(n.X, 0) {
-			zero = "0*(" + x + ")" // evaluating x twice is harmless
-		} else if t := r.intCall(n.X); t != "" {
-			zero = t + "(0)"
+			// 0*(x): evaluating x twice is harmless
+			zero = &ast.BinaryExpr{X: intLit(0), Op: token.MUL, Y: &ast.ParenExpr{X: t.hole(n.X)}}
+		} else if typ := r.intCall(n.X); typ != "" {
+			zero = &ast.CallExpr{Fun: ast.NewIdent(typ), Args: []ast.Expr{intLit(0)}}
 		}
 	}
-	if zero != "" {
+	if zero != nil {
 		*r.seq++
 		k, lim := fmt.Sprintf("_pnbK%d", *r.seq), fmt.Sprintf("_pnbN%d", *r.seq)
-		r.replace(r.off(n.For)+len("for"), r.off(n.X.End()),
-			fmt.Sprintf(" %s, %s := %s, %s; %s < %s; %s++", k, lim, zero, x, k, lim, k))
 		if id, ok := n.Key.(*ast.Ident); ok && id.Name != "_" && uses(n.Body, id) {
-			r.insert(r.off(n.Body.Lbrace)+1, fmt.Sprintf(" %s := %s; _ = %[1]s;", id.Name, k))
+			// key := k; _ = key
+			n.Body.List = t.insert(n.Body.List, 0, t.off(n.Body.Lbrace)+1,
+				define([]string{id.Name}, []string{k}),
+				&ast.AssignStmt{Lhs: []ast.Expr{ast.NewIdent("_")}, Tok: token.ASSIGN, Rhs: []ast.Expr{ast.NewIdent(id.Name)}})
 		}
+		// for k, lim := zero, x; k < lim; k++ body
+		t.replace(n, &ast.ForStmt{
+			Init: &ast.AssignStmt{Lhs: idents(k, lim), Tok: token.DEFINE, Rhs: []ast.Expr{zero, t.hole(n.X)}},
+			Cond: &ast.BinaryExpr{X: ast.NewIdent(k), Op: token.LSS, Y: ast.NewIdent(lim)},
+			Post: &ast.IncDecStmt{X: ast.NewIdent(k), Tok: token.INC},
+			Body: t.holeBlock(n.Body),
+		})
 		return
 	}
 	if n.Key == nil {
@@ -208,6 +148,21 @@ func (r *rewriter) rangeLoop(n *ast.RangeStmt) {
 		}
 	}
 	r.copyVars(n.Body, names)
+}
+
+func intLit(v int) *ast.BasicLit { return &ast.BasicLit{Kind: token.INT, Value: strconv.Itoa(v)} }
+
+func idents(names ...string) []ast.Expr {
+	out := make([]ast.Expr, len(names))
+	for k, n := range names {
+		out[k] = ast.NewIdent(n)
+	}
+	return out
+}
+
+// define returns names := values.
+func define(names, values []string) *ast.AssignStmt {
+	return &ast.AssignStmt{Lhs: idents(names...), Tok: token.DEFINE, Rhs: idents(values...)}
 }
 
 // forLoop gives the variables declared by a three-clause loop's init
@@ -231,11 +186,11 @@ func (r *rewriter) copyVars(body *ast.BlockStmt, names []string) {
 	if len(names) == 0 {
 		return
 	}
-	list := strings.Join(names, ", ")
-	r.insert(r.off(body.Lbrace)+1, fmt.Sprintf(" %s := %s;", list, list))
+	body.List = r.t.insert(body.List, 0, r.t.off(body.Lbrace)+1, define(names, names))
 }
 
-// offsetof rewrites unsafe.Offsetof(x.f) for an unexported field f.
+// offsetof rewrites unsafe.Offsetof(x.f) for an unexported field f as
+// _pnbrt.Offsetof(x, "f").
 func (r *rewriter) offsetof(n *ast.CallExpr) {
 	fun, ok := n.Fun.(*ast.SelectorExpr)
 	if !ok || fun.Sel.Name != "Offsetof" || len(n.Args) != 1 {
@@ -248,7 +203,8 @@ func (r *rewriter) offsetof(n *ast.CallExpr) {
 	if !ok || arg.Sel.IsExported() {
 		return
 	}
-	r.replace(r.off(n.Pos()), r.off(n.End()), fmt.Sprintf("%s.Offsetof(%s, %q)", rtAlias, r.text(arg.X), arg.Sel.Name))
+	r.t.replace(n, &ast.CallExpr{Fun: rtFunc("Offsetof"),
+		Args: []ast.Expr{r.t.hole(arg.X), &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(arg.Sel.Name)}}})
 }
 
 // isIntType reports whether name is one of Go's predeclared integer
@@ -482,44 +438,86 @@ func declares(s ast.Stmt) bool {
 // func() { ... }(). A run that holds a top-level
 // return is left alone (it must stay an error), and so is every run of an
 // item where a goto, break or continue names a label outside its run.
-// It returns the lines of the wrapped runs.
-func (r *rewriter) wrapRuns(list []ast.Stmt) []lineRange {
-	var runs [][]ast.Stmt
-	var cur []ast.Stmt
-	for _, s := range list {
+// It returns the lines of the wrapped runs, those of cell count from
+// line on.
+func (r *rewriter) wrapRuns(count, line int) []lineRange {
+	list := topLevel(r.a.file)
+	// runs holds the index in list of each run's first and last statement.
+	var runs [][2]int
+	first := -1
+	for k, s := range list {
 		if _, empty := s.(*ast.EmptyStmt); empty {
 			continue
 		}
 		if declares(s) {
-			if len(cur) > 0 {
-				runs = append(runs, cur)
+			if first >= 0 {
+				runs = append(runs, [2]int{first, lastStmt(list, first, k)})
 			}
-			cur = nil
+			first = -1
 			continue
 		}
-		cur = append(cur, s)
+		if first < 0 {
+			first = k
+		}
 	}
-	if len(cur) > 0 {
-		runs = append(runs, cur)
+	if first >= 0 {
+		runs = append(runs, [2]int{first, lastStmt(list, first, len(list))})
 	}
 	for _, run := range runs {
-		if !labelsWithin(run) {
+		if !labelsWithin(stmtsOf(list, run)) {
 			return nil
 		}
 	}
 	var wrapped []lineRange
+	var out []ast.Stmt
+	next := 0
 	for _, run := range runs {
-		if hasReturn(run) || !hasScopes(run) {
+		stmts := stmtsOf(list, run)
+		if hasReturn(stmts) || !hasScopes(stmts) {
 			continue
 		}
-		start, end := r.off(run[0].Pos()), r.off(run[len(run)-1].End())
-		first, _ := r.pos(start)
-		last, _ := r.pos(end)
-		wrapped = append(wrapped, lineRange{r.count, first, last})
-		r.insert(start, "func() {")
-		r.insert(end, ";}()")
+		start, end := list[run[0]], list[run[1]]
+		l1, _ := r.a.pt.LineCol(start.Pos())
+		l2, _ := r.a.pt.LineCol(end.End())
+		wrapped = append(wrapped, lineRange{count, line + l1 - 1, line + l2 - 1})
+		body := make([]ast.Stmt, len(stmts))
+		for k, s := range stmts {
+			body[k] = r.t.holeStmt(s)
+		}
+		// func() { run }()
+		w := &ast.ExprStmt{X: &ast.CallExpr{Fun: funcLit(body...)}}
+		r.t.at[w] = span{r.t.off(start.Pos()), r.t.off(end.End())}
+		out = append(append(out, list[next:run[0]]...), w)
+		next = run[1] + 1
+	}
+	if len(wrapped) > 0 {
+		setTopLevel(r.a.file, append(out, list[next:]...))
 	}
 	return wrapped
+}
+
+// lastStmt returns the index of the last statement of list before end
+// that is not empty, from first on.
+func lastStmt(list []ast.Stmt, first, end int) int {
+	last := first
+	for k := first; k < end; k++ {
+		if _, empty := list[k].(*ast.EmptyStmt); !empty {
+			last = k
+		}
+	}
+	return last
+}
+
+// stmtsOf returns the statements of list in run (first and last index),
+// empty ones left out.
+func stmtsOf(list []ast.Stmt, run [2]int) []ast.Stmt {
+	var out []ast.Stmt
+	for _, s := range list[run[0] : run[1]+1] {
+		if _, empty := s.(*ast.EmptyStmt); !empty {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // hasScopes reports whether run holds a statement with scopes of its own
@@ -658,31 +656,27 @@ func fieldOffset(t reflect.Type, name string) (uintptr, bool) {
 	return 0, false
 }
 
-// suspectRange finds, in src (an item of the given kind), the first range
-// expression that may be an integer the rewrite did not recognise: yaegi
-// v0.16 fails on a range over an integer with a bare "nil type". It returns
-// the expression's text and 1-based line and column in src.
-func suspectRange(kind cell.Kind, src string) (text string, line, col int, ok bool) {
-	pt, err := cell.ParseText(kind, src, 0)
-	if err != nil {
-		return "", 0, 0, false
-	}
-	ast.Inspect(pt.File, func(n ast.Node) bool {
+// suspectRange finds, in f (an item's tree, before its rewrites), the
+// first range statement whose expression may be an integer the rewrite
+// does not recognise: yaegi v0.16 fails on a range over an integer with a
+// bare "nil type".
+func suspectRange(f *ast.File) *ast.RangeStmt {
+	var found *ast.RangeStmt
+	ast.Inspect(f, func(n ast.Node) bool {
 		rs, isRange := n.(*ast.RangeStmt)
-		if ok || !isRange || rs.Value != nil {
-			return !ok
+		if found != nil || !isRange || rs.Value != nil {
+			return found == nil
 		}
-		switch ast.Unparen(rs.X).(type) {
+		switch x := ast.Unparen(rs.X).(type) {
 		case *ast.CompositeLit, *ast.FuncLit:
 			return true
 		case *ast.BasicLit:
-			if lit := ast.Unparen(rs.X).(*ast.BasicLit); lit.Kind == token.STRING {
+			if x.Kind == token.STRING {
 				return true
 			}
 		}
-		line, col = pt.LineCol(rs.X.Pos())
-		text, ok = pt.Source(rs.X), true
+		found = rs
 		return false
 	})
-	return text, line, col, ok
+	return found
 }

@@ -5,9 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/traefik/yaegi/stdlib"
@@ -51,13 +49,20 @@ func stdPackageName(importPath string) string {
 	return stdpkg.Name(importPath)
 }
 
-// analysis is what the interpreter learns from parsing an item.
+// analysis is what the interpreter learns from parsing an item, and the
+// item's syntax tree with its rewrites.
 type analysis struct {
-	pt     *cell.Text // the item's source, parsed
-	file   *ast.File  // pt.File
-	pkgs   []string
-	expr   ast.Expr // Expression items: the expression
-	source string   // the source with go statements rewritten
+	pt   *cell.Text // the item's source, parsed
+	file *ast.File  // pt.File
+	t    *tree      // the rewrites made on file
+	pkgs []string
+	expr ast.Expr // Expression items: the expression
+	// stmts are the top-level statements of a Statement or Expression
+	// item as parsed (the rewrites may change the tree's list).
+	stmts []ast.Stmt
+	// suspect is the first range statement whose expression may be an
+	// integer (see suspectRange), nil if none.
+	suspect *ast.RangeStmt
 }
 
 // isBuiltin reports whether name is one of Go's predeclared functions,
@@ -67,7 +72,16 @@ func isBuiltin(name string) bool {
 	return ok
 }
 
-// analyze parses the source of an item of the given kind. It returns nil
+// topLevel returns the top-level statements of a Statement or Expression
+// item parsed by cell.ParseText.
+func topLevel(f *ast.File) []ast.Stmt { return f.Decls[0].(*ast.FuncDecl).Body.List }
+
+// setTopLevel replaces them.
+func setTopLevel(f *ast.File, list []ast.Stmt) { f.Decls[0].(*ast.FuncDecl).Body.List = list }
+
+// analyze parses the source of an item of the given kind, once for all
+// that the interpreter does with it, and rewrites its go statements (and,
+// in Statement items, its defer statements) on the tree. It returns nil
 // when the source does not parse: yaegi then reports the error itself.
 // seq numbers the temporaries of rewritten go statements.
 func analyze(kind cell.Kind, src string, isConst func(string) bool, seq *int) *analysis {
@@ -76,10 +90,11 @@ func analyze(kind cell.Kind, src string, isConst func(string) bool, seq *int) *a
 		return nil
 	}
 	f := pt.File
-	a := &analysis{pt: pt, file: f, source: src}
-	if kind == cell.Expression {
-		if body := f.Decls[0].(*ast.FuncDecl).Body; len(body.List) == 1 {
-			if es, ok := body.List[0].(*ast.ExprStmt); ok {
+	a := &analysis{pt: pt, file: f, t: newTree(kind, src, pt)}
+	if kind != cell.Import && kind != cell.Declaration {
+		a.stmts = append([]ast.Stmt(nil), topLevel(f)...)
+		if len(a.stmts) == 1 && kind == cell.Expression {
+			if es, ok := a.stmts[0].(*ast.ExprStmt); ok {
 				a.expr = es.X
 			}
 		}
@@ -94,152 +109,141 @@ func analyze(kind cell.Kind, src string, isConst func(string) bool, seq *int) *a
 		}
 		return true
 	})
-	a.source = a.rewriteGo(src, isConst, seq)
-	if kind == cell.Statement && hasDefer(f) {
-		a.source = rewriteDefer(a.source, isConst, seq)
+	a.suspect = suspectRange(f)
+	a.rewriteGo(isConst, seq)
+	if kind == cell.Statement {
+		a.rewriteDefer(isConst, seq)
 	}
 	return a
 }
 
-// hasDefer reports whether f has a defer statement outside function
-// literals.
-func hasDefer(f *ast.File) bool {
-	found := false
-	ast.Inspect(f, func(n ast.Node) bool {
-		switch n.(type) {
-		case *ast.FuncLit:
-			return false
-		case *ast.DeferStmt:
-			found = true
-		}
-		return !found
-	})
-	return found
+// analyze is analyze with the interpreter's constants and temporaries.
+func (i *Interp) analyze(kind cell.Kind, src string) *analysis {
+	i.parses++
+	return analyze(kind, src, i.isConst, &i.seq)
 }
 
-// rewriteDefer makes the defer statements of a Statement item's src that
-// belong to the cell itself (not to a function literal) register their
-// call with the interpreter, which makes it when the cell ends (see
-// Interp.EndCell), as a function's deferred calls run when it returns.
-// The function value and the arguments are evaluated at the defer
-// statement, as Go does. Without this, yaegi would keep the call in its
-// main frame and make it again at the end of every later evaluation.
-func rewriteDefer(src string, isConst func(string) bool, seq *int) string {
-	pt, err := cell.ParseText(cell.Statement, src, 0)
-	if err != nil {
-		return src
-	}
-	f, off, text := pt.File, pt.Offset, pt.Source
-	var edits []edit
-	ast.Inspect(f.Decls[0].(*ast.FuncDecl).Body, func(n ast.Node) bool {
+// rewriteDefer makes the defer statements of a Statement item that belong
+// to the cell itself (not to a function literal) register their call with
+// the interpreter, which makes it when the cell ends (see Interp.EndCell),
+// as a function's deferred calls run when it returns. The function value
+// and the arguments are evaluated at the defer statement, as Go does.
+// Without this, yaegi would keep the call in its main frame and make it
+// again at the end of every later evaluation.
+func (a *analysis) rewriteDefer(isConst func(string) bool, seq *int) {
+	ast.Inspect(a.file.Decls[0].(*ast.FuncDecl).Body, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.FuncLit:
 			return false // its defers are its own
 		case *ast.DeferStmt:
 			*seq++
-			tmp := fmt.Sprintf("_pnbD%d", *seq)
-			deferred := bindCall(n, n.Call, tmp, text, isConst, func(call string) string {
-				return fmt.Sprintf("%s.Defer(func() { %s })", rtAlias, call)
-			})
-			edits = append(edits, edit{off(n.Pos()), off(n.End()), deferred})
+			a.t.replace(n, a.t.bindCall(n.Call, fmt.Sprintf("_pnbD%d", *seq), isConst, func(made ast.Expr) []ast.Stmt {
+				// _pnbrt.Defer(func() { made })
+				return []ast.Stmt{&ast.ExprStmt{X: call(rtFunc("Defer"), funcLit(&ast.ExprStmt{X: made}))}}
+			}))
 			return false
 		}
 		return true
 	})
-	return applyEdits(src, edits)
 }
 
-// edit replaces src[start:end] with text.
-type edit struct {
-	start, end int
-	text       string
+// rtFunc returns the selector of the runtime package's function name.
+func rtFunc(name string) ast.Expr {
+	return &ast.SelectorExpr{X: ast.NewIdent(rtAlias), Sel: ast.NewIdent(name)}
 }
 
-// applyEdits makes the edits, which do not overlap, in src.
-func applyEdits(src string, edits []edit) string {
-	sort.Slice(edits, func(x, y int) bool { return edits[x].start > edits[y].start })
-	for _, e := range edits {
-		src = src[:e.start] + e.text + src[e.end:]
-	}
-	return src
+// funcLit returns func() { body }.
+func funcLit(body ...ast.Stmt) *ast.FuncLit {
+	return &ast.FuncLit{Type: &ast.FuncType{Params: &ast.FieldList{}}, Body: &ast.BlockStmt{List: body}}
 }
 
-// bindCall returns the replacement of stmt, a defer or go statement making
+// bindCall returns the replacement of a defer or go statement making
 // call: the call's function value (unless it is a builtin) and its
 // non-constant arguments are evaluated into temporaries named after tmp
-// where the statement stands, as Go evaluates them, and wrap makes the
-// call with the temporaries later. The replacement spans as many lines as
-// stmt, so that line numbers after it do not move.
-func bindCall(stmt ast.Node, call *ast.CallExpr, tmp string, text func(ast.Node) string, isConst func(string) bool, wrap func(call string) string) string {
-	var names, values, args []string
-	fun := text(call.Fun)
-	if id, ok := call.Fun.(*ast.Ident); !ok || id.Obj != nil || !isBuiltin(id.Name) {
-		names, values = append(names, tmp+"f"), append(values, fun)
-		fun = tmp + "f"
+// where the statement stands, as Go evaluates them, and the statements
+// wrap returns make the call with the temporaries later.
+func (t *tree) bindCall(call *ast.CallExpr, tmp string, isConst func(string) bool, wrap func(call ast.Expr) []ast.Stmt) *ast.BlockStmt {
+	var names, values, args []ast.Expr
+	fun := ast.Expr(ast.NewIdent(tmp + "f"))
+	if id, ok := call.Fun.(*ast.Ident); ok && id.Obj == nil && isBuiltin(id.Name) {
+		fun = ast.NewIdent(id.Name)
+	} else {
+		names, values = append(names, ast.NewIdent(tmp+"f")), append(values, t.hole(call.Fun))
 	}
 	for k, arg := range call.Args {
 		if constant(arg, isConst) {
-			args = append(args, text(arg))
+			args = append(args, t.hole(arg))
 			continue
 		}
 		name := fmt.Sprintf("%sa%d", tmp, k)
-		names, values, args = append(names, name), append(values, text(arg)), append(args, name)
+		names, values, args = append(names, ast.NewIdent(name)), append(values, t.hole(arg)), append(args, ast.NewIdent(name))
 	}
-	made := fun + "(" + strings.Join(args, ", ")
+	made := &ast.CallExpr{Fun: fun, Args: args}
 	if call.Ellipsis.IsValid() {
-		made += "..."
+		made.Ellipsis = 1 // any valid position: go/printer writes "..."
 	}
-	made += ")"
-	var b strings.Builder
-	b.WriteString("{ ")
+	var list []ast.Stmt
 	if len(names) > 0 {
-		fmt.Fprintf(&b, "%s := %s; ", strings.Join(names, ", "), strings.Join(values, ", "))
+		list = append(list, &ast.AssignStmt{Lhs: names, Tok: token.DEFINE, Rhs: values})
 	}
-	b.WriteString(wrap(made))
-	b.WriteString(strings.Repeat("\n", max(0, strings.Count(text(stmt), "\n")-strings.Count(b.String(), "\n"))))
-	b.WriteString(" }")
-	return b.String()
+	return &ast.BlockStmt{List: append(list, wrap(made)...)}
 }
 
-// recoverText is deferred at the start of every goroutine a cell starts, so
-// that its panic is reported instead of ending the kernel; it marks the
-// goroutine as running in the background (interrupt.go), and, with
-// startText before the go statement, counts the goroutines that run
-// (Interp.Goroutines).
-const recoverText = `_pnbGID := ` + rtAlias + `.GoBegin(); defer func() { ` + rtAlias + `.GoEnd(_pnbGID); if r := recover(); r != nil { ` + rtAlias + `.GoPanic(r) } }(); `
+// goStart comes before every go statement of a cell:
+// _pnbrt.GoStart().
+func goStart() ast.Stmt { return &ast.ExprStmt{X: call(rtFunc("GoStart"))} }
 
-// startText comes before every go statement of a cell.
-const startText = rtAlias + `.GoStart(); `
+// goRecover starts every goroutine a cell starts, so that its panic is
+// reported instead of ending the kernel; it marks the goroutine as
+// running in the background (interrupt.go), and, with goStart, counts the
+// goroutines that run (Interp.Goroutines):
+//
+//	_pnbGID := _pnbrt.GoBegin()
+//	defer func() { _pnbrt.GoEnd(_pnbGID); if r := recover(); r != nil { _pnbrt.GoPanic(r) } }()
+func goRecover() []ast.Stmt {
+	id := func() ast.Expr { return ast.NewIdent("_pnbGID") }
+	r := func() ast.Expr { return ast.NewIdent("r") }
+	recovered := &ast.IfStmt{
+		Init: &ast.AssignStmt{Lhs: []ast.Expr{r()}, Tok: token.DEFINE, Rhs: []ast.Expr{call(ast.NewIdent("recover"))}},
+		Cond: &ast.BinaryExpr{X: r(), Op: token.NEQ, Y: ast.NewIdent("nil")},
+		Body: &ast.BlockStmt{List: []ast.Stmt{&ast.ExprStmt{X: call(rtFunc("GoPanic"), r())}}},
+	}
+	return []ast.Stmt{
+		&ast.AssignStmt{Lhs: []ast.Expr{id()}, Tok: token.DEFINE, Rhs: []ast.Expr{call(rtFunc("GoBegin"))}},
+		&ast.DeferStmt{Call: call(funcLit(&ast.ExprStmt{X: call(rtFunc("GoEnd"), id())}, recovered))},
+	}
+}
 
-// rewriteGo makes every go statement of src run its call under a deferred
-// recover. A function literal gets the deferred call inserted at the start
-// of its body; any other call has its function value and arguments
-// evaluated into temporaries at the go statement, as Go does, and the call
-// made in a function literal. Line numbers are kept: the edits add no line
-// breaks.
-func (a *analysis) rewriteGo(src string, isConst func(string) bool, seq *int) string {
-	var edits []edit
-	off := a.pt.Offset
-	text := func(n ast.Node) string { return src[off(n.Pos()):off(n.End())] }
+// call returns fun(args).
+func call(fun ast.Expr, args ...ast.Expr) *ast.CallExpr { return &ast.CallExpr{Fun: fun, Args: args} }
+
+// rewriteGo makes every go statement of the item run its call under a
+// deferred recover. A function literal gets the deferred call put at the
+// start of its body; any other call has its function value and arguments
+// evaluated into temporaries at the go statement, as Go does, and the
+// call made in a function literal.
+func (a *analysis) rewriteGo(isConst func(string) bool, seq *int) {
+	t := a.t
 	ast.Inspect(a.file, func(n ast.Node) bool {
 		g, ok := n.(*ast.GoStmt)
 		if !ok {
 			return true
 		}
 		if lit, ok := g.Call.Fun.(*ast.FuncLit); ok {
-			at := off(lit.Body.Lbrace) + 1
-			edits = append(edits, edit{off(g.Pos()), off(g.Pos()), startText}, edit{at, at, " " + recoverText})
+			body := lit.Body
+			body.List = t.insert(body.List, 0, t.off(body.Lbrace)+1, goRecover()...)
+			// { _pnbrt.GoStart(); go func() { recover; ... }() }
+			t.replace(g, &ast.BlockStmt{List: []ast.Stmt{goStart(), t.holeStmt(g)}})
 			return true
 		}
 		*seq++
-		tmp := fmt.Sprintf("_pnbG%d", *seq)
-		started := bindCall(g, g.Call, tmp, text, isConst, func(call string) string {
-			return fmt.Sprintf("%sgo func() { %s%s }()", startText, recoverText, call)
-		})
-		edits = append(edits, edit{off(g.Pos()), off(g.End()), started})
+		t.replace(g, t.bindCall(g.Call, fmt.Sprintf("_pnbG%d", *seq), isConst, func(made ast.Expr) []ast.Stmt {
+			// _pnbrt.GoStart(); go func() { recover; call }()
+			lit := funcLit(append(goRecover(), &ast.ExprStmt{X: made})...)
+			return []ast.Stmt{goStart(), &ast.GoStmt{Call: &ast.CallExpr{Fun: lit}}}
+		}))
 		return false
 	})
-	return applyEdits(src, edits)
 }
 
 // constant reports whether e is a constant expression whose evaluation
@@ -284,7 +288,7 @@ func deriveDecls(a *analysis, src string, count, line int) []cell.Decl {
 			if d.Recv == nil {
 				add(cell.FuncDecl, d.Name.Name)
 			} else if len(d.Recv.List) == 1 {
-				add(cell.MethodDecl, recvName(d.Recv.List[0].Type)+"."+d.Name.Name)
+				add(cell.MethodDecl, cell.ReceiverBase(d.Recv.List[0].Type)+"."+d.Name.Name)
 			}
 		case *ast.GenDecl:
 			for _, s := range d.Specs {
@@ -317,11 +321,10 @@ func defineDecls(a *analysis, src string, count, line int) []cell.Decl {
 	if a == nil {
 		return nil
 	}
-	body := a.file.Decls[0].(*ast.FuncDecl).Body
-	if len(body.List) != 1 {
+	if len(a.stmts) != 1 {
 		return nil
 	}
-	as, ok := body.List[0].(*ast.AssignStmt)
+	as, ok := a.stmts[0].(*ast.AssignStmt)
 	if !ok || as.Tok != token.DEFINE {
 		return nil
 	}
@@ -334,23 +337,6 @@ func defineDecls(a *analysis, src string, count, line int) []cell.Decl {
 		}
 	}
 	return out
-}
-
-// recvName is the type name of a method receiver: T for T, *T and T[K].
-func recvName(e ast.Expr) string {
-	switch e := e.(type) {
-	case *ast.StarExpr:
-		return recvName(e.X)
-	case *ast.IndexExpr:
-		return recvName(e.X)
-	case *ast.IndexListExpr:
-		return recvName(e.X)
-	case *ast.ParenExpr:
-		return recvName(e.X)
-	case *ast.Ident:
-		return e.Name
-	}
-	return ""
 }
 
 // importSpecs lists the imports of an Import item: local name (alias, or

@@ -10,23 +10,22 @@ import (
 	"github.com/perfnb/perfnb/runtime/cell"
 )
 
-// undefinedName looks in src, the source of an item of the given kind, for
-// the first identifier that is declared neither in the item nor in the
-// interpreter (by a cell, SetVar or an import), is not predeclared and is
-// not a package that can be imported on first use. It returns the name
-// and its 1-based line and column in src, or ok false when every name is
-// known (or src does not parse).
+// undefinedName looks in the item that a analyses for the first
+// identifier that is declared neither in the item nor in the interpreter
+// (by a cell, SetVar or an import), is not predeclared and is not a
+// package that can be imported on first use. It returns the name and its
+// 1-based line and column in the item, or ok false when every name is
+// known (or the item does not parse: a is nil).
 //
 // yaegi reports some undefined names at the top level as a "constant
 // definition loop"; Eval uses this to give the real error instead. It must
 // be called before the item is evaluated: a failed evaluation leaves the
 // undefined names in yaegi's scope.
-func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, col int, ok bool) {
-	pt, err := cell.ParseText(kind, src, 0)
-	if err != nil {
+func (i *Interp) undefinedName(a *analysis) (name string, line, col int, ok bool) {
+	if a == nil {
 		return "", 0, 0, false
 	}
-	for _, id := range pt.File.Unresolved {
+	for _, id := range a.file.Unresolved {
 		if i.known(id.Name) {
 			continue
 		}
@@ -38,7 +37,7 @@ func (i *Interp) undefinedName(kind cell.Kind, src string) (name string, line, c
 		if err == nil || !strings.Contains(err.Error(), "undefined: "+id.Name) && !strings.Contains(err.Error(), "incomplete type "+id.Name) {
 			continue
 		}
-		line, col := pt.LineCol(id.Pos())
+		line, col := a.pt.LineCol(id.Pos())
 		return id.Name, line, col, true
 	}
 	return "", 0, 0, false
@@ -65,8 +64,8 @@ func (i *Interp) known(name string) bool {
 
 // undefinedError returns the compile error naming an undefined identifier
 // of the item, or nil when there is none.
-func (i *Interp) undefinedError(item cell.Item, count int) *protocol.Error {
-	name, l, c, ok := i.undefinedName(item.Kind, item.Source)
+func (i *Interp) undefinedError(a *analysis, item cell.Item, count int) *protocol.Error {
+	name, l, c, ok := i.undefinedName(a)
 	if !ok {
 		return nil
 	}
