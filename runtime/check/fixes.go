@@ -51,6 +51,43 @@ func (p *Program) Fixes(items []cell.Item, rt string) []Edit {
 	return edits
 }
 
+// ShowFix returns the edits that make the interpreter show the value of
+// it, the cell's trailing expression, as fmt does, when its type is one
+// the notebook declares with an Error or String method: yaegi gives the
+// values of such types no methods that fmt, outside the interpreter, can
+// see, so the expression becomes rt.ShowError(x) or rt.ShowString(x),
+// whose parameter yaegi fills with a value that has the method.
+func (p *Program) ShowFix(it cell.Item, rt string) []Edit {
+	if p.Shown(it) != 1 || rt == "" {
+		return nil
+	}
+	x := it.Syntax.Stmts[0].(*ast.ExprStmt).X
+	t := p.Info.Types[x].Type
+	base := t
+	if ptr, ok := base.(*types.Pointer); ok {
+		base = ptr.Elem()
+	}
+	named, ok := base.(*types.Named)
+	if !ok || named.Obj().Pkg() != p.Pkg {
+		return nil // a compiled package's methods are seen through reflection
+	}
+	errorType := types.Universe.Lookup("error").Type().Underlying().(*types.Interface)
+	switch {
+	case types.Implements(t, errorType):
+		return p.wrap(x, rt+".ShowError(", ")")
+	case types.Implements(t, stringer()):
+		return p.wrap(x, rt+".ShowString(", ")")
+	}
+	return nil
+}
+
+// stringer is fmt.Stringer's method set: interface{ String() string }.
+func stringer() *types.Interface {
+	result := types.NewTuple(types.NewVar(token.NoPos, nil, "", types.Typ[types.String]))
+	sig := types.NewSignatureType(nil, nil, nil, nil, result, false)
+	return types.NewInterfaceType([]*types.Func{types.NewFunc(token.NoPos, nil, "String", sig)}, nil).Complete()
+}
+
 // shiftFix converts the constant left operand of a non-constant shift to
 // the type Go gives it, when that is not int.
 func (p *Program) shiftFix(b *ast.BinaryExpr) []Edit {

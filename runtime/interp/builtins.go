@@ -2,6 +2,7 @@ package interp
 
 import (
 	"cmp"
+	"fmt"
 	"reflect"
 
 	"github.com/traefik/yaegi/stdlib"
@@ -19,7 +20,15 @@ import (
 
 // ordered lists the basic ordered types, by the names the rewrite uses.
 func builtinSymbols() map[string]reflect.Value {
-	m := map[string]reflect.Value{"Clear": reflect.ValueOf(clearValue)}
+	m := map[string]reflect.Value{
+		"Clear": reflect.ValueOf(clearValue),
+		"ShowString": reflect.ValueOf(func(s fmt.Stringer) string {
+			return shown(s == nil, "String", func() string { return s.String() })
+		}),
+		"ShowError": reflect.ValueOf(func(e error) string {
+			return shown(e == nil, "Error", func() string { return e.Error() })
+		}),
+	}
 	addOrdered[int](m, "Int")
 	addOrdered[int8](m, "Int8")
 	addOrdered[int16](m, "Int16")
@@ -90,4 +99,19 @@ func (Capabilities) Has(path, name string) bool {
 	}
 	_, ok = syms[name]
 	return ok
+}
+
+// shown returns what fmt's %v shows of a value whose method name (String
+// or Error) m calls: "<nil>" for nil, and fmt's %!v(PANIC=...) when m
+// panics.
+func shown(isNil bool, name string, m func() string) (text string) {
+	if isNil {
+		return "<nil>"
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			text = fmt.Sprintf("%%!v(PANIC=%s method: %v)", name, r)
+		}
+	}()
+	return m()
 }

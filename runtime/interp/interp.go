@@ -246,6 +246,8 @@ func (i *Interp) rtSymbols() map[string]reflect.Value {
 	m["GoBegin"] = reflect.ValueOf(i.stop.goBegin)
 	m["GoEnd"] = reflect.ValueOf(func(id int64) { i.stop.goEnd(id); i.live.Add(-1) })
 	m["Defer"] = reflect.ValueOf(i.deferCall)
+	m["DeferCall"] = reflect.ValueOf(func(f any, args ...any) { i.deferCall(func() { callWith(f, args, false) }) })
+	m["DeferCallSpread"] = reflect.ValueOf(func(f any, args ...any) { i.deferCall(func() { callWith(f, args, true) }) })
 	m["Offsetof"] = reflect.ValueOf(offsetof)
 	return m
 }
@@ -304,6 +306,48 @@ func (i *Interp) deferCall(f func()) {
 	i.deferred = append(i.deferred, f)
 	i.deferMu.Unlock()
 }
+
+// callWith calls the function f with args, the values of a deferred
+// call's arguments as the defer statement evaluated them; with spread,
+// the last is the slice of a variadic call's f(xs...). An argument that
+// was an untyped constant has its default type, converted here to the
+// parameter's as Go would have; nil is the parameter's zero value.
+func callWith(f any, args []any, spread bool) {
+	fv := reflect.ValueOf(f)
+	if fv.Kind() != reflect.Func || fv.IsNil() {
+		panic(runtimeError("invalid memory address or nil pointer dereference"))
+	}
+	t := fv.Type()
+	in := make([]reflect.Value, len(args))
+	for k, a := range args {
+		pt := t.In(min(k, t.NumIn()-1))
+		if t.IsVariadic() && k >= t.NumIn()-1 && !spread {
+			pt = pt.Elem()
+		}
+		if a == nil {
+			in[k] = reflect.Zero(pt)
+			continue
+		}
+		v := reflect.ValueOf(a)
+		if !v.Type().AssignableTo(pt) && v.Type().ConvertibleTo(pt) {
+			v = v.Convert(pt)
+		}
+		in[k] = v
+	}
+	if spread {
+		fv.CallSlice(in)
+	} else {
+		fv.Call(in)
+	}
+}
+
+// runtimeError is a run-time panic of a deferred call, worded as Go's.
+type runtimeError string
+
+func (e runtimeError) Error() string { return "runtime error: " + string(e) }
+
+// RuntimeError marks e as a runtime.Error.
+func (e runtimeError) RuntimeError() {}
 
 // EndCell makes the calls that the code of cell count deferred at its top
 // level (defer statements outside any func), last deferred first, as a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"reflect"
 	"strings"
 	"testing"
@@ -558,6 +559,39 @@ func TestCellFrameInsideItem(t *testing.T) {
 	last := ke.Traceback[len(ke.Traceback)-1]
 	if p, fn, ok := cell.ParseFrame(last); !ok || fn != "cell" || p.Cell != 2 || p.Line < 3 || p.Line > 5 {
 		t.Errorf("cell frame %q, want one in In[2] lines 3-5", last)
+	}
+}
+
+// TestDeferArguments checks that a cell-level deferred call gets its
+// arguments' values of the moment of the defer statement, whatever their
+// kind, in a loop too.
+func TestDeferArguments(t *testing.T) {
+	i := newInterp(t)
+	tests := []struct{ src, want string }{
+		{"for k := range 3 { defer fmt.Print(k, \" \") }", "2 1 0 "},
+		{"for k := 0; k < 2; k++ { v := k * 10; defer fmt.Println(\"v\", v) }", "v 10\nv 0\n"},
+		{"func show(p string, xs ...int) { fmt.Println(p, xs) }\nys := []int{1, 2}\ndefer show(\"spread\", ys...)\ndefer show(\"plain\", 7, 8)", "plain [7 8]\nspread [1 2]\n"},
+		{"func half(x float64) { fmt.Println(x / 2) }\ndefer half(3)", "1.5\n"},
+		{"func isNil(e error) { fmt.Println(e == nil) }\ndefer isNil(nil)", "true\n"},
+		{"ch := make(chan int)\ndefer close(ch)\ndefer fmt.Println(\"builtin last\")", "builtin last\n"},
+	}
+	for n, tt := range tests {
+		pub := newPub()
+		items, err := cell.ParseIn(token.NewFileSet(), tt.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if _, _, err := i.Eval(context.Background(), it, n+1, pub); err != nil {
+				t.Fatalf("%q: %v", tt.src, err)
+			}
+		}
+		if err := i.EndCell(context.Background(), n+1, pub); err != nil {
+			t.Errorf("%q: %v", tt.src, err)
+		}
+		if got := pub.Text("stdout"); got != tt.want {
+			t.Errorf("%q printed %q, want %q", tt.src, got, tt.want)
+		}
 	}
 }
 

@@ -138,8 +138,19 @@ func (a *analysis) rewriteDefer(isConst func(string) bool, seq *int) {
 		case *ast.DeferStmt:
 			*seq++
 			a.t.replace(n, a.t.bindCall(n.Call, fmt.Sprintf("_pnbD%d", *seq), isConst, func(made ast.Expr) []ast.Stmt {
-				// _pnbrt.Defer(func() { made })
-				return []ast.Stmt{&ast.ExprStmt{X: call(rtFunc("Defer"), funcLit(&ast.ExprStmt{X: made}))}}
+				c := made.(*ast.CallExpr)
+				if id, ok := c.Fun.(*ast.Ident); ok && isBuiltin(id.Name) {
+					// _pnbrt.Defer(func() { made }): a builtin is no value
+					return []ast.Stmt{&ast.ExprStmt{X: call(rtFunc("Defer"), funcLit(&ast.ExprStmt{X: made}))}}
+				}
+				// _pnbrt.DeferCall(f, args...): the values go to the
+				// kernel as they are now (a closure yaegi hands to native
+				// code would read a loop's temporaries when it runs).
+				name := "DeferCall"
+				if c.Ellipsis.IsValid() {
+					name = "DeferCallSpread"
+				}
+				return []ast.Stmt{&ast.ExprStmt{X: call(rtFunc(name), append([]ast.Expr{c.Fun}, c.Args...)...)}}
 			}))
 			return false
 		}

@@ -41,6 +41,16 @@ func TestWithInterpreter(t *testing.T) {
 		{"defer fmt.Println(\"deferred\")\nfmt.Println(\"body\")", "", "body\ndeferred\n", ""}, // two writes
 		{"fmt.Println(\"next\")", "", "next\n", ""},
 		{"defer panic(\"in defer\")\nq := 1", "", "", "in defer"},
+
+		// A value of a type the notebook gives a String or Error method
+		// shows as fmt shows it; a loop's deferred calls get the
+		// arguments of their iteration.
+		{"type Pt struct{ X, Y int }\nfunc (p Pt) String() string { return fmt.Sprintf(\"(%d,%d)\", p.X, p.Y) }\nPt{1, 2}", "(1,2)", "", ""},
+		{"&Pt{3, 4}", "(3,4)", "", ""},
+		{"var noPt *Pt\nnoPt", "<nil>", "", ""},
+		{"type Code int\nfunc (c Code) Error() string { return fmt.Sprint(\"code \", int(c)) }\nCode(7)", "code 7", "", ""},
+		{"type Boom struct{}\nfunc (Boom) String() string { panic(\"boom\") }\nBoom{}", "%!v(PANIC=String method: boom)", "", ""},
+		{"for k := range 3 { defer fmt.Print(k, \" \") }", "", "2 1 0 ", ""},
 	}
 	for i, tt := range tests {
 		pub := &kerneltest.Publisher{}

@@ -446,7 +446,11 @@ func (s *Session) check(ctx context.Context, code string, items []cell.Item, cou
 	if s.compiledWhy(prog, first, count) != "" {
 		return items, prog, nil // the compiler runs them as they are
 	}
-	if edits := prog.Fixes(first, interp.RuntimeName); len(edits) > 0 {
+	edits := prog.Fixes(first, interp.RuntimeName)
+	if len(first) == len(items) {
+		edits = append(edits, prog.ShowFix(items[len(items)-1], interp.RuntimeName)...)
+	}
+	if len(edits) > 0 {
 		fixed := check.Apply(strings.ReplaceAll(code, "\r\n", "\n"), edits)
 		if again, err := cell.ParseIn(s.fset, fixed); err == nil {
 			return again, prog, nil
