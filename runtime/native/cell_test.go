@@ -130,6 +130,7 @@ func TestDirectBuild(t *testing.T) {
 		{src: `fmt.Println("one")`, out: "one\n", direct: true},
 		{src: `fmt.Println(strings.Repeat("ab", 2), slices.Max([]int{3, 9}))`, out: "abab 9\n", direct: true},
 		{src: `fmt.Println(undefinedName)`, err: "In[2]:1:13: undefined: undefinedName"},
+		{src: `fmt.Println("again")`, out: "again\n", direct: true}, // its archives listed anew
 	}
 	for _, tt := range tests {
 		items, err := cell.ParseIn(token.NewFileSet(), tt.src)

@@ -77,6 +77,9 @@ func (w *Workspace) buildDirect(ctx context.Context, file string, src []byte, bi
 		cmd := gotool.Command(ctx, filepath.Join(d.toolDir, step[0]), w.dir, w.environ(), step[1:]...)
 		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
 			os.Remove(bin)
+			// The build cache may have lost an archive (go clean
+			// -cache): list them again next time.
+			d.archives = nil
 			return false
 		}
 	}
