@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // Environment of a compiled cell's child.
@@ -79,15 +80,21 @@ type DisplayMessage struct {
 	Wait bool           `json:"wait,omitempty"`
 }
 
+// DisplayMark is what a compiled cell writes on its standard output
+// before each display, update or clear message, so that the parent, which
+// reads the two on different pipes, relays the display where the cell's
+// output had reached.
+const DisplayMark = "\x00perfnb:display\x00"
+
 // DisplayStopping is the Op of the message an interrupted cell sends
 // when it has stopped at a check, before it writes its values: the
 // parent then waits for them rather than killing it.
 const DisplayStopping = "stopping"
 
-// MaxStack is the stack limit of a goroutine in a process that runs cells (the
-// interpreter process, and a compiled cell's),
-// lower than Go's 1 GiB default so that endless recursion fails in under
-// two seconds instead of six and a half, and takes less memory doing it.
+// MaxStack is the stack limit of a goroutine in a process that runs cells
+// (the interpreter process, and a compiled cell's), lower than Go's 1 GiB
+// default so that endless recursion fails in under two seconds instead of
+// six and a half, and takes less memory doing it.
 // Interpreted recursion still reaches 300,000 calls (measured: 128 MiB
 // saves only 0.3 s and stops near 250,000).
 const MaxStack = 256 << 20
@@ -264,7 +271,6 @@ var displays struct {
 	once sync.Once
 	mu   sync.Mutex
 	f    *os.File // nil: displays are dropped
-	enc  *json.Encoder
 }
 
 // Display sends a display of a compiled cell to the notebook: op is
@@ -277,16 +283,22 @@ func Display(op string, data map[string]any, id string, wait bool) {
 			return
 		}
 		displays.f = os.NewFile(uintptr(fd), "displays")
-		displays.enc = json.NewEncoder(displays.f)
 	})
 	if displays.f == nil {
 		return
 	}
+	msg, err := json.Marshal(DisplayMessage{Op: op, Data: data, ID: id, Wait: wait})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "display: %v\n", err)
+		return
+	}
 	displays.mu.Lock()
 	defer displays.mu.Unlock()
-	if err := displays.enc.Encode(DisplayMessage{Op: op, Data: data, ID: id, Wait: wait}); err != nil {
-		fmt.Fprintf(os.Stderr, "display: %v\n", err)
+	if op != "result" && op != DisplayStopping {
+		// Descriptor 1, whatever os.Stdout has become.
+		syscall.Write(1, []byte(DisplayMark))
 	}
+	displays.f.Write(append(msg, '\n'))
 }
 
 // flushDisplays closes the display descriptor, so that the parent has

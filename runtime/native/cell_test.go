@@ -8,10 +8,13 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/cell"
@@ -156,6 +159,91 @@ func TestDirectBuild(t *testing.T) {
 			t.Errorf("%s: printed %q (%v), want %q", tt.src, out.String(), err, tt.out)
 		}
 	}
+}
+
+// TestDisplaysInOrder checks that a compiled cell's displays come where
+// its output had reached, though the two come on different pipes.
+func TestDisplaysInOrder(t *testing.T) {
+	w := newTestWorkspace(t)
+	decls := []cell.Decl{
+		{Kind: cell.ImportDecl, Name: "fmt", Source: `import "fmt"`, Cell: 1, Line: 1},
+		{Kind: cell.ImportDecl, Name: "perfnbcell/display", Source: `import "perfnbcell/display"`, Cell: 1, Line: 2},
+	}
+	src := "for i := range 3 {\n\tfmt.Printf(\"text %d\\n\", i)\n\tdisplay.Text(fmt.Sprint(\"shown \", i))\n}\nfmt.Print(\"end\")"
+	items, err := cell.ParseIn(token.NewFileSet(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var events strings.Builder
+	out := writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		events.Write(p)
+		return len(p), nil
+	})
+	if _, err := w.RunCell(context.Background(), bin, CellRunOptions{Stdout: out, Display: func(m harness.DisplayMessage) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&events, "[%s %v]\n", m.Op, m.Data["text/plain"])
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "text 0\n[display shown 0]\ntext 1\n[display shown 1]\ntext 2\n[display shown 2]\nend"
+	if got := events.String(); got != want {
+		t.Errorf("the cell's output and displays came as\n%s\nwant\n%s", got, want)
+	}
+}
+
+// writerFunc is an io.Writer of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestDisplayOrderMarks checks that marks are found wherever reads cut
+// the output, and that output without marks passes as it is.
+func TestDisplayOrderMarks(t *testing.T) {
+	mark := harness.DisplayMark
+	tests := []struct {
+		name, in string
+		chunk    int // bytes per read
+		marks    int
+	}{
+		{"no mark", "plain text\x00 with a NUL", 4, 0},
+		{"whole marks", "a" + mark + "b" + mark + "c", 64, 2},
+		{"marks cut by reads", "a" + mark + "b" + mark + mark + "c", 3, 3},
+		{"a mark's start at the end", "a\x00perfnb", 5, 0},
+	}
+	for _, tt := range tests {
+		for _, r := range []io.Reader{&chunkReader{s: tt.in, n: tt.chunk}, iotest.OneByteReader(strings.NewReader(tt.in))} {
+			o := newDisplayOrder()
+			o.displaysEnded() // no display waits
+			var got bytes.Buffer
+			o.copyOut(&got, r)
+			if want := strings.ReplaceAll(tt.in, mark, ""); got.String() != want || o.marks != tt.marks {
+				t.Errorf("%s: wrote %q with %d marks, want %q with %d", tt.name, got.String(), o.marks, want, tt.marks)
+			}
+		}
+	}
+}
+
+// chunkReader reads s n bytes at a time.
+type chunkReader struct {
+	s string
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.s)
+	r.s = r.s[k:]
+	return k, nil
 }
 
 // TestCellLoopsPoll checks that the interrupt checks added to a compiled

@@ -2,6 +2,7 @@ package native
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/perfnb/perfnb/runtime/harness"
@@ -140,10 +142,11 @@ func (w *Workspace) startCell(b *Binary, opts CellRunOptions, env []string) (*ch
 		feed.close()
 		return nil, nil, fmt.Errorf("starting the compiled cell: %w", err)
 	}
+	order := newDisplayOrder()
 	c.readers.Add(3)
 	go func() {
 		defer c.readers.Done()
-		copyOut(opts.Stdout, c.stdout)
+		order.copyOut(opts.Stdout, c.stdout)
 	}()
 	go func() {
 		defer c.readers.Done()
@@ -151,37 +154,134 @@ func (w *Workspace) startCell(b *Binary, opts CellRunOptions, env []string) (*ch
 	}()
 	go func() {
 		defer c.readers.Done()
+		defer order.displaysEnded()
 		readDisplays(c.cellOut, func(m harness.DisplayMessage) {
-			if m.Op != harness.DisplayStopping {
-				if opts.Display != nil {
-					opts.Display(m)
+			switch m.Op {
+			case harness.DisplayStopping:
+				select {
+				case c.stopped <- struct{}{}:
+				default:
+				}
+				if opts.Stopping != nil {
+					opts.Stopping()
 				}
 				return
+			case "result": // the cell's value, after its output
+			default: // a display, update or clear (or "", unreadable): in its place
+				order.awaitMark()
+				defer order.shown()
 			}
-			select {
-			case c.stopped <- struct{}{}:
-			default:
-			}
-			if opts.Stopping != nil {
-				opts.Stopping()
+			if opts.Display != nil && m.Op != "" {
+				opts.Display(m)
 			}
 		})
 	}()
 	return c, feed, nil
 }
 
-// copyOut forwards what r gives to w as it comes.
-func copyOut(w io.Writer, r io.Reader) {
+// displayOrder keeps a compiled cell's displays in their place in its
+// standard output, which the parent reads on another pipe: the child
+// writes harness.DisplayMark on its output before each display message
+// (not before its result or a stopping message), and a display is relayed
+// once the output before its mark has been, the output after the mark
+// once the display has been. Either side ending releases the other.
+type displayOrder struct {
+	mu           sync.Mutex
+	cond         *sync.Cond
+	marks, done  int  // marks the output has reached; displays relayed
+	outEnded     bool // the output pipe has ended
+	displayEnded bool // the display pipe has ended
+}
+
+func newDisplayOrder() *displayOrder {
+	o := &displayOrder{}
+	o.cond = sync.NewCond(&o.mu)
+	return o
+}
+
+// copyOut forwards what r gives to w as it comes, waiting at each mark
+// for its display.
+func (o *displayOrder) copyOut(w io.Writer, r io.Reader) {
+	defer func() {
+		o.mu.Lock()
+		o.outEnded = true
+		o.cond.Broadcast()
+		o.mu.Unlock()
+	}()
+	mark := []byte(harness.DisplayMark)
 	buf := make([]byte, 32<<10)
+	var pending []byte // output read but not written: a mark may start in it
 	for {
 		n, err := r.Read(buf)
-		if n > 0 && w != nil {
-			w.Write(buf[:n])
+		pending = append(pending, buf[:n]...)
+		for {
+			i := bytes.Index(pending, mark)
+			if i < 0 {
+				break
+			}
+			write(w, pending[:i])
+			pending = pending[i+len(mark):]
+			o.reachMark()
 		}
+		keep := 0 // the end of pending that may be the start of a mark
+		for k := min(len(mark)-1, len(pending)); k > 0; k-- {
+			if bytes.HasPrefix(mark, pending[len(pending)-k:]) {
+				keep = k
+				break
+			}
+		}
+		write(w, pending[:len(pending)-keep])
+		pending = append(pending[:0], pending[len(pending)-keep:]...)
 		if err != nil {
+			write(w, pending)
 			return
 		}
 	}
+}
+
+// write writes p to w, if there is a w and a p.
+func write(w io.Writer, p []byte) {
+	if w != nil && len(p) > 0 {
+		w.Write(p)
+	}
+}
+
+// reachMark records that the output has reached the next mark, and waits
+// until its display has been relayed.
+func (o *displayOrder) reachMark() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.marks++
+	o.cond.Broadcast()
+	for o.done < o.marks && !o.displayEnded {
+		o.cond.Wait()
+	}
+}
+
+// awaitMark waits until the output has reached the mark of the next
+// display.
+func (o *displayOrder) awaitMark() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.marks <= o.done && !o.outEnded {
+		o.cond.Wait()
+	}
+}
+
+// shown records that a display has been relayed.
+func (o *displayOrder) shown() {
+	o.mu.Lock()
+	o.done++
+	o.cond.Broadcast()
+	o.mu.Unlock()
+}
+
+// displaysEnded records that the display pipe has ended.
+func (o *displayOrder) displaysEnded() {
+	o.mu.Lock()
+	o.displayEnded = true
+	o.cond.Broadcast()
+	o.mu.Unlock()
 }
 
 // maxDisplay is the largest display message a compiled cell may send.
@@ -193,9 +293,10 @@ func readDisplays(r io.Reader, show func(harness.DisplayMessage)) {
 	sc.Buffer(make([]byte, 64<<10), maxDisplay)
 	for sc.Scan() {
 		var m harness.DisplayMessage
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			show(m)
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			m = harness.DisplayMessage{} // dropped, but counted: it had its mark
 		}
+		show(m)
 	}
 	io.Copy(io.Discard, r)
 }
