@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/perfnb/perfnb/internal/gotool"
 	"github.com/perfnb/perfnb/runtime/cell"
 	"github.com/perfnb/perfnb/runtime/harness"
 )
@@ -158,6 +160,13 @@ func TestDirectBuild(t *testing.T) {
 		if _, err := w.RunCell(context.Background(), bin, CellRunOptions{Stdout: &out}); err != nil || out.String() != tt.out {
 			t.Errorf("%s: printed %q (%v), want %q", tt.src, out.String(), err, tt.out)
 		}
+	}
+	// The user's GOFLAGS are go build's to apply.
+	w.env = gotool.Env(append(os.Environ(), "GOFLAGS=-gcflags=-N"), gotool.Policy{Offline: true, Work: "off", UserFlags: true})
+	items, _ := cell.ParseIn(token.NewFileSet(), `fmt.Println("flags")`)
+	before := w.direct.builds
+	if _, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items}); err != nil || w.direct.builds != before {
+		t.Errorf("with the user's GOFLAGS: %v, built directly: %v", err, w.direct.builds != before)
 	}
 }
 

@@ -28,11 +28,12 @@ import (
 type directBuild struct {
 	toolDir string // the compiler's and linker's directory; "" until asked
 	// off says that builds go through go build: the toolchain's
-	// directory is unknown, or the user's GOFLAGS may change a build.
+	// directory is unknown.
 	off bool
-	// archives maps each import path listed so far to its archive in the
-	// build cache.
+	// archives maps each import path listed so far, with the go
+	// command's environment env, to its archive in the build cache.
 	archives map[string]string
+	env      []string
 	builds   int // builds made directly, for tests
 }
 
@@ -87,15 +88,19 @@ func (w *Workspace) buildDirect(ctx context.Context, file string, src []byte, bi
 	return true
 }
 
-// ready reports whether builds can be direct, finding the tools the first
-// time.
+// ready reports whether this build can be direct, finding the tools the
+// first time: not when the go command's environment carries the user's
+// GOFLAGS, which go build would apply.
 func (d *directBuild) ready(w *Workspace) bool {
+	env := w.environ()
+	if !slices.Contains(env, "GOFLAGS=-buildvcs=false") {
+		return false // the user's flags (-gcflags, -tags...) are go build's to apply
+	}
+	if !slices.Equal(env, d.env) {
+		d.archives, d.env = nil, env // listed for another environment (UseModules)
+	}
 	if d.off || d.toolDir != "" {
 		return !d.off
-	}
-	if !slices.Contains(w.environ(), "GOFLAGS=-buildvcs=false") {
-		d.off = true // the user's flags (-gcflags, -tags...) would apply to go build only
-		return false
 	}
 	dir, err := gotool.ToolDir(w.goCmd)
 	if err != nil || dir == "" {
