@@ -828,6 +828,7 @@ func (g *generator) emit() []byte {
 		// allocating statement), and the function must compile like a
 		// hand-written benchmark. Cleanup runs even after runtime.Goexit.
 		w.printf("\t%s.Cleanup(harness.RedirectStdout())\n", bc.param)
+		w.printf("\t%s.Cleanup(harness.Body(%s))\n", bc.param, bc.param)
 		if bc.setup.text != "" {
 			w.cellCode(bc.setup.sn, bc.setup.text)
 			for _, n := range bc.setup.declared {
@@ -848,9 +849,10 @@ func (g *generator) emit() []byte {
 		if strings.TrimSpace(bc.after) != "" {
 			w.printf("%s\n", strings.TrimRight(bc.after, "\n"))
 		}
-		w.printf("}\n")
+		w.printf("\tharness.Returned()\n}\n")
 	}
 	if len(g.benches) > 0 {
+		w.printf("\nfunc TestMain(m *testing.M) { harness.Main(m) }\n")
 		w.printf("\nfunc %s(t *testing.T) {\n\tharness.Timeit(t, testing.Benchmark, map[string]func(*testing.B){\n", harness.TimeitTest)
 		for _, bc := range g.benches {
 			w.printf("\t\t%q: Benchmark%s,\n", bc.name, bc.name)

@@ -119,7 +119,15 @@ func TestBuildFailures(t *testing.T) {
 
 func TestRunFailures(t *testing.T) {
 	w := newTestWorkspace(t)
-	decls := []cell.Decl{{Kind: cell.FuncDecl, Name: "boom", Source: "func boom(s []int) int {\n\treturn s[5]\n}", Cell: 1, Line: 1}}
+	decls := []cell.Decl{
+		{Kind: cell.FuncDecl, Name: "boom", Source: "func boom(s []int) int {\n\treturn s[5]\n}", Cell: 1, Line: 1},
+		// A panic whose message takes time to print: testing lets the
+		// benchmark's runner go on meanwhile, and the process must not
+		// end with status 0 first.
+		{Kind: cell.ImportDecl, Name: "time", Source: `import "time"`, Cell: 2, Line: 1},
+		{Kind: cell.TypeDecl, Name: "slowErr", Source: "type slowErr struct{}", Cell: 2, Line: 2},
+		{Kind: cell.MethodDecl, Name: "slowErr.Error", Source: "func (slowErr) Error() string { time.Sleep(500 * time.Millisecond); return \"slow\" }", Cell: 2, Line: 3},
+	}
 	tests := []struct {
 		name    string
 		body    string
@@ -130,6 +138,7 @@ func TestRunFailures(t *testing.T) {
 		{"panic", "boom([]int{1})", Panicked, "the cell panicked: runtime error: index out of range [5] with length 1", "In[1]:2 in boom"},
 		{"os.Exit", "os.Exit(3)", Exited, "status 3", ""},
 		{"explicit panic", "panic(\"my message\")", Panicked, "the cell panicked: my message", "In[3]:2"},
+		{"slowly printed panic", "panic(slowErr{})", Panicked, "the cell panicked: slow", "In[3]:2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
