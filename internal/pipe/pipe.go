@@ -126,6 +126,13 @@ type State struct {
 	Values  []harness.SavedVar `json:"values,omitempty"`
 	Saved   bool               `json:"saved,omitempty"`
 	Skipped []string           `json:"skipped,omitempty"`
+	// Delta (with Saved) says that Values holds only the variables whose
+	// value changed or that are new since the last report, Dropped those
+	// no longer saved, and Order, when set, the names of all the values
+	// in the order a restore decodes them (see Values.Report).
+	Delta   bool     `json:"delta,omitempty"`
+	Dropped []string `json:"dropped,omitempty"`
+	Order   []string `json:"order,omitempty"`
 }
 
 // ExecuteReply answers an OpExecute request: the cell's result and the

@@ -338,7 +338,7 @@ func (s *Supervisor) restoreValues(w *worker, rep *restoreReport) error {
 		return err
 	}
 	if r.Saved {
-		s.values, s.skipped = r.Values, r.Skipped
+		s.values, s.skipped = r.ApplyValues(s.values), r.Skipped
 	}
 	rep.values, rep.valueFailed = r.Restored, r.Failed
 	return nil
@@ -501,7 +501,7 @@ func (s *Supervisor) execute(ctx context.Context, req protocol.ExecuteRequest, p
 func (s *Supervisor) take(r *pipe.ExecuteReply, count int) {
 	s.takeDecls(&r.State)
 	if r.Saved {
-		s.values, s.skipped, s.valuesCell = r.Values, r.Skipped, count
+		s.values, s.skipped, s.valuesCell = r.ApplyValues(s.values), r.Skipped, count
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -67,8 +66,8 @@ type server struct {
 	// resendDecls says that the last report of the declarations did not
 	// reach the kernel process: the next one sends them all.
 	resendDecls bool
-	// sentValues is the digests of the values last reported, "" before.
-	sentValues string
+	// reported is what was last reported of the variables' values.
+	reported pipe.Values
 
 	mu     sync.Mutex
 	runs   map[uint64]context.CancelFunc   // executions that have not ended
@@ -222,7 +221,8 @@ func (s *server) sendExecuteReply(seq uint64, reply *pipe.ExecuteReply) {
 	err := s.enc.Send(pipe.OpReply, seq, reply, false)
 	if errors.Is(err, pipe.ErrTooLong) && (reply.Changed || reply.Saved) {
 		reply.State = pipe.State{}
-		s.resendDecls, s.sentValues = true, ""
+		s.resendDecls = true
+		s.reported.Reset()
 		(&relay{s: s, seq: seq}).Stream("stderr", "warning: the definitions and values of the notebook are too large to hand to the kernel; "+
 			"if the interpreter process ends, the kernel restores those it was handed last\n")
 		err = s.enc.Send(pipe.OpReply, seq, reply, false)
@@ -248,7 +248,7 @@ func (s *server) values(f *pipe.Frame) (any, error) {
 	if vk, ok := s.sess.(valueKeeper); ok {
 		reply.Restored, reply.Failed = vk.RestoreValues(req.Values)
 	}
-	s.sentValues = ""
+	s.reported.Reset()
 	s.addValues(&reply.State)
 	return reply, nil
 }
@@ -298,7 +298,7 @@ func (s *server) addDecls(st *pipe.State) {
 	st.Decls, st.Changed, st.All = d, true, all
 }
 
-// addValues puts the variables' values into st when they changed since
+// addValues puts into st what changed of the variables' values since
 // they were last reported.
 func (s *server) addValues(st *pipe.State) {
 	vk, ok := s.sess.(valueKeeper)
@@ -306,19 +306,7 @@ func (s *server) addValues(st *pipe.State) {
 		return
 	}
 	saved, skipped := vk.SaveValues()
-	var key strings.Builder
-	key.WriteString("v") // not "": an empty snapshot is reported once too
-	for _, v := range saved {
-		key.WriteString(v.Name + "=" + v.Digest + ";")
-	}
-	for _, n := range skipped {
-		key.WriteString(n + ";")
-	}
-	if key.String() == s.sentValues {
-		return
-	}
-	s.sentValues = key.String()
-	st.Values, st.Skipped, st.Saved = saved, skipped, true
+	s.reported.Report(st, saved, skipped)
 }
 
 // relay is the Publisher of one execution in the worker: it turns every
