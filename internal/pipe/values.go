@@ -84,10 +84,11 @@ func (st *State) ApplyValues(values []harness.SavedVar) []harness.SavedVar {
 		}
 		order = applyOrder(names, st.Values, st.Dropped)
 	}
-	out := make([]harness.SavedVar, 0, len(order))
+	out := make([]harness.SavedVar, 0, len(byName))
 	for _, name := range order {
 		if v, ok := byName[name]; ok {
 			out = append(out, v)
+			delete(byName, name) // once each, whatever a forged order repeats
 		}
 	}
 	return out

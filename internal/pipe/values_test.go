@@ -79,3 +79,13 @@ func TestValuesDelta(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyValuesForged checks that a forged report cannot make the
+// kernel process hold more values than it was sent.
+func TestApplyValuesForged(t *testing.T) {
+	st := State{Saved: true, Delta: true, Values: snapshot("a=1"), Order: []string{"a", "a", "a", "b", "a"}}
+	got := st.ApplyValues(snapshot("b=1"))
+	if want := snapshot("a=1 b=1"); !reflect.DeepEqual(got, want) {
+		t.Errorf("applied %v, want %v", got, want)
+	}
+}
