@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/perfnb/perfnb/internal/gotool"
@@ -37,24 +34,17 @@ type directBuild struct {
 	builds   int // builds made directly, for tests
 }
 
-// buildDirect builds the main package of file (whose source is src) into
-// bin, and reports whether it did; false means the caller runs go build.
-// The workspace's lock is held.
-func (w *Workspace) buildDirect(ctx context.Context, file string, src []byte, bin string) bool {
+// buildDirect builds the main package of file, which imports the
+// packages at imports (standard and workspace packages only: see
+// selfContained), into bin, and reports whether it did; false means the
+// caller runs go build. The workspace's lock is held.
+func (w *Workspace) buildDirect(ctx context.Context, file string, imports []string, bin string) bool {
 	d := &w.direct
 	if !d.ready(w) {
 		return false
 	}
-	f, err := parser.ParseFile(token.NewFileSet(), file, src, parser.ImportsOnly)
-	if err != nil {
-		return false
-	}
 	need := []string{"runtime"} // what the linker always needs
-	for _, imp := range f.Imports {
-		p, err := strconv.Unquote(imp.Path.Value)
-		if err != nil || p == "C" {
-			return false // cgo is go build's
-		}
+	for _, p := range imports {
 		if p != "unsafe" { // the compiler's own, without an archive
 			need = append(need, p)
 		}

@@ -761,14 +761,27 @@ func (g *generator) typeImports() []string {
 	return specs
 }
 
-// selfContained reports whether the program imports only the standard
-// library and the workspace's own packages, which do not change while the
-// kernel runs, so that the same source always builds the same binary.
-func (g *generator) selfContained() bool {
+// importPaths returns the paths of the packages the program imports (a
+// spec whose path does not unquote is kept whole, and is no package's).
+func (g *generator) importPaths() []string {
+	var paths []string
 	for _, spec := range g.imports() {
-		p := spec[strings.Index(spec, `"`):]
-		path, err := strconv.Unquote(p)
-		if err != nil || !(stdpkg.IsStd(path) || strings.HasPrefix(path, "perfnbcell/")) {
+		path, err := strconv.Unquote(spec[strings.Index(spec, `"`):])
+		if err != nil {
+			path = spec
+		}
+		paths = append(paths, path)
+	}
+	return paths
+}
+
+// selfContained reports whether paths, a program's imports, are only of
+// the standard library and the workspace's own packages, which do not
+// change while the kernel runs, so that the same source always builds the
+// same binary.
+func selfContained(paths []string) bool {
+	for _, path := range paths {
+		if !(stdpkg.IsStd(path) || strings.HasPrefix(path, "perfnbcell/")) {
 			return false
 		}
 	}

@@ -215,7 +215,8 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	state := w.carry(ctx, g, bin+".state")
 	src := g.emit()
 	key := ""
-	if g.selfContained() {
+	imports := g.importPaths()
+	if selfContained(imports) {
 		// The same program, built the same way, from packages that do not
 		// change while the kernel runs: its binary serves again (the
 		// notebook's values are in the state file, not in the binary).
@@ -235,7 +236,7 @@ func (w *Workspace) compile(ctx context.Context, g *generator, file, kind string
 	}
 	if kind == "cell" && key != "" {
 		start := time.Now()
-		if w.buildDirect(ctx, path, src, bin) {
+		if w.buildDirect(ctx, path, imports, bin) {
 			w.keep(builtFile{path: bin, states: []string{bin + ".state"}, key: key})
 			w.remember(key, bin, "")
 			return &Binary{Path: bin, BuildTime: time.Since(start), state: state}, nil
