@@ -84,14 +84,7 @@ func TestBinaryReused(t *testing.T) {
 	w.SetTypes(checkedTypes(t, decls))
 	run := func(src string) (*Binary, string) {
 		t.Helper()
-		items, err := cell.ParseIn(token.NewFileSet(), src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items})
-		if err != nil {
-			t.Fatal(err)
-		}
+		bin := buildCell(t, w, decls, src)
 		var out bytes.Buffer
 		if _, err := w.RunCell(context.Background(), bin, CellRunOptions{Stdout: &out}); err != nil {
 			t.Fatal(err)
@@ -119,6 +112,20 @@ func TestBinaryReused(t *testing.T) {
 			t.Fatalf("after %d other programs: %s printed %q", k+1, again.Path, out)
 		}
 	}
+}
+
+// buildCell builds src as cell 2 of a notebook of decls.
+func buildCell(t testing.TB, w *Workspace, decls []cell.Decl, src string) *Binary {
+	t.Helper()
+	items, err := cell.ParseIn(token.NewFileSet(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // TestDirectBuild checks that compiled cells of standard packages are
@@ -179,14 +186,7 @@ func TestDisplaysInOrder(t *testing.T) {
 		{Kind: cell.ImportDecl, Name: "perfnbcell/display", Source: `import "perfnbcell/display"`, Cell: 1, Line: 2},
 	}
 	src := "for i := range 3 {\n\tfmt.Printf(\"text %d\\n\", i)\n\tdisplay.Text(fmt.Sprint(\"shown \", i))\n}\nfmt.Print(\"end\")"
-	items, err := cell.ParseIn(token.NewFileSet(), src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := w.BuildCell(context.Background(), CellProgram{Decls: decls, Count: 2, Items: items})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := buildCell(t, w, decls, src)
 	var mu sync.Mutex
 	var events strings.Builder
 	out := writerFunc(func(p []byte) (int, error) {
