@@ -12,9 +12,8 @@ import (
 // that changed one variable of a thousand, one value crosses the pipe,
 // not a thousand.
 type Values struct {
-	sent    bool              // a report was made since the last Reset
 	order   []string          // the names reported, in order
-	digests map[string]string // the digest reported of each
+	digests map[string]string // the digest reported of each; nil: none since the last Reset
 	skipped string            // the skipped list reported, joined
 }
 
@@ -33,8 +32,8 @@ func (v *Values) Report(st *State, saved []harness.SavedVar, skipped []string) b
 		order[i], digests[sv.Name] = sv.Name, sv.Digest
 	}
 	sk := strings.Join(skipped, "\x00")
-	if !v.sent {
-		*v = Values{sent: true, order: order, digests: digests, skipped: sk}
+	if v.digests == nil {
+		*v = Values{order: order, digests: digests, skipped: sk}
 		st.Values, st.Skipped, st.Saved = saved, skipped, true
 		return true
 	}
